@@ -1,0 +1,149 @@
+#pragma once
+// Row types the Store reads and writes. Plain structs; the customer id is on every customer-owned row (it is the
+// distribution key on PostgreSQL later).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/ids.h"
+#include "core/money.h"
+#include "core/time.h"
+
+namespace panorama::storage {
+
+struct CustomerRecord {
+  CustomerId id;
+  std::string name;       // display name, UTF-8 ("王小明", "Jane Doe")
+  std::string email;      // normalised (lower-case), may be empty
+  std::string phone;      // E.164, may be empty
+  std::string gender;     // "female" | "male" | "other" | ""
+  std::string birthday;   // "YYYY-MM-DD" or ""
+  std::string city;
+  std::string country;    // ISO 3166-1 alpha-2 or ""
+  std::vector<std::string> tags;
+  std::string traits_json = "{}";  // custom attributes, a JSON object
+  std::string external_id;         // the importing system's key, may be empty
+  Timestamp created_at;
+  Timestamp updated_at;
+  std::optional<CustomerId> merged_into;  // set when this record was merged away
+};
+
+// Identity types: "user_id", "email", "phone", "anonymous_id", "wechat_openid", "external_id".
+struct IdentityRecord {
+  std::string type;
+  std::string value;
+  CustomerId customer;
+  Timestamp first_seen;
+};
+
+struct MergeRecord {
+  CustomerId from;
+  CustomerId into;
+  std::string reason;  // e.g. "email shared", "alias"
+  Timestamp at;
+};
+
+struct EventRecord {
+  EventId id;
+  CustomerId customer;
+  std::string message_id;     // Segment messageId; unique, used to drop retries
+  std::string type;           // identify | track | page | screen | group | alias
+  std::string name;           // track event name, page/screen name
+  std::string anonymous_id;
+  std::string user_id;
+  std::string properties_json = "{}";
+  std::string context_json = "{}";
+  Timestamp timestamp;        // when it happened (client clock, corrected)
+  std::optional<Timestamp> sent_at;
+  Timestamp received_at;
+};
+
+struct ProductRecord {
+  ProductId id;
+  std::string sku;
+  std::string name;
+  std::string category;
+  Money price;
+};
+
+struct OrderItemRecord {
+  std::optional<ProductId> product;
+  std::string sku;
+  std::string name;
+  int64_t quantity = 1;
+  int64_t unit_price_minor = 0;  // in the order's currency
+};
+
+struct OrderRecord {
+  OrderId id;
+  CustomerId customer;
+  std::string external_id;  // the shop's order id; unique, makes re-imports idempotent
+  Money total;
+  int64_t total_base_minor = 0;  // total converted to the base currency at write time
+  std::string status = "completed";
+  Timestamp placed_at;
+  std::vector<OrderItemRecord> items;
+};
+
+// kind: "note" | "call" | "email" | "meeting"
+struct InteractionRecord {
+  InteractionId id;
+  CustomerId customer;
+  std::string kind;
+  std::string subject;
+  std::string body;
+  std::string direction;  // "inbound" | "outbound" | ""
+  Timestamp occurred_at;
+  std::optional<UserId> author;
+};
+
+struct UserRecord {
+  UserId id;
+  std::string username;
+  std::string password_hash;  // argon2id encoded string
+  std::string role;           // admin | sales | marketing | support | analyst | auditor
+  std::string display_name;
+  Timestamp created_at;
+  bool disabled = false;
+};
+
+// kind: "api" (Bearer) or "write" (Segment write key, Basic user). Only the SHA-256 of the secret is stored.
+struct ApiKeyRecord {
+  ApiKeyId id;
+  std::string name;
+  std::string kind;
+  std::string scope;          // "ingest" | "read" | "read-write"
+  std::string prefix;         // first characters of the key, shown in lists
+  std::string secret_sha256;  // hex
+  std::optional<UserId> owner;
+  Timestamp created_at;
+  std::optional<Timestamp> last_used_at;
+  bool revoked = false;
+};
+
+struct SessionRecord {
+  std::string token_sha256;  // hex of SHA-256 of the bearer token
+  UserId user;
+  Timestamp created_at;
+  Timestamp expires_at;
+};
+
+// A stored response for an Idempotency-Key, replayed for a repeat of the same request.
+struct IdempotencyRecord {
+  std::string key;            // caller + ":" + header value
+  std::string request_hash;   // method, path and body digest; a different request with the same key is a 422
+  int status = 0;
+  std::string response_body;
+  Timestamp created_at;
+};
+
+// An entry of the 360° timeline: a reference to the row and its time, newest first.
+struct TimelineEntry {
+  std::string kind;  // "event" | "order" | "interaction"
+  int64_t id = 0;
+  Timestamp at;
+};
+
+}  // namespace panorama::storage
