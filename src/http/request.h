@@ -50,3 +50,12 @@ int HttpStatusFor(ErrorCode code);
 using Handler = std::function<Response(Request&)>;
 
 }  // namespace panorama::http
+
+namespace panorama::http {
+
+// For handlers that answer later from another thread (e.g. ingestion acknowledges after the group commit).
+// The responder must be called exactly once; it is safe to call from any thread.
+using Responder = std::function<void(Response)>;
+using AsyncHandler = std::function<void(Request&, Responder)>;
+
+}  // namespace panorama::http
