@@ -55,6 +55,7 @@ class WriteTxn {
   virtual Result<CustomerRecord> GetCustomer(CustomerId id) = 0;
 
   virtual Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) = 0;
+  virtual Result<std::vector<IdentityRecord>> ListIdentities(CustomerId id) = 0;
   // Adds (type, value) → customer; a no-op if already there for this customer, kAlreadyExists for another one.
   virtual Result<void> AddIdentity(const IdentityRecord& identity) = 0;
   // Moves every identity, event, order and interaction of `from` to `into`, marks `from` merged, records lineage.

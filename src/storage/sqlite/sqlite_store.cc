@@ -108,6 +108,20 @@ Result<std::optional<CustomerId>> FindIdentityOn(Connection& db, std::string_vie
   return std::optional<CustomerId>(CustomerId(s.Int(0)));
 }
 
+Result<std::vector<IdentityRecord>> ListIdentitiesOn(Connection& db, CustomerId id) {
+  ASSIGN_OR_RETURN(Statement s, db.Prepare(
+      "SELECT type, value, customer_id, first_seen FROM identities WHERE customer_id = ? "
+      "ORDER BY first_seen, type, value"));
+  s.Bind(1, id.value());
+  std::vector<IdentityRecord> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Text(0), s.Text(1), CustomerId(s.Int(2)), FromUnixMillis(s.Int(3))});
+  }
+  return out;
+}
+
 Result<std::vector<OrderItemRecord>> ItemsOf(Connection& db, int64_t order_id) {
   ASSIGN_OR_RETURN(Statement s, db.Prepare("SELECT product_id, sku, name, quantity, unit_price_minor "
                                            "FROM order_items WHERE order_id = ? ORDER BY line"));
@@ -196,6 +210,8 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) override {
     return FindIdentityOn(db_, type, value);
   }
+
+  Result<std::vector<IdentityRecord>> ListIdentities(CustomerId id) override { return ListIdentitiesOn(db_, id); }
 
   Result<void> AddIdentity(const IdentityRecord& identity) override {
     ASSIGN_OR_RETURN(auto existing, FindIdentityOn(db_, identity.type, identity.value));
@@ -564,17 +580,7 @@ class SqliteStore final : public Store {
 
   Result<std::vector<IdentityRecord>> ListIdentities(CustomerId id) override {
     auto db = readers_.Acquire();
-    ASSIGN_OR_RETURN(Statement s, db->Prepare(
-        "SELECT type, value, customer_id, first_seen FROM identities WHERE customer_id = ? "
-        "ORDER BY first_seen, type, value"));
-    s.Bind(1, id.value());
-    std::vector<IdentityRecord> out;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back({s.Text(0), s.Text(1), CustomerId(s.Int(2)), FromUnixMillis(s.Int(3))});
-    }
-    return out;
+    return ListIdentitiesOn(*db, id);
   }
 
   Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) override {
