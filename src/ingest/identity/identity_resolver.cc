@@ -98,8 +98,20 @@ Result<Resolution> IdentityResolver::Resolve(storage::WriteTxn& txn, const std::
     }
   }
 
+  std::string message_user_id;
+  for (const auto& key : keys) {
+    if (key.type == "user_id") message_user_id = key.value;
+  }
+  // A record known under a different user id is another account: it keeps its identifiers.
+  std::map<int64_t, std::set<std::string>> eligible;
+  for (auto& [id, owned] : owners) {
+    ASSIGN_OR_RETURN(auto user_ids, UserIdsOf(txn, CustomerId(id)));
+    if (!message_user_id.empty() && !user_ids.empty() && !user_ids.contains(message_user_id)) continue;
+    eligible.emplace(id, std::move(user_ids));
+  }
+
   Resolution resolution;
-  if (owners.empty()) {
+  if (eligible.empty()) {
     storage::CustomerRecord customer;
     customer.created_at = customer.updated_at = at;
     ApplyProfilePatch(customer, patch);
@@ -108,16 +120,13 @@ Result<Resolution> IdentityResolver::Resolve(storage::WriteTxn& txn, const std::
   } else {
     // Survivor: the owner of the message's user id, else the oldest record (smallest id), so ids handed out
     // earlier stay valid.
-    CustomerId survivor = user_id_owner ? *user_id_owner : CustomerId(owners.begin()->first);
+    CustomerId survivor = user_id_owner ? *user_id_owner : CustomerId(eligible.begin()->first);
     ASSIGN_OR_RETURN(storage::CustomerRecord into, txn.GetCustomer(survivor));
-    ASSIGN_OR_RETURN(auto survivor_user_ids, UserIdsOf(txn, survivor));
-    for (const auto& key : keys) {
-      if (key.type == "user_id") survivor_user_ids.insert(key.value);
-    }
-    for (auto& [id, owned] : owners) {
+    std::set<std::string> survivor_user_ids = eligible[survivor.value()];
+    if (!message_user_id.empty()) survivor_user_ids.insert(message_user_id);
+    for (auto& [id, other_user_ids] : eligible) {
       CustomerId other(id);
       if (other == survivor) continue;
-      ASSIGN_OR_RETURN(auto other_user_ids, UserIdsOf(txn, other));
       // Two different known accounts are never fused on a weaker shared identifier.
       bool conflict = false;
       for (const auto& uid : other_user_ids) {
