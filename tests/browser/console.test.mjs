@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { apiClient, requireConsoleBuild, startServer } from '../js/server.mjs';
+import { apiClient, requireBinary, requireConsoleBuild, startServer } from '../js/server.mjs';
 
 const kChromium = process.env.PANORAMA_CHROMIUM || '/usr/bin/chromium';
 const kChromiumArgs = [
@@ -31,6 +31,7 @@ let profileDir;
 let context;
 
 before(async () => {
+  requireBinary();
   requireConsoleBuild();
   server = await startServer({ demo: { customers: 300, seed: 7 } });
   api = await apiClient(server);

@@ -230,10 +230,10 @@ export function mount360(root: HTMLElement, id: string, backQuery: string): View
   function aggregatesCard(d: Customer360): HTMLElement {
     const a = { ...(d.customer.aggregates ?? {}), ...(d.aggregates ?? {}) };
     const avg = a.avg_days_between_orders;
-    const stat = (key: string, label: string, value: string, sub?: string | false) =>
+    const stat = (key: string, label: string, value: string, sub?: string | false, compact = false) =>
       h(
         'div',
-        { class: 'stat', testid: `agg-${key}` },
+        { class: compact ? 'stat stat-compact' : 'stat', testid: `agg-${key}` },
         h('div', { class: 'stat-label' }, label),
         h('div', { class: 'stat-value', testid: `agg-${key}-value` }, value),
         sub && h('div', { class: 'stat-sub muted' }, sub),
@@ -246,14 +246,14 @@ export function mount360(root: HTMLElement, id: string, backQuery: string): View
         { class: 'stats' },
         stat('order-count', t('agg.orderCount'), formatNumber(a.order_count ?? 0)),
         stat('total-spend', t('agg.totalSpend'), formatMoney(a.total_spend_minor ?? 0, a.base_currency)),
-        stat('first-order', t('agg.firstOrder'), formatDate(a.first_order_at)),
-        stat('last-order', t('agg.lastOrder'), formatDate(a.last_order_at)),
+        stat('first-order', t('agg.firstOrder'), formatDate(a.first_order_at), false, true),
+        stat('last-order', t('agg.lastOrder'), formatDate(a.last_order_at), false, true),
         stat(
           'avg-days',
           t('agg.avgDays'),
           avg === null || avg === undefined ? t('common.none') : tn('agg.days', Math.round(avg * 10) / 10),
         ),
-        stat('last-activity', t('agg.lastActivity'), formatDateTime(latest(a.last_event_at, a.last_order_at))),
+        stat('last-activity', t('agg.lastActivity'), formatDateTime(latest(a.last_event_at, a.last_order_at)), false, true),
         stat(
           'events',
           t('agg.events'),
@@ -304,9 +304,10 @@ function initials(name: string): string {
   if (!trimmed) {
     return '?';
   }
-  // A Chinese name reads best as its given name's last character; a Latin one as initials.
+  // Chinese apps show the last two characters of a name (the given name, e.g. 晓明 for 黄晓明);
+  // Latin names show initials.
   if (/[\u3400-\u9fff]/.test(trimmed)) {
-    return Array.from(trimmed.replace(/\s+/g, '')).slice(-1).join('');
+    return Array.from(trimmed.replace(/\s+/g, '')).slice(-2).join('');
   }
   return trimmed
     .split(/\s+/)
