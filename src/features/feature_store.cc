@@ -348,6 +348,20 @@ FeatureStore::FeatureStore(const Clock& clock)
 
 FeatureStore::~FeatureStore() = default;
 
+// Rebuild stages the per-customer sums in one struct per customer (a single cache line) and scatters them into
+// the columns at the end: facts arrive in the store's order, i.e. random customers, and updating four separate
+// columns per order costs four cache misses instead of one (measured: 2.6 s → see docs/benchmarks.md for 1M
+// customers / 10M orders). Facts of customers merged away are not expected (the store moves them to the
+// survivor), so no merge forwarding is applied here.
+namespace {
+struct alignas(32) OrderSums {
+  int64_t first_ms = 0;
+  int64_t last_ms = 0;
+  int64_t spend = 0;
+  uint32_t count = 0;
+};
+}  // namespace
+
 Result<void> FeatureStore::Rebuild(storage::Store& store) {
   auto fresh = std::make_unique<internal::Columns>();
   const int64_t today = TodayOf(clock_);
@@ -362,23 +376,41 @@ Result<void> FeatureStore::Rebuild(storage::Store& store) {
       --c.live;
     }
   }));
+  std::vector<OrderSums> sums(static_cast<size_t>(c.slots));
   RETURN_IF_ERROR(store.ScanOrderFacts([&](const storage::Store::OrderFact& fact) {
     if (!fact.customer.valid()) {
       return;
     }
-    uint32_t slot = c.Target(c.FindOrAdd(fact.customer.value()));
-    if (slot != kNoSlot) {
-      c.AddOrder(slot, ToUnixMillis(fact.placed_at), fact.total_base_minor);
+    uint32_t slot = c.FindOrAdd(fact.customer.value());
+    if (slot >= sums.size()) {
+      sums.resize(static_cast<size_t>(c.slots));
     }
+    OrderSums& o = sums[slot];
+    const int64_t ms = ToUnixMillis(fact.placed_at);
+    if (o.count == 0 || ms < o.first_ms) {
+      o.first_ms = ms;
+    }
+    if (o.count == 0 || ms > o.last_ms) {
+      o.last_ms = ms;
+    }
+    o.spend += fact.total_base_minor;
+    ++o.count;
   }));
+  for (size_t slot = 0; slot < sums.size(); ++slot) {
+    const OrderSums& o = sums[slot];
+    if (o.count > 0) {
+      c.first_order_ms[slot] = o.first_ms;
+      c.last_order_ms[slot] = o.last_ms;
+      c.order_count[slot] = o.count;
+      c.spend[slot] = o.spend;
+    }
+  }
+  sums = {};
   RETURN_IF_ERROR(store.ScanEventFacts([&](const storage::Store::EventFact& fact) {
     if (!fact.customer.valid()) {
       return;
     }
-    uint32_t slot = c.Target(c.FindOrAdd(fact.customer.value()));
-    if (slot != kNoSlot) {
-      c.AddEvent(slot, ToUnixMillis(fact.timestamp), today);
-    }
+    c.AddEvent(c.FindOrAdd(fact.customer.value()), ToUnixMillis(fact.timestamp), today);
   }));
   c.ShrinkToFit();
 
