@@ -211,6 +211,10 @@ struct OrderRow {
   storage::OrderItemRecord item;
   std::optional<std::string_view> unit_price_text;
   std::string category;
+  // A cell was present even if it was rejected: then its own error stands and "is required" would be noise.
+  bool gave_ref = false;
+  bool gave_placed_at = false;
+  bool gave_currency = false;
   RowErrors errors{0};
 };
 
@@ -221,6 +225,9 @@ OrderRow ReadOrderRow(const CsvRecord& record, const ColumnMapping& mapping, siz
   row.errors = RowErrors(record.line);
   if (!CheckFieldCount(record, header_size, row.errors)) return row;
   RowView cells(record, mapping);
+  row.gave_ref = cells.Cell("customer_external_id") || cells.Cell("customer_email") || cells.Cell("customer_phone");
+  row.gave_placed_at = cells.Cell("placed_at").has_value();
+  row.gave_currency = cells.Cell("currency").has_value();
 
   if (auto v = cells.Cell("order_id")) {
     row.order_id = NormalizeExternalId(*v);
@@ -551,8 +558,12 @@ ImportParse<OrderDraft> ParseOrderRows(const CsvTable& table, const ColumnMappin
     OrderRow& first_row = rows[group.front()];
     FirstValue<std::string> external_id, email, phone, currency, status;
     FirstValue<Timestamp> placed_at;
+    bool gave_ref = false, gave_placed_at = false, gave_currency = false;
     for (size_t index : group) {
       OrderRow& row = rows[index];
+      gave_ref = gave_ref || row.gave_ref;
+      gave_placed_at = gave_placed_at || row.gave_placed_at;
+      gave_currency = gave_currency || row.gave_currency;
       Agree(external_id, NonEmpty(row.ref.external_id), row, "customer_external_id", row.ref.external_id);
       Agree(email, NonEmpty(row.ref.email), row, "customer_email", row.ref.email);
       Agree(phone, NonEmpty(row.ref.phone), row, "customer_phone", row.ref.phone);
@@ -560,14 +571,14 @@ ImportParse<OrderDraft> ParseOrderRows(const CsvTable& table, const ColumnMappin
       Agree(currency, row.currency, row, "currency", row.currency.value_or(""));
       Agree(status, row.status, row, "status", row.status.value_or(""));
     }
-    if (!external_id.value && !email.value && !phone.value) {
+    if (!gave_ref) {
       first_row.errors.Add("customer_ref", "",
                            "customer reference is missing: fill customer_external_id, customer_email or "
                            "customer_phone");
     }
-    if (!placed_at.value) first_row.errors.Add("placed_at", "", "is required");
+    if (!gave_placed_at) first_row.errors.Add("placed_at", "", "is required");
     std::optional<std::string> order_currency = currency.value ? currency.value : default_currency;
-    if (!order_currency) {
+    if (!order_currency && !gave_currency) {
       first_row.errors.Add("currency", "", "is required: map a currency column or set a default currency");
     }
 

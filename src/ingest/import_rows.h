@@ -55,7 +55,7 @@ Result<ColumnMapping> IdentityColumnMapping(ImportKind kind, const std::vector<s
 
 struct RowOptions {
   std::string default_region = "CN";  // phones written without a country code
-  std::string currency;               // orders: used when no currency column is mapped or the cell is empty
+  std::string currency{};             // orders: used when no currency column is mapped or the cell is empty
   DateOrder date_order = DateOrder::kYmd;  // birthdays and placed_at not starting with a 4-digit year
   int source_utc_offset_minutes = 0;       // placed_at without a zone is local time at this offset (480: China)
 };
