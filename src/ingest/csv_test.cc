@@ -34,7 +34,8 @@ CsvTable MustRead(std::string_view bytes, const CsvReadOptions& options = {}) {
 }
 
 TEST(ReadCsv, ParsesQuotedFieldsDoubledQuotesAndEmbeddedNewlines) {
-  CsvTable table = MustRead("id,note\r\n1,\"a, b\"\r\n2,\"say \"\"hi\"\"\"\r\n3,\"two\nlines\"\r\n4,5\" screen\r\n");
+  CsvTable table = MustRead(
+      "id,note\r\n1,\"a, b\"\r\n2,\"say \"\"hi\"\"\"\r\n3,\"two\nlines\"\r\n4,5\" screen\r\n");
 
   ASSERT_EQ(table.rows.size(), 4u);
   EXPECT_EQ(table.header, (Fields{"id", "note"}));
@@ -125,23 +126,53 @@ TEST(ReadCsv, RejectsMalformedInputNamingTheLine) {
     std::string_view message_part;
   };
   const Case cases[] = {
-      {"unclosed quote", "a,b\n1,2\n3,\"open\nstill open\n", {}, ErrorCode::kInvalidArgument,
+      {"unclosed quote",
+       "a,b\n1,2\n3,\"open\nstill open\n",
+       {},
+       ErrorCode::kInvalidArgument,
        "line 3: quoted field is not closed"},
-      {"text after quote", "a,b\n\"x\"y,2\n", {}, ErrorCode::kInvalidArgument,
+      {"text after quote",
+       "a,b\n\"x\"y,2\n",
+       {},
+       ErrorCode::kInvalidArgument,
        "line 2: unexpected text after a closing quote"},
-      {"too many fields", "a,b\n1,2,3,4\n", {.max_fields_per_record = 3}, ErrorCode::kResourceExhausted,
+      {"too many fields",
+       "a,b\n1,2,3,4\n",
+       {.max_fields_per_record = 3},
+       ErrorCode::kResourceExhausted,
        "line 2: record has more than 3 fields"},
-      {"long unquoted field", "a\n" + std::string(20, 'x') + "\n", {.max_field_bytes = 10},
-       ErrorCode::kResourceExhausted, "line 2: field is longer than 10 bytes"},
-      {"long quoted field", "a\n\n\"" + std::string(20, 'x') + "\"\n", {.max_field_bytes = 10},
-       ErrorCode::kResourceExhausted, "line 3: field is longer than 10 bytes"},
-      {"too many records", "a\n1\n2\n3\n", {.max_records = 2}, ErrorCode::kResourceExhausted,
+      {"long unquoted field",
+       "a\n" + std::string(20, 'x') + "\n",
+       {.max_field_bytes = 10},
+       ErrorCode::kResourceExhausted,
+       "line 2: field is longer than 10 bytes"},
+      {"long quoted field",
+       "a\n\n\"" + std::string(20, 'x') + "\"\n",
+       {.max_field_bytes = 10},
+       ErrorCode::kResourceExhausted,
+       "line 3: field is longer than 10 bytes"},
+      {"too many records",
+       "a\n1\n2\n3\n",
+       {.max_records = 2},
+       ErrorCode::kResourceExhausted,
        "line 4: file has more than 2 records"},
-      {"neither utf8 nor gbk", "a,b\n\x80\xFF,1\n", {}, ErrorCode::kInvalidArgument,
+      {"neither utf8 nor gbk",
+       "a,b\n\x80\xFF,1\n",
+       {},
+       ErrorCode::kInvalidArgument,
        "file is neither UTF-8 nor GBK"},
-      {"utf16", "\xFF\xFE" "a\0,\0", {}, ErrorCode::kInvalidArgument, "UTF-16"},
+      {"utf16",
+       "\xFF\xFE"
+       "a\0,\0",
+       {},
+       ErrorCode::kInvalidArgument,
+       "UTF-16"},
       {"nul byte", std::string("a,b\n1,\0\n", 7), {}, ErrorCode::kInvalidArgument, "NUL"},
-      {"truncated gbk", ToGbk("姓名\n王").substr(0, 6), {}, ErrorCode::kInvalidArgument, "neither UTF-8 nor GBK"},
+      {"truncated gbk",
+       ToGbk("姓名\n王").substr(0, 6),
+       {},
+       ErrorCode::kInvalidArgument,
+       "neither UTF-8 nor GBK"},
   };
   for (const auto& c : cases) {
     auto table = ReadCsv(c.input, c.options);
@@ -175,7 +206,9 @@ TEST(EscapeCsvCell, NeutralizesFormulasButNotNumbers) {
       {"", ""},
       {"王小明", "王小明"},
   };
-  for (const auto& c : cases) EXPECT_EQ(EscapeCsvCell(c.cell), c.expected) << c.cell;
+  for (const auto& c : cases) {
+    EXPECT_EQ(EscapeCsvCell(c.cell), c.expected) << c.cell;
+  }
 }
 
 TEST(EscapeCsvCell, LeavesFormulasAloneWhenAskedTo) {

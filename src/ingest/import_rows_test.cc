@@ -30,13 +30,15 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-// --- ColumnMapping -------------------------------------------------------------------------------------
+// --- ColumnMapping
+// -------------------------------------------------------------------------------------
 
 TEST(ParseColumnMapping, BindsTargetsToHeaderColumns) {
   std::vector<std::string> header = {"姓名", "邮箱", "手机", "城市", "VIP等级"};
 
-  auto mapping = ParseColumnMapping("name=姓名,email=邮箱，phone=手机, city = 城市,traits.vip=VIP等级",
-                                    ImportKind::kCustomers, header);
+  auto mapping =
+      ParseColumnMapping("name=姓名,email=邮箱，phone=手机, city = 城市,traits.vip=VIP等级",
+                         ImportKind::kCustomers, header);
 
   ASSERT_TRUE(mapping.has_value()) << mapping.error().message();
   EXPECT_EQ(mapping->bindings.size(), 5u);
@@ -89,7 +91,8 @@ TEST(ParseColumnMapping, ReportsEveryProblemAtOnce) {
 }
 
 TEST(IdentityColumnMapping, MapsKnownHeaderNamesAndIgnoresOthers) {
-  auto mapping = IdentityColumnMapping(ImportKind::kCustomers, {"Email", "name", "notes", "traits.Tier"});
+  auto mapping =
+      IdentityColumnMapping(ImportKind::kCustomers, {"Email", "name", "notes", "traits.Tier"});
 
   ASSERT_TRUE(mapping.has_value());
   EXPECT_EQ(mapping->bindings.size(), 3u);
@@ -104,7 +107,8 @@ TEST(IdentityColumnMapping, RejectsHeaderWithoutKnownTargets) {
   EXPECT_EQ(mapping.error().violations()[0].field, "mapping");
 }
 
-// --- Customers -----------------------------------------------------------------------------------------
+// --- Customers
+// -----------------------------------------------------------------------------------------
 
 TEST(ParseCustomerRows, NormalisesAValidRow) {
   CsvTable table = Table(
@@ -112,7 +116,8 @@ TEST(ParseCustomerRows, NormalisesAValidRow) {
       "C001.0,\xE3\x80\x80王小明 , Wang@Example.COM ,138 0013 8000,男,1990年1月2日,北京,中国,"
       "vip；新客户|vip,金卡,\"说 \"\"你好\"\"\n第二行\"\n");
   ColumnMapping mapping = Mapping(
-      "external_id=编号,name=姓名,email=邮箱,phone=手机,gender=性别,birthday=生日,city=城市,country=国家,"
+      "external_id=编号,name=姓名,email=邮箱,phone=手机,gender=性别,birthday=生日,city=城市,"
+      "country=国家,"
       "tags=标签,traits.vip_level=VIP等级,traits.note=备注",
       ImportKind::kCustomers, table);
 
@@ -138,16 +143,16 @@ TEST(ParseCustomerRows, NormalisesAValidRow) {
 
 TEST(ParseCustomerRows, ReportsEachBrokenRowWithLineFieldAndReason) {
   CsvTable table = Table(
-      "external_id,name,email,phone,gender,birthday,country\n"  // line 1
-      "1,Ann,ann@example.com,+1 415 555 2671,f,1990-01-02,US\n"   // line 2: good
-      "2,Bob,bob@@example.com,,m,,\n"                             // line 3: bad email
-      ",\"Multi\nLine\",,12345,,,\n"                              // line 4-5: bad phone, then no key
-      "4,Dee,dee@example.com,,x?,2023-02-29,Mars\n"               // line 6: three bad cells
-      ",Eve,,,,,\n"                                               // line 7: no key
-      "6,Fay,ANN@example.com,,,,\n"                               // line 8: duplicate email of line 2
-      "1,Gus,gus@example.com,,,,\n"                               // line 9: duplicate external id
-      "8,Hal\n"                                                   // line 10: short row
-      "9,Ivy,ivy@example.com,13800138000,女,,中国\n");            // line 11: good
+      "external_id,name,email,phone,gender,birthday,country\n"   // line 1
+      "1,Ann,ann@example.com,+1 415 555 2671,f,1990-01-02,US\n"  // line 2: good
+      "2,Bob,bob@@example.com,,m,,\n"                            // line 3: bad email
+      ",\"Multi\nLine\",,12345,,,\n"                             // line 4-5: bad phone, then no key
+      "4,Dee,dee@example.com,,x?,2023-02-29,Mars\n"              // line 6: three bad cells
+      ",Eve,,,,,\n"                                              // line 7: no key
+      "6,Fay,ANN@example.com,,,,\n"                     // line 8: duplicate email of line 2
+      "1,Gus,gus@example.com,,,,\n"                     // line 9: duplicate external id
+      "8,Hal\n"                                         // line 10: short row
+      "9,Ivy,ivy@example.com,13800138000,女,,中国\n");  // line 11: good
   auto mapping = IdentityColumnMapping(ImportKind::kCustomers, table.header);
   ASSERT_TRUE(mapping.has_value());
 
@@ -196,11 +201,13 @@ TEST(ParseCustomerRows, ReadsGbkFile) {
   EXPECT_EQ(parsed.drafts[0].customer.name, "王小明");
 }
 
-// --- Orders --------------------------------------------------------------------------------------------
+// --- Orders
+// --------------------------------------------------------------------------------------------
 
 TEST(ParseOrderRows, GroupsLineItemsIntoOrders) {
   CsvTable table = Table(
-      "order_id,customer_email,placed_at,currency,sku,product_name,category,quantity,unit_price,status\n"
+      "order_id,customer_email,placed_at,currency,sku,product_name,category,quantity,unit_price,"
+      "status\n"
       "A1,ann@example.com,2024-05-01 10:00,CNY,S1,茶杯,厨房,2,19.90,已完成\n"
       "B7,bob@example.com,2024-05-02 11:00,usd,S2,Mug,,1,5,\n"
       "A1,,,,S3,茶壶,厨房,1,99,\n");
@@ -225,7 +232,8 @@ TEST(ParseOrderRows, GroupsLineItemsIntoOrders) {
 }
 
 TEST(ParseOrderRows, ExplicitTotalWinsOverItemSum) {
-  CsvTable table = Table("order_id,customer_external_id,placed_at,total\nX,17850.0,2024-05-01,100.5\n");
+  CsvTable table =
+      Table("order_id,customer_external_id,placed_at,total\nX,17850.0,2024-05-01,100.5\n");
   auto mapping = IdentityColumnMapping(ImportKind::kOrders, table.header);
 
   auto parsed = ParseOrderRows(table, *mapping, {.currency = "gbp"});
@@ -259,22 +267,23 @@ TEST(ParseOrderRows, DisagreeingRowDropsWholeOrderWithErrorOnThatRow) {
 
 TEST(ParseOrderRows, RejectsBadRowsNamingFieldAndReason) {
   CsvTable table = Table(
-      "order_id,customer_email,placed_at,currency,total,sku,product_name,quantity,unit_price,status\n"
-      ",a@example.com,2024-05-01,CNY,,S1,,1,1,\n"          // 2: no order id
-      "O3,,2024-05-01,CNY,,S1,,1,1,\n"                      // 3: no customer reference
-      "O4,a@example.com,,CNY,,S1,,1,1,\n"                   // 4: no placed_at
-      "O5,a@example.com,2024-05-01,,,S1,,1,1,\n"            // 5: no currency, no default
-      "O6,a@example.com,2024-05-01,CNY,,,,2,1,\n"           // 6: item without sku or name
-      "O7,a@example.com,2024-05-01,CNY,,S1,,0,1,\n"         // 7: zero quantity
-      "O8,a@example.com,2024-05-01,CNY,,S1,,1.5,1,\n"       // 8: fractional quantity
-      "O9,a@example.com,2024-05-01,CNY,,S1,,1,-1,\n"        // 9: negative price
-      "O10,a@example.com,2024-05-01,CNY,,S1,,1,abc,\n"      // 10: price not a number
-      "O11,a@example.com,2024-05-01,CNY,,S1,,1,,\n"         // 11: item without price
-      "O12,a@example.com,2024-05-01,CNY,,,,,,\n"            // 12: neither total nor items
-      "O13,a@example.com,2024-13-01,CNY,1,,,,,\n"           // 13: bad date
-      "O14,a@example.com,2024-05-01,RMB1,1,,,,,\n"          // 14: bad currency
-      "O15,a@example.com,2024-05-01,CNY,1,,,,,??\n"         // 15: bad status
-      "O16,not-an-email,2024-05-01,CNY,1,,,,,\n");          // 16: bad email
+      "order_id,customer_email,placed_at,currency,total,sku,product_name,quantity,unit_price,"
+      "status\n"
+      ",a@example.com,2024-05-01,CNY,,S1,,1,1,\n"       // 2: no order id
+      "O3,,2024-05-01,CNY,,S1,,1,1,\n"                  // 3: no customer reference
+      "O4,a@example.com,,CNY,,S1,,1,1,\n"               // 4: no placed_at
+      "O5,a@example.com,2024-05-01,,,S1,,1,1,\n"        // 5: no currency, no default
+      "O6,a@example.com,2024-05-01,CNY,,,,2,1,\n"       // 6: item without sku or name
+      "O7,a@example.com,2024-05-01,CNY,,S1,,0,1,\n"     // 7: zero quantity
+      "O8,a@example.com,2024-05-01,CNY,,S1,,1.5,1,\n"   // 8: fractional quantity
+      "O9,a@example.com,2024-05-01,CNY,,S1,,1,-1,\n"    // 9: negative price
+      "O10,a@example.com,2024-05-01,CNY,,S1,,1,abc,\n"  // 10: price not a number
+      "O11,a@example.com,2024-05-01,CNY,,S1,,1,,\n"     // 11: item without price
+      "O12,a@example.com,2024-05-01,CNY,,,,,,\n"        // 12: neither total nor items
+      "O13,a@example.com,2024-13-01,CNY,1,,,,,\n"       // 13: bad date
+      "O14,a@example.com,2024-05-01,RMB1,1,,,,,\n"      // 14: bad currency
+      "O15,a@example.com,2024-05-01,CNY,1,,,,,??\n"     // 15: bad status
+      "O16,not-an-email,2024-05-01,CNY,1,,,,,\n");      // 16: bad email
   auto mapping = IdentityColumnMapping(ImportKind::kOrders, table.header);
 
   auto parsed = ParseOrderRows(table, *mapping);
@@ -282,7 +291,8 @@ TEST(ParseOrderRows, RejectsBadRowsNamingFieldAndReason) {
   const std::vector<RowError> expected = {
       {2, "order_id", "", "is required"},
       {3, "customer_ref", "",
-       "customer reference is missing: fill customer_external_id, customer_email or customer_phone"},
+       "customer reference is missing: fill customer_external_id, customer_email or "
+       "customer_phone"},
       {4, "placed_at", "", "is required"},
       {5, "currency", "", "is required: map a currency column or set a default currency"},
       {6, "sku", "", "a line item needs sku or product_name"},
@@ -302,8 +312,9 @@ TEST(ParseOrderRows, RejectsBadRowsNamingFieldAndReason) {
   EXPECT_EQ(parsed.rows_total, 15u);
 }
 
-// UCI Online Retail, lines 1-300 and 1445-1451 of the concatenated file (tests/fixtures/*.ATTRIBUTION).
-// Expected figures computed independently with Python's csv and decimal modules:
+// UCI Online Retail, lines 1-300 and 1445-1451 of the concatenated file
+// (tests/fixtures/*.ATTRIBUTION). Expected figures computed independently with Python's csv and
+// decimal modules:
 //   rows 306; 34 invoices with a CustomerID; invoice 536544 (7 rows) has none;
 //   sum(Quantity*UnitPrice): 536365 = 139.12, 536381 = 449.98, C536391 = -141.48, 536394 = 1024.68.
 class OnlineRetailSampleTest : public ::testing::Test {
@@ -313,7 +324,8 @@ class OnlineRetailSampleTest : public ::testing::Test {
     ASSERT_TRUE(table.has_value()) << table.error().message();
     table_ = std::move(table).value();
     auto mapping = ParseColumnMapping(
-        "order_id=InvoiceNo,sku=StockCode,product_name=Description,quantity=Quantity,placed_at=InvoiceDate,"
+        "order_id=InvoiceNo,sku=StockCode,product_name=Description,quantity=Quantity,placed_at="
+        "InvoiceDate,"
         "unit_price=UnitPrice,customer_external_id=CustomerID",
         ImportKind::kOrders, table_.header);
     ASSERT_TRUE(mapping.has_value()) << mapping.error().message();
@@ -322,7 +334,9 @@ class OnlineRetailSampleTest : public ::testing::Test {
 
   const OrderDraft* Find(std::string_view order_id) const {
     for (const OrderDraft& d : parsed_.drafts) {
-      if (d.order.external_id == order_id) return &d;
+      if (d.order.external_id == order_id) {
+        return &d;
+      }
     }
     return nullptr;
   }
@@ -342,7 +356,8 @@ TEST_F(OnlineRetailSampleTest, TotalsMatchIndependentComputation) {
     int64_t total_pence;
     size_t items;
   };
-  const Case cases[] = {{"536365", 13912, 7}, {"536381", 44998, 0}, {"C536391", -14148, 7}, {"536394", 102468, 0}};
+  const Case cases[] = {
+      {"536365", 13912, 7}, {"536381", 44998, 0}, {"C536391", -14148, 7}, {"536394", 102468, 0}};
   for (const auto& c : cases) {
     const OrderDraft* draft = Find(c.invoice);
     ASSERT_NE(draft, nullptr) << c.invoice;

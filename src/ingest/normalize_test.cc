@@ -36,12 +36,16 @@ TEST(TrimUtf8, RemovesAsciiNbspIdeographicAndZeroWidthSpaces) {
       {"\t\r\nabc\n", "abc"},
       {"\xC2\xA0王小明\xC2\xA0", "王小明"},
       {"\xE3\x80\x80\xE3\x80\x80张三\xE3\x80\x80", "张三"},
-      {"\xEF\xBB\xBF" "id", "id"},
+      {"\xEF\xBB\xBF"
+       "id",
+       "id"},
       {"a b", "a b"},
       {"\xE3\x80\x80", ""},
       {"", ""},
   };
-  for (const auto& c : cases) EXPECT_EQ(TrimUtf8(c.input), c.expected) << c.input;
+  for (const auto& c : cases) {
+    EXPECT_EQ(TrimUtf8(c.input), c.expected) << c.input;
+  }
 }
 
 TEST(FoldFullWidth, MapsFullWidthFormsToAscii) {
@@ -88,7 +92,9 @@ TEST(NormalizePhone, RejectsInvalidNumbersWithReason) {
       {"+1 555 555 555", "too short"},
       {"123456789012345678901234567890123456789012345678901234567890123456789", "too long"},
   };
-  for (const auto& c : cases) ExpectFieldError(NormalizePhone(c.input, "CN"), "phone", c.reason_part, c.input);
+  for (const auto& c : cases) {
+    ExpectFieldError(NormalizePhone(c.input, "CN"), "phone", c.reason_part, c.input);
+  }
 }
 
 TEST(NormalizePhone, RejectsNationalNumberWhenRegionUnknown) {
@@ -139,7 +145,9 @@ TEST(NormalizeEmail, RejectsMalformedAddresses) {
       {"jane@1.2.3.4", "numeric"},
       {"jane@example.com\xFF", "UTF-8"},
   };
-  for (const auto& c : cases) ExpectFieldError(NormalizeEmail(c.input), "email", c.reason_part, c.input);
+  for (const auto& c : cases) {
+    ExpectFieldError(NormalizeEmail(c.input), "email", c.reason_part, c.input);
+  }
 }
 
 TEST(NormalizeEmail, RejectsOverlongParts) {
@@ -148,21 +156,31 @@ TEST(NormalizeEmail, RejectsOverlongParts) {
   std::string long_label(64, 'b');
   ExpectFieldError(NormalizeEmail("a@" + long_label + ".com"), "email", "63 bytes", "long label");
   std::string long_all = "a@";
-  for (int i = 0; i < 5; ++i) long_all += std::string(60, 'c') + ".";
+  for (int i = 0; i < 5; ++i) {
+    long_all += std::string(60, 'c') + ".";
+  }
   long_all += "com";  // 310 bytes, every label legal
   ExpectFieldError(NormalizeEmail(long_all), "email", "254 bytes", "long address");
 }
 
 TEST(NormalizeCountry, MapsCodesEnglishAndChineseNames) {
   const GoodCase cases[] = {
-      {"CN", "CN"},           {"cn", "CN"},           {"CHN", "CN"},          {"China", "CN"},
-      {"中国", "CN"},         {"中国大陆", "CN"},     {"中國", "CN"},         {"美国", "US"},
-      {"USA", "US"},          {"United States", "US"}, {"U.S.", "US"},        {"香港", "HK"},
-      {"Hong Kong", "HK"},    {"台湾", "TW"},         {"台灣", "TW"},         {"日本", "JP"},
-      {"Japan", "JP"},        {"英国", "GB"},         {"UK", "GB"},           {"United Kingdom", "GB"},
-      {"新加坡", "SG"},       {"德国", "DE"},         {"Germany", "DE"},      {"法国", "FR"},
-      {"加拿大", "CA"},       {"澳大利亚", "AU"},     {"韩国", "KR"},         {"South Korea", "KR"},
-      {"澳门", "MO"},         {"EIRE", "IE"},         {" france ", "FR"},     {"ＣＮ", "CN"},
+      {"CN", "CN"},        {"cn", "CN"},
+      {"CHN", "CN"},       {"China", "CN"},
+      {"中国", "CN"},      {"中国大陆", "CN"},
+      {"中國", "CN"},      {"美国", "US"},
+      {"USA", "US"},       {"United States", "US"},
+      {"U.S.", "US"},      {"香港", "HK"},
+      {"Hong Kong", "HK"}, {"台湾", "TW"},
+      {"台灣", "TW"},      {"日本", "JP"},
+      {"Japan", "JP"},     {"英国", "GB"},
+      {"UK", "GB"},        {"United Kingdom", "GB"},
+      {"新加坡", "SG"},    {"德国", "DE"},
+      {"Germany", "DE"},   {"法国", "FR"},
+      {"加拿大", "CA"},    {"澳大利亚", "AU"},
+      {"韩国", "KR"},      {"South Korea", "KR"},
+      {"澳门", "MO"},      {"EIRE", "IE"},
+      {" france ", "FR"},  {"ＣＮ", "CN"},
   };
   for (const auto& c : cases) {
     auto country = NormalizeCountry(c.input);
@@ -179,14 +197,16 @@ TEST(NormalizeCountry, RejectsUnknownNames) {
       {"European Community", "unknown country"},
       {"火星", "unknown country"},
   };
-  for (const auto& c : cases) ExpectFieldError(NormalizeCountry(c.input), "country", c.reason_part, c.input);
+  for (const auto& c : cases) {
+    ExpectFieldError(NormalizeCountry(c.input), "country", c.reason_part, c.input);
+  }
 }
 
 TEST(NormalizeGender, MapsCommonSpellings) {
   const GoodCase cases[] = {
-      {"M", "male"},     {"male", "male"},     {"男", "male"},       {"先生", "male"},
-      {"f", "female"},   {"Female", "female"}, {"女", "female"},     {"女士", "female"},
-      {"other", "other"}, {"其他", "other"},   {"unknown", ""},      {"未知", ""},
+      {"M", "male"},      {"male", "male"},     {"男", "male"},   {"先生", "male"},
+      {"f", "female"},    {"Female", "female"}, {"女", "female"}, {"女士", "female"},
+      {"other", "other"}, {"其他", "other"},    {"unknown", ""},  {"未知", ""},
   };
   for (const auto& c : cases) {
     auto gender = NormalizeGender(c.input);
@@ -197,13 +217,16 @@ TEST(NormalizeGender, MapsCommonSpellings) {
 
 TEST(NormalizeGender, RejectsUnknownValues) {
   const BadCase cases[] = {{"", "is empty"}, {"yes", "unknown gender"}, {"男女", "unknown gender"}};
-  for (const auto& c : cases) ExpectFieldError(NormalizeGender(c.input), "gender", c.reason_part, c.input);
+  for (const auto& c : cases) {
+    ExpectFieldError(NormalizeGender(c.input), "gender", c.reason_part, c.input);
+  }
 }
 
 TEST(NormalizeDate, AcceptsYearFirstAndChineseForms) {
   const GoodCase cases[] = {
-      {"2024-05-01", "2024-05-01"}, {"2024/5/1", "2024-05-01"},   {"2024.05.01", "2024-05-01"},
-      {"20240501", "2024-05-01"},   {"2024年5月1日", "2024-05-01"}, {"2024年12月31", "2024-12-31"},
+      {"2024-05-01", "2024-05-01"},         {"2024/5/1", "2024-05-01"},
+      {"2024.05.01", "2024-05-01"},         {"20240501", "2024-05-01"},
+      {"2024年5月1日", "2024-05-01"},       {"2024年12月31", "2024-12-31"},
       {"２０２４-０２-２９", "2024-02-29"}, {" 1990/1/2 ", "1990-01-02"},
   };
   for (const auto& c : cases) {
@@ -234,7 +257,9 @@ TEST(NormalizeDate, RejectsImpossibleOrAmbiguousDates) {
       {"2024-5-1-1", "not a date"},
       {"0000-01-01", "year is out of range"},
   };
-  for (const auto& c : cases) ExpectFieldError(NormalizeDate(c.input), "date", c.reason_part, c.input);
+  for (const auto& c : cases) {
+    ExpectFieldError(NormalizeDate(c.input), "date", c.reason_part, c.input);
+  }
 }
 
 TEST(ParseDateOrder, AcceptsThreeOrdersOnly) {
@@ -281,16 +306,19 @@ TEST(ParseLocalDateTime, RejectsBadTimes) {
       {"yesterday", "not a date"},
   };
   for (const auto& c : cases) {
-    ExpectFieldError(ParseLocalDateTime(c.input, DateOrder::kYmd, 0), "placed_at", c.reason_part, c.input);
+    ExpectFieldError(ParseLocalDateTime(c.input, DateOrder::kYmd, 0), "placed_at", c.reason_part,
+                     c.input);
   }
 }
 
 TEST(NormalizeExternalId, UndoesSpreadsheetFloats) {
   const GoodCase cases[] = {
-      {"17850.0", "17850"}, {"17850.00", "17850"}, {" 17850 ", "17850"}, {"17850.5", "17850.5"},
+      {"17850.0", "17850"}, {"17850.00", "17850"},  {" 17850 ", "17850"}, {"17850.5", "17850.5"},
       {"A-17.0", "A-17.0"}, {"C536379", "C536379"}, {".0", ".0"},
   };
-  for (const auto& c : cases) EXPECT_EQ(NormalizeExternalId(c.input), c.expected) << c.input;
+  for (const auto& c : cases) {
+    EXPECT_EQ(NormalizeExternalId(c.input), c.expected) << c.input;
+  }
 }
 
 TEST(MaskValue, NeverShowsWholeEmailOrPhone) {
