@@ -52,6 +52,8 @@ struct DecodedText {
 // UTF-8 and `encoding` says "GBK". Errors (kInvalidArgument): "file is neither UTF-8 nor GBK"; a
 // UTF-16 file (BOM FF FE / FE FF) or one containing NUL bytes, with a message saying to save it as
 // UTF-8 CSV.
+// Limitation: GBK's trail bytes overlap Latin-1 letters, so some Latin-1 (Windows-1252) files decode
+// as GBK without error and come out as Chinese mojibake; the import preview is where a person sees it.
 Result<DecodedText> DecodeToUtf8(std::string_view bytes);
 
 // Decodes (above), then parses. Errors: kInvalidArgument for bad encoding, an unterminated quoted

@@ -4,6 +4,8 @@
 
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace panorama::ingest {
 namespace {
@@ -99,6 +101,30 @@ TEST(NormalizePhone, RejectsInvalidNumbersWithReason) {
 
 TEST(NormalizePhone, RejectsNationalNumberWhenRegionUnknown) {
   ExpectFieldError(NormalizePhone("13800138000", "ZZ"), "phone", "country code", "ZZ region");
+}
+
+// PhoneNumberUtil is a pthread_once singleton and the country index a function-local static; both
+// must be safe to first-use from several import workers at once.
+TEST(NormalizePhone, IsSafeToCallFromSeveralThreads) {
+  std::vector<std::string> results(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < results.size(); ++t) {
+    threads.emplace_back([&results, t] {
+      for (int i = 0; i < 200; ++i) {
+        auto phone = NormalizePhone("138 0013 8000", "CN");
+        auto country = NormalizeCountry("中国");
+        results[t] += (phone ? *phone : "error") + (country ? *country : "error") + "\n";
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+
+  for (const std::string& r : results) {
+    EXPECT_EQ(r, results[0]);
+  }
+  EXPECT_TRUE(results[0].starts_with("+8613800138000CN\n"));
 }
 
 TEST(PhoneDigits, KeepsOnlyDigits) {
@@ -199,6 +225,57 @@ TEST(NormalizeCountry, RejectsUnknownNames) {
   };
   for (const auto& c : cases) {
     ExpectFieldError(NormalizeCountry(c.input), "country", c.reason_part, c.input);
+  }
+}
+
+// Every Country value in the UCI Online Retail data
+// (tests/fixtures/online_retail_sample.csv.ATTRIBUTION): all map except the three that name no
+// country.
+TEST(NormalizeCountry, MapsEveryCountryOfUciOnlineRetail) {
+  const GoodCase cases[] = {
+      {"Australia", "AU"},
+      {"Austria", "AT"},
+      {"Bahrain", "BH"},
+      {"Belgium", "BE"},
+      {"Brazil", "BR"},
+      {"Canada", "CA"},
+      {"Cyprus", "CY"},
+      {"Czech Republic", "CZ"},
+      {"Denmark", "DK"},
+      {"EIRE", "IE"},
+      {"Finland", "FI"},
+      {"France", "FR"},
+      {"Germany", "DE"},
+      {"Greece", "GR"},
+      {"Hong Kong", "HK"},
+      {"Iceland", "IS"},
+      {"Israel", "IL"},
+      {"Italy", "IT"},
+      {"Japan", "JP"},
+      {"Lebanon", "LB"},
+      {"Lithuania", "LT"},
+      {"Malta", "MT"},
+      {"Netherlands", "NL"},
+      {"Norway", "NO"},
+      {"Poland", "PL"},
+      {"Portugal", "PT"},
+      {"RSA", "ZA"},
+      {"Saudi Arabia", "SA"},
+      {"Singapore", "SG"},
+      {"Spain", "ES"},
+      {"Sweden", "SE"},
+      {"Switzerland", "CH"},
+      {"USA", "US"},
+      {"United Arab Emirates", "AE"},
+      {"United Kingdom", "GB"},
+  };
+  for (const auto& c : cases) {
+    auto country = NormalizeCountry(c.input);
+    ASSERT_TRUE(country.has_value()) << c.input;
+    EXPECT_EQ(*country, c.expected) << c.input;
+  }
+  for (std::string_view none : {"Channel Islands", "European Community", "Unspecified"}) {
+    ExpectFieldError(NormalizeCountry(none), "country", "unknown country", none);
   }
 }
 
