@@ -19,32 +19,53 @@ constexpr std::string_view kTraitsPrefix = "traits.";
 char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+  if (a.size() != b.size()) {
+    return false;
+  }
   for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) {
+      return false;
+    }
   }
   return true;
 }
 
 bool IsTarget(ImportKind kind, std::string_view target) {
   const auto& known = KnownTargets(kind);
-  if (std::find(known.begin(), known.end(), target) != known.end()) return true;
+  if (std::find(known.begin(), known.end(), target) != known.end()) {
+    return true;
+  }
   return kind == ImportKind::kCustomers && target.starts_with(kTraitsPrefix);
 }
 
-// The JSON string escaping of RFC 8259 §7, written by hand: it is the only JSON this context produces, and
-// domain contexts keep JSON libraries out (STYLE.md §1). Input is valid UTF-8 (the CSV reader checked it).
+// The JSON string escaping of RFC 8259 §7, written by hand: it is the only JSON this context
+// produces, and domain contexts keep JSON libraries out (STYLE.md §1). Input is valid UTF-8 (the
+// CSV reader checked it).
 void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           static constexpr char kHex[] = "0123456789abcdef";
@@ -62,8 +83,12 @@ void AppendJsonString(std::string& out, std::string_view s) {
 std::vector<size_t> FindColumns(const std::vector<std::string>& header, std::string_view name) {
   std::vector<size_t> exact, folded;
   for (size_t i = 0; i < header.size(); ++i) {
-    if (header[i] == name) exact.push_back(i);
-    if (EqualsIgnoreAsciiCase(header[i], name)) folded.push_back(i);
+    if (header[i] == name) {
+      exact.push_back(i);
+    }
+    if (EqualsIgnoreAsciiCase(header[i], name)) {
+      folded.push_back(i);
+    }
   }
   return exact.empty() ? folded : exact;
 }
@@ -71,7 +96,9 @@ std::vector<size_t> FindColumns(const std::vector<std::string>& header, std::str
 Error MappingError(const std::vector<FieldViolation>& problems) {
   std::string message = "column mapping is invalid: ";
   for (size_t i = 0; i < problems.size(); ++i) {
-    if (i > 0) message += "; ";
+    if (i > 0) {
+      message += "; ";
+    }
     message += problems[i].reason;
   }
   return Error(ErrorCode::kInvalidArgument, std::move(message), problems);
@@ -80,13 +107,18 @@ Error MappingError(const std::vector<FieldViolation>& problems) {
 // Reads the trimmed, non-empty cells of one record through the mapping.
 class RowView {
  public:
-  RowView(const CsvRecord& record, const ColumnMapping& mapping) : record_(record), mapping_(mapping) {}
+  RowView(const CsvRecord& record, const ColumnMapping& mapping)
+      : record_(record), mapping_(mapping) {}
 
   std::optional<std::string_view> Cell(std::string_view target) const {
     auto column = mapping_.ColumnOf(target);
-    if (!column || *column >= record_.fields.size()) return std::nullopt;
+    if (!column || *column >= record_.fields.size()) {
+      return std::nullopt;
+    }
     std::string_view value = TrimUtf8(record_.fields[*column]);
-    if (value.empty()) return std::nullopt;
+    if (value.empty()) {
+      return std::nullopt;
+    }
     return value;
   }
 
@@ -106,7 +138,8 @@ class RowErrors {
   }
   // Takes the reason out of a normaliser's single-field error.
   void Add(std::string field, std::string_view value, const Error& error) {
-    Add(std::move(field), value, error.violations().empty() ? error.message() : error.violations()[0].reason);
+    Add(std::move(field), value,
+        error.violations().empty() ? error.message() : error.violations()[0].reason);
   }
   bool empty() const { return errors_.empty(); }
   std::vector<RowError>& errors() { return errors_; }
@@ -117,9 +150,12 @@ class RowErrors {
 };
 
 bool CheckFieldCount(const CsvRecord& record, size_t header_size, RowErrors& errors) {
-  if (record.fields.size() == header_size) return true;
-  errors.Add("", "", "has " + std::to_string(record.fields.size()) + " fields; the header has " +
-                         std::to_string(header_size));
+  if (record.fields.size() == header_size) {
+    return true;
+  }
+  errors.Add("", "",
+             "has " + std::to_string(record.fields.size()) + " fields; the header has " +
+                 std::to_string(header_size));
   return false;
 }
 
@@ -140,21 +176,29 @@ void SplitTags(std::string_view text, std::vector<std::string>& tags) {
   size_t start = 0;
   while (start <= normalised.size()) {
     size_t end = normalised.find(';', start);
-    if (end == std::string::npos) end = normalised.size();
+    if (end == std::string::npos) {
+      end = normalised.size();
+    }
     std::string tag(TrimUtf8(std::string_view(normalised).substr(start, end - start)));
-    if (!tag.empty() && std::find(tags.begin(), tags.end(), tag) == tags.end()) tags.push_back(std::move(tag));
+    if (!tag.empty() && std::find(tags.begin(), tags.end(), tag) == tags.end()) {
+      tags.push_back(std::move(tag));
+    }
     start = end + 1;
   }
 }
 
-std::string MaxLengthReason(size_t max) { return "is longer than " + std::to_string(max) + " bytes"; }
+std::string MaxLengthReason(size_t max) {
+  return "is longer than " + std::to_string(max) + " bytes";
+}
 
 // Remembers which line first used a key value; returns that line for a repeat.
 class DuplicateTracker {
  public:
   std::optional<int> Check(const std::string& value, int line) {
     auto [it, inserted] = first_line_.emplace(value, line);
-    if (inserted) return std::nullopt;
+    if (inserted) {
+      return std::nullopt;
+    }
     return it->second;
   }
 
@@ -166,12 +210,17 @@ Result<int64_t> ParseQuantity(std::string_view text) {
   std::string digits = NormalizeExternalId(text);  // "6.0" from a spreadsheet is 6
   bool negative = !digits.empty() && digits.front() == '-';
   std::string_view body = std::string_view(digits).substr(negative ? 1 : 0);
-  if (body.empty() || body.size() > 9 || body.find_first_not_of("0123456789") != std::string_view::npos) {
+  if (body.empty() || body.size() > 9 ||
+      body.find_first_not_of("0123456789") != std::string_view::npos) {
     return Error::InvalidArgument("is not a whole number");
   }
   int64_t value = 0;
-  for (char c : body) value = value * 10 + (c - '0');
-  if (value == 0) return Error::InvalidArgument("must not be zero");
+  for (char c : body) {
+    value = value * 10 + (c - '0');
+  }
+  if (value == 0) {
+    return Error::InvalidArgument("must not be zero");
+  }
   return negative ? -value : value;
 }
 
@@ -182,23 +231,33 @@ Result<std::string> NormalizeStatus(std::string_view text) {
       {"已发货", "shipped"},
   };
   for (const auto& [zh, en] : kChinese) {
-    if (text == zh) return std::string(en);
+    if (text == zh) {
+      return std::string(en);
+    }
   }
   std::string status;
   for (char c : text) {
     char lower = AsciiLower(c);
-    if (lower == ' ' || lower == '-') lower = '_';
+    if (lower == ' ' || lower == '-') {
+      lower = '_';
+    }
     if (!((lower >= 'a' && lower <= 'z') || lower == '_')) {
-      return Error::InvalidArgument("must be a word such as completed, pending, cancelled or refunded");
+      return Error::InvalidArgument(
+          "must be a word such as completed, pending, cancelled or refunded");
     }
     status.push_back(lower);
   }
-  if (status.size() > 32) return Error::InvalidArgument(MaxLengthReason(32));
-  if (status == "canceled") status = "cancelled";
+  if (status.size() > 32) {
+    return Error::InvalidArgument(MaxLengthReason(32));
+  }
+  if (status == "canceled") {
+    status = "cancelled";
+  }
   return status;
 }
 
-// One order row after pass 1 (cell-level checks); money waits for pass 2, when the currency is known.
+// One order row after pass 1 (cell-level checks); money waits for pass 2, when the currency is
+// known.
 struct OrderRow {
   int line = 0;
   std::string order_id;
@@ -211,6 +270,11 @@ struct OrderRow {
   storage::OrderItemRecord item;
   std::optional<std::string_view> unit_price_text;
   std::string category;
+  // A cell was present even if it was rejected: then its own error stands and "is required" would
+  // be noise.
+  bool gave_ref = false;
+  bool gave_placed_at = false;
+  bool gave_currency = false;
   RowErrors errors{0};
 };
 
@@ -219,12 +283,20 @@ OrderRow ReadOrderRow(const CsvRecord& record, const ColumnMapping& mapping, siz
   OrderRow row;
   row.line = record.line;
   row.errors = RowErrors(record.line);
-  if (!CheckFieldCount(record, header_size, row.errors)) return row;
+  if (!CheckFieldCount(record, header_size, row.errors)) {
+    return row;
+  }
   RowView cells(record, mapping);
+  row.gave_ref = cells.Cell("customer_external_id") || cells.Cell("customer_email") ||
+                 cells.Cell("customer_phone");
+  row.gave_placed_at = cells.Cell("placed_at").has_value();
+  row.gave_currency = cells.Cell("currency").has_value();
 
   if (auto v = cells.Cell("order_id")) {
     row.order_id = NormalizeExternalId(*v);
-    if (row.order_id.size() > kMaxIdBytes) row.errors.Add("order_id", *v, MaxLengthReason(kMaxIdBytes));
+    if (row.order_id.size() > kMaxIdBytes) {
+      row.errors.Add("order_id", *v, MaxLengthReason(kMaxIdBytes));
+    }
   } else {
     row.errors.Add("order_id", "", "is required");
   }
@@ -278,16 +350,24 @@ OrderRow ReadOrderRow(const CsvRecord& record, const ColumnMapping& mapping, siz
   auto category = cells.Cell("category");
   row.has_item = sku || name || row.unit_price_text || quantity || category;
   if (row.has_item) {
-    if (!sku && !name) row.errors.Add("sku", "", "a line item needs sku or product_name");
+    if (!sku && !name) {
+      row.errors.Add("sku", "", "a line item needs sku or product_name");
+    }
     if (sku) {
       row.item.sku = std::string(*sku);
-      if (sku->size() > kMaxIdBytes) row.errors.Add("sku", *sku, MaxLengthReason(kMaxIdBytes));
+      if (sku->size() > kMaxIdBytes) {
+        row.errors.Add("sku", *sku, MaxLengthReason(kMaxIdBytes));
+      }
     }
     if (name) {
       row.item.name = std::string(*name);
-      if (name->size() > kMaxTextBytes) row.errors.Add("product_name", *name, MaxLengthReason(kMaxTextBytes));
+      if (name->size() > kMaxTextBytes) {
+        row.errors.Add("product_name", *name, MaxLengthReason(kMaxTextBytes));
+      }
     }
-    if (category) row.category = std::string(*category);
+    if (category) {
+      row.category = std::string(*category);
+    }
     if (quantity) {
       if (auto q = ParseQuantity(*quantity)) {
         row.item.quantity = *q;
@@ -295,7 +375,9 @@ OrderRow ReadOrderRow(const CsvRecord& record, const ColumnMapping& mapping, siz
         row.errors.Add("quantity", *quantity, q.error().message());
       }
     }
-    if (!row.unit_price_text) row.errors.Add("unit_price", "", "is required for a line item");
+    if (!row.unit_price_text) {
+      row.errors.Add("unit_price", "", "is required for a line item");
+    }
   }
   return row;
 }
@@ -310,12 +392,15 @@ struct FirstValue {
 template <typename T>
 void Agree(FirstValue<T>& first, const std::optional<T>& value, OrderRow& row, const char* field,
            std::string_view excerpt_source) {
-  if (!value) return;
+  if (!value) {
+    return;
+  }
   if (!first.value) {
     first.value = value;
     first.line = row.line;
   } else if (*first.value != *value) {
-    row.errors.Add(field, excerpt_source, "differs from line " + std::to_string(first.line) + " of the same order");
+    row.errors.Add(field, excerpt_source,
+                   "differs from line " + std::to_string(first.line) + " of the same order");
   }
 }
 
@@ -326,17 +411,29 @@ std::optional<std::string> NonEmpty(const std::string& s) {
 }  // namespace
 
 const std::vector<std::string_view>& KnownTargets(ImportKind kind) {
-  static const std::vector<std::string_view> kCustomer = {"external_id", "name", "email", "phone", "gender",
-                                                          "birthday", "city", "country", "tags"};
-  static const std::vector<std::string_view> kOrder = {
-      "order_id", "customer_external_id", "customer_email", "customer_phone", "placed_at",
-      "currency", "total", "status", "sku", "product_name", "category", "quantity", "unit_price"};
+  static const std::vector<std::string_view> kCustomer = {
+      "external_id", "name", "email", "phone", "gender", "birthday", "city", "country", "tags"};
+  static const std::vector<std::string_view> kOrder = {"order_id",
+                                                       "customer_external_id",
+                                                       "customer_email",
+                                                       "customer_phone",
+                                                       "placed_at",
+                                                       "currency",
+                                                       "total",
+                                                       "status",
+                                                       "sku",
+                                                       "product_name",
+                                                       "category",
+                                                       "quantity",
+                                                       "unit_price"};
   return kind == ImportKind::kCustomers ? kCustomer : kOrder;
 }
 
 std::optional<size_t> ColumnMapping::ColumnOf(std::string_view target) const {
   for (const ColumnBinding& b : bindings) {
-    if (b.target == target) return b.column;
+    if (b.target == target) {
+      return b.column;
+    }
   }
   return std::nullopt;
 }
@@ -344,17 +441,23 @@ std::optional<size_t> ColumnMapping::ColumnOf(std::string_view target) const {
 Result<ColumnMapping> ParseColumnMapping(std::string_view spec, ImportKind kind,
                                          const std::vector<std::string>& header) {
   std::string text(spec);
-  for (size_t at = text.find("，"); at != std::string::npos; at = text.find("，")) text.replace(at, 3, ",");
+  for (size_t at = text.find("，"); at != std::string::npos; at = text.find("，")) {
+    text.replace(at, 3, ",");
+  }
   std::vector<FieldViolation> problems;
   auto problem = [&](std::string reason) { problems.push_back({"mapping", std::move(reason)}); };
   ColumnMapping mapping;
   size_t start = 0;
   while (start <= text.size()) {
     size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
+    if (end == std::string::npos) {
+      end = text.size();
+    }
     std::string_view entry = TrimUtf8(std::string_view(text).substr(start, end - start));
     start = end + 1;
-    if (entry.empty()) continue;
+    if (entry.empty()) {
+      continue;
+    }
     size_t eq = entry.find('=');
     if (eq == std::string_view::npos) {
       problem("entry \"" + std::string(entry) + "\" is not target=source");
@@ -388,25 +491,39 @@ Result<ColumnMapping> ParseColumnMapping(std::string_view spec, ImportKind kind,
     }
     mapping.bindings.push_back({std::move(target), std::move(source), columns[0]});
   }
-  if (!problems.empty()) return MappingError(problems);
-  if (mapping.bindings.empty()) return MappingError({{"mapping", "maps no columns"}});
+  if (!problems.empty()) {
+    return MappingError(problems);
+  }
+  if (mapping.bindings.empty()) {
+    return MappingError({{"mapping", "maps no columns"}});
+  }
   return mapping;
 }
 
-Result<ColumnMapping> IdentityColumnMapping(ImportKind kind, const std::vector<std::string>& header) {
+Result<ColumnMapping> IdentityColumnMapping(ImportKind kind,
+                                            const std::vector<std::string>& header) {
   ColumnMapping mapping;
   for (size_t i = 0; i < header.size(); ++i) {
     std::string target;
-    for (char c : header[i]) target.push_back(AsciiLower(c));
-    if (target.starts_with(kTraitsPrefix)) target = std::string(kTraitsPrefix) + header[i].substr(kTraitsPrefix.size());
-    if (!IsTarget(kind, target) || mapping.ColumnOf(target)) continue;
+    for (char c : header[i]) {
+      target.push_back(AsciiLower(c));
+    }
+    if (target.starts_with(kTraitsPrefix)) {
+      target = std::string(kTraitsPrefix) + header[i].substr(kTraitsPrefix.size());
+    }
+    if (!IsTarget(kind, target) || mapping.ColumnOf(target)) {
+      continue;
+    }
     if (target.starts_with(kTraitsPrefix) &&
-        (target.size() == kTraitsPrefix.size() || target.size() > kTraitsPrefix.size() + kMaxTraitKeyBytes)) {
+        (target.size() == kTraitsPrefix.size() ||
+         target.size() > kTraitsPrefix.size() + kMaxTraitKeyBytes)) {
       continue;
     }
     mapping.bindings.push_back({std::move(target), header[i], i});
   }
-  if (mapping.bindings.empty()) return MappingError({{"mapping", "no header column is a known target field"}});
+  if (mapping.bindings.empty()) {
+    return MappingError({{"mapping", "no header column is a known target field"}});
+  }
   return mapping;
 }
 
@@ -479,18 +596,26 @@ ImportParse<CustomerDraft> ParseCustomerRows(const CsvTable& table, const Column
         errors.Add("country", *v, country.error());
       }
     }
-    if (auto v = cells.Cell("tags")) SplitTags(*v, customer.tags);
+    if (auto v = cells.Cell("tags")) {
+      SplitTags(*v, customer.tags);
+    }
 
     std::string traits = "{";
     for (const ColumnBinding& binding : mapping.bindings) {
-      if (!binding.target.starts_with(kTraitsPrefix)) continue;
+      if (!binding.target.starts_with(kTraitsPrefix)) {
+        continue;
+      }
       auto v = cells.Cell(binding.target);
-      if (!v) continue;
+      if (!v) {
+        continue;
+      }
       if (v->size() > kMaxTextBytes) {
         errors.Add(binding.target, *v, MaxLengthReason(kMaxTextBytes));
         continue;
       }
-      if (traits.size() > 1) traits.push_back(',');
+      if (traits.size() > 1) {
+        traits.push_back(',');
+      }
       AppendJsonString(traits, std::string_view(binding.target).substr(kTraitsPrefix.size()));
       traits.push_back(':');
       AppendJsonString(traits, *v);
@@ -498,13 +623,17 @@ ImportParse<CustomerDraft> ParseCustomerRows(const CsvTable& table, const Column
     traits.push_back('}');
     customer.traits_json = std::move(traits);
 
-    if (customer.external_id.empty() && customer.email.empty() && customer.phone.empty() && errors.empty()) {
+    if (customer.external_id.empty() && customer.email.empty() && customer.phone.empty() &&
+        errors.empty()) {
       errors.Add("", "", "needs at least one of external_id, email or phone");
     }
-    // Keys are remembered even when this row has other errors: once the person fixes this row, the later
-    // row would collide with it, so say so now rather than on the next attempt.
-    auto check_duplicate = [&](DuplicateTracker& tracker, const char* field, const std::string& value) {
-      if (value.empty()) return;
+    // Keys are remembered even when this row has other errors: once the person fixes this row, the
+    // later row would collide with it, so say so now rather than on the next attempt.
+    auto check_duplicate = [&](DuplicateTracker& tracker, const char* field,
+                               const std::string& value) {
+      if (value.empty()) {
+        return;
+      }
       if (auto first = tracker.Check(value, record.line)) {
         errors.Add(field, value, "duplicates line " + std::to_string(*first));
       }
@@ -536,39 +665,54 @@ ImportParse<OrderDraft> ParseOrderRows(const CsvTable& table, const ColumnMappin
   for (const CsvRecord& record : table.rows) {
     rows.push_back(ReadOrderRow(record, mapping, table.header.size(), options));
     const OrderRow& row = rows.back();
-    if (row.order_id.empty()) continue;  // already an error; it cannot join an order
+    if (row.order_id.empty()) {
+      continue;  // already an error; it cannot join an order
+    }
     auto [it, inserted] = group_of.emplace(row.order_id, groups.size());
-    if (inserted) groups.emplace_back();
+    if (inserted) {
+      groups.emplace_back();
+    }
     groups[it->second].push_back(rows.size() - 1);
   }
 
   // Pass 2: order-level agreement, money (needs the currency), totals.
   std::optional<std::string> default_currency;
   if (!options.currency.empty()) {
-    if (auto c = NormalizeCurrency(options.currency)) default_currency = *c;
+    if (auto c = NormalizeCurrency(options.currency)) {
+      default_currency = *c;
+    }
   }
   for (const std::vector<size_t>& group : groups) {
     OrderRow& first_row = rows[group.front()];
     FirstValue<std::string> external_id, email, phone, currency, status;
     FirstValue<Timestamp> placed_at;
+    bool gave_ref = false, gave_placed_at = false, gave_currency = false;
     for (size_t index : group) {
       OrderRow& row = rows[index];
-      Agree(external_id, NonEmpty(row.ref.external_id), row, "customer_external_id", row.ref.external_id);
+      gave_ref = gave_ref || row.gave_ref;
+      gave_placed_at = gave_placed_at || row.gave_placed_at;
+      gave_currency = gave_currency || row.gave_currency;
+      Agree(external_id, NonEmpty(row.ref.external_id), row, "customer_external_id",
+            row.ref.external_id);
       Agree(email, NonEmpty(row.ref.email), row, "customer_email", row.ref.email);
       Agree(phone, NonEmpty(row.ref.phone), row, "customer_phone", row.ref.phone);
       Agree(placed_at, row.placed_at, row, "placed_at", "");
       Agree(currency, row.currency, row, "currency", row.currency.value_or(""));
       Agree(status, row.status, row, "status", row.status.value_or(""));
     }
-    if (!external_id.value && !email.value && !phone.value) {
-      first_row.errors.Add("customer_ref", "",
-                           "customer reference is missing: fill customer_external_id, customer_email or "
-                           "customer_phone");
+    if (!gave_ref) {
+      first_row.errors.Add(
+          "customer_ref", "",
+          "customer reference is missing: fill customer_external_id, customer_email or "
+          "customer_phone");
     }
-    if (!placed_at.value) first_row.errors.Add("placed_at", "", "is required");
+    if (!gave_placed_at) {
+      first_row.errors.Add("placed_at", "", "is required");
+    }
     std::optional<std::string> order_currency = currency.value ? currency.value : default_currency;
-    if (!order_currency) {
-      first_row.errors.Add("currency", "", "is required: map a currency column or set a default currency");
+    if (!order_currency && !gave_currency) {
+      first_row.errors.Add("currency", "",
+                           "is required: map a currency column or set a default currency");
     }
 
     OrderDraft draft;
@@ -578,7 +722,9 @@ ImportParse<OrderDraft> ParseOrderRows(const CsvTable& table, const ColumnMappin
     bool sum_overflow = false;
     for (size_t index : group) {
       OrderRow& row = rows[index];
-      if (!order_currency) continue;
+      if (!order_currency) {
+        continue;
+      }
       if (row.total_text) {
         if (auto minor = DecimalStringToMinor(*row.total_text, *order_currency)) {
           Agree(total, std::optional<int64_t>(*minor), row, "total", *row.total_text);
@@ -609,22 +755,32 @@ ImportParse<OrderDraft> ParseOrderRows(const CsvTable& table, const ColumnMappin
     if (order_currency && !total.value && draft.order.items.empty()) {
       first_row.errors.Add("total", "", "is required when the order has no line items");
     }
-    if (sum_overflow && !total.value) first_row.errors.Add("total", "", "sum of the line items is out of range");
+    if (sum_overflow && !total.value) {
+      first_row.errors.Add("total", "", "sum of the line items is out of range");
+    }
 
     bool group_ok = true;
-    for (size_t index : group) group_ok = group_ok && rows[index].errors.empty();
-    if (!group_ok) continue;
+    for (size_t index : group) {
+      group_ok = group_ok && rows[index].errors.empty();
+    }
+    if (!group_ok) {
+      continue;
+    }
     draft.order.external_id = first_row.order_id;
     draft.order.placed_at = *placed_at.value;
     draft.order.total = Money{total.value.value_or(items_sum), *order_currency};
-    if (status.value) draft.order.status = *status.value;
-    draft.customer_ref = {external_id.value.value_or(""), email.value.value_or(""), phone.value.value_or("")};
+    if (status.value) {
+      draft.order.status = *status.value;
+    }
+    draft.customer_ref = {external_id.value.value_or(""), email.value.value_or(""),
+                          phone.value.value_or("")};
     result.drafts.push_back(std::move(draft));
   }
 
   // Rows are in file order, so the report reads top to bottom.
   for (OrderRow& row : rows) {
-    std::move(row.errors.errors().begin(), row.errors.errors().end(), std::back_inserter(result.errors));
+    std::move(row.errors.errors().begin(), row.errors.errors().end(),
+              std::back_inserter(result.errors));
   }
   return result;
 }
