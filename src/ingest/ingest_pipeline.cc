@@ -90,7 +90,7 @@ void IngestPipeline::Run() {
 
 void IngestPipeline::WriteGroup(std::vector<Pending>& group) {
   std::vector<Result<IngestStats>> outcomes(group.size(), IngestStats{});
-  std::vector<Effects> effects(group.size());
+  std::vector<IngestEffects> effects(group.size());
   Result<void> committed = store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
     for (size_t i = 0; i < group.size(); ++i) {
       effects[i] = {};
@@ -124,22 +124,22 @@ void IngestPipeline::WriteGroup(std::vector<Pending>& group) {
     return;
   }
   for (size_t i = 0; i < group.size(); ++i) {
-    if (outcomes[i]) Publish(effects[i]);
+    if (outcomes[i]) PublishEffects(observer_, effects[i]);
     group[i].done(std::move(outcomes[i]));
   }
 }
 
-void IngestPipeline::Publish(const Effects& effects) {
-  if (!observer_) return;
-  for (CustomerId c : effects.created) observer_->OnCustomerCreated(c);
-  for (auto [from, into] : effects.merges) observer_->OnMerged(from, into);
-  for (auto [customer, at] : effects.events) observer_->OnEvent(customer, at);
-  for (const auto& o : effects.orders) observer_->OnOrder(o.customer, o.at, o.total_base_minor);
+void PublishEffects(IngestObserver* observer, const IngestEffects& effects) {
+  if (!observer) return;
+  for (CustomerId c : effects.created) observer->OnCustomerCreated(c);
+  for (auto [from, into] : effects.merges) observer->OnMerged(from, into);
+  for (auto [customer, at] : effects.events) observer->OnEvent(customer, at);
+  for (const auto& o : effects.orders) observer->OnOrder(o.customer, o.at, o.total_base_minor);
 }
 
-Result<IngestStats> IngestPipeline::Apply(storage::WriteTxn& txn, const SegmentMessage& m, Effects& effects) {
+Result<IngestStats> IngestPipeline::Apply(storage::WriteTxn& txn, const SegmentMessage& m, IngestEffects& effects) {
   IngestStats stats;
-  Effects local;
+  IngestEffects local;
   // A duplicate messageId is a retried delivery: it must change nothing, including identity merges, so the
   // message runs in a savepoint that is rolled back when its event turns out to exist.
   auto applied = txn.Nested([&]() -> Result<void> {

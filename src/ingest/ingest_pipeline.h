@@ -34,6 +34,22 @@ class IngestObserver {
   virtual void OnOrder(CustomerId customer, Timestamp placed_at, int64_t total_base_minor) = 0;
 };
 
+// What a transaction changed, collected while it runs and published to the observer after it commits.
+struct IngestEffects {
+  std::vector<CustomerId> created;
+  std::vector<std::pair<CustomerId, CustomerId>> merges;  // (from, into)
+  std::vector<std::pair<CustomerId, Timestamp>> events;
+  struct Order {
+    CustomerId customer;
+    Timestamp at;
+    int64_t total_base_minor;
+  };
+  std::vector<Order> orders;
+};
+
+// Tells `observer` (may be null) about committed effects, in the order merges need: creations, merges, facts.
+void PublishEffects(IngestObserver* observer, const IngestEffects& effects);
+
 struct IngestStats {
   int64_t accepted = 0;    // messages written
   int64_t duplicates = 0;  // messages whose messageId was already stored (retries), skipped
@@ -61,20 +77,8 @@ class IngestPipeline {
   // Blocking convenience for command-line use and tests.
   Result<IngestStats> SubmitAndWait(std::vector<SegmentMessage> messages);
 
-  // Applies one message inside `txn`; exposed for the CSV importer and tests. Effects are appended to `effects`.
-  struct Effects {
-    std::vector<CustomerId> created;
-    std::vector<std::pair<CustomerId, CustomerId>> merges;
-    std::vector<std::pair<CustomerId, Timestamp>> events;
-    struct Order {
-      CustomerId customer;
-      Timestamp at;
-      int64_t total_base_minor;
-    };
-    std::vector<Order> orders;
-  };
-  Result<IngestStats> Apply(storage::WriteTxn& txn, const SegmentMessage& message, Effects& effects);
-  void Publish(const Effects& effects);
+  // Applies one message inside `txn`; its committed effects are appended to `effects`.
+  Result<IngestStats> Apply(storage::WriteTxn& txn, const SegmentMessage& message, IngestEffects& effects);
 
  private:
   struct Pending {

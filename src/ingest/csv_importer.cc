@@ -1,0 +1,199 @@
+#include "ingest/csv_importer.h"
+
+#include "ingest/csv.h"
+#include "ingest/identity/identity_resolver.h"
+#include "ingest/ingest_pipeline.h"
+#include "storage/store.h"
+
+namespace panorama::ingest {
+namespace {
+
+std::vector<IdentityKey> KeysOf(const std::string& external_id, const std::string& email, const std::string& phone) {
+  std::vector<IdentityKey> keys;
+  if (!external_id.empty()) keys.push_back({"external_id", external_id});
+  if (!email.empty()) keys.push_back({"email", email});
+  if (!phone.empty()) keys.push_back({"phone", phone});
+  return keys;
+}
+
+ProfilePatch PatchFrom(const storage::CustomerRecord& c) {
+  ProfilePatch patch;
+  auto set = [](std::optional<std::string>& to, const std::string& from) {
+    if (!from.empty()) to = from;
+  };
+  set(patch.name, c.name);
+  set(patch.email, c.email);
+  set(patch.phone, c.phone);
+  set(patch.gender, c.gender);
+  set(patch.birthday, c.birthday);
+  set(patch.city, c.city);
+  set(patch.country, c.country);
+  patch.custom_traits_json = c.traits_json.empty() ? "{}" : c.traits_json;
+  return patch;
+}
+
+// Returned from the transaction to roll a dry run back after it has done all of its work.
+Error DryRunRollback() { return Error::Aborted("dry run"); }
+
+}  // namespace
+
+Result<ImportReport> ImportCsv(storage::Store& store, std::string_view file_bytes, const ImportOptions& options,
+                               const ExchangeRates& rates, Timestamp now, IngestObserver* observer) {
+  ASSIGN_OR_RETURN(CsvTable table, ReadCsv(file_bytes));
+  auto mapping = options.mapping.empty() ? IdentityColumnMapping(options.kind, table.header)
+                                         : ParseColumnMapping(options.mapping, options.kind, table.header);
+  if (!mapping) return std::move(mapping.error());
+
+  ImportReport report;
+  report.detected_encoding = table.detected_encoding;
+  IdentityResolver resolver;
+  IngestEffects effects;
+
+  std::vector<CustomerDraft> customers;
+  std::vector<OrderDraft> orders;
+  if (options.kind == ImportKind::kCustomers) {
+    auto parsed = ParseCustomerRows(table, *mapping, options.rows);
+    report.rows_total = parsed.rows_total;
+    report.errors = std::move(parsed.errors);
+    customers = std::move(parsed.drafts);
+  } else {
+    auto parsed = ParseOrderRows(table, *mapping, options.rows);
+    report.rows_total = parsed.rows_total;
+    report.errors = std::move(parsed.errors);
+    orders = std::move(parsed.drafts);
+  }
+  if (!report.errors.empty() && !options.skip_invalid) return report;
+
+  ImportReport counts;
+  auto written = store.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    for (const auto& draft : customers) {
+      const auto& c = draft.customer;
+      ProfilePatch patch = PatchFrom(c);
+      ASSIGN_OR_RETURN(Resolution r, resolver.Resolve(txn, KeysOf(c.external_id, c.email, c.phone), patch, now,
+                                                      "import linked identifiers"));
+      if (r.created) {
+        ++counts.created;
+        effects.created.push_back(r.customer);
+      } else {
+        ++counts.updated;
+      }
+      counts.merged += static_cast<int64_t>(r.merges.size());
+      for (const auto& m : r.merges) effects.merges.emplace_back(m.from, m.into);
+      if (!c.tags.empty() || !c.external_id.empty()) {
+        ASSIGN_OR_RETURN(storage::CustomerRecord stored, txn.GetCustomer(r.customer));
+        for (const auto& tag : c.tags) {
+          if (std::find(stored.tags.begin(), stored.tags.end(), tag) == stored.tags.end()) stored.tags.push_back(tag);
+        }
+        if (stored.external_id.empty()) stored.external_id = c.external_id;
+        RETURN_IF_ERROR(txn.UpdateCustomer(stored));
+      }
+    }
+    for (const auto& draft : orders) {
+      ASSIGN_OR_RETURN(auto existing, txn.FindOrderByExternalId(draft.order.external_id));
+      if (existing) {
+        ++counts.unchanged;
+        continue;
+      }
+      const auto& ref = draft.customer_ref;
+      ProfilePatch patch;
+      if (!ref.email.empty()) patch.email = ref.email;
+      if (!ref.phone.empty()) patch.phone = ref.phone;
+      ASSIGN_OR_RETURN(Resolution r, resolver.Resolve(txn, KeysOf(ref.external_id, ref.email, ref.phone), patch,
+                                                      draft.order.placed_at, "import linked identifiers"));
+      if (r.created) {
+        effects.created.push_back(r.customer);
+        ASSIGN_OR_RETURN(storage::CustomerRecord stored, txn.GetCustomer(r.customer));
+        stored.external_id = ref.external_id;
+        RETURN_IF_ERROR(txn.UpdateCustomer(stored));
+      }
+      storage::OrderRecord order = draft.order;
+      order.customer = r.customer;
+      auto base = rates.ToBase(order.total);
+      if (!base) {
+        report.errors.push_back({draft.first_line, "currency", order.total.currency, base.error().message()});
+        if (!options.skip_invalid) return Error::InvalidArgument("currency");
+        continue;
+      }
+      order.total_base_minor = *base;
+      for (size_t i = 0; i < order.items.size(); ++i) {
+        auto& item = order.items[i];
+        if (item.sku.empty()) continue;
+        storage::ProductRecord product{ProductId(), item.sku, item.name,
+                                       i < draft.item_categories.size() ? draft.item_categories[i] : "",
+                                       Money{item.unit_price_minor, order.total.currency}};
+        ASSIGN_OR_RETURN(auto found, txn.FindProductBySku(item.sku));
+        if (found) {
+          item.product = found;
+        } else {
+          ASSIGN_OR_RETURN(item.product, txn.UpsertProduct(product));
+        }
+      }
+      RETURN_IF_ERROR(txn.InsertOrder(order));
+      ++counts.created;
+      effects.orders.push_back({r.customer, order.placed_at, order.total_base_minor});
+    }
+    if (options.dry_run) return DryRunRollback();
+    return Ok();
+  });
+  report.created = counts.created;
+  report.updated = counts.updated;
+  report.unchanged = counts.unchanged;
+  report.merged = counts.merged;
+  if (!written) {
+    if (options.dry_run && written.error().code() == ErrorCode::kAborted) return report;
+    if (written.error().code() == ErrorCode::kInvalidArgument && !report.errors.empty()) {
+      report.created = report.updated = report.unchanged = report.merged = 0;
+      return report;
+    }
+    return std::move(written.error());
+  }
+  report.applied = true;
+  PublishEffects(observer, effects);
+  return report;
+}
+
+Result<std::string> ExportCustomersCsv(storage::Store& store) {
+  CsvWriter writer({.utf8_bom = true});
+  writer.WriteRow({"external_id", "name", "email", "phone", "gender", "birthday", "city", "country", "tags",
+                   "customer_id", "created_at"});
+  int64_t after = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(auto page, store.ListCustomers({.after_id = after, .limit = 1000}));
+    if (page.empty()) break;
+    for (const auto& c : page) {
+      std::string tags;
+      for (const auto& t : c.tags) tags += (tags.empty() ? "" : ";") + t;
+      writer.WriteRow({c.external_id, c.name, c.email, c.phone, c.gender, c.birthday, c.city, c.country, tags,
+                       c.id.ToString(), FormatIso8601(c.created_at)});
+    }
+    after = page.back().id.value();
+  }
+  return writer.Take();
+}
+
+Result<std::string> ExportOrdersCsv(storage::Store& store) {
+  CsvWriter writer({.utf8_bom = true});
+  writer.WriteRow({"order_id", "customer_id", "placed_at", "currency", "total", "status", "sku", "product_name",
+                   "quantity", "unit_price"});
+  int64_t after = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(auto page, store.ListOrders({.after_id = after, .limit = 1000}));
+    if (page.empty()) break;
+    for (const auto& o : page) {
+      std::string total = FormatMinor(o.total.minor, o.total.currency);
+      if (o.items.empty()) {
+        writer.WriteRow({o.external_id, o.customer.ToString(), FormatIso8601(o.placed_at), o.total.currency, total,
+                         o.status, "", "", "", ""});
+      }
+      for (const auto& item : o.items) {
+        writer.WriteRow({o.external_id, o.customer.ToString(), FormatIso8601(o.placed_at), o.total.currency, total,
+                         o.status, item.sku, item.name, std::to_string(item.quantity),
+                         FormatMinor(item.unit_price_minor, o.total.currency)});
+      }
+    }
+    after = page.back().id.value();
+  }
+  return writer.Take();
+}
+
+}  // namespace panorama::ingest
