@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -250,8 +251,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(core_.options.max_header_bytes));
     // The Content-Length check happens while the header is parsed, before we know the path's limit,
-    // so read the header unlimited and apply the limit in OnHeader.
-    parser_->body_limit(boost::none);
+    // so read the header with no limit and apply the path's in OnHeader. Not boost::none: Beast 1.74
+    // compares the length with the optional, and any length is greater than none.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     idle_ = true;
     stream_.expires_after(first_request_ ? core_.options.read_timeout : core_.options.idle_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
