@@ -24,6 +24,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -215,7 +216,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         requests_(requests),
         next_(first),
         deadline_(deadline),
-        stream_(asio::make_strand(ioc)) {}
+        stream_(asio::make_strand(ioc)),
+        retry_timer_(stream_.get_executor()) {}
 
   void Start() { Connect(); }
   Stats& stats() { return stats_; }
@@ -229,8 +231,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.expires_after(options_.timeout);
     stream_.async_connect(endpoint_, [self = shared_from_this()](beast::error_code ec) {
       if (ec) {
+        // Refused or timed out: back off briefly rather than spin on a server that is not there.
         ++self->stats_.errors;
-        self->Reconnect();
+        self->retry_timer_.expires_after(std::chrono::milliseconds(10));
+        self->retry_timer_.async_wait([self](beast::error_code) { self->Reconnect(); });
         return;
       }
       beast::error_code ignored;
@@ -303,6 +307,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t next_;
   Clock::time_point deadline_;
   beast::tcp_stream stream_;
+  asio::steady_timer retry_timer_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
   Clock::time_point start_;

@@ -49,7 +49,9 @@ struct ServerOptions {
 // served from it (see StaticFiles). The access log (spdlog, info level) records method, path without the
 // query, status, response bytes and microseconds; never bodies, queries or headers.
 //
-// The router must outlive the server and must not change while it runs. Stop() and Wait() are safe from
+// The router must outlive the server and must not change while it runs. Every Responder must be called
+// or destroyed before the Server is destroyed (Stop() closes a connection whose responder is still
+// pending after stop_timeout, but the responder itself still refers to the server's I/O context). Stop() and Wait() are safe from
 // any thread except the server's own handlers.
 class Server {
  public:

@@ -55,6 +55,8 @@ class HttpServerTest : public ::testing::Test {
     router_.Add(Method::kPost, "/api/v1/echo", [](Request& request) {
       return Response::Json(200, "{\"bytes\":" + std::to_string(request.body.size()) + "}");
     });
+    router_.Add(Method::kDelete, "/api/v1/customers/{id}/tags/{tag}",
+                [](Request&) { return Response::NoContent(); });
     router_.Add(Method::kPost, "/v1/batch", [](Request&) { return Response::Json(200, "{}"); });
     router_.Add(Method::kGet, "/api/v1/boom", [](Request&) -> Response {
       throw std::runtime_error("secret detail from a broken handler");
@@ -140,6 +142,18 @@ TEST_F(HttpServerTest, UnknownApiPathIsNotFoundProblem) {
   EXPECT_EQ(response.status, 404);
   EXPECT_EQ(response.Header("Content-Type"), "application/problem+json");
   EXPECT_THAT(response.body, HasSubstr("\"status\":404"));
+}
+
+TEST_F(HttpServerTest, NoContentKeepsTheConnectionUsable) {
+  HttpClient client = Client();
+
+  HttpResponse deleted = client.Request("DELETE", "/api/v1/customers/42/tags/vip");
+  HttpResponse after = client.Request("GET", "/api/v1/customers/42");
+
+  EXPECT_EQ(deleted.status, 204);
+  EXPECT_EQ(deleted.body, "");
+  EXPECT_EQ(after.status, 200);
+  EXPECT_EQ(client.connect_count(), 1);
 }
 
 TEST_F(HttpServerTest, WrongMethodIsMethodNotAllowedWithAllow) {
