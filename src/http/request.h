@@ -42,7 +42,12 @@ struct Response {
   static Response NoContent();
   // RFC 9457 problem+json from an Error: type, title, status, detail, and "errors": [{field, reason}].
   static Response Problem(const Error& error);
+  // The same with an explicit status, for the cases the code table cannot tell apart (413, 431, 405, 507).
+  static Response Problem(int status, const Error& error);
 };
+
+// The reason phrase for a status ("Not Found"); "Unknown" for codes we never send.
+const char* StatusReason(int status);
 
 // The single table mapping error codes to HTTP statuses (STYLE.md §4).
 int HttpStatusFor(ErrorCode code);
