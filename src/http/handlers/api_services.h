@@ -1,0 +1,46 @@
+#pragma once
+// What the API handlers work with; app/ builds these and hands them over (STYLE.md §5).
+
+#include <string>
+
+#include "core/money.h"
+#include "core/time.h"
+
+namespace panorama::storage {
+class Store;
+}
+namespace panorama::security {
+class AuthService;
+}
+namespace panorama::features {
+class FeatureStore;
+}
+namespace panorama::ingest {
+class IngestPipeline;
+}
+namespace panorama::profile {
+class CustomerViewService;
+}
+
+namespace panorama::http {
+
+class Router;
+
+struct ApiServices {
+  storage::Store& store;
+  security::AuthService& auth;
+  features::FeatureStore& features;
+  ingest::IngestPipeline& ingest;
+  profile::CustomerViewService& views;
+  const ExchangeRates& rates;
+  const Clock& clock;
+  std::string default_phone_region = "CN";
+};
+
+// Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.
+void RegisterApiRoutes(Router& router, ApiServices& services);
+
+// The OpenAPI 3.1 document served at /api/v1/openapi.json.
+const std::string& OpenApiDocument();
+
+}  // namespace panorama::http

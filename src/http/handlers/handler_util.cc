@@ -1,0 +1,400 @@
+#include "http/handlers/handler_util.h"
+
+#include <charconv>
+
+#include "features/feature_store.h"
+#include "security/crypto_util.h"
+#include "storage/store.h"
+
+namespace panorama::http {
+
+namespace {
+
+std::string_view BearerToken(const Request& request) {
+  std::string_view header = request.Header("authorization");
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (header.size() <= kPrefix.size()) return {};
+  std::string scheme(header.substr(0, kPrefix.size()));
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "bearer ") return {};
+  return header.substr(kPrefix.size());
+}
+
+Response Unauthenticated(const Error& error) {
+  Response response = Response::Problem(error);
+  response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"panorama\"");
+  return response;
+}
+
+}  // namespace
+
+Handler Authenticated(ApiServices& services, AuthedHandler handler, bool write) {
+  return [&services, handler = std::move(handler), write](Request& request) -> Response {
+    auto principal = services.auth.AuthenticateBearer(BearerToken(request));
+    if (!principal) {
+      if (principal.error().code() == ErrorCode::kUnauthenticated) return Unauthenticated(principal.error());
+      return Response::Problem(principal.error());
+    }
+    if (write && !principal->CanWrite()) {
+      return Response::Problem(Error::PermissionDenied("this credential may only read"));
+    }
+    return handler(request, *principal);
+  };
+}
+
+Handler IdempotentWrite(ApiServices& services, AuthedHandler handler) {
+  return Authenticated(
+      services,
+      [&services, handler = std::move(handler)](Request& request, const security::Principal& who) -> Response {
+        std::string_view key = request.Header("idempotency-key");
+        if (key.empty()) return handler(request, who);
+        if (key.size() > 255) return Response::Problem(Error::InvalidField("Idempotency-Key", "is longer than 255"));
+        std::string scoped = who.name + ":" + std::string(key);
+        std::string request_hash =
+            security::Sha256Hex(std::string(MethodName(request.method)) + " " + request.path + "\n" + request.body);
+        auto stored = services.store.FindIdempotency(scoped);
+        if (!stored) return Response::Problem(stored.error());
+        if (*stored) {
+          if ((*stored)->request_hash != request_hash) {
+            return Response::Problem(
+                Error::FailedPrecondition("Idempotency-Key was already used for a different request"));
+          }
+          Response replay = Response::Json((*stored)->status, (*stored)->response_body);
+          replay.headers.emplace_back("Idempotent-Replayed", "true");
+          return replay;
+        }
+        Response response = handler(request, who);
+        if (response.status < 500) {
+          storage::IdempotencyRecord record{scoped, request_hash, response.status, response.body,
+                                            services.clock.Now()};
+          // A concurrent twin may have stored first; either way the caller gets its own real answer.
+          (void)services.store.Write([&](storage::WriteTxn& txn) { return txn.PutIdempotency(record); });
+        }
+        return response;
+      },
+      /*write=*/true);
+}
+
+struct JsonBody::Doc {
+  simdjson::dom::parser parser;
+  simdjson::padded_string text;
+  std::vector<FieldViolation> violations;
+};
+
+JsonBody::JsonBody(JsonBody&&) noexcept = default;
+JsonBody& JsonBody::operator=(JsonBody&&) noexcept = default;
+JsonBody::~JsonBody() = default;
+
+Result<JsonBody> JsonBody::Parse(std::string_view body) {
+  JsonBody parsed;
+  parsed.doc_ = std::make_shared<Doc>();
+  parsed.doc_->text = simdjson::padded_string(body);
+  simdjson::dom::element root;
+  if (auto error = parsed.doc_->parser.parse(parsed.doc_->text).get(root); error) {
+    return Error::InvalidField("body", std::string("is not valid JSON: ") + simdjson::error_message(error));
+  }
+  if (root.get_object().get(parsed.object_) != simdjson::SUCCESS) {
+    return Error::InvalidField("body", "must be a JSON object");
+  }
+  return parsed;
+}
+
+bool JsonBody::ok() const { return doc_->violations.empty(); }
+
+void JsonBody::Reject(std::string field, std::string reason) {
+  doc_->violations.push_back({prefix_ + field, std::move(reason)});
+}
+
+Error JsonBody::TakeError() {
+  auto& v = doc_->violations;
+  std::string message = v.empty() ? "invalid request" : v.front().field + ": " + v.front().reason;
+  if (v.size() > 1) message += " (and " + std::to_string(v.size() - 1) + " more)";
+  return Error(ErrorCode::kInvalidArgument, message, v);
+}
+
+bool JsonBody::Has(std::string_view key) const {
+  simdjson::dom::element value;
+  return object_[key].get(value) == simdjson::SUCCESS;
+}
+
+bool JsonBody::IsNull(std::string_view key) const {
+  simdjson::dom::element value;
+  return object_[key].get(value) == simdjson::SUCCESS && value.is_null();
+}
+
+std::optional<std::string> JsonBody::String(std::string_view key, size_t max_bytes, bool required) {
+  simdjson::dom::element value;
+  if (object_[key].get(value) != simdjson::SUCCESS || value.is_null()) {
+    if (required) Reject(std::string(key), "is required");
+    return std::nullopt;
+  }
+  std::string_view text;
+  if (value.get_string().get(text) != simdjson::SUCCESS) {
+    Reject(std::string(key), "must be a string");
+    return std::nullopt;
+  }
+  if (text.size() > max_bytes) {
+    Reject(std::string(key), "must be at most " + std::to_string(max_bytes) + " bytes");
+    return std::nullopt;
+  }
+  if (required && text.empty()) {
+    Reject(std::string(key), "must not be empty");
+    return std::nullopt;
+  }
+  return std::string(text);
+}
+
+std::optional<int64_t> JsonBody::Int(std::string_view key, int64_t min, int64_t max, bool required) {
+  simdjson::dom::element value;
+  if (object_[key].get(value) != simdjson::SUCCESS || value.is_null()) {
+    if (required) Reject(std::string(key), "is required");
+    return std::nullopt;
+  }
+  int64_t n = 0;
+  if (value.get_int64().get(n) != simdjson::SUCCESS) {
+    Reject(std::string(key), "must be an integer");
+    return std::nullopt;
+  }
+  if (n < min || n > max) {
+    Reject(std::string(key), "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::optional<std::vector<std::string>> JsonBody::StringArray(std::string_view key, size_t max_items,
+                                                              size_t max_bytes) {
+  simdjson::dom::element value;
+  if (object_[key].get(value) != simdjson::SUCCESS || value.is_null()) return std::nullopt;
+  simdjson::dom::array array;
+  if (value.get_array().get(array) != simdjson::SUCCESS) {
+    Reject(std::string(key), "must be an array of strings");
+    return std::nullopt;
+  }
+  if (array.size() > max_items) {
+    Reject(std::string(key), "must have at most " + std::to_string(max_items) + " items");
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  size_t index = 0;
+  for (auto item : array) {
+    std::string_view text;
+    std::string at = std::string(key) + "[" + std::to_string(index++) + "]";
+    if (item.get_string().get(text) != simdjson::SUCCESS) {
+      Reject(at, "must be a string");
+      return std::nullopt;
+    }
+    if (text.empty() || text.size() > max_bytes) {
+      Reject(at, "must be 1 to " + std::to_string(max_bytes) + " bytes");
+      return std::nullopt;
+    }
+    out.emplace_back(text);
+  }
+  return out;
+}
+
+std::optional<std::string> JsonBody::Object(std::string_view key) {
+  simdjson::dom::element value;
+  if (object_[key].get(value) != simdjson::SUCCESS || value.is_null()) return std::nullopt;
+  if (value.type() != simdjson::dom::element_type::OBJECT) {
+    Reject(std::string(key), "must be an object");
+    return std::nullopt;
+  }
+  return simdjson::minify(value);
+}
+
+void JsonBody::Objects(std::string_view key, size_t max_items, bool required,
+                       const std::function<void(JsonBody&, const std::string& prefix)>& fn) {
+  simdjson::dom::element value;
+  if (object_[key].get(value) != simdjson::SUCCESS || value.is_null()) {
+    if (required) Reject(std::string(key), "is required");
+    return;
+  }
+  simdjson::dom::array array;
+  if (value.get_array().get(array) != simdjson::SUCCESS) {
+    Reject(std::string(key), "must be an array of objects");
+    return;
+  }
+  if (array.size() > max_items) {
+    Reject(std::string(key), "must have at most " + std::to_string(max_items) + " items");
+    return;
+  }
+  size_t index = 0;
+  for (auto item : array) {
+    JsonBody nested;
+    nested.doc_ = doc_;
+    nested.prefix_ = prefix_ + std::string(key) + "[" + std::to_string(index++) + "].";
+    if (item.get_object().get(nested.object_) != simdjson::SUCCESS) {
+      Reject(nested.prefix_.substr(prefix_.size(), nested.prefix_.size() - prefix_.size() - 1), "must be an object");
+      continue;
+    }
+    fn(nested, nested.prefix_);
+  }
+}
+
+void JsonBody::AllowOnly(std::initializer_list<std::string_view> allowed) {
+  for (auto [key, value] : object_) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      Reject(std::string(key), "is not a known field");
+    }
+  }
+}
+
+Result<PageParams> ReadPageParams(const Request& request, int default_limit, int max_limit) {
+  PageParams page;
+  page.limit = default_limit;
+  if (auto limit = request.Query("limit")) {
+    int n = 0;
+    auto [ptr, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
+    if (ec != std::errc() || ptr != limit->data() + limit->size() || n < 1 || n > max_limit) {
+      return Error::InvalidField("limit", "must be an integer between 1 and " + std::to_string(max_limit));
+    }
+    page.limit = n;
+  }
+  if (auto cursor = request.Query("cursor"); cursor && !cursor->empty()) {
+    auto [ptr, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), page.after_id);
+    if (ec != std::errc() || ptr != cursor->data() + cursor->size() || page.after_id < 0) {
+      return Error::InvalidField("cursor", "is not a cursor returned by this API");
+    }
+  }
+  return page;
+}
+
+Result<CustomerId> PathCustomerId(const Request& request) {
+  std::string_view text = request.PathParam("id");
+  int64_t id = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || ptr != text.data() + text.size() || id <= 0) {
+    return Error::InvalidField("id", "must be a positive integer customer id");
+  }
+  return CustomerId(id);
+}
+
+void WriteOptionalTime(JsonWriter& w, const std::optional<Timestamp>& t) {
+  if (t) {
+    w.String(FormatIso8601(*t));
+  } else {
+    w.Null();
+  }
+}
+
+void WriteAggregates(JsonWriter& w, const features::CustomerFeatures& f, const std::string& base_currency) {
+  w.StartObject();
+  w.Key("order_count").Int64(f.order_count);
+  w.Key("total_spend_minor").Int64(f.total_spend_base_minor);
+  w.Key("base_currency").String(base_currency);
+  w.Key("first_order_at");
+  WriteOptionalTime(w, f.first_order_at);
+  w.Key("last_order_at");
+  WriteOptionalTime(w, f.last_order_at);
+  w.Key("avg_days_between_orders");
+  if (f.avg_days_between_orders) {
+    w.Double(*f.avg_days_between_orders);
+  } else {
+    w.Null();
+  }
+  w.Key("last_event_at");
+  WriteOptionalTime(w, f.last_event_at);
+  w.Key("event_count").Int64(f.event_count);
+  w.Key("event_count_30d").Int64(f.event_count_30d);
+  w.EndObject();
+}
+
+void WriteCustomer(JsonWriter& w, const storage::CustomerRecord& c, const features::CustomerFeatures* aggregates,
+                   const std::string& base_currency) {
+  w.StartObject();
+  w.Key("id").Int64(c.id.value());
+  w.Key("name").String(c.name);
+  w.Key("email").String(c.email);
+  w.Key("phone").String(c.phone);
+  w.Key("gender").String(c.gender);
+  w.Key("birthday").String(c.birthday);
+  w.Key("city").String(c.city);
+  w.Key("country").String(c.country);
+  w.Key("external_id").String(c.external_id);
+  w.Key("tags").StartArray();
+  for (const auto& tag : c.tags) w.String(tag);
+  w.EndArray();
+  w.Key("traits").RawJson(c.traits_json.empty() ? "{}" : c.traits_json);
+  w.Key("created_at").String(FormatIso8601(c.created_at));
+  w.Key("updated_at").String(FormatIso8601(c.updated_at));
+  if (c.merged_into) w.Key("merged_into").Int64(c.merged_into->value());
+  if (aggregates) {
+    w.Key("aggregates");
+    WriteAggregates(w, *aggregates, base_currency);
+  }
+  w.EndObject();
+}
+
+void WriteOrder(JsonWriter& w, const storage::OrderRecord& o) {
+  w.StartObject();
+  w.Key("id").Int64(o.id.value());
+  w.Key("customer_id").Int64(o.customer.value());
+  w.Key("external_id").String(o.external_id);
+  w.Key("total_minor").Int64(o.total.minor);
+  w.Key("currency").String(o.total.currency);
+  w.Key("total_base_minor").Int64(o.total_base_minor);
+  w.Key("status").String(o.status);
+  w.Key("placed_at").String(FormatIso8601(o.placed_at));
+  w.Key("items").StartArray();
+  for (const auto& item : o.items) {
+    w.StartObject();
+    w.Key("product_id");
+    if (item.product) {
+      w.Int64(item.product->value());
+    } else {
+      w.Null();
+    }
+    w.Key("sku").String(item.sku);
+    w.Key("name").String(item.name);
+    w.Key("quantity").Int64(item.quantity);
+    w.Key("unit_price_minor").Int64(item.unit_price_minor);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+void WriteInteraction(JsonWriter& w, const storage::InteractionRecord& i) {
+  w.StartObject();
+  w.Key("id").Int64(i.id.value());
+  w.Key("customer_id").Int64(i.customer.value());
+  w.Key("kind").String(i.kind);
+  w.Key("subject").String(i.subject);
+  w.Key("body").String(i.body);
+  w.Key("direction").String(i.direction);
+  w.Key("occurred_at").String(FormatIso8601(i.occurred_at));
+  w.Key("author_id");
+  if (i.author) {
+    w.Int64(i.author->value());
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+}
+
+void WriteEvent(JsonWriter& w, const storage::EventRecord& e) {
+  w.StartObject();
+  w.Key("id").Int64(e.id.value());
+  w.Key("type").String(e.type);
+  w.Key("name").String(e.name);
+  w.Key("message_id").String(e.message_id);
+  w.Key("properties").RawJson(e.properties_json.empty() ? "{}" : e.properties_json);
+  w.Key("context").RawJson(e.context_json.empty() ? "{}" : e.context_json);
+  w.Key("timestamp").String(FormatIso8601(e.timestamp));
+  w.Key("received_at").String(FormatIso8601(e.received_at));
+  w.EndObject();
+}
+
+void WriteProduct(JsonWriter& w, const storage::ProductRecord& p) {
+  w.StartObject();
+  w.Key("id").Int64(p.id.value());
+  w.Key("sku").String(p.sku);
+  w.Key("name").String(p.name);
+  w.Key("category").String(p.category);
+  w.Key("price_minor").Int64(p.price.minor);
+  w.Key("currency").String(p.price.currency);
+  w.EndObject();
+}
+
+}  // namespace panorama::http

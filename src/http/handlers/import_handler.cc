@@ -1,0 +1,120 @@
+// CSV import and export over the API. The body of an import is the CSV file itself (text/csv).
+
+#include <charconv>
+
+#include "features/feature_store.h"
+#include "http/handlers/handler_util.h"
+#include "http/handlers/routes.h"
+#include "http/router.h"
+#include "ingest/csv_importer.h"
+#include "ingest/ingest_pipeline.h"
+
+namespace panorama::http {
+namespace {
+
+// The feature store learns about imported customers and orders through the ingest observer interface.
+class FeatureObserver final : public ingest::IngestObserver {
+ public:
+  explicit FeatureObserver(features::FeatureStore& features) : features_(features) {}
+  void OnCustomerCreated(CustomerId customer) override { features_.OnCustomer(customer); }
+  void OnMerged(CustomerId from, CustomerId into) override { features_.OnMerge(from, into); }
+  void OnEvent(CustomerId customer, Timestamp at) override { features_.OnEvent(customer, at); }
+  void OnOrder(CustomerId customer, Timestamp at, int64_t total) override { features_.OnOrder(customer, at, total); }
+
+ private:
+  features::FeatureStore& features_;
+};
+
+bool QueryFlag(const Request& request, std::string_view name) {
+  auto value = request.Query(name);
+  return value && (*value == "true" || *value == "1" || value->empty());
+}
+
+Response Import(ApiServices& s, Request& request, ingest::ImportKind kind) {
+  ingest::ImportOptions options;
+  options.kind = kind;
+  Error invalid = Error::InvalidArgument("invalid import options");
+  if (auto mapping = request.Query("mapping")) options.mapping = std::string(*mapping);
+  options.dry_run = QueryFlag(request, "dry_run");
+  options.skip_invalid = QueryFlag(request, "skip_invalid");
+  if (auto region = request.Query("region")) options.rows.default_region = std::string(*region);
+  if (auto currency = request.Query("currency")) {
+    auto normalised = NormalizeCurrency(*currency);
+    if (!normalised) {
+      invalid.AddViolation("currency", "must be a three-letter ISO 4217 code");
+    } else {
+      options.rows.currency = *normalised;
+    }
+  }
+  if (auto order = request.Query("date_order")) {
+    auto parsed = ingest::ParseDateOrder(*order);
+    if (!parsed) {
+      invalid.AddViolation("date_order", "must be ymd, mdy or dmy");
+    } else {
+      options.rows.date_order = *parsed;
+    }
+  }
+  if (auto offset = request.Query("utc_offset_minutes")) {
+    int minutes = 0;
+    auto [ptr, ec] = std::from_chars(offset->data(), offset->data() + offset->size(), minutes);
+    if (ec != std::errc() || ptr != offset->data() + offset->size() || minutes < -720 || minutes > 840) {
+      invalid.AddViolation("utc_offset_minutes", "must be an integer between -720 and 840");
+    } else {
+      options.rows.source_utc_offset_minutes = minutes;
+    }
+  }
+  if (!invalid.violations().empty()) return Response::Problem(invalid);
+  if (request.body.empty()) return Response::Problem(Error::InvalidField("body", "the CSV file is empty"));
+  FeatureObserver observer(s.features);
+  auto report = ingest::ImportCsv(s.store, request.body, options, s.rates, s.clock.Now(), &observer);
+  if (!report) return Response::Problem(report.error());
+  JsonWriter w;
+  w.StartObject();
+  w.Key("applied").Bool(report->applied).Key("dry_run").Bool(options.dry_run);
+  w.Key("detected_encoding").String(report->detected_encoding);
+  w.Key("rows_total").Uint64(report->rows_total);
+  w.Key("created").Int64(report->created).Key("updated").Int64(report->updated);
+  w.Key("unchanged").Int64(report->unchanged).Key("merged").Int64(report->merged);
+  w.Key("errors").StartArray();
+  for (const auto& e : report->errors) {
+    w.StartObject().Key("line").Int64(e.line).Key("field").String(e.field);
+    w.Key("value").String(e.value_excerpt).Key("reason").String(e.reason).EndObject();
+  }
+  w.EndArray().EndObject();
+  // Bad rows that stopped the import are the caller's to fix: 422 with the per-row report.
+  int status = !report->applied && !options.dry_run ? 422 : 200;
+  return Response::Json(status, w.TakeString());
+}
+
+Response Export(Result<std::string> csv, const char* filename) {
+  if (!csv) return Response::Problem(csv.error());
+  Response response;
+  response.status = 200;
+  response.content_type = "text/csv; charset=utf-8";
+  response.body = std::move(*csv);
+  response.headers.emplace_back("Content-Disposition", std::string("attachment; filename=\"") + filename + "\"");
+  return response;
+}
+
+}  // namespace
+
+void RegisterImportRoutes(Router& router, ApiServices& s) {
+  router.Add(Method::kPost, "/api/v1/imports/customers",
+             IdempotentWrite(s, [&s](Request& r, const security::Principal&) {
+               return Import(s, r, ingest::ImportKind::kCustomers);
+             }));
+  router.Add(Method::kPost, "/api/v1/imports/orders",
+             IdempotentWrite(s, [&s](Request& r, const security::Principal&) {
+               return Import(s, r, ingest::ImportKind::kOrders);
+             }));
+  router.Add(Method::kGet, "/api/v1/exports/customers.csv",
+             Authenticated(s, [&s](Request&, const security::Principal&) {
+               return Export(ingest::ExportCustomersCsv(s.store), "customers.csv");
+             }));
+  router.Add(Method::kGet, "/api/v1/exports/orders.csv",
+             Authenticated(s, [&s](Request&, const security::Principal&) {
+               return Export(ingest::ExportOrdersCsv(s.store), "orders.csv");
+             }));
+}
+
+}  // namespace panorama::http

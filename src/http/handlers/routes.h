@@ -1,0 +1,16 @@
+#pragma once
+// Route registration per API area; RegisterApiRoutes (api_routes.cc) calls them all.
+
+namespace panorama::http {
+
+class Router;
+struct ApiServices;
+
+void RegisterCustomerRoutes(Router& router, ApiServices& services);
+void RegisterCommerceRoutes(Router& router, ApiServices& services);  // orders, products, interactions
+void RegisterIngestRoutes(Router& router, ApiServices& services);    // Segment /v1
+void RegisterAccountRoutes(Router& router, ApiServices& services);   // auth, users, api keys
+void RegisterImportRoutes(Router& router, ApiServices& services);    // CSV import / export
+void RegisterSystemRoutes(Router& router, ApiServices& services);    // health, readiness, OpenAPI
+
+}  // namespace panorama::http
