@@ -7,23 +7,10 @@
 #include "http/handlers/routes.h"
 #include "http/router.h"
 #include "ingest/csv_importer.h"
-#include "ingest/ingest_pipeline.h"
+#include "ingest/feature_observer.h"
 
 namespace panorama::http {
 namespace {
-
-// The feature store learns about imported customers and orders through the ingest observer interface.
-class FeatureObserver final : public ingest::IngestObserver {
- public:
-  explicit FeatureObserver(features::FeatureStore& features) : features_(features) {}
-  void OnCustomerCreated(CustomerId customer) override { features_.OnCustomer(customer); }
-  void OnMerged(CustomerId from, CustomerId into) override { features_.OnMerge(from, into); }
-  void OnEvent(CustomerId customer, Timestamp at) override { features_.OnEvent(customer, at); }
-  void OnOrder(CustomerId customer, Timestamp at, int64_t total) override { features_.OnOrder(customer, at, total); }
-
- private:
-  features::FeatureStore& features_;
-};
 
 bool QueryFlag(const Request& request, std::string_view name) {
   auto value = request.Query(name);
@@ -65,7 +52,7 @@ Response Import(ApiServices& s, Request& request, ingest::ImportKind kind) {
   }
   if (!invalid.violations().empty()) return Response::Problem(invalid);
   if (request.body.empty()) return Response::Problem(Error::InvalidField("body", "the CSV file is empty"));
-  FeatureObserver observer(s.features);
+  ingest::FeatureObserver observer(s.features);
   auto report = ingest::ImportCsv(s.store, request.body, options, s.rates, s.clock.Now(), &observer);
   if (!report) return Response::Problem(report.error());
   JsonWriter w;

@@ -1,0 +1,159 @@
+#include "app/runtime.h"
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "features/feature_store.h"
+#include "http/handlers/api_services.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "ingest/feature_observer.h"
+#include "ingest/ingest_pipeline.h"
+#include "profile/customer_view.h"
+#include "security/auth_service.h"
+#include "security/crypto_util.h"
+#include "storage/store.h"
+
+namespace panorama::app {
+namespace {
+
+const char* Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : nullptr;
+}
+
+Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Error::InvalidField("listen", "must be host:port, e.g. 127.0.0.1:8080");
+  }
+  std::string host = listen.substr(0, colon);
+  int port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) return Error::InvalidField("listen", "port must be 0 to 65535");
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+}  // namespace
+
+Runtime::~Runtime() {
+  if (ingest_) ingest_->Stop();
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
+  if (!security::InitCrypto()) return Error::Internal("libsodium failed to initialise");
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) return Error::InvalidField("data", "cannot create " + options.data_dir + ": " + ec.message());
+  auto runtime = std::unique_ptr<Runtime>(new Runtime());
+  runtime->data_dir_ = options.data_dir;
+  ASSIGN_OR_RETURN(runtime->store_,
+                   storage::OpenSqliteStore({.path = (std::filesystem::path(options.data_dir) / "panorama.db").string(),
+                                             .synchronous_full = !options.bulk_load}));
+  runtime->features_ = std::make_unique<features::FeatureStore>(runtime->clock_);
+  runtime->auth_ = std::make_unique<security::AuthService>(*runtime->store_, runtime->clock_);
+  runtime->feature_observer_ = std::make_unique<ingest::FeatureObserver>(*runtime->features_);
+  runtime->ingest_ =
+      std::make_unique<ingest::IngestPipeline>(*runtime->store_, runtime->rates_, runtime->feature_observer_.get());
+  return runtime;
+}
+
+Result<BootstrapInfo> Runtime::Bootstrap() {
+  BootstrapInfo info;
+  const char* password = Env("PANORAMA_ADMIN_PASSWORD");
+  auto admin = store_->FindUserByName(info.admin_username);
+  if (!admin) {
+    if (admin.error().code() != ErrorCode::kNotFound) return std::move(admin.error());
+    info.admin_password = password ? password : security::RandomToken(12);
+    auto created = auth_->CreateUser(info.admin_username, info.admin_password, "admin", "Administrator");
+    if (!created) {
+      return Error::InvalidField("PANORAMA_ADMIN_PASSWORD", created.error().violations().empty()
+                                                                ? created.error().message()
+                                                                : created.error().violations().front().reason);
+    }
+    info.admin_created = true;
+  } else if (password) {
+    RETURN_IF_ERROR(auth_->SetPassword(info.admin_username, password));
+    info.admin_password = password;
+  }
+  if (const char* key = Env("PANORAMA_WRITE_KEY")) {
+    RETURN_IF_ERROR(auth_->EnsureWriteKey("bootstrap write key", key));
+    info.write_key = key;
+  } else {
+    ASSIGN_OR_RETURN(auto keys, store_->ListApiKeys());
+    bool any = std::any_of(keys.begin(), keys.end(), [](const auto& k) { return k.kind == "write" && !k.revoked; });
+    if (!any) {
+      ASSIGN_OR_RETURN(auto created, auth_->CreateApiKey("bootstrap write key", "write", "ingest"));
+      info.write_key = created.secret;
+      info.write_key_created = true;
+    }
+  }
+  return info;
+}
+
+Result<void> Runtime::Serve(const ServeOptions& options, const std::function<void(uint16_t port)>& on_listening) {
+  ASSIGN_OR_RETURN(auto address, ParseListen(options.listen));
+  // Block the stop signals in every thread started from here on; one thread waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto started = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(features_->Rebuild(*store_));
+  spdlog::info("feature store loaded: {} customers in {} ms, {} bytes", features_->size(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
+               features_->MemoryBytes());
+  ingest_->Start();
+
+  profile::CustomerViewService views(*store_, *features_, clock_, rates_.base());
+  http::ApiServices services{*store_, *auth_, *features_, *ingest_, views, rates_, clock_};
+  http::Router router;
+  http::RegisterApiRoutes(router, services);
+
+  http::ServerOptions server_options;
+  server_options.address = address.first;
+  server_options.port = address.second;
+  server_options.worker_threads = options.worker_threads;
+  server_options.access_log = options.access_log;
+  server_options.static_dir = options.static_dir;
+  if (server_options.static_dir.empty() && std::filesystem::exists("web/dist/index.html")) {
+    server_options.static_dir = "web/dist";
+  }
+  if (!server_options.static_dir.empty() &&
+      !std::filesystem::exists(std::filesystem::path(server_options.static_dir) / "index.html")) {
+    spdlog::warn("console not built: {} has no index.html; the API still runs", server_options.static_dir);
+    server_options.static_dir.clear();
+  }
+  // Segment: 500 KB per batch; CSV imports may be large files.
+  server_options.body_limits = {{"/v1/", 512 * 1024}, {"/api/v1/imports/", 64 * 1024 * 1024}};
+  auto server = http::Server::Start(server_options, router);
+  if (!server) {
+    ingest_->Stop();
+    return std::move(server.error());
+  }
+  on_listening((*server)->port());
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("received signal {}, stopping", signal_number);
+  (*server)->Stop();
+  (*server)->Wait();
+  ingest_->Stop();
+  return Ok();
+}
+
+}  // namespace panorama::app

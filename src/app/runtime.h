@@ -1,0 +1,90 @@
+#pragma once
+// The composition root (STYLE.md §1): the only place that names concrete implementations (the SQLite store, the
+// system clock) and wires the contexts together. Commands open a Runtime over a data directory and use what
+// they need; `serve` runs the HTTP server on it.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/money.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace panorama::storage {
+class Store;
+}
+namespace panorama::features {
+class FeatureStore;
+}
+namespace panorama::security {
+class AuthService;
+}
+namespace panorama::ingest {
+class IngestPipeline;
+class FeatureObserver;
+}
+namespace panorama::profile {
+class CustomerViewService;
+}
+
+namespace panorama::app {
+
+struct RuntimeOptions {
+  std::string data_dir = "./panorama-data";
+  bool bulk_load = false;  // fsync off: only for `panorama demo` filling a fresh store
+};
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+  std::string static_dir;                 // the console build (web/dist); empty: ./web/dist if present
+  int worker_threads = 32;
+  bool access_log = true;
+};
+
+// What bootstrap created or found: secrets are only known when created now or given by the environment.
+struct BootstrapInfo {
+  std::string admin_username = "admin";
+  std::string admin_password;  // empty when the admin existed and no password was given
+  bool admin_created = false;
+  std::string write_key;       // empty when one existed and none was given
+  bool write_key_created = false;
+};
+
+class Runtime {
+ public:
+  static Result<std::unique_ptr<Runtime>> Open(const RuntimeOptions& options);
+  ~Runtime();
+
+  storage::Store& store() { return *store_; }
+  features::FeatureStore& features() { return *features_; }
+  security::AuthService& auth() { return *auth_; }
+  ingest::IngestPipeline& ingest() { return *ingest_; }
+  ingest::FeatureObserver& feature_observer() { return *feature_observer_; }
+  const ExchangeRates& rates() const { return rates_; }
+  const Clock& clock() const { return clock_; }
+  const std::string& data_dir() const { return data_dir_; }
+
+  // Admin user and write key: from PANORAMA_ADMIN_PASSWORD / PANORAMA_WRITE_KEY when set (an existing admin's
+  // password is reset to the given one), else generated on first use.
+  Result<BootstrapInfo> Bootstrap();
+
+  // Rebuilds the feature store, starts ingestion and the HTTP server, calls `on_listening` with the bound port,
+  // and blocks until SIGINT or SIGTERM; then stops gracefully (in-flight requests finish, queued events commit).
+  Result<void> Serve(const ServeOptions& options, const std::function<void(uint16_t port)>& on_listening);
+
+ private:
+  Runtime() = default;
+
+  std::string data_dir_;
+  SystemClock clock_;
+  ExchangeRates rates_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<features::FeatureStore> features_;
+  std::unique_ptr<security::AuthService> auth_;
+  std::unique_ptr<ingest::FeatureObserver> feature_observer_;
+  std::unique_ptr<ingest::IngestPipeline> ingest_;
+};
+
+}  // namespace panorama::app
