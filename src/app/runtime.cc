@@ -103,15 +103,40 @@ Result<BootstrapInfo> Runtime::Bootstrap() {
   return info;
 }
 
-Result<void> Runtime::Serve(const ServeOptions& options, const std::function<void(uint16_t port)>& on_listening) {
-  ASSIGN_OR_RETURN(auto address, ParseListen(options.listen));
-  // Block the stop signals in every thread started from here on; one thread waits for them with sigwait.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+namespace {
 
+class ServerHandle final : public Runtime::RunningServer {
+ public:
+  ServerHandle(ingest::IngestPipeline& ingest, std::unique_ptr<profile::CustomerViewService> views,
+               std::unique_ptr<http::ApiServices> services, std::unique_ptr<http::Router> router)
+      : ingest_(ingest), views_(std::move(views)), services_(std::move(services)), router_(std::move(router)) {}
+  ~ServerHandle() override { Stop(); }
+
+  // RunningServer
+  uint16_t port() const override { return server_->port(); }
+  void Stop() override {
+    if (!server_) return;
+    server_->Stop();
+    server_->Wait();
+    server_.reset();
+    ingest_.Stop();
+  }
+
+  http::Router& router() { return *router_; }
+  void set_server(std::unique_ptr<http::Server> server) { server_ = std::move(server); }
+
+ private:
+  ingest::IngestPipeline& ingest_;
+  std::unique_ptr<profile::CustomerViewService> views_;
+  std::unique_ptr<http::ApiServices> services_;
+  std::unique_ptr<http::Router> router_;
+  std::unique_ptr<http::Server> server_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOptions& options) {
+  ASSIGN_OR_RETURN(auto address, ParseListen(options.listen));
   auto started = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(features_->Rebuild(*store_));
   spdlog::info("feature store loaded: {} customers in {} ms, {} bytes", features_->size(),
@@ -119,10 +144,12 @@ Result<void> Runtime::Serve(const ServeOptions& options, const std::function<voi
                features_->MemoryBytes());
   ingest_->Start();
 
-  profile::CustomerViewService views(*store_, *features_, clock_, rates_.base());
-  http::ApiServices services{*store_, *auth_, *features_, *ingest_, views, rates_, clock_};
-  http::Router router;
-  http::RegisterApiRoutes(router, services);
+  auto views = std::make_unique<profile::CustomerViewService>(*store_, *features_, clock_, rates_.base());
+  auto services = std::make_unique<http::ApiServices>(
+      http::ApiServices{*store_, *auth_, *features_, *ingest_, *views, rates_, clock_});
+  auto router = std::make_unique<http::Router>();
+  http::RegisterApiRoutes(*router, *services);
+  auto handle = std::make_unique<ServerHandle>(*ingest_, std::move(views), std::move(services), std::move(router));
 
   http::ServerOptions server_options;
   server_options.address = address.first;
@@ -140,19 +167,28 @@ Result<void> Runtime::Serve(const ServeOptions& options, const std::function<voi
   }
   // Segment: 500 KB per batch; CSV imports may be large files.
   server_options.body_limits = {{"/v1/", 512 * 1024}, {"/api/v1/imports/", 64 * 1024 * 1024}};
-  auto server = http::Server::Start(server_options, router);
+  auto server = http::Server::Start(server_options, handle->router());
   if (!server) {
     ingest_->Stop();
     return std::move(server.error());
   }
-  on_listening((*server)->port());
+  handle->set_server(std::move(*server));
+  return std::unique_ptr<RunningServer>(std::move(handle));
+}
 
+Result<void> Runtime::Serve(const ServeOptions& options, const std::function<void(uint16_t port)>& on_listening) {
+  // Block the stop signals in every thread started from here on; this thread waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ASSIGN_OR_RETURN(auto server, Start(options));
+  on_listening(server->port());
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("received signal {}, stopping", signal_number);
-  (*server)->Stop();
-  (*server)->Wait();
-  ingest_->Stop();
+  server->Stop();
   return Ok();
 }
 

@@ -70,8 +70,18 @@ class Runtime {
   // password is reset to the given one), else generated on first use.
   Result<BootstrapInfo> Bootstrap();
 
-  // Rebuilds the feature store, starts ingestion and the HTTP server, calls `on_listening` with the bound port,
-  // and blocks until SIGINT or SIGTERM; then stops gracefully (in-flight requests finish, queued events commit).
+  // A started server over this runtime; Stop() (also run by the destructor) finishes in-flight requests and
+  // commits queued events before returning.
+  class RunningServer {
+   public:
+    virtual ~RunningServer() = default;
+    virtual uint16_t port() const = 0;
+    virtual void Stop() = 0;
+  };
+  // Rebuilds the feature store, starts ingestion and the HTTP server. The runtime must outlive the result.
+  Result<std::unique_ptr<RunningServer>> Start(const ServeOptions& options);
+
+  // Start(), then `on_listening` with the bound port, then blocks until SIGINT or SIGTERM and stops gracefully.
   Result<void> Serve(const ServeOptions& options, const std::function<void(uint16_t port)>& on_listening);
 
  private:
