@@ -121,7 +121,16 @@ Result<Resolution> IdentityResolver::Resolve(storage::WriteTxn& txn, const std::
     // Survivor: the owner of the message's user id, else the oldest record (smallest id), so ids handed out
     // earlier stay valid.
     CustomerId survivor = user_id_owner ? *user_id_owner : CustomerId(eligible.begin()->first);
+    resolution.customer = survivor;
+    // Most messages (a track from a known visitor) change no profile: skip the read and the write then.
+    if (eligible.size() == 1 && patch.empty()) {
+      for (const IdentityKey* key : unowned) {
+        RETURN_IF_ERROR(txn.AddIdentity({key->type, key->value, resolution.customer, at}));
+      }
+      return resolution;
+    }
     ASSIGN_OR_RETURN(storage::CustomerRecord into, txn.GetCustomer(survivor));
+    const storage::CustomerRecord before = into;
     std::set<std::string> survivor_user_ids = eligible[survivor.value()];
     if (!message_user_id.empty()) survivor_user_ids.insert(message_user_id);
     for (auto& [id, other_user_ids] : eligible) {
@@ -140,10 +149,15 @@ Result<Resolution> IdentityResolver::Resolve(storage::WriteTxn& txn, const std::
       resolution.merges.push_back(merge);
       survivor_user_ids.insert(other_user_ids.begin(), other_user_ids.end());
     }
-    resolution.customer = survivor;
     ApplyProfilePatch(into, patch);
-    into.updated_at = at;
-    RETURN_IF_ERROR(txn.UpdateCustomer(into));
+    bool changed = !resolution.merges.empty() || into.name != before.name || into.email != before.email ||
+                   into.phone != before.phone || into.gender != before.gender || into.birthday != before.birthday ||
+                   into.city != before.city || into.country != before.country || into.tags != before.tags ||
+                   into.traits_json != before.traits_json || into.created_at != before.created_at;
+    if (changed) {
+      into.updated_at = std::max(into.updated_at, at);
+      RETURN_IF_ERROR(txn.UpdateCustomer(into));
+    }
   }
   for (const IdentityKey* key : unowned) {
     RETURN_IF_ERROR(txn.AddIdentity({key->type, key->value, resolution.customer, at}));
