@@ -135,6 +135,9 @@ class Store {
   virtual Result<SessionRecord> FindSession(std::string_view token_sha256) = 0;
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view key) = 0;
 
+  // Runs the backend's own consistency check (SQLite: PRAGMA integrity_check); kInternal naming the problem.
+  virtual Result<void> CheckIntegrity() = 0;
+
   // Schema version after migrations (for /readyz and tests).
   virtual int SchemaVersion() const = 0;
 };

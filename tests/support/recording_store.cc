@@ -427,6 +427,8 @@ Result<void> RecordingStore::ScanCustomerIds(const std::function<void(CustomerId
 Result<std::vector<storage::CustomerRecord>> RecordingStore::ListCustomers(const storage::CustomerQuery&) {
   return NotImplemented("ListCustomers");
 }
+Result<void> RecordingStore::CheckIntegrity() { return Ok(); }
+
 Result<std::vector<storage::IdentityRecord>> RecordingStore::ListIdentities(CustomerId) {
   return NotImplemented("ListIdentities");
 }

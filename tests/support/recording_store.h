@@ -57,6 +57,7 @@ class RecordingStore : public storage::Store {
   Result<std::vector<storage::CustomerRecord>> ListCustomers(const storage::CustomerQuery& query) override;
   Result<int64_t> CountCustomers() override;
   Result<std::vector<storage::IdentityRecord>> ListIdentities(CustomerId id) override;
+  Result<void> CheckIntegrity() override;
   Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) override;
   Result<std::vector<storage::MergeRecord>> ListMerges(CustomerId id) override;
   Result<std::vector<storage::TimelineEntry>> ListTimeline(const storage::TimelineQuery& query) override;

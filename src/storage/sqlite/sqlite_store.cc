@@ -877,6 +877,15 @@ class SqliteStore final : public Store {
         s.Text(0), s.Text(1), static_cast<int>(s.Int(2)), s.Text(3), FromUnixMillis(s.Int(4))});
   }
 
+  Result<void> CheckIntegrity() override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare("PRAGMA integrity_check"));
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    std::string verdict = row ? s.Text(0) : "no answer";
+    if (verdict != "ok") return Error::Internal("integrity check failed: " + verdict);
+    return Ok();
+  }
+
   int SchemaVersion() const override { return schema_version_; }
 
  private:
