@@ -26,6 +26,10 @@ constexpr int64_t kMaxCustomers = 10'000'000;
 constexpr int64_t kHistoryDays = 3 * 365;
 constexpr size_t kMaxOrdersPerCustomer = 400;
 constexpr double kProspectShare = 0.08;  // registered, never bought
+// Customers [k·1024, (k+1)·1024) draw, in index order, from one stream seeded by (seed, k). Seeding a
+// mt19937_64 costs about as much as generating a customer, so one stream per customer would double the run
+// time; streams per fixed block keep the output independent of the write batch size all the same.
+constexpr int64_t kCustomersPerStream = 1024;
 
 // Buying behaviour follows the BG/NBD story (Fader, Hardie & Lee 2005, "Counting your customers the easy way",
 // Marketing Science 24(2)): while active, a customer buys as a Poisson process with rate λ ~ Gamma(r, α), and
@@ -33,9 +37,9 @@ constexpr double kProspectShare = 0.08;  // registered, never bought
 // paper's α is a rate, so our Gamma scale is 1/α. The values give ≈10 orders per customer over a history of
 // up to three years, with a long tail of heavy buyers and a visible share of churned customers.
 constexpr double kRateShape = 1.4;          // r
-constexpr double kRateScaleDays = 1.0 / 45;  // 1/α: mean λ = r/α ≈ one purchase every 32 days
+constexpr double kRateScaleDays = 1.0 / 36;  // 1/α: mean λ = r/α ≈ one purchase every 26 days
 constexpr double kDropoutA = 1.6;
-constexpr double kDropoutB = 22.0;
+constexpr double kDropoutB = 24.0;
 
 // The reference rates of core::ExchangeRates, used only to set list prices abroad; the order's
 // total_base_minor comes from ExchangeRates itself.
@@ -215,6 +219,7 @@ class CustomerWriter {
         foreign_domains_(WeightsOf(internal::kForeignEmailDomains, internal::kForeignEmailDomainCount)),
         channels_(WeightsOf(internal::kMembershipChannels, internal::kMembershipChannelCount)) {}
 
+  // Customers must be written in increasing index order, without gaps.
   Result<void> Write(storage::WriteTxn& txn, int64_t index, DemoSummary& counts);
 
  private:
@@ -251,6 +256,8 @@ class CustomerWriter {
   storage::OrderRecord order_;
   storage::EventRecord event_;
   storage::InteractionRecord interaction_;
+  Rng rng_{0};
+  int64_t stream_ = -1;
   std::vector<int64_t> purchases_ms_;
   std::vector<size_t> order_first_product_;
   std::string user_id_, anonymous_id_, scratch_;
@@ -390,8 +397,11 @@ size_t CustomerWriter::PickProduct(Rng& rng, size_t preferred_category) const {
 }
 
 Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSummary& counts) {
-  // Each customer draws from its own stream, so the output does not depend on the batch size.
-  Rng rng(internal::SplitMix64(options_.seed ^ internal::SplitMix64(static_cast<uint64_t>(index) + 1)));
+  if (index / kCustomersPerStream != stream_) {
+    stream_ = index / kCustomersPerStream;
+    rng_ = Rng(internal::SplitMix64(options_.seed ^ internal::SplitMix64(static_cast<uint64_t>(stream_) + 1)));
+  }
+  Rng& rng = rng_;
   Person person;
   MakePerson(rng, index, person);
   const City& city = *person.city;
@@ -509,19 +519,18 @@ Result<void> CustomerWriter::WriteOrders(storage::WriteTxn& txn, Rng& rng, int64
       ++item_count;
     }
     order_.items.resize(item_count);
+    std::array<size_t, 4> picked{};
     int64_t total = 0;
     for (size_t j = 0; j < item_count; ++j) {
       size_t product_index = PickProduct(rng, preferred_category);
       for (int retry = 0; retry < 3; ++retry) {
-        bool duplicate = false;
-        for (size_t earlier = 0; earlier < j; ++earlier) {
-          duplicate = duplicate || order_.items[earlier].sku == catalogue_.products[product_index].sku;
-        }
-        if (!duplicate) {
+        if (std::find(picked.begin(), picked.begin() + static_cast<ptrdiff_t>(j), product_index) ==
+            picked.begin() + static_cast<ptrdiff_t>(j)) {
           break;
         }
         product_index = PickProduct(rng, preferred_category);
       }
+      picked[j] = product_index;
       const Product& product = catalogue_.products[product_index];
       storage::OrderItemRecord& item = order_.items[j];
       item.product = product.id;
