@@ -26,6 +26,10 @@ class CountingTxn final : public storage::WriteTxn {
   Result<std::optional<CustomerId>> FindIdentity(std::string_view, std::string_view) override {
     return std::optional<CustomerId>();
   }
+  Result<std::vector<storage::IdentityRecord>> ListIdentities(CustomerId) override {
+    return std::vector<storage::IdentityRecord>();
+  }
+  Result<void> Nested(const std::function<Result<void>()>& fn) override { return fn(); }
   Result<void> AddIdentity(const storage::IdentityRecord& i) override {
     bytes += i.value.size();
     return Ok();

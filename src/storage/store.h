@@ -24,6 +24,7 @@ struct CustomerQuery {
   std::string country;
   std::string city;
   std::string tag;
+  std::string phone_e164;  // exact phone match, when the caller could normalise the search text as a phone
   int64_t after_id = 0;
   int limit = 50;
 };
@@ -54,6 +55,7 @@ class WriteTxn {
   virtual Result<CustomerRecord> GetCustomer(CustomerId id) = 0;
 
   virtual Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) = 0;
+  virtual Result<std::vector<IdentityRecord>> ListIdentities(CustomerId id) = 0;
   // Adds (type, value) → customer; a no-op if already there for this customer, kAlreadyExists for another one.
   virtual Result<void> AddIdentity(const IdentityRecord& identity) = 0;
   // Moves every identity, event, order and interaction of `from` to `into`, marks `from` merged, records lineage.
@@ -76,6 +78,10 @@ class WriteTxn {
   virtual Result<void> InsertSession(const SessionRecord& session) = 0;
   virtual Result<void> DeleteSession(std::string_view token_sha256) = 0;
   virtual Result<void> PutIdempotency(const IdempotencyRecord& record) = 0;
+
+  // Runs `fn` inside a savepoint: if it fails, only its own changes are rolled back and its error returned,
+  // while the enclosing transaction goes on (group commit of many independent requests).
+  virtual Result<void> Nested(const std::function<Result<void>()>& fn) = 0;
 };
 
 class Store {

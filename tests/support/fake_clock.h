@@ -1,8 +1,7 @@
 #pragma once
-// A Clock that tests set and advance instead of sleeping (STYLE.md §7).
+// A Clock that tests move by hand instead of sleeping (STYLE.md §7).
 
 #include <atomic>
-#include <chrono>
 
 #include "core/time.h"
 
@@ -10,13 +9,11 @@ namespace panorama::testing {
 
 class FakeClock final : public Clock {
  public:
-  explicit FakeClock(Timestamp now = FromUnixMillis(0)) : now_ms_(ToUnixMillis(now)) {}
-
+  explicit FakeClock(Timestamp start = FromUnixMillis(1'700'000'000'000)) : now_ms_(ToUnixMillis(start)) {}
   // Clock
   Timestamp Now() const override { return FromUnixMillis(now_ms_.load()); }
-
-  void Set(Timestamp now) { now_ms_.store(ToUnixMillis(now)); }
-  void Advance(std::chrono::milliseconds by) { now_ms_.fetch_add(by.count()); }
+  void Advance(std::chrono::milliseconds by) { now_ms_ += by.count(); }
+  void Set(Timestamp t) { now_ms_ = ToUnixMillis(t); }
 
  private:
   std::atomic<int64_t> now_ms_;

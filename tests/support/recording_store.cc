@@ -55,12 +55,14 @@ class RecordingTxn final : public storage::WriteTxn {
   RecordingTxn(RecordingStore::State& state, const RecordingStoreOptions& options)
       : s_(state), options_(options), digest_before_(state.digest) {}
 
-  void Rollback() {
-    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
-      (*it)();
+  void Rollback() { RollbackTo(0, digest_before_); }
+
+  void RollbackTo(size_t mark, const Digest& digest) {
+    while (undo_.size() > mark) {
+      undo_.back()();
+      undo_.pop_back();
     }
-    undo_.clear();
-    s_.digest = digest_before_;
+    s_.digest = digest;
   }
 
   // WriteTxn
@@ -129,6 +131,19 @@ class RecordingTxn final : public storage::WriteTxn {
       return std::optional<CustomerId>();
     }
     return std::optional<CustomerId>(it->second);
+  }
+
+  Result<std::vector<storage::IdentityRecord>> ListIdentities(CustomerId id) override {
+    if (!options_.keep_records) {
+      return NotImplemented("ListIdentities without keep_records");
+    }
+    std::vector<storage::IdentityRecord> out;
+    for (const auto& identity : s_.identities) {
+      if (identity.customer == id) {
+        out.push_back(identity);
+      }
+    }
+    return out;
   }
 
   Result<void> AddIdentity(const storage::IdentityRecord& identity) override {
@@ -321,6 +336,16 @@ class RecordingTxn final : public storage::WriteTxn {
     AddTime(d, interaction.occurred_at);
     d.Add(interaction.author ? interaction.author->value() : -1);
     return id;
+  }
+
+  Result<void> Nested(const std::function<Result<void>()>& fn) override {
+    const size_t mark = undo_.size();
+    const Digest digest = s_.digest;
+    Result<void> result = fn();
+    if (!result) {
+      RollbackTo(mark, digest);
+    }
+    return result;
   }
 
   Result<UserId> InsertUser(const storage::UserRecord&) override { return NotImplemented("InsertUser"); }

@@ -5,8 +5,8 @@
 // writer that breaks them fails here as it would on SQLite. Write() is all-or-nothing: a failed callback
 // leaves nothing behind and does not advance the id counters.
 //
-// Implemented: Write with Insert/Update/Delete/GetCustomer, FindIdentity/AddIdentity, MergeCustomers,
-// InsertEvent, UpsertProduct, FindProductBySku, InsertOrder, FindOrderByExternalId, InsertInteraction;
+// Implemented: Write with Insert/Update/Delete/GetCustomer, FindIdentity/ListIdentities/AddIdentity, Nested,
+// MergeCustomers, InsertEvent, UpsertProduct, FindProductBySku, InsertOrder, InsertInteraction;
 // GetCustomer, CountCustomers, FindIdentity, the three Scan* methods and SchemaVersion. Everything else returns
 // kInternal ("not implemented by RecordingStore"): a test that needs it should extend the fake.
 // Not thread-safe beyond what one test thread needs.

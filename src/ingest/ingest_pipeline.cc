@@ -1,0 +1,220 @@
+#include "ingest/ingest_pipeline.h"
+
+#include <future>
+
+#include "storage/store.h"
+
+namespace panorama::ingest {
+
+std::vector<IdentityKey> IdentityKeysOf(const SegmentMessage& m) {
+  std::vector<IdentityKey> keys;
+  if (!m.user_id.empty()) keys.push_back({"user_id", m.user_id});
+  if (m.type == "alias" && !m.previous_id.empty()) {
+    // previousId is whatever the caller knew the person as before: an anonymous id or an older user id.
+    keys.push_back({"anonymous_id", m.previous_id});
+  }
+  if (!m.anonymous_id.empty()) keys.push_back({"anonymous_id", m.anonymous_id});
+  if (m.profile.email) keys.push_back({"email", *m.profile.email});
+  if (m.profile.phone) keys.push_back({"phone", *m.profile.phone});
+  return keys;
+}
+
+IngestPipeline::IngestPipeline(storage::Store& store, const ExchangeRates& rates, IngestObserver* observer,
+                               IngestOptions options)
+    : store_(store), rates_(rates), observer_(observer), options_(options) {}
+
+IngestPipeline::~IngestPipeline() { Stop(); }
+
+void IngestPipeline::Start() {
+  std::lock_guard lock(mu_);
+  if (running_) return;
+  running_ = true;
+  stopping_ = false;
+  writer_ = std::thread([this] { Run(); });
+}
+
+void IngestPipeline::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!running_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  writer_.join();
+  std::lock_guard lock(mu_);
+  running_ = false;
+}
+
+void IngestPipeline::Submit(std::vector<SegmentMessage> messages, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!running_ || stopping_) {
+      done(Error::Unavailable("ingestion is shutting down"));
+      return;
+    }
+    if (queued_messages_ + messages.size() > options_.max_queued_messages) {
+      done(Error::ResourceExhausted("ingestion queue is full; retry later"));
+      return;
+    }
+    queued_messages_ += messages.size();
+    queue_.push_back({std::move(messages), std::move(done)});
+  }
+  wake_.notify_one();
+}
+
+Result<IngestStats> IngestPipeline::SubmitAndWait(std::vector<SegmentMessage> messages) {
+  std::promise<Result<IngestStats>> promise;
+  auto future = promise.get_future();
+  Submit(std::move(messages), [&promise](Result<IngestStats> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+void IngestPipeline::Run() {
+  while (true) {
+    std::vector<Pending> group;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      size_t taken = 0;
+      while (!queue_.empty() && (group.empty() || taken + queue_.front().messages.size() <= options_.max_group_messages)) {
+        taken += queue_.front().messages.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_messages_ -= taken;
+    }
+    WriteGroup(group);
+  }
+}
+
+void IngestPipeline::WriteGroup(std::vector<Pending>& group) {
+  std::vector<Result<IngestStats>> outcomes(group.size(), IngestStats{});
+  std::vector<Effects> effects(group.size());
+  Result<void> committed = store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    for (size_t i = 0; i < group.size(); ++i) {
+      effects[i] = {};
+      IngestStats stats;
+      // One savepoint per request: a request that fails (e.g. a broken invariant) is rolled back alone.
+      auto applied = txn.Nested([&]() -> Result<void> {
+        for (const auto& message : group[i].messages) {
+          ASSIGN_OR_RETURN(IngestStats one, Apply(txn, message, effects[i]));
+          stats.accepted += one.accepted;
+          stats.duplicates += one.duplicates;
+          stats.orders += one.orders;
+        }
+        return Ok();
+      });
+      if (applied) {
+        outcomes[i] = stats;
+      } else {
+        // Storage failures end the whole group so nothing is acknowledged that is not on disk.
+        if (applied.error().code() == ErrorCode::kUnavailable ||
+            applied.error().code() == ErrorCode::kResourceExhausted) {
+          return std::move(applied.error());
+        }
+        outcomes[i] = std::move(applied.error());
+        effects[i] = {};
+      }
+    }
+    return Ok();
+  });
+  if (!committed) {
+    for (auto& pending : group) pending.done(committed.error());
+    return;
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (outcomes[i]) Publish(effects[i]);
+    group[i].done(std::move(outcomes[i]));
+  }
+}
+
+void IngestPipeline::Publish(const Effects& effects) {
+  if (!observer_) return;
+  for (CustomerId c : effects.created) observer_->OnCustomerCreated(c);
+  for (auto [from, into] : effects.merges) observer_->OnMerged(from, into);
+  for (auto [customer, at] : effects.events) observer_->OnEvent(customer, at);
+  for (const auto& o : effects.orders) observer_->OnOrder(o.customer, o.at, o.total_base_minor);
+}
+
+Result<IngestStats> IngestPipeline::Apply(storage::WriteTxn& txn, const SegmentMessage& m, Effects& effects) {
+  IngestStats stats;
+  Effects local;
+  // A duplicate messageId is a retried delivery: it must change nothing, including identity merges, so the
+  // message runs in a savepoint that is rolled back when its event turns out to exist.
+  auto applied = txn.Nested([&]() -> Result<void> {
+    ASSIGN_OR_RETURN(Resolution resolved,
+                     resolver_.Resolve(txn, IdentityKeysOf(m), m.profile, m.timestamp,
+                                       m.type == "alias" ? "alias" : "shared identifier"));
+    if (resolved.created) local.created.push_back(resolved.customer);
+    for (const auto& merge : resolved.merges) local.merges.emplace_back(merge.from, merge.into);
+    storage::EventRecord event;
+    event.customer = resolved.customer;
+    event.message_id = m.message_id;
+    event.type = m.type;
+    event.name = m.type == "track" ? m.event : m.name;
+    event.anonymous_id = m.anonymous_id;
+    event.user_id = m.user_id;
+    event.properties_json = m.type == "identify" || m.type == "group" ? m.traits_json : m.properties_json;
+    event.context_json = m.context_json;
+    event.timestamp = m.timestamp;
+    event.sent_at = m.sent_at;
+    event.received_at = m.received_at;
+    if (auto inserted = txn.InsertEvent(event); !inserted) {
+      if (inserted.error().code() == ErrorCode::kAlreadyExists) return Error::Aborted("duplicate message");
+      return std::move(inserted.error());
+    }
+    local.events.emplace_back(resolved.customer, m.timestamp);
+    if (m.order) {
+      ASSIGN_OR_RETURN(auto existing, txn.FindOrderByExternalId(m.order->order_id));
+      if (!existing) {
+        storage::OrderRecord order;
+        order.customer = resolved.customer;
+        order.external_id = m.order->order_id;
+        order.total = m.order->total;
+        order.status = m.order->status;
+        order.placed_at = m.timestamp;
+        auto base = rates_.ToBase(order.total);
+        if (!base) return Error::InvalidField("properties.currency", base.error().message());
+        order.total_base_minor = *base;
+        for (const auto& line : m.order->lines) {
+          storage::OrderItemRecord item;
+          item.sku = line.sku;
+          item.name = line.name;
+          item.quantity = line.quantity;
+          item.unit_price_minor = line.unit_price_minor;
+          ASSIGN_OR_RETURN(auto product, txn.FindProductBySku(line.sku));
+          if (!product) {
+            storage::ProductRecord p{ProductId(), line.sku, line.name, line.category,
+                                     Money{line.unit_price_minor, order.total.currency}};
+            ASSIGN_OR_RETURN(ProductId id, txn.UpsertProduct(p));
+            product = id;
+          }
+          item.product = product;
+          order.items.push_back(std::move(item));
+        }
+        RETURN_IF_ERROR(txn.InsertOrder(order));
+        local.orders.push_back({resolved.customer, order.placed_at, order.total_base_minor});
+        stats.orders = 1;
+      }
+    }
+    return Ok();
+  });
+  if (!applied) {
+    if (applied.error().code() == ErrorCode::kAborted) {
+      stats = {};
+      stats.duplicates = 1;
+      return stats;
+    }
+    return std::move(applied.error());
+  }
+  stats.accepted = 1;
+  auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+  append(effects.created, local.created);
+  append(effects.merges, local.merges);
+  append(effects.events, local.events);
+  append(effects.orders, local.orders);
+  return stats;
+}
+
+}  // namespace panorama::ingest

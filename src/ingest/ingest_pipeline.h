@@ -1,0 +1,106 @@
+#pragma once
+// Durable ingestion with group commit. Requests hand over validated Segment messages; one writer thread applies
+// everything pending in one transaction (each request in its own savepoint), commits with fsync, and only then
+// acknowledges every request of the group. An acknowledged event is therefore on disk, and the fsync is shared by
+// all requests that arrived while the previous group was being written.
+//
+// Thread-safe: Submit may be called from any thread. Start/Stop from the owner only.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/money.h"
+#include "core/result.h"
+#include "ingest/identity/identity_resolver.h"
+#include "ingest/segment_message.h"
+
+namespace panorama::storage {
+class Store;
+}
+
+namespace panorama::ingest {
+
+// Told about committed changes, after the commit, on the writer thread (the feature store implements it).
+class IngestObserver {
+ public:
+  virtual ~IngestObserver() = default;
+  virtual void OnCustomerCreated(CustomerId customer) = 0;
+  virtual void OnMerged(CustomerId from, CustomerId into) = 0;
+  virtual void OnEvent(CustomerId customer, Timestamp at) = 0;
+  virtual void OnOrder(CustomerId customer, Timestamp placed_at, int64_t total_base_minor) = 0;
+};
+
+struct IngestStats {
+  int64_t accepted = 0;    // messages written
+  int64_t duplicates = 0;  // messages whose messageId was already stored (retries), skipped
+  int64_t orders = 0;      // orders recorded from Order Completed
+};
+
+struct IngestOptions {
+  size_t max_group_messages = 20000;  // upper bound of one group commit
+  size_t max_queued_messages = 200000;  // beyond this Submit answers kResourceExhausted (the server sheds load)
+};
+
+class IngestPipeline {
+ public:
+  IngestPipeline(storage::Store& store, const ExchangeRates& rates, IngestObserver* observer,
+                 IngestOptions options = {});
+  ~IngestPipeline();
+
+  void Start();
+  // Drains what is queued, then stops the writer.
+  void Stop();
+
+  using Done = std::function<void(Result<IngestStats>)>;
+  // `done` is called exactly once: after the commit that holds these messages, or with the error.
+  void Submit(std::vector<SegmentMessage> messages, Done done);
+  // Blocking convenience for command-line use and tests.
+  Result<IngestStats> SubmitAndWait(std::vector<SegmentMessage> messages);
+
+  // Applies one message inside `txn`; exposed for the CSV importer and tests. Effects are appended to `effects`.
+  struct Effects {
+    std::vector<CustomerId> created;
+    std::vector<std::pair<CustomerId, CustomerId>> merges;
+    std::vector<std::pair<CustomerId, Timestamp>> events;
+    struct Order {
+      CustomerId customer;
+      Timestamp at;
+      int64_t total_base_minor;
+    };
+    std::vector<Order> orders;
+  };
+  Result<IngestStats> Apply(storage::WriteTxn& txn, const SegmentMessage& message, Effects& effects);
+  void Publish(const Effects& effects);
+
+ private:
+  struct Pending {
+    std::vector<SegmentMessage> messages;
+    Done done;
+  };
+  void Run();
+  void WriteGroup(std::vector<Pending>& group);
+
+  storage::Store& store_;
+  const ExchangeRates& rates_;
+  IngestObserver* observer_;
+  IngestOptions options_;
+  IdentityResolver resolver_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  // guarded by mu_
+  std::deque<Pending> queue_;
+  size_t queued_messages_ = 0;
+  bool stopping_ = false;
+  bool running_ = false;
+  std::thread writer_;
+};
+
+// The identifiers a message carries, in resolution order.
+std::vector<IdentityKey> IdentityKeysOf(const SegmentMessage& message);
+
+}  // namespace panorama::ingest

@@ -1,0 +1,125 @@
+#include "security/auth_service.h"
+
+#include <gtest/gtest.h>
+
+#include "storage/store.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/result_matchers.h"
+#include "tests/support/temp_dir.h"
+
+namespace panorama::security {
+namespace {
+
+class AuthServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("auth.db")})).value();
+    auth_ = std::make_unique<AuthService>(*store_, clock_);
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<AuthService> auth_;
+};
+
+TEST_F(AuthServiceTest, LoginIssuesATokenThatAuthenticatesAsTheUser) {
+  ASSERT_OK(auth_->CreateUser("alice", "correct horse battery", "sales"));
+
+  auto login = auth_->Login("alice", "correct horse battery");
+  ASSERT_OK(login);
+  auto principal = auth_->AuthenticateBearer(login->token);
+
+  ASSERT_OK(principal);
+  EXPECT_EQ(principal->name, "alice");
+  EXPECT_EQ(principal->role, "sales");
+}
+
+TEST_F(AuthServiceTest, PasswordsAreStoredAsArgon2id) {
+  ASSERT_OK(auth_->CreateUser("alice", "correct horse battery", "admin"));
+
+  auto user = store_->FindUserByName("alice");
+
+  ASSERT_OK(user);
+  EXPECT_TRUE(user->password_hash.starts_with("$argon2id$"));
+  EXPECT_EQ(user->password_hash.find("correct horse"), std::string::npos);
+}
+
+TEST_F(AuthServiceTest, WrongPasswordAndUnknownUserGiveTheSameError) {
+  ASSERT_OK(auth_->CreateUser("alice", "correct horse battery", "admin"));
+
+  auto wrong = auth_->Login("alice", "wrong password here");
+  auto unknown = auth_->Login("mallory", "correct horse battery");
+
+  EXPECT_ERROR_CODE(wrong, ErrorCode::kUnauthenticated);
+  EXPECT_ERROR_CODE(unknown, ErrorCode::kUnauthenticated);
+  EXPECT_EQ(wrong.error().message(), unknown.error().message());
+}
+
+TEST_F(AuthServiceTest, SessionExpiresAfterItsLifetime) {
+  ASSERT_OK(auth_->CreateUser("alice", "correct horse battery", "admin"));
+  auto login = auth_->Login("alice", "correct horse battery");
+  ASSERT_OK(login);
+
+  clock_.Advance(std::chrono::hours(13));
+
+  EXPECT_ERROR_CODE(auth_->AuthenticateBearer(login->token), ErrorCode::kUnauthenticated);
+}
+
+TEST_F(AuthServiceTest, LogoutEndsTheSession) {
+  ASSERT_OK(auth_->CreateUser("alice", "correct horse battery", "admin"));
+  auto login = auth_->Login("alice", "correct horse battery");
+  ASSERT_OK(login);
+
+  ASSERT_OK(auth_->Logout(login->token));
+
+  EXPECT_ERROR_CODE(auth_->AuthenticateBearer(login->token), ErrorCode::kUnauthenticated);
+}
+
+TEST_F(AuthServiceTest, CreateUserRejectsBadInputNamingEachField) {
+  auto result = auth_->CreateUser("bad name!", "short", "king");
+
+  EXPECT_ERROR_CODE(result, ErrorCode::kInvalidArgument);
+  EXPECT_FIELD_ERROR(result, "username");
+  EXPECT_FIELD_ERROR(result, "password");
+  EXPECT_FIELD_ERROR(result, "role");
+  EXPECT_TRUE(store_->ListUsers()->empty());
+}
+
+TEST_F(AuthServiceTest, PasswordLengthCountsCharactersNotBytes) {
+  EXPECT_ERROR_CODE(CheckPasswordPolicy("密码密码密码"), ErrorCode::kInvalidArgument);  // 18 bytes, 6 characters
+  EXPECT_OK(CheckPasswordPolicy("这是一个很长的中文密码口令"));
+}
+
+TEST_F(AuthServiceTest, WriteKeyAuthenticatesIngestionButNotTheApi) {
+  auto key = auth_->CreateApiKey("web", "write", "ingest");
+  ASSERT_OK(key);
+
+  EXPECT_OK(auth_->AuthenticateWriteKey(key->secret));
+  EXPECT_ERROR_CODE(auth_->AuthenticateBearer(key->secret), ErrorCode::kPermissionDenied);
+}
+
+TEST_F(AuthServiceTest, ApiKeySecretIsNotStoredAndRevocationTakesEffect) {
+  auto key = auth_->CreateApiKey("etl", "api", "read");
+  ASSERT_OK(key);
+  auto stored = store_->ListApiKeys();
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_NE(stored->front().secret_sha256, key->secret);
+  ASSERT_OK(auth_->AuthenticateBearer(key->secret));
+
+  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) { return txn.RevokeApiKey(key->id); }));
+  clock_.Advance(std::chrono::seconds(6));
+
+  EXPECT_ERROR_CODE(auth_->AuthenticateBearer(key->secret), ErrorCode::kUnauthenticated);
+}
+
+TEST_F(AuthServiceTest, EnsureWriteKeyIsIdempotent) {
+  ASSERT_OK(auth_->EnsureWriteKey("bootstrap", "operator-chosen-write-key"));
+  ASSERT_OK(auth_->EnsureWriteKey("bootstrap", "operator-chosen-write-key"));
+
+  EXPECT_EQ(store_->ListApiKeys()->size(), 1u);
+  EXPECT_OK(auth_->AuthenticateWriteKey("operator-chosen-write-key"));
+}
+
+}  // namespace
+}  // namespace panorama::security

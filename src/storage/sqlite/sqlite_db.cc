@@ -1,0 +1,70 @@
+#include "storage/sqlite/sqlite_db.h"
+
+namespace panorama::storage::sqlite {
+
+Error ErrorFromSqlite(int rc, sqlite3* db, std::string_view what) {
+  std::string detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  std::string context(what.substr(0, 80));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Error::Unavailable("database is busy: " + detail);
+    case SQLITE_FULL:
+      return Error::ResourceExhausted("disk full: " + detail);
+    case SQLITE_IOERR:
+      return Error::Unavailable("database i/o error: " + detail);
+    case SQLITE_CONSTRAINT:
+      if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return Error::AlreadyExists("duplicate key: " + detail);
+      }
+      return Error::InvalidArgument("constraint failed: " + detail);
+    default:
+      return Error::Internal("sqlite error " + std::to_string(rc) + " (" + detail + ") in: " + context);
+  }
+}
+
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, bool read_only) {
+  sqlite3* db = nullptr;
+  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+              SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Error error = Error::Unavailable("cannot open database " + path + ": " +
+                                     (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    sqlite3_close(db);
+    return error;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, 10'000);
+  return std::unique_ptr<Connection>(new Connection(db));
+}
+
+Connection::~Connection() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Result<void> Connection::Exec(std::string_view sql) {
+  std::string text(sql);
+  char* message = nullptr;
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(message);
+    return ErrorFromSqlite(rc, db_, sql);
+  }
+  return Ok();
+}
+
+Result<Statement> Connection::Prepare(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                &stmt, nullptr);
+    if (rc != SQLITE_OK) return ErrorFromSqlite(rc, db_, sql);
+    it = cache_.emplace(sql, stmt).first;
+  }
+  return Statement(it->second, db_);
+}
+
+}  // namespace panorama::storage::sqlite

@@ -1,0 +1,186 @@
+// The console in Debian's headless Chromium against the real server filled with demo data: sign
+// in, switch language, search a customer by a Chinese name and check the 360 page shows what the
+// API returns for that customer.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { apiClient, requireBinary, requireConsoleBuild, startServer } from '../js/server.mjs';
+
+const kChromium = process.env.PANORAMA_CHROMIUM || '/usr/bin/chromium';
+const kChromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const kTimelinePage = 20; // the console's timeline page size
+const kHan = /[\u3400-\u9fff]/;
+
+let server;
+let api;
+let profileDir;
+let context;
+
+before(async () => {
+  requireBinary();
+  requireConsoleBuild();
+  server = await startServer({ demo: { customers: 300, seed: 7 } });
+  api = await apiClient(server);
+  profileDir = await mkdtemp(path.join(tmpdir(), 'panorama-chromium-'));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: kChromium,
+    headless: true,
+    args: kChromiumArgs,
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+    viewport: { width: 1280, height: 900 },
+  });
+  context.setDefaultTimeout(10_000);
+});
+
+after(async () => {
+  await context?.close();
+  await server?.stop();
+  if (profileDir) {
+    await rm(profileDir, { recursive: true, force: true });
+  }
+});
+
+// Runs a browser scenario; on failure saves a full-page screenshot and names it in the error.
+async function withPage(name, scenario) {
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (err) => pageErrors.push(err));
+  try {
+    await scenario(page);
+    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
+  } catch (err) {
+    const dir = await mkdtemp(path.join(tmpdir(), 'panorama-browser-failure-'));
+    const file = path.join(dir, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    const where = `screenshot: ${file}\nURL: ${page.url()}`;
+    err.message += `\n${where}`;
+    if (typeof err.stack === 'string') {
+      err.stack += `\n${where}`;
+    }
+    throw err;
+  } finally {
+    await page.close();
+  }
+}
+
+async function signIn(page, password = server.adminPassword) {
+  await page.goto(`${server.baseUrl}/`);
+  await page.getByTestId('login-username').fill(server.adminUsername);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+}
+
+// A demo customer with a Chinese name that searching for that name finds on the first page and
+// that has a timeline, so the test depends on no particular generated data.
+async function pickChineseCustomer() {
+  let cursor = null;
+  for (let pages = 0; pages < 10; pages++) {
+    const list = await api.get(`/api/v1/customers?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    for (const c of list.data) {
+      if (!c.name || !kHan.test(c.name)) {
+        continue;
+      }
+      const found = await api.searchCustomers(c.name);
+      if (!found.data.some((x) => x.id === c.id)) {
+        continue;
+      }
+      const view = await api.customer360(c.id, kTimelinePage);
+      if (view.timeline.data.length > 0 && view.identities.length > 0) {
+        return { customer: c, view };
+      }
+    }
+    cursor = list.next_cursor;
+    if (!cursor) {
+      break;
+    }
+  }
+  throw new Error('the demo data has no customer with a Chinese name, identities and a timeline');
+}
+
+test('a wrong password shows the problem on the login form', async () => {
+  await withPage('wrong-password', async (page) => {
+    await signIn(page, 'not-the-password');
+
+    const error = page.getByTestId('error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /用户名或密码错误/);
+    assert.equal(await page.getByTestId('customers-page').count(), 0);
+  });
+});
+
+test('sign in, switch language, search by Chinese name and open the 360 page', async () => {
+  const { customer, view } = await pickChineseCustomer();
+
+  await withPage('console', async (page) => {
+    await signIn(page);
+    const heading = page.locator('[data-testid=customers-page] h1');
+    await heading.waitFor();
+    assert.equal(await heading.textContent(), '客户列表');
+
+    await page.getByTestId('lang-en').click();
+    assert.equal(await heading.textContent(), 'Customers');
+    assert.equal(await page.getByTestId('logout').textContent(), 'Sign out');
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    await page.getByTestId('lang-zh-CN').click();
+    assert.equal(await heading.textContent(), '客户列表');
+    assert.equal(await page.getByTestId('logout').textContent(), '退出登录');
+
+    await page.getByTestId('customer-search').fill(customer.name);
+    await page.getByTestId('customer-search').press('Enter');
+    const row = page.locator(`[data-testid=customer-row][data-customer-id="${customer.id}"]`);
+    await row.waitFor();
+    assert.equal(await row.getByTestId('customer-name').textContent(), customer.name);
+    await row.click();
+
+    await page.getByTestId('customer-360-name').waitFor();
+    assert.equal(await page.getByTestId('customer-360-name').textContent(), customer.name);
+
+    const shownIdentities = await page
+      .locator('[data-testid=identity]')
+      .evaluateAll((els) =>
+        els.map((el) => `${el.dataset.type}=${el.querySelector('[data-testid=identity-value]').textContent}`),
+      );
+    const apiIdentities = view.identities.map((i) => `${i.type}=${i.value}`);
+    assert.deepEqual([...shownIdentities].sort(), [...apiIdentities].sort());
+
+    const items = page.locator('[data-testid=timeline-item]');
+    await items.first().waitFor();
+    assert.equal(await items.count(), view.timeline.data.length);
+    const first = view.timeline.data[0];
+    const shownFirst = items.first();
+    assert.equal(await shownFirst.getAttribute('data-kind'), first.kind);
+    assert.equal(await shownFirst.getAttribute('data-id'), String(first.id));
+    const title = await shownFirst.getByTestId('timeline-title').textContent();
+    const expected = first.kind === 'order' ? first.external_id : first.kind === 'event' ? first.name : first.subject;
+    if (expected) {
+      assert.ok(title.includes(expected), `timeline title ${JSON.stringify(title)} lacks ${JSON.stringify(expected)}`);
+    }
+    assert.equal(
+      await page.getByTestId('agg-order-count-value').textContent(),
+      new Intl.NumberFormat('zh-CN').format(view.aggregates.order_count),
+    );
+
+    if (view.timeline.next_cursor) {
+      await page.getByTestId('timeline-load-more').click();
+      await page.waitForFunction(
+        (n) => document.querySelectorAll('[data-testid=timeline-item]').length > n,
+        view.timeline.data.length,
+      );
+    }
+  });
+});

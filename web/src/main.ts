@@ -1,0 +1,114 @@
+// Console entry: the header (brand, navigation, language, user) and a hash router over the pages.
+// Routes: #/login, #/customers[?q=…], #/customers/{id}.
+import './styles.css';
+import { onUnauthorized } from './api';
+import { h, icon } from './dom';
+import { kLocaleNames, kLocales, locale, onLocaleChange, setLocale, t } from './i18n';
+import type { MessageKey } from './i18n/en';
+import { kIcons } from './icons';
+import { mount360 } from './pages/customer360';
+import { currentQuery, mountCustomers, resetCustomerList } from './pages/customers';
+import { mountLogin } from './pages/login';
+import { clearSession, currentUser, token } from './session';
+import { navigate, type View } from './view';
+
+const app = document.getElementById('app')!;
+const header = h('header', { class: 'topbar', testid: 'topbar' });
+const main = h('main', { class: 'main', id: 'main' });
+app.replaceChildren(header, main);
+
+let view: View | null = null;
+let loginNotice: MessageKey | null = null;
+
+function renderHeader(): void {
+  const user = currentUser();
+  const loggedIn = token() !== null;
+  header.replaceChildren(h('div', { class: 'topbar-inner' },
+    h('a', { class: 'brand', href: loggedIn ? '#/customers' : '#/login', testid: 'brand' }, icon(kIcons.logo, 'icon icon-logo'), t('app.name')),
+    loggedIn &&
+      h('nav', { class: 'nav' }, h('a', { href: '#/customers', class: 'nav-link active', testid: 'nav-customers' }, t('nav.customers'))),
+    h('div', { class: 'spacer' }),
+    h(
+      'div',
+      { class: 'lang-switch', role: 'group', 'aria-label': t('lang.label'), testid: 'lang-switch' },
+      kLocales.map((code) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            class: code === locale() ? 'lang active' : 'lang',
+            lang: code,
+            'aria-pressed': code === locale() ? 'true' : 'false',
+            testid: `lang-${code}`,
+            onclick: () => setLocale(code),
+          },
+          kLocaleNames[code],
+        ),
+      ),
+    ),
+    loggedIn &&
+      h(
+        'div',
+        { class: 'user' },
+        user && h('span', { class: 'user-name muted', testid: 'current-user', title: user.role }, t('header.signedInAs', { user: user.username })),
+        h('button', { type: 'button', class: 'btn btn-small', testid: 'logout', onclick: logout }, t('header.logout')),
+      ),
+  ));
+}
+
+function logout(): void {
+  clearSession();
+  resetCustomerList();
+  loginNotice = 'login.loggedOut';
+  navigate('#/login');
+}
+
+function route(): void {
+  view?.destroy?.();
+  view = null;
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const [path = '/', queryString = ''] = raw.split('?', 2);
+  const query = new URLSearchParams(queryString);
+  const loggedIn = token() !== null;
+
+  renderHeader();
+  if (path === '/login') {
+    if (loggedIn) {
+      navigate('#/customers');
+      return;
+    }
+    const notice = loginNotice;
+    loginNotice = null;
+    view = mountLogin(main, notice);
+    return;
+  }
+  if (!loggedIn) {
+    navigate('#/login');
+    return;
+  }
+  const detail = /^\/customers\/([^/]+)$/.exec(path);
+  if (detail) {
+    view = mount360(main, decodeURIComponent(detail[1] ?? ''), currentQuery());
+    return;
+  }
+  if (path === '/customers') {
+    const q = query.get('q') ?? '';
+    view = mountCustomers(main, q);
+    return;
+  }
+  navigate('#/customers');
+}
+
+onUnauthorized(() => {
+  resetCustomerList();
+  loginNotice = 'login.sessionExpired';
+  navigate('#/login');
+});
+
+onLocaleChange(() => {
+  renderHeader();
+  view?.render();
+});
+
+window.addEventListener('hashchange', route);
+route();
