@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <numeric>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,11 +57,16 @@ double CnyPerUnit(std::string_view currency) {
 }
 
 // A bijection on [0, modulus): distinct customers get distinct phone digits and e-mail numbers without a set
-// of used values. 1000003 is prime, hence coprime with every modulus used (powers of ten, 8·10^6, 9·10^8);
-// index < 10^7 keeps the product far below 2^64.
+// of used values. x ↦ (A·x + B) mod M is one whenever gcd(A, M) = 1; A near M/φ (the golden ratio) spreads
+// consecutive customers over the whole range, so neighbours do not get neighbouring numbers.
+// index < 10^7 and A < 10^9 keep the product far below 2^64.
 int64_t Scramble(int64_t index, int64_t modulus, uint64_t salt) {
   const auto m = static_cast<uint64_t>(modulus);
-  return static_cast<int64_t>((static_cast<uint64_t>(index) * 1000003u % m + salt % m) % m);
+  auto a = static_cast<uint64_t>(static_cast<double>(m) * 0.6180339887498949);
+  while (std::gcd(a, m) != 1) {
+    ++a;
+  }
+  return static_cast<int64_t>((static_cast<uint64_t>(index) * a % m + salt % m) % m);
 }
 
 void AppendInt(std::string& out, int64_t value) {
@@ -231,7 +237,7 @@ class CustomerWriter {
     std::string latin_family;
   };
 
-  void MakePerson(Rng& rng, int64_t index, Person& person);
+  void MakePerson(Rng& rng, Person& person);
   void PlanPurchases(Rng& rng, int64_t created_ms_hint);
   void MakePhone(Rng& rng, int64_t index, const City& city, std::string& out) const;
   void MakeEmail(Rng& rng, int64_t index, const Person& person, std::string& out) const;
@@ -263,8 +269,7 @@ class CustomerWriter {
   std::string user_id_, anonymous_id_, scratch_;
 };
 
-void CustomerWriter::MakePerson(Rng& rng, int64_t index, Person& person) {
-  (void)index;
+void CustomerWriter::MakePerson(Rng& rng, Person& person) {
   person.domestic = rng.Bernoulli(0.70);
   person.city = person.domestic ? &internal::kDomesticCities[rng.Pick(domestic_cities_)]
                                 : &internal::kForeignCities[rng.Pick(foreign_cities_)];
@@ -403,7 +408,7 @@ Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSu
   }
   Rng& rng = rng_;
   Person person;
-  MakePerson(rng, index, person);
+  MakePerson(rng, person);
   const City& city = *person.city;
 
   // History: first purchase uniformly over the last three years, sign-up shortly before it.
