@@ -66,8 +66,10 @@ class FeatureStore {
   FeatureStore(const FeatureStore&) = delete;
   FeatureStore& operator=(const FeatureStore&) = delete;
 
-  // Replaces the contents with aggregates computed from the store's customers, orders and events. On error
-  // (the store's error codes, e.g. kUnavailable) the previous contents stay and loaded() does not change.
+  // Replaces the contents with aggregates computed from the store's customers, orders and events. Scans
+  // orders and events concurrently (one extra thread, joined before returning), as the Store contract allows.
+  // On error (the store's error codes, e.g. kUnavailable) the previous contents stay and loaded() does not
+  // change.
   Result<void> Rebuild(storage::Store& store);
 
   void OnCustomer(CustomerId id);

@@ -244,6 +244,20 @@ TEST_F(FeatureStoreTest, RebuildFromStoreEqualsIncrementalUpdates) {
   }
 }
 
+TEST_F(FeatureStoreTest, RebuildCountsFactsOfCustomersTheCustomerScanMissed) {
+  testing::RecordingStore store;
+  store.customer_facts().emplace_back(CustomerId(1), false);
+  store.order_facts().push_back({CustomerId(1), kNow, 100});
+  store.order_facts().push_back({CustomerId(2), kNow - days(1), 200});
+  store.event_facts().push_back({CustomerId(3), kNow});
+
+  ASSERT_TRUE(store_.Rebuild(store).has_value());
+
+  EXPECT_EQ(store_.size(), 3);
+  EXPECT_EQ(Features(2).total_spend_base_minor, 200);
+  EXPECT_EQ(Features(3).event_count_30d, 1);
+}
+
 class FailingScanStore : public testing::RecordingStore {
  public:
   Result<void> ScanOrderFacts(const std::function<void(const OrderFact&)>&) override {
