@@ -1,15 +1,15 @@
-// Demo generation speed, in memory: the generator alone (into a store that only counts what it is given),
-// in orders per second. Target ≥ 1M orders/s so that 1M customers / 10M orders is bounded by the store.
+// Demo generation speed, in memory: the generator alone (into a store that only counts what it is
+// given), in orders per second. Target ≥ 1M orders/s so that 1M customers / 10M orders is bounded
+// by the store.
 //
 // Run: build/bench/demo_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <string>
-
-#include <unistd.h>
 
 #include "demo/demo_generator.h"
 #include "features/feature_store.h"
@@ -31,7 +31,9 @@ class CountingTxn final : public storage::WriteTxn {
   }
   Result<void> UpdateCustomer(const storage::CustomerRecord&) override { return Ok(); }
   Result<void> DeleteCustomer(CustomerId) override { return Ok(); }
-  Result<storage::CustomerRecord> GetCustomer(CustomerId) override { return Error::NotFound("none"); }
+  Result<storage::CustomerRecord> GetCustomer(CustomerId) override {
+    return Error::NotFound("none");
+  }
   Result<std::optional<CustomerId>> FindIdentity(std::string_view, std::string_view) override {
     return std::optional<CustomerId>();
   }
@@ -48,7 +50,9 @@ class CountingTxn final : public storage::WriteTxn {
     bytes += e.message_id.size() + e.properties_json.size() + e.context_json.size();
     return EventId(++events);
   }
-  Result<ProductId> UpsertProduct(const storage::ProductRecord&) override { return ProductId(++products); }
+  Result<ProductId> UpsertProduct(const storage::ProductRecord&) override {
+    return ProductId(++products);
+  }
   Result<std::optional<ProductId>> FindProductBySku(std::string_view) override {
     return std::optional<ProductId>();
   }
@@ -80,7 +84,9 @@ class CountingTxn final : public storage::WriteTxn {
 class CountingStore final : public testing::RecordingStore {
  public:
   // Store
-  Result<void> Write(const std::function<Result<void>(storage::WriteTxn&)>& fn) override { return fn(txn); }
+  Result<void> Write(const std::function<Result<void>(storage::WriteTxn&)>& fn) override {
+    return fn(txn);
+  }
 
   CountingTxn txn;
 };
@@ -107,18 +113,25 @@ void BM_GenerateDemo(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * orders);
   state.counters["orders"] = static_cast<double>(orders);
   state.counters["events"] = static_cast<double>(events);
-  state.counters["orders_per_customer"] = static_cast<double>(orders) / static_cast<double>(options.customers);
+  state.counters["orders_per_customer"] =
+      static_cast<double>(orders) / static_cast<double>(options.customers);
 }
-BENCHMARK(BM_GenerateDemo)->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GenerateDemo)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond);
 
-// End to end: the demo written into a fresh SQLite file (synchronous_full off, as for bulk demo loads), then,
-// untimed by the loop but reported as counters, the cold start: open the file and rebuild the feature store.
+// End to end: the demo written into a fresh SQLite file (synchronous_full off, as for bulk demo
+// loads), then, untimed by the loop but reported as counters, the cold start: open the file and
+// rebuild the feature store.
 void BM_GenerateDemoIntoSqlite(benchmark::State& state) {
   DemoOptions options;
   options.customers = state.range(0);
   options.now = FromUnixMillis(DaysFromCivil(2026, 1, 1) * 86'400'000);
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("panorama-demo-bench-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("panorama-demo-bench-" + std::to_string(::getpid()));
   storage::StoreOptions store_options;
   store_options.path = (dir / "panorama.db").string();
   store_options.synchronous_full = false;
@@ -165,7 +178,11 @@ void BM_GenerateDemoIntoSqlite(benchmark::State& state) {
   store->reset();
   fs::remove_all(dir);
 }
-BENCHMARK(BM_GenerateDemoIntoSqlite)->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Iterations(1)
+BENCHMARK(BM_GenerateDemoIntoSqlite)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

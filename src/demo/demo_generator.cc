@@ -27,17 +27,19 @@ constexpr int64_t kMaxCustomers = 10'000'000;
 constexpr int64_t kHistoryDays = 3 * 365;
 constexpr size_t kMaxOrdersPerCustomer = 400;
 constexpr double kProspectShare = 0.08;  // registered, never bought
-// Customers [k·1024, (k+1)·1024) draw, in index order, from one stream seeded by (seed, k). Seeding a
-// mt19937_64 costs about as much as generating a customer, so one stream per customer would double the run
-// time; streams per fixed block keep the output independent of the write batch size all the same.
+// Customers [k·1024, (k+1)·1024) draw, in index order, from one stream seeded by (seed, k). Seeding
+// a mt19937_64 costs about as much as generating a customer, so one stream per customer would
+// double the run time; streams per fixed block keep the output independent of the write batch size
+// all the same.
 constexpr int64_t kCustomersPerStream = 1024;
 
-// Buying behaviour follows the BG/NBD story (Fader, Hardie & Lee 2005, "Counting your customers the easy way",
-// Marketing Science 24(2)): while active, a customer buys as a Poisson process with rate λ ~ Gamma(r, α), and
-// after each purchase becomes inactive for good with probability p ~ Beta(a, b). Time is in days here; the
-// paper's α is a rate, so our Gamma scale is 1/α. The values give ≈10 orders per customer over a history of
-// up to three years, with a long tail of heavy buyers and a visible share of churned customers.
-constexpr double kRateShape = 1.4;          // r
+// Buying behaviour follows the BG/NBD story (Fader, Hardie & Lee 2005, "Counting your customers the
+// easy way", Marketing Science 24(2)): while active, a customer buys as a Poisson process with rate
+// λ ~ Gamma(r, α), and after each purchase becomes inactive for good with probability p ~ Beta(a,
+// b). Time is in days here; the paper's α is a rate, so our Gamma scale is 1/α. The values give ≈10
+// orders per customer over a history of up to three years, with a long tail of heavy buyers and a
+// visible share of churned customers.
+constexpr double kRateShape = 1.4;           // r
 constexpr double kRateScaleDays = 1.0 / 36;  // 1/α: mean λ = r/α ≈ one purchase every 26 days
 constexpr double kDropoutA = 1.6;
 constexpr double kDropoutB = 24.0;
@@ -46,7 +48,7 @@ constexpr double kDropoutB = 24.0;
 // total_base_minor comes from ExchangeRates itself.
 double CnyPerUnit(std::string_view currency) {
   static constexpr std::pair<std::string_view, double> kRates[] = {
-      {"CNY", 1.0}, {"USD", 7.1},  {"EUR", 7.7},  {"GBP", 9.0},    {"JPY", 0.048},
+      {"CNY", 1.0},  {"USD", 7.1}, {"EUR", 7.7}, {"GBP", 9.0}, {"JPY", 0.048},
       {"HKD", 0.91}, {"SGD", 5.3}, {"AUD", 4.7}, {"CAD", 5.2}, {"KRW", 0.0052}};
   for (const auto& [code, rate] : kRates) {
     if (code == currency) {
@@ -56,10 +58,10 @@ double CnyPerUnit(std::string_view currency) {
   return 1.0;
 }
 
-// A bijection on [0, modulus): distinct customers get distinct phone digits and e-mail numbers without a set
-// of used values. x ↦ (A·x + B) mod M is one whenever gcd(A, M) = 1; A near M/φ (the golden ratio) spreads
-// consecutive customers over the whole range, so neighbours do not get neighbouring numbers.
-// index < 10^7 and A < 10^9 keep the product far below 2^64.
+// A bijection on [0, modulus): distinct customers get distinct phone digits and e-mail numbers
+// without a set of used values. x ↦ (A·x + B) mod M is one whenever gcd(A, M) = 1; A near M/φ (the
+// golden ratio) spreads consecutive customers over the whole range, so neighbours do not get
+// neighbouring numbers. index < 10^7 and A < 10^9 keep the product far below 2^64.
 int64_t Scramble(int64_t index, int64_t modulus, uint64_t salt) {
   const auto m = static_cast<uint64_t>(modulus);
   auto a = static_cast<uint64_t>(static_cast<double>(m) * 0.6180339887498949);
@@ -119,7 +121,8 @@ struct Product {
   int64_t price_cny_minor = 0;
 };
 
-constexpr std::array<std::string_view, 7> kCategories = {"服装", "鞋", "美妆", "数码", "家居", "食品", "运动"};
+constexpr std::array<std::string_view, 7> kCategories = {"服装", "鞋",   "美妆", "数码",
+                                                         "家居", "食品", "运动"};
 constexpr std::array<double, 7> kCategoryWeights = {25, 12, 20, 12, 12, 10, 9};
 constexpr std::array<std::string_view, 10> kCurrencies = {"CNY", "USD", "EUR", "GBP", "JPY",
                                                           "HKD", "SGD", "AUD", "CAD", "KRW"};
@@ -149,10 +152,10 @@ int64_t LocalPriceMinor(int64_t cny_minor, std::string_view currency) {
 
 struct Catalogue {
   std::vector<Product> products;
-  std::vector<double> popularity;                       // cumulative, over all products
-  std::vector<std::vector<size_t>> by_category;         // product indexes per category
-  std::vector<std::vector<double>> category_popularity; // cumulative, per category
-  std::vector<double> category_weights;                 // cumulative
+  std::vector<double> popularity;                               // cumulative, over all products
+  std::vector<std::vector<size_t>> by_category;                 // product indexes per category
+  std::vector<std::vector<double>> category_popularity;         // cumulative, per category
+  std::vector<double> category_weights;                         // cumulative
   std::vector<std::array<int64_t, kCurrencies.size()>> prices;  // product × currency, minor units
 };
 
@@ -177,8 +180,8 @@ Catalogue BuildCatalogue(uint64_t seed) {
     p.name += internal::kProductVariants[rng.Next() % internal::kProductVariantCount];
     const int64_t yuan = rng.UniformInt(kind.min_price_cny, kind.max_price_cny);
     p.price_cny_minor = (std::max<int64_t>(1, (yuan + 5) / 10) * 10 - 1) * 100;  // ¥199, ¥259
-    p.category = static_cast<size_t>(std::find(kCategories.begin(), kCategories.end(), kind.category) -
-                                     kCategories.begin());
+    p.category = static_cast<size_t>(
+        std::find(kCategories.begin(), kCategories.end(), kind.category) - kCategories.begin());
     // Popularity falls off like Zipf's law with exponent 0.9 over a shuffled rank.
     const double rank = static_cast<double>(rng.UniformInt(1, kProductCount));
     const double weight = 1.0 / std::pow(rank, 0.9);
@@ -196,7 +199,8 @@ Catalogue BuildCatalogue(uint64_t seed) {
   for (auto& weights : c.category_popularity) {
     weights = internal::Cumulative(weights);
   }
-  c.category_weights = internal::Cumulative(std::vector<double>(kCategoryWeights.begin(), kCategoryWeights.end()));
+  c.category_weights =
+      internal::Cumulative(std::vector<double>(kCategoryWeights.begin(), kCategoryWeights.end()));
   return c;
 }
 
@@ -210,7 +214,8 @@ void AppendJsonPrice(std::string& out, int64_t minor, std::string_view currency)
   out += FormatMinor(minor, currency);
 }
 
-// Writes one batch of customers; reuses its record buffers across customers so the hot path does not allocate.
+// Writes one batch of customers; reuses its record buffers across customers so the hot path does
+// not allocate.
 class CustomerWriter {
  public:
   CustomerWriter(const DemoOptions& options, const Catalogue& catalogue, const ExchangeRates& rates)
@@ -221,8 +226,10 @@ class CustomerWriter {
         domestic_cities_(WeightsOf(internal::kDomesticCities, internal::kDomesticCityCount)),
         foreign_cities_(WeightsOf(internal::kForeignCities, internal::kForeignCityCount)),
         surnames_(WeightsOf(internal::kChineseSurnames, internal::kChineseSurnameCount)),
-        domestic_domains_(WeightsOf(internal::kDomesticEmailDomains, internal::kDomesticEmailDomainCount)),
-        foreign_domains_(WeightsOf(internal::kForeignEmailDomains, internal::kForeignEmailDomainCount)),
+        domestic_domains_(
+            WeightsOf(internal::kDomesticEmailDomains, internal::kDomesticEmailDomainCount)),
+        foreign_domains_(
+            WeightsOf(internal::kForeignEmailDomains, internal::kForeignEmailDomainCount)),
         channels_(WeightsOf(internal::kMembershipChannels, internal::kMembershipChannelCount)) {}
 
   // Customers must be written in increasing index order, without gaps.
@@ -246,8 +253,8 @@ class CustomerWriter {
                            const Person& person, size_t preferred_category, DemoSummary& counts);
   Result<void> WriteEvents(storage::WriteTxn& txn, Rng& rng, int64_t index, CustomerId id,
                            const Person& person, DemoSummary& counts);
-  Result<void> WriteInteractions(storage::WriteTxn& txn, Rng& rng, CustomerId id, const Person& person,
-                                 DemoSummary& counts);
+  Result<void> WriteInteractions(storage::WriteTxn& txn, Rng& rng, CustomerId id,
+                                 const Person& person, DemoSummary& counts);
 
   const DemoOptions& options_;
   const Catalogue& catalogue_;
@@ -273,13 +280,15 @@ void CustomerWriter::MakePerson(Rng& rng, Person& person) {
   person.domestic = rng.Bernoulli(0.70);
   person.city = person.domestic ? &internal::kDomesticCities[rng.Pick(domestic_cities_)]
                                 : &internal::kForeignCities[rng.Pick(foreign_cities_)];
-  // Abroad, Chinese names are common in Singapore and Hong Kong and present elsewhere: ≈75% overall.
+  // Abroad, Chinese names are common in Singapore and Hong Kong and present elsewhere: ≈75%
+  // overall.
   const bool chinese_city = person.city->country == "SG" || person.city->country == "HK";
   person.chinese_name = person.domestic || rng.Bernoulli(chinese_city ? 0.4 : 0.1);
 
   const double g = rng.Uniform();
   customer_.gender = g < 0.55 ? "female" : (g < 0.99 ? "male" : "");
-  const bool female = customer_.gender == "female" || (customer_.gender.empty() && rng.Bernoulli(0.5));
+  const bool female =
+      customer_.gender == "female" || (customer_.gender.empty() && rng.Bernoulli(0.5));
 
   customer_.name.clear();
   person.latin_given.clear();
@@ -297,17 +306,19 @@ void CustomerWriter::MakePerson(Rng& rng, Person& person) {
       person.latin_given += ch.pinyin;
     }
   } else {
-    std::string_view given = female ? internal::kEnglishFemaleNames[rng.Next() % internal::kEnglishFemaleNameCount]
-                                    : internal::kEnglishMaleNames[rng.Next() % internal::kEnglishMaleNameCount];
-    std::string_view family = internal::kEnglishSurnames[rng.Next() % internal::kEnglishSurnameCount];
+    std::string_view given =
+        female ? internal::kEnglishFemaleNames[rng.Next() % internal::kEnglishFemaleNameCount]
+               : internal::kEnglishMaleNames[rng.Next() % internal::kEnglishMaleNameCount];
+    std::string_view family =
+        internal::kEnglishSurnames[rng.Next() % internal::kEnglishSurnameCount];
     customer_.name.append(given).append(" ").append(family);
     AppendLower(person.latin_given, given);
     AppendLower(person.latin_family, family);
   }
 }
 
-// Mobile numbers in E.164 that look right for their country; the subscriber digits come from Scramble, so
-// no two customers share one.
+// Mobile numbers in E.164 that look right for their country; the subscriber digits come from
+// Scramble, so no two customers share one.
 void CustomerWriter::MakePhone(Rng& rng, int64_t index, const City& city, std::string& out) const {
   out.assign(city.phone_prefix);
   const uint64_t salt = options_.seed * 31 + 7;
@@ -322,7 +333,10 @@ void CustomerWriter::MakePhone(Rng& rng, int64_t index, const City& city, std::s
     AppendPadded(out, Scramble(index, 10'000'000, salt), 7);
   } else if (country == "US" || country == "CA") {
     static constexpr std::pair<std::string_view, std::string_view> kAreas[] = {
-        {"New York", "212"}, {"Los Angeles", "310"}, {"San Francisco", "415"}, {"Toronto", "416"},
+        {"New York", "212"},
+        {"Los Angeles", "310"},
+        {"San Francisco", "415"},
+        {"Toronto", "416"},
         {"Vancouver", "604"}};
     std::string_view area = "646";
     for (const auto& [name, code] : kAreas) {
@@ -347,9 +361,10 @@ void CustomerWriter::MakePhone(Rng& rng, int64_t index, const City& city, std::s
   }
 }
 
-// Local parts people actually use: QQ numbers at qq.com, pinyin or name forms elsewhere. Every name form
-// ends in the customer's own scrambled number, so addresses never collide.
-void CustomerWriter::MakeEmail(Rng& rng, int64_t index, const Person& person, std::string& out) const {
+// Local parts people actually use: QQ numbers at qq.com, pinyin or name forms elsewhere. Every name
+// form ends in the customer's own scrambled number, so addresses never collide.
+void CustomerWriter::MakeEmail(Rng& rng, int64_t index, const Person& person,
+                               std::string& out) const {
   const internal::WeightedName& domain =
       person.domestic ? internal::kDomesticEmailDomains[rng.Pick(domestic_domains_)]
                       : internal::kForeignEmailDomains[rng.Pick(foreign_domains_)];
@@ -404,7 +419,8 @@ size_t CustomerWriter::PickProduct(Rng& rng, size_t preferred_category) const {
 Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSummary& counts) {
   if (index / kCustomersPerStream != stream_) {
     stream_ = index / kCustomersPerStream;
-    rng_ = Rng(internal::SplitMix64(options_.seed ^ internal::SplitMix64(static_cast<uint64_t>(stream_) + 1)));
+    rng_ = Rng(internal::SplitMix64(options_.seed ^
+                                    internal::SplitMix64(static_cast<uint64_t>(stream_) + 1)));
   }
   Rng& rng = rng_;
   Person person;
@@ -413,9 +429,11 @@ Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSu
 
   // History: first purchase uniformly over the last three years, sign-up shortly before it.
   const bool prospect = rng.Bernoulli(kProspectShare);
-  const int64_t first_ms = now_ms_ - static_cast<int64_t>(rng.Uniform() * kHistoryDays * kMillisPerDay);
-  const int64_t created_ms =
-      first_ms - static_cast<int64_t>(rng.Exponential(1.0 / 5.0) * kMillisPerDay) - 17 * kMillisPerMinute;
+  const int64_t first_ms =
+      now_ms_ - static_cast<int64_t>(rng.Uniform() * kHistoryDays * kMillisPerDay);
+  const int64_t created_ms = first_ms -
+                             static_cast<int64_t>(rng.Exponential(1.0 / 5.0) * kMillisPerDay) -
+                             17 * kMillisPerMinute;
   if (prospect) {
     purchases_ms_.clear();
   } else {
@@ -433,14 +451,16 @@ Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSu
     customer_.phone.clear();
   }
   const double age_years = 18.0 + std::min(50.0, rng.Gamma(3.0, 5.0));
-  customer_.birthday = CivilDate((now_ms_ / kMillisPerDay) - static_cast<int64_t>(age_years * 365.25));
+  customer_.birthday =
+      CivilDate((now_ms_ / kMillisPerDay) - static_cast<int64_t>(age_years * 365.25));
   customer_.city.assign(city.name);
   customer_.country.assign(city.country);
   customer_.tags.clear();
   const int64_t tag_count = std::min<int64_t>(3, rng.Poisson(0.8));
   for (int64_t k = 0; k < tag_count; ++k) {
-    std::string_view tag = person.domestic ? internal::kChineseTags[rng.Next() % internal::kChineseTagCount]
-                                           : internal::kEnglishTags[rng.Next() % internal::kEnglishTagCount];
+    std::string_view tag = person.domestic
+                               ? internal::kChineseTags[rng.Next() % internal::kChineseTagCount]
+                               : internal::kEnglishTags[rng.Next() % internal::kEnglishTagCount];
     if (std::find(customer_.tags.begin(), customer_.tags.end(), tag) == customer_.tags.end()) {
       customer_.tags.emplace_back(tag);
     }
@@ -448,16 +468,19 @@ Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSu
   const size_t orders = purchases_ms_.size();
   std::string_view level = orders >= 20 ? "gold" : (orders >= 8 ? "silver" : "basic");
   static constexpr std::string_view kForeignChannels[] = {"website", "website", "app", "amazon"};
-  std::string_view channel = person.domestic ? internal::kMembershipChannels[rng.Pick(channels_)].text
-                                             : kForeignChannels[rng.Next() % std::size(kForeignChannels)];
-  std::string_view language = person.chinese_name && city.language == "en" ? "zh-CN" : city.language;
+  std::string_view channel = person.domestic
+                                 ? internal::kMembershipChannels[rng.Pick(channels_)].text
+                                 : kForeignChannels[rng.Next() % std::size(kForeignChannels)];
+  std::string_view language =
+      person.chinese_name && city.language == "en" ? "zh-CN" : city.language;
   customer_.traits_json.assign("{\"membership_channel\":\"").append(channel);
   customer_.traits_json.append("\",\"preferred_language\":\"").append(language);
   customer_.traits_json.append("\",\"member_level\":\"").append(level).append("\"}");
   customer_.external_id.assign("M");
   AppendPadded(customer_.external_id, Scramble(index, 1'000'000'000, options_.seed), 9);
   customer_.created_at = FromUnixMillis(prospect ? first_ms : created_ms);
-  customer_.updated_at = FromUnixMillis(orders > 0 ? purchases_ms_.back() : ToUnixMillis(customer_.created_at));
+  customer_.updated_at =
+      FromUnixMillis(orders > 0 ? purchases_ms_.back() : ToUnixMillis(customer_.created_at));
 
   ASSIGN_OR_RETURN(CustomerId id, txn.InsertCustomer(customer_));
   ++counts.customers;
@@ -486,7 +509,9 @@ Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSu
     }
   }
   const std::pair<std::string_view, const std::string*> identities[] = {
-      {"user_id", &user_id_}, {"email", &customer_.email}, {"phone", &customer_.phone},
+      {"user_id", &user_id_},
+      {"email", &customer_.email},
+      {"phone", &customer_.phone},
       {"anonymous_id", &anonymous_id_}};
   for (const auto& [type, value] : identities) {
     if (value->empty()) {
@@ -504,9 +529,9 @@ Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSu
   return WriteInteractions(txn, rng, id, person, counts);
 }
 
-Result<void> CustomerWriter::WriteOrders(storage::WriteTxn& txn, Rng& rng, int64_t index, CustomerId id,
-                                         const Person& person, size_t preferred_category,
-                                         DemoSummary& counts) {
+Result<void> CustomerWriter::WriteOrders(storage::WriteTxn& txn, Rng& rng, int64_t index,
+                                         CustomerId id, const Person& person,
+                                         size_t preferred_category, DemoSummary& counts) {
   const std::string_view currency = person.city->currency;
   const size_t currency_index = CurrencyIndex(currency);
   order_.customer = id;
@@ -558,11 +583,12 @@ Result<void> CustomerWriter::WriteOrders(storage::WriteTxn& txn, Rng& rng, int64
   return Ok();
 }
 
-// Web events around purchases (page → Product Viewed → Product Added → Order Completed, ending at the order)
-// and browsing sessions (Signed In → page → Product Viewed), until the customer's event count is used up.
-// Recent orders are likelier to have been tracked, as they would be after a tracking snippet went live.
-Result<void> CustomerWriter::WriteEvents(storage::WriteTxn& txn, Rng& rng, int64_t index, CustomerId id,
-                                         const Person& person, DemoSummary& counts) {
+// Web events around purchases (page → Product Viewed → Product Added → Order Completed, ending at
+// the order) and browsing sessions (Signed In → page → Product Viewed), until the customer's event
+// count is used up. Recent orders are likelier to have been tracked, as they would be after a
+// tracking snippet went live.
+Result<void> CustomerWriter::WriteEvents(storage::WriteTxn& txn, Rng& rng, int64_t index,
+                                         CustomerId id, const Person& person, DemoSummary& counts) {
   int64_t remaining = rng.Poisson(options_.events_per_customer);
   if (remaining == 0) {
     return Ok();
@@ -573,7 +599,8 @@ Result<void> CustomerWriter::WriteEvents(storage::WriteTxn& txn, Rng& rng, int64
   event_.customer = id;
   event_.user_id = user_id_;
   event_.anonymous_id = anonymous_id_;
-  event_.context_json.assign("{\"library\":{\"name\":\"analytics.js\",\"version\":\"4.1.0\"},\"locale\":\"");
+  event_.context_json.assign(
+      "{\"library\":{\"name\":\"analytics.js\",\"version\":\"4.1.0\"},\"locale\":\"");
   event_.context_json.append(locale).append("\"}");
   int64_t sequence = 0;
   auto emit = [&](std::string_view type, std::string_view name, int64_t at_ms) -> Result<void> {
@@ -595,9 +622,13 @@ Result<void> CustomerWriter::WriteEvents(storage::WriteTxn& txn, Rng& rng, int64
   };
   auto product_properties = [&](size_t product_index) {
     const Product& p = catalogue_.products[product_index];
-    event_.properties_json.assign("{\"sku\":\"").append(p.sku).append("\",\"name\":\"").append(p.name);
+    event_.properties_json.assign("{\"sku\":\"")
+        .append(p.sku)
+        .append("\",\"name\":\"")
+        .append(p.name);
     event_.properties_json.append("\",\"price\":");
-    AppendJsonPrice(event_.properties_json, catalogue_.prices[product_index][currency_index], currency);
+    AppendJsonPrice(event_.properties_json, catalogue_.prices[product_index][currency_index],
+                    currency);
     event_.properties_json.append(",\"currency\":\"").append(currency).append("\"}");
   };
   const size_t orders = purchases_ms_.size();
@@ -606,7 +637,8 @@ Result<void> CustomerWriter::WriteEvents(storage::WriteTxn& txn, Rng& rng, int64
       const size_t k = orders - 1 - static_cast<size_t>(rng.Next() % std::min<size_t>(orders, 5));
       const int64_t at = purchases_ms_[k];
       const size_t product_index = order_first_product_[k];
-      event_.properties_json.assign("{\"path\":\"/products/").append(catalogue_.products[product_index].sku);
+      event_.properties_json.assign("{\"path\":\"/products/")
+          .append(catalogue_.products[product_index].sku);
       event_.properties_json.append("\"}");
       RETURN_IF_ERROR(emit("page", "Product", at - 12 * kMillisPerMinute));
       if (remaining == 0) {
@@ -640,7 +672,8 @@ Result<void> CustomerWriter::WriteEvents(storage::WriteTxn& txn, Rng& rng, int64
         break;
       }
       product_properties(rng.Pick(catalogue_.popularity));
-      RETURN_IF_ERROR(emit("track", "Product Viewed", std::min(now_ms_, at + 3 * kMillisPerMinute)));
+      RETURN_IF_ERROR(
+          emit("track", "Product Viewed", std::min(now_ms_, at + 3 * kMillisPerMinute)));
     }
   }
   return Ok();
@@ -665,7 +698,8 @@ Result<void> CustomerWriter::WriteInteractions(storage::WriteTxn& txn, Rng& rng,
       interaction_.direction.clear();
     }
     interaction_.occurred_at =
-        FromUnixMillis(created_ms + static_cast<int64_t>(rng.Uniform() * static_cast<double>(now_ms_ - created_ms)));
+        FromUnixMillis(created_ms + static_cast<int64_t>(
+                                        rng.Uniform() * static_cast<double>(now_ms_ - created_ms)));
     if (auto inserted = txn.InsertInteraction(interaction_); !inserted) {
       return inserted.error();
     }

@@ -17,8 +17,8 @@ namespace {
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
 constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
 constexpr int64_t kMillisPerDay = 86'400'000;
-// The window is the 30 calendar days ending today; the ring holds 32 so that an event up to two days older than
-// the newest one still lands in its own bucket, and so that "day mod 32" is a mask.
+// The window is the 30 calendar days ending today; the ring holds 32 so that an event up to two
+// days older than the newest one still lands in its own bucket, and so that "day mod 32" is a mask.
 constexpr int64_t kWindowDays = 30;
 constexpr int64_t kRingDays = 32;
 // Below this many allocations a sweep for expired blocks is not worth a pass over the pool.
@@ -101,7 +101,8 @@ struct Columns {
       direct[static_cast<size_t>(id)] = slot;
       return;
     }
-    // Grow the direct table only while ids stay dense: at most ~2 entries per customer plus a fixed slack.
+    // Grow the direct table only while ids stay dense: at most ~2 entries per customer plus a fixed
+    // slack.
     const uint64_t dense_limit = 2 * static_cast<uint64_t>(slots) + 65536;
     if (static_cast<uint64_t>(id) >= dense_limit) {
       sparse[id] = slot;
@@ -180,7 +181,8 @@ struct Columns {
 
   uint32_t AllocateBlock(uint32_t owner, int64_t day, int64_t today) {
     if (free_blocks.empty() &&
-        allocations_since_sweep >= std::max<size_t>(kMinAllocationsBetweenSweeps, blocks.size() / 4)) {
+        allocations_since_sweep >=
+            std::max<size_t>(kMinAllocationsBetweenSweeps, blocks.size() / 4)) {
       Sweep(today);
     }
     ++allocations_since_sweep;
@@ -326,17 +328,20 @@ struct Columns {
 
   int64_t Bytes() const {
     auto bytes = [](const auto& v) {
-      return static_cast<int64_t>(v.capacity() * sizeof(typename std::decay_t<decltype(v)>::value_type));
+      return static_cast<int64_t>(v.capacity() *
+                                  sizeof(typename std::decay_t<decltype(v)>::value_type));
     };
     // Hash maps: one node (key, value, next pointer, cached hash) per entry plus a bucket pointer.
     auto map_bytes = [](const auto& m) {
       using Map = std::decay_t<decltype(m)>;
-      return static_cast<int64_t>(m.size() * (sizeof(typename Map::value_type) + 2 * sizeof(void*)) +
+      return static_cast<int64_t>(m.size() *
+                                      (sizeof(typename Map::value_type) + 2 * sizeof(void*)) +
                                   m.bucket_count() * sizeof(void*));
     };
     return bytes(first_order_ms) + bytes(last_order_ms) + bytes(order_count) + bytes(spend) +
-           bytes(last_event_ms) + bytes(event_count) + bytes(window) + bytes(state) + bytes(direct) +
-           bytes(blocks) + bytes(free_blocks) + map_bytes(sparse) + map_bytes(merged_into);
+           bytes(last_event_ms) + bytes(event_count) + bytes(window) + bytes(state) +
+           bytes(direct) + bytes(blocks) + bytes(free_blocks) + map_bytes(sparse) +
+           map_bytes(merged_into);
   }
 };
 
@@ -353,15 +358,16 @@ FeatureStore::FeatureStore(const Clock& clock)
 
 FeatureStore::~FeatureStore() = default;
 
-// Rebuild, after indexing the customers, scans orders and events at the same time on two threads: the Store
-// serves concurrent reads on separate connections, and most of a cold start is the store producing rows. Each
-// scan writes only its own staging array, indexed by slot, and reads the customer index, which nobody changes
-// meanwhile; facts of customers the index does not know yet are set aside and applied afterwards.
+// Rebuild, after indexing the customers, scans orders and events at the same time on two threads:
+// the Store serves concurrent reads on separate connections, and most of a cold start is the store
+// producing rows. Each scan writes only its own staging array, indexed by slot, and reads the
+// customer index, which nobody changes meanwhile; facts of customers the index does not know yet
+// are set aside and applied afterwards.
 //
-// The staging arrays hold one small struct per customer so that each fact costs one cache miss rather than
-// one per column (facts arrive in the store's order, i.e. random customers); they are scattered into the
-// columns at the end. Facts of customers merged away are not expected (the store moves them to the
-// survivor), so no merge forwarding is applied here.
+// The staging arrays hold one small struct per customer so that each fact costs one cache miss
+// rather than one per column (facts arrive in the store's order, i.e. random customers); they are
+// scattered into the columns at the end. Facts of customers merged away are not expected (the store
+// moves them to the survivor), so no merge forwarding is applied here.
 namespace {
 struct alignas(32) OrderSums {
   int64_t first_ms = 0;
@@ -402,7 +408,8 @@ Result<void> FeatureStore::Rebuild(storage::Store& store) {
     }
     uint32_t slot = c.FindOrAdd(id.value());
     if (merged && c.state[slot] == internal::kLive) {
-      c.state[slot] = internal::kMerged;  // its rows were moved to the survivor; no forwarding target known
+      c.state[slot] =
+          internal::kMerged;  // its rows were moved to the survivor; no forwarding target known
       --c.live;
     }
   }));
@@ -469,7 +476,8 @@ Result<void> FeatureStore::Rebuild(storage::Store& store) {
     c.CountInWindow(r.slot, r.day, today);
   }
   for (const auto& fact : unknown_orders) {
-    c.AddOrder(c.FindOrAdd(fact.customer.value()), ToUnixMillis(fact.placed_at), fact.total_base_minor);
+    c.AddOrder(c.FindOrAdd(fact.customer.value()), ToUnixMillis(fact.placed_at),
+               fact.total_base_minor);
   }
   for (const auto& fact : unknown_events) {
     c.AddEvent(c.FindOrAdd(fact.customer.value()), ToUnixMillis(fact.timestamp), today);

@@ -73,10 +73,10 @@ TEST_F(FeatureStoreTest, EventsUpdateCountAndLastEvent) {
 
 TEST_F(FeatureStoreTest, WindowCoversThirtyCalendarDaysEndingToday) {
   const Timestamp midnight = FromUnixMillis(DaysFromCivil(2024, 6, 15) * 86'400'000);
-  store_.OnEvent(CustomerId(1), midnight - days(29));               // first day of the window
-  store_.OnEvent(CustomerId(1), midnight - days(29) - hours(1));    // the day before: outside
-  store_.OnEvent(CustomerId(1), midnight + hours(23));              // later today: inside
-  store_.OnEvent(CustomerId(1), midnight + days(1));                // tomorrow: outside
+  store_.OnEvent(CustomerId(1), midnight - days(29));             // first day of the window
+  store_.OnEvent(CustomerId(1), midnight - days(29) - hours(1));  // the day before: outside
+  store_.OnEvent(CustomerId(1), midnight + hours(23));            // later today: inside
+  store_.OnEvent(CustomerId(1), midnight + days(1));              // tomorrow: outside
 
   EXPECT_EQ(Features(1).event_count_30d, 2);
 }
@@ -240,7 +240,8 @@ TEST_F(FeatureStoreTest, RebuildFromStoreEqualsIncrementalUpdates) {
   EXPECT_TRUE(rebuilt.loaded());
   EXPECT_EQ(rebuilt.size(), store_.size());
   for (int64_t id = 1; id <= 50; ++id) {
-    EXPECT_EQ(rebuilt.Get(CustomerId(id), kNow), store_.Get(CustomerId(id), kNow)) << "customer " << id;
+    EXPECT_EQ(rebuilt.Get(CustomerId(id), kNow), store_.Get(CustomerId(id), kNow))
+        << "customer " << id;
   }
 }
 

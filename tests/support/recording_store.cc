@@ -38,8 +38,8 @@ void AddTime(Digest& d, Timestamp t) { d.Add(ToUnixMillis(t)); }
 void AddCustomer(Digest& d, CustomerId id, const storage::CustomerRecord& c) {
   d.Add("customer");
   d.Add(id.value());
-  for (const std::string* s : {&c.name, &c.email, &c.phone, &c.gender, &c.birthday, &c.city, &c.country,
-                               &c.traits_json, &c.external_id}) {
+  for (const std::string* s : {&c.name, &c.email, &c.phone, &c.gender, &c.birthday, &c.city,
+                               &c.country, &c.traits_json, &c.external_id}) {
     d.Add(*s);
   }
   d.Add(static_cast<int64_t>(c.tags.size()));
@@ -125,7 +125,8 @@ class RecordingTxn final : public storage::WriteTxn {
     return found->record;
   }
 
-  Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) override {
+  Result<std::optional<CustomerId>> FindIdentity(std::string_view type,
+                                                 std::string_view value) override {
     auto it = s_.identity_owner.find({std::string(type), std::string(value)});
     if (it == s_.identity_owner.end()) {
       return std::optional<CustomerId>();
@@ -154,7 +155,8 @@ class RecordingTxn final : public storage::WriteTxn {
         if (it->second == identity.customer) {
           return Ok();
         }
-        return Error::AlreadyExists("identity of type " + identity.type + " belongs to another customer");
+        return Error::AlreadyExists("identity of type " + identity.type +
+                                    " belongs to another customer");
       }
       s_.identity_owner.emplace(key, identity.customer);
       undo_.push_back([this, key] { s_.identity_owner.erase(key); });
@@ -237,7 +239,8 @@ class RecordingTxn final : public storage::WriteTxn {
 
   Result<ProductId> UpsertProduct(const storage::ProductRecord& product) override {
     auto it = s_.product_by_sku.find(product.sku);
-    ProductId id = it == s_.product_by_sku.end() ? ProductId(s_.next_product) : ProductId(it->second);
+    ProductId id =
+        it == s_.product_by_sku.end() ? ProductId(s_.next_product) : ProductId(it->second);
     if (it == s_.product_by_sku.end()) {
       ++s_.next_product;
       s_.product_by_sku.emplace(product.sku, id.value());
@@ -348,8 +351,12 @@ class RecordingTxn final : public storage::WriteTxn {
     return result;
   }
 
-  Result<UserId> InsertUser(const storage::UserRecord&) override { return NotImplemented("InsertUser"); }
-  Result<void> UpdateUser(const storage::UserRecord&) override { return NotImplemented("UpdateUser"); }
+  Result<UserId> InsertUser(const storage::UserRecord&) override {
+    return NotImplemented("InsertUser");
+  }
+  Result<void> UpdateUser(const storage::UserRecord&) override {
+    return NotImplemented("UpdateUser");
+  }
   Result<ApiKeyId> InsertApiKey(const storage::ApiKeyRecord&) override {
     return NotImplemented("InsertApiKey");
   }
@@ -413,7 +420,8 @@ Result<int64_t> RecordingStore::CountCustomers() {
   return live;
 }
 
-Result<std::optional<CustomerId>> RecordingStore::FindIdentity(std::string_view type, std::string_view value) {
+Result<std::optional<CustomerId>> RecordingStore::FindIdentity(std::string_view type,
+                                                               std::string_view value) {
   auto it = state_.identity_owner.find({std::string(type), std::string(value)});
   if (it == state_.identity_owner.end()) {
     return std::optional<CustomerId>();
@@ -435,7 +443,8 @@ Result<void> RecordingStore::ScanEventFacts(const std::function<void(const Event
   return Ok();
 }
 
-Result<void> RecordingStore::ScanCustomerIds(const std::function<void(CustomerId, bool merged)>& fn) {
+Result<void> RecordingStore::ScanCustomerIds(
+    const std::function<void(CustomerId, bool merged)>& fn) {
   for (const auto& [id, merged] : state_.customer_facts) {
     if (id.valid()) {
       fn(id, merged);
@@ -444,7 +453,8 @@ Result<void> RecordingStore::ScanCustomerIds(const std::function<void(CustomerId
   return Ok();
 }
 
-Result<std::vector<storage::CustomerRecord>> RecordingStore::ListCustomers(const storage::CustomerQuery&) {
+Result<std::vector<storage::CustomerRecord>> RecordingStore::ListCustomers(
+    const storage::CustomerQuery&) {
   return NotImplemented("ListCustomers");
 }
 Result<std::vector<storage::IdentityRecord>> RecordingStore::ListIdentities(CustomerId) {
@@ -453,7 +463,8 @@ Result<std::vector<storage::IdentityRecord>> RecordingStore::ListIdentities(Cust
 Result<std::vector<storage::MergeRecord>> RecordingStore::ListMerges(CustomerId) {
   return NotImplemented("ListMerges");
 }
-Result<std::vector<storage::TimelineEntry>> RecordingStore::ListTimeline(const storage::TimelineQuery&) {
+Result<std::vector<storage::TimelineEntry>> RecordingStore::ListTimeline(
+    const storage::TimelineQuery&) {
   return NotImplemented("ListTimeline");
 }
 Result<std::vector<storage::EventRecord>> RecordingStore::GetEvents(const std::vector<int64_t>&) {
@@ -462,35 +473,45 @@ Result<std::vector<storage::EventRecord>> RecordingStore::GetEvents(const std::v
 Result<std::vector<storage::OrderRecord>> RecordingStore::GetOrders(const std::vector<int64_t>&) {
   return NotImplemented("GetOrders");
 }
-Result<std::vector<storage::InteractionRecord>> RecordingStore::GetInteractions(const std::vector<int64_t>&) {
+Result<std::vector<storage::InteractionRecord>> RecordingStore::GetInteractions(
+    const std::vector<int64_t>&) {
   return NotImplemented("GetInteractions");
 }
 Result<std::vector<storage::OrderRecord>> RecordingStore::ListOrders(const storage::PageQuery&) {
   return NotImplemented("ListOrders");
 }
-Result<std::vector<storage::ProductRecord>> RecordingStore::ListProducts(const storage::PageQuery&) {
+Result<std::vector<storage::ProductRecord>> RecordingStore::ListProducts(
+    const storage::PageQuery&) {
   return NotImplemented("ListProducts");
 }
-Result<storage::ProductRecord> RecordingStore::GetProduct(ProductId) { return NotImplemented("GetProduct"); }
-Result<std::vector<storage::InteractionRecord>> RecordingStore::ListInteractions(const storage::PageQuery&) {
+Result<storage::ProductRecord> RecordingStore::GetProduct(ProductId) {
+  return NotImplemented("GetProduct");
+}
+Result<std::vector<storage::InteractionRecord>> RecordingStore::ListInteractions(
+    const storage::PageQuery&) {
   return NotImplemented("ListInteractions");
 }
 Result<storage::UserRecord> RecordingStore::FindUserByName(std::string_view) {
   return NotImplemented("FindUserByName");
 }
 Result<storage::UserRecord> RecordingStore::GetUser(UserId) { return NotImplemented("GetUser"); }
-Result<std::vector<storage::UserRecord>> RecordingStore::ListUsers() { return NotImplemented("ListUsers"); }
+Result<std::vector<storage::UserRecord>> RecordingStore::ListUsers() {
+  return NotImplemented("ListUsers");
+}
 Result<storage::ApiKeyRecord> RecordingStore::FindApiKeyBySecretHash(std::string_view) {
   return NotImplemented("FindApiKeyBySecretHash");
 }
 Result<std::vector<storage::ApiKeyRecord>> RecordingStore::ListApiKeys() {
   return NotImplemented("ListApiKeys");
 }
-Result<void> RecordingStore::TouchApiKey(ApiKeyId, Timestamp) { return NotImplemented("TouchApiKey"); }
+Result<void> RecordingStore::TouchApiKey(ApiKeyId, Timestamp) {
+  return NotImplemented("TouchApiKey");
+}
 Result<storage::SessionRecord> RecordingStore::FindSession(std::string_view) {
   return NotImplemented("FindSession");
 }
-Result<std::optional<storage::IdempotencyRecord>> RecordingStore::FindIdempotency(std::string_view) {
+Result<std::optional<storage::IdempotencyRecord>> RecordingStore::FindIdempotency(
+    std::string_view) {
   return NotImplemented("FindIdempotency");
 }
 
