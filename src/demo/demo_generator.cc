@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <numeric>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,22 +27,28 @@ constexpr int64_t kMaxCustomers = 10'000'000;
 constexpr int64_t kHistoryDays = 3 * 365;
 constexpr size_t kMaxOrdersPerCustomer = 400;
 constexpr double kProspectShare = 0.08;  // registered, never bought
+// Customers [k·1024, (k+1)·1024) draw, in index order, from one stream seeded by (seed, k). Seeding
+// a mt19937_64 costs about as much as generating a customer, so one stream per customer would
+// double the run time; streams per fixed block keep the output independent of the write batch size
+// all the same.
+constexpr int64_t kCustomersPerStream = 1024;
 
-// Buying behaviour follows the BG/NBD story (Fader, Hardie & Lee 2005, "Counting your customers the easy way",
-// Marketing Science 24(2)): while active, a customer buys as a Poisson process with rate λ ~ Gamma(r, α), and
-// after each purchase becomes inactive for good with probability p ~ Beta(a, b). Time is in days here; the
-// paper's α is a rate, so our Gamma scale is 1/α. The values give ≈10 orders per customer over a history of
-// up to three years, with a long tail of heavy buyers and a visible share of churned customers.
-constexpr double kRateShape = 1.4;          // r
-constexpr double kRateScaleDays = 1.0 / 45;  // 1/α: mean λ = r/α ≈ one purchase every 32 days
+// Buying behaviour follows the BG/NBD story (Fader, Hardie & Lee 2005, "Counting your customers the
+// easy way", Marketing Science 24(2)): while active, a customer buys as a Poisson process with rate
+// λ ~ Gamma(r, α), and after each purchase becomes inactive for good with probability p ~ Beta(a,
+// b). Time is in days here; the paper's α is a rate, so our Gamma scale is 1/α. The values give ≈10
+// orders per customer over a history of up to three years, with a long tail of heavy buyers and a
+// visible share of churned customers.
+constexpr double kRateShape = 1.4;           // r
+constexpr double kRateScaleDays = 1.0 / 36;  // 1/α: mean λ = r/α ≈ one purchase every 26 days
 constexpr double kDropoutA = 1.6;
-constexpr double kDropoutB = 22.0;
+constexpr double kDropoutB = 24.0;
 
 // The reference rates of core::ExchangeRates, used only to set list prices abroad; the order's
 // total_base_minor comes from ExchangeRates itself.
 double CnyPerUnit(std::string_view currency) {
   static constexpr std::pair<std::string_view, double> kRates[] = {
-      {"CNY", 1.0}, {"USD", 7.1},  {"EUR", 7.7},  {"GBP", 9.0},    {"JPY", 0.048},
+      {"CNY", 1.0},  {"USD", 7.1}, {"EUR", 7.7}, {"GBP", 9.0}, {"JPY", 0.048},
       {"HKD", 0.91}, {"SGD", 5.3}, {"AUD", 4.7}, {"CAD", 5.2}, {"KRW", 0.0052}};
   for (const auto& [code, rate] : kRates) {
     if (code == currency) {
@@ -51,12 +58,17 @@ double CnyPerUnit(std::string_view currency) {
   return 1.0;
 }
 
-// A bijection on [0, modulus): distinct customers get distinct phone digits and e-mail numbers without a set
-// of used values. 1000003 is prime, hence coprime with every modulus used (powers of ten, 8·10^6, 9·10^8);
-// index < 10^7 keeps the product far below 2^64.
+// A bijection on [0, modulus): distinct customers get distinct phone digits and e-mail numbers
+// without a set of used values. x ↦ (A·x + B) mod M is one whenever gcd(A, M) = 1; A near M/φ (the
+// golden ratio) spreads consecutive customers over the whole range, so neighbours do not get
+// neighbouring numbers. index < 10^7 and A < 10^9 keep the product far below 2^64.
 int64_t Scramble(int64_t index, int64_t modulus, uint64_t salt) {
   const auto m = static_cast<uint64_t>(modulus);
-  return static_cast<int64_t>((static_cast<uint64_t>(index) * 1000003u % m + salt % m) % m);
+  auto a = static_cast<uint64_t>(static_cast<double>(m) * 0.6180339887498949);
+  while (std::gcd(a, m) != 1) {
+    ++a;
+  }
+  return static_cast<int64_t>((static_cast<uint64_t>(index) * a % m + salt % m) % m);
 }
 
 void AppendInt(std::string& out, int64_t value) {
@@ -109,7 +121,8 @@ struct Product {
   int64_t price_cny_minor = 0;
 };
 
-constexpr std::array<std::string_view, 7> kCategories = {"服装", "鞋", "美妆", "数码", "家居", "食品", "运动"};
+constexpr std::array<std::string_view, 7> kCategories = {"服装", "鞋",   "美妆", "数码",
+                                                         "家居", "食品", "运动"};
 constexpr std::array<double, 7> kCategoryWeights = {25, 12, 20, 12, 12, 10, 9};
 constexpr std::array<std::string_view, 10> kCurrencies = {"CNY", "USD", "EUR", "GBP", "JPY",
                                                           "HKD", "SGD", "AUD", "CAD", "KRW"};
@@ -139,10 +152,10 @@ int64_t LocalPriceMinor(int64_t cny_minor, std::string_view currency) {
 
 struct Catalogue {
   std::vector<Product> products;
-  std::vector<double> popularity;                       // cumulative, over all products
-  std::vector<std::vector<size_t>> by_category;         // product indexes per category
-  std::vector<std::vector<double>> category_popularity; // cumulative, per category
-  std::vector<double> category_weights;                 // cumulative
+  std::vector<double> popularity;                               // cumulative, over all products
+  std::vector<std::vector<size_t>> by_category;                 // product indexes per category
+  std::vector<std::vector<double>> category_popularity;         // cumulative, per category
+  std::vector<double> category_weights;                         // cumulative
   std::vector<std::array<int64_t, kCurrencies.size()>> prices;  // product × currency, minor units
 };
 
@@ -167,8 +180,8 @@ Catalogue BuildCatalogue(uint64_t seed) {
     p.name += internal::kProductVariants[rng.Next() % internal::kProductVariantCount];
     const int64_t yuan = rng.UniformInt(kind.min_price_cny, kind.max_price_cny);
     p.price_cny_minor = (std::max<int64_t>(1, (yuan + 5) / 10) * 10 - 1) * 100;  // ¥199, ¥259
-    p.category = static_cast<size_t>(std::find(kCategories.begin(), kCategories.end(), kind.category) -
-                                     kCategories.begin());
+    p.category = static_cast<size_t>(
+        std::find(kCategories.begin(), kCategories.end(), kind.category) - kCategories.begin());
     // Popularity falls off like Zipf's law with exponent 0.9 over a shuffled rank.
     const double rank = static_cast<double>(rng.UniformInt(1, kProductCount));
     const double weight = 1.0 / std::pow(rank, 0.9);
@@ -186,7 +199,8 @@ Catalogue BuildCatalogue(uint64_t seed) {
   for (auto& weights : c.category_popularity) {
     weights = internal::Cumulative(weights);
   }
-  c.category_weights = internal::Cumulative(std::vector<double>(kCategoryWeights.begin(), kCategoryWeights.end()));
+  c.category_weights =
+      internal::Cumulative(std::vector<double>(kCategoryWeights.begin(), kCategoryWeights.end()));
   return c;
 }
 
@@ -200,7 +214,8 @@ void AppendJsonPrice(std::string& out, int64_t minor, std::string_view currency)
   out += FormatMinor(minor, currency);
 }
 
-// Writes one batch of customers; reuses its record buffers across customers so the hot path does not allocate.
+// Writes one batch of customers; reuses its record buffers across customers so the hot path does
+// not allocate.
 class CustomerWriter {
  public:
   CustomerWriter(const DemoOptions& options, const Catalogue& catalogue, const ExchangeRates& rates)
@@ -211,10 +226,13 @@ class CustomerWriter {
         domestic_cities_(WeightsOf(internal::kDomesticCities, internal::kDomesticCityCount)),
         foreign_cities_(WeightsOf(internal::kForeignCities, internal::kForeignCityCount)),
         surnames_(WeightsOf(internal::kChineseSurnames, internal::kChineseSurnameCount)),
-        domestic_domains_(WeightsOf(internal::kDomesticEmailDomains, internal::kDomesticEmailDomainCount)),
-        foreign_domains_(WeightsOf(internal::kForeignEmailDomains, internal::kForeignEmailDomainCount)),
+        domestic_domains_(
+            WeightsOf(internal::kDomesticEmailDomains, internal::kDomesticEmailDomainCount)),
+        foreign_domains_(
+            WeightsOf(internal::kForeignEmailDomains, internal::kForeignEmailDomainCount)),
         channels_(WeightsOf(internal::kMembershipChannels, internal::kMembershipChannelCount)) {}
 
+  // Customers must be written in increasing index order, without gaps.
   Result<void> Write(storage::WriteTxn& txn, int64_t index, DemoSummary& counts);
 
  private:
@@ -226,7 +244,7 @@ class CustomerWriter {
     std::string latin_family;
   };
 
-  void MakePerson(Rng& rng, int64_t index, Person& person);
+  void MakePerson(Rng& rng, Person& person);
   void PlanPurchases(Rng& rng, int64_t created_ms_hint);
   void MakePhone(Rng& rng, int64_t index, const City& city, std::string& out) const;
   void MakeEmail(Rng& rng, int64_t index, const Person& person, std::string& out) const;
@@ -235,8 +253,8 @@ class CustomerWriter {
                            const Person& person, size_t preferred_category, DemoSummary& counts);
   Result<void> WriteEvents(storage::WriteTxn& txn, Rng& rng, int64_t index, CustomerId id,
                            const Person& person, DemoSummary& counts);
-  Result<void> WriteInteractions(storage::WriteTxn& txn, Rng& rng, CustomerId id, const Person& person,
-                                 DemoSummary& counts);
+  Result<void> WriteInteractions(storage::WriteTxn& txn, Rng& rng, CustomerId id,
+                                 const Person& person, DemoSummary& counts);
 
   const DemoOptions& options_;
   const Catalogue& catalogue_;
@@ -251,23 +269,26 @@ class CustomerWriter {
   storage::OrderRecord order_;
   storage::EventRecord event_;
   storage::InteractionRecord interaction_;
+  Rng rng_{0};
+  int64_t stream_ = -1;
   std::vector<int64_t> purchases_ms_;
   std::vector<size_t> order_first_product_;
   std::string user_id_, anonymous_id_, scratch_;
 };
 
-void CustomerWriter::MakePerson(Rng& rng, int64_t index, Person& person) {
-  (void)index;
+void CustomerWriter::MakePerson(Rng& rng, Person& person) {
   person.domestic = rng.Bernoulli(0.70);
   person.city = person.domestic ? &internal::kDomesticCities[rng.Pick(domestic_cities_)]
                                 : &internal::kForeignCities[rng.Pick(foreign_cities_)];
-  // Abroad, Chinese names are common in Singapore and Hong Kong and present elsewhere: ≈75% overall.
+  // Abroad, Chinese names are common in Singapore and Hong Kong and present elsewhere: ≈75%
+  // overall.
   const bool chinese_city = person.city->country == "SG" || person.city->country == "HK";
   person.chinese_name = person.domestic || rng.Bernoulli(chinese_city ? 0.4 : 0.1);
 
   const double g = rng.Uniform();
   customer_.gender = g < 0.55 ? "female" : (g < 0.99 ? "male" : "");
-  const bool female = customer_.gender == "female" || (customer_.gender.empty() && rng.Bernoulli(0.5));
+  const bool female =
+      customer_.gender == "female" || (customer_.gender.empty() && rng.Bernoulli(0.5));
 
   customer_.name.clear();
   person.latin_given.clear();
@@ -285,17 +306,19 @@ void CustomerWriter::MakePerson(Rng& rng, int64_t index, Person& person) {
       person.latin_given += ch.pinyin;
     }
   } else {
-    std::string_view given = female ? internal::kEnglishFemaleNames[rng.Next() % internal::kEnglishFemaleNameCount]
-                                    : internal::kEnglishMaleNames[rng.Next() % internal::kEnglishMaleNameCount];
-    std::string_view family = internal::kEnglishSurnames[rng.Next() % internal::kEnglishSurnameCount];
+    std::string_view given =
+        female ? internal::kEnglishFemaleNames[rng.Next() % internal::kEnglishFemaleNameCount]
+               : internal::kEnglishMaleNames[rng.Next() % internal::kEnglishMaleNameCount];
+    std::string_view family =
+        internal::kEnglishSurnames[rng.Next() % internal::kEnglishSurnameCount];
     customer_.name.append(given).append(" ").append(family);
     AppendLower(person.latin_given, given);
     AppendLower(person.latin_family, family);
   }
 }
 
-// Mobile numbers in E.164 that look right for their country; the subscriber digits come from Scramble, so
-// no two customers share one.
+// Mobile numbers in E.164 that look right for their country; the subscriber digits come from
+// Scramble, so no two customers share one.
 void CustomerWriter::MakePhone(Rng& rng, int64_t index, const City& city, std::string& out) const {
   out.assign(city.phone_prefix);
   const uint64_t salt = options_.seed * 31 + 7;
@@ -310,7 +333,10 @@ void CustomerWriter::MakePhone(Rng& rng, int64_t index, const City& city, std::s
     AppendPadded(out, Scramble(index, 10'000'000, salt), 7);
   } else if (country == "US" || country == "CA") {
     static constexpr std::pair<std::string_view, std::string_view> kAreas[] = {
-        {"New York", "212"}, {"Los Angeles", "310"}, {"San Francisco", "415"}, {"Toronto", "416"},
+        {"New York", "212"},
+        {"Los Angeles", "310"},
+        {"San Francisco", "415"},
+        {"Toronto", "416"},
         {"Vancouver", "604"}};
     std::string_view area = "646";
     for (const auto& [name, code] : kAreas) {
@@ -335,9 +361,10 @@ void CustomerWriter::MakePhone(Rng& rng, int64_t index, const City& city, std::s
   }
 }
 
-// Local parts people actually use: QQ numbers at qq.com, pinyin or name forms elsewhere. Every name form
-// ends in the customer's own scrambled number, so addresses never collide.
-void CustomerWriter::MakeEmail(Rng& rng, int64_t index, const Person& person, std::string& out) const {
+// Local parts people actually use: QQ numbers at qq.com, pinyin or name forms elsewhere. Every name
+// form ends in the customer's own scrambled number, so addresses never collide.
+void CustomerWriter::MakeEmail(Rng& rng, int64_t index, const Person& person,
+                               std::string& out) const {
   const internal::WeightedName& domain =
       person.domestic ? internal::kDomesticEmailDomains[rng.Pick(domestic_domains_)]
                       : internal::kForeignEmailDomains[rng.Pick(foreign_domains_)];
@@ -390,17 +417,23 @@ size_t CustomerWriter::PickProduct(Rng& rng, size_t preferred_category) const {
 }
 
 Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSummary& counts) {
-  // Each customer draws from its own stream, so the output does not depend on the batch size.
-  Rng rng(internal::SplitMix64(options_.seed ^ internal::SplitMix64(static_cast<uint64_t>(index) + 1)));
+  if (index / kCustomersPerStream != stream_) {
+    stream_ = index / kCustomersPerStream;
+    rng_ = Rng(internal::SplitMix64(options_.seed ^
+                                    internal::SplitMix64(static_cast<uint64_t>(stream_) + 1)));
+  }
+  Rng& rng = rng_;
   Person person;
-  MakePerson(rng, index, person);
+  MakePerson(rng, person);
   const City& city = *person.city;
 
   // History: first purchase uniformly over the last three years, sign-up shortly before it.
   const bool prospect = rng.Bernoulli(kProspectShare);
-  const int64_t first_ms = now_ms_ - static_cast<int64_t>(rng.Uniform() * kHistoryDays * kMillisPerDay);
-  const int64_t created_ms =
-      first_ms - static_cast<int64_t>(rng.Exponential(1.0 / 5.0) * kMillisPerDay) - 17 * kMillisPerMinute;
+  const int64_t first_ms =
+      now_ms_ - static_cast<int64_t>(rng.Uniform() * kHistoryDays * kMillisPerDay);
+  const int64_t created_ms = first_ms -
+                             static_cast<int64_t>(rng.Exponential(1.0 / 5.0) * kMillisPerDay) -
+                             17 * kMillisPerMinute;
   if (prospect) {
     purchases_ms_.clear();
   } else {
@@ -418,14 +451,16 @@ Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSu
     customer_.phone.clear();
   }
   const double age_years = 18.0 + std::min(50.0, rng.Gamma(3.0, 5.0));
-  customer_.birthday = CivilDate((now_ms_ / kMillisPerDay) - static_cast<int64_t>(age_years * 365.25));
+  customer_.birthday =
+      CivilDate((now_ms_ / kMillisPerDay) - static_cast<int64_t>(age_years * 365.25));
   customer_.city.assign(city.name);
   customer_.country.assign(city.country);
   customer_.tags.clear();
   const int64_t tag_count = std::min<int64_t>(3, rng.Poisson(0.8));
   for (int64_t k = 0; k < tag_count; ++k) {
-    std::string_view tag = person.domestic ? internal::kChineseTags[rng.Next() % internal::kChineseTagCount]
-                                           : internal::kEnglishTags[rng.Next() % internal::kEnglishTagCount];
+    std::string_view tag = person.domestic
+                               ? internal::kChineseTags[rng.Next() % internal::kChineseTagCount]
+                               : internal::kEnglishTags[rng.Next() % internal::kEnglishTagCount];
     if (std::find(customer_.tags.begin(), customer_.tags.end(), tag) == customer_.tags.end()) {
       customer_.tags.emplace_back(tag);
     }
@@ -433,16 +468,19 @@ Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSu
   const size_t orders = purchases_ms_.size();
   std::string_view level = orders >= 20 ? "gold" : (orders >= 8 ? "silver" : "basic");
   static constexpr std::string_view kForeignChannels[] = {"website", "website", "app", "amazon"};
-  std::string_view channel = person.domestic ? internal::kMembershipChannels[rng.Pick(channels_)].text
-                                             : kForeignChannels[rng.Next() % std::size(kForeignChannels)];
-  std::string_view language = person.chinese_name && city.language == "en" ? "zh-CN" : city.language;
+  std::string_view channel = person.domestic
+                                 ? internal::kMembershipChannels[rng.Pick(channels_)].text
+                                 : kForeignChannels[rng.Next() % std::size(kForeignChannels)];
+  std::string_view language =
+      person.chinese_name && city.language == "en" ? "zh-CN" : city.language;
   customer_.traits_json.assign("{\"membership_channel\":\"").append(channel);
   customer_.traits_json.append("\",\"preferred_language\":\"").append(language);
   customer_.traits_json.append("\",\"member_level\":\"").append(level).append("\"}");
   customer_.external_id.assign("M");
   AppendPadded(customer_.external_id, Scramble(index, 1'000'000'000, options_.seed), 9);
   customer_.created_at = FromUnixMillis(prospect ? first_ms : created_ms);
-  customer_.updated_at = FromUnixMillis(orders > 0 ? purchases_ms_.back() : ToUnixMillis(customer_.created_at));
+  customer_.updated_at =
+      FromUnixMillis(orders > 0 ? purchases_ms_.back() : ToUnixMillis(customer_.created_at));
 
   ASSIGN_OR_RETURN(CustomerId id, txn.InsertCustomer(customer_));
   ++counts.customers;
@@ -471,7 +509,9 @@ Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSu
     }
   }
   const std::pair<std::string_view, const std::string*> identities[] = {
-      {"user_id", &user_id_}, {"email", &customer_.email}, {"phone", &customer_.phone},
+      {"user_id", &user_id_},
+      {"email", &customer_.email},
+      {"phone", &customer_.phone},
       {"anonymous_id", &anonymous_id_}};
   for (const auto& [type, value] : identities) {
     if (value->empty()) {
@@ -489,9 +529,9 @@ Result<void> CustomerWriter::Write(storage::WriteTxn& txn, int64_t index, DemoSu
   return WriteInteractions(txn, rng, id, person, counts);
 }
 
-Result<void> CustomerWriter::WriteOrders(storage::WriteTxn& txn, Rng& rng, int64_t index, CustomerId id,
-                                         const Person& person, size_t preferred_category,
-                                         DemoSummary& counts) {
+Result<void> CustomerWriter::WriteOrders(storage::WriteTxn& txn, Rng& rng, int64_t index,
+                                         CustomerId id, const Person& person,
+                                         size_t preferred_category, DemoSummary& counts) {
   const std::string_view currency = person.city->currency;
   const size_t currency_index = CurrencyIndex(currency);
   order_.customer = id;
@@ -509,19 +549,18 @@ Result<void> CustomerWriter::WriteOrders(storage::WriteTxn& txn, Rng& rng, int64
       ++item_count;
     }
     order_.items.resize(item_count);
+    std::array<size_t, 4> picked{};
     int64_t total = 0;
     for (size_t j = 0; j < item_count; ++j) {
       size_t product_index = PickProduct(rng, preferred_category);
       for (int retry = 0; retry < 3; ++retry) {
-        bool duplicate = false;
-        for (size_t earlier = 0; earlier < j; ++earlier) {
-          duplicate = duplicate || order_.items[earlier].sku == catalogue_.products[product_index].sku;
-        }
-        if (!duplicate) {
+        if (std::find(picked.begin(), picked.begin() + static_cast<ptrdiff_t>(j), product_index) ==
+            picked.begin() + static_cast<ptrdiff_t>(j)) {
           break;
         }
         product_index = PickProduct(rng, preferred_category);
       }
+      picked[j] = product_index;
       const Product& product = catalogue_.products[product_index];
       storage::OrderItemRecord& item = order_.items[j];
       item.product = product.id;
@@ -544,11 +583,12 @@ Result<void> CustomerWriter::WriteOrders(storage::WriteTxn& txn, Rng& rng, int64
   return Ok();
 }
 
-// Web events around purchases (page → Product Viewed → Product Added → Order Completed, ending at the order)
-// and browsing sessions (Signed In → page → Product Viewed), until the customer's event count is used up.
-// Recent orders are likelier to have been tracked, as they would be after a tracking snippet went live.
-Result<void> CustomerWriter::WriteEvents(storage::WriteTxn& txn, Rng& rng, int64_t index, CustomerId id,
-                                         const Person& person, DemoSummary& counts) {
+// Web events around purchases (page → Product Viewed → Product Added → Order Completed, ending at
+// the order) and browsing sessions (Signed In → page → Product Viewed), until the customer's event
+// count is used up. Recent orders are likelier to have been tracked, as they would be after a
+// tracking snippet went live.
+Result<void> CustomerWriter::WriteEvents(storage::WriteTxn& txn, Rng& rng, int64_t index,
+                                         CustomerId id, const Person& person, DemoSummary& counts) {
   int64_t remaining = rng.Poisson(options_.events_per_customer);
   if (remaining == 0) {
     return Ok();
@@ -559,7 +599,8 @@ Result<void> CustomerWriter::WriteEvents(storage::WriteTxn& txn, Rng& rng, int64
   event_.customer = id;
   event_.user_id = user_id_;
   event_.anonymous_id = anonymous_id_;
-  event_.context_json.assign("{\"library\":{\"name\":\"analytics.js\",\"version\":\"4.1.0\"},\"locale\":\"");
+  event_.context_json.assign(
+      "{\"library\":{\"name\":\"analytics.js\",\"version\":\"4.1.0\"},\"locale\":\"");
   event_.context_json.append(locale).append("\"}");
   int64_t sequence = 0;
   auto emit = [&](std::string_view type, std::string_view name, int64_t at_ms) -> Result<void> {
@@ -581,9 +622,13 @@ Result<void> CustomerWriter::WriteEvents(storage::WriteTxn& txn, Rng& rng, int64
   };
   auto product_properties = [&](size_t product_index) {
     const Product& p = catalogue_.products[product_index];
-    event_.properties_json.assign("{\"sku\":\"").append(p.sku).append("\",\"name\":\"").append(p.name);
+    event_.properties_json.assign("{\"sku\":\"")
+        .append(p.sku)
+        .append("\",\"name\":\"")
+        .append(p.name);
     event_.properties_json.append("\",\"price\":");
-    AppendJsonPrice(event_.properties_json, catalogue_.prices[product_index][currency_index], currency);
+    AppendJsonPrice(event_.properties_json, catalogue_.prices[product_index][currency_index],
+                    currency);
     event_.properties_json.append(",\"currency\":\"").append(currency).append("\"}");
   };
   const size_t orders = purchases_ms_.size();
@@ -592,7 +637,8 @@ Result<void> CustomerWriter::WriteEvents(storage::WriteTxn& txn, Rng& rng, int64
       const size_t k = orders - 1 - static_cast<size_t>(rng.Next() % std::min<size_t>(orders, 5));
       const int64_t at = purchases_ms_[k];
       const size_t product_index = order_first_product_[k];
-      event_.properties_json.assign("{\"path\":\"/products/").append(catalogue_.products[product_index].sku);
+      event_.properties_json.assign("{\"path\":\"/products/")
+          .append(catalogue_.products[product_index].sku);
       event_.properties_json.append("\"}");
       RETURN_IF_ERROR(emit("page", "Product", at - 12 * kMillisPerMinute));
       if (remaining == 0) {
@@ -626,7 +672,8 @@ Result<void> CustomerWriter::WriteEvents(storage::WriteTxn& txn, Rng& rng, int64
         break;
       }
       product_properties(rng.Pick(catalogue_.popularity));
-      RETURN_IF_ERROR(emit("track", "Product Viewed", std::min(now_ms_, at + 3 * kMillisPerMinute)));
+      RETURN_IF_ERROR(
+          emit("track", "Product Viewed", std::min(now_ms_, at + 3 * kMillisPerMinute)));
     }
   }
   return Ok();
@@ -651,7 +698,8 @@ Result<void> CustomerWriter::WriteInteractions(storage::WriteTxn& txn, Rng& rng,
       interaction_.direction.clear();
     }
     interaction_.occurred_at =
-        FromUnixMillis(created_ms + static_cast<int64_t>(rng.Uniform() * static_cast<double>(now_ms_ - created_ms)));
+        FromUnixMillis(created_ms + static_cast<int64_t>(
+                                        rng.Uniform() * static_cast<double>(now_ms_ - created_ms)));
     if (auto inserted = txn.InsertInteraction(interaction_); !inserted) {
       return inserted.error();
     }

@@ -165,7 +165,8 @@ TEST(GenerateDemo, CountryMatchesCityAndCurrency) {
 }
 
 TEST(GenerateDemo, AboutTenOrdersPerCustomer) {
-  double mean = static_cast<double>(Sample().orders().size()) / static_cast<double>(Sample().customers().size());
+  double mean = static_cast<double>(Sample().orders().size()) /
+                static_cast<double>(Sample().customers().size());
 
   EXPECT_GT(mean, 8.0);
   EXPECT_LT(mean, 12.0);
@@ -218,7 +219,8 @@ TEST(GenerateDemo, NothingHappensAfterNow) {
 }
 
 TEST(GenerateDemo, EventsAverageTheRequestedRate) {
-  double mean = static_cast<double>(Sample().events().size()) / static_cast<double>(Sample().customers().size());
+  double mean = static_cast<double>(Sample().events().size()) /
+                static_cast<double>(Sample().customers().size());
 
   EXPECT_GT(mean, 4.5);
   EXPECT_LT(mean, 5.5);

@@ -4,6 +4,7 @@
 #include <array>
 #include <limits>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -16,8 +17,8 @@ namespace {
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
 constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
 constexpr int64_t kMillisPerDay = 86'400'000;
-// The window is the 30 calendar days ending today; the ring holds 32 so that an event up to two days older than
-// the newest one still lands in its own bucket, and so that "day mod 32" is a mask.
+// The window is the 30 calendar days ending today; the ring holds 32 so that an event up to two
+// days older than the newest one still lands in its own bucket, and so that "day mod 32" is a mask.
 constexpr int64_t kWindowDays = 30;
 constexpr int64_t kRingDays = 32;
 // Below this many allocations a sweep for expired blocks is not worth a pass over the pool.
@@ -100,7 +101,8 @@ struct Columns {
       direct[static_cast<size_t>(id)] = slot;
       return;
     }
-    // Grow the direct table only while ids stay dense: at most ~2 entries per customer plus a fixed slack.
+    // Grow the direct table only while ids stay dense: at most ~2 entries per customer plus a fixed
+    // slack.
     const uint64_t dense_limit = 2 * static_cast<uint64_t>(slots) + 65536;
     if (static_cast<uint64_t>(id) >= dense_limit) {
       sparse[id] = slot;
@@ -154,7 +156,11 @@ struct Columns {
   void AddEvent(uint32_t slot, int64_t ms, int64_t today) {
     ++event_count[slot];
     last_event_ms[slot] = std::max(last_event_ms[slot], ms);
-    const int64_t day = DayOf(ms);
+    CountInWindow(slot, DayOf(ms), today);
+  }
+
+  // The window part of AddEvent. The ring's contents do not depend on the order events arrive in.
+  void CountInWindow(uint32_t slot, int64_t day, int64_t today) {
     if (window[slot] == kNoSlot) {
       if (day < today - (kRingDays - 1)) {
         return;  // cannot be in the window of any present or future `now`
@@ -175,7 +181,8 @@ struct Columns {
 
   uint32_t AllocateBlock(uint32_t owner, int64_t day, int64_t today) {
     if (free_blocks.empty() &&
-        allocations_since_sweep >= std::max<size_t>(kMinAllocationsBetweenSweeps, blocks.size() / 4)) {
+        allocations_since_sweep >=
+            std::max<size_t>(kMinAllocationsBetweenSweeps, blocks.size() / 4)) {
       Sweep(today);
     }
     ++allocations_since_sweep;
@@ -321,17 +328,20 @@ struct Columns {
 
   int64_t Bytes() const {
     auto bytes = [](const auto& v) {
-      return static_cast<int64_t>(v.capacity() * sizeof(typename std::decay_t<decltype(v)>::value_type));
+      return static_cast<int64_t>(v.capacity() *
+                                  sizeof(typename std::decay_t<decltype(v)>::value_type));
     };
     // Hash maps: one node (key, value, next pointer, cached hash) per entry plus a bucket pointer.
     auto map_bytes = [](const auto& m) {
       using Map = std::decay_t<decltype(m)>;
-      return static_cast<int64_t>(m.size() * (sizeof(typename Map::value_type) + 2 * sizeof(void*)) +
+      return static_cast<int64_t>(m.size() *
+                                      (sizeof(typename Map::value_type) + 2 * sizeof(void*)) +
                                   m.bucket_count() * sizeof(void*));
     };
     return bytes(first_order_ms) + bytes(last_order_ms) + bytes(order_count) + bytes(spend) +
-           bytes(last_event_ms) + bytes(event_count) + bytes(window) + bytes(state) + bytes(direct) +
-           bytes(blocks) + bytes(free_blocks) + map_bytes(sparse) + map_bytes(merged_into);
+           bytes(last_event_ms) + bytes(event_count) + bytes(window) + bytes(state) +
+           bytes(direct) + bytes(blocks) + bytes(free_blocks) + map_bytes(sparse) +
+           map_bytes(merged_into);
   }
 };
 
@@ -348,11 +358,16 @@ FeatureStore::FeatureStore(const Clock& clock)
 
 FeatureStore::~FeatureStore() = default;
 
-// Rebuild stages the per-customer sums in one struct per customer (a single cache line) and scatters them into
-// the columns at the end: facts arrive in the store's order, i.e. random customers, and updating four separate
-// columns per order costs four cache misses instead of one (measured: 2.6 s → see docs/benchmarks.md for 1M
-// customers / 10M orders). Facts of customers merged away are not expected (the store moves them to the
-// survivor), so no merge forwarding is applied here.
+// Rebuild, after indexing the customers, scans orders and events at the same time on two threads:
+// the Store serves concurrent reads on separate connections, and most of a cold start is the store
+// producing rows. Each scan writes only its own staging array, indexed by slot, and reads the
+// customer index, which nobody changes meanwhile; facts of customers the index does not know yet
+// are set aside and applied afterwards.
+//
+// The staging arrays hold one small struct per customer so that each fact costs one cache miss
+// rather than one per column (facts arrive in the store's order, i.e. random customers); they are
+// scattered into the columns at the end. Facts of customers merged away are not expected (the store
+// moves them to the survivor), so no merge forwarding is applied here.
 namespace {
 struct alignas(32) OrderSums {
   int64_t first_ms = 0;
@@ -360,6 +375,27 @@ struct alignas(32) OrderSums {
   int64_t spend = 0;
   uint32_t count = 0;
 };
+
+struct alignas(16) EventSums {
+  int64_t last_ms = 0;
+  int64_t count = 0;
+};
+
+struct RecentEvent {
+  uint32_t slot;
+  int32_t day;
+};
+
+void AddToSums(OrderSums& o, int64_t ms, int64_t amount) {
+  if (o.count == 0 || ms < o.first_ms) {
+    o.first_ms = ms;
+  }
+  if (o.count == 0 || ms > o.last_ms) {
+    o.last_ms = ms;
+  }
+  o.spend += amount;
+  ++o.count;
+}
 }  // namespace
 
 Result<void> FeatureStore::Rebuild(storage::Store& store) {
@@ -372,46 +408,80 @@ Result<void> FeatureStore::Rebuild(storage::Store& store) {
     }
     uint32_t slot = c.FindOrAdd(id.value());
     if (merged && c.state[slot] == internal::kLive) {
-      c.state[slot] = internal::kMerged;  // its rows were moved to the survivor; no forwarding target known
+      c.state[slot] =
+          internal::kMerged;  // its rows were moved to the survivor; no forwarding target known
       --c.live;
     }
   }));
-  std::vector<OrderSums> sums(static_cast<size_t>(c.slots));
-  RETURN_IF_ERROR(store.ScanOrderFacts([&](const storage::Store::OrderFact& fact) {
-    if (!fact.customer.valid()) {
+
+  const auto known = static_cast<size_t>(c.slots);
+  std::vector<OrderSums> order_sums(known);
+  std::vector<storage::Store::OrderFact> unknown_orders;
+  std::vector<EventSums> event_sums(known);
+  std::vector<RecentEvent> recent_events;
+  std::vector<storage::Store::EventFact> unknown_events;
+  const int64_t oldest_window_day = today - (internal::kRingDays - 1);
+
+  Result<void> events_scanned = Ok();
+  std::thread event_scan([&] {
+    events_scanned = store.ScanEventFacts([&](const storage::Store::EventFact& fact) {
+      const uint32_t slot = c.Find(fact.customer.value());
+      if (slot == kNoSlot) {
+        if (fact.customer.valid()) {
+          unknown_events.push_back(fact);
+        }
+        return;
+      }
+      const int64_t ms = ToUnixMillis(fact.timestamp);
+      EventSums& e = event_sums[slot];
+      e.last_ms = e.count == 0 ? ms : std::max(e.last_ms, ms);
+      ++e.count;
+      const int64_t day = internal::DayOf(ms);
+      if (day >= oldest_window_day) {
+        recent_events.push_back({slot, static_cast<int32_t>(day)});
+      }
+    });
+  });
+  Result<void> orders_scanned = store.ScanOrderFacts([&](const storage::Store::OrderFact& fact) {
+    const uint32_t slot = c.Find(fact.customer.value());
+    if (slot == kNoSlot) {
+      if (fact.customer.valid()) {
+        unknown_orders.push_back(fact);
+      }
       return;
     }
-    uint32_t slot = c.FindOrAdd(fact.customer.value());
-    if (slot >= sums.size()) {
-      sums.resize(static_cast<size_t>(c.slots));
-    }
-    OrderSums& o = sums[slot];
-    const int64_t ms = ToUnixMillis(fact.placed_at);
-    if (o.count == 0 || ms < o.first_ms) {
-      o.first_ms = ms;
-    }
-    if (o.count == 0 || ms > o.last_ms) {
-      o.last_ms = ms;
-    }
-    o.spend += fact.total_base_minor;
-    ++o.count;
-  }));
-  for (size_t slot = 0; slot < sums.size(); ++slot) {
-    const OrderSums& o = sums[slot];
+    AddToSums(order_sums[slot], ToUnixMillis(fact.placed_at), fact.total_base_minor);
+  });
+  event_scan.join();
+  RETURN_IF_ERROR(orders_scanned);
+  RETURN_IF_ERROR(events_scanned);
+
+  for (size_t slot = 0; slot < known; ++slot) {
+    const OrderSums& o = order_sums[slot];
     if (o.count > 0) {
       c.first_order_ms[slot] = o.first_ms;
       c.last_order_ms[slot] = o.last_ms;
       c.order_count[slot] = o.count;
       c.spend[slot] = o.spend;
     }
-  }
-  sums = {};
-  RETURN_IF_ERROR(store.ScanEventFacts([&](const storage::Store::EventFact& fact) {
-    if (!fact.customer.valid()) {
-      return;
+    const EventSums& e = event_sums[slot];
+    if (e.count > 0) {
+      c.last_event_ms[slot] = e.last_ms;
+      c.event_count[slot] = e.count;
     }
+  }
+  order_sums = {};
+  event_sums = {};
+  for (const RecentEvent& r : recent_events) {
+    c.CountInWindow(r.slot, r.day, today);
+  }
+  for (const auto& fact : unknown_orders) {
+    c.AddOrder(c.FindOrAdd(fact.customer.value()), ToUnixMillis(fact.placed_at),
+               fact.total_base_minor);
+  }
+  for (const auto& fact : unknown_events) {
     c.AddEvent(c.FindOrAdd(fact.customer.value()), ToUnixMillis(fact.timestamp), today);
-  }));
+  }
   c.ShrinkToFit();
 
   std::unique_lock lock(mutex_);

@@ -1,6 +1,7 @@
 #pragma once
-// In-memory columnar feature store (DESIGN.md §2): per-customer running aggregates over a dense customer index,
-// rebuilt from the Store at start and updated in place by ingest, so analytics cost O(customers).
+// In-memory columnar feature store (DESIGN.md §2): per-customer running aggregates over a dense
+// customer index, rebuilt from the Store at start and updated in place by ingest, so analytics cost
+// O(customers).
 
 #include <cstdint>
 #include <memory>
@@ -27,8 +28,8 @@ struct CustomerFeatures {
   std::optional<double> avg_days_between_orders;
   std::optional<Timestamp> last_event_at;
   int64_t event_count = 0;
-  // Events whose UTC day lies in [day(now) − 29, day(now)]: the 30 calendar days ending today, exact at day
-  // granularity (see FeatureStore for the one case where it is not exact).
+  // Events whose UTC day lies in [day(now) − 29, day(now)]: the 30 calendar days ending today,
+  // exact at day granularity (see FeatureStore for the one case where it is not exact).
   int64_t event_count_30d = 0;
 
   friend bool operator==(const CustomerFeatures&, const CustomerFeatures&) = default;
@@ -38,43 +39,49 @@ namespace internal {
 struct Columns;
 }
 
-// Layout: one slot per customer id ever seen, in arrays (struct of arrays); CustomerId → slot through a direct
-// table while ids are dense (SQLite rowids are) and a hash map for outliers. Times are kept as int64
-// milliseconds, so nothing is lost to rounding. Memory is about 53 bytes per customer plus 136 bytes per
-// customer with an event in the last ~31 days (its 32 per-day counters); MemoryBytes() reports it.
+// Layout: one slot per customer id ever seen, in arrays (struct of arrays); CustomerId → slot
+// through a direct table while ids are dense (SQLite rowids are) and a hash map for outliers. Times
+// are kept as int64 milliseconds, so nothing is lost to rounding. Memory is about 53 bytes per
+// customer plus 136 bytes per customer with an event in the last ~31 days (its 32 per-day
+// counters); MemoryBytes() reports it.
 //
-// 30-day window: a customer with a recent event owns a block of 32 per-day counters from a shared pool (a ring
-// indexed by day mod 32, anchored at the newest day written); the others hold only a 4-byte "no block" mark.
-// Blocks are allocated only for events at most 31 days before the clock's today and are returned to the pool
-// once their newest day falls out of the window. Counts are exact whenever day(now) is at least the
-// customer's newest event day − 2 and at least the clock's day at ingest − 1, which holds when `now` is the
-// clock's present; an earlier `now` may miss days that had already left the ring.
+// 30-day window: a customer with a recent event owns a block of 32 per-day counters from a shared
+// pool (a ring indexed by day mod 32, anchored at the newest day written); the others hold only a
+// 4-byte "no block" mark. Blocks are allocated only for events at most 31 days before the clock's
+// today and are returned to the pool once their newest day falls out of the window. Counts are
+// exact whenever day(now) is at least the customer's newest event day − 2 and at least the clock's
+// day at ingest − 1, which holds when `now` is the clock's present; an earlier `now` may miss days
+// that had already left the ring.
 //
-// Merges: OnMerge folds `from` into `into` and marks `from` merged; later updates addressed to `from` go to
-// `into`, and Get(from) is empty. OnErase forgets a customer (Get is empty; the slot is not reused until the
-// next Rebuild). Updates for unknown customers create them. Invalid ids (≤ 0) are ignored.
+// Merges: OnMerge folds `from` into `into` and marks `from` merged; later updates addressed to
+// `from` go to `into`, and Get(from) is empty. OnErase forgets a customer (Get is empty; the slot
+// is not reused until the next Rebuild). Updates for unknown customers create them. Invalid ids (≤
+// 0) are ignored.
 //
-// Thread-safety: all methods may be called from any thread; readers (Get, size, MemoryBytes) share a
-// std::shared_mutex, updates take it exclusively. Rebuild builds the new columns without holding the lock and
-// swaps them in, so readers keep being served; updates that race with a Rebuild may be lost, so rebuild
-// before ingest starts.
+// Thread-safety: all methods may be called from any thread; readers (Get, size, MemoryBytes) share
+// a std::shared_mutex, updates take it exclusively. Rebuild builds the new columns without holding
+// the lock and swaps them in, so readers keep being served; updates that race with a Rebuild may be
+// lost, so rebuild before ingest starts.
 class FeatureStore {
  public:
-  // `clock` must outlive the store; it decides which events are recent enough to need window counters.
+  // `clock` must outlive the store; it decides which events are recent enough to need window
+  // counters.
   explicit FeatureStore(const Clock& clock);
   ~FeatureStore();
   FeatureStore(const FeatureStore&) = delete;
   FeatureStore& operator=(const FeatureStore&) = delete;
 
-  // Replaces the contents with aggregates computed from the store's customers, orders and events. On error
-  // (the store's error codes, e.g. kUnavailable) the previous contents stay and loaded() does not change.
+  // Replaces the contents with aggregates computed from the store's customers, orders and events.
+  // Scans orders and events concurrently (one extra thread, joined before returning), as the Store
+  // contract allows. On error (the store's error codes, e.g. kUnavailable) the previous contents
+  // stay and loaded() does not change.
   Result<void> Rebuild(storage::Store& store);
 
   void OnCustomer(CustomerId id);
   void OnOrder(CustomerId id, Timestamp placed_at, int64_t total_base_minor);
   void OnEvent(CustomerId id, Timestamp at);
-  // Combines `from`'s aggregates into `into` (both created if unknown). A self-merge, or a merge of a customer
-  // already merged away, is a no-op.
+  // Combines `from`'s aggregates into `into` (both created if unknown). A self-merge, or a merge of
+  // a customer already merged away, is a no-op.
   void OnMerge(CustomerId from, CustomerId into);
   void OnErase(CustomerId id);
 

@@ -73,10 +73,10 @@ TEST_F(FeatureStoreTest, EventsUpdateCountAndLastEvent) {
 
 TEST_F(FeatureStoreTest, WindowCoversThirtyCalendarDaysEndingToday) {
   const Timestamp midnight = FromUnixMillis(DaysFromCivil(2024, 6, 15) * 86'400'000);
-  store_.OnEvent(CustomerId(1), midnight - days(29));               // first day of the window
-  store_.OnEvent(CustomerId(1), midnight - days(29) - hours(1));    // the day before: outside
-  store_.OnEvent(CustomerId(1), midnight + hours(23));              // later today: inside
-  store_.OnEvent(CustomerId(1), midnight + days(1));                // tomorrow: outside
+  store_.OnEvent(CustomerId(1), midnight - days(29));             // first day of the window
+  store_.OnEvent(CustomerId(1), midnight - days(29) - hours(1));  // the day before: outside
+  store_.OnEvent(CustomerId(1), midnight + hours(23));            // later today: inside
+  store_.OnEvent(CustomerId(1), midnight + days(1));              // tomorrow: outside
 
   EXPECT_EQ(Features(1).event_count_30d, 2);
 }
@@ -240,8 +240,23 @@ TEST_F(FeatureStoreTest, RebuildFromStoreEqualsIncrementalUpdates) {
   EXPECT_TRUE(rebuilt.loaded());
   EXPECT_EQ(rebuilt.size(), store_.size());
   for (int64_t id = 1; id <= 50; ++id) {
-    EXPECT_EQ(rebuilt.Get(CustomerId(id), kNow), store_.Get(CustomerId(id), kNow)) << "customer " << id;
+    EXPECT_EQ(rebuilt.Get(CustomerId(id), kNow), store_.Get(CustomerId(id), kNow))
+        << "customer " << id;
   }
+}
+
+TEST_F(FeatureStoreTest, RebuildCountsFactsOfCustomersTheCustomerScanMissed) {
+  testing::RecordingStore store;
+  store.customer_facts().emplace_back(CustomerId(1), false);
+  store.order_facts().push_back({CustomerId(1), kNow, 100});
+  store.order_facts().push_back({CustomerId(2), kNow - days(1), 200});
+  store.event_facts().push_back({CustomerId(3), kNow});
+
+  ASSERT_TRUE(store_.Rebuild(store).has_value());
+
+  EXPECT_EQ(store_.size(), 3);
+  EXPECT_EQ(Features(2).total_spend_base_minor, 200);
+  EXPECT_EQ(Features(3).event_count_30d, 1);
 }
 
 class FailingScanStore : public testing::RecordingStore {

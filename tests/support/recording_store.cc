@@ -38,8 +38,8 @@ void AddTime(Digest& d, Timestamp t) { d.Add(ToUnixMillis(t)); }
 void AddCustomer(Digest& d, CustomerId id, const storage::CustomerRecord& c) {
   d.Add("customer");
   d.Add(id.value());
-  for (const std::string* s : {&c.name, &c.email, &c.phone, &c.gender, &c.birthday, &c.city, &c.country,
-                               &c.traits_json, &c.external_id}) {
+  for (const std::string* s : {&c.name, &c.email, &c.phone, &c.gender, &c.birthday, &c.city,
+                               &c.country, &c.traits_json, &c.external_id}) {
     d.Add(*s);
   }
   d.Add(static_cast<int64_t>(c.tags.size()));
@@ -55,12 +55,14 @@ class RecordingTxn final : public storage::WriteTxn {
   RecordingTxn(RecordingStore::State& state, const RecordingStoreOptions& options)
       : s_(state), options_(options), digest_before_(state.digest) {}
 
-  void Rollback() {
-    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
-      (*it)();
+  void Rollback() { RollbackTo(0, digest_before_); }
+
+  void RollbackTo(size_t mark, const Digest& digest) {
+    while (undo_.size() > mark) {
+      undo_.back()();
+      undo_.pop_back();
     }
-    undo_.clear();
-    s_.digest = digest_before_;
+    s_.digest = digest;
   }
 
   // WriteTxn
@@ -123,12 +125,26 @@ class RecordingTxn final : public storage::WriteTxn {
     return found->record;
   }
 
-  Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) override {
+  Result<std::optional<CustomerId>> FindIdentity(std::string_view type,
+                                                 std::string_view value) override {
     auto it = s_.identity_owner.find({std::string(type), std::string(value)});
     if (it == s_.identity_owner.end()) {
       return std::optional<CustomerId>();
     }
     return std::optional<CustomerId>(it->second);
+  }
+
+  Result<std::vector<storage::IdentityRecord>> ListIdentities(CustomerId id) override {
+    if (!options_.keep_records) {
+      return NotImplemented("ListIdentities without keep_records");
+    }
+    std::vector<storage::IdentityRecord> out;
+    for (const auto& identity : s_.identities) {
+      if (identity.customer == id) {
+        out.push_back(identity);
+      }
+    }
+    return out;
   }
 
   Result<void> AddIdentity(const storage::IdentityRecord& identity) override {
@@ -139,7 +155,8 @@ class RecordingTxn final : public storage::WriteTxn {
         if (it->second == identity.customer) {
           return Ok();
         }
-        return Error::AlreadyExists("identity of type " + identity.type + " belongs to another customer");
+        return Error::AlreadyExists("identity of type " + identity.type +
+                                    " belongs to another customer");
       }
       s_.identity_owner.emplace(key, identity.customer);
       undo_.push_back([this, key] { s_.identity_owner.erase(key); });
@@ -222,7 +239,8 @@ class RecordingTxn final : public storage::WriteTxn {
 
   Result<ProductId> UpsertProduct(const storage::ProductRecord& product) override {
     auto it = s_.product_by_sku.find(product.sku);
-    ProductId id = it == s_.product_by_sku.end() ? ProductId(s_.next_product) : ProductId(it->second);
+    ProductId id =
+        it == s_.product_by_sku.end() ? ProductId(s_.next_product) : ProductId(it->second);
     if (it == s_.product_by_sku.end()) {
       ++s_.next_product;
       s_.product_by_sku.emplace(product.sku, id.value());
@@ -323,8 +341,22 @@ class RecordingTxn final : public storage::WriteTxn {
     return id;
   }
 
-  Result<UserId> InsertUser(const storage::UserRecord&) override { return NotImplemented("InsertUser"); }
-  Result<void> UpdateUser(const storage::UserRecord&) override { return NotImplemented("UpdateUser"); }
+  Result<void> Nested(const std::function<Result<void>()>& fn) override {
+    const size_t mark = undo_.size();
+    const Digest digest = s_.digest;
+    Result<void> result = fn();
+    if (!result) {
+      RollbackTo(mark, digest);
+    }
+    return result;
+  }
+
+  Result<UserId> InsertUser(const storage::UserRecord&) override {
+    return NotImplemented("InsertUser");
+  }
+  Result<void> UpdateUser(const storage::UserRecord&) override {
+    return NotImplemented("UpdateUser");
+  }
   Result<ApiKeyId> InsertApiKey(const storage::ApiKeyRecord&) override {
     return NotImplemented("InsertApiKey");
   }
@@ -336,11 +368,6 @@ class RecordingTxn final : public storage::WriteTxn {
   Result<void> PutIdempotency(const storage::IdempotencyRecord&) override {
     return NotImplemented("PutIdempotency");
   }
-  Result<std::vector<storage::IdentityRecord>> ListIdentities(CustomerId) override {
-    return NotImplemented("ListIdentities");
-  }
-  // The recording fake keeps no undo log, so a nested failure cannot be rolled back: it is refused.
-  Result<void> Nested(const std::function<Result<void>()>&) override { return NotImplemented("Nested"); }
 
  private:
   bool Exists(CustomerId id) const {
@@ -393,7 +420,8 @@ Result<int64_t> RecordingStore::CountCustomers() {
   return live;
 }
 
-Result<std::optional<CustomerId>> RecordingStore::FindIdentity(std::string_view type, std::string_view value) {
+Result<std::optional<CustomerId>> RecordingStore::FindIdentity(std::string_view type,
+                                                               std::string_view value) {
   auto it = state_.identity_owner.find({std::string(type), std::string(value)});
   if (it == state_.identity_owner.end()) {
     return std::optional<CustomerId>();
@@ -415,7 +443,8 @@ Result<void> RecordingStore::ScanEventFacts(const std::function<void(const Event
   return Ok();
 }
 
-Result<void> RecordingStore::ScanCustomerIds(const std::function<void(CustomerId, bool merged)>& fn) {
+Result<void> RecordingStore::ScanCustomerIds(
+    const std::function<void(CustomerId, bool merged)>& fn) {
   for (const auto& [id, merged] : state_.customer_facts) {
     if (id.valid()) {
       fn(id, merged);
@@ -424,7 +453,8 @@ Result<void> RecordingStore::ScanCustomerIds(const std::function<void(CustomerId
   return Ok();
 }
 
-Result<std::vector<storage::CustomerRecord>> RecordingStore::ListCustomers(const storage::CustomerQuery&) {
+Result<std::vector<storage::CustomerRecord>> RecordingStore::ListCustomers(
+    const storage::CustomerQuery&) {
   return NotImplemented("ListCustomers");
 }
 Result<void> RecordingStore::CheckIntegrity() { return Ok(); }
@@ -435,7 +465,8 @@ Result<std::vector<storage::IdentityRecord>> RecordingStore::ListIdentities(Cust
 Result<std::vector<storage::MergeRecord>> RecordingStore::ListMerges(CustomerId) {
   return NotImplemented("ListMerges");
 }
-Result<std::vector<storage::TimelineEntry>> RecordingStore::ListTimeline(const storage::TimelineQuery&) {
+Result<std::vector<storage::TimelineEntry>> RecordingStore::ListTimeline(
+    const storage::TimelineQuery&) {
   return NotImplemented("ListTimeline");
 }
 Result<std::vector<storage::EventRecord>> RecordingStore::GetEvents(const std::vector<int64_t>&) {
@@ -444,35 +475,45 @@ Result<std::vector<storage::EventRecord>> RecordingStore::GetEvents(const std::v
 Result<std::vector<storage::OrderRecord>> RecordingStore::GetOrders(const std::vector<int64_t>&) {
   return NotImplemented("GetOrders");
 }
-Result<std::vector<storage::InteractionRecord>> RecordingStore::GetInteractions(const std::vector<int64_t>&) {
+Result<std::vector<storage::InteractionRecord>> RecordingStore::GetInteractions(
+    const std::vector<int64_t>&) {
   return NotImplemented("GetInteractions");
 }
 Result<std::vector<storage::OrderRecord>> RecordingStore::ListOrders(const storage::PageQuery&) {
   return NotImplemented("ListOrders");
 }
-Result<std::vector<storage::ProductRecord>> RecordingStore::ListProducts(const storage::PageQuery&) {
+Result<std::vector<storage::ProductRecord>> RecordingStore::ListProducts(
+    const storage::PageQuery&) {
   return NotImplemented("ListProducts");
 }
-Result<storage::ProductRecord> RecordingStore::GetProduct(ProductId) { return NotImplemented("GetProduct"); }
-Result<std::vector<storage::InteractionRecord>> RecordingStore::ListInteractions(const storage::PageQuery&) {
+Result<storage::ProductRecord> RecordingStore::GetProduct(ProductId) {
+  return NotImplemented("GetProduct");
+}
+Result<std::vector<storage::InteractionRecord>> RecordingStore::ListInteractions(
+    const storage::PageQuery&) {
   return NotImplemented("ListInteractions");
 }
 Result<storage::UserRecord> RecordingStore::FindUserByName(std::string_view) {
   return NotImplemented("FindUserByName");
 }
 Result<storage::UserRecord> RecordingStore::GetUser(UserId) { return NotImplemented("GetUser"); }
-Result<std::vector<storage::UserRecord>> RecordingStore::ListUsers() { return NotImplemented("ListUsers"); }
+Result<std::vector<storage::UserRecord>> RecordingStore::ListUsers() {
+  return NotImplemented("ListUsers");
+}
 Result<storage::ApiKeyRecord> RecordingStore::FindApiKeyBySecretHash(std::string_view) {
   return NotImplemented("FindApiKeyBySecretHash");
 }
 Result<std::vector<storage::ApiKeyRecord>> RecordingStore::ListApiKeys() {
   return NotImplemented("ListApiKeys");
 }
-Result<void> RecordingStore::TouchApiKey(ApiKeyId, Timestamp) { return NotImplemented("TouchApiKey"); }
+Result<void> RecordingStore::TouchApiKey(ApiKeyId, Timestamp) {
+  return NotImplemented("TouchApiKey");
+}
 Result<storage::SessionRecord> RecordingStore::FindSession(std::string_view) {
   return NotImplemented("FindSession");
 }
-Result<std::optional<storage::IdempotencyRecord>> RecordingStore::FindIdempotency(std::string_view) {
+Result<std::optional<storage::IdempotencyRecord>> RecordingStore::FindIdempotency(
+    std::string_view) {
   return NotImplemented("FindIdempotency");
 }
 

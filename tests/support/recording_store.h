@@ -1,15 +1,17 @@
 #pragma once
-// RecordingStore: an in-memory fake Store for unit tests and benchmarks. It records what is written (in order,
-// as a running 64-bit digest and, optionally, the records themselves), keeps the facts the feature store scans,
-// and enforces the uniqueness rules of the contract (identities, event message ids, order external ids) so a
-// writer that breaks them fails here as it would on SQLite. Write() is all-or-nothing: a failed callback
-// leaves nothing behind and does not advance the id counters.
+// RecordingStore: an in-memory fake Store for unit tests and benchmarks. It records what is written
+// (in order, as a running 64-bit digest and, optionally, the records themselves), keeps the facts
+// the feature store scans, and enforces the uniqueness rules of the contract (identities, event
+// message ids, order external ids) so a writer that breaks them fails here as it would on SQLite.
+// Write() is all-or-nothing: a failed callback leaves nothing behind and does not advance the id
+// counters.
 //
-// Implemented: Write with Insert/Update/Delete/GetCustomer, FindIdentity/AddIdentity, MergeCustomers,
-// InsertEvent, UpsertProduct, FindProductBySku, InsertOrder, FindOrderByExternalId, InsertInteraction;
-// GetCustomer, CountCustomers, FindIdentity, the three Scan* methods and SchemaVersion. Everything else returns
-// kInternal ("not implemented by RecordingStore"): a test that needs it should extend the fake.
-// Not thread-safe beyond what one test thread needs.
+// Implemented: Write with Insert/Update/Delete/GetCustomer,
+// FindIdentity/ListIdentities/AddIdentity, Nested, MergeCustomers, InsertEvent, UpsertProduct,
+// FindProductBySku, InsertOrder, InsertInteraction; GetCustomer, CountCustomers, FindIdentity, the
+// three Scan* methods and SchemaVersion. Everything else returns kInternal ("not implemented by
+// RecordingStore"): a test that needs it should extend the fake. Not thread-safe beyond what one
+// test thread needs.
 
 #include <cstdint>
 #include <map>
@@ -54,20 +56,26 @@ class RecordingStore : public storage::Store {
   // Store
   Result<void> Write(const std::function<Result<void>(storage::WriteTxn&)>& fn) override;
   Result<storage::CustomerRecord> GetCustomer(CustomerId id) override;
-  Result<std::vector<storage::CustomerRecord>> ListCustomers(const storage::CustomerQuery& query) override;
+  Result<std::vector<storage::CustomerRecord>> ListCustomers(
+      const storage::CustomerQuery& query) override;
   Result<int64_t> CountCustomers() override;
   Result<std::vector<storage::IdentityRecord>> ListIdentities(CustomerId id) override;
+  Result<std::optional<CustomerId>> FindIdentity(std::string_view type,
+                                                 std::string_view value) override;
   Result<void> CheckIntegrity() override;
-  Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) override;
   Result<std::vector<storage::MergeRecord>> ListMerges(CustomerId id) override;
-  Result<std::vector<storage::TimelineEntry>> ListTimeline(const storage::TimelineQuery& query) override;
+  Result<std::vector<storage::TimelineEntry>> ListTimeline(
+      const storage::TimelineQuery& query) override;
   Result<std::vector<storage::EventRecord>> GetEvents(const std::vector<int64_t>& ids) override;
   Result<std::vector<storage::OrderRecord>> GetOrders(const std::vector<int64_t>& ids) override;
-  Result<std::vector<storage::InteractionRecord>> GetInteractions(const std::vector<int64_t>& ids) override;
+  Result<std::vector<storage::InteractionRecord>> GetInteractions(
+      const std::vector<int64_t>& ids) override;
   Result<std::vector<storage::OrderRecord>> ListOrders(const storage::PageQuery& query) override;
-  Result<std::vector<storage::ProductRecord>> ListProducts(const storage::PageQuery& query) override;
+  Result<std::vector<storage::ProductRecord>> ListProducts(
+      const storage::PageQuery& query) override;
   Result<storage::ProductRecord> GetProduct(ProductId id) override;
-  Result<std::vector<storage::InteractionRecord>> ListInteractions(const storage::PageQuery& query) override;
+  Result<std::vector<storage::InteractionRecord>> ListInteractions(
+      const storage::PageQuery& query) override;
   Result<void> ScanOrderFacts(const std::function<void(const OrderFact&)>& fn) override;
   Result<void> ScanEventFacts(const std::function<void(const EventFact&)>& fn) override;
   Result<void> ScanCustomerIds(const std::function<void(CustomerId, bool merged)>& fn) override;
@@ -89,14 +97,17 @@ class RecordingStore : public storage::Store {
   const std::vector<storage::ProductRecord>& products() const { return state_.products; }
   const std::vector<storage::OrderRecord>& orders() const { return state_.orders; }
   const std::vector<storage::EventRecord>& events() const { return state_.events; }
-  const std::vector<storage::InteractionRecord>& interactions() const { return state_.interactions; }
+  const std::vector<storage::InteractionRecord>& interactions() const {
+    return state_.interactions;
+  }
   int64_t customer_count() const { return state_.next_customer - 1; }
   int64_t order_count() const { return state_.next_order - 1; }
   int64_t event_count() const { return state_.next_event - 1; }
   int64_t interaction_count() const { return state_.next_interaction - 1; }
   int64_t identity_count() const { return state_.identity_count; }
 
-  // Facts as the Scan* methods return them; benchmarks fill these directly to skip building records.
+  // Facts as the Scan* methods return them; benchmarks fill these directly to skip building
+  // records.
   std::vector<std::pair<CustomerId, bool>>& customer_facts() { return state_.customer_facts; }
   std::vector<OrderFact>& order_facts() { return state_.order_facts; }
   std::vector<EventFact>& event_facts() { return state_.event_facts; }
@@ -105,7 +116,8 @@ class RecordingStore : public storage::Store {
   struct State {
     Digest digest;
     int64_t transactions = 0;
-    int64_t next_customer = 1, next_order = 1, next_event = 1, next_interaction = 1, next_product = 1;
+    int64_t next_customer = 1, next_order = 1, next_event = 1, next_interaction = 1,
+            next_product = 1;
     int64_t identity_count = 0;
     std::vector<RecordedCustomer> customers;
     std::vector<storage::IdentityRecord> identities;

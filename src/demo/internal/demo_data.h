@@ -1,15 +1,15 @@
 #pragma once
-// Reference tables for the demo company: names, places, products, interaction texts. Frequencies are
-// approximate public figures (surnames: the 2020 census rankings published by China's Ministry of Public
-// Security, rounded); they only need to look right in a console.
+// Reference tables for the demo company: names, places, products, interaction texts. Frequencies
+// are approximate public figures (surnames: the 2020 census rankings published by China's Ministry
+// of Public Security, rounded); they only need to look right in a console.
 
 #include <string_view>
 
 namespace panorama::demo::internal {
 
 struct WeightedName {
-  std::string_view text;    // UTF-8
-  std::string_view latin;   // pinyin or ASCII, for e-mail local parts
+  std::string_view text;   // UTF-8
+  std::string_view latin;  // pinyin or ASCII, for e-mail local parts
   double weight;
 };
 
@@ -19,11 +19,11 @@ struct GivenChar {
 };
 
 struct City {
-  std::string_view name;      // as customers write it: 北京, London
-  std::string_view country;   // ISO 3166-1 alpha-2
-  std::string_view currency;  // ISO 4217 of orders placed there
+  std::string_view name;          // as customers write it: 北京, London
+  std::string_view country;       // ISO 3166-1 alpha-2
+  std::string_view currency;      // ISO 4217 of orders placed there
   std::string_view phone_prefix;  // country code and leading digits, e.g. "+861", "+447"
-  std::string_view language;  // preferred_language trait
+  std::string_view language;      // preferred_language trait
   int utc_offset_hours;
   double weight;
 };

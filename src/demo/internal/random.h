@@ -1,9 +1,10 @@
 #pragma once
-// Sampling for the demo generator, written out by hand on top of std::mt19937_64. The engine's output
-// sequence is fixed by the C++ standard, but std::uniform_real_distribution, std::gamma_distribution and the
-// rest are not: libstdc++, libc++ and MSVC (and different versions of one of them) produce different values
-// from the same engine, which would make "same seed ⇒ same demo data" false across machines. Only libm's
-// log/exp/sqrt/cos remain, which are correctly rounded or nearly so on the platforms we build for.
+// Sampling for the demo generator, written out by hand on top of std::mt19937_64. The engine's
+// output sequence is fixed by the C++ standard, but std::uniform_real_distribution,
+// std::gamma_distribution and the rest are not: libstdc++, libc++ and MSVC (and different versions
+// of one of them) produce different values from the same engine, which would make "same seed ⇒ same
+// demo data" false across machines. Only libm's log/exp/sqrt/cos remain, which are correctly
+// rounded or nearly so on the platforms we build for.
 
 #include <cmath>
 #include <cstdint>
@@ -39,16 +40,16 @@ class Rng {
   // Exponential with the given rate (mean 1/rate), by inversion.
   double Exponential(double rate) { return -std::log1p(-Uniform()) / rate; }
 
-  // Standard normal by the Box–Muller transform (one value per call; the pair's second half is dropped to
-  // keep the stream position independent of call history).
+  // Standard normal by the Box–Muller transform (one value per call; the pair's second half is
+  // dropped to keep the stream position independent of call history).
   double Normal() {
     double u1 = 1.0 - Uniform();  // (0, 1]
     double u2 = Uniform();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
 
-  // Gamma(shape k, scale θ), mean kθ: Marsaglia & Tsang, "A simple method for generating gamma variables"
-  // (ACM TOMS 26(3), 2000); for k < 1, Gamma(k+1)·U^(1/k).
+  // Gamma(shape k, scale θ), mean kθ: Marsaglia & Tsang, "A simple method for generating gamma
+  // variables" (ACM TOMS 26(3), 2000); for k < 1, Gamma(k+1)·U^(1/k).
   double Gamma(double shape, double scale) {
     if (shape < 1.0) {
       double u = 1.0 - Uniform();
@@ -77,8 +78,8 @@ class Rng {
     return x / (x + y);
   }
 
-  // Poisson(mean): Knuth's multiplication method below 30, a rounded normal approximation above (only used
-  // for counts where the difference does not matter).
+  // Poisson(mean): Knuth's multiplication method below 30, a rounded normal approximation above
+  // (only used for counts where the difference does not matter).
   int64_t Poisson(double mean) {
     if (mean <= 0) {
       return 0;
