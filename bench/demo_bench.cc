@@ -75,6 +75,7 @@ class CountingTxn final : public storage::WriteTxn {
   Result<void> RevokeApiKey(ApiKeyId) override { return Ok(); }
   Result<void> InsertSession(const storage::SessionRecord&) override { return Ok(); }
   Result<void> DeleteSession(std::string_view) override { return Ok(); }
+  Result<void> DeleteUserSessions(UserId) override { return Ok(); }
   Result<void> PutIdempotency(const storage::IdempotencyRecord&) override { return Ok(); }
 
   int64_t customers = 0, events = 0, products = 0, orders = 0, interactions = 0;

@@ -1,6 +1,7 @@
 #include "app/runtime.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -54,6 +55,8 @@ Runtime::~Runtime() {
 
 Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   if (!security::InitCrypto()) return Error::Internal("libsodium failed to initialise");
+  // The data directory holds personal data and credentials' hashes: owner-only for everything created here.
+  umask(077);
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) return Error::InvalidField("data", "cannot create " + options.data_dir + ": " + ec.message());

@@ -61,6 +61,8 @@ Response Response::Json(int status, std::string body) {
   Response response;
   response.status = status;
   response.body = std::move(body);
+  // API answers carry personal data: no browser or proxy may keep them.
+  response.headers.emplace_back("Cache-Control", "no-store");
   return response;
 }
 

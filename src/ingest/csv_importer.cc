@@ -1,5 +1,8 @@
 #include "ingest/csv_importer.h"
 
+#include <array>
+#include <unordered_map>
+
 #include "ingest/csv.h"
 #include "ingest/identity/identity_resolver.h"
 #include "ingest/ingest_pipeline.h"
@@ -130,7 +133,7 @@ Result<ImportReport> ImportCsv(storage::Store& store, std::string_view file_byte
       }
       RETURN_IF_ERROR(txn.InsertOrder(order));
       ++counts.created;
-      effects.orders.push_back({r.customer, order.placed_at, order.total_base_minor});
+      if (order.status == "completed") effects.orders.push_back({r.customer, order.placed_at, order.total_base_minor});
     }
     if (options.dry_run) return DryRunRollback();
     return Ok();
@@ -173,22 +176,32 @@ Result<std::string> ExportCustomersCsv(storage::Store& store) {
 
 Result<std::string> ExportOrdersCsv(storage::Store& store) {
   CsvWriter writer({.utf8_bom = true});
-  writer.WriteRow({"order_id", "customer_id", "placed_at", "currency", "total", "status", "sku", "product_name",
-                   "quantity", "unit_price"});
+  // The customer is written with the references the importer reads, so an export re-imports cleanly.
+  writer.WriteRow({"order_id", "customer_external_id", "customer_email", "customer_phone", "placed_at", "currency",
+                   "total", "status", "sku", "product_name", "quantity", "unit_price"});
+  std::unordered_map<int64_t, std::array<std::string, 3>> refs;  // customer id → external id, email, phone
   int64_t after = 0;
   while (true) {
     ASSIGN_OR_RETURN(auto page, store.ListOrders({.after_id = after, .limit = 1000}));
     if (page.empty()) break;
     for (const auto& o : page) {
+      auto ref = refs.find(o.customer.value());
+      if (ref == refs.end()) {
+        ASSIGN_OR_RETURN(storage::CustomerRecord c, store.GetCustomer(o.customer));
+        // A customer without any importable reference is exported under its Panorama id as external id.
+        std::string external = c.external_id.empty() && c.email.empty() && c.phone.empty() ? "panorama:" + c.id.ToString()
+                                                                                            : c.external_id;
+        ref = refs.emplace(o.customer.value(), std::array<std::string, 3>{external, c.email, c.phone}).first;
+      }
+      const auto& [external, email, phone] = ref->second;
       std::string total = FormatMinor(o.total.minor, o.total.currency);
+      std::string placed = FormatIso8601(o.placed_at);
       if (o.items.empty()) {
-        writer.WriteRow({o.external_id, o.customer.ToString(), FormatIso8601(o.placed_at), o.total.currency, total,
-                         o.status, "", "", "", ""});
+        writer.WriteRow({o.external_id, external, email, phone, placed, o.total.currency, total, o.status, "", "", "", ""});
       }
       for (const auto& item : o.items) {
-        writer.WriteRow({o.external_id, o.customer.ToString(), FormatIso8601(o.placed_at), o.total.currency, total,
-                         o.status, item.sku, item.name, std::to_string(item.quantity),
-                         FormatMinor(item.unit_price_minor, o.total.currency)});
+        writer.WriteRow({o.external_id, external, email, phone, placed, o.total.currency, total, o.status, item.sku,
+                         item.name, std::to_string(item.quantity), FormatMinor(item.unit_price_minor, o.total.currency)});
       }
     }
     after = page.back().id.value();

@@ -9,10 +9,6 @@ namespace panorama::ingest {
 std::vector<IdentityKey> IdentityKeysOf(const SegmentMessage& m) {
   std::vector<IdentityKey> keys;
   if (!m.user_id.empty()) keys.push_back({"user_id", m.user_id});
-  if (m.type == "alias" && !m.previous_id.empty()) {
-    // previousId is whatever the caller knew the person as before: an anonymous id or an older user id.
-    keys.push_back({"anonymous_id", m.previous_id});
-  }
   if (!m.anonymous_id.empty()) keys.push_back({"anonymous_id", m.anonymous_id});
   if (m.profile.email) keys.push_back({"email", *m.profile.email});
   if (m.profile.phone) keys.push_back({"phone", *m.profile.phone});
@@ -143,9 +139,17 @@ Result<IngestStats> IngestPipeline::Apply(storage::WriteTxn& txn, const SegmentM
   // A duplicate messageId is a retried delivery: it must change nothing, including identity merges, so the
   // message runs in a savepoint that is rolled back when its event turns out to exist.
   auto applied = txn.Nested([&]() -> Result<void> {
+    std::vector<IdentityKey> keys = IdentityKeysOf(m);
+    bool alias = m.type == "alias" && !m.previous_id.empty();
+    if (alias) {
+      // previousId is whatever the caller knew the person as before: an older user id if one is on record,
+      // otherwise an anonymous id.
+      ASSIGN_OR_RETURN(auto old_user, txn.FindIdentity("user_id", m.previous_id));
+      keys.push_back({old_user ? "user_id" : "anonymous_id", m.previous_id});
+    }
     ASSIGN_OR_RETURN(Resolution resolved,
-                     resolver_.Resolve(txn, IdentityKeysOf(m), m.profile, m.timestamp,
-                                       m.type == "alias" ? "alias" : "shared identifier"));
+                     resolver_.Resolve(txn, keys, m.profile, m.timestamp, alias ? "alias" : "shared identifier",
+                                       /*explicit_link=*/alias));
     if (resolved.created) local.created.push_back(resolved.customer);
     for (const auto& merge : resolved.merges) local.merges.emplace_back(merge.from, merge.into);
     storage::EventRecord event;

@@ -363,7 +363,7 @@ Result<SegmentMessage> ReadMessage(element value, std::string_view forced_type, 
   Timestamp happened = timestamp ? *timestamp : original ? *original : received_at;
   // Segment's clock-skew correction: a device clock that is off shifts sentAt by the same amount, so move the
   // event by (receivedAt - sentAt) when the two disagree by more than a minute.
-  if (m.sent_at && !timestamp) {
+  if (m.sent_at && !timestamp && original) {
     auto skew = received_at - *m.sent_at;
     if (skew > std::chrono::minutes(1) || skew < -std::chrono::minutes(1)) happened += skew;
   }

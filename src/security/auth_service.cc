@@ -88,8 +88,8 @@ Result<Principal> AuthService::AuthenticateBearer(std::string_view token) {
     return Principal{Principal::Kind::kUser, user->id, std::nullopt, user->username, user->role, "read-write"};
   }
   ASSIGN_OR_RETURN(Principal key, AuthenticateKey(token));
-  if (key.kind != Principal::Kind::kApiKey) {
-    return Error::PermissionDenied("write keys may only send events to /v1");
+  if (key.kind != Principal::Kind::kApiKey || key.scope == "ingest") {
+    return Error::PermissionDenied("ingestion keys may only send events to /v1");
   }
   return key;
 }
@@ -172,7 +172,11 @@ Result<void> AuthService::SetPassword(std::string_view username, std::string_vie
   RETURN_IF_ERROR(CheckPasswordPolicy(password));
   ASSIGN_OR_RETURN(storage::UserRecord user, store_.FindUserByName(username));
   user.password_hash = HashPassword(password);
-  return store_.Write([&](storage::WriteTxn& txn) { return txn.UpdateUser(user); });
+  // A new password ends every session of the user: whoever knew the old one is signed out.
+  return store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    RETURN_IF_ERROR(txn.UpdateUser(user));
+    return txn.DeleteUserSessions(user.id);
+  });
 }
 
 Result<CreatedKey> AuthService::CreateApiKey(std::string_view name, std::string_view kind, std::string_view scope,

@@ -77,6 +77,7 @@ class WriteTxn {
   virtual Result<void> RevokeApiKey(ApiKeyId id) = 0;
   virtual Result<void> InsertSession(const SessionRecord& session) = 0;
   virtual Result<void> DeleteSession(std::string_view token_sha256) = 0;
+  virtual Result<void> DeleteUserSessions(UserId user) = 0;
   virtual Result<void> PutIdempotency(const IdempotencyRecord& record) = 0;
 
   // Runs `fn` inside a savepoint: if it fails, only its own changes are rolled back and its error returned,
@@ -111,7 +112,8 @@ class Store {
   virtual Result<ProductRecord> GetProduct(ProductId id) = 0;
   virtual Result<std::vector<InteractionRecord>> ListInteractions(const PageQuery& query) = 0;
 
-  // Full scans used to rebuild the feature store at start; callbacks run on the calling thread.
+  // Full scans used to rebuild the feature store at start; callbacks run on the calling thread. Order facts
+  // cover completed orders only (pending, cancelled and refunded orders are not purchases).
   struct OrderFact {
     CustomerId customer;
     Timestamp placed_at;

@@ -156,6 +156,30 @@ TEST_F(CsvImportTest, OrdersFromRealRetailDataImportOnceAndLinkCustomers) {
   EXPECT_EQ(store_->GetCustomer(invoice->customer)->external_id, "17850");
 }
 
+TEST_F(CsvImportTest, ExportedOrdersReimportIntoAnEmptyStore) {
+  ASSERT_OK(Import(kCustomers, Customers()));
+  std::string orders =
+      "order_id,customer_email,placed_at,currency,sku,product_name,quantity,unit_price,status\n"
+      "SO-1,fang@qq.com,2025-01-02 10:00,CNY,TEE,T恤,2,99.90,completed\n"
+      "SO-1,fang@qq.com,2025-01-02 10:00,CNY,SOCK,袜子,1,10,completed\n"
+      "SO-2,jane@example.com,2025-01-03 11:00,USD,HAT,Hat,1,25,cancelled\n";
+  ASSERT_OK(Import(orders, {.kind = ImportKind::kOrders}));
+  auto exported = ExportOrdersCsv(*store_);
+  ASSERT_OK(exported);
+  testing::TempDir other;
+  store_ = std::move(storage::OpenSqliteStore({.path = other.File("copy.db")})).value();
+
+  auto reimport = Import(*exported, {.kind = ImportKind::kOrders});
+
+  ASSERT_OK(reimport);
+  EXPECT_TRUE(reimport->errors.empty()) << reimport->errors.front().field << ": " << reimport->errors.front().reason;
+  EXPECT_EQ(reimport->created, 2);
+  auto copied = store_->ListOrders({});
+  ASSERT_EQ(copied->size(), 2u);
+  EXPECT_EQ(copied->front().total, (Money{20980, "CNY"}));
+  EXPECT_EQ(copied->front().items.size(), 2u);
+}
+
 TEST_F(CsvImportTest, ExportWritesEveryCustomerAndReimportsCleanly) {
   ASSERT_OK(Import(kCustomers, Customers()));
 

@@ -124,6 +124,25 @@ TEST_F(IngestFlowTest, AliasJoinsPreviousIdToTheUser) {
   EXPECT_EQ(store_->CountCustomers().value(), 1);
 }
 
+TEST_F(IngestFlowTest, AliasFromAnOlderUserIdMergesTheTwoAccounts) {
+  ASSERT_OK(Send("identify", R"({"userId":"old-account","messageId":"m1","traits":{"email":"o@x.cn"}})"));
+  ASSERT_OK(Send("identify", R"({"userId":"new-account","messageId":"m2","traits":{"email":"n@x.cn"}})"));
+
+  ASSERT_OK(Send("alias", R"({"previousId":"old-account","userId":"new-account","messageId":"m3"})"));
+
+  EXPECT_EQ(CustomerOf("user_id", "old-account"), CustomerOf("user_id", "new-account"));
+  EXPECT_EQ(store_->CountCustomers().value(), 1);
+  auto stray = store_->FindIdentity("anonymous_id", "old-account");
+  EXPECT_FALSE(stray->has_value());
+}
+
+TEST_F(IngestFlowTest, SentAtWithoutAClientTimestampKeepsTheReceiveTime) {
+  auto parsed = ParseSegmentRequest(R"({"userId":"u","event":"e","sentAt":"2025-06-15T14:06:40Z"})", "track", kNow);
+
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->front().timestamp, kNow);
+}
+
 TEST_F(IngestFlowTest, OrderCompletedIsRecordedAsAnOrderWithItems) {
   ASSERT_OK(Send("track", R"({"userId":"u1","event":"Order Completed","messageId":"m1","properties":{
       "order_id":"SO-100","total":259.8,"currency":"cny","products":[

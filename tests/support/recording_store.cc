@@ -290,9 +290,11 @@ class RecordingTxn final : public storage::WriteTxn {
       s_.orders.back().id = id;
       undo_.push_back([this] { s_.orders.pop_back(); });
     }
-    s_.order_facts.push_back({order.customer, order.placed_at, order.total_base_minor});
-    undo_.push_back([this] {
-      s_.order_facts.pop_back();
+    // Order facts are purchases: completed orders only, as the Store contract says.
+    bool purchase = order.status == "completed";
+    if (purchase) s_.order_facts.push_back({order.customer, order.placed_at, order.total_base_minor});
+    undo_.push_back([this, purchase] {
+      if (purchase) s_.order_facts.pop_back();
       --s_.next_order;
     });
     Digest& d = s_.digest;
@@ -365,6 +367,7 @@ class RecordingTxn final : public storage::WriteTxn {
     return NotImplemented("InsertSession");
   }
   Result<void> DeleteSession(std::string_view) override { return NotImplemented("DeleteSession"); }
+  Result<void> DeleteUserSessions(UserId) override { return NotImplemented("DeleteUserSessions"); }
   Result<void> PutIdempotency(const storage::IdempotencyRecord&) override {
     return NotImplemented("PutIdempotency");
   }

@@ -60,6 +60,7 @@ Handler IdempotentWrite(ApiServices& services, AuthedHandler handler) {
                 Error::FailedPrecondition("Idempotency-Key was already used for a different request"));
           }
           Response replay = Response::Json((*stored)->status, (*stored)->response_body);
+          if (replay.status >= 400) replay.content_type = "application/problem+json";
           replay.headers.emplace_back("Idempotent-Replayed", "true");
           return replay;
         }

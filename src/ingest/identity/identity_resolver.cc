@@ -82,7 +82,7 @@ Result<std::set<std::string>> UserIdsOf(storage::WriteTxn& txn, CustomerId custo
 
 Result<Resolution> IdentityResolver::Resolve(storage::WriteTxn& txn, const std::vector<IdentityKey>& keys,
                                              const ProfilePatch& patch, Timestamp at,
-                                             const std::string& merge_reason) {
+                                             const std::string& merge_reason, bool explicit_link) {
   if (keys.empty()) return Error::InvalidArgument("at least one identifier is required");
   // Which customer owns each identifier now.
   std::map<int64_t, std::vector<const IdentityKey*>> owners;
@@ -92,7 +92,7 @@ Result<Resolution> IdentityResolver::Resolve(storage::WriteTxn& txn, const std::
     ASSIGN_OR_RETURN(auto owner, txn.FindIdentity(key.type, key.value));
     if (owner) {
       owners[owner->value()].push_back(&key);
-      if (key.type == "user_id") user_id_owner = *owner;
+      if (key.type == "user_id" && !user_id_owner) user_id_owner = *owner;
     } else {
       unowned.push_back(&key);
     }
@@ -100,13 +100,15 @@ Result<Resolution> IdentityResolver::Resolve(storage::WriteTxn& txn, const std::
 
   std::string message_user_id;
   for (const auto& key : keys) {
-    if (key.type == "user_id") message_user_id = key.value;
+    if (key.type == "user_id" && message_user_id.empty()) message_user_id = key.value;
   }
   // A record known under a different user id is another account: it keeps its identifiers.
   std::map<int64_t, std::set<std::string>> eligible;
   for (auto& [id, owned] : owners) {
     ASSIGN_OR_RETURN(auto user_ids, UserIdsOf(txn, CustomerId(id)));
-    if (!message_user_id.empty() && !user_ids.empty() && !user_ids.contains(message_user_id)) continue;
+    if (!explicit_link && !message_user_id.empty() && !user_ids.empty() && !user_ids.contains(message_user_id)) {
+      continue;
+    }
     eligible.emplace(id, std::move(user_ids));
   }
 
@@ -141,7 +143,7 @@ Result<Resolution> IdentityResolver::Resolve(storage::WriteTxn& txn, const std::
       for (const auto& uid : other_user_ids) {
         if (!survivor_user_ids.empty() && !survivor_user_ids.contains(uid)) conflict = true;
       }
-      if (conflict) continue;
+      if (conflict && !explicit_link) continue;
       ASSIGN_OR_RETURN(storage::CustomerRecord from, txn.GetCustomer(other));
       storage::MergeRecord merge{other, survivor, merge_reason, at};
       FillBlanks(into, from);

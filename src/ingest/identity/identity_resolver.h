@@ -42,8 +42,11 @@ std::string MergeJsonObjects(const std::string& base, const std::string& patch);
 class IdentityResolver {
  public:
   // `keys` must hold at least one identifier; `patch` may be empty. Runs inside the caller's transaction.
+  // `explicit_link` (a Segment alias) says outright that all records owning `keys` are one person, so even
+  // records known under different user ids are merged.
   Result<Resolution> Resolve(storage::WriteTxn& txn, const std::vector<IdentityKey>& keys, const ProfilePatch& patch,
-                             Timestamp at, const std::string& merge_reason = "shared identifier");
+                             Timestamp at, const std::string& merge_reason = "shared identifier",
+                             bool explicit_link = false);
 };
 
 }  // namespace panorama::ingest

@@ -4,7 +4,7 @@ namespace panorama::storage::sqlite {
 
 Error ErrorFromSqlite(int rc, sqlite3* db, std::string_view what) {
   std::string detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  std::string context(what.substr(0, 80));
+  (void)what;
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -19,7 +19,8 @@ Error ErrorFromSqlite(int rc, sqlite3* db, std::string_view what) {
       }
       return Error::InvalidArgument("constraint failed: " + detail);
     default:
-      return Error::Internal("sqlite error " + std::to_string(rc) + " (" + detail + ") in: " + context);
+      // The statement text stays out of the message: it reaches clients in a 500's detail.
+      return Error::Internal("sqlite error " + std::to_string(rc) + " (" + detail + ")");
   }
 }
 

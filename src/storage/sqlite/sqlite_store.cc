@@ -401,6 +401,12 @@ class SqliteWriteTxn final : public WriteTxn {
     return s.Run();
   }
 
+  Result<void> DeleteUserSessions(UserId user) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM sessions WHERE user_id = ?"));
+    s.Bind(1, user.value());
+    return s.Run();
+  }
+
   Result<void> PutIdempotency(const IdempotencyRecord& r) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO idempotency (key, request_hash, status, response_body, created_at) VALUES (?,?,?,?,?)"));
@@ -775,7 +781,7 @@ class SqliteStore final : public Store {
 
   Result<void> ScanOrderFacts(const std::function<void(const OrderFact&)>& fn) override {
     auto db = readers_.Acquire();
-    ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT customer_id, placed_at, total_base_minor FROM orders"));
+    ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT customer_id, placed_at, total_base_minor FROM orders WHERE status = 'completed'"));
     while (true) {
       ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
