@@ -123,3 +123,40 @@ TEST_F(AuthServiceTest, EnsureWriteKeyIsIdempotent) {
 
 }  // namespace
 }  // namespace panorama::security
+
+namespace panorama::security {
+namespace {
+
+class AuthServiceRulesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("auth.db")})).value();
+    auth_ = std::make_unique<AuthService>(*store_, clock_);
+  }
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<AuthService> auth_;
+};
+
+TEST_F(AuthServiceRulesTest, IngestScopedApiKeyCannotReadTheApi) {
+  auto key = auth_->CreateApiKey("pipeline", "api", "ingest");
+  ASSERT_OK(key);
+
+  EXPECT_ERROR_CODE(auth_->AuthenticateBearer(key->secret), ErrorCode::kPermissionDenied);
+  EXPECT_OK(auth_->AuthenticateWriteKey(key->secret));
+}
+
+TEST_F(AuthServiceRulesTest, PasswordChangeEndsExistingSessions) {
+  ASSERT_OK(auth_->CreateUser("alice", "correct horse battery", "sales"));
+  auto login = auth_->Login("alice", "correct horse battery");
+  ASSERT_OK(login);
+
+  ASSERT_OK(auth_->SetPassword("alice", "another long passphrase"));
+
+  EXPECT_ERROR_CODE(auth_->AuthenticateBearer(login->token), ErrorCode::kUnauthenticated);
+  EXPECT_OK(auth_->Login("alice", "another long passphrase"));
+}
+
+}  // namespace
+}  // namespace panorama::security
