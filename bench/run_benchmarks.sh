@@ -100,10 +100,12 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# Starts the server and prints milliseconds from process start to the first /readyz 200.
+# Starts the server; sets READY_MS to the milliseconds from process start to the first /readyz 200.
+# (Not called in $(...): SERVER_PID must be set in this shell so stop_server can end it.)
 start_server() {
   local out=$1
   local t0 t1
+  if curl -s -o /dev/null "$URL/readyz"; then echo "something already listens on port $PORT" >&2; exit 1; fi
   t0=$(date +%s%N)
   "$BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" --no-access-log --worker-threads "${WORKERS:-32}" \
     >"$out" 2>&1 &
@@ -111,7 +113,7 @@ start_server() {
   for _ in $(seq 1 6000); do
     if curl -fs -o /dev/null "$URL/readyz" 2>/dev/null; then
       t1=$(date +%s%N)
-      echo $(((t1 - t0) / 1000000))
+      READY_MS=$(((t1 - t0) / 1000000))
       return 0
     fi
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$out" >&2; echo "server exited" >&2; exit 1; }
@@ -125,13 +127,13 @@ start_server() {
 log "(a) cold start to /readyz 200 (3 runs; the page cache is warm, the process is new)"
 COLD=()
 for run in 1 2 3; do
-  ms=$(start_server "$RESULTS/server-start-$run.log")
-  COLD+=("$ms")
-  echo "run $run: $ms ms" >&2
+  start_server "$RESULTS/server-start-$run.log"
+  COLD+=("$READY_MS")
+  echo "run $run: $READY_MS ms" >&2
   [[ $run -lt 3 ]] && stop_server
 done
 COLD_MEDIAN=$(printf '%s\n' "${COLD[@]}" | sort -n | sed -n 2p)
-FEATURE_LINE=$(grep -o 'feature store loaded: .*' "$RESULTS/server-start-3.log" | head -1)
+FEATURE_LINE=$(grep -o 'feature store loaded: .*' "$RESULTS/server-start-3.log" | head -1 || true)
 FEATURE_MS=$(sed -E 's/.* in ([0-9]+) ms.*/\1/' <<<"$FEATURE_LINE")
 FEATURE_BYTES=$(sed -E 's/.*, ([0-9]+) bytes.*/\1/' <<<"$FEATURE_LINE")
 FEATURE_N=$(sed -E 's/.*loaded: ([0-9]+) customers.*/\1/' <<<"$FEATURE_LINE")
@@ -149,11 +151,12 @@ echo "sample 360 answer: $(wc -c <"$RESULTS/sample-360.json") bytes" >&2
 perf_during() {  # perf_during NAME SECONDS: profile the server while a load run is going
   if (( PERF )); then
     perf record -F 499 -g -p "$SERVER_PID" -o "$RESULTS/perf-$1.data" -- sleep "$2" >/dev/null 2>&1 &
+    PERF_PID=$!
   fi
 }
 perf_report() {
   if (( PERF )); then
-    wait
+    wait "$PERF_PID" || true
     perf report -i "$RESULTS/perf-$1.data" --no-children --percent-limit 1.5 --stdio 2>/dev/null |
       grep -v '^$' | grep -E '^ +[0-9]' | head -25 >"$RESULTS/perf-$1.txt" || true
     echo "perf top symbols ($1):" >&2
