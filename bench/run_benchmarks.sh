@@ -70,7 +70,7 @@ if (( FRESH )) || [[ ! -f "$DATA/.bench-complete" ]]; then
   mkdir -p "$DATA"
   start=$(date +%s.%N)
   "$BIN" demo --data "$DATA" --customers "$CUSTOMERS" --seed "$SEED" | grep -v -i 'login\|key' || true
-  DEMO_SECONDS=$(python3 -c "print(f'{$(date +%s.%N) - $start:.0f}')")
+  DEMO_SECONDS=$(python3 -c "print(f'{$(date +%s.%N) - $start:.0f} s')")
   touch "$DATA/.bench-complete"
 fi
 DB=$DATA/panorama.db
@@ -124,7 +124,7 @@ start_server() {
 }
 
 # ---------------------------------------------------------------- (a) cold start
-log "(a) cold start to /readyz 200 (3 runs; the page cache is warm, the process is new)"
+log "(a) cold start to /readyz 200 (3 runs; new process each time; the page cache is not controlled)"
 COLD=()
 for run in 1 2 3; do
   start_server "$RESULTS/server-start-$run.log"
@@ -229,7 +229,7 @@ def j(name):
 cold = "${COLD[*]}".split()
 v = j("view360.json"); h = j("hello.json")
 rows = []
-rows.append(("data", "$N_CUSTOMERS customers / $N_ORDERS orders / $N_EVENTS events, DB $((DB_BYTES / 1048576)) MiB, demo $DEMO_SECONDS s", ""))
+rows.append(("data", "$N_CUSTOMERS customers / $N_ORDERS orders / $N_EVENTS events, DB $((DB_BYTES / 1048576)) MiB, demo: $DEMO_SECONDS", ""))
 rows.append(("(a) cold start to /readyz 200 (median of 3)", f"{$COLD_MEDIAN} ms (runs: {', '.join(cold)} ms; feature store {$FEATURE_MS} ms)", "< 5 s with 1M customers"))
 rows.append(("feature store memory", f"{$BYTES_PER_CUSTOMER} B/customer ({$FEATURE_BYTES/1e6:.1f} MB for {$FEATURE_N}); server RSS $RSS_MB MiB", "<= 200 B/customer"))
 if v:
