@@ -64,7 +64,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   runtime->data_dir_ = options.data_dir;
   ASSIGN_OR_RETURN(runtime->store_,
                    storage::OpenSqliteStore({.path = (std::filesystem::path(options.data_dir) / "panorama.db").string(),
-                                             .synchronous_full = !options.bulk_load}));
+                                             .synchronous_full = !options.bulk_load,
+                                             .read_connections = options.read_connections}));
   runtime->features_ = std::make_unique<features::FeatureStore>(runtime->clock_);
   runtime->auth_ = std::make_unique<security::AuthService>(*runtime->store_, runtime->clock_);
   runtime->feature_observer_ = std::make_unique<ingest::FeatureObserver>(*runtime->features_);
