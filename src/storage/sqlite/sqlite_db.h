@@ -82,6 +82,17 @@ class Statement {
   sqlite3* db_;
 };
 
+// Calls `fn` once per result row of `s` (read the row through `s` inside `fn`); stops at the first error.
+template <typename Fn>
+Result<void> ForEachRow(Statement& s, Fn fn) {
+  while (true) {
+    auto row = s.Step();
+    if (!row) return std::move(row.error());
+    if (!*row) return Ok();
+    fn();
+  }
+}
+
 class Connection {
  public:
   static Result<std::unique_ptr<Connection>> Open(const std::string& path, bool read_only);

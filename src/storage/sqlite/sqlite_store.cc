@@ -114,11 +114,7 @@ Result<std::vector<IdentityRecord>> ListIdentitiesOn(Connection& db, CustomerId 
       "ORDER BY first_seen, type, value"));
   s.Bind(1, id.value());
   std::vector<IdentityRecord> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back({s.Text(0), s.Text(1), CustomerId(s.Int(2)), FromUnixMillis(s.Int(3))});
-  }
+  RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back({s.Text(0), s.Text(1), CustomerId(s.Int(2)), FromUnixMillis(s.Int(3))}); }));
   return out;
 }
 
@@ -568,11 +564,7 @@ class SqliteStore final : public Store {
     for (const auto& a : args) s.Bind(index++, a);
     s.Bind(index, std::clamp(q.limit, 1, 1000));
     std::vector<CustomerRecord> out;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(ReadCustomer(s));
-    }
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadCustomer(s)); }));
     return out;
   }
 
@@ -601,11 +593,7 @@ class SqliteStore final : public Store {
         "into_customer = ?1 ORDER BY at, id"));
     s.Bind(1, id.value());
     std::vector<MergeRecord> out;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back({CustomerId(s.Int(0)), CustomerId(s.Int(1)), s.Text(2), FromUnixMillis(s.Int(3))});
-    }
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back({CustomerId(s.Int(0)), CustomerId(s.Int(1)), s.Text(2), FromUnixMillis(s.Int(3))}); }));
     return out;
   }
 
@@ -645,11 +633,7 @@ class SqliteStore final : public Store {
         if (kind == q.before_kind) s.Bind(3, q.before_id);
       }
       s.Bind(4, limit);
-      while (true) {
-        ASSIGN_OR_RETURN(bool row, s.Step());
-        if (!row) break;
-        all.push_back({src.kind, s.Int(0), FromUnixMillis(s.Int(1))});
-      }
+      RETURN_IF_ERROR(ForEachRow(s, [&] { all.push_back({src.kind, s.Int(0), FromUnixMillis(s.Int(1))}); }));
     }
     std::sort(all.begin(), all.end(), [](const TimelineEntry& a, const TimelineEntry& b) {
       if (a.at != b.at) return a.at > b.at;
@@ -713,11 +697,7 @@ class SqliteStore final : public Store {
         "SELECT id, customer_id, kind, subject, body, direction, occurred_at, author_id FROM interactions "
         "WHERE id IN (" + Placeholders(ids.size()) + ")"));
     for (size_t i = 0; i < ids.size(); ++i) s.Bind(static_cast<int>(i + 1), ids[i]);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(ReadInteraction(s));
-    }
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadInteraction(s)); }));
     return out;
   }
 
@@ -744,11 +724,7 @@ class SqliteStore final : public Store {
         "SELECT id, sku, name, category, price_minor, currency FROM products WHERE id > ? ORDER BY id LIMIT ?"));
     s.Bind(1, q.after_id).Bind(2, std::clamp(q.limit, 1, 1000));
     std::vector<ProductRecord> out;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back({ProductId(s.Int(0)), s.Text(1), s.Text(2), s.Text(3), Money{s.Int(4), s.Text(5)}});
-    }
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back({ProductId(s.Int(0)), s.Text(1), s.Text(2), s.Text(3), Money{s.Int(4), s.Text(5)}}); }));
     return out;
   }
 
@@ -771,44 +747,28 @@ class SqliteStore final : public Store {
     s.Bind(1, q.after_id).Bind(2, std::clamp(q.limit, 1, 1000));
     if (q.customer) s.Bind(3, q.customer->value());
     std::vector<InteractionRecord> out;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(ReadInteraction(s));
-    }
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadInteraction(s)); }));
     return out;
   }
 
   Result<void> ScanOrderFacts(const std::function<void(const OrderFact&)>& fn) override {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT customer_id, placed_at, total_base_minor FROM orders WHERE status = 'completed'"));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      fn({CustomerId(s.Int(0)), FromUnixMillis(s.Int(1)), s.Int(2)});
-    }
+    RETURN_IF_ERROR(ForEachRow(s, [&] { fn({CustomerId(s.Int(0)), FromUnixMillis(s.Int(1)), s.Int(2)}); }));
     return Ok();
   }
 
   Result<void> ScanEventFacts(const std::function<void(const EventFact&)>& fn) override {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT customer_id, ts FROM events"));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      fn({CustomerId(s.Int(0)), FromUnixMillis(s.Int(1))});
-    }
+    RETURN_IF_ERROR(ForEachRow(s, [&] { fn({CustomerId(s.Int(0)), FromUnixMillis(s.Int(1))}); }));
     return Ok();
   }
 
   Result<void> ScanCustomerIds(const std::function<void(CustomerId, bool)>& fn) override {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT id, merged_into IS NOT NULL FROM customers ORDER BY id"));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      fn(CustomerId(s.Int(0)), s.Int(1) != 0);
-    }
+    RETURN_IF_ERROR(ForEachRow(s, [&] { fn(CustomerId(s.Int(0)), s.Int(1) != 0); }));
     return Ok();
   }
 
@@ -824,11 +784,7 @@ class SqliteStore final : public Store {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY id"));
     std::vector<UserRecord> out;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(ReadUser(s));
-    }
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadUser(s)); }));
     return out;
   }
 
@@ -846,11 +802,7 @@ class SqliteStore final : public Store {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kKeyColumns + " FROM api_keys ORDER BY id"));
     std::vector<ApiKeyRecord> out;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(ReadKey(s));
-    }
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadKey(s)); }));
     return out;
   }
 
