@@ -121,25 +121,7 @@ TEST_F(AuthServiceTest, EnsureWriteKeyIsIdempotent) {
   EXPECT_OK(auth_->AuthenticateWriteKey("operator-chosen-write-key"));
 }
 
-}  // namespace
-}  // namespace panorama::security
-
-namespace panorama::security {
-namespace {
-
-class AuthServiceRulesTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("auth.db")})).value();
-    auth_ = std::make_unique<AuthService>(*store_, clock_);
-  }
-  testing::TempDir dir_;
-  testing::FakeClock clock_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<AuthService> auth_;
-};
-
-TEST_F(AuthServiceRulesTest, IngestScopedApiKeyCannotReadTheApi) {
+TEST_F(AuthServiceTest, IngestScopedApiKeyCannotReadTheApi) {
   auto key = auth_->CreateApiKey("pipeline", "api", "ingest");
   ASSERT_OK(key);
 
@@ -147,7 +129,7 @@ TEST_F(AuthServiceRulesTest, IngestScopedApiKeyCannotReadTheApi) {
   EXPECT_OK(auth_->AuthenticateWriteKey(key->secret));
 }
 
-TEST_F(AuthServiceRulesTest, PasswordChangeEndsExistingSessions) {
+TEST_F(AuthServiceTest, PasswordChangeEndsExistingSessions) {
   ASSERT_OK(auth_->CreateUser("alice", "correct horse battery", "sales"));
   auto login = auth_->Login("alice", "correct horse battery");
   ASSERT_OK(login);

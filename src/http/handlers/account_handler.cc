@@ -139,21 +139,14 @@ Response RevokeKey(ApiServices& s, Request& request, const security::Principal& 
 }  // namespace
 
 void RegisterAccountRoutes(Router& router, ApiServices& s) {
-  using Fn = Response (*)(ApiServices&, Request&, const security::Principal&);
-  auto read = [&s](Fn fn) {
-    return Authenticated(s, [&s, fn](Request& r, const security::Principal& who) { return fn(s, r, who); });
-  };
-  auto write = [&s](Fn fn) {
-    return IdempotentWrite(s, [&s, fn](Request& r, const security::Principal& who) { return fn(s, r, who); });
-  };
   router.Add(Method::kPost, "/api/v1/auth/login", [&s](Request& r) { return Login(s, r); });
-  router.Add(Method::kPost, "/api/v1/auth/logout", read(Logout));
-  router.Add(Method::kGet, "/api/v1/me", read(Me));
-  router.Add(Method::kPost, "/api/v1/users", write(CreateUser));
-  router.Add(Method::kGet, "/api/v1/users", read(ListUsers));
-  router.Add(Method::kPost, "/api/v1/api-keys", write(CreateKey));
-  router.Add(Method::kGet, "/api/v1/api-keys", read(ListKeys));
-  router.Add(Method::kDelete, "/api/v1/api-keys/{id}", write(RevokeKey));
+  router.Add(Method::kPost, "/api/v1/auth/logout", Read(s, Logout));
+  router.Add(Method::kGet, "/api/v1/me", Read(s, Me));
+  router.Add(Method::kPost, "/api/v1/users", Write(s, CreateUser));
+  router.Add(Method::kGet, "/api/v1/users", Read(s, ListUsers));
+  router.Add(Method::kPost, "/api/v1/api-keys", Write(s, CreateKey));
+  router.Add(Method::kGet, "/api/v1/api-keys", Read(s, ListKeys));
+  router.Add(Method::kDelete, "/api/v1/api-keys/{id}", Write(s, RevokeKey));
 }
 
 }  // namespace panorama::http

@@ -205,19 +205,13 @@ Response ListInteractions(ApiServices& s, Request& request) {
 }  // namespace
 
 void RegisterCommerceRoutes(Router& router, ApiServices& s) {
-  auto read = [&s](Response (*fn)(ApiServices&, Request&)) {
-    return Authenticated(s, [&s, fn](Request& r, const security::Principal&) { return fn(s, r); });
-  };
-  auto write = [&s](Response (*fn)(ApiServices&, Request&)) {
-    return IdempotentWrite(s, [&s, fn](Request& r, const security::Principal&) { return fn(s, r); });
-  };
-  router.Add(Method::kPost, "/api/v1/orders", write(CreateOrder));
-  router.Add(Method::kGet, "/api/v1/orders", read(ListOrders));
-  router.Add(Method::kPost, "/api/v1/products", write(CreateProduct));
-  router.Add(Method::kGet, "/api/v1/products", read(ListProducts));
+  router.Add(Method::kPost, "/api/v1/orders", Write(s, CreateOrder));
+  router.Add(Method::kGet, "/api/v1/orders", Read(s, ListOrders));
+  router.Add(Method::kPost, "/api/v1/products", Write(s, CreateProduct));
+  router.Add(Method::kGet, "/api/v1/products", Read(s, ListProducts));
   router.Add(Method::kPost, "/api/v1/customers/{id}/interactions",
-             IdempotentWrite(s, [&s](Request& r, const security::Principal& who) { return CreateInteraction(s, r, who); }));
-  router.Add(Method::kGet, "/api/v1/customers/{id}/interactions", read(ListInteractions));
+             Write(s, CreateInteraction));
+  router.Add(Method::kGet, "/api/v1/customers/{id}/interactions", Read(s, ListInteractions));
 }
 
 }  // namespace panorama::http

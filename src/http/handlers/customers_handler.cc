@@ -290,18 +290,12 @@ Response Customer360(ApiServices& s, Request& request) {
 }  // namespace
 
 void RegisterCustomerRoutes(Router& router, ApiServices& s) {
-  auto read = [&s](Response (*fn)(ApiServices&, Request&)) {
-    return Authenticated(s, [&s, fn](Request& r, const security::Principal&) { return fn(s, r); });
-  };
-  auto write = [&s](Response (*fn)(ApiServices&, Request&)) {
-    return IdempotentWrite(s, [&s, fn](Request& r, const security::Principal&) { return fn(s, r); });
-  };
-  router.Add(Method::kGet, "/api/v1/customers", read(ListCustomers));
-  router.Add(Method::kPost, "/api/v1/customers", write(CreateCustomer));
-  router.Add(Method::kGet, "/api/v1/customers/{id}", read(GetCustomer));
-  router.Add(Method::kPatch, "/api/v1/customers/{id}", write(UpdateCustomer));
-  router.Add(Method::kDelete, "/api/v1/customers/{id}", write(DeleteCustomer));
-  router.Add(Method::kGet, "/api/v1/customers/{id}/360", read(Customer360));
+  router.Add(Method::kGet, "/api/v1/customers", Read(s, ListCustomers));
+  router.Add(Method::kPost, "/api/v1/customers", Write(s, CreateCustomer));
+  router.Add(Method::kGet, "/api/v1/customers/{id}", Read(s, GetCustomer));
+  router.Add(Method::kPatch, "/api/v1/customers/{id}", Write(s, UpdateCustomer));
+  router.Add(Method::kDelete, "/api/v1/customers/{id}", Write(s, DeleteCustomer));
+  router.Add(Method::kGet, "/api/v1/customers/{id}/360", Read(s, Customer360));
 }
 
 }  // namespace panorama::http

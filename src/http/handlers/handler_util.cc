@@ -76,6 +76,19 @@ Handler IdempotentWrite(ApiServices& services, AuthedHandler handler) {
       /*write=*/true);
 }
 
+Handler Read(ApiServices& s, ServiceHandler fn) {
+  return Authenticated(s, [&s, fn](Request& r, const security::Principal&) { return fn(s, r); });
+}
+Handler Read(ApiServices& s, PrincipalHandler fn) {
+  return Authenticated(s, [&s, fn](Request& r, const security::Principal& who) { return fn(s, r, who); });
+}
+Handler Write(ApiServices& s, ServiceHandler fn) {
+  return IdempotentWrite(s, [&s, fn](Request& r, const security::Principal&) { return fn(s, r); });
+}
+Handler Write(ApiServices& s, PrincipalHandler fn) {
+  return IdempotentWrite(s, [&s, fn](Request& r, const security::Principal& who) { return fn(s, r, who); });
+}
+
 struct JsonBody::Doc {
   simdjson::dom::parser parser;
   simdjson::padded_string text;

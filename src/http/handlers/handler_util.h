@@ -30,6 +30,15 @@ Handler Authenticated(ApiServices& services, AuthedHandler handler, bool write =
 // Like Authenticated(write = true), and replays the stored response for a repeated Idempotency-Key.
 Handler IdempotentWrite(ApiServices& services, AuthedHandler handler);
 
+// Adapters from plain handler functions to routes: Read needs any bearer token, Write a read-write one and
+// honours Idempotency-Key.
+using ServiceHandler = Response (*)(ApiServices&, Request&);
+using PrincipalHandler = Response (*)(ApiServices&, Request&, const security::Principal&);
+Handler Read(ApiServices& services, ServiceHandler fn);
+Handler Read(ApiServices& services, PrincipalHandler fn);
+Handler Write(ApiServices& services, ServiceHandler fn);
+Handler Write(ApiServices& services, PrincipalHandler fn);
+
 // A parsed JSON object body with typed accessors that record violations under their field names.
 class JsonBody {
  public:

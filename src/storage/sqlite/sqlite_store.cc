@@ -273,11 +273,7 @@ class SqliteWriteTxn final : public WriteTxn {
   }
 
   Result<std::optional<ProductId>> FindProductBySku(std::string_view sku) override {
-    ASSIGN_OR_RETURN(Statement s, db_.Prepare("SELECT id FROM products WHERE sku = ?"));
-    s.Bind(1, sku);
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return std::optional<ProductId>();
-    return std::optional<ProductId>(ProductId(s.Int(0)));
+    return FindIdBy<ProductId>("SELECT id FROM products WHERE sku = ?", sku);
   }
 
   Result<OrderId> InsertOrder(const OrderRecord& o) override {
@@ -312,11 +308,7 @@ class SqliteWriteTxn final : public WriteTxn {
   }
 
   Result<std::optional<OrderId>> FindOrderByExternalId(std::string_view external_id) override {
-    ASSIGN_OR_RETURN(Statement s, db_.Prepare("SELECT id FROM orders WHERE external_id = ?"));
-    s.Bind(1, external_id);
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return std::optional<OrderId>();
-    return std::optional<OrderId>(OrderId(s.Int(0)));
+    return FindIdBy<OrderId>("SELECT id FROM orders WHERE external_id = ?", external_id);
   }
 
   Result<InteractionId> InsertInteraction(const InteractionRecord& i) override {
@@ -425,6 +417,16 @@ class SqliteWriteTxn final : public WriteTxn {
   }
 
  private:
+  // The id of the row whose unique key equals `key`, if any.
+  template <typename Id>
+  Result<std::optional<Id>> FindIdBy(const char* sql, std::string_view key) {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(sql));
+    s.Bind(1, key);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<Id>();
+    return std::optional<Id>(Id(s.Int(0)));
+  }
+
   static void BindCustomer(Statement& s, const CustomerRecord& c) {
     s.Bind(1, c.name).Bind(2, c.email).Bind(3, c.phone).Bind(4, c.gender).Bind(5, c.birthday);
     s.Bind(6, c.city).Bind(7, c.country).Bind(8, TagsToJson(c.tags)).Bind(9, c.traits_json);
