@@ -65,18 +65,7 @@ Options ParseArgs(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       PrintUsage();
       std::exit(0);
-    } else if (arg == "--host") {
-      options.load.host = next();
-    } else if (arg == "--port") {
-      options.load.port = std::atoi(next().c_str());
-    } else if (arg == "--connections" || arg == "-c") {
-      options.load.connections = std::atoi(next().c_str());
-    } else if (arg == "--threads" || arg == "-t") {
-      options.load.threads = std::atoi(next().c_str());
-    } else if (arg == "--duration" || arg == "-d") {
-      options.load.duration = panorama::bench::ParseDuration(kProgram, next());
-    } else if (arg == "--timeout") {
-      options.load.timeout = panorama::bench::ParseDuration(kProgram, next());
+    } else if (panorama::bench::ParseLoadOption(kProgram, arg, next, options.load)) {
     } else if (arg == "--requests-file") {
       options.requests_file = next();
     } else if (arg == "--method") {
@@ -93,12 +82,7 @@ Options ParseArgs(int argc, char** argv) {
       Fail(kProgram, "unknown option " + arg + " (see --help)");
     }
   }
-  if (options.load.port <= 0 || options.load.port > 65535) {
-    Fail(kProgram, "--port is required (1-65535)");
-  }
-  if (options.load.connections <= 0 || options.load.threads <= 0) {
-    Fail(kProgram, "--connections and --threads must be positive");
-  }
+  panorama::bench::CheckLoadOptions(kProgram, options.load);
   return options;
 }
 

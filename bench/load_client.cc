@@ -154,6 +154,35 @@ void Fail(const std::string& program, const std::string& message) {
   std::exit(2);
 }
 
+bool ParseLoadOption(const std::string& program, const std::string& arg, const std::function<std::string()>& value,
+                     LoadOptions& load) {
+  if (arg == "--host") {
+    load.host = value();
+  } else if (arg == "--port") {
+    load.port = std::atoi(value().c_str());
+  } else if (arg == "--connections" || arg == "-c") {
+    load.connections = std::atoi(value().c_str());
+  } else if (arg == "--threads" || arg == "-t") {
+    load.threads = std::atoi(value().c_str());
+  } else if (arg == "--duration" || arg == "-d") {
+    load.duration = ParseDuration(program, value());
+  } else if (arg == "--timeout") {
+    load.timeout = ParseDuration(program, value());
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void CheckLoadOptions(const std::string& program, const LoadOptions& load) {
+  if (load.port <= 0 || load.port > 65535) {
+    Fail(program, "--port is required (1-65535)");
+  }
+  if (load.connections <= 0 || load.threads <= 0) {
+    Fail(program, "--connections and --threads must be positive");
+  }
+}
+
 std::chrono::milliseconds ParseDuration(const std::string& program, const std::string& text) {
   char* end = nullptr;
   double value = std::strtod(text.c_str(), &end);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +34,14 @@ struct LoadOptions {
   std::chrono::milliseconds duration = std::chrono::seconds(10);
   std::chrono::milliseconds timeout = std::chrono::seconds(5);
 };
+
+// The options every load program shares: --host, --port, --connections/-c, --threads/-t, --duration/-d,
+// --timeout. `value` yields the option's argument. Returns false when `arg` is not one of them.
+bool ParseLoadOption(const std::string& program, const std::string& arg, const std::function<std::string()>& value,
+                     LoadOptions& load);
+// Exits with a message naming the option when the port, connections or threads are out of range.
+void CheckLoadOptions(const std::string& program, const LoadOptions& load);
+
 
 // What each connection sends next. Next() is called for one connection at a time, but different connections
 // may call it concurrently from different threads (--threads > 1); the request it returns must stay valid until
