@@ -7,6 +7,7 @@ packages=(
   libboost1.74-dev libsimdjson-dev rapidjson-dev libsqlite3-dev sqlite3 libssl-dev libsodium-dev
   libphonenumber-dev libicu-dev libspdlog-dev libfmt-dev libcli11-dev libroaring-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
+  liboath-dev libqrencode-dev oathtool faketime libfaketime strace clang libclang-rt-14-dev
   nodejs npm chromium python3 python3-pandas
 )
 
