@@ -148,6 +148,9 @@ struct StoreOptions {
   std::string path;               // SQLite file; the directory must exist
   bool synchronous_full = true;   // fsync on every commit (durable acks); false only for bulk demo loads
   int read_connections = 4;
+  // SQLite VFS to open the files with; empty means the default (unix). Tests register a fault-injecting VFS
+  // under its own name and pass it here (SECURITY.md R5).
+  std::string vfs;
 };
 
 // Opens (creating if needed) the SQLite store and applies pending migrations.

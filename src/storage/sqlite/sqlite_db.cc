@@ -24,11 +24,12 @@ Error ErrorFromSqlite(int rc, sqlite3* db, std::string_view what) {
   }
 }
 
-Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, bool read_only) {
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, bool read_only,
+                                                     const std::string& vfs) {
   sqlite3* db = nullptr;
   int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
               SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     Error error = Error::Unavailable("cannot open database " + path + ": " +
                                      (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));

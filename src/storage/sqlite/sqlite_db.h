@@ -95,7 +95,9 @@ Result<void> ForEachRow(Statement& s, Fn fn) {
 
 class Connection {
  public:
-  static Result<std::unique_ptr<Connection>> Open(const std::string& path, bool read_only);
+  // `vfs`: a registered SQLite VFS name, or "" for the default.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path, bool read_only,
+                                                  const std::string& vfs = "");
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -481,7 +481,7 @@ class SqliteStore final : public Store {
  public:
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options) {
     auto store = std::unique_ptr<SqliteStore>(new SqliteStore());
-    ASSIGN_OR_RETURN(store->writer_, Connection::Open(options.path, /*read_only=*/false));
+    ASSIGN_OR_RETURN(store->writer_, Connection::Open(options.path, /*read_only=*/false, options.vfs));
     // WAL: readers never block the writer. synchronous=FULL fsyncs the WAL at every commit, which is what makes
     // an acknowledged write survive power loss; group commit (ingest/) amortises that fsync over many requests.
     RETURN_IF_ERROR(store->writer_->Exec("PRAGMA journal_mode=WAL"));
@@ -490,7 +490,7 @@ class SqliteStore final : public Store {
     RETURN_IF_ERROR(store->writer_->Exec("PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY"));
     RETURN_IF_ERROR(store->Migrate());
     for (int i = 0; i < std::max(1, options.read_connections); ++i) {
-      ASSIGN_OR_RETURN(auto reader, Connection::Open(options.path, /*read_only=*/true));
+      ASSIGN_OR_RETURN(auto reader, Connection::Open(options.path, /*read_only=*/true, options.vfs));
       RETURN_IF_ERROR(reader->Exec("PRAGMA cache_size=-32768"));
       store->readers_.Add(std::move(reader));
     }
