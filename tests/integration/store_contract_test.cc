@@ -91,6 +91,19 @@ TEST_P(StoreContractTest, InsertedCustomerReadsBackWithEveryField) {
   EXPECT_FALSE(got->merged_into.has_value());
 }
 
+// Regression: S4 injection test — a NUL in the search text made the SQLite backend's full-text query fail.
+TEST_P(StoreContractTest, SearchTextWithNulAndQueryMetacharactersFindsNothingAndNeverFails) {
+  AddCustomer("Alice Seedling");
+
+  for (std::string text : {std::string("nul\0byte", 8), std::string("\"a\" OR \"b\""), std::string("' OR 1=1--"),
+                           std::string("NEAR(a b)"), std::string("*")}) {
+    auto found = store_->ListCustomers({.text = text});
+
+    ASSERT_OK(found);
+    EXPECT_TRUE(found->empty());
+  }
+}
+
 TEST_P(StoreContractTest, UnknownCustomerIsNotFound) {
   EXPECT_ERROR_CODE(store_->GetCustomer(CustomerId(999)), ErrorCode::kNotFound);
 }

@@ -107,6 +107,9 @@ Response ListCustomers(ApiServices& s, Request& request) {
   if (auto q = request.Query("q")) {
     std::string text(ingest::TrimUtf8(*q));
     if (text.size() > 200) return Response::Problem(Error::InvalidField("q", "must be at most 200 bytes"));
+    if (text.find('\0') != std::string::npos) {
+      return Response::Problem(Error::InvalidField("q", "must not contain NUL characters"));
+    }
     if (!text.empty()) {
       query.text = text;
       // Phone searches in any common format ("138 0013 8000", "+86-138…") meet the stored E.164 form.

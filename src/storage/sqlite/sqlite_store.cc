@@ -909,6 +909,9 @@ class SqliteStore final : public Store {
   static std::string FtsPhrase(std::string_view text) {
     std::string out = "\"";
     for (char c : text) {
+      // The FTS5 query parser reads the expression as a C string: a NUL would end it mid-phrase and fail the
+      // whole query ("unterminated string"; found by the S4 injection test).
+      if (c == '\0') continue;
       if (c == '"') out += '"';
       out += c;
     }
