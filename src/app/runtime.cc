@@ -81,6 +81,7 @@ Result<BootstrapInfo> Runtime::Bootstrap() {
   if (!admin) {
     if (admin.error().code() != ErrorCode::kNotFound) return std::move(admin.error());
     info.admin_password = password ? password : security::RandomToken(12);
+    info.admin_password_from_env = password != nullptr;
     auto created = auth_->CreateUser(info.admin_username, info.admin_password, "admin", "Administrator");
     if (!created) {
       return Error::InvalidField("PANORAMA_ADMIN_PASSWORD", created.error().violations().empty()
@@ -91,10 +92,12 @@ Result<BootstrapInfo> Runtime::Bootstrap() {
   } else if (password) {
     RETURN_IF_ERROR(auth_->SetPassword(info.admin_username, password));
     info.admin_password = password;
+    info.admin_password_from_env = true;
   }
   if (const char* key = Env("PANORAMA_WRITE_KEY")) {
     RETURN_IF_ERROR(auth_->EnsureWriteKey("bootstrap write key", key));
     info.write_key = key;
+    info.write_key_from_env = true;
   } else {
     ASSIGN_OR_RETURN(auto keys, store_->ListApiKeys());
     bool any = std::any_of(keys.begin(), keys.end(), [](const auto& k) { return k.kind == "write" && !k.revoked; });

@@ -52,6 +52,10 @@ struct BootstrapInfo {
   bool admin_created = false;
   std::string write_key;       // empty when one existed and none was given
   bool write_key_created = false;
+  // The operator chose these through PANORAMA_ADMIN_PASSWORD / PANORAMA_WRITE_KEY: they are never echoed (the
+  // output of `serve` ends up in service logs, SECURITY.md S17); only generated secrets are shown, once.
+  bool admin_password_from_env = false;
+  bool write_key_from_env = false;
 };
 
 class Runtime {

@@ -29,14 +29,18 @@ int Fail(const Error& error) {
 }
 
 void PrintBootstrap(const app::BootstrapInfo& info) {
-  if (!info.admin_password.empty()) {
+  if (info.admin_password_from_env) {
+    std::printf("admin login: %s (password from PANORAMA_ADMIN_PASSWORD)\n", info.admin_username.c_str());
+  } else if (!info.admin_password.empty()) {
     std::printf("admin login: %s / %s%s\n", info.admin_username.c_str(), info.admin_password.c_str(),
                 info.admin_created ? "   (shown once; keep it safe)" : "");
   } else {
     std::printf("admin login: %s (password set earlier; reset with `panorama user password %s`)\n",
                 info.admin_username.c_str(), info.admin_username.c_str());
   }
-  if (!info.write_key.empty()) {
+  if (info.write_key_from_env) {
+    std::printf("ingestion write key: from PANORAMA_WRITE_KEY\n");
+  } else if (!info.write_key.empty()) {
     std::printf("ingestion write key: %s%s\n", info.write_key.c_str(),
                 info.write_key_created ? "   (shown once; keep it safe)" : "");
   } else {

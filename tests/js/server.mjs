@@ -8,7 +8,7 @@
 // The binary is $PANORAMA_BIN, else build/src/app/panorama under the repository root.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,20 @@ const kStartTimeoutMs = 30_000;
 const kDemoTimeoutMs = 180_000;
 const kStopTimeoutMs = 10_000;
 const kLogTailLines = 40;
+
+// With PANORAMA_TEST_LOG_DIR set (scripts/test.sh sets build/test-logs), every server's whole output is also
+// kept there for the log-hygiene scan (SECURITY.md S17, scripts/check-logs.sh).
+function keepLog(child, name) {
+  const dir = process.env.PANORAMA_TEST_LOG_DIR;
+  if (!dir) {
+    return;
+  }
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `node-${name}-${process.pid}-${child.pid}.log`);
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on('data', (chunk) => appendFileSync(file, chunk));
+  }
+}
 
 export function panoramaBin() {
   const configured = process.env.PANORAMA_BIN || 'build/src/app/panorama';
@@ -77,6 +91,7 @@ class LogTail {
 function run(bin, args, env, timeoutMs) {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    keepLog(child, args[0]);
     const log = new LogTail(kLogTailLines);
     child.stdout.setEncoding('utf8').on('data', (d) => log.push(d));
     child.stderr.setEncoding('utf8').on('data', (d) => log.push(d));
@@ -124,6 +139,7 @@ export async function startServer(options = {}) {
 
   const args = ['serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--static-dir', staticDir];
   const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  keepLog(child, 'serve');
   const log = new LogTail(200);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 
