@@ -62,7 +62,9 @@ int EnvInt(const char* name, int fallback) {
 
 // Starts `panorama serve` on a free port with stdout and stderr appended to `log_path`, and waits for its
 // "listening on" line. Returns port 0 if it does not come up within 10 s.
-Server StartServer(const std::string& data_dir, const std::string& log_path) {
+// Only the first start sets the admin password: setting it re-hashes it with argon2id (about a second of CPU by
+// design), which would be measured as restart time although a real restart does not do it.
+Server StartServer(const std::string& data_dir, const std::string& log_path, bool first) {
   auto offset = std::filesystem::exists(log_path) ? std::filesystem::file_size(log_path) : 0;
   Server server;
   auto start = Clock::now();
@@ -73,7 +75,7 @@ Server StartServer(const std::string& data_dir, const std::string& log_path) {
     dup2(fd, STDOUT_FILENO);
     dup2(fd, STDERR_FILENO);
     setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
-    setenv("PANORAMA_ADMIN_PASSWORD", "crash-test-admin-password", 1);
+    if (first) setenv("PANORAMA_ADMIN_PASSWORD", "crash-test-admin-password", 1);
     execl(PANORAMA_BINARY, PANORAMA_BINARY, "serve", "--data", data_dir.c_str(), "--listen", "127.0.0.1:0",
           "--no-access-log", static_cast<char*>(nullptr));
     _exit(127);
@@ -154,9 +156,9 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
   int acked_batches_at_last_kill = 0;
 
   for (int round = 0; round <= kills; ++round) {
-    Server server = StartServer(dir.path().string(), log_path);
+    Server server = StartServer(dir.path().string(), log_path, round == 0);
     ASSERT_NE(server.port, 0) << "server did not start in round " << round << "; see " << log_path;
-    startups.push_back(server.startup_seconds);
+    if (round > 0) startups.push_back(server.startup_seconds);
     if (round == kills) {
       // Final round: let the retries of every un-acknowledged batch finish, then stop the server cleanly.
       std::vector<std::thread> senders;
