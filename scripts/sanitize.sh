@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 start=$(date +%s)
-# -O1: ASan's recommended level, and the fastest build of the three on 2 cores.
+# -O1: ASan's recommended level, and the fastest build of the three on 2 cores. No -Werror here: with
+# -fsanitize=address GCC 12 reports false -Wmaybe-uninitialized inside std::regex/std::function; the regular
+# build keeps warnings as errors.
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-  -DPANORAMA_SANITIZE=ON -DPANORAMA_WERROR=ON >/dev/null
+  -DPANORAMA_SANITIZE=ON -DPANORAMA_WERROR=OFF >/dev/null
 ninja -C "$BUILD_DIR" -j "${JOBS:-2}"
 built=$(date +%s)
 

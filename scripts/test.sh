@@ -1,16 +1,43 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with warnings as errors, and runs every test: C++ unit, integration and
 # end-to-end tests and benchmark smoke runs (ctest), then the Segment SDK and browser tests (node --test)
-# against the real server binary.
+# against the real server binary, then the CI tier of the security tests (SECURITY.md §3; docs/security.md
+# "Fuzzing, sanitizers and durability tests"): the log-hygiene scan of this run's logs (S17), every fuzz
+# target for FUZZ_SECONDS each (R14) and the unit + integration suites under ASan + UBSan (R13).
+# PANORAMA_QUICK=1 skips the fuzzing and sanitizer stages (they need their own builds) for a fast local run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+stage() { echo "== test.sh: $1 ($(date -u +%H:%M:%S))"; }
+stage_start=$(date +%s)
+timing() { echo "== test.sh: $1 took $(( $(date +%s) - stage_start )) s"; stage_start=$(date +%s); }
 
 scripts/setup.sh
 scripts/build.sh -DPANORAMA_WERROR=ON
+timing build
 
-ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" --timeout 600
+# Logs of this run only: the servers the tests start write here, and check-logs.sh scans it.
+rm -rf "$BUILD_DIR/test-logs"
+mkdir -p "$BUILD_DIR/test-logs"
+export PANORAMA_TEST_LOG_DIR="$PWD/$BUILD_DIR/test-logs"
+
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" --timeout 600
+timing ctest
 
 if [[ ! -d tests/node_modules || tests/package-lock.json -nt tests/node_modules/.package-lock.json ]]; then
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 fi
-(cd tests && PANORAMA_BIN="${BUILD_DIR:-build}/src/app/panorama" node --test)
+(cd tests && PANORAMA_BIN="${BUILD_DIR}/src/app/panorama" node --test)
+timing "node tests"
+
+stage "S17 log hygiene"
+scripts/check-logs.sh "$BUILD_DIR"
+
+if [[ "${PANORAMA_QUICK:-0}" != 1 ]]; then
+  stage "R14 fuzzing, ${FUZZ_SECONDS:-30} s per target"
+  scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+  timing fuzzing
+  stage "R13 ASan + UBSan, unit and integration"
+  scripts/sanitize.sh
+  timing sanitizers
+fi
