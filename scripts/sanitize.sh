@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # R13 (SECURITY.md §3): builds everything with AddressSanitizer + UndefinedBehaviorSanitizer (gcc, build-asan/)
-# and runs the unit and integration suites with halt_on_error and leak detection on. Any report fails the run.
-#   scripts/sanitize.sh [extra ctest args]     e.g. scripts/sanitize.sh -L e2e   (the nightly adds the e2e tier)
+# and runs the unit, integration and e2e suites with halt_on_error and leak detection on (the e2e tier adds
+# about 25 s and covers the HTTP server and the real binary). Any report fails the run.
+#   scripts/sanitize.sh [ctest args]     default -L 'unit|integration|e2e'; e.g. scripts/sanitize.sh -L unit
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +22,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:abort_on_erro
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 args=("$@")
 if [[ ${#args[@]} -eq 0 ]]; then
-  args=(-L 'unit|integration')
+  args=(-L 'unit|integration|e2e')
 fi
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${JOBS:-2}" --timeout 600 "${args[@]}"
 echo "sanitize: build $(( built - start )) s, tests $(( $(date +%s) - built )) s"

@@ -3,7 +3,7 @@
 #   R14 fuzzing, FUZZ_SECONDS per target (default 3600), over the corpus grown by earlier runs;
 #   R1  the crash test with CRASH_KILLS SIGKILLs (default 50), seed printed (PANORAMA_CRASH_SEED to replay);
 #   R4  fsync-before-ack over FSYNC_BATCHES batches (default 5000);
-#   R13 every C++ tier (unit, integration, e2e) under ASan + UBSan;
+#   R13 every C++ tier (unit, integration, e2e, benchmark smoke runs) under ASan + UBSan;
 #   S10 a TLS scan with testssl.sh or sslscan — only when a scanner is installed and `panorama serve` has an
 #       HTTPS listener; otherwise it says which is missing and counts as skipped, never as passed;
 #   S4  sqlmap against the API — likewise only when sqlmap is installed;
@@ -90,7 +90,7 @@ run_stage "R4 fsync-before-ack" \
 run_stage "S4 injection + static check" ctest --test-dir "$BUILD_DIR" -R 'Injection|sql_literals' --output-on-failure
 run_stage "S4 sqlmap" sqlmap_scan
 run_stage "S10 TLS scan" tls_scan
-run_stage "R13 ASan+UBSan, all C++ tiers" scripts/sanitize.sh -L 'unit|integration|e2e'
+run_stage "R13 ASan+UBSan, all C++ tiers" scripts/sanitize.sh -L 'unit|integration|e2e|bench'
 run_stage "R14 fuzzing, ${FUZZ_SECONDS:-3600} s per target" scripts/fuzz.sh "${FUZZ_SECONDS:-3600}"
 run_stage "S17 log hygiene" scripts/check-logs.sh "$BUILD_DIR"
 

@@ -3,7 +3,7 @@
 # end-to-end tests and benchmark smoke runs (ctest), then the Segment SDK and browser tests (node --test)
 # against the real server binary, then the CI tier of the security tests (SECURITY.md §3; docs/security.md
 # "Fuzzing, sanitizers and durability tests"): the log-hygiene scan of this run's logs (S17), every fuzz
-# target for FUZZ_SECONDS each (R14) and the unit + integration suites under ASan + UBSan (R13).
+# target for FUZZ_SECONDS each (R14) and the unit, integration and e2e suites under ASan + UBSan (R13).
 # PANORAMA_QUICK=1 skips the fuzzing and sanitizer stages (they need their own builds) for a fast local run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +37,7 @@ if [[ "${PANORAMA_QUICK:-0}" != 1 ]]; then
   stage "R14 fuzzing, ${FUZZ_SECONDS:-30} s per target"
   scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
   timing fuzzing
-  stage "R13 ASan + UBSan, unit and integration"
+  stage "R13 ASan + UBSan, unit, integration and e2e"
   scripts/sanitize.sh
   timing sanitizers
 fi
