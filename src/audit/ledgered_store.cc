@@ -212,9 +212,23 @@ Result<std::unique_ptr<LedgeredStore>> LedgeredStore::Open(std::unique_ptr<stora
     store->committed_.head = *head;
   }
   ASSIGN_OR_RETURN(auto checkpoints, store->inner_->ListCheckpoints());
-  if (!checkpoints.empty()) store->checkpoint_seq_ = checkpoints.back().to_seq;
+  Hash prev{};
+  if (!checkpoints.empty()) {
+    store->checkpoint_seq_ = checkpoints.back().to_seq;
+    prev = HashFromHex(checkpoints.back().head_hash).value_or(Hash{});
+  }
+  // The entries after the last checkpoint are about to be signed by the next one: re-check their chain first,
+  // so an edit made while the server was down is never signed over.
+  int64_t expected = store->checkpoint_seq_ + 1;
   RETURN_IF_ERROR(store->inner_->ScanLedger(store->checkpoint_seq_, [&](const storage::LedgerRow& row) {
-    store->since_checkpoint_.push_back(HashFromHex(row.entry_hash).value_or(Hash{}));
+    Hash hash = EntryHash(prev, row.body);
+    if (store->tail_broken_at_ == 0 &&
+        (row.seq != expected || row.prev_hash != ToHex(prev) || ToHex(hash) != row.entry_hash)) {
+      store->tail_broken_at_ = expected;
+    }
+    store->since_checkpoint_.push_back(hash);
+    prev = hash;
+    ++expected;
   }));
   return store;
 }
@@ -243,6 +257,10 @@ Result<void> LedgeredStore::AppendEntries(std::vector<LedgerEntry> entries) {
 
 Result<std::optional<storage::CheckpointRecord>> LedgeredStore::Checkpoint(const LedgerSigner& signer) {
   std::lock_guard lock(mu_);
+  if (tail_broken_at_ != 0) {
+    return Error::FailedPrecondition("ledger broken at seq " + std::to_string(tail_broken_at_) +
+                                     ": refusing to sign a checkpoint over it (run panorama audit verify)");
+  }
   if (since_checkpoint_.empty()) return std::optional<storage::CheckpointRecord>();
   storage::CheckpointRecord record;
   record.from_seq = checkpoint_seq_;

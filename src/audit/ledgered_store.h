@@ -30,6 +30,7 @@ class LedgeredStore final : public storage::Store {
   Result<void> AppendEntries(std::vector<LedgerEntry> entries);
 
   // Writes a signed checkpoint over the entries since the last one; nullopt when there are none.
+  // kFailedPrecondition naming the seq when the unsigned tail was found broken at Open.
   Result<std::optional<storage::CheckpointRecord>> Checkpoint(const LedgerSigner& signer);
 
   int64_t last_seq() const;
@@ -127,6 +128,7 @@ class LedgeredStore final : public storage::Store {
   Chain committed_;
   int64_t checkpoint_seq_ = 0;          // to_seq of the last checkpoint
   std::vector<Hash> since_checkpoint_;  // entry hashes after checkpoint_seq_
+  int64_t tail_broken_at_ = 0;          // first broken seq after the last checkpoint, found at Open
 };
 
 }  // namespace panorama::audit

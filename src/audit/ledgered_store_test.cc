@@ -213,6 +213,28 @@ TEST_F(LedgeredStoreTest, TheBackgroundWriterFlushesReadsWithinItsWindow) {
   EXPECT_EQ(Entries().size(), 1u);
 }
 
+TEST_F(LedgeredStoreTest, RefusesToSignATailEditedWhileTheServerWasDown) {
+  auto signer = LedgerSigner::LoadOrCreate(dir_.File("ledger-signing.key"));
+  ASSERT_OK(signer);
+  AddCustomer();
+  AddCustomer();
+  store_.reset();
+  {
+    auto raw = storage::OpenSqliteStore({.path = dir_.File("panorama.db")});
+    ASSERT_OK(raw);
+    // Through the inner store's own transaction, i.e. behind the ledger's back.
+    ASSERT_OK((*raw)->Write([](WriteTxn& txn) {
+      return txn.AppendLedger({3, R"({"action":"forged"})", std::string(64, '0'), std::string(64, '0')});
+    }));
+  }
+  Reopen();
+
+  auto checkpoint = store_->Checkpoint(*signer);
+
+  EXPECT_ERROR_CODE(checkpoint, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(checkpoint.error().message().find("seq 3"), std::string::npos) << checkpoint.error().message();
+}
+
 TEST(TruncateIp, KeepsOnlyTheNetwork) {
   EXPECT_EQ(TruncateIp("203.0.113.77"), "203.0.113.0/24");
   EXPECT_EQ(TruncateIp("2001:db8:abcd:12:1:2:3:4"), "2001:db8:abcd::/48");
