@@ -83,6 +83,7 @@ Result<void> LedgerService::CheckpointNow() {
 void LedgerService::Run() {
   ActorScope scope({.actor = "system"});
   auto last_checkpoint = std::chrono::steady_clock::now();
+  auto retry_after = last_checkpoint;
   std::unique_lock lock(mu_);
   while (!stopping_) {
     wake_.wait_for(lock, options_.flush_interval,
@@ -93,9 +94,15 @@ void LedgerService::Run() {
     }
     int64_t pending = store_.entries_since_checkpoint();
     auto now = std::chrono::steady_clock::now();
-    if (pending >= options_.checkpoint_every || (pending > 0 && now - last_checkpoint >= options_.checkpoint_interval)) {
-      if (auto cp = CheckpointNow(); !cp) spdlog::error("audit: checkpoint failed: {}", cp.error().message());
+    bool due = pending >= options_.checkpoint_every ||
+               (pending > 0 && now - last_checkpoint >= options_.checkpoint_interval);
+    // After a failure (e.g. a tail found broken at start) retry once per interval, not at every wake-up.
+    if (due && now >= retry_after) {
       last_checkpoint = now;
+      if (auto cp = CheckpointNow(); !cp) {
+        spdlog::error("audit: checkpoint failed: {}", cp.error().message());
+        retry_after = now + options_.checkpoint_interval;
+      }
     }
     lock.lock();
   }
