@@ -77,6 +77,8 @@ class CountingTxn final : public storage::WriteTxn {
   Result<void> DeleteSession(std::string_view) override { return Ok(); }
   Result<void> DeleteUserSessions(UserId) override { return Ok(); }
   Result<void> PutIdempotency(const storage::IdempotencyRecord&) override { return Ok(); }
+  Result<void> AppendLedger(const storage::LedgerRow&) override { return Ok(); }
+  Result<void> InsertCheckpoint(const storage::CheckpointRecord&) override { return Ok(); }
 
   int64_t customers = 0, events = 0, products = 0, orders = 0, interactions = 0;
   size_t bytes = 0;

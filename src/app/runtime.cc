@@ -9,6 +9,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "audit/ledger_service.h"
+#include "audit/ledgered_store.h"
+#include "audit/merkle.h"
+#include "audit/verifier.h"
 #include "features/feature_store.h"
 #include "http/handlers/api_services.h"
 #include "http/router.h"
@@ -51,6 +55,45 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) 
 
 Runtime::~Runtime() {
   if (ingest_) ingest_->Stop();
+  if (ledger_service_) ledger_service_->Stop();
+}
+
+namespace {
+std::string SigningKeyPath(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / "ledger-signing.key").string();
+}
+std::string DatabasePath(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / "panorama.db").string();
+}
+}  // namespace
+
+Result<audit::VerifyReport> Runtime::VerifyLedger(const std::string& data_dir, const std::string& witness_path,
+                                                  const std::string& public_key_hex) {
+  if (!security::InitCrypto()) return Error::Internal("libsodium failed to initialise");
+  if (!std::filesystem::exists(DatabasePath(data_dir))) {
+    return Error::InvalidField("data", "no database in " + data_dir);
+  }
+  std::string key = public_key_hex;
+  if (key.empty()) {
+    auto signer = audit::LedgerSigner::Load(SigningKeyPath(data_dir));
+    if (signer) {
+      key = signer->PublicKeyHex();
+    } else if (signer.error().code() != ErrorCode::kNotFound) {
+      return std::move(signer.error());
+    }
+  }
+  ASSIGN_OR_RETURN(auto store, storage::OpenSqliteStore({.path = DatabasePath(data_dir), .read_connections = 1}));
+  return audit::VerifyLedger(*store, {.public_key_hex = key, .witness_path = witness_path});
+}
+
+Result<std::string> Runtime::LedgerPublicKey(const std::string& data_dir) {
+  if (!security::InitCrypto()) return Error::Internal("libsodium failed to initialise");
+  umask(077);
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Error::InvalidField("data", "cannot create " + data_dir + ": " + ec.message());
+  ASSIGN_OR_RETURN(auto signer, audit::LedgerSigner::LoadOrCreate(SigningKeyPath(data_dir)));
+  return signer.PublicKeyHex();
 }
 
 Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
@@ -62,10 +105,19 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   if (ec) return Error::InvalidField("data", "cannot create " + options.data_dir + ": " + ec.message());
   auto runtime = std::unique_ptr<Runtime>(new Runtime());
   runtime->data_dir_ = options.data_dir;
-  ASSIGN_OR_RETURN(runtime->store_,
-                   storage::OpenSqliteStore({.path = (std::filesystem::path(options.data_dir) / "panorama.db").string(),
-                                             .synchronous_full = !options.bulk_load,
-                                             .read_connections = options.read_connections}));
+  ASSIGN_OR_RETURN(auto sqlite, storage::OpenSqliteStore({.path = DatabasePath(options.data_dir),
+                                                           .synchronous_full = !options.bulk_load,
+                                                           .read_connections = options.read_connections}));
+  // Every write of every command goes through the ledger decorator; the signing key and the checkpoint writer
+  // run for CLI commands too, so a long import is checkpointed as it goes.
+  ASSIGN_OR_RETURN(auto ledgered, audit::LedgeredStore::Open(std::move(sqlite), runtime->clock_));
+  runtime->ledger_ = ledgered.get();
+  runtime->store_ = std::move(ledgered);
+  ASSIGN_OR_RETURN(auto signer, audit::LedgerSigner::LoadOrCreate(SigningKeyPath(options.data_dir)));
+  runtime->signer_ = std::make_unique<audit::LedgerSigner>(std::move(signer));
+  runtime->ledger_service_ = std::make_unique<audit::LedgerService>(
+      *runtime->ledger_, *runtime->signer_, audit::LedgerServiceOptions{.witness_path = options.audit_witness});
+  runtime->ledger_service_->Start();
   runtime->features_ = std::make_unique<features::FeatureStore>(runtime->clock_);
   runtime->auth_ = std::make_unique<security::AuthService>(*runtime->store_, runtime->clock_);
   runtime->feature_observer_ = std::make_unique<ingest::FeatureObserver>(*runtime->features_);
@@ -153,7 +205,7 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
 
   auto views = std::make_unique<profile::CustomerViewService>(*store_, *features_, clock_, rates_.base());
   auto services = std::make_unique<http::ApiServices>(
-      http::ApiServices{*store_, *auth_, *features_, *ingest_, *views, rates_, clock_});
+      http::ApiServices{*store_, *auth_, *features_, *ingest_, *views, rates_, clock_, "CN", ledger_service_.get()});
   auto router = std::make_unique<http::Router>();
   http::RegisterApiRoutes(*router, *services);
   auto handle = std::make_unique<ServerHandle>(*ingest_, std::move(views), std::move(services), std::move(router));

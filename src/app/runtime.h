@@ -18,6 +18,12 @@ class Store;
 namespace panorama::features {
 class FeatureStore;
 }
+namespace panorama::audit {
+class LedgeredStore;
+class LedgerSigner;
+class LedgerService;
+struct VerifyReport;
+}
 namespace panorama::security {
 class AuthService;
 }
@@ -35,6 +41,7 @@ struct RuntimeOptions {
   std::string data_dir = "./panorama-data";
   bool bulk_load = false;  // fsync off: only for `panorama demo` filling a fresh store
   int read_connections = 4;  // SQLite read connections; API workers beyond this wait for one
+  std::string audit_witness;  // off-box JSON-lines file each signed ledger checkpoint is appended to
 };
 
 struct ServeOptions {
@@ -71,6 +78,16 @@ class Runtime {
   const ExchangeRates& rates() const { return rates_; }
   const Clock& clock() const { return clock_; }
   const std::string& data_dir() const { return data_dir_; }
+  audit::LedgeredStore& ledger() { return *ledger_; }
+  audit::LedgerService& ledger_service() { return *ledger_service_; }
+
+  // `panorama audit verify`: checks the ledger in `data_dir` without writing anything (no Runtime, so no
+  // checkpoint is signed over a possibly tampered tail). The public key is `public_key_hex` when given, else
+  // the one of <data_dir>/ledger-signing.key.
+  static Result<audit::VerifyReport> VerifyLedger(const std::string& data_dir, const std::string& witness_path,
+                                                  const std::string& public_key_hex);
+  // `panorama audit pubkey`: the ledger signing key's public half (the key is created if absent).
+  static Result<std::string> LedgerPublicKey(const std::string& data_dir);
 
   // Admin user and write key: from PANORAMA_ADMIN_PASSWORD / PANORAMA_WRITE_KEY when set (an existing admin's
   // password is reset to the given one), else generated on first use.
@@ -96,7 +113,10 @@ class Runtime {
   std::string data_dir_;
   SystemClock clock_;
   ExchangeRates rates_;
-  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<storage::Store> store_;  // the audit::LedgeredStore over SQLite
+  audit::LedgeredStore* ledger_ = nullptr;  // store_, as its concrete decorator
+  std::unique_ptr<audit::LedgerSigner> signer_;
+  std::unique_ptr<audit::LedgerService> ledger_service_;
   std::unique_ptr<features::FeatureStore> features_;
   std::unique_ptr<security::AuthService> auth_;
   std::unique_ptr<ingest::FeatureObserver> feature_observer_;

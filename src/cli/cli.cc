@@ -10,6 +10,9 @@
 #include <sstream>
 
 #include "app/runtime.h"
+#include "audit/ledger_service.h"
+#include "audit/verifier.h"
+#include "core/actor_context.h"
 #include "demo/demo_generator.h"
 #include "features/feature_store.h"
 #include "ingest/csv_importer.h"
@@ -65,8 +68,8 @@ Result<std::string> PasswordFrom(const char* env_name) {
   return line;
 }
 
-int Serve(const std::string& data, const app::ServeOptions& options) {
-  auto runtime = app::Runtime::Open({.data_dir = data});
+int Serve(const std::string& data, const app::ServeOptions& options, const std::string& audit_witness) {
+  auto runtime = app::Runtime::Open({.data_dir = data, .audit_witness = audit_witness});
   if (!runtime) return Fail(runtime.error());
   auto info = (*runtime)->Bootstrap();
   if (!info) return Fail(info.error());
@@ -142,6 +145,11 @@ int Import(const std::string& data, const std::string& kind, const std::string& 
 int Export(const std::string& data, const std::string& kind, const std::string& output) {
   auto runtime = app::Runtime::Open({.data_dir = data});
   if (!runtime) return Fail(runtime.error());
+  audit::LedgerEntry read;
+  read.action = kind == "orders" ? "export.orders" : "export.customers";
+  read.object_type = kind == "orders" ? "order" : "customer";
+  read.object_id = "*";
+  (*runtime)->ledger_service().RecordRead(read);
   auto csv = kind == "orders" ? ingest::ExportOrdersCsv((*runtime)->store())
                               : ingest::ExportCustomersCsv((*runtime)->store());
   if (!csv) return Fail(csv.error());
@@ -227,6 +235,19 @@ int Run(int argc, char** argv) {
   auto* key_revoke = key->add_subcommand("revoke", "revoke a key");
   key_revoke->add_option("id", key_id)->required();
 
+  auto* audit = cli.add_subcommand("audit", "check the tamper-evident audit ledger");
+  audit->require_subcommand(1);
+  std::string witness, public_key;
+  auto* audit_verify = audit->add_subcommand(
+      "verify", "recompute the hash chain and signed checkpoints; exit 1 naming the first broken seq");
+  add_data(audit_verify);
+  audit_verify->add_option("--witness", witness, "JSON-lines file of shipped checkpoints (serve --audit-witness)");
+  audit_verify->add_option("--pubkey", public_key, "signing public key in hex (default: the data directory's)");
+  auto* audit_pubkey = audit->add_subcommand("pubkey", "print the ledger signing key's public half (hex)");
+  add_data(audit_pubkey);
+  std::string audit_witness;
+  serve->add_option("--audit-witness", audit_witness, "append each signed ledger checkpoint to this file (off-box)");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -234,7 +255,25 @@ int Run(int argc, char** argv) {
   }
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
 
-  if (serve->parsed()) return Serve(data, serve_options);
+  // Writes made by this command's own thread are the operator's; HTTP requests set their own actor.
+  ActorScope actor({.actor = "cli"});
+  if (serve->parsed()) return Serve(data, serve_options, audit_witness);
+  if (audit_verify->parsed()) {
+    auto started = std::chrono::steady_clock::now();
+    auto report = app::Runtime::VerifyLedger(data, witness, public_key);
+    if (!report) return Fail(report.error());
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    std::printf("ledger ok: %lld entries, %lld checkpoints, %lld witness checkpoints, %lld ms\n",
+                static_cast<long long>(report->entries), static_cast<long long>(report->checkpoints),
+                static_cast<long long>(report->witness_checkpoints), static_cast<long long>(ms.count()));
+    return 0;
+  }
+  if (audit_pubkey->parsed()) {
+    auto pubkey = app::Runtime::LedgerPublicKey(data);
+    if (!pubkey) return Fail(pubkey.error());
+    std::printf("%s\n", pubkey->c_str());
+    return 0;
+  }
   if (demo->parsed()) return Demo(data, customers, seed);
   if (import->parsed()) {
     auto order = ingest::ParseDateOrder(date_order);

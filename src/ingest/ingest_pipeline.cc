@@ -53,7 +53,7 @@ void IngestPipeline::Submit(std::vector<SegmentMessage> messages, Done done) {
       return;
     }
     queued_messages_ += messages.size();
-    queue_.push_back({std::move(messages), std::move(done)});
+    queue_.push_back({std::move(messages), std::move(done), CurrentActor()});
   }
   wake_.notify_one();
 }
@@ -93,6 +93,7 @@ void IngestPipeline::WriteGroup(std::vector<Pending>& group) {
       IngestStats stats;
       // One savepoint per request: a request that fails (e.g. a broken invariant) is rolled back alone.
       auto applied = txn.Nested([&]() -> Result<void> {
+        ActorScope actor(group[i].actor);
         for (const auto& message : group[i].messages) {
           ASSIGN_OR_RETURN(IngestStats one, Apply(txn, message, effects[i]));
           stats.accepted += one.accepted;

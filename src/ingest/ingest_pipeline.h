@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/actor_context.h"
 #include "core/money.h"
 #include "core/result.h"
 #include "ingest/identity/identity_resolver.h"
@@ -84,6 +85,7 @@ class IngestPipeline {
   struct Pending {
     std::vector<SegmentMessage> messages;
     Done done;
+    ActorContext actor;  // the submitter's, so the writer thread's ledger entries name who sent them
   };
   void Run();
   void WriteGroup(std::vector<Pending>& group);

@@ -146,4 +146,36 @@ struct TimelineEntry {
   Timestamp at;
 };
 
+// One row of the audit ledger (audit/ owns the format). `body` is the entry's canonical JSON, the single source
+// of truth: the searchable columns are derived from it by the database, so they cannot disagree with the hash.
+struct LedgerRow {
+  int64_t seq = 0;
+  std::string body;
+  std::string prev_hash;   // hex SHA-256
+  std::string entry_hash;  // hex SHA-256
+};
+
+// A signed checkpoint over the ledger entries (from_seq, to_seq].
+struct CheckpointRecord {
+  int64_t id = 0;
+  int64_t from_seq = 0;    // exclusive
+  int64_t to_seq = 0;      // inclusive
+  std::string merkle_root;  // hex
+  std::string head_hash;    // entry_hash of to_seq, hex
+  Timestamp created_at;
+  std::string signature;    // hex Ed25519 over audit::CheckpointMessage
+};
+
+// Filters for the ledger search; empty strings match anything. Keyset paging by descending seq.
+struct LedgerQuery {
+  std::string actor;
+  std::string action;
+  std::string object_type;
+  std::string object_id;
+  std::optional<Timestamp> from;  // inclusive
+  std::optional<Timestamp> to;    // exclusive
+  int64_t before_seq = 0;         // 0: from the newest
+  int limit = 50;
+};
+
 }  // namespace panorama::storage

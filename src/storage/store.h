@@ -80,6 +80,11 @@ class WriteTxn {
   virtual Result<void> DeleteUserSessions(UserId user) = 0;
   virtual Result<void> PutIdempotency(const IdempotencyRecord& record) = 0;
 
+  // Audit ledger rows; only audit::LedgeredStore calls these (its own transaction wrapper refuses them).
+  // kAlreadyExists when the seq is taken.
+  virtual Result<void> AppendLedger(const LedgerRow& row) = 0;
+  virtual Result<void> InsertCheckpoint(const CheckpointRecord& checkpoint) = 0;
+
   // Runs `fn` inside a savepoint: if it fails, only its own changes are rolled back and its error returned,
   // while the enclosing transaction goes on (group commit of many independent requests).
   virtual Result<void> Nested(const std::function<Result<void>()>& fn) = 0;
@@ -136,6 +141,13 @@ class Store {
   virtual Result<void> TouchApiKey(ApiKeyId id, Timestamp at) = 0;  // last-used time, best effort
   virtual Result<SessionRecord> FindSession(std::string_view token_sha256) = 0;
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view key) = 0;
+
+  // Audit ledger: the newest row (nullopt when empty), rows in ascending seq after `after_seq`, a filtered
+  // page (newest first), and every checkpoint in ascending to_seq.
+  virtual Result<std::optional<LedgerRow>> LastLedgerRow() = 0;
+  virtual Result<void> ScanLedger(int64_t after_seq, const std::function<void(const LedgerRow&)>& fn) = 0;
+  virtual Result<std::vector<LedgerRow>> ListLedger(const LedgerQuery& query) = 0;
+  virtual Result<std::vector<CheckpointRecord>> ListCheckpoints() = 0;
 
   // Runs the backend's own consistency check (SQLite: PRAGMA integrity_check); kInternal naming the problem.
   virtual Result<void> CheckIntegrity() = 0;

@@ -184,3 +184,25 @@ test('sign in, switch language, search by Chinese name and open the 360 page', a
     }
   });
 });
+
+test('the audit page lists ledger entries and filters them like the API', async () => {
+  await withPage('audit', async (page) => {
+    await signIn(page);
+    await page.getByTestId('nav-audit').click();
+    const heading = page.locator('[data-testid=audit-page] h1');
+    await heading.waitFor();
+    assert.equal(await heading.textContent(), '审计日志');
+    await page.getByTestId('audit-row').first().waitFor();
+
+    await page.getByTestId('audit-filter-action').fill('session.create');
+    await page.getByTestId('audit-search').click();
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('[data-testid=audit-row] td:nth-child(4)')].every((td) => td.textContent === 'session.create'),
+    );
+
+    const shown = await page.locator('[data-testid=audit-row]').evaluateAll((rows) => rows.map((r) => Number(r.dataset.seq)));
+    const fromApi = await api.get('/api/v1/audit?action=session.create&limit=50');
+    assert.deepEqual(shown, fromApi.data.map((e) => e.seq));
+    assert.ok(shown.length >= 2, 'the API client and this page each signed in');
+  });
+});

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "app/runtime.h"
+#include "audit/ledger_service.h"
 #include "http/handlers/api_services.h"
 #include "http/router.h"
 #include "profile/customer_view.h"
@@ -266,6 +267,67 @@ TEST_F(ApiTest, CsvImportTwiceCreatesNoDuplicatesAndSearchFindsThemInAnyFormat) 
 TEST_F(ApiTest, HealthAndReadiness) {
   EXPECT_EQ(client_->Request("GET", "/healthz").status, 200);
   EXPECT_EQ(client_->Request("GET", "/readyz").status, 200);
+}
+
+TEST_F(ApiTest, AuditSearchIsForAdminAndAuditorOnly) {
+  ASSERT_EQ(Api("POST", "/api/v1/users",
+                R"({"username":"sales1","password":"sales-password-123","role":"sales"})").status, 201);
+  ASSERT_EQ(Api("POST", "/api/v1/users",
+                R"({"username":"audit1","password":"audit-password-123","role":"auditor"})").status, 201);
+  auto login = [&](const char* user, const char* password) {
+    HttpResponse r = client_->Request("POST", "/api/v1/auth/login",
+                                      std::string(R"({"username":")") + user + R"(","password":")" + password + "\"}");
+    return std::string(Parse(parser_, r.body)["token"].get_string().value());
+  };
+  std::string sales = login("sales1", "sales-password-123");
+  std::string auditor = login("audit1", "audit-password-123");
+
+  auto as_sales = client_->Request("GET", "/api/v1/audit", {}, {{"Authorization", "Bearer " + sales}});
+  auto as_auditor = client_->Request("GET", "/api/v1/audit?action=user.create", {}, {{"Authorization", "Bearer " + auditor}});
+
+  EXPECT_EQ(as_sales.status, 403) << as_sales.body;
+  ASSERT_EQ(as_auditor.status, 200) << as_auditor.body;
+  EXPECT_EQ(Parse(parser_, as_auditor.body)["data"].get_array().size(), 3u) << as_auditor.body;  // admin + 2
+}
+
+TEST_F(ApiTest, AuditSearchRejectsBadFiltersByName) {
+  struct Case {
+    std::string query;
+    std::string field;
+  };
+  std::vector<Case> cases = {{"from=yesterday", "from"},
+                             {"to=2026-13-01T00:00:00Z", "to"},
+                             {"from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "to"},
+                             {"limit=0", "limit"},
+                             {"limit=501", "limit"},
+                             {"cursor=abc", "cursor"},
+                             {"actor=" + std::string(201, 'a'), "actor"}};
+  for (const auto& c : cases) {
+    HttpResponse r = Api("GET", "/api/v1/audit?" + c.query);
+
+    EXPECT_EQ(r.status, 400) << c.query;
+    EXPECT_EQ(ErrorFields(r.body), std::set<std::string>{c.field}) << c.query << ": " << r.body;
+  }
+}
+
+TEST_F(ApiTest, WritesAndReadsOfCustomersLandInTheLedgerUnderTheCaller) {
+  HttpResponse created = Api("POST", "/api/v1/customers", R"({"name":"张伟","email":"zw@example.com"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string id = std::to_string(Parse(parser_, created.body)["id"].get_int64().value());
+  ASSERT_EQ(Api("GET", "/api/v1/customers/" + id + "/360").status, 200);
+  ASSERT_TRUE(runtime_->ledger_service().Flush().has_value());
+
+  HttpResponse entries = Api("GET", "/api/v1/audit?object_type=customer&object_id=" + id);
+
+  ASSERT_EQ(entries.status, 200) << entries.body;
+  std::vector<std::string> actions;
+  for (auto e : Parse(parser_, entries.body)["data"].get_array()) {
+    actions.emplace_back(e["action"].get_string().value());
+    EXPECT_EQ(std::string(e["actor"].get_string().value()), "user:1");
+    EXPECT_EQ(std::string(e["ip"].get_string().value()), "127.0.0.0/24");
+  }
+  EXPECT_EQ(actions, (std::vector<std::string>{"customer.view360", "identity.add", "customer.create"}));
+  EXPECT_EQ(entries.body.find("zw@example.com"), std::string::npos);
 }
 
 }  // namespace

@@ -17,8 +17,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -283,6 +283,9 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
   // The median, not the maximum: on a loaded 2-core CI machine one exec can stall for seconds without the
   // server being at fault; recovery itself is what must stay fast.
   EXPECT_LT(median, 2.0) << "restarts take 2 s or more (seed " << seed << ")";
+  // R1's ledger part: the kills leave a whole chain (its entries rode the same commits as the events).
+  std::string verify = std::string(PANORAMA_BINARY) + " audit verify --data " + dir.path().string() + " >/dev/null";
+  EXPECT_EQ(std::system(verify.c_str()), 0) << "audit verify failed after the kills (seed " << seed << ")";
 }
 
 }  // namespace

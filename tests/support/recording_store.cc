@@ -371,6 +371,10 @@ class RecordingTxn final : public storage::WriteTxn {
   Result<void> PutIdempotency(const storage::IdempotencyRecord&) override {
     return NotImplemented("PutIdempotency");
   }
+  Result<void> AppendLedger(const storage::LedgerRow&) override { return NotImplemented("AppendLedger"); }
+  Result<void> InsertCheckpoint(const storage::CheckpointRecord&) override {
+    return NotImplemented("InsertCheckpoint");
+  }
 
  private:
   bool Exists(CustomerId id) const {
@@ -461,6 +465,19 @@ Result<std::vector<storage::CustomerRecord>> RecordingStore::ListCustomers(
   return NotImplemented("ListCustomers");
 }
 Result<void> RecordingStore::CheckIntegrity() { return Ok(); }
+
+Result<std::optional<storage::LedgerRow>> RecordingStore::LastLedgerRow() {
+  return std::optional<storage::LedgerRow>();
+}
+Result<void> RecordingStore::ScanLedger(int64_t, const std::function<void(const storage::LedgerRow&)>&) {
+  return Ok();
+}
+Result<std::vector<storage::LedgerRow>> RecordingStore::ListLedger(const storage::LedgerQuery&) {
+  return std::vector<storage::LedgerRow>();
+}
+Result<std::vector<storage::CheckpointRecord>> RecordingStore::ListCheckpoints() {
+  return std::vector<storage::CheckpointRecord>();
+}
 
 Result<std::vector<storage::IdentityRecord>> RecordingStore::ListIdentities(CustomerId) {
   return NotImplemented("ListIdentities");

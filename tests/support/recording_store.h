@@ -63,6 +63,11 @@ class RecordingStore : public storage::Store {
   Result<std::optional<CustomerId>> FindIdentity(std::string_view type,
                                                  std::string_view value) override;
   Result<void> CheckIntegrity() override;
+  // The ledger is empty here: RecordingStore is never wrapped in audit::LedgeredStore.
+  Result<std::optional<storage::LedgerRow>> LastLedgerRow() override;
+  Result<void> ScanLedger(int64_t after_seq, const std::function<void(const storage::LedgerRow&)>& fn) override;
+  Result<std::vector<storage::LedgerRow>> ListLedger(const storage::LedgerQuery& query) override;
+  Result<std::vector<storage::CheckpointRecord>> ListCheckpoints() override;
   Result<std::vector<storage::MergeRecord>> ListMerges(CustomerId id) override;
   Result<std::vector<storage::TimelineEntry>> ListTimeline(
       const storage::TimelineQuery& query) override;

@@ -198,7 +198,27 @@ function query(params: Record<string, string | number | null | undefined>): stri
   return s ? `?${s}` : '';
 }
 
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  object_type: string;
+  object_id: string;
+  fields: string[];
+  ids: string[];
+  request_id: string;
+  ip: string;
+  outcome: string;
+  entry_hash: string;
+}
+
+export type AuditFilters = Partial<Record<'actor' | 'action' | 'object_type' | 'object_id' | 'from' | 'to', string>>;
+
 export const api = {
+  audit(filters: AuditFilters, limit: number, cursor: string | null): Promise<Page<AuditEntry>> {
+    return request('GET', `/api/v1/audit${query({ ...filters, limit, cursor })}`);
+  },
   login(username: string, password: string): Promise<LoginResponse> {
     return request('POST', '/api/v1/auth/login', { username, password }, false);
   },

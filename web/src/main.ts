@@ -1,11 +1,12 @@
 // Console entry: the header (brand, navigation, language, user) and a hash router over the pages.
-// Routes: #/login, #/customers[?q=…], #/customers/{id}.
+// Routes: #/login, #/customers[?q=…], #/customers/{id}, #/audit.
 import './styles.css';
 import { onUnauthorized } from './api';
 import { h, icon } from './dom';
 import { kLocaleNames, kLocales, locale, onLocaleChange, setLocale, t } from './i18n';
 import type { MessageKey } from './i18n/en';
 import { kIcons } from './icons';
+import { mountAudit } from './pages/audit';
 import { mount360 } from './pages/customer360';
 import { currentQuery, mountCustomers, resetCustomerList } from './pages/customers';
 import { mountLogin } from './pages/login';
@@ -26,7 +27,9 @@ function renderHeader(): void {
   header.replaceChildren(h('div', { class: 'topbar-inner' },
     h('a', { class: 'brand', href: loggedIn ? '#/customers' : '#/login', testid: 'brand' }, icon(kIcons.logo, 'icon icon-logo'), t('app.name')),
     loggedIn &&
-      h('nav', { class: 'nav' }, h('a', { href: '#/customers', class: 'nav-link active', testid: 'nav-customers' }, t('nav.customers'))),
+      h('nav', { class: 'nav' },
+        h('a', { href: '#/customers', class: location.hash.startsWith('#/audit') ? 'nav-link' : 'nav-link active', testid: 'nav-customers' }, t('nav.customers')),
+        mayAudit() && h('a', { href: '#/audit', class: location.hash.startsWith('#/audit') ? 'nav-link active' : 'nav-link', testid: 'nav-audit' }, t('nav.audit'))),
     h('div', { class: 'spacer' }),
     h(
       'div',
@@ -54,6 +57,12 @@ function renderHeader(): void {
         h('button', { type: 'button', class: 'btn btn-small', testid: 'logout', onclick: logout }, t('header.logout')),
       ),
   ));
+}
+
+// The API enforces the role; the link is only hidden from those who would get 403.
+function mayAudit(): boolean {
+  const role = currentUser()?.role;
+  return role === 'admin' || role === 'auditor';
 }
 
 function logout(): void {
@@ -89,6 +98,10 @@ function route(): void {
   const detail = /^\/customers\/([^/]+)$/.exec(path);
   if (detail) {
     view = mount360(main, decodeURIComponent(detail[1] ?? ''), currentQuery());
+    return;
+  }
+  if (path === '/audit') {
+    view = mountAudit(main);
     return;
   }
   if (path === '/customers') {

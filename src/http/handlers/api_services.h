@@ -21,6 +21,9 @@ class IngestPipeline;
 namespace panorama::profile {
 class CustomerViewService;
 }
+namespace panorama::audit {
+class LedgerService;
+}
 
 namespace panorama::http {
 
@@ -35,6 +38,7 @@ struct ApiServices {
   const ExchangeRates& rates;
   const Clock& clock;
   std::string default_phone_region = "CN";
+  audit::LedgerService* audit = nullptr;  // read log of personal data; null in tests that do not audit
 };
 
 // Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.

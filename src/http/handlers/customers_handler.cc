@@ -131,6 +131,9 @@ Response ListCustomers(ApiServices& s, Request& request) {
   if (more) customers->resize(static_cast<size_t>(page->limit));
   Timestamp now = s.clock.Now();
   std::string next = customers->empty() ? "" : customers->back().id.ToString();
+  std::vector<std::string> read_ids;
+  for (const auto& c : *customers) read_ids.push_back(c.id.ToString());
+  RecordRead(s, "customer.list", "customer", "", std::move(read_ids));
   return Response::Json(200, PageJson(*customers, more, next, [&](JsonWriter& w, const storage::CustomerRecord& c) {
     auto f = s.features.Get(c.id, now).value_or(features::CustomerFeatures{});
     WriteCustomer(w, c, &f, s.rates.base());
@@ -142,6 +145,7 @@ Response GetCustomer(ApiServices& s, Request& request) {
   if (!id) return Response::Problem(id.error());
   auto customer = s.store.GetCustomer(*id);
   if (!customer) return Response::Problem(customer.error());
+  RecordRead(s, "customer.read", "customer", id->ToString());
   return Response::Json(200, CustomerJson(s, *customer));
 }
 
@@ -252,6 +256,7 @@ Response Customer360(ApiServices& s, Request& request) {
   }
   auto view = s.views.Get(*id, query);
   if (!view) return Response::Problem(view.error());
+  RecordRead(s, "customer.view360", "customer", id->ToString());
   JsonWriter w;
   w.StartObject();
   w.Key("customer");

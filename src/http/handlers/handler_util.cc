@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "audit/ledger_service.h"
+#include "core/actor_context.h"
 #include "features/feature_store.h"
 #include "security/crypto_util.h"
 #include "storage/store.h"
@@ -28,6 +30,32 @@ Response Unauthenticated(const Error& error) {
 
 }  // namespace
 
+ActorContext ActorOf(const Request& request, const security::Principal& who) {
+  ActorContext context;
+  if (who.kind == security::Principal::Kind::kUser && who.user) {
+    context.actor = "user:" + who.user->ToString();
+  } else if (who.key) {
+    context.actor = "key:" + who.key->ToString();
+  } else {
+    context.actor = "unknown";
+  }
+  // A client-chosen correlation id; bounded so a header cannot bloat the ledger.
+  context.request_id = std::string(request.Header("x-request-id").substr(0, 64));
+  context.ip = TruncateIp(request.remote_address);
+  return context;
+}
+
+void RecordRead(ApiServices& services, std::string action, std::string object_type, std::string object_id,
+                std::vector<std::string> ids) {
+  if (!services.audit) return;
+  audit::LedgerEntry entry;
+  entry.action = std::move(action);
+  entry.object_type = std::move(object_type);
+  entry.object_id = std::move(object_id);
+  entry.ids = std::move(ids);
+  services.audit->RecordRead(std::move(entry));
+}
+
 Handler Authenticated(ApiServices& services, AuthedHandler handler, bool write) {
   return [&services, handler = std::move(handler), write](Request& request) -> Response {
     auto principal = services.auth.AuthenticateBearer(BearerToken(request));
@@ -38,6 +66,8 @@ Handler Authenticated(ApiServices& services, AuthedHandler handler, bool write) 
     if (write && !principal->CanWrite()) {
       return Response::Problem(Error::PermissionDenied("this credential may only read"));
     }
+    // Every write and read-log entry made while handling this request names this caller.
+    ActorScope actor(ActorOf(request, *principal));
     return handler(request, *principal);
   };
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/actor_context.h"
 #include "core/result.h"
 #include "http/handlers/api_services.h"
 #include "http/json.h"
@@ -24,6 +25,13 @@ struct CustomerFeatures;
 namespace panorama::http {
 
 using AuthedHandler = std::function<Response(Request&, const security::Principal&)>;
+
+// The audit actor of an authenticated request: "user:<id>" or "key:<id>", X-Request-Id, truncated IP.
+ActorContext ActorOf(const Request& request, const security::Principal& who);
+
+// Queues one ledger entry for a read of personal data (the ids read); a no-op when services.audit is null.
+void RecordRead(ApiServices& services, std::string action, std::string object_type, std::string object_id,
+                std::vector<std::string> ids = {});
 
 // Requires a bearer token (session or API key); `write` additionally requires a read-write scope.
 Handler Authenticated(ApiServices& services, AuthedHandler handler, bool write = false);

@@ -57,6 +57,8 @@ AsyncHandler SegmentRoute(ApiServices& s, std::string type) {
       respond(std::move(response));
       return;
     }
+    // The pipeline captures the submitting thread's actor for the ledger entries of these messages.
+    ActorScope actor(ActorOf(request, *principal));
     s.ingest.Submit(std::move(*messages), [respond = std::move(respond)](Result<ingest::IngestStats> stats) {
       if (!stats) {
         Response response = Response::Problem(stats.error());

@@ -160,9 +160,40 @@ CREATE TABLE idempotency (
 ) WITHOUT ROWID;
 )sql";
 
+// The audit ledger (SECURITY.md §2.6). `body` is the canonical JSON that is hashed; the search columns are
+// generated from it, so a raw edit of a column is an edit of the body and breaks the hash chain.
+constexpr const char* kV2Ledger = R"sql(
+CREATE TABLE ledger (
+  seq         INTEGER PRIMARY KEY,
+  body        TEXT NOT NULL,
+  prev_hash   TEXT NOT NULL,
+  entry_hash  TEXT NOT NULL,
+  at          INTEGER GENERATED ALWAYS AS (json_extract(body, '$.at')) VIRTUAL,
+  actor       TEXT GENERATED ALWAYS AS (json_extract(body, '$.actor')) VIRTUAL,
+  action      TEXT GENERATED ALWAYS AS (json_extract(body, '$.action')) VIRTUAL,
+  object_type TEXT GENERATED ALWAYS AS (json_extract(body, '$.object_type')) VIRTUAL,
+  object_id   TEXT GENERATED ALWAYS AS (json_extract(body, '$.object_id')) VIRTUAL
+);
+-- Two indexes only, for the auditor's two main questions (who touched this record, what did this actor do):
+-- each index costs every append a JSON extraction and a B-tree insert. Action and time filters walk seq.
+CREATE INDEX ledger_object ON ledger(object_type, object_id, seq);
+CREATE INDEX ledger_actor ON ledger(actor, seq);
+
+CREATE TABLE ledger_checkpoints (
+  id          INTEGER PRIMARY KEY,
+  from_seq    INTEGER NOT NULL,
+  to_seq      INTEGER NOT NULL UNIQUE,
+  merkle_root TEXT NOT NULL,
+  head_hash   TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  signature   TEXT NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: customers, identities, merges, events, orders, products, interactions, staff",
      kV1Initial},
+    {2, "audit ledger and signed checkpoints", kV2Ledger},
 };
 
 }  // namespace

@@ -403,6 +403,22 @@ class SqliteWriteTxn final : public WriteTxn {
     return s.Run();
   }
 
+  Result<void> AppendLedger(const LedgerRow& row) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT INTO ledger (seq, body, prev_hash, entry_hash) VALUES (?,?,?,?)"));
+    s.Bind(1, row.seq).Bind(2, row.body).Bind(3, row.prev_hash).Bind(4, row.entry_hash);
+    return s.Run();
+  }
+
+  Result<void> InsertCheckpoint(const CheckpointRecord& c) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT INTO ledger_checkpoints (from_seq, to_seq, merkle_root, head_hash, created_at, signature)"
+        " VALUES (?,?,?,?,?,?)"));
+    s.Bind(1, c.from_seq).Bind(2, c.to_seq).Bind(3, c.merkle_root).Bind(4, c.head_hash);
+    s.Bind(5, ToUnixMillis(c.created_at)).Bind(6, c.signature);
+    return s.Run();
+  }
+
   Result<void> Nested(const std::function<Result<void>()>& fn) override {
     std::string name = "sp" + std::to_string(++savepoint_depth_);
     RETURN_IF_ERROR(db_.Exec("SAVEPOINT " + name));
@@ -835,6 +851,66 @@ class SqliteStore final : public Store {
     if (!row) return std::optional<IdempotencyRecord>();
     return std::optional<IdempotencyRecord>(IdempotencyRecord{
         s.Text(0), s.Text(1), static_cast<int>(s.Int(2)), s.Text(3), FromUnixMillis(s.Int(4))});
+  }
+
+  Result<std::optional<LedgerRow>> LastLedgerRow() override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT seq, body, prev_hash, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1"));
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<LedgerRow>();
+    return std::optional<LedgerRow>(LedgerRow{s.Int(0), s.Text(1), s.Text(2), s.Text(3)});
+  }
+
+  Result<void> ScanLedger(int64_t after_seq, const std::function<void(const LedgerRow&)>& fn) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT seq, body, prev_hash, entry_hash FROM ledger WHERE seq > ? ORDER BY seq"));
+    s.Bind(1, after_seq);
+    LedgerRow row;
+    return ForEachRow(s, [&] {
+      row.seq = s.Int(0);
+      row.body = s.Text(1);
+      row.prev_hash = s.Text(2);
+      row.entry_hash = s.Text(3);
+      fn(row);
+    });
+  }
+
+  Result<std::vector<LedgerRow>> ListLedger(const LedgerQuery& q) override {
+    std::string sql = "SELECT seq, body, prev_hash, entry_hash FROM ledger WHERE 1";
+    std::vector<std::string> text_args;
+    auto text = [&](const char* column, const std::string& value) {
+      if (value.empty()) return;
+      sql += std::string(" AND ") + column + " = ?";
+      text_args.push_back(value);
+    };
+    text("actor", q.actor);
+    text("action", q.action);
+    text("object_type", q.object_type);
+    text("object_id", q.object_id);
+    if (q.from) sql += " AND at >= " + std::to_string(ToUnixMillis(*q.from));
+    if (q.to) sql += " AND at < " + std::to_string(ToUnixMillis(*q.to));
+    if (q.before_seq > 0) sql += " AND seq < " + std::to_string(q.before_seq);
+    sql += " ORDER BY seq DESC LIMIT " + std::to_string(std::max(1, q.limit));
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
+    for (size_t i = 0; i < text_args.size(); ++i) s.Bind(static_cast<int>(i + 1), text_args[i]);
+    std::vector<LedgerRow> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3)}); }));
+    return out;
+  }
+
+  Result<std::vector<CheckpointRecord>> ListCheckpoints() override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT id, from_seq, to_seq, merkle_root, head_hash, created_at, signature FROM ledger_checkpoints"
+        " ORDER BY to_seq"));
+    std::vector<CheckpointRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      out.push_back({s.Int(0), s.Int(1), s.Int(2), s.Text(3), s.Text(4), FromUnixMillis(s.Int(5)), s.Text(6)});
+    }));
+    return out;
   }
 
   Result<void> CheckIntegrity() override {

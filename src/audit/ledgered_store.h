@@ -1,0 +1,134 @@
+#pragma once
+// LedgeredStore: the Store decorator that makes every write leave its audit ledger entry in the same
+// transaction (SECURITY.md §2.6). Write() hands the callback a wrapping WriteTxn that forwards each mutating
+// call and appends the matching entry; a new WriteTxn method is a compile error here until it is forwarded,
+// and the raw AppendLedger/InsertCheckpoint are refused to callers, so nothing bypasses the chain.
+// The actor, request id and IP come from CurrentActor() (core/actor_context.h) on the writing thread.
+//
+// Thread-safety: as Store. The chain head (last seq and hash) is cached in memory under mu_, so appends cost
+// no extra read; it advances only when the enclosing transaction commits.
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "audit/ledger_entry.h"
+#include "storage/store.h"
+
+namespace panorama::audit {
+
+class LedgerSigner;
+
+class LedgeredStore final : public storage::Store {
+ public:
+  // Takes over `inner` and reads the chain head and the entries since the last checkpoint.
+  static Result<std::unique_ptr<LedgeredStore>> Open(std::unique_ptr<storage::Store> inner, const Clock& clock);
+
+  // Appends `entries` (seq, time and hash are set here; actor fields are kept if set, else CurrentActor())
+  // in one transaction of their own: the batched read log.
+  Result<void> AppendEntries(std::vector<LedgerEntry> entries);
+
+  // Writes a signed checkpoint over the entries since the last one; nullopt when there are none.
+  // kFailedPrecondition naming the seq when the unsigned tail was found broken at Open.
+  Result<std::optional<storage::CheckpointRecord>> Checkpoint(const LedgerSigner& signer);
+
+  int64_t last_seq() const;
+  int64_t entries_since_checkpoint() const;
+  storage::Store& inner() { return *inner_; }
+
+  // Store
+  Result<void> Write(const std::function<Result<void>(storage::WriteTxn&)>& fn) override;
+  Result<storage::CustomerRecord> GetCustomer(CustomerId id) override { return inner_->GetCustomer(id); }
+  Result<std::vector<storage::CustomerRecord>> ListCustomers(const storage::CustomerQuery& q) override {
+    return inner_->ListCustomers(q);
+  }
+  Result<int64_t> CountCustomers() override { return inner_->CountCustomers(); }
+  Result<std::vector<storage::IdentityRecord>> ListIdentities(CustomerId id) override {
+    return inner_->ListIdentities(id);
+  }
+  Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) override {
+    return inner_->FindIdentity(type, value);
+  }
+  Result<std::vector<storage::MergeRecord>> ListMerges(CustomerId id) override { return inner_->ListMerges(id); }
+  Result<std::vector<storage::TimelineEntry>> ListTimeline(const storage::TimelineQuery& q) override {
+    return inner_->ListTimeline(q);
+  }
+  Result<std::vector<storage::EventRecord>> GetEvents(const std::vector<int64_t>& ids) override {
+    return inner_->GetEvents(ids);
+  }
+  Result<std::vector<storage::OrderRecord>> GetOrders(const std::vector<int64_t>& ids) override {
+    return inner_->GetOrders(ids);
+  }
+  Result<std::vector<storage::InteractionRecord>> GetInteractions(const std::vector<int64_t>& ids) override {
+    return inner_->GetInteractions(ids);
+  }
+  Result<std::vector<storage::OrderRecord>> ListOrders(const storage::PageQuery& q) override {
+    return inner_->ListOrders(q);
+  }
+  Result<std::vector<storage::ProductRecord>> ListProducts(const storage::PageQuery& q) override {
+    return inner_->ListProducts(q);
+  }
+  Result<storage::ProductRecord> GetProduct(ProductId id) override { return inner_->GetProduct(id); }
+  Result<std::vector<storage::InteractionRecord>> ListInteractions(const storage::PageQuery& q) override {
+    return inner_->ListInteractions(q);
+  }
+  Result<void> ScanOrderFacts(const std::function<void(const OrderFact&)>& fn) override {
+    return inner_->ScanOrderFacts(fn);
+  }
+  Result<void> ScanEventFacts(const std::function<void(const EventFact&)>& fn) override {
+    return inner_->ScanEventFacts(fn);
+  }
+  Result<void> ScanCustomerIds(const std::function<void(CustomerId, bool)>& fn) override {
+    return inner_->ScanCustomerIds(fn);
+  }
+  Result<storage::UserRecord> FindUserByName(std::string_view username) override {
+    return inner_->FindUserByName(username);
+  }
+  Result<storage::UserRecord> GetUser(UserId id) override { return inner_->GetUser(id); }
+  Result<std::vector<storage::UserRecord>> ListUsers() override { return inner_->ListUsers(); }
+  Result<storage::ApiKeyRecord> FindApiKeyBySecretHash(std::string_view h) override {
+    return inner_->FindApiKeyBySecretHash(h);
+  }
+  Result<std::vector<storage::ApiKeyRecord>> ListApiKeys() override { return inner_->ListApiKeys(); }
+  // Last-used time only, best effort and high-frequency: not a ledger entry (documented in docs/security.md).
+  Result<void> TouchApiKey(ApiKeyId id, Timestamp at) override { return inner_->TouchApiKey(id, at); }
+  Result<storage::SessionRecord> FindSession(std::string_view token_sha256) override {
+    return inner_->FindSession(token_sha256);
+  }
+  Result<std::optional<storage::IdempotencyRecord>> FindIdempotency(std::string_view key) override {
+    return inner_->FindIdempotency(key);
+  }
+  Result<std::optional<storage::LedgerRow>> LastLedgerRow() override { return inner_->LastLedgerRow(); }
+  Result<void> ScanLedger(int64_t after_seq, const std::function<void(const storage::LedgerRow&)>& fn) override {
+    return inner_->ScanLedger(after_seq, fn);
+  }
+  Result<std::vector<storage::LedgerRow>> ListLedger(const storage::LedgerQuery& q) override {
+    return inner_->ListLedger(q);
+  }
+  Result<std::vector<storage::CheckpointRecord>> ListCheckpoints() override { return inner_->ListCheckpoints(); }
+  Result<void> CheckIntegrity() override { return inner_->CheckIntegrity(); }
+  int SchemaVersion() const override { return inner_->SchemaVersion(); }
+
+  // The chain as a transaction sees it: committed head plus what this transaction appended so far.
+  struct Chain {
+    int64_t seq = 0;
+    Hash head{};
+    std::vector<Hash> appended;
+  };
+
+ private:
+  LedgeredStore(std::unique_ptr<storage::Store> inner, const Clock& clock) : inner_(std::move(inner)), clock_(clock) {}
+
+  std::unique_ptr<storage::Store> inner_;
+  const Clock& clock_;
+
+  mutable std::mutex mu_;
+  // guarded by mu_ (held for the whole of each Write, so transactions see a stable head)
+  Chain committed_;
+  int64_t checkpoint_seq_ = 0;          // to_seq of the last checkpoint
+  std::vector<Hash> since_checkpoint_;  // entry hashes after checkpoint_seq_
+  int64_t tail_broken_at_ = 0;          // first broken seq after the last checkpoint, found at Open
+};
+
+}  // namespace panorama::audit
