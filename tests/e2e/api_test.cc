@@ -33,7 +33,7 @@ class ApiTest : public ::testing::Test {
   void SetUp() override {
     setenv("PANORAMA_ADMIN_PASSWORD", kPassword, 1);
     setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
-    runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
+    runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string(), .insecure_dev = true})).value();
     ASSERT_TRUE(runtime_->Bootstrap().has_value());
     auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false});
     ASSERT_TRUE(server.has_value()) << server.error().message();

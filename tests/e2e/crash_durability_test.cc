@@ -16,6 +16,7 @@
 
 #include "storage/store.h"
 #include "tests/support/http_client.h"
+#include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
 
 #ifndef PANORAMA_BINARY
@@ -26,6 +27,7 @@ namespace panorama {
 namespace {
 
 constexpr const char* kWriteKey = "crash-test-write-key-0001";
+constexpr const char* kMasterKey = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";  // test-only master key
 
 // Starts `panorama serve` on a free port and returns its pid and port (read from its first stdout line).
 std::pair<pid_t, uint16_t> StartServer(const std::string& data_dir) {
@@ -37,6 +39,7 @@ std::pair<pid_t, uint16_t> StartServer(const std::string& data_dir) {
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
+    setenv("PANORAMA_MASTER_KEY", kMasterKey, 1);
     setenv("PANORAMA_ADMIN_PASSWORD", "crash-test-admin-password", 1);
     execl(PANORAMA_BINARY, PANORAMA_BINARY, "serve", "--data", data_dir.c_str(), "--listen", "127.0.0.1:0",
           "--no-access-log", static_cast<char*>(nullptr));
@@ -98,7 +101,11 @@ TEST(CrashDurability, EveryAcknowledgedEventSurvivesSigkill) {
   stop = true;
   for (auto& s : senders) s.join();
 
-  auto store = storage::OpenSqliteStore({.path = dir.File("panorama.db")});
+  auto ring = security::ParseMasterKeyEnv(kMasterKey);
+  ASSERT_TRUE(ring.has_value());
+  auto crypto = testing::OpenTestCrypto(dir.File("keystore.db"), std::move(ring).value());
+  ASSERT_TRUE(crypto.has_value()) << crypto.error().message();
+  auto store = storage::OpenSqliteStore({.path = dir.File("panorama.db"), .crypto = crypto->get()});
   ASSERT_TRUE(store.has_value()) << store.error().message();
   EXPECT_TRUE((*store)->CheckIntegrity().has_value());
   ASSERT_GT(acknowledged.size(), 100u) << "the burst did not get going";

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "storage/store.h"
 #include "tests/support/result_matchers.h"
+#include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
 
 namespace panorama::storage {
@@ -15,8 +17,13 @@ namespace {
 
 using StoreFactory = std::function<std::unique_ptr<Store>(const testing::TempDir&)>;
 
+// The store with real field encryption; the keystore sits beside the database. The encryptor is kept per
+// directory so a reopened store finds the same one.
 std::unique_ptr<Store> OpenSqlite(const testing::TempDir& dir) {
-  auto store = OpenSqliteStore({.path = dir.File("store.db")});
+  static std::map<std::string, std::unique_ptr<security::FieldEncryptor>> cryptos;
+  auto& crypto = cryptos[dir.File("keystore.db")];
+  if (!crypto) crypto = testing::MakeTestCrypto(dir.File("keystore.db"));
+  auto store = OpenSqliteStore({.path = dir.File("store.db"), .crypto = crypto.get()});
   PANORAMA_CHECK(store.has_value());
   return std::move(store).value();
 }

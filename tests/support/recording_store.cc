@@ -363,6 +363,7 @@ class RecordingTxn final : public storage::WriteTxn {
     return NotImplemented("InsertApiKey");
   }
   Result<void> RevokeApiKey(ApiKeyId) override { return NotImplemented("RevokeApiKey"); }
+  Result<storage::ErasureReport> EraseCustomer(CustomerId) override { return NotImplemented("EraseCustomer"); }
   Result<void> InsertSession(const storage::SessionRecord&) override {
     return NotImplemented("InsertSession");
   }
@@ -461,6 +462,10 @@ Result<std::vector<storage::CustomerRecord>> RecordingStore::ListCustomers(
   return NotImplemented("ListCustomers");
 }
 Result<void> RecordingStore::CheckIntegrity() { return Ok(); }
+
+Result<void> RecordingStore::RotateCustomerKey(CustomerId) { return NotImplemented("RotateCustomerKey"); }
+
+Result<std::vector<CustomerId>> RecordingStore::ListErasures() { return NotImplemented("ListErasures"); }
 
 Result<std::vector<storage::IdentityRecord>> RecordingStore::ListIdentities(CustomerId) {
   return NotImplemented("ListIdentities");
