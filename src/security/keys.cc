@@ -18,6 +18,8 @@
 namespace panorama::security {
 
 SecretBytes::SecretBytes(size_t size) : size_(size) {
+  // sodium_malloc needs sodium_init; calling it again is a cheap no-op, so no caller can forget it.
+  if (sodium_init() < 0) throw std::bad_alloc();
   data_ = static_cast<unsigned char*>(sodium_malloc(size));
   // Out of guarded memory is not recoverable here: the process cannot hold keys safely.
   if (data_ == nullptr) throw std::bad_alloc();
