@@ -9,8 +9,15 @@ import { test } from 'node:test';
 
 import { panoramaBin, requireBinary } from '../js/server.mjs';
 
+// One master key for the whole file: every command of a test reopens the same encrypted data directory.
+const kMasterKey = Buffer.alloc(32, 7).toString('base64');
+
 function run(args, env = {}) {
-  const result = spawnSync(panoramaBin(), args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  const result = spawnSync(panoramaBin(), args, {
+    encoding: 'utf8',
+    env: { ...process.env, PANORAMA_MASTER_KEY: kMasterKey, ...env },
+    timeout: 60_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
