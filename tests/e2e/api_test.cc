@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <sqlite3.h>
 
 #include <cstdlib>
 #include <set>
@@ -261,6 +262,33 @@ TEST_F(ApiTest, CsvImportTwiceCreatesNoDuplicatesAndSearchFindsThemInAnyFormat) 
   EXPECT_EQ(Parse(parser_, by_phone.body)["data"].get_array().size(), 1u);
   EXPECT_EQ(Parse(parser_, by_name.body)["data"].get_array().size(), 1u);
   EXPECT_EQ(Parse(parser_, by_email.body)["data"].get_array().size(), 1u);
+}
+
+// A ciphertext moved to another row (here: one customer's encrypted email copied over another's) is an
+// integrity error: 500 problem, nothing of either customer's data in the answer.
+TEST_F(ApiTest, MovedCiphertextIsA500IntegrityErrorWithoutPartialData) {
+  HttpResponse a = Api("POST", "/api/v1/customers", R"({"name":"Alice Able","email":"alice@example.com"})");
+  HttpResponse b = Api("POST", "/api/v1/customers", R"({"name":"Bob Baker","email":"bob@example.com"})");
+  ASSERT_EQ(a.status, 201) << a.body;
+  ASSERT_EQ(b.status, 201) << b.body;
+  int64_t a_id = Parse(parser_, a.body)["id"].get_int64().value();
+  int64_t b_id = Parse(parser_, b.body)["id"].get_int64().value();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "panorama.db").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  std::string sql = "UPDATE customers SET email = (SELECT email FROM customers WHERE id = " + std::to_string(a_id) +
+                    ") WHERE id = " + std::to_string(b_id);
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  HttpResponse tampered = Api("GET", "/api/v1/customers/" + std::to_string(b_id));
+  HttpResponse intact = Api("GET", "/api/v1/customers/" + std::to_string(a_id));
+
+  EXPECT_EQ(tampered.status, 500);
+  EXPECT_NE(tampered.body.find("integrity error"), std::string::npos) << tampered.body;
+  EXPECT_EQ(tampered.body.find("alice"), std::string::npos);
+  EXPECT_EQ(tampered.body.find("Bob"), std::string::npos);
+  EXPECT_EQ(intact.status, 200) << intact.body;
 }
 
 TEST_F(ApiTest, HealthAndReadiness) {
