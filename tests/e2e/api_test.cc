@@ -291,6 +291,21 @@ TEST_F(ApiTest, MovedCiphertextIsA500IntegrityErrorWithoutPartialData) {
   EXPECT_EQ(intact.status, 200) << intact.body;
 }
 
+TEST_F(ApiTest, AddressIsWrittenAndReadBackAndLimited) {
+  HttpResponse created = Api("POST", "/api/v1/customers", R"({"name":"Li Lei","address":"88 Nanjing Road, 200001"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  int64_t id = Parse(parser_, created.body)["id"].get_int64().value();
+  HttpResponse too_long = Api("PATCH", "/api/v1/customers/" + std::to_string(id),
+                              R"({"address":")" + std::string(501, 'x') + R"("})");
+
+  HttpResponse read = Api("GET", "/api/v1/customers/" + std::to_string(id));
+
+  EXPECT_EQ(too_long.status, 400);
+  EXPECT_NE(too_long.body.find("address"), std::string::npos) << too_long.body;
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(Parse(parser_, read.body)["address"].get_string().value(), "88 Nanjing Road, 200001");
+}
+
 TEST_F(ApiTest, HealthAndReadiness) {
   EXPECT_EQ(client_->Request("GET", "/healthz").status, 200);
   EXPECT_EQ(client_->Request("GET", "/readyz").status, 200);
