@@ -81,7 +81,7 @@ struct FieldEncryptor::State {
   unsigned char* Slot(size_t slot) { return chunks[slot / kSlotsPerChunk].data() + (slot % kSlotsPerChunk) * kKeyBytes; }
 
   size_t AllocSlot() {
-    if (free_slots.empty()) EvictOne();
+    EvictOne();  // keeps the cache at its capacity (pinned keys may push it beyond)
     if (free_slots.empty()) {
       size_t base = chunks.size() * kSlotsPerChunk;
       chunks.emplace_back(kSlotsPerChunk * kKeyBytes);
@@ -177,16 +177,17 @@ struct FieldEncryptor::State {
   }
 
   Cached& AddVersion(Cached* existing, int64_t subject) {
+    // Pin first: allocating a slot may evict, and must never evict the entry being extended.
+    if (existing != nullptr) existing->pinned += 1;
+    size_t slot = AllocSlot();
     if (existing == nullptr) {
-      lru.push_front(Cached{.subject = subject});
+      lru.push_front(Cached{.subject = subject, .pinned = 1});
       index[subject] = lru.begin();
       existing = &lru.front();
     }
-    size_t slot = AllocSlot();
     randombytes_buf(Slot(slot), kKeyBytes);
     existing->current += 1;
     existing->slots.emplace_back(existing->current, slot);
-    existing->pinned += 1;
     pending.emplace_back(subject, existing->current);
     return *existing;
   }

@@ -185,6 +185,8 @@ TEST_F(FieldEncryptorTest, NewKeyVersionEncryptsNewDataWhileOldVersionsStillDecr
   EXPECT_EQ(*crypto_->Open(At(4, 4), *new_sealed), "v2 data");
 }
 
+// Regression: with more new (unflushed, pinned) keys than the cache holds, making room must never evict the
+// entry being created; every key must reach the keystore.
 TEST_F(FieldEncryptorTest, SmallCacheStillServesManySubjects) {
   crypto_.reset();
   auto keystore = storage::OpenSqliteKeyStore({.path = dir_.File("keystore.db")});
@@ -194,6 +196,12 @@ TEST_F(FieldEncryptorTest, SmallCacheStillServesManySubjects) {
   std::vector<std::string> sealed;
   for (int i = 1; i <= 50; ++i) sealed.push_back(*crypto_->Seal(At(i, i), "v" + std::to_string(i)));
   ASSERT_OK(crypto_->Flush());
+
+  crypto_.reset();
+  auto reopened_keystore = storage::OpenSqliteKeyStore({.path = dir_.File("keystore.db")});
+  ASSERT_OK(reopened_keystore);
+  crypto_ = std::move(FieldEncryptor::Open(testing::CopyRing(ring_), std::move(reopened_keystore).value(),
+                                           {.cache_capacity = 4})).value();
 
   for (int i = 1; i <= 50; ++i) {
     auto opened = crypto_->Open(At(i, i), sealed[static_cast<size_t>(i - 1)]);
