@@ -295,6 +295,12 @@ Result<std::string> FieldEncryptor::Open(const storage::FieldRef& at, std::strin
     std::lock_guard lock(state_->mu);
     ASSIGN_OR_RETURN(State::Cached* c, state_->Find(*keystore_, at.subject.value()));
     const unsigned char* k = c ? state_->KeyOf(*c, version) : nullptr;
+    if (k == nullptr && c != nullptr && c->pinned == 0) {
+      // Another process (`panorama key rotate --customer`) may have replaced this customer's key: reload once.
+      state_->Forget(at.subject.value());
+      ASSIGN_OR_RETURN(c, state_->Find(*keystore_, at.subject.value()));
+      k = c ? state_->KeyOf(*c, version) : nullptr;
+    }
     if (k == nullptr) return IntegrityError(where + ": no data key (customer erased or key lost)");
     std::memcpy(key, k, kKeyBytes);
   }

@@ -185,6 +185,25 @@ TEST_F(FieldEncryptorTest, NewKeyVersionEncryptsNewDataWhileOldVersionsStillDecr
   EXPECT_EQ(*crypto_->Open(At(4, 4), *new_sealed), "v2 data");
 }
 
+TEST_F(FieldEncryptorTest, KeyRotatedByAnotherProcessIsPickedUpFromTheKeystore) {
+  auto before = crypto_->Seal(At(6, 6), "old");
+  ASSERT_OK(before);
+  ASSERT_OK(crypto_->Flush());
+  ASSERT_OK(crypto_->Open(At(6, 6), *before));  // version 1 now cached here
+  auto other = testing::OpenTestCrypto(dir_.File("keystore.db"), testing::CopyRing(ring_));
+  ASSERT_OK(other);
+  ASSERT_OK((*other)->NewKeyVersion(CustomerId(6)));
+  auto after = (*other)->Seal(At(6, 6), "new");
+  ASSERT_OK(after);
+  ASSERT_OK((*other)->Flush());
+  ASSERT_OK((*other)->RetireOldKeyVersions(CustomerId(6)));
+
+  auto opened = crypto_->Open(At(6, 6), *after);
+
+  ASSERT_OK(opened);
+  EXPECT_EQ(*opened, "new");
+}
+
 // Regression: with more new (unflushed, pinned) keys than the cache holds, making room must never evict the
 // entry being created; every key must reach the keystore.
 TEST_F(FieldEncryptorTest, SmallCacheStillServesManySubjects) {
