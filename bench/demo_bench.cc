@@ -16,6 +16,7 @@
 #include "storage/store.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/recording_store.h"
+#include "tests/support/test_crypto.h"
 
 namespace panorama::demo {
 namespace {
@@ -31,6 +32,7 @@ class CountingTxn final : public storage::WriteTxn {
   }
   Result<void> UpdateCustomer(const storage::CustomerRecord&) override { return Ok(); }
   Result<void> DeleteCustomer(CustomerId) override { return Ok(); }
+  Result<storage::ErasureReport> EraseCustomer(CustomerId) override { return storage::ErasureReport{}; }
   Result<storage::CustomerRecord> GetCustomer(CustomerId) override {
     return Error::NotFound("none");
   }
@@ -139,10 +141,14 @@ void BM_GenerateDemoIntoSqlite(benchmark::State& state) {
   store_options.path = (dir / "panorama.db").string();
   store_options.synchronous_full = false;
   int64_t orders = 0;
+  std::unique_ptr<security::FieldEncryptor> crypto;
   for (auto _ : state) {
     state.PauseTiming();
+    crypto.reset();
     fs::remove_all(dir);
     fs::create_directories(dir);
+    crypto = testing::MakeTestCrypto((dir / "keystore.db").string(), /*durable=*/false);
+    store_options.crypto = crypto.get();
     auto store = storage::OpenSqliteStore(store_options);
     if (!store) {
       state.SkipWithError(store.error().message().c_str());

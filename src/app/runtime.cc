@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -22,6 +23,8 @@
 #include "profile/customer_view.h"
 #include "security/auth_service.h"
 #include "security/crypto_util.h"
+#include "security/field_encryptor.h"
+#include "storage/keystore.h"
 #include "storage/store.h"
 
 namespace panorama::app {
@@ -82,7 +85,7 @@ Result<audit::VerifyReport> Runtime::VerifyLedger(const std::string& data_dir, c
       return std::move(signer.error());
     }
   }
-  ASSIGN_OR_RETURN(auto store, storage::OpenSqliteStore({.path = DatabasePath(data_dir), .read_connections = 1}));
+  ASSIGN_OR_RETURN(auto store, storage::OpenSqliteStore({.path = DatabasePath(data_dir), .read_connections = 1, .ledger_only = true}));
   return audit::VerifyLedger(*store, {.public_key_hex = key, .witness_path = witness_path});
 }
 
@@ -103,11 +106,44 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) return Error::InvalidField("data", "cannot create " + options.data_dir + ": " + ec.message());
+  // Keys live in this process's memory from here on: no core files.
+  if (!security::DisableCoreDumps()) spdlog::warn("could not disable core dumps");
   auto runtime = std::unique_ptr<Runtime>(new Runtime());
   runtime->data_dir_ = options.data_dir;
-  ASSIGN_OR_RETURN(auto sqlite, storage::OpenSqliteStore({.path = DatabasePath(options.data_dir),
-                                                           .synchronous_full = !options.bulk_load,
-                                                           .read_connections = options.read_connections}));
+  const std::filesystem::path dir(options.data_dir);
+  security::MasterKeySource source = options.master_key;
+  if (source.empty()) {
+    if (const char* env = Env("PANORAMA_MASTER_KEY")) source.env_value = env;
+  }
+  if (source.empty() && options.insecure_dev) {
+    source.file = (dir / "insecure-dev-master.key").string();
+    if (!std::filesystem::exists(source.file)) {
+      security::MasterKeyRing ring;
+      ring.Add(1, security::RandomKey());
+      RETURN_IF_ERROR(security::WriteMasterKeyFile(source.file, ring, /*replace=*/false));
+    }
+    std::fprintf(stderr,
+                 "WARNING: --insecure-dev: the master key is %s, inside the data directory; field encryption "
+                 "protects nothing here. Never use this for real data.\n",
+                 source.file.c_str());
+  }
+  ASSIGN_OR_RETURN(security::MasterKeyRing ring, security::LoadMasterKeys(source));
+  const std::string keystore_path = (dir / "keystore.db").string();
+  const std::string db_path = (dir / "panorama.db").string();
+  if (!std::filesystem::exists(keystore_path) && std::filesystem::exists(db_path)) {
+    return Error::FailedPrecondition(
+        "keystore.db is missing beside an existing panorama.db: restore the keystore from its backup (without it "
+        "the encrypted data cannot be read); nothing was changed");
+  }
+  ASSIGN_OR_RETURN(auto keystore, storage::OpenSqliteKeyStore({.path = keystore_path,
+                                                               .synchronous_full = !options.bulk_load}));
+  ASSIGN_OR_RETURN(runtime->encryptor_,
+                   security::FieldEncryptor::Open(std::move(ring), std::move(keystore),
+                                                  {.reload = [source] { return security::LoadMasterKeys(source); }}));
+  ASSIGN_OR_RETURN(auto sqlite, storage::OpenSqliteStore({.path = db_path,
+                                                          .crypto = runtime->encryptor_.get(),
+                                                          .synchronous_full = !options.bulk_load,
+                                                          .read_connections = options.read_connections}));
   // Every write of every command goes through the ledger decorator; the signing key and the checkpoint writer
   // run for CLI commands too, so a long import is checkpointed as it goes.
   ASSIGN_OR_RETURN(auto ledgered, audit::LedgeredStore::Open(std::move(sqlite), runtime->clock_));

@@ -11,6 +11,7 @@
 #include "core/money.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "security/keys.h"
 
 namespace panorama::storage {
 class Store;
@@ -26,6 +27,7 @@ struct VerifyReport;
 }
 namespace panorama::security {
 class AuthService;
+class FieldEncryptor;
 }
 namespace panorama::ingest {
 class IngestPipeline;
@@ -42,6 +44,11 @@ struct RuntimeOptions {
   bool bulk_load = false;  // fsync off: only for `panorama demo` filling a fresh store
   int read_connections = 4;  // SQLite read connections; API workers beyond this wait for one
   std::string audit_witness;  // off-box JSON-lines file each signed ledger checkpoint is appended to
+  // The master key (file, command, or PANORAMA_MASTER_KEY when both are empty). Without one Open refuses,
+  // unless insecure_dev: then a throw-away key is kept in <data>/insecure-dev-master.key (beside the data, so
+  // it protects nothing) and a warning says so.
+  security::MasterKeySource master_key;
+  bool insecure_dev = false;
 };
 
 struct ServeOptions {
@@ -67,10 +74,13 @@ struct BootstrapInfo {
 
 class Runtime {
  public:
+  // Loads the master key and checks it against <data>/keystore.db before touching anything (a wrong key is
+  // kFailedPrecondition and leaves both files unchanged), then opens the store. Core dumps are switched off.
   static Result<std::unique_ptr<Runtime>> Open(const RuntimeOptions& options);
   ~Runtime();
 
   storage::Store& store() { return *store_; }
+  security::FieldEncryptor& encryptor() { return *encryptor_; }
   features::FeatureStore& features() { return *features_; }
   security::AuthService& auth() { return *auth_; }
   ingest::IngestPipeline& ingest() { return *ingest_; }
@@ -113,6 +123,7 @@ class Runtime {
   std::string data_dir_;
   SystemClock clock_;
   ExchangeRates rates_;
+  std::unique_ptr<security::FieldEncryptor> encryptor_;  // outlives store_, which uses it
   std::unique_ptr<storage::Store> store_;  // the audit::LedgeredStore over SQLite
   audit::LedgeredStore* ledger_ = nullptr;  // store_, as its concrete decorator
   std::unique_ptr<audit::LedgerSigner> signer_;

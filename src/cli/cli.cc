@@ -18,6 +18,8 @@
 #include "ingest/csv_importer.h"
 #include "ingest/feature_observer.h"
 #include "security/auth_service.h"
+#include "security/field_encryptor.h"
+#include "security/keys.h"
 #include "storage/store.h"
 
 namespace panorama::cli {
@@ -68,8 +70,8 @@ Result<std::string> PasswordFrom(const char* env_name) {
   return line;
 }
 
-int Serve(const std::string& data, const app::ServeOptions& options, const std::string& audit_witness) {
-  auto runtime = app::Runtime::Open({.data_dir = data, .audit_witness = audit_witness});
+int Serve(const app::RuntimeOptions& base, const app::ServeOptions& options) {
+  auto runtime = app::Runtime::Open(base);
   if (!runtime) return Fail(runtime.error());
   auto info = (*runtime)->Bootstrap();
   if (!info) return Fail(info.error());
@@ -85,8 +87,11 @@ int Serve(const std::string& data, const app::ServeOptions& options, const std::
   return 0;
 }
 
-int Demo(const std::string& data, int64_t customers, uint64_t seed) {
-  auto runtime = app::Runtime::Open({.data_dir = data, .bulk_load = true});
+int Demo(const app::RuntimeOptions& base, int64_t customers, uint64_t seed) {
+  const std::string& data = base.data_dir;
+  app::RuntimeOptions options_bulk = base;
+  options_bulk.bulk_load = true;
+  auto runtime = app::Runtime::Open(options_bulk);
   if (!runtime) return Fail(runtime.error());
   auto existing = (*runtime)->store().CountCustomers();
   if (!existing) return Fail(existing.error());
@@ -121,11 +126,11 @@ int Demo(const std::string& data, int64_t customers, uint64_t seed) {
   return 0;
 }
 
-int Import(const std::string& data, const std::string& kind, const std::string& file, ingest::ImportOptions options) {
+int Import(const app::RuntimeOptions& base, const std::string& kind, const std::string& file, ingest::ImportOptions options) {
   options.kind = kind == "orders" ? ingest::ImportKind::kOrders : ingest::ImportKind::kCustomers;
   auto bytes = ReadFile(file);
   if (!bytes) return Fail(bytes.error());
-  auto runtime = app::Runtime::Open({.data_dir = data});
+  auto runtime = app::Runtime::Open(base);
   if (!runtime) return Fail(runtime.error());
   auto report = ingest::ImportCsv((*runtime)->store(), *bytes, options, (*runtime)->rates(), (*runtime)->clock().Now());
   if (!report) return Fail(report.error());
@@ -142,8 +147,8 @@ int Import(const std::string& data, const std::string& kind, const std::string& 
   return report->applied || (options.dry_run && report->errors.empty()) ? 0 : 1;
 }
 
-int Export(const std::string& data, const std::string& kind, const std::string& output) {
-  auto runtime = app::Runtime::Open({.data_dir = data});
+int Export(const app::RuntimeOptions& base, const std::string& kind, const std::string& output) {
+  auto runtime = app::Runtime::Open(base);
   if (!runtime) return Fail(runtime.error());
   audit::LedgerEntry read;
   read.action = kind == "orders" ? "export.orders" : "export.customers";
@@ -163,14 +168,65 @@ int Export(const std::string& data, const std::string& kind, const std::string& 
   return 0;
 }
 
+// `panorama key init --out FILE`: a new random master key (v1) in a new owner-only file.
+int KeyInit(const std::string& out) {
+  security::MasterKeyRing ring;
+  ring.Add(1, security::RandomKey());
+  auto written = security::WriteMasterKeyFile(out, ring, /*replace=*/false);
+  if (!written) return Fail(written.error());
+  std::printf("master key v1 written to %s (mode 0600). Keep it outside the data directory and its backups, and "
+              "back it up on its own: without it the data cannot be read.\n", out.c_str());
+  return 0;
+}
+
+// `panorama key rotate --master`: adds a new master key version to the key file, re-wraps every data key under
+// it (online: a running server picks the new version up from the file when the keystore names it), then drops
+// the old versions from the file once no key is wrapped under them.
+int RotateMaster(app::RuntimeOptions base) {
+  if (base.master_key.file.empty()) {
+    return Fail(Error::InvalidField("master_key_file", "master key rotation needs --master-key-file (it writes the new key there)"));
+  }
+  auto ring = security::LoadMasterKeys({.file = base.master_key.file});
+  if (!ring) return Fail(ring.error());
+  int next = ring->CurrentVersion() + 1;
+  ring->Add(next, security::RandomKey());
+  auto both = security::WriteMasterKeyFile(base.master_key.file, *ring, /*replace=*/true);
+  if (!both) return Fail(both.error());
+  auto runtime = app::Runtime::Open(base);
+  if (!runtime) return Fail(runtime.error());
+  auto& encryptor = (*runtime)->encryptor();
+  auto report = encryptor.RotateMaster(next);
+  if (!report) return Fail(report.error());
+  auto left = encryptor.keystore().CountKeysNotUnder(next);
+  if (!left) return Fail(left.error());
+  if (*left != 0) {
+    return Fail(Error::FailedPrecondition(std::to_string(*left) + " keys are still under an old master key; run the "
+                                          "rotation again (the key file keeps every version meanwhile)"));
+  }
+  security::MasterKeyRing only_new;
+  only_new.Add(next, std::move(ring->keys().at(next)));
+  auto written = security::WriteMasterKeyFile(base.master_key.file, only_new, /*replace=*/true);
+  if (!written) return Fail(written.error());
+  std::printf("master key rotated: v%d -> v%d, %lld data keys re-wrapped; %s now holds only v%d\n",
+              report->from_version, next, static_cast<long long>(report->rewrapped), base.master_key.file.c_str(), next);
+  return 0;
+}
+
 }  // namespace
 
 int Run(int argc, char** argv) {
   CLI::App cli{"Panorama: customer data and relationship platform (one binary: API, console, ingestion)"};
   cli.require_subcommand(1);
   std::string data = "./panorama-data";
+  app::RuntimeOptions runtime_options;
   auto add_data = [&](CLI::App* cmd) {
     cmd->add_option("--data", data, "data directory (holds panorama.db)")->capture_default_str();
+    cmd->add_option("--master-key-file", runtime_options.master_key.file,
+                    "master key file (owner-only; `panorama key init`); default: PANORAMA_MASTER_KEY");
+    cmd->add_option("--master-key-command", runtime_options.master_key.command,
+                    "command printing the master key file format (Vault/KMS agents)");
+    cmd->add_flag("--insecure-dev", runtime_options.insecure_dev,
+                  "no master key: keep a throw-away key inside the data directory (development only)");
   };
 
   app::ServeOptions serve_options;
@@ -234,6 +290,14 @@ int Run(int argc, char** argv) {
   auto* key_list = key->add_subcommand("list", "list keys (never their secrets)");
   auto* key_revoke = key->add_subcommand("revoke", "revoke a key");
   key_revoke->add_option("id", key_id)->required();
+  std::string key_out;
+  auto* key_init = key->add_subcommand("init", "create a new master key file (field encryption)");
+  key_init->add_option("--out", key_out, "file to create (mode 0600; keep it outside the data directory)")->required();
+  bool rotate_master = false;
+  int64_t rotate_customer = 0;
+  auto* key_rotate = key->add_subcommand("rotate", "rotate the master key, or one customer's data key");
+  key_rotate->add_flag("--master", rotate_master, "new master key version; re-wraps every data key online");
+  key_rotate->add_option("--customer", rotate_customer, "re-encrypt this customer under a new data key");
 
   auto* audit = cli.add_subcommand("audit", "check the tamper-evident audit ledger");
   audit->require_subcommand(1);
@@ -255,9 +319,16 @@ int Run(int argc, char** argv) {
   }
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
 
+  runtime_options.data_dir = data;
+  runtime_options.audit_witness = audit_witness;
   // Writes made by this command's own thread are the operator's; HTTP requests set their own actor.
   ActorScope actor({.actor = "cli"});
-  if (serve->parsed()) return Serve(data, serve_options, audit_witness);
+  if (key_init->parsed()) return KeyInit(key_out);
+  if (key_rotate->parsed() && rotate_master) return RotateMaster(runtime_options);
+  if (key_rotate->parsed() && rotate_customer <= 0) {
+    return Fail(Error::InvalidField("customer", "give --master or --customer ID (a positive id)"));
+  }
+  if (serve->parsed()) return Serve(runtime_options, serve_options);
   if (audit_verify->parsed()) {
     auto started = std::chrono::steady_clock::now();
     auto report = app::Runtime::VerifyLedger(data, witness, public_key);
@@ -274,15 +345,15 @@ int Run(int argc, char** argv) {
     std::printf("%s\n", pubkey->c_str());
     return 0;
   }
-  if (demo->parsed()) return Demo(data, customers, seed);
+  if (demo->parsed()) return Demo(runtime_options, customers, seed);
   if (import->parsed()) {
     auto order = ingest::ParseDateOrder(date_order);
     if (order) import_options.rows.date_order = *order;
-    return Import(data, import_kind, import_file, import_options);
+    return Import(runtime_options, import_kind, import_file, import_options);
   }
-  if (exporter->parsed()) return Export(data, export_kind, export_output);
+  if (exporter->parsed()) return Export(runtime_options, export_kind, export_output);
 
-  auto runtime = app::Runtime::Open({.data_dir = data});
+  auto runtime = app::Runtime::Open(runtime_options);
   if (!runtime) return Fail(runtime.error());
   auto& auth = (*runtime)->auth();
   auto& store = (*runtime)->store();
@@ -326,6 +397,13 @@ int Run(int argc, char** argv) {
       std::printf("%lld\t%s\t%s\t%s\t%s…\t%s\n", static_cast<long long>(k.id.value()), k.name.c_str(), k.kind.c_str(),
                   k.scope.c_str(), k.prefix.c_str(), k.revoked ? "revoked" : "active");
     }
+    return 0;
+  }
+  if (key_rotate->parsed()) {
+    auto rotated = store.RotateCustomerKey(CustomerId(rotate_customer));
+    if (!rotated) return Fail(rotated.error());
+    std::printf("customer %lld re-encrypted under a new data key; the old one is destroyed\n",
+                static_cast<long long>(rotate_customer));
     return 0;
   }
   if (key_revoke->parsed()) {

@@ -5,6 +5,7 @@
 #include "storage/store.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/result_matchers.h"
+#include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
 
 namespace panorama::security {
@@ -13,11 +14,13 @@ namespace {
 class AuthServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("auth.db")})).value();
+    crypto_ = testing::MakeTestCrypto(dir_.File("keystore.db"));
+    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("auth.db"), .crypto = crypto_.get()})).value();
     auth_ = std::make_unique<AuthService>(*store_, clock_);
   }
 
   testing::TempDir dir_;
+  std::unique_ptr<FieldEncryptor> crypto_;
   testing::FakeClock clock_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<AuthService> auth_;

@@ -19,9 +19,10 @@ struct CustomerRecord {
   std::string email;      // normalised (lower-case), may be empty
   std::string phone;      // E.164, may be empty
   std::string gender;     // "female" | "male" | "other" | ""
-  std::string birthday;   // "YYYY-MM-DD" or ""
+  std::string birthday;   // "YYYY-MM-DD" or "" (encrypted at rest; the month-day is kept plain for segments)
   std::string city;
   std::string country;    // ISO 3166-1 alpha-2 or ""
+  std::string address;    // street and postal code, free text; may be empty
   std::vector<std::string> tags;
   std::string traits_json = "{}";  // custom attributes, a JSON object
   std::string external_id;         // the importing system's key, may be empty

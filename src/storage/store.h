@@ -19,8 +19,11 @@
 namespace panorama::storage {
 
 // Filters for the customer list; every field optional. Paging is by ascending id ("after" is exclusive).
+// Personal fields are encrypted, so `text` matches by equality through blind indexes only (no substring): the
+// full name or the surname (case and spaces ignored), the email (case ignored), the external id, or — when it is
+// exactly 4 digits — the last 4 digits of the phone.
 struct CustomerQuery {
-  std::string text;     // matches name (substring, Chinese or Latin), email (prefix), phone digits, external id
+  std::string text;
   std::string country;
   std::string city;
   std::string tag;
@@ -44,6 +47,19 @@ struct PageQuery {
   std::optional<CustomerId> customer;
 };
 
+// What EraseCustomer removed (the privacy module builds the erasure certificate on it).
+struct ErasureReport {
+  CustomerId customer;
+  bool already_erased = false;
+  std::vector<CustomerId> shredded;  // data keys destroyed: the customer and records merged into it
+  int64_t customers = 0;             // customer rows deleted (incl. merged-away records)
+  int64_t identities = 0;
+  int64_t events = 0;
+  int64_t orders = 0;
+  int64_t order_items = 0;
+  int64_t interactions = 0;
+};
+
 // Operations inside one write transaction; valid only during the Store::Write callback.
 class WriteTxn {
  public:
@@ -52,6 +68,11 @@ class WriteTxn {
   virtual Result<CustomerId> InsertCustomer(const CustomerRecord& customer) = 0;
   virtual Result<void> UpdateCustomer(const CustomerRecord& customer) = 0;  // by id; kNotFound if absent
   virtual Result<void> DeleteCustomer(CustomerId id) = 0;  // and every row it owns
+  // Erasure with crypto-shredding: destroys the data keys of the customer and of every record merged into it
+  // (keystore tombstones, fsynced before any row is touched), deletes their rows and blind indexes, and records
+  // the erasure so the id is never reused and a restored older keystore gets the tombstone again. kNotFound for
+  // an unknown id; an already erased id returns a report with `already_erased` set and nothing else done.
+  virtual Result<ErasureReport> EraseCustomer(CustomerId id) = 0;
   virtual Result<CustomerRecord> GetCustomer(CustomerId id) = 0;
 
   virtual Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) = 0;
@@ -97,6 +118,12 @@ class Store {
   // Runs `fn` in one transaction: commits (durably, fsync) if it returns ok, rolls back and returns its error
   // otherwise. Nothing of a failed callback is visible afterwards.
   virtual Result<void> Write(const std::function<Result<void>(WriteTxn&)>& fn) = 0;
+
+  // Re-encrypts every encrypted row of the customer under a new data key version, commits, then destroys the
+  // older versions (SECURITY.md §2.7). kNotFound for an unknown id.
+  virtual Result<void> RotateCustomerKey(CustomerId id) = 0;
+  // Customers erased so far (ascending).
+  virtual Result<std::vector<CustomerId>> ListErasures() = 0;
 
   // Customers
   virtual Result<CustomerRecord> GetCustomer(CustomerId id) = 0;
@@ -156,16 +183,26 @@ class Store {
   virtual int SchemaVersion() const = 0;
 };
 
+class FieldCrypto;
+
 struct StoreOptions {
   std::string path;               // SQLite file; the directory must exist
+  // Required: encrypts personal fields and computes blind indexes; must outlive the store.
+  FieldCrypto* crypto = nullptr;
   bool synchronous_full = true;   // fsync on every commit (durable acks); false only for bulk demo loads
   int read_connections = 4;
   // SQLite VFS to open the files with; empty means the default (unix). Tests register a fault-injecting VFS
   // under its own name and pass it here (SECURITY.md R5).
   std::string vfs;
+  // For the ledger verifier, which needs no key: opens without `crypto`; any personal-data operation then fails
+  // with kFailedPrecondition, and erasures are not reconciled (that needs the keystore).
+  bool ledger_only = false;
 };
 
-// Opens (creating if needed) the SQLite store and applies pending migrations.
+// Opens (creating if needed) the SQLite store and applies pending migrations, then reconciles erasures with the
+// keystore: tombstoned customers still present (an older database restored) are deleted, erasures recorded here
+// but missing from the keystore (an older keystore restored) are shredded again. kInvalidArgument without
+// `crypto`; kFailedPrecondition for a database holding plaintext customer data from before field encryption.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options);
 
 }  // namespace panorama::storage

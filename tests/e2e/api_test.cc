@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <sqlite3.h>
 
 #include <cstdlib>
 #include <set>
@@ -34,7 +35,7 @@ class ApiTest : public ::testing::Test {
   void SetUp() override {
     setenv("PANORAMA_ADMIN_PASSWORD", kPassword, 1);
     setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
-    runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
+    runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string(), .insecure_dev = true})).value();
     ASSERT_TRUE(runtime_->Bootstrap().has_value());
     auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false});
     ASSERT_TRUE(server.has_value()) << server.error().message();
@@ -262,6 +263,48 @@ TEST_F(ApiTest, CsvImportTwiceCreatesNoDuplicatesAndSearchFindsThemInAnyFormat) 
   EXPECT_EQ(Parse(parser_, by_phone.body)["data"].get_array().size(), 1u);
   EXPECT_EQ(Parse(parser_, by_name.body)["data"].get_array().size(), 1u);
   EXPECT_EQ(Parse(parser_, by_email.body)["data"].get_array().size(), 1u);
+}
+
+// A ciphertext moved to another row (here: one customer's encrypted email copied over another's) is an
+// integrity error: 500 problem, nothing of either customer's data in the answer.
+TEST_F(ApiTest, MovedCiphertextIsA500IntegrityErrorWithoutPartialData) {
+  HttpResponse a = Api("POST", "/api/v1/customers", R"({"name":"Alice Able","email":"alice@example.com"})");
+  HttpResponse b = Api("POST", "/api/v1/customers", R"({"name":"Bob Baker","email":"bob@example.com"})");
+  ASSERT_EQ(a.status, 201) << a.body;
+  ASSERT_EQ(b.status, 201) << b.body;
+  int64_t a_id = Parse(parser_, a.body)["id"].get_int64().value();
+  int64_t b_id = Parse(parser_, b.body)["id"].get_int64().value();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "panorama.db").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  std::string sql = "UPDATE customers SET email = (SELECT email FROM customers WHERE id = " + std::to_string(a_id) +
+                    ") WHERE id = " + std::to_string(b_id);
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  HttpResponse tampered = Api("GET", "/api/v1/customers/" + std::to_string(b_id));
+  HttpResponse intact = Api("GET", "/api/v1/customers/" + std::to_string(a_id));
+
+  EXPECT_EQ(tampered.status, 500);
+  EXPECT_NE(tampered.body.find("integrity error"), std::string::npos) << tampered.body;
+  EXPECT_EQ(tampered.body.find("alice"), std::string::npos);
+  EXPECT_EQ(tampered.body.find("Bob"), std::string::npos);
+  EXPECT_EQ(intact.status, 200) << intact.body;
+}
+
+TEST_F(ApiTest, AddressIsWrittenAndReadBackAndLimited) {
+  HttpResponse created = Api("POST", "/api/v1/customers", R"({"name":"Li Lei","address":"88 Nanjing Road, 200001"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  int64_t id = Parse(parser_, created.body)["id"].get_int64().value();
+  HttpResponse too_long = Api("PATCH", "/api/v1/customers/" + std::to_string(id),
+                              R"({"address":")" + std::string(501, 'x') + R"("})");
+
+  HttpResponse read = Api("GET", "/api/v1/customers/" + std::to_string(id));
+
+  EXPECT_EQ(too_long.status, 400);
+  EXPECT_NE(too_long.body.find("address"), std::string::npos) << too_long.body;
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(Parse(parser_, read.body)["address"].get_string().value(), "88 Nanjing Road, 200001");
 }
 
 TEST_F(ApiTest, HealthAndReadiness) {

@@ -9,8 +9,15 @@ import { test } from 'node:test';
 
 import { panoramaBin, requireBinary } from '../js/server.mjs';
 
+// One master key for the whole file: every command of a test reopens the same encrypted data directory.
+const kMasterKey = Buffer.alloc(32, 7).toString('base64');
+
 function run(args, env = {}) {
-  const result = spawnSync(panoramaBin(), args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  const result = spawnSync(panoramaBin(), args, {
+    encoding: 'utf8',
+    env: { ...process.env, PANORAMA_MASTER_KEY: kMasterKey, ...env },
+    timeout: 60_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -65,4 +72,37 @@ test('a bad option is a usage error naming it', () => {
   const out = run(['demo', '--customers', '0']);
   assert.equal(out.code, 2);
   assert.match(out.stderr + out.stdout, /--customers/);
+});
+
+test('key init, master and customer key rotation keep the data readable; no or wrong key is refused', async () => {
+  requireBinary();
+  const dir = await mkdtemp(path.join(tmpdir(), 'panorama-cli-key-'));
+  try {
+    const data = path.join(dir, 'data');
+    const key = path.join(dir, 'master.key');
+    const noEnv = { PANORAMA_MASTER_KEY: '' };
+    const withKey = (args) => run([...args, '--data', data, '--master-key-file', key], noEnv);
+    assert.equal(run(['key', 'init', '--out', key]).code, 0);
+    assert.equal(run(['key', 'init', '--out', key]).code, 1, 'an existing key file is never overwritten');
+    const csv = path.join(dir, 'c.csv');
+    await writeFile(csv, 'name,email\n王芳,fang@qq.com\nJane Doe,jane@example.com\n');
+    assert.equal(withKey(['import', 'customers', csv]).code, 0);
+    const before = withKey(['export', 'customers']).stdout;
+
+    const refused = run(['export', 'customers', '--data', data], noEnv);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /no master key/);
+    const wrong = run(['export', 'customers', '--data', data]);  // the file-wide test key: wrong here
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /wrong master key/);
+
+    const rotated = run(['key', '--data', data, '--master-key-file', key, 'rotate', '--master'], noEnv);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stdout, /v1 -> v2/);
+    const customer = run(['key', '--data', data, '--master-key-file', key, 'rotate', '--customer', '1'], noEnv);
+    assert.equal(customer.code, 0, customer.stderr);
+    assert.equal(withKey(['export', 'customers']).stdout, before);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

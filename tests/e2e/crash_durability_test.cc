@@ -32,6 +32,7 @@
 
 #include "storage/store.h"
 #include "tests/support/http_client.h"
+#include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
 
 #ifndef PANORAMA_BINARY
@@ -45,8 +46,9 @@ namespace panorama {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
 constexpr const char* kWriteKey = "crash-test-write-key-0001";
+constexpr const char* kMasterKey = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";  // test-only master key
+
 constexpr const char* kBasicAuth = "Basic Y3Jhc2gtdGVzdC13cml0ZS1rZXktMDAwMTo=";  // base64("crash-test-write-key-0001:")
 
 struct Server {
@@ -75,6 +77,7 @@ Server StartServer(const std::string& data_dir, const std::string& log_path, boo
     dup2(fd, STDOUT_FILENO);
     dup2(fd, STDERR_FILENO);
     setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
+    setenv("PANORAMA_MASTER_KEY", kMasterKey, 1);
     if (first) setenv("PANORAMA_ADMIN_PASSWORD", "crash-test-admin-password", 1);
     execl(PANORAMA_BINARY, PANORAMA_BINARY, "serve", "--data", data_dir.c_str(), "--listen", "127.0.0.1:0",
           "--no-access-log", static_cast<char*>(nullptr));
@@ -244,7 +247,11 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
     acked_batches_at_last_kill = static_cast<int>(std::count(acknowledged.begin(), acknowledged.end(), true));
   }
 
-  auto store = storage::OpenSqliteStore({.path = dir.File("panorama.db")});
+  auto ring = security::ParseMasterKeyEnv(kMasterKey);
+  ASSERT_TRUE(ring.has_value());
+  auto crypto = testing::OpenTestCrypto(dir.File("keystore.db"), std::move(ring).value());
+  ASSERT_TRUE(crypto.has_value()) << crypto.error().message();
+  auto store = storage::OpenSqliteStore({.path = dir.File("panorama.db"), .crypto = crypto->get()});
   ASSERT_TRUE(store.has_value()) << store.error().message();
   EXPECT_TRUE((*store)->CheckIntegrity().has_value()) << "PRAGMA integrity_check failed";
   store->reset();

@@ -8,6 +8,7 @@
 #include "ingest/csv_importer.h"
 #include "storage/store.h"
 #include "tests/support/result_matchers.h"
+#include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
 
 namespace panorama::ingest {
@@ -24,7 +25,10 @@ constexpr std::string_view kMapping = "external_id=编号,name=姓名,email=邮�
 
 class CsvImportTest : public ::testing::Test {
  protected:
-  void SetUp() override { store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("import.db")})).value(); }
+  void SetUp() override {
+    crypto_ = testing::MakeTestCrypto(dir_.File("keystore.db"));
+    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("import.db"), .crypto = crypto_.get()})).value();
+  }
 
   Result<ImportReport> Import(std::string_view bytes, ImportOptions options) {
     return ImportCsv(*store_, bytes, options, rates_, kNow);
@@ -32,6 +36,7 @@ class CsvImportTest : public ::testing::Test {
   ImportOptions Customers() { return {.kind = ImportKind::kCustomers, .mapping = std::string(kMapping)}; }
 
   testing::TempDir dir_;
+  std::unique_ptr<security::FieldEncryptor> crypto_;
   ExchangeRates rates_;
   std::unique_ptr<storage::Store> store_;
 };
@@ -167,7 +172,9 @@ TEST_F(CsvImportTest, ExportedOrdersReimportIntoAnEmptyStore) {
   auto exported = ExportOrdersCsv(*store_);
   ASSERT_OK(exported);
   testing::TempDir other;
-  store_ = std::move(storage::OpenSqliteStore({.path = other.File("copy.db")})).value();
+  store_.reset();
+  crypto_ = testing::MakeTestCrypto(other.File("keystore.db"));
+  store_ = std::move(storage::OpenSqliteStore({.path = other.File("copy.db"), .crypto = crypto_.get()})).value();
 
   auto reimport = Import(*exported, {.kind = ImportKind::kOrders});
 

@@ -8,6 +8,7 @@
 #include "storage/store.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/recording_store.h"
+#include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
 
 namespace panorama {
@@ -25,7 +26,8 @@ demo::DemoOptions Options() {
 
 TEST(DemoIntoSqlite, FeatureStoreRebuiltFromSqliteMatchesTheRecordedRun) {
   testing::TempDir dir;
-  auto sqlite = storage::OpenSqliteStore({.path = dir.File("demo.db"), .synchronous_full = false});
+  auto crypto = testing::MakeTestCrypto(dir.File("keystore.db"), /*durable=*/false);
+  auto sqlite = storage::OpenSqliteStore({.path = dir.File("demo.db"), .crypto = crypto.get(), .synchronous_full = false});
   ASSERT_TRUE(sqlite.has_value());
   testing::RecordingStore recorded;
   testing::FakeClock clock(kNow);

@@ -9,6 +9,7 @@
 #include "ingest/segment_message.h"
 #include "storage/store.h"
 #include "tests/support/result_matchers.h"
+#include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
 
 namespace panorama::ingest {
@@ -32,7 +33,8 @@ class CountingObserver final : public IngestObserver {
 class IngestFlowTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("ingest.db")})).value();
+    crypto_ = testing::MakeTestCrypto(dir_.File("keystore.db"));
+    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("ingest.db"), .crypto = crypto_.get()})).value();
     pipeline_ = std::make_unique<IngestPipeline>(*store_, rates_, &observer_);
     pipeline_->Start();
   }
@@ -55,6 +57,7 @@ class IngestFlowTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::unique_ptr<security::FieldEncryptor> crypto_;
   ExchangeRates rates_;
   CountingObserver observer_;
   std::unique_ptr<storage::Store> store_;

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "storage/store.h"
 #include "tests/support/result_matchers.h"
+#include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
 
 namespace panorama::storage {
@@ -15,8 +17,13 @@ namespace {
 
 using StoreFactory = std::function<std::unique_ptr<Store>(const testing::TempDir&)>;
 
+// The store with real field encryption; the keystore sits beside the database. The encryptor is kept per
+// directory so a reopened store finds the same one.
 std::unique_ptr<Store> OpenSqlite(const testing::TempDir& dir) {
-  auto store = OpenSqliteStore({.path = dir.File("store.db")});
+  static std::map<std::string, std::unique_ptr<security::FieldEncryptor>> cryptos;
+  auto& crypto = cryptos[dir.File("keystore.db")];
+  if (!crypto) crypto = testing::MakeTestCrypto(dir.File("keystore.db"));
+  auto store = OpenSqliteStore({.path = dir.File("store.db"), .crypto = crypto.get()});
   PANORAMA_CHECK(store.has_value());
   return std::move(store).value();
 }
@@ -252,14 +259,18 @@ TEST_P(StoreContractTest, TimelineIsNewestFirstAndPagesWithoutGapsOrRepeats) {
   }
 }
 
-TEST_P(StoreContractTest, SearchFindsShortChineseNamesLongNamesEmailAndPhone) {
+// Personal fields are encrypted: search is equality on the full name or surname (no substrings), the email,
+// the phone (see encryption_test.cc for every blind-indexed field).
+TEST_P(StoreContractTest, SearchFindsChineseAndLatinFullNamesSurnameEmailAndPhone) {
   CustomerId wang = AddCustomer("王芳", "fang@qq.com", "+8613912345678");
   CustomerId ouyang = AddCustomer("欧阳娜娜");
   CustomerId jane = AddCustomer("Jane Doe", "jane@example.com");
 
   auto by_short = store_->ListCustomers({.text = "王芳"});
-  auto by_long = store_->ListCustomers({.text = "欧阳娜"});
-  auto by_latin = store_->ListCustomers({.text = "jane d"});
+  auto by_long = store_->ListCustomers({.text = "欧阳娜娜"});
+  auto by_latin = store_->ListCustomers({.text = "JANE DOE"});
+  auto by_surname = store_->ListCustomers({.text = "doe"});
+  auto by_substring = store_->ListCustomers({.text = "欧阳娜"});
   auto by_email = store_->ListCustomers({.text = "Jane@Example.com"});
   auto by_phone = store_->ListCustomers({.phone_e164 = "+8613912345678"});
 
@@ -270,6 +281,9 @@ TEST_P(StoreContractTest, SearchFindsShortChineseNamesLongNamesEmailAndPhone) {
   EXPECT_EQ(by_long->front().id, ouyang);
   ASSERT_EQ(by_latin->size(), 1u);
   EXPECT_EQ(by_latin->front().id, jane);
+  ASSERT_EQ(by_surname->size(), 1u);
+  EXPECT_EQ(by_surname->front().id, jane);
+  EXPECT_TRUE(by_substring->empty());
   ASSERT_EQ(by_email->size(), 1u);
   EXPECT_EQ(by_email->front().id, jane);
   ASSERT_EQ(by_phone->size(), 1u);

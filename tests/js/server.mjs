@@ -124,7 +124,14 @@ export async function startServer(options = {}) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'panorama-test-'));
   const adminPassword = `pw-${randomBytes(12).toString('hex')}`;
   const writeKey = `wk_${randomBytes(12).toString('hex')}`;
-  const env = { ...process.env, PANORAMA_ADMIN_PASSWORD: adminPassword, PANORAMA_WRITE_KEY: writeKey };
+  // A fresh master key per server (field encryption refuses to start without one); it never touches disk.
+  const masterKey = randomBytes(32).toString('base64');
+  const env = {
+    ...process.env,
+    PANORAMA_ADMIN_PASSWORD: adminPassword,
+    PANORAMA_WRITE_KEY: writeKey,
+    PANORAMA_MASTER_KEY: masterKey,
+  };
   const verbose = options.verbose ?? Boolean(process.env.PANORAMA_TEST_VERBOSE);
 
   try {

@@ -363,6 +363,7 @@ class RecordingTxn final : public storage::WriteTxn {
     return NotImplemented("InsertApiKey");
   }
   Result<void> RevokeApiKey(ApiKeyId) override { return NotImplemented("RevokeApiKey"); }
+  Result<storage::ErasureReport> EraseCustomer(CustomerId) override { return NotImplemented("EraseCustomer"); }
   Result<void> InsertSession(const storage::SessionRecord&) override {
     return NotImplemented("InsertSession");
   }
@@ -478,6 +479,9 @@ Result<std::vector<storage::LedgerRow>> RecordingStore::ListLedger(const storage
 Result<std::vector<storage::CheckpointRecord>> RecordingStore::ListCheckpoints() {
   return std::vector<storage::CheckpointRecord>();
 }
+Result<void> RecordingStore::RotateCustomerKey(CustomerId) { return NotImplemented("RotateCustomerKey"); }
+
+Result<std::vector<CustomerId>> RecordingStore::ListErasures() { return NotImplemented("ListErasures"); }
 
 Result<std::vector<storage::IdentityRecord>> RecordingStore::ListIdentities(CustomerId) {
   return NotImplemented("ListIdentities");

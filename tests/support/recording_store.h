@@ -92,6 +92,8 @@ class RecordingStore : public storage::Store {
   Result<void> TouchApiKey(ApiKeyId id, Timestamp at) override;
   Result<storage::SessionRecord> FindSession(std::string_view token_sha256) override;
   Result<std::optional<storage::IdempotencyRecord>> FindIdempotency(std::string_view key) override;
+  Result<void> RotateCustomerKey(CustomerId) override;
+  Result<std::vector<CustomerId>> ListErasures() override;
   int SchemaVersion() const override { return 1; }
 
   // What has been committed.

@@ -18,7 +18,7 @@ namespace {
 
 // Reads the customer fields present in `body` into `c` (a PATCH leaves absent fields alone; null clears).
 void ReadCustomerFields(JsonBody& body, storage::CustomerRecord& c, const std::string& region) {
-  body.AllowOnly({"name", "email", "phone", "gender", "birthday", "city", "country", "tags", "traits",
+  body.AllowOnly({"name", "email", "phone", "gender", "birthday", "city", "country", "address", "tags", "traits",
                   "external_id"});
   auto text_field = [&](std::string_view key, std::string& target, size_t max,
                         Result<std::string> (*normalise)(std::string_view)) {
@@ -46,6 +46,7 @@ void ReadCustomerFields(JsonBody& body, storage::CustomerRecord& c, const std::s
   text_field("gender", c.gender, 32, [](std::string_view s) { return ingest::NormalizeGender(s); });
   text_field("birthday", c.birthday, 32, [](std::string_view s) { return ingest::NormalizeDate(s); });
   text_field("city", c.city, 100, nullptr);
+  text_field("address", c.address, 500, nullptr);
   text_field("country", c.country, 100, [](std::string_view s) { return ingest::NormalizeCountry(s); });
   text_field("external_id", c.external_id, 255, nullptr);
   if (body.IsNull("phone")) {

@@ -355,6 +355,7 @@ void WriteCustomer(JsonWriter& w, const storage::CustomerRecord& c, const featur
   w.Key("birthday").String(c.birthday);
   w.Key("city").String(c.city);
   w.Key("country").String(c.country);
+  w.Key("address").String(c.address);
   w.Key("external_id").String(c.external_id);
   w.Key("tags").StartArray();
   for (const auto& tag : c.tags) w.String(tag);

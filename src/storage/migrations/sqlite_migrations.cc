@@ -190,10 +190,61 @@ CREATE TABLE ledger_checkpoints (
 );
 )sql";
 
+// Field encryption at rest (SECURITY.md §2.2–2.3). Personal columns now hold AEAD envelopes (BLOB) and are
+// searched through blind indexes; the trigram name index over plaintext goes. Only applied to a database without
+// customer data: SqliteStore refuses to migrate plaintext rows (see Migrate()).
+constexpr const char* kV3FieldEncryption = R"sql(
+DROP TRIGGER IF EXISTS customers_fts_insert;
+DROP TRIGGER IF EXISTS customers_fts_delete;
+DROP TRIGGER IF EXISTS customers_fts_update;
+DROP TABLE IF EXISTS customers_name_fts;
+DROP INDEX IF EXISTS customers_email;
+DROP INDEX IF EXISTS customers_phone;
+DROP INDEX IF EXISTS customers_external_id;
+ALTER TABLE customers ADD COLUMN address BLOB NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN birth_md TEXT NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN bidx_email BLOB;
+ALTER TABLE customers ADD COLUMN bidx_phone BLOB;
+ALTER TABLE customers ADD COLUMN bidx_phone4 BLOB;
+ALTER TABLE customers ADD COLUMN bidx_name BLOB;
+ALTER TABLE customers ADD COLUMN bidx_surname BLOB;
+ALTER TABLE customers ADD COLUMN bidx_external_id BLOB;
+CREATE INDEX customers_bidx_email ON customers(bidx_email) WHERE bidx_email IS NOT NULL;
+CREATE INDEX customers_bidx_phone ON customers(bidx_phone) WHERE bidx_phone IS NOT NULL;
+CREATE INDEX customers_bidx_phone4 ON customers(bidx_phone4) WHERE bidx_phone4 IS NOT NULL;
+CREATE INDEX customers_bidx_name ON customers(bidx_name) WHERE bidx_name IS NOT NULL;
+CREATE INDEX customers_bidx_surname ON customers(bidx_surname) WHERE bidx_surname IS NOT NULL;
+CREATE INDEX customers_bidx_external_id ON customers(bidx_external_id) WHERE bidx_external_id IS NOT NULL;
+CREATE INDEX customers_birth_md ON customers(birth_md) WHERE birth_md <> '';
+CREATE INDEX customers_merged_into ON customers(merged_into) WHERE merged_into IS NOT NULL;
+
+-- Identity values are encrypted under the owner's data key; (type, bidx) finds candidates, decryption confirms.
+DROP TABLE identities;
+CREATE TABLE identities (
+  id          INTEGER PRIMARY KEY,
+  type        TEXT NOT NULL,
+  bidx        BLOB NOT NULL,
+  value       BLOB NOT NULL,
+  customer_id INTEGER NOT NULL,
+  first_seen  INTEGER NOT NULL
+);
+CREATE INDEX identities_lookup ON identities(type, bidx);
+CREATE INDEX identities_customer ON identities(customer_id);
+
+-- Erasures (crypto-shredding) recorded in the main database too: a restored older keystore gets these
+-- tombstones re-applied at start, and customer ids are never handed out again.
+CREATE TABLE erasures (
+  customer_id INTEGER PRIMARY KEY,
+  erased_at   INTEGER NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: customers, identities, merges, events, orders, products, interactions, staff",
      kV1Initial},
     {2, "audit ledger and signed checkpoints", kV2Ledger},
+    {3, "field encryption: envelopes, blind indexes, address, birth_md, encrypted identities, erasures",
+     kV3FieldEncryption},
 };
 
 }  // namespace

@@ -5,8 +5,10 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "storage/field_crypto.h"
 #include "storage/migrations/sqlite_migrations.h"
 #include "storage/sqlite/sqlite_db.h"
 #include "storage/store.h"
@@ -70,52 +72,156 @@ std::vector<std::string> TagsFromJson(const std::string& json) {
 
 constexpr const char* kCustomerColumns =
     "id, name, email, phone, gender, birthday, city, country, tags, traits, external_id, created_at, "
-    "updated_at, merged_into";
+    "updated_at, merged_into, address";
 
-CustomerRecord ReadCustomer(const Statement& s) {
+// Normalisation before blind indexing: equal after normalising, equal index. ASCII case is folded and white
+// space (incl. U+3000) removed; CJK text is compared as is (no NFKC here: the ingest normalisers run first).
+std::string NormalizeName(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    if (c == 0xE3 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+        static_cast<unsigned char>(text[i + 2]) == 0x80) {
+      i += 2;
+      continue;
+    }
+    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c);
+  }
+  return out;
+}
+
+std::string NormalizeEmail(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  std::string out(text);
+  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return out;
+}
+
+// Surname for the surname index: the last word of a Latin name with spaces ("Jane Doe" → "doe"), the first
+// character of a name written without spaces in CJK ("王小明" → "王"; compound surnames such as 欧阳 are found
+// by their first character only — a documented limitation), else the whole name.
+std::string Surname(std::string_view name) {
+  while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+  while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+  if (name.empty()) return "";
+  if (size_t space = name.rfind(' '); space != std::string_view::npos) return NormalizeName(name.substr(space + 1));
+  unsigned char c = static_cast<unsigned char>(name[0]);
+  if (c >= 0x80) {
+    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return std::string(name.substr(0, std::min(len, name.size())));
+  }
+  return NormalizeName(name);
+}
+
+std::string PhoneLast4(std::string_view phone) {
+  std::string digits;
+  for (char c : phone) {
+    if (c >= '0' && c <= '9') digits += c;
+  }
+  return digits.size() >= 4 ? digits.substr(digits.size() - 4) : "";
+}
+
+std::string IdentityKey(std::string_view type, std::string_view value) {
+  return std::string(type) + '\x1f' + std::string(value);
+}
+
+// Seals/opens the fields of one row: the AD names the table, column, row and subject (FieldRef).
+class RowCipher {
+ public:
+  RowCipher(FieldCrypto& crypto, std::string_view table, int64_t row, CustomerId subject)
+      : crypto_(crypto), table_(table), row_(row), subject_(subject) {}
+  Result<std::string> Seal(std::string_view column, std::string_view plain) {
+    return crypto_.Seal({table_, column, row_, subject_}, plain);
+  }
+  Result<std::string> Open(std::string_view column, std::string_view envelope) {
+    return crypto_.Open({table_, column, row_, subject_}, envelope);
+  }
+
+ private:
+  FieldCrypto& crypto_;
+  std::string_view table_;
+  int64_t row_;
+  CustomerId subject_;
+};
+
+Result<CustomerRecord> ReadCustomer(const Statement& s, FieldCrypto& crypto) {
   CustomerRecord c;
   c.id = CustomerId(s.Int(0));
-  c.name = s.Text(1);
-  c.email = s.Text(2);
-  c.phone = s.Text(3);
+  RowCipher row(crypto, "customers", c.id.value(), c.id);
+  ASSIGN_OR_RETURN(c.name, row.Open("name", s.Blob(1)));
+  ASSIGN_OR_RETURN(c.email, row.Open("email", s.Blob(2)));
+  ASSIGN_OR_RETURN(c.phone, row.Open("phone", s.Blob(3)));
   c.gender = s.Text(4);
-  c.birthday = s.Text(5);
+  ASSIGN_OR_RETURN(c.birthday, row.Open("birthday", s.Blob(5)));
   c.city = s.Text(6);
   c.country = s.Text(7);
   c.tags = TagsFromJson(s.Text(8));
-  c.traits_json = s.Text(9);
-  c.external_id = s.Text(10);
+  ASSIGN_OR_RETURN(c.traits_json, row.Open("traits", s.Blob(9)));
+  if (c.traits_json.empty()) c.traits_json = "{}";
+  ASSIGN_OR_RETURN(c.external_id, row.Open("external_id", s.Blob(10)));
   c.created_at = FromUnixMillis(s.Int(11));
   c.updated_at = FromUnixMillis(s.Int(12));
   if (auto m = s.OptInt(13)) c.merged_into = CustomerId(*m);
+  ASSIGN_OR_RETURN(c.address, row.Open("address", s.Blob(14)));
   return c;
 }
 
-Result<CustomerRecord> GetCustomerOn(Connection& db, CustomerId id) {
+Result<CustomerRecord> GetCustomerOn(Connection& db, FieldCrypto& crypto, CustomerId id) {
   ASSIGN_OR_RETURN(Statement s, db.Prepare(std::string("SELECT ") + kCustomerColumns +
                                            " FROM customers WHERE id = ?"));
   s.Bind(1, id.value());
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return Error::NotFound("customer " + id.ToString() + " not found");
-  return ReadCustomer(s);
+  return ReadCustomer(s, crypto);
 }
 
-Result<std::optional<CustomerId>> FindIdentityOn(Connection& db, std::string_view type, std::string_view value) {
-  ASSIGN_OR_RETURN(Statement s, db.Prepare("SELECT customer_id FROM identities WHERE type = ? AND value = ?"));
-  s.Bind(1, type).Bind(2, value);
-  ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return std::optional<CustomerId>();
-  return std::optional<CustomerId>(CustomerId(s.Int(0)));
+// Candidates by blind index, confirmed by decryption: an 8-byte index collision never resolves to the wrong
+// customer.
+Result<std::optional<CustomerId>> FindIdentityOn(Connection& db, FieldCrypto& crypto, std::string_view type,
+                                                 std::string_view value) {
+  ASSIGN_OR_RETURN(Statement s, db.Prepare("SELECT id, customer_id, value FROM identities WHERE type = ? AND bidx = ?"));
+  s.Bind(1, type).BindBlob(2, crypto.BlindIndex(BlindField::kIdentity, IdentityKey(type, value)));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<CustomerId>();
+    CustomerId owner(s.Int(1));
+    ASSIGN_OR_RETURN(std::string plain, RowCipher(crypto, "identities", s.Int(0), owner).Open("value", s.Blob(2)));
+    if (plain == value) return std::optional<CustomerId>(owner);
+  }
 }
 
-Result<std::vector<IdentityRecord>> ListIdentitiesOn(Connection& db, CustomerId id) {
+Result<std::vector<IdentityRecord>> ListIdentitiesOn(Connection& db, FieldCrypto& crypto, CustomerId id) {
   ASSIGN_OR_RETURN(Statement s, db.Prepare(
-      "SELECT type, value, customer_id, first_seen FROM identities WHERE customer_id = ? "
-      "ORDER BY first_seen, type, value"));
+      "SELECT id, type, value, customer_id, first_seen FROM identities WHERE customer_id = ?"));
   s.Bind(1, id.value());
   std::vector<IdentityRecord> out;
-  RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back({s.Text(0), s.Text(1), CustomerId(s.Int(2)), FromUnixMillis(s.Int(3))}); }));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    CustomerId owner(s.Int(3));
+    ASSIGN_OR_RETURN(std::string value, RowCipher(crypto, "identities", s.Int(0), owner).Open("value", s.Blob(2)));
+    out.push_back({s.Text(1), std::move(value), owner, FromUnixMillis(s.Int(4))});
+  }
+  std::sort(out.begin(), out.end(), [](const IdentityRecord& a, const IdentityRecord& b) {
+    return std::tie(a.first_seen, a.type, a.value) < std::tie(b.first_seen, b.type, b.value);
+  });
   return out;
+}
+
+Result<InteractionRecord> ReadInteraction(const Statement& s, FieldCrypto& crypto) {
+  InteractionRecord i;
+  i.id = InteractionId(s.Int(0));
+  i.customer = CustomerId(s.Int(1));
+  i.kind = s.Text(2);
+  RowCipher row(crypto, "interactions", i.id.value(), i.customer);
+  ASSIGN_OR_RETURN(i.subject, row.Open("subject", s.Blob(3)));
+  ASSIGN_OR_RETURN(i.body, row.Open("body", s.Blob(4)));
+  i.direction = s.Text(5);
+  i.occurred_at = FromUnixMillis(s.Int(6));
+  if (auto author = s.OptInt(7)) i.author = UserId(*author);
+  return i;
 }
 
 Result<std::vector<OrderItemRecord>> ItemsOf(Connection& db, int64_t order_id) {
@@ -161,39 +267,42 @@ std::string Placeholders(size_t n) {
 
 class SqliteWriteTxn final : public WriteTxn {
  public:
-  explicit SqliteWriteTxn(Connection& db) : db_(db) {}
+  SqliteWriteTxn(Connection& db, FieldCrypto& crypto) : db_(db), crypto_(crypto) {}
 
   // WriteTxn
   Result<CustomerId> InsertCustomer(const CustomerRecord& c) override {
+    // The id is chosen before the insert because it is part of every field's associated data. Erased ids are
+    // never handed out again (their data keys are tombstoned).
+    ASSIGN_OR_RETURN(Statement next, db_.Prepare(
+        "SELECT max(coalesce((SELECT max(id) FROM customers), 0), coalesce((SELECT max(customer_id) FROM erasures), 0))"
+        " + 1"));
+    ASSIGN_OR_RETURN(bool row, next.Step());
+    (void)row;
+    int64_t id = next.Int(0);
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-        "INSERT INTO customers (name, email, phone, gender, birthday, city, country, tags, traits, external_id,"
-        " created_at, updated_at, merged_into) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL)"));
-    BindCustomer(s, c);
+        "INSERT INTO customers (id, name, email, phone, gender, birthday, city, country, tags, traits, external_id,"
+        " created_at, updated_at, merged_into, address, birth_md, bidx_email, bidx_phone, bidx_phone4, bidx_name,"
+        " bidx_surname, bidx_external_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,NULL,?14,?15,?16,?17,"
+        "?18,?19,?20,?21)"));
+    RETURN_IF_ERROR(BindCustomer(s, c, id));
     RETURN_IF_ERROR(s.Run());
-    return CustomerId(db_.LastInsertId());
+    return CustomerId(id);
   }
 
   Result<void> UpdateCustomer(const CustomerRecord& c) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-        "UPDATE customers SET name=?, email=?, phone=?, gender=?, birthday=?, city=?, country=?, tags=?,"
-        " traits=?, external_id=?, created_at=?, updated_at=? WHERE id=?"));
-    BindCustomer(s, c);
-    s.Bind(13, c.id.value());
+        "UPDATE customers SET name=?2, email=?3, phone=?4, gender=?5, birthday=?6, city=?7, country=?8, tags=?9,"
+        " traits=?10, external_id=?11, created_at=?12, updated_at=?13, address=?14, birth_md=?15, bidx_email=?16,"
+        " bidx_phone=?17, bidx_phone4=?18, bidx_name=?19, bidx_surname=?20, bidx_external_id=?21 WHERE id=?1"));
+    RETURN_IF_ERROR(BindCustomer(s, c, c.id.value()));
     RETURN_IF_ERROR(s.Run());
     if (db_.Changes() == 0) return Error::NotFound("customer " + c.id.ToString() + " not found");
     return Ok();
   }
 
   Result<void> DeleteCustomer(CustomerId id) override {
-    static constexpr const char* kOwned[] = {
-        "DELETE FROM identities WHERE customer_id = ?", "DELETE FROM events WHERE customer_id = ?",
-        "DELETE FROM order_items WHERE customer_id = ?", "DELETE FROM orders WHERE customer_id = ?",
-        "DELETE FROM interactions WHERE customer_id = ?"};
-    for (const char* sql : kOwned) {
-      ASSIGN_OR_RETURN(Statement s, db_.Prepare(sql));
-      s.Bind(1, id.value());
-      RETURN_IF_ERROR(s.Run());
-    }
+    ErasureReport ignored;
+    RETURN_IF_ERROR(DeleteOwnedRows(id, ignored));
     ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM customers WHERE id = ?"));
     s.Bind(1, id.value());
     RETURN_IF_ERROR(s.Run());
@@ -201,35 +310,89 @@ class SqliteWriteTxn final : public WriteTxn {
     return Ok();
   }
 
-  Result<CustomerRecord> GetCustomer(CustomerId id) override { return GetCustomerOn(db_, id); }
-
-  Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) override {
-    return FindIdentityOn(db_, type, value);
+  Result<ErasureReport> EraseCustomer(CustomerId id) override {
+    ErasureReport report;
+    report.customer = id;
+    {
+      ASSIGN_OR_RETURN(Statement s, db_.Prepare("SELECT 1 FROM erasures WHERE customer_id = ?"));
+      s.Bind(1, id.value());
+      ASSIGN_OR_RETURN(bool erased, s.Step());
+      if (erased) {
+        report.already_erased = true;
+        return report;
+      }
+    }
+    {
+      ASSIGN_OR_RETURN(Statement s, db_.Prepare("SELECT id FROM customers WHERE id = ?1 OR merged_into = ?1 ORDER BY id"));
+      s.Bind(1, id.value());
+      RETURN_IF_ERROR(ForEachRow(s, [&] { report.shredded.push_back(CustomerId(s.Int(0))); }));
+    }
+    if (std::find(report.shredded.begin(), report.shredded.end(), id) == report.shredded.end()) {
+      return Error::NotFound("customer " + id.ToString() + " not found");
+    }
+    // Keys first, durably: from here on the rows are unreadable even if the deletes below never commit, and
+    // in every backup of the database.
+    for (CustomerId subject : report.shredded) RETURN_IF_ERROR(crypto_.Shred(subject));
+    for (CustomerId subject : report.shredded) RETURN_IF_ERROR(ForgetSubject(subject, report));
+    return report;
   }
 
-  Result<std::vector<IdentityRecord>> ListIdentities(CustomerId id) override { return ListIdentitiesOn(db_, id); }
+  // Deletes everything of an already shredded subject and records the erasure (also used by the start-up
+  // reconciliation with the keystore).
+  Result<void> ForgetSubject(CustomerId subject, ErasureReport& report) {
+    RETURN_IF_ERROR(DeleteOwnedRows(subject, report));
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM customers WHERE id = ?"));
+    s.Bind(1, subject.value());
+    RETURN_IF_ERROR(s.Run());
+    report.customers += db_.Changes();
+    ASSIGN_OR_RETURN(Statement r, db_.Prepare("INSERT OR IGNORE INTO erasures (customer_id, erased_at) VALUES (?, ?)"));
+    r.Bind(1, subject.value()).Bind(2, ToUnixMillis(SystemClock().Now()));
+    return r.Run();
+  }
+
+  // Re-encrypts the customer's rows under its current data key version (after NewKeyVersion).
+  Result<void> ResealCustomer(CustomerId id) {
+    ASSIGN_OR_RETURN(CustomerRecord c, GetCustomerOn(db_, crypto_, id));
+    RETURN_IF_ERROR(UpdateCustomer(c));
+    return MoveEncryptedRows(id, id);
+  }
+
+  Result<CustomerRecord> GetCustomer(CustomerId id) override { return GetCustomerOn(db_, crypto_, id); }
+
+  Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) override {
+    return FindIdentityOn(db_, crypto_, type, value);
+  }
+
+  Result<std::vector<IdentityRecord>> ListIdentities(CustomerId id) override {
+    return ListIdentitiesOn(db_, crypto_, id);
+  }
 
   Result<void> AddIdentity(const IdentityRecord& identity) override {
-    ASSIGN_OR_RETURN(auto existing, FindIdentityOn(db_, identity.type, identity.value));
+    ASSIGN_OR_RETURN(auto existing, FindIdentityOn(db_, crypto_, identity.type, identity.value));
     if (existing) {
       if (*existing == identity.customer) return Ok();
       return Error::AlreadyExists(identity.type + " identity belongs to customer " + existing->ToString());
     }
+    ASSIGN_OR_RETURN(int64_t id, NextId("identities"));
+    ASSIGN_OR_RETURN(std::string value,
+                     RowCipher(crypto_, "identities", id, identity.customer).Seal("value", identity.value));
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-        "INSERT INTO identities (type, value, customer_id, first_seen) VALUES (?,?,?,?)"));
-    s.Bind(1, identity.type).Bind(2, identity.value).Bind(3, identity.customer.value());
-    s.Bind(4, ToUnixMillis(identity.first_seen));
+        "INSERT INTO identities (id, type, bidx, value, customer_id, first_seen) VALUES (?,?,?,?,?,?)"));
+    s.Bind(1, id).Bind(2, identity.type);
+    s.BindBlob(3, crypto_.BlindIndex(BlindField::kIdentity, IdentityKey(identity.type, identity.value)));
+    s.BindBlob(4, value).Bind(5, identity.customer.value()).Bind(6, ToUnixMillis(identity.first_seen));
     return s.Run();
   }
 
   Result<void> MergeCustomers(const MergeRecord& m) override {
     if (m.from == m.into) return Error::InvalidArgument("cannot merge a customer into itself");
+    // Encrypted rows change owner, so they are re-encrypted under the survivor's data key (erasing the survivor
+    // must make them unreadable too).
+    RETURN_IF_ERROR(MoveEncryptedRows(m.from, m.into));
     static constexpr const char* kMove[] = {
-        "UPDATE identities SET customer_id = ?1 WHERE customer_id = ?2",
         "UPDATE events SET customer_id = ?1 WHERE customer_id = ?2",
         "UPDATE orders SET customer_id = ?1 WHERE customer_id = ?2",
         "UPDATE order_items SET customer_id = ?1 WHERE customer_id = ?2",
-        "UPDATE interactions SET customer_id = ?1 WHERE customer_id = ?2",
         // Earlier merges into `from` now point at the survivor, so lineage lookups need one hop.
         "UPDATE customers SET merged_into = ?1 WHERE merged_into = ?2",
         "UPDATE customers SET merged_into = ?1 WHERE id = ?2"};
@@ -312,18 +475,22 @@ class SqliteWriteTxn final : public WriteTxn {
   }
 
   Result<InteractionId> InsertInteraction(const InteractionRecord& i) override {
+    ASSIGN_OR_RETURN(int64_t id, NextId("interactions"));
+    RowCipher row(crypto_, "interactions", id, i.customer);
+    ASSIGN_OR_RETURN(std::string subject, row.Seal("subject", i.subject));
+    ASSIGN_OR_RETURN(std::string body, row.Seal("body", i.body));
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-        "INSERT INTO interactions (customer_id, kind, subject, body, direction, occurred_at, author_id)"
-        " VALUES (?,?,?,?,?,?,?)"));
-    s.Bind(1, i.customer.value()).Bind(2, i.kind).Bind(3, i.subject).Bind(4, i.body).Bind(5, i.direction);
-    s.Bind(6, ToUnixMillis(i.occurred_at));
+        "INSERT INTO interactions (id, customer_id, kind, subject, body, direction, occurred_at, author_id)"
+        " VALUES (?,?,?,?,?,?,?,?)"));
+    s.Bind(1, id).Bind(2, i.customer.value()).Bind(3, i.kind).BindBlob(4, subject).BindBlob(5, body);
+    s.Bind(6, i.direction).Bind(7, ToUnixMillis(i.occurred_at));
     if (i.author) {
-      s.Bind(7, i.author->value());
+      s.Bind(8, i.author->value());
     } else {
-      s.BindNull(7);
+      s.BindNull(8);
     }
     RETURN_IF_ERROR(s.Run());
-    return InteractionId(db_.LastInsertId());
+    return InteractionId(id);
   }
 
   Result<UserId> InsertUser(const UserRecord& u) override {
@@ -443,13 +610,108 @@ class SqliteWriteTxn final : public WriteTxn {
     return std::optional<Id>(Id(s.Int(0)));
   }
 
-  static void BindCustomer(Statement& s, const CustomerRecord& c) {
-    s.Bind(1, c.name).Bind(2, c.email).Bind(3, c.phone).Bind(4, c.gender).Bind(5, c.birthday);
-    s.Bind(6, c.city).Bind(7, c.country).Bind(8, TagsToJson(c.tags)).Bind(9, c.traits_json);
-    s.Bind(10, c.external_id).Bind(11, ToUnixMillis(c.created_at)).Bind(12, ToUnixMillis(c.updated_at));
+  // Binds ?1 id, ?2–?13 the v1 columns, ?14 address, ?15 birth_md, ?16–?21 blind indexes.
+  Result<void> BindCustomer(Statement& s, const CustomerRecord& c, int64_t id) {
+    RowCipher row(crypto_, "customers", id, CustomerId(id));
+    ASSIGN_OR_RETURN(std::string name, row.Seal("name", c.name));
+    ASSIGN_OR_RETURN(std::string email, row.Seal("email", c.email));
+    ASSIGN_OR_RETURN(std::string phone, row.Seal("phone", c.phone));
+    ASSIGN_OR_RETURN(std::string birthday, row.Seal("birthday", c.birthday));
+    std::string traits_plain = c.traits_json == "{}" ? std::string() : c.traits_json;
+    ASSIGN_OR_RETURN(std::string traits, row.Seal("traits", traits_plain));
+    ASSIGN_OR_RETURN(std::string external_id, row.Seal("external_id", c.external_id));
+    ASSIGN_OR_RETURN(std::string address, row.Seal("address", c.address));
+    s.Bind(1, id).BindBlob(2, name).BindBlob(3, email).BindBlob(4, phone).Bind(5, c.gender).BindBlob(6, birthday);
+    s.Bind(7, c.city).Bind(8, c.country).Bind(9, TagsToJson(c.tags)).BindBlob(10, traits).BindBlob(11, external_id);
+    s.Bind(12, ToUnixMillis(c.created_at)).Bind(13, ToUnixMillis(c.updated_at)).BindBlob(14, address);
+    // The month-day stays plain for birthday segments; the year (with it, the full date) is encrypted.
+    s.Bind(15, c.birthday.size() == 10 ? c.birthday.substr(5) : std::string());
+    auto bind_index = [&](int index, BlindField field, const std::string& normalized) {
+      if (normalized.empty()) {
+        s.BindNull(index);
+      } else {
+        s.BindBlob(index, crypto_.BlindIndex(field, normalized));
+      }
+    };
+    bind_index(16, BlindField::kEmail, NormalizeEmail(c.email));
+    bind_index(17, BlindField::kPhone, c.phone);
+    bind_index(18, BlindField::kPhoneLast4, PhoneLast4(c.phone));
+    bind_index(19, BlindField::kName, NormalizeName(c.name));
+    bind_index(20, BlindField::kSurname, Surname(c.name));
+    bind_index(21, BlindField::kExternalId, c.external_id);
+    return Ok();
+  }
+
+  Result<int64_t> NextId(const char* table) {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(std::string("SELECT coalesce(max(id), 0) + 1 FROM ") + table));
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    (void)row;
+    return s.Int(0);
+  }
+
+  // Re-encrypts the identities and interactions of `from` under `into`'s current data key and gives them to
+  // `into` (from == into: re-encryption in place, for key rotation).
+  Result<void> MoveEncryptedRows(CustomerId from, CustomerId into) {
+    struct Row {
+      int64_t id;
+      std::string a, b;
+    };
+    std::vector<Row> rows;
+    {
+      ASSIGN_OR_RETURN(Statement s, db_.Prepare("SELECT id, value FROM identities WHERE customer_id = ?"));
+      s.Bind(1, from.value());
+      RETURN_IF_ERROR(ForEachRow(s, [&] { rows.push_back({s.Int(0), s.Blob(1), {}}); }));
+    }
+    for (auto& r : rows) {
+      ASSIGN_OR_RETURN(std::string plain, RowCipher(crypto_, "identities", r.id, from).Open("value", r.a));
+      ASSIGN_OR_RETURN(std::string sealed, RowCipher(crypto_, "identities", r.id, into).Seal("value", plain));
+      ASSIGN_OR_RETURN(Statement u, db_.Prepare("UPDATE identities SET value = ?, customer_id = ? WHERE id = ?"));
+      u.BindBlob(1, sealed).Bind(2, into.value()).Bind(3, r.id);
+      RETURN_IF_ERROR(u.Run());
+    }
+    rows.clear();
+    {
+      ASSIGN_OR_RETURN(Statement s, db_.Prepare("SELECT id, subject, body FROM interactions WHERE customer_id = ?"));
+      s.Bind(1, from.value());
+      RETURN_IF_ERROR(ForEachRow(s, [&] { rows.push_back({s.Int(0), s.Blob(1), s.Blob(2)}); }));
+    }
+    for (auto& r : rows) {
+      RowCipher old_row(crypto_, "interactions", r.id, from);
+      RowCipher new_row(crypto_, "interactions", r.id, into);
+      ASSIGN_OR_RETURN(std::string subject, old_row.Open("subject", r.a));
+      ASSIGN_OR_RETURN(std::string body, old_row.Open("body", r.b));
+      ASSIGN_OR_RETURN(std::string sealed_subject, new_row.Seal("subject", subject));
+      ASSIGN_OR_RETURN(std::string sealed_body, new_row.Seal("body", body));
+      ASSIGN_OR_RETURN(Statement u, db_.Prepare(
+          "UPDATE interactions SET subject = ?, body = ?, customer_id = ? WHERE id = ?"));
+      u.BindBlob(1, sealed_subject).BindBlob(2, sealed_body).Bind(3, into.value()).Bind(4, r.id);
+      RETURN_IF_ERROR(u.Run());
+    }
+    return Ok();
+  }
+
+  Result<void> DeleteOwnedRows(CustomerId id, ErasureReport& report) {
+    struct Owned {
+      const char* sql;
+      int64_t ErasureReport::*count;
+    };
+    static constexpr Owned kOwned[] = {
+        {"DELETE FROM identities WHERE customer_id = ?", &ErasureReport::identities},
+        {"DELETE FROM events WHERE customer_id = ?", &ErasureReport::events},
+        {"DELETE FROM order_items WHERE customer_id = ?", &ErasureReport::order_items},
+        {"DELETE FROM orders WHERE customer_id = ?", &ErasureReport::orders},
+        {"DELETE FROM interactions WHERE customer_id = ?", &ErasureReport::interactions}};
+    for (const auto& owned : kOwned) {
+      ASSIGN_OR_RETURN(Statement s, db_.Prepare(owned.sql));
+      s.Bind(1, id.value());
+      RETURN_IF_ERROR(s.Run());
+      report.*owned.count += db_.Changes();
+    }
+    return Ok();
   }
 
   Connection& db_;
+  FieldCrypto& crypto_;
   int savepoint_depth_ = 0;
 };
 
@@ -493,10 +755,33 @@ class ReadPool {
   std::vector<std::unique_ptr<Connection>> free_;
 };
 
+// Stands in for field encryption when the store is opened ledger-only (audit verify reads no personal data).
+class NoKeyCrypto final : public FieldCrypto {
+ public:
+  Result<std::string> Seal(const FieldRef&, std::string_view) override { return Refuse(); }
+  Result<std::string> Open(const FieldRef&, std::string_view) override { return Refuse(); }
+  std::string BlindIndex(BlindField, std::string_view) override { return {}; }
+  Result<void> Flush() override { return Ok(); }
+  Result<void> Shred(CustomerId) override { return Refuse(); }
+  Result<std::vector<CustomerId>> ShreddedSubjects() override { return Refuse(); }
+  Result<int> NewKeyVersion(CustomerId) override { return Refuse(); }
+  Result<void> RetireOldKeyVersions(CustomerId) override { return Refuse(); }
+
+ private:
+  static Error Refuse() {
+    return Error::FailedPrecondition("the store was opened ledger-only, without the master key");
+  }
+};
+
 class SqliteStore final : public Store {
  public:
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options) {
-    auto store = std::unique_ptr<SqliteStore>(new SqliteStore());
+    if (options.crypto == nullptr && !options.ledger_only) {
+      return Error::InvalidField("crypto", "field encryption is required to open the store");
+    }
+    static NoKeyCrypto no_key;
+    auto store = std::unique_ptr<SqliteStore>(
+        new SqliteStore(options.crypto != nullptr ? *options.crypto : static_cast<FieldCrypto&>(no_key)));
     ASSIGN_OR_RETURN(store->writer_, Connection::Open(options.path, /*read_only=*/false, options.vfs));
     // WAL: readers never block the writer. synchronous=FULL fsyncs the WAL at every commit, which is what makes
     // an acknowledged write survive power loss; group commit (ingest/) amortises that fsync over many requests.
@@ -510,6 +795,7 @@ class SqliteStore final : public Store {
       RETURN_IF_ERROR(reader->Exec("PRAGMA cache_size=-32768"));
       store->readers_.Add(std::move(reader));
     }
+    if (!options.ledger_only) RETURN_IF_ERROR(store->ReconcileErasures());
     return std::unique_ptr<Store>(std::move(store));
   }
 
@@ -517,8 +803,10 @@ class SqliteStore final : public Store {
   Result<void> Write(const std::function<Result<void>(WriteTxn&)>& fn) override {
     std::lock_guard lock(write_mu_);
     RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-    SqliteWriteTxn txn(*writer_);
+    SqliteWriteTxn txn(*writer_, crypto_);
     Result<void> result = fn(txn);
+    // New data keys reach the keystore (fsynced) before any ciphertext under them is committed.
+    if (result) result = crypto_.Flush();
     if (result) {
       auto committed = writer_->Exec("COMMIT");
       if (committed) return Ok();
@@ -528,61 +816,101 @@ class SqliteStore final : public Store {
     return result;
   }
 
-  Result<CustomerRecord> GetCustomer(CustomerId id) override {
-    auto db = readers_.Acquire();
-    return GetCustomerOn(*db, id);
+  Result<void> RotateCustomerKey(CustomerId id) override {
+    if (auto written = Write([&](WriteTxn& txn) -> Result<void> {
+      RETURN_IF_ERROR(txn.GetCustomer(id));
+      RETURN_IF_ERROR(crypto_.NewKeyVersion(id));
+      return static_cast<SqliteWriteTxn&>(txn).ResealCustomer(id);
+    }); !written) {
+      return std::move(written.error());
+    }
+    return crypto_.RetireOldKeyVersions(id);
   }
 
+  Result<std::vector<CustomerId>> ListErasures() override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT customer_id FROM erasures ORDER BY customer_id"));
+    std::vector<CustomerId> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(CustomerId(s.Int(0))); }));
+    return out;
+  }
+
+  Result<CustomerRecord> GetCustomer(CustomerId id) override {
+    auto db = readers_.Acquire();
+    return GetCustomerOn(*db, crypto_, id);
+  }
+
+  // Text search is equality on blind indexes (full name, surname, email, external id, phone, phone last 4);
+  // every candidate is decrypted and confirmed, so index collisions never show the wrong customer. Candidates
+  // that fail confirmation are skipped and the scan goes on until the page is full.
   Result<std::vector<CustomerRecord>> ListCustomers(const CustomerQuery& q) override {
     std::string sql = std::string("SELECT ") + kCustomerColumns + " FROM customers WHERE merged_into IS NULL AND id > ?";
-    std::vector<std::string> args;
-    if (!q.text.empty() || !q.phone_e164.empty()) {
+    std::vector<std::string> blobs;
+    std::vector<std::string> texts;
+    const std::string name = NormalizeName(q.text);
+    const std::string email = NormalizeEmail(q.text);
+    const bool last4 = q.text.size() == 4 && std::all_of(q.text.begin(), q.text.end(), [](char c) {
+      return c >= '0' && c <= '9';
+    });
+    const bool searching = !name.empty() || !q.phone_e164.empty();
+    if (searching) {
       std::string any = " AND (0";
-      if (!q.text.empty()) {
-        if (q.text.find('@') != std::string::npos) {
-          any += " OR email = lower(?)";
-          args.push_back(q.text);
-        }
-        // Names: the trigram index answers 3+ character queries; shorter Chinese names ("王芳") fall back to
-        // a substring scan, which is what a user typing two characters expects.
-        size_t letters = CountUtf8Letters(q.text);
-        if (letters >= 3) {
-          any += " OR id IN (SELECT rowid FROM customers_name_fts WHERE name MATCH ?)";
-          args.push_back(FtsPhrase(q.text));
-        } else {
-          any += " OR instr(name, ?) > 0";
-          args.push_back(q.text);
-        }
-        any += " OR external_id = ?";
-        args.push_back(q.text);
-      }
-      if (!q.phone_e164.empty()) {
-        any += " OR phone = ?";
-        args.push_back(q.phone_e164);
-      }
+      auto add = [&](const char* column, BlindField field, const std::string& normalized) {
+        if (normalized.empty()) return;
+        any += std::string(" OR ") + column + " = ?";
+        blobs.push_back(crypto_.BlindIndex(field, normalized));
+      };
+      if (q.text.find('@') != std::string::npos) add("bidx_email", BlindField::kEmail, email);
+      add("bidx_name", BlindField::kName, name);
+      add("bidx_surname", BlindField::kSurname, name);
+      add("bidx_external_id", BlindField::kExternalId, q.text);
+      add("bidx_phone", BlindField::kPhone, q.phone_e164);
+      if (last4) add("bidx_phone4", BlindField::kPhoneLast4, q.text);
       sql += any + ")";
     }
     if (!q.country.empty()) {
       sql += " AND country = ?";
-      args.push_back(q.country);
+      texts.push_back(q.country);
     }
     if (!q.city.empty()) {
       sql += " AND city = ?";
-      args.push_back(q.city);
+      texts.push_back(q.city);
     }
     if (!q.tag.empty()) {
       sql += " AND EXISTS (SELECT 1 FROM json_each(customers.tags) WHERE value = ?)";
-      args.push_back(q.tag);
+      texts.push_back(q.tag);
     }
     sql += " ORDER BY id LIMIT ?";
-    auto db = readers_.Acquire();
-    ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
-    int index = 1;
-    s.Bind(index++, q.after_id);
-    for (const auto& a : args) s.Bind(index++, a);
-    s.Bind(index, std::clamp(q.limit, 1, 1000));
+    auto matches = [&](const CustomerRecord& c) {
+      if (!searching) return true;
+      if (!name.empty() && (NormalizeName(c.name) == name || Surname(c.name) == name)) return true;
+      if (!c.email.empty() && q.text.find('@') != std::string::npos && NormalizeEmail(c.email) == email) return true;
+      if (!c.external_id.empty() && c.external_id == q.text) return true;
+      if (!q.phone_e164.empty() && c.phone == q.phone_e164) return true;
+      return last4 && PhoneLast4(c.phone) == q.text;
+    };
+    const int limit = std::clamp(q.limit, 1, 1000);
+    int64_t after = q.after_id;
     std::vector<CustomerRecord> out;
-    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadCustomer(s)); }));
+    auto db = readers_.Acquire();
+    while (true) {
+      ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
+      int index = 1;
+      s.Bind(index++, after);
+      for (const auto& b : blobs) s.BindBlob(index++, b);
+      for (const auto& t : texts) s.Bind(index++, t);
+      s.Bind(index, limit);
+      int rows = 0;
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        ++rows;
+        ASSIGN_OR_RETURN(CustomerRecord c, ReadCustomer(s, crypto_));
+        after = c.id.value();
+        if (matches(c) && static_cast<int>(out.size()) < limit) out.push_back(std::move(c));
+      }
+      if (rows < limit || static_cast<int>(out.size()) >= limit) break;
+    }
     return out;
   }
 
@@ -596,12 +924,12 @@ class SqliteStore final : public Store {
 
   Result<std::vector<IdentityRecord>> ListIdentities(CustomerId id) override {
     auto db = readers_.Acquire();
-    return ListIdentitiesOn(*db, id);
+    return ListIdentitiesOn(*db, crypto_, id);
   }
 
   Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) override {
     auto db = readers_.Acquire();
-    return FindIdentityOn(*db, type, value);
+    return FindIdentityOn(*db, crypto_, type, value);
   }
 
   Result<std::vector<MergeRecord>> ListMerges(CustomerId id) override {
@@ -715,7 +1043,12 @@ class SqliteStore final : public Store {
         "SELECT id, customer_id, kind, subject, body, direction, occurred_at, author_id FROM interactions "
         "WHERE id IN (" + Placeholders(ids.size()) + ")"));
     for (size_t i = 0; i < ids.size(); ++i) s.Bind(static_cast<int>(i + 1), ids[i]);
-    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadInteraction(s)); }));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(InteractionRecord i, ReadInteraction(s, crypto_));
+      out.push_back(std::move(i));
+    }
     return out;
   }
 
@@ -765,7 +1098,12 @@ class SqliteStore final : public Store {
     s.Bind(1, q.after_id).Bind(2, std::clamp(q.limit, 1, 1000));
     if (q.customer) s.Bind(3, q.customer->value());
     std::vector<InteractionRecord> out;
-    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadInteraction(s)); }));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(InteractionRecord i, ReadInteraction(s, crypto_));
+      out.push_back(std::move(i));
+    }
     return out;
   }
 
@@ -925,7 +1263,7 @@ class SqliteStore final : public Store {
   int SchemaVersion() const override { return schema_version_; }
 
  private:
-  SqliteStore() = default;
+  explicit SqliteStore(FieldCrypto& crypto) : crypto_(crypto) {}
 
   static constexpr const char* kUserColumns =
       "id, username, password_hash, role, display_name, created_at, disabled";
@@ -952,19 +1290,6 @@ class SqliteStore final : public Store {
     return k;
   }
 
-  static InteractionRecord ReadInteraction(const Statement& s) {
-    InteractionRecord i;
-    i.id = InteractionId(s.Int(0));
-    i.customer = CustomerId(s.Int(1));
-    i.kind = s.Text(2);
-    i.subject = s.Text(3);
-    i.body = s.Text(4);
-    i.direction = s.Text(5);
-    i.occurred_at = FromUnixMillis(s.Int(6));
-    if (auto author = s.OptInt(7)) i.author = UserId(*author);
-    return i;
-  }
-
   template <typename BindFn>
   Result<UserRecord> FindUser(const char* where, BindFn bind) {
     auto db = readers_.Acquire();
@@ -973,25 +1298,6 @@ class SqliteStore final : public Store {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return Error::NotFound("user not found");
     return ReadUser(s);
-  }
-
-  static size_t CountUtf8Letters(std::string_view text) {
-    size_t n = 0;
-    for (unsigned char c : text) n += (c & 0xC0) != 0x80;
-    return n;
-  }
-
-  // A quoted FTS5 phrase, so user text is never parsed as query syntax.
-  static std::string FtsPhrase(std::string_view text) {
-    std::string out = "\"";
-    for (char c : text) {
-      // The FTS5 query parser reads the expression as a C string: a NUL would end it mid-phrase and fail the
-      // whole query ("unterminated string"; found by the S4 injection test).
-      if (c == '\0') continue;
-      if (c == '"') out += '"';
-      out += c;
-    }
-    return out + "\"";
   }
 
   Result<void> Migrate() {
@@ -1006,6 +1312,7 @@ class SqliteStore final : public Store {
     }
     for (const Migration& m : SqliteMigrations()) {
       if (m.version <= schema_version_) continue;
+      if (m.version == 3 && schema_version_ >= 1) RETURN_IF_ERROR(RefusePlaintextData());
       RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
       auto applied = writer_->Exec(m.sql);
       if (applied) {
@@ -1029,10 +1336,56 @@ class SqliteStore final : public Store {
     return Ok();
   }
 
+  // Field encryption arrived with migration 3 and does not convert plaintext rows: a database that already
+  // holds customer data is refused (export it with the older build and import it into a fresh data directory)
+  // rather than half-encrypted.
+  Result<void> RefusePlaintextData() {
+    ASSIGN_OR_RETURN(Statement s, writer_->Prepare(
+        "SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM identities) + "
+        "(SELECT count(*) FROM interactions)"));
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row && s.Int(0) > 0) {
+      return Error::FailedPrecondition(
+          "this database holds unencrypted customer data (schema " + std::to_string(schema_version_) +
+          "); field encryption does not convert it: export it with the previous build and import it into a "
+          "new data directory");
+    }
+    return Ok();
+  }
+
+  // Keystore and database agree on who was erased: a tombstoned customer still in the database (an older
+  // database restored) loses its rows; an erasure recorded here but not in the keystore (an older keystore
+  // restored) is shredded again.
+  Result<void> ReconcileErasures() {
+    ASSIGN_OR_RETURN(std::vector<CustomerId> shredded, crypto_.ShreddedSubjects());
+    std::vector<CustomerId> recorded;
+    {
+      auto db = readers_.Acquire();
+      ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT customer_id FROM erasures ORDER BY customer_id"));
+      RETURN_IF_ERROR(ForEachRow(s, [&] { recorded.push_back(CustomerId(s.Int(0))); }));
+    }
+    auto less = [](CustomerId a, CustomerId b) { return a.value() < b.value(); };
+    std::vector<CustomerId> reshred;
+    std::set_difference(recorded.begin(), recorded.end(), shredded.begin(), shredded.end(),
+                        std::back_inserter(reshred), less);
+    for (CustomerId id : reshred) RETURN_IF_ERROR(crypto_.Shred(id));
+    std::vector<CustomerId> forget;
+    std::set_difference(shredded.begin(), shredded.end(), recorded.begin(), recorded.end(),
+                        std::back_inserter(forget), less);
+    if (forget.empty()) return Ok();
+    return Write([&](WriteTxn& txn) -> Result<void> {
+      auto& sqlite_txn = static_cast<SqliteWriteTxn&>(txn);
+      ErasureReport ignored;
+      for (CustomerId id : forget) RETURN_IF_ERROR(sqlite_txn.ForgetSubject(id, ignored));
+      return Ok();
+    });
+  }
+
   std::mutex write_mu_;
   // guarded by write_mu_
   std::unique_ptr<Connection> writer_;
   ReadPool readers_;
+  FieldCrypto& crypto_;
   int schema_version_ = 0;
 };
 

@@ -1,0 +1,72 @@
+#pragma once
+// Field encryption at rest (SECURITY.md §2.1–2.3, §2.7): XChaCha20-Poly1305 envelopes under per-customer data
+// keys (DEKs), DEKs wrapped by a key-encryption key derived from the master key and kept in the keystore file,
+// blind indexes (HMAC-SHA-256, truncated) for equality search, crypto-shredding and master-key rotation.
+//
+// Envelope: ver(1)=1 | alg(1)=1 (XChaCha20-Poly1305-IETF) | dek_v(2, big-endian) | nonce(24) | ct | tag(16);
+// associated data = the 4 header bytes | table | column | row | subject. Empty values stay empty (not encrypted).
+// Wrapped DEK: nonce(24) | ct | tag under KEK_mkv, associated data "dek|<subject>|<dek_v>".
+//
+// Thread-safety: all methods are thread-safe. Unwrapped DEKs live in an LRU cache in sodium_malloc'd memory;
+// keys created but not yet flushed to the keystore are pinned in it.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "security/keys.h"
+#include "storage/field_crypto.h"
+#include "storage/keystore.h"
+
+namespace panorama::security {
+
+struct FieldEncryptorOptions {
+  size_t cache_capacity = 8192;  // unwrapped DEKs kept (32 bytes each); pinned keys may exceed it
+  // Re-reads the master key source when the keystore names a master version this process lacks (an online
+  // `panorama key rotate --master` in another process). Empty: no reload.
+  std::function<Result<MasterKeyRing>()> reload;
+};
+
+struct MasterRotationReport {
+  int from_version = 0;
+  int to_version = 0;
+  int64_t rewrapped = 0;
+};
+
+class FieldEncryptor final : public storage::FieldCrypto {
+ public:
+  // Checks the ring against the keystore's key-check values before anything is written: a wrong master key is
+  // kFailedPrecondition "wrong master key ..." and leaves the keystore untouched. A new keystore is initialised
+  // (current master version, key-check value, blind-index root key).
+  static Result<std::unique_ptr<FieldEncryptor>> Open(MasterKeyRing ring, std::unique_ptr<storage::KeyStore> keystore,
+                                                      FieldEncryptorOptions options = {});
+  ~FieldEncryptor() override;
+
+  // storage::FieldCrypto
+  Result<std::string> Seal(const storage::FieldRef& at, std::string_view plaintext) override;
+  Result<std::string> Open(const storage::FieldRef& at, std::string_view envelope) override;
+  std::string BlindIndex(storage::BlindField field, std::string_view normalized) override;
+  Result<void> Flush() override;
+  Result<void> Shred(CustomerId subject) override;
+  Result<std::vector<CustomerId>> ShreddedSubjects() override;
+  Result<int> NewKeyVersion(CustomerId subject) override;
+  Result<void> RetireOldKeyVersions(CustomerId subject) override;
+
+  // Makes `new_version` (which the ring must hold) the current master key version and re-wraps every data key
+  // under it, in batches of 500 keys per keystore transaction; readers keep working meanwhile (old versions stay
+  // usable until every key is re-wrapped). Returns how many keys were re-wrapped.
+  Result<MasterRotationReport> RotateMaster(int new_version);
+  int CurrentMasterVersion();
+  // The keystore's erasure counter (bumped by each Shred).
+  Result<int64_t> Epoch();
+  storage::KeyStore& keystore() { return *keystore_; }
+
+ private:
+  struct State;
+  explicit FieldEncryptor(std::unique_ptr<State> state, std::unique_ptr<storage::KeyStore> keystore);
+
+  std::unique_ptr<State> state_;
+  std::unique_ptr<storage::KeyStore> keystore_;
+};
+
+}  // namespace panorama::security
