@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "backup/data_dir_lock.h"
 #include "features/feature_store.h"
 #include "http/handlers/api_services.h"
 #include "http/router.h"
@@ -62,6 +63,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   if (ec) return Error::InvalidField("data", "cannot create " + options.data_dir + ": " + ec.message());
   auto runtime = std::unique_ptr<Runtime>(new Runtime());
   runtime->data_dir_ = options.data_dir;
+  if (options.lock_data_dir) {
+    ASSIGN_OR_RETURN(backup::DataDirLock lock, backup::DataDirLock::Acquire(options.data_dir));
+    runtime->lock_ = std::make_unique<backup::DataDirLock>(std::move(lock));
+  }
   ASSIGN_OR_RETURN(runtime->store_,
                    storage::OpenSqliteStore({.path = (std::filesystem::path(options.data_dir) / "panorama.db").string(),
                                              .synchronous_full = !options.bulk_load,

@@ -25,6 +25,9 @@ namespace panorama::ingest {
 class IngestPipeline;
 class FeatureObserver;
 }
+namespace panorama::backup {
+class DataDirLock;
+}
 namespace panorama::profile {
 class CustomerViewService;
 }
@@ -35,6 +38,9 @@ struct RuntimeOptions {
   std::string data_dir = "./panorama-data";
   bool bulk_load = false;  // fsync off: only for `panorama demo` filling a fresh store
   int read_connections = 4;  // SQLite read connections; API workers beyond this wait for one
+  // Hold the data directory's lock (backup/data_dir_lock.h) while the runtime lives: `serve` sets it, so a
+  // second server or `panorama restore` on the same directory is refused (kFailedPrecondition).
+  bool lock_data_dir = false;
 };
 
 struct ServeOptions {
@@ -89,6 +95,7 @@ class Runtime {
  private:
   Runtime() = default;
 
+  std::unique_ptr<backup::DataDirLock> lock_;
   std::string data_dir_;
   SystemClock clock_;
   ExchangeRates rates_;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "app/runtime.h"
+#include "backup/backup.h"
 #include "demo/demo_generator.h"
 #include "features/feature_store.h"
 #include "ingest/csv_importer.h"
@@ -62,7 +63,7 @@ Result<std::string> PasswordFrom(const char* env_name) {
 }
 
 int Serve(const std::string& data, const app::ServeOptions& options) {
-  auto runtime = app::Runtime::Open({.data_dir = data});
+  auto runtime = app::Runtime::Open({.data_dir = data, .lock_data_dir = true});
   if (!runtime) return Fail(runtime.error());
   auto info = (*runtime)->Bootstrap();
   if (!info) return Fail(info.error());
@@ -151,6 +152,36 @@ int Export(const std::string& data, const std::string& kind, const std::string& 
   return 0;
 }
 
+int BackupKeygen(const std::string& out) {
+  if (out.empty()) return Fail(Error::InvalidField("out", "is required"));
+  auto made = backup::GenerateKeyPair(out);
+  if (!made) return Fail(made.error());
+  std::printf("backup key pair written: %s/backup.pub (give it to the server) and %s/backup.sec (keep it offline)\n",
+              out.c_str(), out.c_str());
+  return 0;
+}
+
+int Backup(backup::BackupOptions options) {
+  if (options.to_dir.empty()) return Fail(Error::InvalidField("to", "is required"));
+  if (options.public_key_file.empty()) return Fail(Error::InvalidField("public-key", "is required"));
+  options.now = SystemClock().Now();
+  auto made = backup::CreateBackup(options);
+  if (!made) return Fail(made.error());
+  std::printf("backup written: %s (schema %u, %llu bytes of database)\n", made->path.c_str(),
+              made->header.schema_version, static_cast<unsigned long long>(made->header.plaintext_bytes));
+  for (const auto& removed : made->removed) std::printf("rotated out: %s\n", removed.c_str());
+  return 0;
+}
+
+int Restore(const backup::RestoreOptions& options) {
+  if (options.secret_key_file.empty()) return Fail(Error::InvalidField("secret-key", "is required"));
+  auto restored = backup::RestoreBackup(options);
+  if (!restored) return Fail(restored.error());
+  std::printf("restored %s (schema %u, backup taken %s)\n", restored->restored_path.c_str(),
+              restored->header.schema_version, FormatIso8601(restored->header.created).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int Run(int argc, char** argv) {
@@ -223,6 +254,26 @@ int Run(int argc, char** argv) {
   auto* key_revoke = key->add_subcommand("revoke", "revoke a key");
   key_revoke->add_option("id", key_id)->required();
 
+  backup::BackupOptions backup_options;
+  bool backup_keystore = false;
+  std::string keygen_out;
+  auto* backup_cmd = cli.add_subcommand("backup", "write an encrypted, consistent backup of a (running) data directory");
+  add_data(backup_cmd);
+  backup_cmd->require_subcommand(0, 1);
+  backup_cmd->add_option("--to", backup_options.to_dir, "directory for backup files (created 0700)");
+  backup_cmd->add_option("--public-key", backup_options.public_key_file, "backup.pub from `panorama backup keygen`");
+  backup_cmd->add_option("--keep", backup_options.keep, "then keep only the newest N backups (0: keep all)")
+      ->capture_default_str();
+  backup_cmd->add_flag("--keystore", backup_keystore, "back up keystore.db (wrapped keys) instead of the data");
+  auto* backup_keygen = backup_cmd->add_subcommand("keygen", "create a backup key pair (backup.pub, backup.sec)");
+  backup_keygen->add_option("--out", keygen_out, "directory for the key files")->required();
+
+  backup::RestoreOptions restore_options;
+  auto* restore = cli.add_subcommand("restore", "verify a backup and swap it in as the data directory's database");
+  restore->add_option("--data", restore_options.data_dir, "data directory to restore into")->required();
+  restore->add_option("--from", restore_options.from_file, "backup file (.pnbk)")->required();
+  restore->add_option("--secret-key", restore_options.secret_key_file, "backup.sec")->required();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -231,6 +282,13 @@ int Run(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
 
   if (serve->parsed()) return Serve(data, serve_options);
+  if (backup_keygen->parsed()) return BackupKeygen(keygen_out);
+  if (backup_cmd->parsed()) {
+    backup_options.data_dir = data;
+    backup_options.kind = backup_keystore ? backup::BackupKind::kKeystore : backup::BackupKind::kData;
+    return Backup(backup_options);
+  }
+  if (restore->parsed()) return Restore(restore_options);
   if (demo->parsed()) return Demo(data, customers, seed);
   if (import->parsed()) {
     auto order = ingest::ParseDateOrder(date_order);
