@@ -49,6 +49,13 @@ struct ServeOptions {
   // Measured at 1M customers on 2 cores: 4 workers beat 32 (7.0k vs 6.0k req/s, p99 19 vs 44 ms; docs/benchmarks.md).
   int worker_threads = 4;
   bool access_log = true;
+  // HTTPS: PEM certificate chain and key; or a self-signed P-256 certificate kept in the data directory
+  // (tls-self-signed.crt/.key, 0600, created on first use) for local use.
+  std::string tls_cert;
+  std::string tls_key;
+  bool tls_self_signed = false;
+  // Allows plain HTTP on a non-loopback address; without it Start() refuses (kFailedPrecondition).
+  bool insecure_dev = false;
 };
 
 // What bootstrap created or found: secrets are only known when created now or given by the environment.

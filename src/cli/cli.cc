@@ -69,8 +69,9 @@ int Serve(const std::string& data, const app::ServeOptions& options) {
   if (!info) return Fail(info.error());
   auto served = (*runtime)->Serve(options, [&](uint16_t port) {
     std::string host = options.listen.substr(0, options.listen.rfind(':'));
-    std::printf("listening on http://%s:%u\n", host.c_str(), port);
-    std::printf("console: http://%s:%u/\n", host.c_str(), port);
+    const char* scheme = options.tls_self_signed || !options.tls_cert.empty() ? "https" : "http";
+    std::printf("listening on %s://%s:%u\n", scheme, host.c_str(), port);
+    std::printf("console: %s://%s:%u/\n", scheme, host.c_str(), port);
     PrintBootstrap(*info);
     std::fflush(stdout);
   });
@@ -200,6 +201,11 @@ int Run(int argc, char** argv) {
   serve->add_option("--static-dir", serve_options.static_dir, "console build directory (default ./web/dist)");
   serve->add_option("--worker-threads", serve_options.worker_threads, "threads for API handlers")->capture_default_str();
   serve->add_flag("!--no-access-log", serve_options.access_log, "do not log each request");
+  serve->add_option("--tls-cert", serve_options.tls_cert, "HTTPS: PEM certificate chain file");
+  serve->add_option("--tls-key", serve_options.tls_key, "HTTPS: PEM private key file");
+  serve->add_flag("--tls-self-signed", serve_options.tls_self_signed,
+                  "HTTPS with a self-signed certificate generated into the data directory (local use)");
+  serve->add_flag("--insecure-dev", serve_options.insecure_dev, "allow plain HTTP on a non-loopback address");
 
   int64_t customers = 10000;
   uint64_t seed = 42;
