@@ -65,12 +65,11 @@ constexpr char kTls12Ciphers[] =
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 constexpr char kTls13Ciphers[] = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
-// Text types are sent with their charset so a browser never guesses (and never sniffs HTML into a JSON body).
+// Text types are sent with their charset so a browser never guesses. JSON gets none: RFC 8259 §11 defines no
+// charset parameter for application/json (it is always UTF-8).
 std::string WithCharset(const std::string& content_type) {
   if (content_type.find("charset=") != std::string::npos) return content_type;
-  bool text = content_type.starts_with("text/") || content_type.starts_with("application/json") ||
-              content_type.starts_with("application/problem+json") || content_type.ends_with("+json") ||
-              content_type.starts_with("application/javascript");
+  bool text = content_type.starts_with("text/") || content_type.starts_with("application/javascript");
   return text ? content_type + "; charset=utf-8" : content_type;
 }
 
