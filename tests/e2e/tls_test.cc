@@ -31,6 +31,7 @@ namespace {
 
 struct TlsOutcome {
   bool handshake = false;
+  bool renegotiated = false;  // only tried when asked
   std::string version;  // "TLSv1.3"
   std::string cipher;
   std::string response;  // raw HTTP response to one GET, when the handshake succeeded
@@ -38,7 +39,8 @@ struct TlsOutcome {
 
 // One connection with OpenSSL as the client. The client offers exactly [min, max] and `ciphers` (TLS 1.2
 // list; empty: OpenSSL's defaults) at security level 0, so a refusal is the server's, not the client's.
-TlsOutcome Connect(uint16_t port, int min_version, int max_version, const std::string& ciphers = "") {
+TlsOutcome Connect(uint16_t port, int min_version, int max_version, const std::string& ciphers = "",
+                   bool try_renegotiation = false) {
   TlsOutcome out;
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_security_level(ctx, 0);
@@ -62,6 +64,11 @@ TlsOutcome Connect(uint16_t port, int min_version, int max_version, const std::s
     out.handshake = true;
     out.version = SSL_get_version(ssl);
     out.cipher = SSL_get_cipher_name(ssl);
+    if (try_renegotiation) {
+      // The client asks for a new handshake and must see it refused: the request is answered with an alert
+      // or ignored, and the connection is no longer usable for a renegotiated session.
+      out.renegotiated = SSL_renegotiate(ssl) == 1 && SSL_do_handshake(ssl) == 1 && SSL_renegotiate_pending(ssl) == 0;
+    }
     std::string request = "GET /api/v1/ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     SSL_write(ssl, request.data(), static_cast<int>(request.size()));
     char buffer[4096];
@@ -114,6 +121,13 @@ TEST_F(TlsServerTest, Tls12WithAnAeadSuiteWorks) {
   ASSERT_TRUE(out.handshake);
   EXPECT_EQ(out.version, "TLSv1.2");
   EXPECT_EQ(out.cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
+}
+
+TEST_F(TlsServerTest, ClientRenegotiationIsRefused) {
+  TlsOutcome out = Connect(server_->port(), TLS1_2_VERSION, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256", true);
+
+  ASSERT_TRUE(out.handshake);
+  EXPECT_FALSE(out.renegotiated);
 }
 
 TEST_F(TlsServerTest, Tls11AndTls10AreRefused) {
