@@ -14,10 +14,12 @@
 #include "audit/ledgered_store.h"
 #include "audit/merkle.h"
 #include "audit/verifier.h"
+#include "backup/data_dir_lock.h"
 #include "features/feature_store.h"
 #include "http/handlers/api_services.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/tls_certificate.h"
 #include "ingest/feature_observer.h"
 #include "ingest/ingest_pipeline.h"
 #include "profile/customer_view.h"
@@ -52,6 +54,10 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) 
   if (port < 0 || port > 65535) return Error::InvalidField("listen", "port must be 0 to 65535");
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
 }  // namespace
@@ -110,6 +116,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   if (!security::DisableCoreDumps()) spdlog::warn("could not disable core dumps");
   auto runtime = std::unique_ptr<Runtime>(new Runtime());
   runtime->data_dir_ = options.data_dir;
+  if (options.lock_data_dir) {
+    ASSIGN_OR_RETURN(backup::DataDirLock lock, backup::DataDirLock::Acquire(options.data_dir));
+    runtime->lock_ = std::make_unique<backup::DataDirLock>(std::move(lock));
+  }
   const std::filesystem::path dir(options.data_dir);
   security::MasterKeySource source = options.master_key;
   if (source.empty()) {
@@ -232,6 +242,23 @@ class ServerHandle final : public Runtime::RunningServer {
 
 Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOptions& options) {
   ASSIGN_OR_RETURN(auto address, ParseListen(options.listen));
+  std::string tls_cert = options.tls_cert, tls_key = options.tls_key;
+  if (options.tls_self_signed) {
+    if (!tls_cert.empty() || !tls_key.empty()) {
+      return Error::InvalidField("tls-self-signed", "cannot be combined with --tls-cert/--tls-key");
+    }
+    tls_cert = (std::filesystem::path(data_dir_) / "tls-self-signed.crt").string();
+    tls_key = (std::filesystem::path(data_dir_) / "tls-self-signed.key").string();
+    if (!std::filesystem::exists(tls_cert) && !std::filesystem::exists(tls_key)) {
+      RETURN_IF_ERROR(http::GenerateSelfSignedCertificate(tls_cert, tls_key));
+      spdlog::info("generated a self-signed tls certificate {}", tls_cert);
+    }
+  }
+  // Secure by default (SECURITY.md §2.7): personal data never crosses a network in clear text by accident.
+  if (tls_cert.empty() && tls_key.empty() && !IsLoopback(address.first) && !options.insecure_dev) {
+    return Error::FailedPrecondition("refusing plain http on non-loopback address " + address.first +
+                                     ": use --tls-cert/--tls-key or --tls-self-signed (or --insecure-dev)");
+  }
   auto started = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(features_->Rebuild(*store_));
   spdlog::info("feature store loaded: {} customers in {} ms, {} bytes", features_->size(),
@@ -252,6 +279,8 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   server_options.worker_threads = options.worker_threads;
   server_options.access_log = options.access_log;
   server_options.static_dir = options.static_dir;
+  server_options.tls_cert_file = tls_cert;
+  server_options.tls_key_file = tls_key;
   if (server_options.static_dir.empty() && std::filesystem::exists("web/dist/index.html")) {
     server_options.static_dir = "web/dist";
   }

@@ -33,6 +33,9 @@ namespace panorama::ingest {
 class IngestPipeline;
 class FeatureObserver;
 }
+namespace panorama::backup {
+class DataDirLock;
+}
 namespace panorama::profile {
 class CustomerViewService;
 }
@@ -49,6 +52,9 @@ struct RuntimeOptions {
   // it protects nothing) and a warning says so.
   security::MasterKeySource master_key;
   bool insecure_dev = false;
+  // Hold the data directory's lock (backup/data_dir_lock.h) while the runtime lives: `serve` sets it, so a
+  // second server or `panorama restore` on the same directory is refused (kFailedPrecondition).
+  bool lock_data_dir = false;
 };
 
 struct ServeOptions {
@@ -57,6 +63,13 @@ struct ServeOptions {
   // Measured at 1M customers on 2 cores: 4 workers beat 32 (7.0k vs 6.0k req/s, p99 19 vs 44 ms; docs/benchmarks.md).
   int worker_threads = 4;
   bool access_log = true;
+  // HTTPS: PEM certificate chain and key; or a self-signed P-256 certificate kept in the data directory
+  // (tls-self-signed.crt/.key, 0600, created on first use) for local use.
+  std::string tls_cert;
+  std::string tls_key;
+  bool tls_self_signed = false;
+  // Allows plain HTTP on a non-loopback address; without it Start() refuses (kFailedPrecondition).
+  bool insecure_dev = false;
 };
 
 // What bootstrap created or found: secrets are only known when created now or given by the environment.
@@ -120,6 +133,7 @@ class Runtime {
  private:
   Runtime() = default;
 
+  std::unique_ptr<backup::DataDirLock> lock_;
   std::string data_dir_;
   SystemClock clock_;
   ExchangeRates rates_;

@@ -13,6 +13,7 @@
 #include "audit/ledger_service.h"
 #include "audit/verifier.h"
 #include "core/actor_context.h"
+#include "backup/backup.h"
 #include "demo/demo_generator.h"
 #include "features/feature_store.h"
 #include "ingest/csv_importer.h"
@@ -77,8 +78,9 @@ int Serve(const app::RuntimeOptions& base, const app::ServeOptions& options) {
   if (!info) return Fail(info.error());
   auto served = (*runtime)->Serve(options, [&](uint16_t port) {
     std::string host = options.listen.substr(0, options.listen.rfind(':'));
-    std::printf("listening on http://%s:%u\n", host.c_str(), port);
-    std::printf("console: http://%s:%u/\n", host.c_str(), port);
+    const char* scheme = options.tls_self_signed || !options.tls_cert.empty() ? "https" : "http";
+    std::printf("listening on %s://%s:%u\n", scheme, host.c_str(), port);
+    std::printf("console: %s://%s:%u/\n", scheme, host.c_str(), port);
     PrintBootstrap(*info);
     std::fflush(stdout);
   });
@@ -212,6 +214,36 @@ int RotateMaster(app::RuntimeOptions base) {
   return 0;
 }
 
+int BackupKeygen(const std::string& out) {
+  if (out.empty()) return Fail(Error::InvalidField("out", "is required"));
+  auto made = backup::GenerateKeyPair(out);
+  if (!made) return Fail(made.error());
+  std::printf("backup key pair written: %s/backup.pub (give it to the server) and %s/backup.sec (keep it offline)\n",
+              out.c_str(), out.c_str());
+  return 0;
+}
+
+int Backup(backup::BackupOptions options) {
+  if (options.to_dir.empty()) return Fail(Error::InvalidField("to", "is required"));
+  if (options.public_key_file.empty()) return Fail(Error::InvalidField("public-key", "is required"));
+  options.now = SystemClock().Now();
+  auto made = backup::CreateBackup(options);
+  if (!made) return Fail(made.error());
+  std::printf("backup written: %s (schema %u, %llu bytes of database)\n", made->path.c_str(),
+              made->header.schema_version, static_cast<unsigned long long>(made->header.plaintext_bytes));
+  for (const auto& removed : made->removed) std::printf("rotated out: %s\n", removed.c_str());
+  return 0;
+}
+
+int Restore(const backup::RestoreOptions& options) {
+  if (options.secret_key_file.empty()) return Fail(Error::InvalidField("secret-key", "is required"));
+  auto restored = backup::RestoreBackup(options);
+  if (!restored) return Fail(restored.error());
+  std::printf("restored %s (schema %u, backup taken %s)\n", restored->restored_path.c_str(),
+              restored->header.schema_version, FormatIso8601(restored->header.created).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int Run(int argc, char** argv) {
@@ -237,6 +269,11 @@ int Run(int argc, char** argv) {
   serve->add_option("--static-dir", serve_options.static_dir, "console build directory (default ./web/dist)");
   serve->add_option("--worker-threads", serve_options.worker_threads, "threads for API handlers")->capture_default_str();
   serve->add_flag("!--no-access-log", serve_options.access_log, "do not log each request");
+  serve->add_option("--tls-cert", serve_options.tls_cert, "HTTPS: PEM certificate chain file");
+  serve->add_option("--tls-key", serve_options.tls_key, "HTTPS: PEM private key file");
+  serve->add_flag("--tls-self-signed", serve_options.tls_self_signed,
+                  "HTTPS with a self-signed certificate generated into the data directory (local use)");
+  serve->add_flag("--insecure-dev", serve_options.insecure_dev, "allow plain HTTP on a non-loopback address");
 
   int64_t customers = 10000;
   uint64_t seed = 42;
@@ -312,6 +349,26 @@ int Run(int argc, char** argv) {
   std::string audit_witness;
   serve->add_option("--audit-witness", audit_witness, "append each signed ledger checkpoint to this file (off-box)");
 
+  backup::BackupOptions backup_options;
+  bool backup_keystore = false;
+  std::string keygen_out;
+  auto* backup_cmd = cli.add_subcommand("backup", "write an encrypted, consistent backup of a (running) data directory");
+  add_data(backup_cmd);
+  backup_cmd->require_subcommand(0, 1);
+  backup_cmd->add_option("--to", backup_options.to_dir, "directory for backup files (created 0700)");
+  backup_cmd->add_option("--public-key", backup_options.public_key_file, "backup.pub from `panorama backup keygen`");
+  backup_cmd->add_option("--keep", backup_options.keep, "then keep only the newest N backups (0: keep all)")
+      ->capture_default_str();
+  backup_cmd->add_flag("--keystore", backup_keystore, "back up keystore.db (wrapped keys) instead of the data");
+  auto* backup_keygen = backup_cmd->add_subcommand("keygen", "create a backup key pair (backup.pub, backup.sec)");
+  backup_keygen->add_option("--out", keygen_out, "directory for the key files")->required();
+
+  backup::RestoreOptions restore_options;
+  auto* restore = cli.add_subcommand("restore", "verify a backup and swap it in as the data directory's database");
+  restore->add_option("--data", restore_options.data_dir, "data directory to restore into")->required();
+  restore->add_option("--from", restore_options.from_file, "backup file (.pnbk)")->required();
+  restore->add_option("--secret-key", restore_options.secret_key_file, "backup.sec")->required();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -328,7 +385,17 @@ int Run(int argc, char** argv) {
   if (key_rotate->parsed() && rotate_customer <= 0) {
     return Fail(Error::InvalidField("customer", "give --master or --customer ID (a positive id)"));
   }
-  if (serve->parsed()) return Serve(runtime_options, serve_options);
+  if (serve->parsed()) {
+    runtime_options.lock_data_dir = true;
+    return Serve(runtime_options, serve_options);
+  }
+  if (backup_keygen->parsed()) return BackupKeygen(keygen_out);
+  if (backup_cmd->parsed()) {
+    backup_options.data_dir = data;
+    backup_options.kind = backup_keystore ? backup::BackupKind::kKeystore : backup::BackupKind::kData;
+    return Backup(backup_options);
+  }
+  if (restore->parsed()) return Restore(restore_options);
   if (audit_verify->parsed()) {
     auto started = std::chrono::steady_clock::now();
     auto report = app::Runtime::VerifyLedger(data, witness, public_key);

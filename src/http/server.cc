@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -23,6 +24,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include "http/internal/url.h"
@@ -51,6 +56,23 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kLingerBytes = 8 * 1024 * 1024;
 constexpr size_t kLoggedPathChars = 200;
 
+// Two years, subdomains included (SECURITY.md §1 #16; the HSTS preload list's minimum is one year).
+constexpr char kHsts[] = "max-age=63072000; includeSubDomains";
+// Mozilla's "intermediate" TLS 1.2 suites restricted to ECDHE with AEAD ciphers (forward secrecy, no CBC, RC4,
+// 3DES or static RSA key exchange); TLS 1.3 suites are all AEAD.
+constexpr char kTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr char kTls13Ciphers[] = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+// Text types are sent with their charset so a browser never guesses. JSON gets none: RFC 8259 §11 defines no
+// charset parameter for application/json (it is always UTF-8).
+std::string WithCharset(const std::string& content_type) {
+  if (content_type.find("charset=") != std::string::npos) return content_type;
+  bool text = content_type.starts_with("text/") || content_type.starts_with("application/javascript");
+  return text ? content_type + "; charset=utf-8" : content_type;
+}
+
 Method ToMethod(bhttp::verb verb) {
   switch (verb) {
     case bhttp::verb::get: return Method::kGet;
@@ -77,7 +99,13 @@ std::string LowerCase(std::string_view text) {
   return out;
 }
 
-class Session;
+// What Stop() needs from a connection, whatever its stream type.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void CloseIfIdle() = 0;
+  virtual void ForceClose() = 0;
+};
 
 // Everything the sessions share. Declaration order matters: sessions unregister themselves from their
 // destructors, which run while io_context and the worker pool are destroyed, so the registry comes first.
@@ -90,7 +118,7 @@ struct ServerCore {
         acceptor(asio::make_strand(ioc)),
         work_guard(asio::make_work_guard(ioc)) {}
 
-  void Register(uint64_t id, const std::shared_ptr<Session>& session) {
+  void Register(uint64_t id, const std::shared_ptr<SessionBase>& session) {
     std::lock_guard lock(sessions_mutex);
     sessions.emplace(id, session);
   }
@@ -105,9 +133,9 @@ struct ServerCore {
     std::lock_guard lock(sessions_mutex);
     return sessions.size();
   }
-  std::vector<std::shared_ptr<Session>> LiveSessions() {
+  std::vector<std::shared_ptr<SessionBase>> LiveSessions() {
     std::lock_guard lock(sessions_mutex);
-    std::vector<std::shared_ptr<Session>> out;
+    std::vector<std::shared_ptr<SessionBase>> out;
     for (auto& [id, weak] : sessions) {
       if (auto session = weak.lock()) {
         out.push_back(std::move(session));
@@ -133,6 +161,7 @@ struct ServerCore {
   const ServerOptions options;
   Router& router;
   std::optional<StaticFiles> static_files;
+  std::unique_ptr<asio::ssl::context> tls;  // set when serving HTTPS
   std::shared_ptr<spdlog::logger> logger;
   std::atomic<bool> stopping{false};
   uint16_t port = 0;
@@ -140,7 +169,7 @@ struct ServerCore {
   // Guarded by sessions_mutex.
   std::mutex sessions_mutex;
   std::condition_variable sessions_cv;
-  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions;
+  std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions;
 
   std::atomic<uint64_t> next_session_id{0};
   asio::io_context ioc;
@@ -156,22 +185,44 @@ struct ServerCore {
   bool stopped = false;
 };
 
-// One client connection. All members are touched only on the connection's strand (the stream's
-// executor); handlers running elsewhere come back through asio::post.
-class Session : public std::enable_shared_from_this<Session> {
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One client connection over a plain TCP or a TLS stream. All members are touched only on the connection's
+// strand (the stream's executor); handlers running elsewhere come back through asio::post.
+template <typename Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
  public:
-  Session(ServerCore& core, tcp::socket socket, uint64_t id)
-      : core_(core), stream_(std::move(socket)), id_(id) {
+  template <typename... StreamArgs>
+  Session(ServerCore& core, uint64_t id, StreamArgs&&... stream_args)
+      : core_(core), stream_(std::forward<StreamArgs>(stream_args)...), id_(id) {
     beast::error_code ec;
-    auto endpoint = stream_.socket().remote_endpoint(ec);
+    auto endpoint = Lowest().socket().remote_endpoint(ec);
     if (!ec) {
       remote_address_ = endpoint.address().to_string();
     }
   }
-  ~Session() { core_.Unregister(id_); }
+  ~Session() override { core_.Unregister(id_); }
 
   void Start() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->DoReadHeader(); });
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if constexpr (kTls) {
+        self->Lowest().expires_after(self->core_.options.read_timeout);
+        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) {
+            // A refused protocol version or cipher, or plain HTTP on the TLS port: nothing to answer.
+            self->Close();
+          } else {
+            self->DoReadHeader();
+          }
+        });
+      } else {
+        self->DoReadHeader();
+      }
+    });
   }
 
   void Reject(int status, Error error) {
@@ -183,7 +234,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Stop(): a connection waiting for its next request is closed now; one with a request in flight
   // closes after answering (DoReadHeader and SendResponse check `stopping`).
-  void CloseIfIdle() {
+  void CloseIfIdle() override {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
       if (self->idle_) {
         self->Close();
@@ -191,7 +242,7 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void ForceClose() {
+  void ForceClose() override {
     asio::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
   }
 
@@ -214,9 +265,16 @@ class Session : public std::enable_shared_from_this<Session> {
     set_default("Referrer-Policy", "no-referrer");
     set_default("X-Frame-Options", "DENY");
     set_default("Content-Security-Policy", kContentSecurityPolicy);
+    if constexpr (kTls) {
+      set_default("Strict-Transport-Security", kHsts);
+    }
+    // API answers carry personal data: never stored by a browser or a proxy.
+    if (log_path_.starts_with("/api/") || log_path_.starts_with("/v1/")) {
+      set_default("Cache-Control", "no-store");
+    }
     bool no_body = response.status == 204 || response.status == 304 || response.status < 200;
     if (!response.content_type.empty() && !no_body) {
-      res->set(bhttp::field::content_type, ToBeast(response.content_type));
+      res->set(bhttp::field::content_type, ToBeast(WithCharset(response.content_type)));
     }
     bool close = !keep_alive_ || core_.stopping.load();
     res->keep_alive(!close);
@@ -232,7 +290,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     status_ = response.status;
     response_bytes_ = bytes;
-    stream_.expires_after(core_.options.read_timeout);
+    Lowest().expires_after(core_.options.read_timeout);
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
                          self->OnWrite(ec, close);
@@ -255,7 +313,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // compares the length with the optional, and any length is greater than none.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     idle_ = true;
-    stream_.expires_after(first_request_ ? core_.options.read_timeout : core_.options.idle_timeout);
+    Lowest().expires_after(first_request_ ? core_.options.read_timeout : core_.options.idle_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, size_t) {
                                self->OnHeader(ec);
@@ -283,7 +341,7 @@ class Session : public std::enable_shared_from_this<Session> {
       Handle();
       return;
     }
-    stream_.expires_after(core_.options.read_timeout);
+    Lowest().expires_after(core_.options.read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code read_ec, size_t) {
                         if (read_ec) {
@@ -313,7 +371,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Handle() {
-    stream_.expires_never();  // handlers may take long; the write sets its own deadline
+    Lowest().expires_never();  // handlers may take long; the write sets its own deadline
     auto message = parser_->release();
     keep_alive_ = message.keep_alive();
 
@@ -391,7 +449,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // The responder's shared state: the first call wins; if every copy is dropped uncalled, the client
   // still gets an answer (500) instead of a hung connection.
   struct ResponderState {
-    std::shared_ptr<Session> session;
+    std::shared_ptr<Session<Stream>> session;
     std::atomic<bool> done{false};
 
     void Respond(Response response) {
@@ -450,7 +508,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (close) {
       beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
       Close();
       return;
     }
@@ -460,8 +518,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void LingeringClose() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(kLingerTime);
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Lowest().expires_after(kLingerTime);
     DrainSome();
   }
 
@@ -487,11 +545,13 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     closed_ = true;
     idle_ = false;
-    stream_.close();
+    Lowest().close();
   }
 
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
   ServerCore& core_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   const uint64_t id_;
   std::string remote_address_;
   beast::flat_buffer buffer_;
@@ -521,16 +581,56 @@ void ServerCore::DoAccept() {
     } else {
       bool over_limit = SessionCount() >= options.max_connections;
       uint64_t id = next_session_id.fetch_add(1);
-      auto session = std::make_shared<Session>(*this, std::move(socket), id);
-      Register(id, session);
-      if (over_limit) {
-        session->Reject(503, Error::Unavailable("too many connections"));
+      if (tls) {
+        // Over the limit, a TLS client gets no 503 (that would need a handshake first): the socket is closed.
+        if (over_limit) {
+          beast::error_code ignored;
+          socket.close(ignored);
+        } else {
+          auto session = std::make_shared<Session<TlsStream>>(*this, id, std::move(socket), *tls);
+          Register(id, session);
+          session->Start();
+        }
       } else {
-        session->Start();
+        auto session = std::make_shared<Session<PlainStream>>(*this, id, std::move(socket));
+        Register(id, session);
+        if (over_limit) {
+          session->Reject(503, Error::Unavailable("too many connections"));
+        } else {
+          session->Start();
+        }
       }
     }
     DoAccept();
   });
+}
+
+// TLS 1.2 and 1.3 only, ECDHE+AEAD suites, no compression, no renegotiation, no session tickets (their
+// keys would live for the process's lifetime and undo forward secrecy between restarts).
+Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const std::string& cert_file, const std::string& key_file) {
+  if (cert_file.empty()) return Error::InvalidField("tls-cert", "is required with --tls-key");
+  if (key_file.empty()) return Error::InvalidField("tls-key", "is required with --tls-cert");
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                   asio::ssl::context::no_compression | asio::ssl::context::single_dh_use);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  // OpenSSL 3 refuses client-initiated renegotiation unless SSL_OP_ALLOW_CLIENT_RENEGOTIATION; this also
+  // turns off server-initiated renegotiation.
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION);
+  if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1 || SSL_CTX_set_ciphersuites(native, kTls13Ciphers) != 1) {
+    return Error::Internal("openssl rejected the cipher configuration");
+  }
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(cert_file, ec);
+  if (ec) return Error::InvalidField("tls-cert", "cannot load certificate chain " + cert_file + ": " + ec.message());
+  ctx->use_private_key_file(key_file, asio::ssl::context::pem, ec);
+  if (ec) return Error::InvalidField("tls-key", "cannot load private key " + key_file + ": " + ec.message());
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return Error::InvalidField("tls-key", "does not match the certificate in " + cert_file);
+  }
+  return ctx;
 }
 
 }  // namespace
@@ -549,6 +649,10 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, Router& rou
   if (!opts.static_dir.empty()) {
     ASSIGN_OR_RETURN(StaticFiles files, StaticFiles::Open(opts.static_dir));
     core->static_files.emplace(std::move(files));
+  }
+
+  if (!opts.tls_cert_file.empty() || !opts.tls_key_file.empty()) {
+    ASSIGN_OR_RETURN(core->tls, MakeTlsContext(opts.tls_cert_file, opts.tls_key_file));
   }
 
   beast::error_code ec;

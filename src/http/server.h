@@ -34,15 +34,20 @@ struct ServerOptions {
   std::string static_dir;  // the console's files; empty serves none
   bool access_log = true;
   std::vector<BodyLimit> body_limits;
+  // HTTPS when both are set: PEM certificate chain and private key. TLS 1.2/1.3 with ECDHE+AEAD suites only,
+  // no compression or renegotiation; every response then carries HSTS (max-age=63072000; includeSubDomains).
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // How long Stop() lets in-flight requests finish before closing their connections.
   std::chrono::milliseconds stop_timeout = std::chrono::seconds(10);
 };
 
-// Serves a Router over HTTP/1.1 with keep-alive (no pipelining, no TLS yet).
+// Serves a Router over HTTP/1.1 (or HTTPS, see ServerOptions::tls_cert_file) with keep-alive (no pipelining).
 //
 // Sync handlers run on a pool of `worker_threads`; async handlers are invoked on an I/O thread, must not
 // block, and may call their Responder once from any thread (a responder dropped uncalled answers 500).
-// Every response carries the secure headers (nosniff, no-referrer, DENY framing, a same-origin CSP).
+// Every response carries the secure headers (nosniff, no-referrer, DENY framing, a same-origin CSP with
+// frame-ancestors 'none'), text types their charset, and /api/ and /v1/ answers Cache-Control: no-store.
 // Limits are answered with problem+json and the connection closed: body too large 413, header too large
 // 431, malformed request 400, more than max_connections 503. A handler that throws gets a logged 500.
 // When static_dir is set, GET and HEAD requests that match no route and are not under /api/ or /v1/ are
@@ -56,7 +61,8 @@ struct ServerOptions {
 class Server {
  public:
   // Binds and starts serving. kUnavailable naming the address when it cannot bind or listen;
-  // kInvalidArgument for an unparsable address; kNotFound when static_dir is not a directory.
+  // kInvalidArgument for an unparsable address or an unusable TLS certificate or key (naming tls-cert or
+  // tls-key); kNotFound when static_dir is not a directory.
   static Result<std::unique_ptr<Server>> Start(ServerOptions options, Router& router);
   ~Server();  // Stop()s if still running
   Server(const Server&) = delete;

@@ -1,5 +1,6 @@
 // The real server (runtime, router, handlers, SQLite) on 127.0.0.1 with a real HTTP client.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <sqlite3.h>
@@ -118,6 +119,55 @@ TEST_F(ApiTest, EveryRegisteredRouteIsInTheOpenApiDocumentAndViceVersa) {
   }
 
   EXPECT_EQ(registered, documented);
+}
+
+// S11: every route in the router table, anonymous (errors) and as admin (mostly 2xx), carries the secure
+// headers; path parameters are filled with 1 and bodies are "{}".
+TEST_F(ApiTest, EveryRouteAnswersWithTheSecureHeaders) {
+  http::Router probe;
+  auto& rt = *runtime_;
+  profile::CustomerViewService views(rt.store(), rt.features(), rt.clock());
+  http::ApiServices services{rt.store(), rt.auth(), rt.features(), rt.ingest(), views, rt.rates(), rt.clock()};
+  http::RegisterApiRoutes(probe, services);
+  std::set<int> statuses;
+  int checked = 0;
+  for (bool authenticated : {false, true}) {
+    for (const auto& route : probe.Routes()) {
+      std::string target;
+      for (size_t i = 0; i < route.pattern.size(); ++i) {
+        if (route.pattern[i] == '{') {
+          i = route.pattern.find('}', i);
+          target += '1';
+        } else if (route.pattern[i] != '*') {
+          target += route.pattern[i];
+        }
+      }
+      std::string method = http::MethodName(route.method);
+      if (method == "POST" && target.find("logout") != std::string::npos) continue;  // keeps the token valid
+      std::string body = method == "GET" || method == "DELETE" ? "" : "{}";
+      HttpResponse r = authenticated ? Api(method, target, body) : client_->Request(method, target, body);
+      std::string what = (authenticated ? "admin " : "anonymous ") + method + " " + target + " -> " +
+                         std::to_string(r.status);
+      ASSERT_NE(r.status, 0) << what;
+      statuses.insert(r.status / 100);
+      ++checked;
+      if (r.status != 204 && r.status != 304) {
+        // Text types name their charset; JSON is UTF-8 by definition and has no charset parameter (RFC 8259).
+        std::string type(r.Header("Content-Type"));
+        EXPECT_TRUE(type.find("charset=utf-8") != std::string::npos || type == "application/json" ||
+                    type == "application/problem+json")
+            << what << ": " << type;
+      }
+      EXPECT_EQ(r.Header("X-Content-Type-Options"), "nosniff") << what;
+      EXPECT_THAT(std::string(r.Header("Content-Security-Policy")), ::testing::HasSubstr("frame-ancestors 'none'"))
+          << what;
+      EXPECT_EQ(r.Header("Referrer-Policy"), "no-referrer") << what;
+      EXPECT_EQ(r.Header("Cache-Control"), "no-store") << what;
+    }
+  }
+  EXPECT_GT(checked, 20);
+  EXPECT_TRUE(statuses.count(2)) << "no 2xx answer was checked";
+  EXPECT_TRUE(statuses.count(4)) << "no error answer was checked";
 }
 
 TEST_F(ApiTest, ApiRoutesRequireABearerToken) {

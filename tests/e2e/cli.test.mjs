@@ -2,12 +2,13 @@
 // reports bad rows with line numbers and writes nothing, re-import creates no duplicates, export round-trips.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { panoramaBin, requireBinary } from '../js/server.mjs';
+import { panoramaBin, requireBinary, startServer } from '../js/server.mjs';
 
 // One master key for the whole file: every command of a test reopens the same encrypted data directory.
 const kMasterKey = Buffer.alloc(32, 7).toString('base64');
@@ -29,7 +30,7 @@ function exportedCustomers(data) {
 
 test('every command answers --help', () => {
   requireBinary();
-  for (const command of [[], ['serve'], ['demo'], ['import'], ['export'], ['user'], ['key']]) {
+  for (const command of [[], ['serve'], ['demo'], ['import'], ['export'], ['user'], ['key'], ['backup'], ['backup', 'keygen'], ['restore']]) {
     const out = run([...command, '--help']);
     assert.equal(out.code, 0, `${command.join(' ')} --help: ${out.stderr}`);
     assert.match(out.stdout, /Usage:/);
@@ -103,6 +104,57 @@ test('key init, master and customer key rotation keep the data readable; no or w
     assert.equal(customer.code, 0, customer.stderr);
     assert.equal(withKey(['export', 'customers']).stdout, before);
   } finally {
+// A hash of every file directly in `dir`: "untouched" means equal before and after.
+async function dirFingerprint(dir) {
+  const out = {};
+  for (const name of (await readdir(dir)).sort()) {
+    out[name] = createHash('sha256').update(await readFile(path.join(dir, name))).digest('hex');
+  }
+  return out;
+}
+
+test('backup of a running server, rotation, refused tampered restore, restore over a running server refused', async () => {
+  requireBinary();
+  const dir = await mkdtemp(path.join(tmpdir(), 'panorama-cli-backup-'));
+  const server = await startServer({ demo: { customers: 50 } });
+  try {
+    const keys = path.join(dir, 'keys');
+    const backups = path.join(dir, 'backups');
+    assert.equal(run(['backup', 'keygen', '--out', keys]).code, 0);
+    const pub = path.join(keys, 'backup.pub');
+    const sec = path.join(keys, 'backup.sec');
+    for (let i = 0; i < 3; i++) {
+      const out = run(['backup', '--data', server.dataDir, '--to', backups, '--public-key', pub, '--keep', '2']);
+      assert.equal(out.code, 0, out.stderr);
+    }
+    const files = (await readdir(backups)).filter((f) => f.endsWith('.pnbk')).sort();
+    assert.equal(files.length, 2);
+    const backup = path.join(backups, files[1]);
+
+    const busy = run(['restore', '--data', server.dataDir, '--from', backup, '--secret-key', sec]);
+    assert.notEqual(busy.code, 0);
+    assert.match(busy.stderr, /in use by a running server/);
+
+    const target = path.join(dir, 'target');
+    assert.equal(run(['restore', '--data', target, '--from', backup, '--secret-key', sec]).code, 0);
+    const expected = exportedCustomers(server.dataDir);
+    assert.deepEqual(exportedCustomers(target), expected);
+    assert.equal(expected.length, 50);
+
+    const before = await dirFingerprint(target);
+    const bytes = await readFile(backup);
+    bytes[bytes.length - 100] ^= 0x01;
+    const tampered = path.join(dir, 'tampered.pnbk');
+    await writeFile(tampered, bytes);
+    const refused = run(['restore', '--data', target, '--from', tampered, '--secret-key', sec]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /failed authentication/);
+    const wrongKey = run(['restore', '--data', target, '--from', backup, '--secret-key', pub]);
+    assert.notEqual(wrongKey.code, 0);
+    assert.match(wrongKey.stderr, /secret-key/);
+    assert.deepEqual(await dirFingerprint(target), before);
+  } finally {
+    await server.stop();
     await rm(dir, { recursive: true, force: true });
   }
 });

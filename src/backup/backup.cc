@@ -1,0 +1,203 @@
+#include "backup/backup.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+#include "backup/data_dir_lock.h"
+#include "storage/sqlite/sqlite_backup.h"
+
+namespace panorama::backup {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kSuffix[] = ".pnbk";
+
+std::string Prefix(BackupKind kind) { return kind == BackupKind::kData ? "panorama-" : "keystore-"; }
+std::string SourceFile(BackupKind kind) { return kind == BackupKind::kData ? kDatabaseFile : kKeystoreFile; }
+
+// 20261123T130615123Z: sorts like the time it names.
+std::string CompactTime(Timestamp t) {
+  int64_t ms = ToUnixMillis(t);
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%04d%02d%02dT%02d%02d%02d%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buffer;
+}
+
+// A mkdtemp directory (0700) removed with its contents when this goes out of scope, on every path.
+class PrivateTempDir {
+ public:
+  static Result<PrivateTempDir> Create(const fs::path& parent, const std::string& stem) {
+    std::string pattern = (parent / (stem + "XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return Error::Unavailable("cannot create a temp dir in " + parent.string() + ": " + std::strerror(errno));
+    }
+    return PrivateTempDir(pattern);
+  }
+  PrivateTempDir(PrivateTempDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  PrivateTempDir(const PrivateTempDir&) = delete;
+  PrivateTempDir& operator=(const PrivateTempDir&) = delete;
+  PrivateTempDir& operator=(PrivateTempDir&&) = delete;
+  ~PrivateTempDir() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  explicit PrivateTempDir(fs::path path) : path_(std::move(path)) {}
+  fs::path path_;
+};
+
+Result<void> SyncDir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Error::Unavailable("cannot open " + dir.string() + ": " + std::strerror(errno));
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Error::Unavailable("cannot sync " + dir.string() + ": " + std::strerror(errno));
+  return Ok();
+}
+
+Result<void> EnsurePrivateDir(const std::string& dir, const std::string& field) {
+  if (dir.empty()) return Error::InvalidField(field, "is required");
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) return Error::InvalidField(field, dir + " is not a directory");
+  if (!fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (ec) return Error::InvalidField(field, "cannot create " + dir + ": " + ec.message());
+    ::chmod(dir.c_str(), 0700);
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<BackupResult> CreateBackup(const BackupOptions& options) {
+  if (options.data_dir.empty()) return Error::InvalidField("data", "is required");
+  if (options.keep < 0) return Error::InvalidField("keep", "must be 0 (keep all) or more");
+  ASSIGN_OR_RETURN(PublicKey key, ReadPublicKey(options.public_key_file));
+  std::string source = (fs::path(options.data_dir) / SourceFile(options.kind)).string();
+  std::error_code ec;
+  if (!fs::is_regular_file(source, ec)) return Error::NotFound("no database to back up at " + source);
+  ASSIGN_OR_RETURN(PrivateTempDir temp, PrivateTempDir::Create(options.data_dir, ".backup-"));
+  if (fs::equivalent(options.data_dir, options.to_dir, ec)) {
+    return Error::InvalidField("to", "must not be the data directory itself");
+  }
+  RETURN_IF_ERROR(EnsurePrivateDir(options.to_dir, "to"));
+
+  std::string copy = (temp.path() / "copy.db").string();
+  ASSIGN_OR_RETURN(int schema_version, storage::SqliteOnlineCopy(source, copy));
+
+  std::string name = Prefix(options.kind) + CompactTime(options.now);
+  fs::path final_path = fs::path(options.to_dir) / (name + kSuffix);
+  for (int i = 1; fs::exists(final_path, ec); ++i) {
+    final_path = fs::path(options.to_dir) / (name + "-" + std::to_string(i) + kSuffix);
+  }
+  fs::path partial = fs::path(options.to_dir) / ("." + final_path.filename().string() + ".partial");
+  BackupHeader header;
+  header.kind = options.kind;
+  header.schema_version = static_cast<uint32_t>(schema_version);
+  header.created = options.now;
+  auto written = EncryptFile(copy, partial.string(), header, key);
+  if (!written) {
+    fs::remove(partial, ec);
+    return std::move(written.error());
+  }
+  fs::rename(partial, final_path, ec);
+  if (ec) {
+    fs::remove(partial, ec);
+    return Error::Unavailable("cannot rename the backup into place: " + ec.message());
+  }
+  RETURN_IF_ERROR(SyncDir(options.to_dir));
+
+  BackupResult result{.path = final_path.string(), .header = *written, .removed = {}};
+  if (options.keep > 0) {
+    ASSIGN_OR_RETURN(result.removed, RotateBackups(options.to_dir, options.kind, options.keep));
+  }
+  return result;
+}
+
+Result<std::vector<std::string>> ListBackups(const std::string& dir, BackupKind kind) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) return Error::InvalidField("to", "cannot list " + dir + ": " + ec.message());
+  std::string prefix = Prefix(kind);
+  for (const auto& entry : it) {
+    std::string file = entry.path().filename().string();
+    if (entry.is_regular_file(ec) && file.starts_with(prefix) && file.ends_with(kSuffix)) {
+      out.push_back(entry.path().string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<std::vector<std::string>> RotateBackups(const std::string& dir, BackupKind kind, int keep) {
+  if (keep < 1) return Error::InvalidField("keep", "must be at least 1");
+  ASSIGN_OR_RETURN(std::vector<std::string> all, ListBackups(dir, kind));
+  std::vector<std::string> removed;
+  for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i) {
+    std::error_code ec;
+    fs::remove(all[i], ec);
+    if (ec) return Error::Unavailable("cannot delete old backup " + all[i] + ": " + ec.message());
+    removed.push_back(all[i]);
+  }
+  return removed;
+}
+
+Result<RestoreResult> RestoreBackup(const RestoreOptions& options) {
+  if (options.from_file.empty()) return Error::InvalidField("from", "is required");
+  std::error_code ec;
+  if (!fs::is_regular_file(options.from_file, ec)) {
+    return Error::InvalidField("from", options.from_file + " is not a file");
+  }
+  ASSIGN_OR_RETURN(SecretKey key, ReadSecretKey(options.secret_key_file));
+  // Reject what the header alone shows before touching the target directory at all.
+  RETURN_IF_ERROR(ReadHeader(options.from_file));
+  bool created_dir = !fs::exists(options.data_dir, ec);
+  RETURN_IF_ERROR(EnsurePrivateDir(options.data_dir, "data"));
+  auto restored = [&]() -> Result<RestoreResult> {
+    ASSIGN_OR_RETURN(PrivateTempDir temp, PrivateTempDir::Create(options.data_dir, ".restore-"));
+    std::string plain = (temp.path() / "restored.db").string();
+    ASSIGN_OR_RETURN(BackupHeader header, DecryptFile(options.from_file, plain, key));
+    ASSIGN_OR_RETURN(int schema_version, storage::SqliteVerifyFile(plain));
+    if (static_cast<uint32_t>(schema_version) != header.schema_version) {
+      return Error::FailedPrecondition("backup refused: schema version " + std::to_string(schema_version) +
+                                       " in the database differs from " + std::to_string(header.schema_version) +
+                                       " in the header");
+    }
+    if (header.kind == BackupKind::kData && schema_version > storage::SqliteLatestSchemaVersion()) {
+      return Error::FailedPrecondition("backup refused: schema version " + std::to_string(schema_version) +
+                                       " is newer than this build's " +
+                                       std::to_string(storage::SqliteLatestSchemaVersion()) + "; upgrade panorama");
+    }
+    ASSIGN_OR_RETURN(DataDirLock lock, DataDirLock::Acquire(options.data_dir));
+    fs::path target = fs::path(options.data_dir) / SourceFile(header.kind);
+    // The old database's log must not be applied to the new file: fold it into the old file (no server runs,
+    // we hold the lock) so that one rename swaps complete states.
+    RETURN_IF_ERROR(storage::SqliteCheckpointForReplace(target.string()));
+    ::chmod(plain.c_str(), 0600);
+    fs::rename(plain, target, ec);
+    if (ec) return Error::Unavailable("cannot move the restored database into place: " + ec.message());
+    RETURN_IF_ERROR(SyncDir(options.data_dir));
+    return RestoreResult{.header = header, .restored_path = target.string()};
+  }();
+  if (!restored && created_dir) fs::remove_all(options.data_dir, ec);
+  return restored;
+}
+
+}  // namespace panorama::backup

@@ -1,0 +1,67 @@
+#pragma once
+// `panorama backup` and `panorama restore`: online, consistent, encrypted copies of a data directory's database,
+// rotation, and a verified, atomic restore. The file format is in backup_file.h.
+//
+// A data backup holds only DIR/panorama.db; DIR/keystore.db (wrapped encryption keys) is backed up separately
+// with kind kKeystore into its own directory, and key files are never copied by either.
+
+#include <string>
+#include <vector>
+
+#include "backup/backup_file.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace panorama::backup {
+
+inline constexpr char kDatabaseFile[] = "panorama.db";
+inline constexpr char kKeystoreFile[] = "keystore.db";
+
+struct BackupOptions {
+  std::string data_dir;
+  std::string to_dir;           // created 0700 when absent
+  std::string public_key_file;  // backup.pub from GenerateKeyPair
+  BackupKind kind = BackupKind::kData;
+  int keep = 0;                 // > 0: afterwards delete all but the newest `keep` backups of this kind in to_dir
+  Timestamp now{};              // names the file and goes in the header
+};
+
+struct BackupResult {
+  std::string path;
+  BackupHeader header;
+  std::vector<std::string> removed;  // rotated out
+};
+
+// Copies the live database (the server may be running and writing, in this or another process) through the
+// SQLite backup API into a private temp dir under the data dir (0700), encrypts it into
+// TO_DIR/<panorama|keystore>-<UTC time>.pnbk (written as a hidden temp file, fsynced, then renamed, so a
+// half-written backup never carries the final name) and deletes the plaintext on every path.
+// kInvalidArgument naming the field for bad options; kNotFound when the database does not exist.
+Result<BackupResult> CreateBackup(const BackupOptions& options);
+
+// The backups of `kind` in `dir`, oldest first (names sort by time).
+Result<std::vector<std::string>> ListBackups(const std::string& dir, BackupKind kind);
+
+// Keeps the newest `keep` backups of `kind` in `dir`, deletes the rest; returns the deleted paths.
+Result<std::vector<std::string>> RotateBackups(const std::string& dir, BackupKind kind, int keep);
+
+struct RestoreOptions {
+  std::string from_file;
+  std::string secret_key_file;
+  std::string data_dir;  // created 0700 when absent
+};
+
+struct RestoreResult {
+  BackupHeader header;
+  std::string restored_path;
+};
+
+// Decrypts into a private temp dir inside the data dir, opens the result as untrusted (DEFENSIVE,
+// trusted_schema=OFF), runs integrity_check, checks the schema version (equal to the header's and not newer
+// than this build's migrations), takes the data dir's lock (refusing while a server holds it), then replaces
+// panorama.db (or keystore.db for a keystore backup) with one rename. Any refusal is an error naming the reason
+// (kFailedPrecondition for the file and the server lock, kInvalidArgument naming the field for bad options), and
+// leaves the data directory exactly as it was.
+Result<RestoreResult> RestoreBackup(const RestoreOptions& options);
+
+}  // namespace panorama::backup

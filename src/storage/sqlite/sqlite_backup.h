@@ -1,0 +1,35 @@
+#pragma once
+// SQLite file operations for backup and restore (backup/): an online, consistent copy of a live database, the
+// checks a restored file must pass, and a canonical dump for comparing two databases. This header stays free of
+// <sqlite3.h> so the backup context never sees the SQLite API (STYLE.md §1).
+
+#include <string>
+
+#include "core/result.h"
+
+namespace panorama::storage {
+
+// Copies the database at `source_path` (which may be in WAL mode and written by a server in another process)
+// into a new file `dest_path` with the SQLite online backup API in one step, i.e. inside one read transaction:
+// the copy is the state of one commit, and writers are not blocked. The copy is switched to a rollback journal
+// so it is a single self-contained file. Returns its schema version (max version in schema_migrations, 0 when
+// the table does not exist). kNotFound when the source does not exist; kUnavailable on I/O or busy errors.
+Result<int> SqliteOnlineCopy(const std::string& source_path, const std::string& dest_path);
+
+// Opens `path` read-only as untrusted input (SQLITE_DBCONFIG_DEFENSIVE, trusted_schema=OFF), runs
+// `PRAGMA integrity_check` and returns the schema version. kFailedPrecondition naming the reason when the file
+// is not a database or fails the integrity check.
+Result<int> SqliteVerifyFile(const std::string& path);
+
+// Merges the write-ahead log of the (closed) database at `path` into the main file and removes the log, so the
+// main file alone holds every commit and may be replaced by rename. No-op when `path` does not exist.
+Result<void> SqliteCheckpointForReplace(const std::string& path);
+
+// Every user table's rows (and the schema's SQL), in a fixed order and a fixed text form: two databases with the
+// same content give the same text. For comparing a restored database with its source in tests and tools.
+Result<std::string> SqliteCanonicalDump(const std::string& path);
+
+// The highest schema version this build's migrations create.
+int SqliteLatestSchemaVersion();
+
+}  // namespace panorama::storage

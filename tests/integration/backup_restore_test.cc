@@ -1,0 +1,363 @@
+// R8 (backup round trip) and R9 (tamper refusal) on real SQLite files: a live store keeps writing while the
+// backup is taken; restores are compared with canonical dumps of the source; every damaged or wrong-key
+// restore is refused and leaves the target directory byte-for-byte as it was.
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "backup/backup.h"
+#include "backup/data_dir_lock.h"
+#include "storage/sqlite/sqlite_backup.h"
+#include "storage/store.h"
+#include "tests/support/result_matchers.h"
+#include "tests/support/temp_dir.h"
+
+namespace panorama::backup {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  char hex[2 * sizeof digest + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Every file under `dir` (recursively) with its content hash: "untouched" means this map is unchanged.
+std::map<std::string, std::string> DirFingerprint(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    out[fs::relative(entry.path(), dir).string()] = entry.is_regular_file() ? Sha256Hex(ReadAll(entry.path())) : "dir";
+  }
+  return out;
+}
+
+std::string DumpHash(const fs::path& db) {
+  auto dump = storage::SqliteCanonicalDump(db.string());
+  EXPECT_OK(dump);
+  return dump ? Sha256Hex(*dump) : "";
+}
+
+Result<void> InsertCustomer(storage::WriteTxn& txn, int n) {
+  storage::CustomerRecord c;
+  c.name = "客户 " + std::to_string(n);
+  c.email = "c" + std::to_string(n) + "@example.com";
+  c.created_at = c.updated_at = FromUnixMillis(1'700'000'000'000 + n);
+  ASSIGN_OR_RETURN(CustomerId id, txn.InsertCustomer(c));
+  return txn.AddIdentity({.type = "email", .value = c.email, .customer = id, .first_seen = c.created_at});
+}
+
+// Customers from..to in one transaction (a fixture's bulk data without one fsync per row).
+Result<void> AddCustomers(storage::Store& store, int from, int to) {
+  return store.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    for (int n = from; n <= to; ++n) RETURN_IF_ERROR(InsertCustomer(txn, n));
+    return Ok();
+  });
+}
+
+// One transaction: a customer and its email identity, so a consistent snapshot never has one without the other.
+Result<void> AddCustomer(storage::Store& store, int n) { return AddCustomers(store, n, n); }
+
+class BackupRestoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(sodium_init() >= 0, true);
+    ASSERT_OK(GenerateKeyPair(keys_.path().string()));
+    data_ = root_.path() / "data";
+    fs::create_directories(data_);
+    auto store = storage::OpenSqliteStore({.path = (data_ / kDatabaseFile).string()});
+    ASSERT_OK(store);
+    store_ = std::move(store).value();
+  }
+
+  Result<BackupResult> Backup(int64_t at_ms = 1'800'000'000'000, int keep = 0) {
+    return CreateBackup({.data_dir = data_.string(),
+                         .to_dir = (root_.path() / "backups").string(),
+                         .public_key_file = keys_.File("backup.pub"),
+                         .keep = keep,
+                         .now = FromUnixMillis(at_ms)});
+  }
+  Result<RestoreResult> Restore(const std::string& file, const fs::path& into) {
+    return RestoreBackup({.from_file = file, .secret_key_file = keys_.File("backup.sec"), .data_dir = into.string()});
+  }
+
+  testing::TempDir root_, keys_;
+  fs::path data_;
+  std::unique_ptr<storage::Store> store_;
+};
+
+TEST_F(BackupRestoreTest, WriteBackupWriteRestoreGivesExactlyTheFirstState) {
+  for (int i = 1; i <= 200; ++i) ASSERT_OK(AddCustomer(*store_, i));
+  // The dump through a second connection sees every commit (WAL), as the backup does.
+  std::string at_backup = DumpHash(data_ / kDatabaseFile);
+  auto made = Backup();
+  ASSERT_OK(made);
+  for (int i = 201; i <= 300; ++i) ASSERT_OK(AddCustomer(*store_, i));
+  ASSERT_NE(DumpHash(data_ / kDatabaseFile), at_backup);
+
+  auto restored = Restore(made->path, root_.path() / "empty");
+
+  ASSERT_OK(restored);
+  EXPECT_EQ(DumpHash(root_.path() / "empty" / kDatabaseFile), at_backup);
+  EXPECT_OK(storage::SqliteVerifyFile((root_.path() / "empty" / kDatabaseFile).string()));
+}
+
+TEST_F(BackupRestoreTest, RestoreOverAStoppedDataDirReplacesItAndItsLog) {
+  for (int i = 1; i <= 50; ++i) ASSERT_OK(AddCustomer(*store_, i));
+  std::string at_backup = DumpHash(data_ / kDatabaseFile);
+  auto made = Backup();
+  ASSERT_OK(made);
+  for (int i = 51; i <= 80; ++i) ASSERT_OK(AddCustomer(*store_, i));
+  store_.reset();
+
+  ASSERT_OK(Restore(made->path, data_));
+
+  EXPECT_EQ(DumpHash(data_ / kDatabaseFile), at_backup);
+  auto reopened = storage::OpenSqliteStore({.path = (data_ / kDatabaseFile).string()});
+  ASSERT_OK(reopened);
+  EXPECT_EQ(*(*reopened)->CountCustomers(), 50);
+}
+
+TEST_F(BackupRestoreTest, OnlineBackupUnderContinuousWritesIsOneConsistentCommit) {
+  for (int i = 1; i <= 100; ++i) ASSERT_OK(AddCustomer(*store_, i));
+  // A second store on the same file writes as a running server would, while the backup copies.
+  auto writer_store = storage::OpenSqliteStore({.path = (data_ / kDatabaseFile).string()});
+  ASSERT_OK(writer_store);
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{100};
+  std::thread writer([&] {
+    for (int i = 101; !stop.load() && i < 100'000; ++i) {
+      if (!AddCustomer(**writer_store, i)) return;
+      written.store(i);
+    }
+  });
+  while (written.load() < 150) std::this_thread::yield();
+  int before = written.load();
+
+  auto made = Backup();
+  int after = written.load();
+  stop.store(true);
+  writer.join();
+
+  ASSERT_OK(made);
+  fs::path restored_dir = root_.path() / "restored";
+  ASSERT_OK(Restore(made->path, restored_dir));
+  auto restored = storage::OpenSqliteStore({.path = (restored_dir / kDatabaseFile).string()});
+  ASSERT_OK(restored);
+  int64_t count = *(*restored)->CountCustomers();
+  EXPECT_GE(count, before);
+  EXPECT_LE(count, after + 1);
+  // One commit's state: customers 1..count, each with the identity written in its transaction.
+  auto dump = storage::SqliteCanonicalDump((restored_dir / kDatabaseFile).string());
+  ASSERT_OK(dump);
+  for (int64_t i = 1; i <= count; ++i) {
+    EXPECT_NE(dump->find("'c" + std::to_string(i) + "@example.com'|" + std::to_string(i) + "|"), std::string::npos)
+        << "identity of customer " << i;
+  }
+  EXPECT_EQ(dump->find("'c" + std::to_string(count + 1) + "@example.com'"), std::string::npos);
+}
+
+TEST_F(BackupRestoreTest, DataBackupHoldsOnlyTheMainDatabase) {
+  ASSERT_OK(AddCustomer(*store_, 1));
+  {
+    std::ofstream(data_ / kKeystoreFile) << "KEYSTORE-SENTINEL";
+    std::ofstream(data_ / "backup.sec") << "SECRET-SENTINEL";
+  }
+  auto made = Backup();
+  ASSERT_OK(made);
+  fs::path restored_dir = root_.path() / "restored";
+
+  ASSERT_OK(Restore(made->path, restored_dir));
+
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator(restored_dir)) names.insert(e.path().filename().string());
+  EXPECT_EQ(names, (std::set<std::string>{kDatabaseFile, "panorama.lock"}));
+  EXPECT_EQ(made->header.kind, BackupKind::kData);
+}
+
+TEST_F(BackupRestoreTest, KeystoreIsBackedUpSeparatelyAndRestoredToItsOwnFile) {
+  {
+    auto keystore = storage::OpenSqliteStore({.path = (data_ / kKeystoreFile).string()});
+    ASSERT_OK(keystore);
+    ASSERT_OK(AddCustomer(**keystore, 7));
+  }
+  std::string keystore_hash = DumpHash(data_ / kKeystoreFile);
+  auto made = CreateBackup({.data_dir = data_.string(),
+                            .to_dir = (root_.path() / "keystore-backups").string(),
+                            .public_key_file = keys_.File("backup.pub"),
+                            .kind = BackupKind::kKeystore,
+                            .now = FromUnixMillis(1'800'000'000'000)});
+  ASSERT_OK(made);
+  EXPECT_TRUE(fs::path(made->path).filename().string().starts_with("keystore-"));
+
+  fs::path restored_dir = root_.path() / "restored";
+  ASSERT_OK(Restore(made->path, restored_dir));
+
+  EXPECT_EQ(DumpHash(restored_dir / kKeystoreFile), keystore_hash);
+  EXPECT_FALSE(fs::exists(restored_dir / kDatabaseFile));
+}
+
+TEST_F(BackupRestoreTest, RotationKeepsTheNewestN) {
+  ASSERT_OK(AddCustomer(*store_, 1));
+  std::vector<std::string> made;
+  for (int i = 0; i < 5; ++i) {
+    auto b = Backup(1'800'000'000'000 + i * 60'000, 3);
+    ASSERT_OK(b);
+    made.push_back(b->path);
+  }
+
+  auto left = ListBackups((root_.path() / "backups").string(), BackupKind::kData);
+
+  ASSERT_OK(left);
+  EXPECT_EQ(*left, (std::vector<std::string>{made[2], made[3], made[4]}));
+}
+
+TEST_F(BackupRestoreTest, NoPlaintextIsLeftBehind) {
+  ASSERT_OK(AddCustomer(*store_, 1));
+  auto before = DirFingerprint(data_);
+
+  ASSERT_OK(Backup());
+  auto bad = CreateBackup({.data_dir = data_.string(), .to_dir = "/proc/no-such-dir/x",
+                           .public_key_file = keys_.File("backup.pub")});
+
+  EXPECT_FALSE(bad.has_value());
+  for (const auto& e : fs::directory_iterator(data_)) {
+    EXPECT_FALSE(e.path().filename().string().starts_with(".backup-")) << e.path();
+  }
+  for (const auto& e : fs::directory_iterator(root_.path() / "backups")) {
+    EXPECT_TRUE(e.path().extension() == ".pnbk") << e.path();
+  }
+}
+
+TEST_F(BackupRestoreTest, BadOptionsNameTheField) {
+  EXPECT_FIELD_ERROR(CreateBackup({.data_dir = data_.string(), .to_dir = (root_.path() / "b").string(),
+                                   .public_key_file = keys_.File("backup.sec")}),
+                     "public-key");
+  EXPECT_FIELD_ERROR(CreateBackup({.data_dir = data_.string(), .to_dir = "",
+                                   .public_key_file = keys_.File("backup.pub")}),
+                     "to");
+  EXPECT_FIELD_ERROR(CreateBackup({.data_dir = data_.string(), .to_dir = (root_.path() / "b").string(),
+                                   .public_key_file = keys_.File("backup.pub"), .keep = -1}),
+                     "keep");
+  EXPECT_FIELD_ERROR(Restore((root_.path() / "missing.pnbk").string(), data_), "from");
+  EXPECT_FIELD_ERROR(RestoreBackup({.from_file = keys_.File("backup.pub"), .secret_key_file = keys_.File("backup.pub"),
+                                    .data_dir = data_.string()}),
+                     "secret-key");
+}
+
+class BackupTamperTest : public BackupRestoreTest {
+ protected:
+  void SetUp() override {
+    BackupRestoreTest::SetUp();
+    ASSERT_OK(AddCustomers(*store_, 1, 2000));  // a few 64 KiB chunks
+    auto made = Backup();
+    ASSERT_OK(made);
+    backup_ = made->path;
+    original_ = ReadAll(backup_);
+    ASSERT_GT(original_.size(), 3 * kChunkBytes);
+    // The target: an existing data dir with its own database and a stale log, which a refusal must not touch.
+    target_ = root_.path() / "target";
+    fs::create_directories(target_);
+    std::string old = (target_ / kDatabaseFile).string();
+    auto other = storage::OpenSqliteStore({.path = old});
+    ASSERT_OK(other);
+    ASSERT_OK(AddCustomer(**other, 99));
+    other_ = std::move(other).value();  // kept open: its -wal and -shm stay in the directory
+    fingerprint_ = DirFingerprint(target_);
+  }
+
+  void ExpectRefusedUntouched(const std::string& bytes, const std::string& what) {
+    fs::path file = root_.path() / "tampered.pnbk";
+    { std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes; }
+    auto result = Restore(file.string(), target_);
+    ASSERT_FALSE(result.has_value()) << what;
+    EXPECT_EQ(result.error().code(), ErrorCode::kFailedPrecondition) << what << ": " << result.error().message();
+    EXPECT_EQ(DirFingerprint(target_), fingerprint_) << what;
+  }
+
+  std::string backup_, original_;
+  fs::path target_;
+  std::unique_ptr<storage::Store> other_;
+  std::map<std::string, std::string> fingerprint_;
+};
+
+TEST_F(BackupTamperTest, HundredRandomByteFlipsAreAllRefusedAndTheTargetIsUntouched) {
+  unsigned seed = std::random_device{}();
+  std::printf("tamper seed %u\n", seed);
+  std::mt19937 rng(seed);
+  for (int i = 0; i < 100; ++i) {
+    std::string bytes = original_;
+    size_t offset = rng() % bytes.size();
+    bytes[offset] = static_cast<char>(bytes[offset] ^ (1 + rng() % 255));
+    ExpectRefusedUntouched(bytes, "seed " + std::to_string(seed) + " offset " + std::to_string(offset));
+  }
+}
+
+TEST_F(BackupTamperTest, TruncationAtTenPointsIsRefused) {
+  for (int i = 0; i < 10; ++i) {
+    size_t length = original_.size() * static_cast<size_t>(i) / 10 + (i % 3);
+    ExpectRefusedUntouched(original_.substr(0, length), "length " + std::to_string(length));
+  }
+}
+
+TEST_F(BackupTamperTest, WrongSecretKeyIsRefused) {
+  testing::TempDir other_keys;
+  ASSERT_OK(GenerateKeyPair(other_keys.path().string()));
+
+  auto result = RestoreBackup({.from_file = backup_, .secret_key_file = other_keys.File("backup.sec"),
+                               .data_dir = target_.string()});
+
+  EXPECT_ERROR_CODE(result, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(result.error().message().find("wrong secret key"), std::string::npos);
+  EXPECT_EQ(DirFingerprint(target_), fingerprint_);
+}
+
+TEST_F(BackupTamperTest, OlderAndUnknownFormatVersionsAreRefused) {
+  for (int version : {0, 2, 65535}) {
+    std::string bytes = original_;
+    bytes[8] = static_cast<char>(version & 0xff);
+    bytes[9] = static_cast<char>(version >> 8);
+    ExpectRefusedUntouched(bytes, "version " + std::to_string(version));
+  }
+}
+
+TEST_F(BackupTamperTest, RestoreOverARunningServersDataDirIsRefused) {
+  auto lock = DataDirLock::Acquire(target_.string());
+  ASSERT_OK(lock);
+  fingerprint_ = DirFingerprint(target_);
+
+  auto result = Restore(backup_, target_);
+
+  EXPECT_ERROR_CODE(result, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(result.error().message().find("running server"), std::string::npos);
+  EXPECT_EQ(DirFingerprint(target_), fingerprint_);
+}
+
+TEST_F(BackupTamperTest, FailedRestoreIntoANewDirLeavesNoDir) {
+  std::string bytes = original_;
+  bytes[bytes.size() / 2] ^= 1;
+  { std::ofstream(root_.path() / "t.pnbk", std::ios::binary) << bytes; }
+
+  auto result = Restore((root_.path() / "t.pnbk").string(), root_.path() / "fresh");
+
+  EXPECT_ERROR_CODE(result, ErrorCode::kFailedPrecondition);
+  EXPECT_FALSE(fs::exists(root_.path() / "fresh"));
+}
+
+}  // namespace
+}  // namespace panorama::backup
