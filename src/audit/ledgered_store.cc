@@ -18,6 +18,7 @@ std::vector<std::string> CustomerFieldNames(const storage::CustomerRecord& c) {
   add("phone", !c.phone.empty());
   add("gender", !c.gender.empty());
   add("birthday", !c.birthday.empty());
+  add("address", !c.address.empty());
   add("city", !c.city.empty());
   add("country", !c.country.empty());
   add("tags", !c.tags.empty());
@@ -36,6 +37,7 @@ std::vector<std::string> ChangedCustomerFields(const storage::CustomerRecord& a,
   add("phone", a.phone != b.phone);
   add("gender", a.gender != b.gender);
   add("birthday", a.birthday != b.birthday);
+  add("address", a.address != b.address);
   add("city", a.city != b.city);
   add("country", a.country != b.country);
   add("tags", a.tags != b.tags);
@@ -97,6 +99,13 @@ class LedgeredTxn final : public WriteTxn {
   Result<void> DeleteCustomer(CustomerId id) override {
     RETURN_IF_ERROR(inner_.DeleteCustomer(id));
     return Record(Entry("customer.delete", "customer", id.ToString()));
+  }
+  Result<storage::ErasureReport> EraseCustomer(CustomerId id) override {
+    ASSIGN_OR_RETURN(storage::ErasureReport report, inner_.EraseCustomer(id));
+    std::vector<std::string> shredded;
+    for (CustomerId s : report.shredded) shredded.push_back(s.ToString());
+    RETURN_IF_ERROR(Record(Entry("customer.erase", "customer", id.ToString(), {}, std::move(shredded))));
+    return report;
   }
   Result<storage::CustomerRecord> GetCustomer(CustomerId id) override { return inner_.GetCustomer(id); }
   Result<std::optional<CustomerId>> FindIdentity(std::string_view type, std::string_view value) override {
@@ -244,6 +253,13 @@ Result<void> LedgeredStore::Write(const std::function<Result<void>(storage::Writ
   committed_.head = chain.head;
   since_checkpoint_.insert(since_checkpoint_.end(), chain.appended.begin(), chain.appended.end());
   return Ok();
+}
+
+Result<void> LedgeredStore::RotateCustomerKey(CustomerId id) {
+  // The inner store re-encrypts in its own transactions; the rotation is recorded once it has committed.
+  RETURN_IF_ERROR(inner_->RotateCustomerKey(id));
+  LedgerEntry entry = Entry("customer.key_rotate", "customer", id.ToString());
+  return AppendEntries({std::move(entry)});
 }
 
 Result<void> LedgeredStore::AppendEntries(std::vector<LedgerEntry> entries) {

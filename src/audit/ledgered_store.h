@@ -82,6 +82,8 @@ class LedgeredStore final : public storage::Store {
   Result<void> ScanCustomerIds(const std::function<void(CustomerId, bool)>& fn) override {
     return inner_->ScanCustomerIds(fn);
   }
+  Result<void> RotateCustomerKey(CustomerId id) override;
+  Result<std::vector<CustomerId>> ListErasures() override { return inner_->ListErasures(); }
   Result<storage::UserRecord> FindUserByName(std::string_view username) override {
     return inner_->FindUserByName(username);
   }

@@ -18,6 +18,7 @@
 #include "storage/sqlite/sqlite_backup.h"
 #include "storage/store.h"
 #include "tests/support/result_matchers.h"
+#include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
 
 namespace panorama::backup {
@@ -80,7 +81,9 @@ class BackupRestoreTest : public ::testing::Test {
     ASSERT_OK(GenerateKeyPair(keys_.path().string()));
     data_ = root_.path() / "data";
     fs::create_directories(data_);
-    auto store = storage::OpenSqliteStore({.path = (data_ / kDatabaseFile).string()});
+    // The keystore lives outside data_ here, so each test controls exactly which files the data dir holds.
+    crypto_ = testing::MakeTestCrypto((root_.path() / "test-keystore.db").string());
+    auto store = storage::OpenSqliteStore({.path = (data_ / kDatabaseFile).string(), .crypto = crypto_.get()});
     ASSERT_OK(store);
     store_ = std::move(store).value();
   }
@@ -97,6 +100,7 @@ class BackupRestoreTest : public ::testing::Test {
   }
 
   testing::TempDir root_, keys_;
+  std::unique_ptr<security::FieldEncryptor> crypto_;
   fs::path data_;
   std::unique_ptr<storage::Store> store_;
 };
@@ -128,7 +132,7 @@ TEST_F(BackupRestoreTest, RestoreOverAStoppedDataDirReplacesItAndItsLog) {
   ASSERT_OK(Restore(made->path, data_));
 
   EXPECT_EQ(DumpHash(data_ / kDatabaseFile), at_backup);
-  auto reopened = storage::OpenSqliteStore({.path = (data_ / kDatabaseFile).string()});
+  auto reopened = storage::OpenSqliteStore({.path = (data_ / kDatabaseFile).string(), .crypto = crypto_.get()});
   ASSERT_OK(reopened);
   EXPECT_EQ(*(*reopened)->CountCustomers(), 50);
 }
@@ -136,7 +140,7 @@ TEST_F(BackupRestoreTest, RestoreOverAStoppedDataDirReplacesItAndItsLog) {
 TEST_F(BackupRestoreTest, OnlineBackupUnderContinuousWritesIsOneConsistentCommit) {
   for (int i = 1; i <= 100; ++i) ASSERT_OK(AddCustomer(*store_, i));
   // A second store on the same file writes as a running server would, while the backup copies.
-  auto writer_store = storage::OpenSqliteStore({.path = (data_ / kDatabaseFile).string()});
+  auto writer_store = storage::OpenSqliteStore({.path = (data_ / kDatabaseFile).string(), .crypto = crypto_.get()});
   ASSERT_OK(writer_store);
   std::atomic<bool> stop{false};
   std::atomic<int> written{100};
@@ -157,7 +161,7 @@ TEST_F(BackupRestoreTest, OnlineBackupUnderContinuousWritesIsOneConsistentCommit
   ASSERT_OK(made);
   fs::path restored_dir = root_.path() / "restored";
   ASSERT_OK(Restore(made->path, restored_dir));
-  auto restored = storage::OpenSqliteStore({.path = (restored_dir / kDatabaseFile).string()});
+  auto restored = storage::OpenSqliteStore({.path = (restored_dir / kDatabaseFile).string(), .crypto = crypto_.get()});
   ASSERT_OK(restored);
   int64_t count = *(*restored)->CountCustomers();
   EXPECT_GE(count, before);
@@ -192,9 +196,11 @@ TEST_F(BackupRestoreTest, DataBackupHoldsOnlyTheMainDatabase) {
 
 TEST_F(BackupRestoreTest, KeystoreIsBackedUpSeparatelyAndRestoredToItsOwnFile) {
   {
-    auto keystore = storage::OpenSqliteStore({.path = (data_ / kKeystoreFile).string()});
+    // A real keystore with one data key in it.
+    auto keystore = testing::OpenTestCrypto((data_ / kKeystoreFile).string(), testing::RandomRing());
     ASSERT_OK(keystore);
-    ASSERT_OK(AddCustomer(**keystore, 7));
+    ASSERT_OK((*keystore)->Seal({"customers", "name", 7, CustomerId(7)}, "sentinel"));
+    ASSERT_OK((*keystore)->Flush());
   }
   std::string keystore_hash = DumpHash(data_ / kKeystoreFile);
   auto made = CreateBackup({.data_dir = data_.string(),
@@ -274,7 +280,7 @@ class BackupTamperTest : public BackupRestoreTest {
     target_ = root_.path() / "target";
     fs::create_directories(target_);
     std::string old = (target_ / kDatabaseFile).string();
-    auto other = storage::OpenSqliteStore({.path = old});
+    auto other = storage::OpenSqliteStore({.path = old, .crypto = crypto_.get()});
     ASSERT_OK(other);
     ASSERT_OK(AddCustomer(**other, 99));
     other_ = std::move(other).value();  // kept open: its -wal and -shm stay in the directory

@@ -13,6 +13,7 @@
 #include "storage/store.h"
 #include "tests/support/fault_vfs.h"
 #include "tests/support/result_matchers.h"
+#include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
 
 namespace panorama {
@@ -20,8 +21,8 @@ namespace {
 
 constexpr const char* kVfsName = "panorama-fault";
 
-storage::StoreOptions Options(const testing::TempDir& dir) {
-  return {.path = dir.File("panorama.db"), .read_connections = 1, .vfs = kVfsName};
+storage::StoreOptions Options(const testing::TempDir& dir, storage::FieldCrypto* crypto) {
+  return {.path = dir.File("panorama.db"), .crypto = crypto, .read_connections = 1, .vfs = kVfsName};
 }
 
 // The write under test; `n` makes every customer's identities unique.
@@ -63,7 +64,8 @@ TEST(IoFaultSweep, EveryFailedOperationLeavesNoPartialWriteAndTheNextWriteSuccee
   int64_t total_ops = 0;
   {
     testing::TempDir dir;
-    auto store = storage::OpenSqliteStore(Options(dir));
+    auto crypto = testing::MakeTestCrypto(dir.File("keystore.db"));
+    auto store = storage::OpenSqliteStore(Options(dir, crypto.get()));
     ASSERT_OK(store);
     ASSERT_OK(CreateCustomer(**store, 0));
     vfs.Arm(0);
@@ -76,8 +78,9 @@ TEST(IoFaultSweep, EveryFailedOperationLeavesNoPartialWriteAndTheNextWriteSuccee
   for (int64_t n = 1; n <= total_ops; ++n) {
     SCOPED_TRACE("failing operation " + std::to_string(n) + " of " + std::to_string(total_ops));
     testing::TempDir dir;  // fresh database per N
+    auto crypto = testing::MakeTestCrypto(dir.File("keystore.db"));  // the keystore is not under the fault VFS
     {
-      auto store = storage::OpenSqliteStore(Options(dir));
+      auto store = storage::OpenSqliteStore(Options(dir, crypto.get()));
       ASSERT_OK(store);
       ASSERT_OK(CreateCustomer(**store, 0));
 
@@ -97,7 +100,7 @@ TEST(IoFaultSweep, EveryFailedOperationLeavesNoPartialWriteAndTheNextWriteSuccee
       EXPECT_EQ(CountFor(**store, 2).customers, 2);
     }
     // Reopen: recovery must neither lose the acknowledged writes nor bring back the failed one.
-    auto reopened = storage::OpenSqliteStore(Options(dir));
+    auto reopened = storage::OpenSqliteStore(Options(dir, crypto.get()));
     ASSERT_OK(reopened);
     EXPECT_OK((*reopened)->CheckIntegrity());
     EXPECT_EQ(CountFor(**reopened, 2).customers, 2);
