@@ -11,6 +11,7 @@
 #include "core/money.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "security/rate_limiter.h"
 
 namespace panorama::storage {
 class Store;
@@ -20,6 +21,7 @@ class FeatureStore;
 }
 namespace panorama::security {
 class AuthService;
+class SecretSealer;
 }
 namespace panorama::ingest {
 class IngestPipeline;
@@ -43,6 +45,8 @@ struct ServeOptions {
   // Measured at 1M customers on 2 cores: 4 workers beat 32 (7.0k vs 6.0k req/s, p99 19 vs 44 ms; docs/benchmarks.md).
   int worker_threads = 4;
   bool access_log = true;
+  // Per API key, user and client IP token buckets for /api/v1 (429 + Retry-After). Off for load benchmarks.
+  security::RateLimitOptions rate_limits;
 };
 
 // What bootstrap created or found: secrets are only known when created now or given by the environment.
@@ -94,7 +98,9 @@ class Runtime {
   ExchangeRates rates_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<features::FeatureStore> features_;
+  std::unique_ptr<security::SecretSealer> sealer_;  // <data>/system.key; TODO(#3): the system DEK
   std::unique_ptr<security::AuthService> auth_;
+  std::unique_ptr<security::RateLimiter> limiter_;
   std::unique_ptr<ingest::FeatureObserver> feature_observer_;
   std::unique_ptr<ingest::IngestPipeline> ingest_;
 };

@@ -100,7 +100,7 @@ function run(bin, args, env, timeoutMs) {
 }
 
 /**
- * @param {{ demo?: { customers: number, seed?: number }, verbose?: boolean }} [options]
+ * @param {{ demo?: { customers: number, seed?: number }, mfa?: boolean, verbose?: boolean }} [options]
  * @returns {Promise<{ baseUrl: string, adminUsername: string, adminPassword: string,
  *   writeKey: string, dataDir: string, stop: () => Promise<void>, log: () => string }>}
  */
@@ -117,6 +117,9 @@ export async function startServer(options = {}) {
       const { customers, seed = 42 } = options.demo;
       await run(bin, ['demo', '--data', dataDir, '--customers', String(customers), '--seed', String(seed)], env, kDemoTimeoutMs);
     }
+    // Staff need TOTP by default; these tests sign the admin in with a password unless they test MFA
+    // (a demo data directory starts relaxed already).
+    await run(bin, ['mfa', options.mfa ? 'require' : 'relax', 'admin', '--data', dataDir], env, kDemoTimeoutMs);
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
     throw err;

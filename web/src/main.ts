@@ -1,7 +1,7 @@
 // Console entry: the header (brand, navigation, language, user) and a hash router over the pages.
-// Routes: #/login, #/customers[?q=…], #/customers/{id}.
+// Routes: #/login, #/customers[?q=…], #/customers/{id}, #/security.
 import './styles.css';
-import { onUnauthorized } from './api';
+import { api, onUnauthorized } from './api';
 import { h, icon } from './dom';
 import { kLocaleNames, kLocales, locale, onLocaleChange, setLocale, t } from './i18n';
 import type { MessageKey } from './i18n/en';
@@ -9,6 +9,7 @@ import { kIcons } from './icons';
 import { mount360 } from './pages/customer360';
 import { currentQuery, mountCustomers, resetCustomerList } from './pages/customers';
 import { mountLogin } from './pages/login';
+import { mountSecurity } from './pages/security';
 import { clearSession, currentUser, token } from './session';
 import { navigate, type View } from './view';
 
@@ -26,7 +27,9 @@ function renderHeader(): void {
   header.replaceChildren(h('div', { class: 'topbar-inner' },
     h('a', { class: 'brand', href: loggedIn ? '#/customers' : '#/login', testid: 'brand' }, icon(kIcons.logo, 'icon icon-logo'), t('app.name')),
     loggedIn &&
-      h('nav', { class: 'nav' }, h('a', { href: '#/customers', class: 'nav-link active', testid: 'nav-customers' }, t('nav.customers'))),
+      h('nav', { class: 'nav' },
+        h('a', { href: '#/customers', class: location.hash.startsWith('#/security') ? 'nav-link' : 'nav-link active', testid: 'nav-customers' }, t('nav.customers')),
+        h('a', { href: '#/security', class: location.hash.startsWith('#/security') ? 'nav-link active' : 'nav-link', testid: 'nav-security' }, t('nav.security'))),
     h('div', { class: 'spacer' }),
     h(
       'div',
@@ -57,6 +60,8 @@ function renderHeader(): void {
 }
 
 function logout(): void {
+  // End the session on the server too (best effort: the tab forgets its tokens either way).
+  void api.logout().catch(() => undefined);
   clearSession();
   resetCustomerList();
   loginNotice = 'login.loggedOut';
@@ -89,6 +94,15 @@ function route(): void {
   const detail = /^\/customers\/([^/]+)$/.exec(path);
   if (detail) {
     view = mount360(main, decodeURIComponent(detail[1] ?? ''), currentQuery());
+    return;
+  }
+  if (path === '/security') {
+    view = mountSecurity(main, () => {
+      clearSession();
+      resetCustomerList();
+      loginNotice = 'security.signedOutEverywhere';
+      navigate('#/login');
+    });
     return;
   }
   if (path === '/customers') {
