@@ -151,21 +151,20 @@ class ServerHandle final : public Runtime::RunningServer {
 Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOptions& options) {
   ASSIGN_OR_RETURN(auto address, ParseListen(options.listen));
   auto started = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(features_->Rebuild(*store_));
-  spdlog::info("feature store loaded: {} customers in {} ms, {} bytes", features_->size(),
-               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
-               features_->MemoryBytes());
-  ingest_->Start();
-
   ASSIGN_OR_RETURN(auto relaxed, auth_->RelaxedRoles());
   if (!relaxed.empty()) {
     std::string roles;
     for (const auto& r : relaxed) roles += (roles.empty() ? "" : ", ") + r;
     spdlog::warn("MFA is relaxed for roles: {} (staff of these roles sign in with a password alone; "
-                 "`panorama mfa require ROLE` or the console turns it back on)", roles);
+                 "turn it back on with `panorama mfa require ROLE` or PUT /api/v1/security/mfa-policy/ROLE)", roles);
   }
   if (!options.rate_limits.enabled) spdlog::warn("API rate limits are off (--no-rate-limit)");
   limiter_ = std::make_unique<security::RateLimiter>(clock_, options.rate_limits);
+  RETURN_IF_ERROR(features_->Rebuild(*store_));
+  spdlog::info("feature store loaded: {} customers in {} ms, {} bytes", features_->size(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
+               features_->MemoryBytes());
+  ingest_->Start();
 
   auto views = std::make_unique<profile::CustomerViewService>(*store_, *features_, clock_, rates_.base());
   auto services = std::make_unique<http::ApiServices>(

@@ -322,9 +322,9 @@ int Run(int argc, char** argv) {
     return 0;
   }
   if (mfa_reset->parsed()) {
-    auto user = store.FindUserByName(mfa_target);
-    if (!user) return Fail(user.error());
-    auto reset = auth.ResetMfa(user->id, actor);
+    auto target = store.FindUserByName(mfa_target);
+    if (!target) return Fail(target.error());
+    auto reset = auth.ResetMfa(target->id, actor);
     if (!reset) return Fail(reset.error());
     std::printf("second factor of %s removed; they enrol again at next sign-in\n", mfa_target.c_str());
     return 0;
