@@ -123,13 +123,12 @@ Result<void> CheckPasswordPolicy(std::string_view password, std::string_view use
   if (std::all_of(letters.begin(), letters.end(), [&](char c) { return c == letters.front(); })) {
     return Error::InvalidField("password", "repeats one character");
   }
-  std::string user = Letters(username);
-  if (user.size() >= 3 && letters.find(user) != std::string::npos) {
-    return Error::InvalidField("password", "must not contain the username");
-  }
-  if (letters.find("panorama") != std::string::npos && letters.size() < 20) {
-    return Error::InvalidField("password", "must not be built on the product name");
-  }
+  // Context words: a password that is mostly the username or the product name is guessed first.
+  auto built_on = [&](const std::string& word) {
+    return word.size() >= 3 && letters.find(word) != std::string::npos && word.size() * 2 >= letters.size();
+  };
+  if (built_on(Letters(username))) return Error::InvalidField("password", "must not be built on the username");
+  if (built_on("panorama")) return Error::InvalidField("password", "must not be built on the product name");
   return Ok();
 }
 

@@ -10,6 +10,7 @@
 #include "http/handlers/api_services.h"
 #include "http/router.h"
 #include "profile/customer_view.h"
+#include "security/auth_service.h"
 #include "security/crypto_util.h"
 #include "storage/store.h"
 #include "tests/support/http_client.h"
