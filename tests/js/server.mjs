@@ -119,7 +119,7 @@ export async function startServer(options = {}) {
     }
     // Staff need TOTP by default; these tests sign the admin in with a password unless they test MFA
     // (a demo data directory starts relaxed already).
-    await run(bin, ['mfa', options.mfa ? 'require' : 'relax', 'admin', '--data', dataDir], env, kDemoTimeoutMs);
+    await run(bin, ['mfa', '--data', dataDir, options.mfa ? 'require' : 'relax', 'admin'], env, kDemoTimeoutMs);
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
     throw err;
