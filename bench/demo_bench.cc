@@ -75,9 +75,16 @@ class CountingTxn final : public storage::WriteTxn {
   Result<void> UpdateUser(const storage::UserRecord&) override { return Ok(); }
   Result<ApiKeyId> InsertApiKey(const storage::ApiKeyRecord&) override { return ApiKeyId(1); }
   Result<void> RevokeApiKey(ApiKeyId) override { return Ok(); }
-  Result<void> InsertSession(const storage::SessionRecord&) override { return Ok(); }
-  Result<void> DeleteSession(std::string_view) override { return Ok(); }
+  Result<int64_t> InsertSession(const storage::SessionRecord&) override { return int64_t{1}; }
+  Result<void> UpdateSession(const storage::SessionRecord&) override { return Ok(); }
+  Result<void> DeleteSession(int64_t) override { return Ok(); }
   Result<void> DeleteUserSessions(UserId) override { return Ok(); }
+  Result<void> MarkRefreshSpent(std::string_view, int64_t, Timestamp) override { return Ok(); }
+  Result<void> PutMfa(const storage::MfaRecord&) override { return Ok(); }
+  Result<void> DeleteMfa(UserId) override { return Ok(); }
+  Result<void> ReplaceRecoveryCodes(UserId, const std::vector<std::string>&) override { return Ok(); }
+  Result<void> UseRecoveryCode(int64_t, Timestamp) override { return Ok(); }
+  Result<void> PutRoleSetting(const storage::RoleSettingRecord&) override { return Ok(); }
   Result<void> PutIdempotency(const storage::IdempotencyRecord&) override { return Ok(); }
   Result<void> AppendLedger(const storage::LedgerRow&) override { return Ok(); }
   Result<void> InsertCheckpoint(const storage::CheckpointRecord&) override { return Ok(); }

@@ -107,7 +107,7 @@ start_server() {
   local t0 t1
   if curl -s -o /dev/null "$URL/readyz"; then echo "something already listens on port $PORT" >&2; exit 1; fi
   t0=$(date +%s%N)
-  "$BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" --no-access-log ${WORKERS:+--worker-threads "$WORKERS"} \
+  "$BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" --no-access-log --no-rate-limit ${WORKERS:+--worker-threads "$WORKERS"} \
     >"$out" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 6000); do

@@ -24,6 +24,7 @@
 #include "ingest/ingest_pipeline.h"
 #include "profile/customer_view.h"
 #include "security/auth_service.h"
+#include "security/secret_sealer.h"
 #include "security/crypto_util.h"
 #include "security/field_encryptor.h"
 #include "storage/keystore.h"
@@ -165,7 +166,15 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
       *runtime->ledger_, *runtime->signer_, audit::LedgerServiceOptions{.witness_path = options.audit_witness});
   runtime->ledger_service_->Start();
   runtime->features_ = std::make_unique<features::FeatureStore>(runtime->clock_);
-  runtime->auth_ = std::make_unique<security::AuthService>(*runtime->store_, runtime->clock_);
+  ASSIGN_OR_RETURN(runtime->sealer_,
+                   security::OpenFileKeySealer((std::filesystem::path(options.data_dir) / "system.key").string()));
+  runtime->auth_ = std::make_unique<security::AuthService>(*runtime->store_, runtime->clock_,
+                                                           security::AuthOptions{}, runtime->sealer_.get());
+  // Until the audit ledger is wired in (the lead connects it), security events go to the log: ids and
+  // settings only, never secrets.
+  runtime->auth_->SetSecurityEventSink([](const security::SecurityEvent& e) {
+    spdlog::warn("security: {} by {}: {}", e.action, e.actor, e.detail);
+  });
   runtime->feature_observer_ = std::make_unique<ingest::FeatureObserver>(*runtime->features_);
   runtime->ingest_ =
       std::make_unique<ingest::IngestPipeline>(*runtime->store_, runtime->rates_, runtime->feature_observer_.get());
@@ -260,6 +269,15 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
                                      ": use --tls-cert/--tls-key or --tls-self-signed (or --insecure-dev)");
   }
   auto started = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(auto relaxed, auth_->RelaxedRoles());
+  if (!relaxed.empty()) {
+    std::string roles;
+    for (const auto& r : relaxed) roles += (roles.empty() ? "" : ", ") + r;
+    spdlog::warn("MFA is relaxed for roles: {} (staff of these roles sign in with a password alone; "
+                 "turn it back on with `panorama mfa require ROLE` or PUT /api/v1/security/mfa-policy/ROLE)", roles);
+  }
+  if (!options.rate_limits.enabled) spdlog::warn("API rate limits are off (--no-rate-limit)");
+  limiter_ = std::make_unique<security::RateLimiter>(clock_, options.rate_limits);
   RETURN_IF_ERROR(features_->Rebuild(*store_));
   spdlog::info("feature store loaded: {} customers in {} ms, {} bytes", features_->size(),
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
@@ -269,6 +287,7 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   auto views = std::make_unique<profile::CustomerViewService>(*store_, *features_, clock_, rates_.base());
   auto services = std::make_unique<http::ApiServices>(
       http::ApiServices{*store_, *auth_, *features_, *ingest_, *views, rates_, clock_, "CN", ledger_service_.get()});
+  services->limiter = limiter_.get();
   auto router = std::make_unique<http::Router>();
   http::RegisterApiRoutes(*router, *services);
   auto handle = std::make_unique<ServerHandle>(*ingest_, std::move(views), std::move(services), std::move(router));

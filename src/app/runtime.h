@@ -12,6 +12,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "security/keys.h"
+#include "security/rate_limiter.h"
 
 namespace panorama::storage {
 class Store;
@@ -28,6 +29,7 @@ struct VerifyReport;
 namespace panorama::security {
 class AuthService;
 class FieldEncryptor;
+class SecretSealer;
 }
 namespace panorama::ingest {
 class IngestPipeline;
@@ -70,6 +72,8 @@ struct ServeOptions {
   bool tls_self_signed = false;
   // Allows plain HTTP on a non-loopback address; without it Start() refuses (kFailedPrecondition).
   bool insecure_dev = false;
+  // Per API key, user and client IP token buckets for /api/v1 (429 + Retry-After). Off for load benchmarks.
+  security::RateLimitOptions rate_limits;
 };
 
 // What bootstrap created or found: secrets are only known when created now or given by the environment.
@@ -143,7 +147,9 @@ class Runtime {
   std::unique_ptr<audit::LedgerSigner> signer_;
   std::unique_ptr<audit::LedgerService> ledger_service_;
   std::unique_ptr<features::FeatureStore> features_;
+  std::unique_ptr<security::SecretSealer> sealer_;  // <data>/system.key; TODO(#3): the system DEK
   std::unique_ptr<security::AuthService> auth_;
+  std::unique_ptr<security::RateLimiter> limiter_;
   std::unique_ptr<ingest::FeatureObserver> feature_observer_;
   std::unique_ptr<ingest::IngestPipeline> ingest_;
 };

@@ -124,7 +124,14 @@ int Demo(const app::RuntimeOptions& base, int64_t customers, uint64_t seed) {
               static_cast<long long>(summary->interactions), seconds);
   auto info = (*runtime)->Bootstrap();
   if (!info) return Fail(info.error());
+  // A demo is for trying the product on one machine: staff sign in with a password alone until an admin
+  // requires MFA again. `serve` warns about it at every start.
+  for (const char* role : security::kRoles) {
+    auto relaxed = (*runtime)->auth().SetRoleMfaRequired(role, false, "panorama demo");
+    if (!relaxed) return Fail(relaxed.error());
+  }
   PrintBootstrap(*info);
+  std::printf("MFA is relaxed for every role in this demo data directory (`panorama mfa require ROLE` to change)\n");
   return 0;
 }
 
@@ -273,7 +280,13 @@ int Run(int argc, char** argv) {
   serve->add_option("--tls-key", serve_options.tls_key, "HTTPS: PEM private key file");
   serve->add_flag("--tls-self-signed", serve_options.tls_self_signed,
                   "HTTPS with a self-signed certificate generated into the data directory (local use)");
-  serve->add_flag("--insecure-dev", serve_options.insecure_dev, "allow plain HTTP on a non-loopback address");
+  serve->add_flag("!--no-rate-limit", serve_options.rate_limits.enabled, "no per key/user/IP API rate limits (benchmarks)");
+  serve->add_option("--rate-limit-key", serve_options.rate_limits.per_key.per_second, "requests/s per API key (burst 2x)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  serve->add_option("--rate-limit-user", serve_options.rate_limits.per_user.per_second, "requests/s per signed-in user (burst 2x)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  serve->add_option("--rate-limit-ip", serve_options.rate_limits.per_ip.per_second, "requests/s per client IP (burst 2x)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
 
   int64_t customers = 10000;
   uint64_t seed = 42;
@@ -326,6 +339,17 @@ int Run(int argc, char** argv) {
   key_create->add_option("--scope", key_scope, "read | read-write | ingest (write keys: ingest)")->capture_default_str();
   auto* key_list = key->add_subcommand("list", "list keys (never their secrets)");
   auto* key_revoke = key->add_subcommand("revoke", "revoke a key");
+  auto* mfa = cli.add_subcommand("mfa", "multi-factor authentication policy and resets");
+  add_data(mfa);
+  mfa->require_subcommand(1);
+  std::string mfa_target;
+  auto* mfa_require = mfa->add_subcommand("require", "require MFA for every user of a role (the default)");
+  mfa_require->add_option("role", mfa_target)->required();
+  auto* mfa_relax = mfa->add_subcommand("relax", "let a role sign in with a password alone (recorded, warned at start)");
+  mfa_relax->add_option("role", mfa_target)->required();
+  auto* mfa_reset = mfa->add_subcommand("reset", "remove a user's second factor; they enrol again at next sign-in");
+  mfa_reset->add_option("username", mfa_target)->required();
+  auto* mfa_status = mfa->add_subcommand("status", "show the MFA policy per role");
   key_revoke->add_option("id", key_id)->required();
   std::string key_out;
   auto* key_init = key->add_subcommand("init", "create a new master key file (field encryption)");
@@ -385,8 +409,13 @@ int Run(int argc, char** argv) {
   if (key_rotate->parsed() && rotate_customer <= 0) {
     return Fail(Error::InvalidField("customer", "give --master or --customer ID (a positive id)"));
   }
+  for (auto* limit : {&serve_options.rate_limits.per_key, &serve_options.rate_limits.per_user,
+                      &serve_options.rate_limits.per_ip}) {
+    limit->burst = 2 * limit->per_second;
+  }
   if (serve->parsed()) {
     runtime_options.lock_data_dir = true;
+    serve_options.insecure_dev = runtime_options.insecure_dev;  // one --insecure-dev: throw-away key, plain HTTP
     return Serve(runtime_options, serve_options);
   }
   if (backup_keygen->parsed()) return BackupKeygen(keygen_out);
@@ -471,6 +500,30 @@ int Run(int argc, char** argv) {
     if (!rotated) return Fail(rotated.error());
     std::printf("customer %lld re-encrypted under a new data key; the old one is destroyed\n",
                 static_cast<long long>(rotate_customer));
+    return 0;
+  }
+  std::string actor = std::string("cli:") + (std::getenv("USER") ? std::getenv("USER") : "unknown");
+  if (mfa_require->parsed() || mfa_relax->parsed()) {
+    auto set = auth.SetRoleMfaRequired(mfa_target, mfa_require->parsed(), actor);
+    if (!set) return Fail(set.error());
+    std::printf("MFA %s for role %s\n", mfa_require->parsed() ? "required" : "relaxed", mfa_target.c_str());
+    return 0;
+  }
+  if (mfa_reset->parsed()) {
+    auto target = store.FindUserByName(mfa_target);
+    if (!target) return Fail(target.error());
+    auto reset = auth.ResetMfa(target->id, actor);
+    if (!reset) return Fail(reset.error());
+    std::printf("second factor of %s removed; they enrol again at next sign-in\n", mfa_target.c_str());
+    return 0;
+  }
+  if (mfa_status->parsed()) {
+    auto roles = auth.ListRoleMfa();
+    if (!roles) return Fail(roles.error());
+    for (const auto& r : *roles) {
+      std::printf("%s\t%s%s%s\n", r.role.c_str(), r.mfa_required ? "required" : "relaxed",
+                  r.changed_by.empty() ? "" : "\tby ", r.changed_by.c_str());
+    }
     return 0;
   }
   if (key_revoke->parsed()) {

@@ -60,6 +60,13 @@ class [[nodiscard]] Error {
     violations_.push_back({std::move(field), std::move(reason)});
     return *this;
   }
+  // For rate and lockout limits (kResourceExhausted) and overload (kUnavailable): when the caller may try
+  // again, in whole seconds; http/ sends it as Retry-After.
+  Error& WithRetryAfter(int seconds) {
+    retry_after_seconds_ = seconds < 1 ? 1 : seconds;
+    return *this;
+  }
+  std::optional<int> retry_after_seconds() const { return retry_after_seconds_; }
   // Prefixes every field path, e.g. "batch[3]." when a nested message is rejected.
   Error WithFieldPrefix(const std::string& prefix) && {
     for (auto& v : violations_) v.field = prefix + v.field;
@@ -71,6 +78,7 @@ class [[nodiscard]] Error {
   ErrorCode code_;
   std::string message_;
   std::vector<FieldViolation> violations_;
+  std::optional<int> retry_after_seconds_;
 };
 
 template <typename T>

@@ -99,6 +99,7 @@ Response Response::Problem(int status, const Error& error) {
   response.status = status;
   response.content_type = "application/problem+json";
   response.body = json.TakeString();
+  if (auto retry = error.retry_after_seconds()) response.headers.emplace_back("Retry-After", std::to_string(*retry));
   return response;
 }
 

@@ -3,8 +3,12 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "security/crypto_util.h"
+#include "security/qr_code.h"
+#include "security/secret_sealer.h"
+#include "security/totp.h"
 #include "storage/store.h"
 
 namespace panorama::security {
@@ -23,6 +27,71 @@ const std::string& DummyHash() {
   return hash;
 }
 
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Common passwords of at least 12 characters (shorter ones fail the length rule already), from the public
+// breach lists (SecLists 10k-most-common, the CSDN/Tianya leaks for Chinese users), compared case-insensitively
+// and after dropping separators; plus bases that people pad with digits ("password" + "1234").
+constexpr const char* kCommonPasswords[] = {
+    "123456789012", "1234567890123", "12345678901234", "123456123456", "111111111111", "000000000000",
+    "123123123123", "password1234", "password12345", "password123456", "passwordpassword", "qwertyuiopas",
+    "qwerty123456", "qwertyuiop123", "1q2w3e4r5t6y", "1qaz2wsx3edc", "zaq12wsxcde3", "qazwsxedcrfv",
+    "asdfghjkl123", "abcdefghijkl", "abc123abc123", "a1b2c3d4e5f6", "iloveyou1234", "welcome12345",
+    "changeme1234", "letmein12345", "administrator", "admin1234567", "passw0rd1234", "p@ssw0rd1234",
+    "trustno1trustno1", "monkey123456", "football1234", "baseball1234", "dragon123456", "sunshine1234",
+    "princess1234", "superman1234", "woaini1314520", "woaini520520", "5201314520", "aa123456789",
+    "qq123456789", "1314520520", "147258369147", "987654321098", "zxcvbnm12345", "zxcvbnmasdfg",
+    "computer1234", "internet1234", "correcthorsebatterystaple",
+};
+constexpr const char* kWeakBases[] = {"password", "passw0rd", "p@ssw0rd", "qwerty", "letmein", "welcome",
+                                      "admin", "iloveyou", "abc", "woaini", "changeme", "panorama"};
+
+std::string Letters(std::string_view s) {
+  std::string out;
+  for (char c : Lower(s)) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80) out.push_back(c);
+  }
+  return out;
+}
+
+std::string TrimDigitsAndSymbols(std::string_view s) {
+  std::string out = Lower(s);
+  auto keep = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80; };
+  while (!out.empty() && !keep(out.back())) out.pop_back();
+  size_t start = 0;
+  while (start < out.size() && !keep(out[start])) ++start;
+  return out.substr(start);
+}
+
+constexpr int kRecoveryCodes = 10;
+
+// Recovery codes carry 80 random bits, so the slow hash is defence in depth, not their strength; lighter
+// argon2id parameters (8 MiB) keep checking ten of them affordable (ASVS 6.5.2 asks for an approved hash).
+std::string HashRecoveryCode(std::string_view code) {
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str_alg(out, code.data(), code.size(), 2, 8u << 20, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    PANORAMA_CHECK(false && "out of memory hashing a recovery code");
+  }
+  return out;
+}
+
+std::string NormaliseRecoveryCode(std::string_view code) {
+  std::string out;
+  for (char c : code) {
+    if (c == '-' || c == ' ') continue;
+    out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+std::string SeedContext(UserId user) { return "mfa-seed:user:" + user.ToString(); }
+
+Error ChallengeGone() { return Error::Unauthenticated("the sign-in has expired or ended; sign in again"); }
+
 }  // namespace
 
 std::string HashPassword(std::string_view password) {
@@ -39,54 +108,430 @@ bool VerifyPassword(std::string_view encoded_hash, std::string_view password) {
   return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
 }
 
-Result<void> CheckPasswordPolicy(std::string_view password) {
+Result<void> CheckPasswordPolicy(std::string_view password, std::string_view username) {
   size_t n = CodePoints(password);
   if (n < 12) return Error::InvalidField("password", "must be at least 12 characters");
   if (n > 1024) return Error::InvalidField("password", "must be at most 1024 characters");
+  std::string letters = Letters(password);
+  for (const char* common : kCommonPasswords) {
+    if (letters == Letters(common)) return Error::InvalidField("password", "is a commonly used password");
+  }
+  std::string core = Letters(TrimDigitsAndSymbols(password));
+  for (const char* base : kWeakBases) {
+    if (core == base) return Error::InvalidField("password", "is a common word padded with digits or symbols");
+  }
+  if (std::all_of(letters.begin(), letters.end(), [&](char c) { return c == letters.front(); })) {
+    return Error::InvalidField("password", "repeats one character");
+  }
+  // Context words: a password that is mostly the username or the product name is guessed first.
+  auto built_on = [&](const std::string& word) {
+    return word.size() >= 3 && letters.find(word) != std::string::npos && word.size() * 2 >= letters.size();
+  };
+  if (built_on(Letters(username))) return Error::InvalidField("password", "must not be built on the username");
+  if (built_on("panorama")) return Error::InvalidField("password", "must not be built on the product name");
   return Ok();
 }
 
-AuthService::AuthService(storage::Store& store, const Clock& clock, AuthOptions options)
-    : store_(store), clock_(clock), options_(options) {
+AuthService::AuthService(storage::Store& store, const Clock& clock, AuthOptions options, const SecretSealer* sealer)
+    : store_(store), clock_(clock), options_(options), sealer_(sealer), throttle_(clock, options.throttle) {
   InitCrypto();
 }
 
-Result<LoginResult> AuthService::Login(std::string_view username, std::string_view password) {
+void AuthService::SetSecurityEventSink(SecurityEventSink sink) { sink_ = std::move(sink); }
+
+void AuthService::Emit(std::string action, std::string_view actor, std::string detail) {
+  if (sink_) sink_(SecurityEvent{std::move(action), std::string(actor), std::move(detail), clock_.Now()});
+}
+
+Result<bool> AuthService::VerifyGated(std::string_view encoded_hash, std::string_view password) {
+  {
+    std::unique_lock lock(gate_mu_);
+    if (hashes_running_ >= options_.hash_concurrency) {
+      if (hashes_waiting_ >= options_.hash_queue) {
+        Error busy = Error::Unavailable("too many sign-ins at once; try again shortly");
+        busy.WithRetryAfter(1);
+        return busy;
+      }
+      ++hashes_waiting_;
+      gate_cv_.wait(lock, [&] { return hashes_running_ < options_.hash_concurrency; });
+      --hashes_waiting_;
+    }
+    ++hashes_running_;
+  }
+  ++password_evaluations_;
+  bool ok = VerifyPassword(encoded_hash, password);
+  {
+    std::lock_guard lock(gate_mu_);
+    --hashes_running_;
+  }
+  gate_cv_.notify_one();
+  return ok;
+}
+
+Result<LoginResult> AuthService::Login(std::string_view username, std::string_view password,
+                                       const ClientInfo& client) {
+  RETURN_IF_ERROR(throttle_.Check(username, client.ip));
   auto user = store_.FindUserByName(username);
   if (!user) {
     if (user.error().code() != ErrorCode::kNotFound) return std::move(user.error());
-    (void)VerifyPassword(DummyHash(), password);
+    ASSIGN_OR_RETURN(bool ignored, VerifyGated(DummyHash(), password));
+    (void)ignored;
+    throttle_.RecordFailure(username, client.ip);
     return BadCredentials();
   }
-  if (!VerifyPassword(user->password_hash, password) || user->disabled) return BadCredentials();
+  ASSIGN_OR_RETURN(bool ok, VerifyGated(user->password_hash, password));
+  if (!ok || user->disabled) {
+    throttle_.RecordFailure(username, client.ip);
+    return BadCredentials();
+  }
+  throttle_.RecordSuccess(username, client.ip);
+  std::string hash(user->password_hash);
+  if (crypto_pwhash_str_needs_rehash(hash.c_str(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                     crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    // Parameters changed since this hash was made: upgrade it now that we know the password.
+    user->password_hash = HashPassword(password);
+    RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.UpdateUser(*user); }));
+  }
+  ASSIGN_OR_RETURN(bool mfa_required, RoleRequiresMfa(user->role));
+  if (!mfa_required) return SessionResult(*user, client);
+  ASSIGN_OR_RETURN(auto mfa, store_.GetMfa(user->id));
   LoginResult result;
-  result.token = "pst_" + RandomToken();
-  Timestamp now = clock_.Now();
-  result.expires_at = now + options_.session_lifetime;
+  result.step = mfa && mfa->confirmed ? LoginResult::Step::kMfaRequired : LoginResult::Step::kMfaEnrolment;
+  result.mfa_token = "pmc_" + RandomToken();
+  result.mfa_expires_at = clock_.Now() + options_.mfa_challenge_lifetime;
   result.user = *user;
-  storage::SessionRecord session{Sha256Hex(result.token), user->id, now, result.expires_at};
-  RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.InsertSession(session); }));
+  Timestamp now = clock_.Now();
+  std::lock_guard lock(challenge_mu_);
+  std::erase_if(challenges_, [&](const auto& entry) { return entry.second.expires_at <= now; });
+  challenges_[Sha256Hex(result.mfa_token)] =
+      Challenge{user->id, result.mfa_expires_at, 0, result.step == LoginResult::Step::kMfaEnrolment};
   return result;
 }
 
-Result<void> AuthService::Logout(std::string_view token) {
-  std::string digest = Sha256Hex(token);
-  return store_.Write([&](storage::WriteTxn& txn) { return txn.DeleteSession(digest); });
+Result<LoginResult> AuthService::SessionResult(const storage::UserRecord& user, const ClientInfo& client) {
+  LoginResult result;
+  result.step = LoginResult::Step::kSession;
+  result.user = user;
+  ASSIGN_OR_RETURN(result.session, StartSession(user, client));
+  return result;
+}
+
+Result<SessionTokens> AuthService::StartSession(const storage::UserRecord& user, const ClientInfo& client) {
+  Timestamp now = clock_.Now();
+  SessionTokens tokens;
+  tokens.access_token = "pst_" + RandomToken();
+  tokens.refresh_token = "prt_" + RandomToken();
+  tokens.absolute_expires_at = now + options_.session_absolute;
+  tokens.access_expires_at = std::min(now + options_.access_lifetime, tokens.absolute_expires_at);
+  tokens.refresh_expires_at = std::min(now + options_.refresh_idle, tokens.absolute_expires_at);
+  storage::SessionRecord session;
+  session.user = user.id;
+  session.access_sha256 = Sha256Hex(tokens.access_token);
+  session.refresh_sha256 = Sha256Hex(tokens.refresh_token);
+  session.created_at = now;
+  session.access_expires_at = tokens.access_expires_at;
+  session.refresh_expires_at = tokens.refresh_expires_at;
+  session.absolute_expires_at = tokens.absolute_expires_at;
+  session.last_used_at = now;
+  session.client_ip = client.ip.substr(0, 64);
+  session.user_agent = client.user_agent.substr(0, 256);
+  RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    ASSIGN_OR_RETURN(tokens.session_id, txn.InsertSession(session));
+    return Ok();
+  }));
+  return tokens;
+}
+
+Result<bool> AuthService::RoleRequiresMfa(std::string_view role) {
+  ASSIGN_OR_RETURN(auto settings, store_.ListRoleSettings());
+  for (const auto& s : settings) {
+    if (s.role == role) return s.mfa_required;
+  }
+  return true;
+}
+
+Result<AuthService::Challenge> AuthService::FindChallenge(std::string_view mfa_token, bool enrolment) {
+  std::lock_guard lock(challenge_mu_);
+  auto it = challenges_.find(Sha256Hex(mfa_token));
+  if (it == challenges_.end()) return ChallengeGone();
+  if (it->second.expires_at <= clock_.Now()) {
+    challenges_.erase(it);
+    return ChallengeGone();
+  }
+  if (it->second.enrolment != enrolment) {
+    return Error::FailedPrecondition(enrolment ? "this account already has a second factor; verify a code"
+                                               : "enrol a second factor first");
+  }
+  return it->second;
+}
+
+Error AuthService::ChallengeFailed(std::string_view mfa_token) {
+  std::lock_guard lock(challenge_mu_);
+  auto it = challenges_.find(Sha256Hex(mfa_token));
+  if (it == challenges_.end()) return ChallengeGone();
+  if (++it->second.failures >= options_.mfa_max_failures) {
+    challenges_.erase(it);
+    return Error::Unauthenticated("too many wrong codes; sign in again");
+  }
+  return Error::Unauthenticated("invalid code");
+}
+
+Result<bool> AuthService::CheckSecondFactor(UserId user, std::string_view code, bool allow_recovery) {
+  if (sealer_ == nullptr) return Error::FailedPrecondition("multi-factor authentication is not configured");
+  ASSIGN_OR_RETURN(auto mfa, store_.GetMfa(user));
+  if (!mfa || !mfa->confirmed) return false;
+  if (code.size() == static_cast<size_t>(kTotpDigits)) {
+    ASSIGN_OR_RETURN(std::string seed, sealer_->Open(mfa->seed_sealed, SeedContext(user)));
+    auto step = MatchTotp(seed, code, ToUnixMillis(clock_.Now()) / 1000, mfa->last_step);
+    sodium_memzero(seed.data(), seed.size());
+    if (!step) return false;
+    mfa->last_step = *step;
+    RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.PutMfa(*mfa); }));
+    return true;
+  }
+  if (!allow_recovery) return false;
+  std::string normalised = NormaliseRecoveryCode(code);
+  if (normalised.size() != 16) return false;
+  ASSIGN_OR_RETURN(auto codes, store_.ListRecoveryCodes(user));
+  for (const auto& stored : codes) {
+    if (stored.used_at) continue;
+    std::string hash = stored.code_hash;
+    if (crypto_pwhash_str_verify(hash.c_str(), normalised.data(), normalised.size()) != 0) continue;
+    auto used = store_.Write([&](storage::WriteTxn& txn) { return txn.UseRecoveryCode(stored.id, clock_.Now()); });
+    if (!used) {
+      if (used.error().code() == ErrorCode::kAborted) return false;  // spent by a concurrent request
+      return std::move(used.error());
+    }
+    return true;
+  }
+  return false;
+}
+
+Result<LoginResult> AuthService::VerifyMfa(std::string_view mfa_token, std::string_view code,
+                                           const ClientInfo& client) {
+  ASSIGN_OR_RETURN(Challenge challenge, FindChallenge(mfa_token, false));
+  ASSIGN_OR_RETURN(bool ok, CheckSecondFactor(challenge.user, code, true));
+  if (!ok) return ChallengeFailed(mfa_token);
+  {
+    std::lock_guard lock(challenge_mu_);
+    // Single use: a concurrent twin that got here first has already erased it.
+    if (challenges_.erase(Sha256Hex(mfa_token)) == 0) return ChallengeGone();
+  }
+  ASSIGN_OR_RETURN(storage::UserRecord user, store_.GetUser(challenge.user));
+  if (user.disabled) return BadCredentials();
+  return SessionResult(user, client);
+}
+
+Result<MfaEnrolment> AuthService::BeginMfaEnrolment(UserId user_id) {
+  if (sealer_ == nullptr) return Error::FailedPrecondition("multi-factor authentication is not configured");
+  ASSIGN_OR_RETURN(storage::UserRecord user, store_.GetUser(user_id));
+  ASSIGN_OR_RETURN(auto existing, store_.GetMfa(user_id));
+  if (existing && existing->confirmed) {
+    return Error::FailedPrecondition("a second factor is already enrolled; an administrator can reset it");
+  }
+  std::string seed(kTotpSeedBytes, '\0');
+  randombytes_buf(seed.data(), seed.size());
+  MfaEnrolment enrolment;
+  enrolment.secret_base32 = Base32(seed);
+  enrolment.otpauth_uri = OtpauthUri(options_.issuer, user.username, seed);
+  ASSIGN_OR_RETURN(enrolment.qr_svg_data_uri, QrSvgDataUri(enrolment.otpauth_uri));
+  storage::MfaRecord record{user_id, "", false, 0, clock_.Now()};
+  auto sealed = sealer_->Seal(seed, SeedContext(user_id));
+  sodium_memzero(seed.data(), seed.size());
+  if (!sealed) return std::move(sealed.error());
+  record.seed_sealed = std::move(*sealed);
+  RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.PutMfa(record); }));
+  return enrolment;
+}
+
+Result<MfaEnrolment> AuthService::BeginMfaEnrolment(std::string_view mfa_token) {
+  ASSIGN_OR_RETURN(Challenge challenge, FindChallenge(mfa_token, true));
+  return BeginMfaEnrolment(challenge.user);
+}
+
+Result<std::vector<std::string>> AuthService::ConfirmMfaEnrolment(UserId user, std::string_view code) {
+  if (sealer_ == nullptr) return Error::FailedPrecondition("multi-factor authentication is not configured");
+  ASSIGN_OR_RETURN(auto mfa, store_.GetMfa(user));
+  if (!mfa) return Error::FailedPrecondition("start the enrolment first");
+  if (mfa->confirmed) return Error::FailedPrecondition("a second factor is already enrolled");
+  ASSIGN_OR_RETURN(std::string seed, sealer_->Open(mfa->seed_sealed, SeedContext(user)));
+  auto step = MatchTotp(seed, code, ToUnixMillis(clock_.Now()) / 1000, mfa->last_step);
+  sodium_memzero(seed.data(), seed.size());
+  if (!step) return Error::Unauthenticated("invalid code");
+  mfa->confirmed = true;
+  mfa->last_step = *step;
+  RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.PutMfa(*mfa); }));
+  Emit("mfa_enrolled", "user:" + user.ToString(), "user " + user.ToString());
+  return NewRecoveryCodes(user);
+}
+
+Result<EnrolledLogin> AuthService::ConfirmMfaEnrolment(std::string_view mfa_token, std::string_view code,
+                                                       const ClientInfo& client) {
+  ASSIGN_OR_RETURN(Challenge challenge, FindChallenge(mfa_token, true));
+  auto codes = ConfirmMfaEnrolment(challenge.user, code);
+  if (!codes) {
+    if (codes.error().code() == ErrorCode::kUnauthenticated) return ChallengeFailed(mfa_token);
+    return std::move(codes.error());
+  }
+  {
+    std::lock_guard lock(challenge_mu_);
+    challenges_.erase(Sha256Hex(mfa_token));
+  }
+  ASSIGN_OR_RETURN(storage::UserRecord user, store_.GetUser(challenge.user));
+  EnrolledLogin out;
+  out.recovery_codes = std::move(*codes);
+  ASSIGN_OR_RETURN(out.login, SessionResult(user, client));
+  return out;
+}
+
+Result<std::vector<std::string>> AuthService::NewRecoveryCodes(UserId user) {
+  std::vector<std::string> codes;
+  std::vector<std::string> hashes;
+  for (int i = 0; i < kRecoveryCodes; ++i) {
+    std::string raw(10, '\0');  // 80 bits → 16 base32 characters
+    randombytes_buf(raw.data(), raw.size());
+    std::string code = Base32(raw);
+    sodium_memzero(raw.data(), raw.size());
+    hashes.push_back(HashRecoveryCode(code));
+    codes.push_back(code.substr(0, 4) + "-" + code.substr(4, 4) + "-" + code.substr(8, 4) + "-" + code.substr(12, 4));
+  }
+  RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.ReplaceRecoveryCodes(user, hashes); }));
+  return codes;
+}
+
+Result<std::vector<std::string>> AuthService::RegenerateRecoveryCodes(UserId user, std::string_view totp_code) {
+  ASSIGN_OR_RETURN(bool ok, CheckSecondFactor(user, totp_code, false));
+  if (!ok) return Error::Unauthenticated("invalid code");
+  Emit("recovery_codes_regenerated", "user:" + user.ToString(), "user " + user.ToString());
+  return NewRecoveryCodes(user);
+}
+
+Result<void> AuthService::ResetMfa(UserId user, std::string_view actor) {
+  ASSIGN_OR_RETURN(storage::UserRecord target, store_.GetUser(user));
+  auto reset = store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    RETURN_IF_ERROR(txn.DeleteMfa(user));
+    return txn.DeleteUserSessions(user);
+  });
+  if (!reset) return reset;
+  Emit("mfa_reset", actor, "user " + user.ToString());
+  return Ok();
+}
+
+Result<bool> AuthService::HasMfa(UserId user) {
+  ASSIGN_OR_RETURN(auto mfa, store_.GetMfa(user));
+  return mfa.has_value() && mfa->confirmed;
+}
+
+Result<void> AuthService::SetRoleMfaRequired(std::string_view role, bool required, std::string_view actor) {
+  if (std::find(std::begin(kRoles), std::end(kRoles), role) == std::end(kRoles)) {
+    return Error::InvalidField("role", "must be one of admin, sales, marketing, support, analyst, auditor");
+  }
+  storage::RoleSettingRecord setting{std::string(role), required, std::string(actor), clock_.Now()};
+  RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.PutRoleSetting(setting); }));
+  Emit("mfa_policy_changed", actor, "role " + std::string(role) + (required ? " requires mfa" : " mfa relaxed"));
+  return Ok();
+}
+
+Result<std::vector<storage::RoleSettingRecord>> AuthService::ListRoleMfa() {
+  ASSIGN_OR_RETURN(auto stored, store_.ListRoleSettings());
+  std::vector<storage::RoleSettingRecord> out;
+  for (const char* role : kRoles) {
+    auto it = std::find_if(stored.begin(), stored.end(), [&](const auto& s) { return s.role == role; });
+    out.push_back(it != stored.end() ? *it : storage::RoleSettingRecord{role, true, "", Timestamp{}});
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> AuthService::RelaxedRoles() {
+  ASSIGN_OR_RETURN(auto roles, ListRoleMfa());
+  std::vector<std::string> out;
+  for (const auto& r : roles) {
+    if (!r.mfa_required) out.push_back(r.role);
+  }
+  return out;
+}
+
+Result<SessionTokens> AuthService::Refresh(std::string_view refresh_token, const ClientInfo& client) {
+  if (refresh_token.empty()) return Error::InvalidField("refresh_token", "is required");
+  std::string old_hash = Sha256Hex(refresh_token);
+  auto found = store_.FindSessionByRefresh(old_hash);
+  if (!found) {
+    if (found.error().code() != ErrorCode::kNotFound) return std::move(found.error());
+    ASSIGN_OR_RETURN(auto spent, store_.FindSpentRefresh(old_hash));
+    if (!spent) return BadCredentials();
+    // A spent token presented again: it was copied. End the whole session so neither copy works.
+    RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.DeleteSession(*spent); }));
+    Emit("refresh_token_reuse", "session:" + std::to_string(*spent), "session revoked");
+    return Error::Unauthenticated("refresh token was already used; the session has been ended");
+  }
+  storage::SessionRecord session = std::move(*found);
+  Timestamp now = clock_.Now();
+  if (now >= session.refresh_expires_at || now >= session.absolute_expires_at) {
+    RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.DeleteSession(session.id); }));
+    return Error::Unauthenticated("session expired");
+  }
+  auto user = store_.GetUser(session.user);
+  if (!user || user->disabled) return BadCredentials();
+  SessionTokens tokens;
+  tokens.session_id = session.id;
+  tokens.access_token = "pst_" + RandomToken();
+  tokens.refresh_token = "prt_" + RandomToken();
+  tokens.absolute_expires_at = session.absolute_expires_at;
+  tokens.access_expires_at = std::min(now + options_.access_lifetime, session.absolute_expires_at);
+  tokens.refresh_expires_at = std::min(now + options_.refresh_idle, session.absolute_expires_at);
+  session.access_sha256 = Sha256Hex(tokens.access_token);
+  session.refresh_sha256 = Sha256Hex(tokens.refresh_token);
+  session.access_expires_at = tokens.access_expires_at;
+  session.refresh_expires_at = tokens.refresh_expires_at;
+  session.last_used_at = now;
+  if (!client.ip.empty()) session.client_ip = client.ip.substr(0, 64);
+  auto rotated = store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    // Fails with kAlreadyExists when a concurrent refresh spent the same token first.
+    RETURN_IF_ERROR(txn.MarkRefreshSpent(old_hash, session.id, now));
+    return txn.UpdateSession(session);
+  });
+  if (!rotated) {
+    if (rotated.error().code() == ErrorCode::kAlreadyExists || rotated.error().code() == ErrorCode::kNotFound) {
+      return BadCredentials();
+    }
+    return std::move(rotated.error());
+  }
+  return tokens;
+}
+
+Result<void> AuthService::Logout(int64_t session_id) {
+  return store_.Write([&](storage::WriteTxn& txn) { return txn.DeleteSession(session_id); });
+}
+
+Result<void> AuthService::LogoutEverywhere(UserId user) {
+  return store_.Write([&](storage::WriteTxn& txn) { return txn.DeleteUserSessions(user); });
+}
+
+Result<std::vector<storage::SessionRecord>> AuthService::ListSessions(UserId user) {
+  ASSIGN_OR_RETURN(auto sessions, store_.ListUserSessions(user));
+  Timestamp now = clock_.Now();
+  std::erase_if(sessions, [&](const auto& s) { return now >= s.refresh_expires_at || now >= s.absolute_expires_at; });
+  return sessions;
 }
 
 Result<Principal> AuthService::AuthenticateBearer(std::string_view token) {
   if (token.empty()) return Error::Unauthenticated("missing bearer token");
   if (token.starts_with("pst_")) {
-    auto session = store_.FindSession(Sha256Hex(token));
+    auto session = store_.FindSessionByAccess(Sha256Hex(token));
     if (!session) {
       if (session.error().code() == ErrorCode::kNotFound) return BadCredentials();
       return std::move(session.error());
     }
-    if (session->expires_at <= clock_.Now()) return Error::Unauthenticated("session expired");
+    Timestamp now = clock_.Now();
+    if (session->access_expires_at <= now || session->absolute_expires_at <= now) {
+      return Error::Unauthenticated("session expired");
+    }
     auto user = store_.GetUser(session->user);
     if (!user || user->disabled) return BadCredentials();
-    return Principal{Principal::Kind::kUser, user->id, std::nullopt, user->username, user->role, "read-write"};
+    return Principal{Principal::Kind::kUser, user->id, std::nullopt, user->username, user->role, "read-write",
+                     session->id};
   }
+  if (token.starts_with("prt_") || token.starts_with("pmc_")) return BadCredentials();
   ASSIGN_OR_RETURN(Principal key, AuthenticateKey(token));
   if (key.kind != Principal::Kind::kApiKey || key.scope == "ingest") {
     return Error::PermissionDenied("ingestion keys may only send events to /v1");
@@ -111,6 +556,7 @@ Result<Principal> AuthService::AuthenticateKey(std::string_view secret) {
     auto it = key_cache_.find(digest);
     if (it != key_cache_.end() && now - it->second.fetched_at < options_.key_cache_ttl) {
       if (it->second.revoked) return BadCredentials();
+      if (it->second.expires_at && *it->second.expires_at <= now) return Error::Unauthenticated("api key expired");
       return it->second.principal;
     }
   }
@@ -124,15 +570,16 @@ Result<Principal> AuthService::AuthenticateKey(std::string_view secret) {
   bool touch = false;
   {
     std::lock_guard lock(cache_mu_);
-    key_cache_[digest] = {principal, now, key->revoked};
+    key_cache_[digest] = {principal, now, key->revoked, key->expires_at};
     auto& last = last_touch_[key->id.value()];
     // Last-used time is written at most once a minute per key, so authentication stays off the write path.
-    if (now - last > std::chrono::minutes(1)) {
+    if (!key->revoked && now - last > std::chrono::minutes(1)) {
       last = now;
       touch = true;
     }
   }
   if (key->revoked) return BadCredentials();
+  if (key->expires_at && *key->expires_at <= now) return Error::Unauthenticated("api key expired");
   if (touch) (void)store_.TouchApiKey(key->id, now);
   return principal;
 }
@@ -150,7 +597,7 @@ Result<UserId> AuthService::CreateUser(std::string_view username, std::string_vi
   if (std::find(std::begin(kRoles), std::end(kRoles), role) == std::end(kRoles)) {
     invalid.AddViolation("role", "must be one of admin, sales, marketing, support, analyst, auditor");
   }
-  if (auto policy = CheckPasswordPolicy(password); !policy) {
+  if (auto policy = CheckPasswordPolicy(password, username); !policy) {
     invalid.AddViolation("password", policy.error().violations().front().reason);
   }
   if (!invalid.violations().empty()) return invalid;
@@ -169,7 +616,7 @@ Result<UserId> AuthService::CreateUser(std::string_view username, std::string_vi
 }
 
 Result<void> AuthService::SetPassword(std::string_view username, std::string_view password) {
-  RETURN_IF_ERROR(CheckPasswordPolicy(password));
+  RETURN_IF_ERROR(CheckPasswordPolicy(password, username));
   ASSIGN_OR_RETURN(storage::UserRecord user, store_.FindUserByName(username));
   user.password_hash = HashPassword(password);
   // A new password ends every session of the user: whoever knew the old one is signed out.
@@ -179,8 +626,33 @@ Result<void> AuthService::SetPassword(std::string_view username, std::string_vie
   });
 }
 
+Result<storage::UserRecord> AuthService::UpdateUser(UserId id, std::optional<std::string> role,
+                                                    std::optional<bool> disabled, std::string_view actor) {
+  if (role && std::find(std::begin(kRoles), std::end(kRoles), *role) == std::end(kRoles)) {
+    return Error::InvalidField("role", "must be one of admin, sales, marketing, support, analyst, auditor");
+  }
+  ASSIGN_OR_RETURN(storage::UserRecord user, store_.GetUser(id));
+  std::string detail = "user " + id.ToString();
+  if (role && *role != user.role) {
+    detail += " role " + user.role + " -> " + *role;
+    user.role = *role;
+  }
+  if (disabled && *disabled != user.disabled) {
+    detail += *disabled ? " disabled" : " enabled";
+    user.disabled = *disabled;
+  }
+  auto updated = store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    RETURN_IF_ERROR(txn.UpdateUser(user));
+    if (user.disabled) return txn.DeleteUserSessions(user.id);
+    return Ok();
+  });
+  if (!updated) return std::move(updated.error());
+  Emit("user_changed", actor, detail);
+  return user;
+}
+
 Result<CreatedKey> AuthService::CreateApiKey(std::string_view name, std::string_view kind, std::string_view scope,
-                                             std::optional<UserId> owner) {
+                                             std::optional<UserId> owner, std::optional<Timestamp> expires_at) {
   Error invalid = Error::InvalidArgument("invalid api key");
   if (name.empty() || name.size() > 100) invalid.AddViolation("name", "must be 1 to 100 characters");
   if (kind == "api") {
@@ -192,6 +664,7 @@ Result<CreatedKey> AuthService::CreateApiKey(std::string_view name, std::string_
   } else {
     invalid.AddViolation("kind", "must be api or write");
   }
+  if (expires_at && *expires_at <= clock_.Now()) invalid.AddViolation("expires_at", "must be in the future");
   if (!invalid.violations().empty()) return invalid;
   CreatedKey created;
   created.secret = std::string(kind == "write" ? "pwk_" : "pak_") + RandomToken();
@@ -203,6 +676,7 @@ Result<CreatedKey> AuthService::CreateApiKey(std::string_view name, std::string_
   key.secret_sha256 = Sha256Hex(created.secret);
   key.owner = owner;
   key.created_at = clock_.Now();
+  key.expires_at = expires_at;
   RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
     ASSIGN_OR_RETURN(created.id, txn.InsertApiKey(key));
     return Ok();

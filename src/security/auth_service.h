@@ -1,21 +1,31 @@
 #pragma once
-// Staff login, bearer tokens (sessions and API keys) and Segment write keys.
+// Staff sign-in (password, then TOTP when the role requires it), sessions with rotating refresh tokens, API and
+// Segment write keys, per-role MFA settings (SECURITY.md §2.4).
 //
-// Secrets are never stored: sessions and keys are kept as SHA-256 of the token (they are 256-bit random, so a
-// fast hash is enough), passwords as argon2id (libsodium crypto_pwhash_str, interactive limits).
+// Secrets are never stored: session, refresh and key tokens are kept as SHA-256 (they are 256-bit random, so a
+// fast hash is enough); passwords and recovery codes as argon2id; TOTP seeds sealed by a SecretSealer.
+// Sessions: a 15-minute access token and a refresh token that rotates on every use (idle 30 min, absolute
+// 12 h); presenting a spent refresh token ends the whole session (token theft). Disabling a user or changing
+// the role takes effect on the next request (every request reads the user).
 // Thread-safe. Errors: kUnauthenticated for any bad credential (one message, so callers cannot tell a wrong
-// user from a wrong password), kInvalidArgument naming the field for bad input to the create functions.
+// user from a wrong password), kResourceExhausted with retry-after while sign-in is throttled, kUnavailable
+// when too many password hashes are queued, kInvalidArgument naming the field for bad input.
 
+#include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/ids.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "security/login_throttle.h"
 #include "storage/records.h"
 
 namespace panorama::storage {
@@ -23,6 +33,8 @@ class Store;
 }
 
 namespace panorama::security {
+
+class SecretSealer;
 
 inline constexpr const char* kRoles[] = {"admin", "sales", "marketing", "support", "analyst", "auditor"};
 
@@ -34,13 +46,47 @@ struct Principal {
   std::string name;   // username or key name, for logs and audit
   std::string role;   // for users; keys act with their scope
   std::string scope;  // "read" | "read-write" | "ingest" for keys; "read-write" for users
+  std::optional<int64_t> session_id;  // for users: the session the token belongs to
   bool CanWrite() const { return scope == "read-write"; }
 };
 
+// Where a sign-in or refresh comes from; shown in the session list, used for throttling.
+struct ClientInfo {
+  std::string ip;
+  std::string user_agent;
+};
+
+struct SessionTokens {
+  int64_t session_id = 0;
+  std::string access_token;  // "pst_…", Bearer
+  Timestamp access_expires_at;
+  std::string refresh_token;  // "prt_…", single use
+  Timestamp refresh_expires_at;
+  Timestamp absolute_expires_at;
+};
+
 struct LoginResult {
-  std::string token;
-  Timestamp expires_at;
+  enum class Step {
+    kSession,        // signed in: `session` is set
+    kMfaRequired,    // give a TOTP or recovery code with `mfa_token`
+    kMfaEnrolment,   // the role requires MFA and the user has none: enrol with `mfa_token` first
+  };
+  Step step = Step::kSession;
+  std::optional<SessionTokens> session;
+  std::string mfa_token;  // "pmc_…", short-lived, 5 wrong codes end it
+  Timestamp mfa_expires_at;
   storage::UserRecord user;
+};
+
+struct MfaEnrolment {
+  std::string secret_base32;  // for typing into an app by hand
+  std::string otpauth_uri;
+  std::string qr_svg_data_uri;
+};
+
+struct EnrolledLogin {
+  std::vector<std::string> recovery_codes;  // shown once
+  LoginResult login;
 };
 
 struct CreatedKey {
@@ -49,42 +95,133 @@ struct CreatedKey {
 };
 
 struct AuthOptions {
-  std::chrono::minutes session_lifetime{12 * 60};
+  std::chrono::seconds access_lifetime{15 * 60};
+  std::chrono::seconds refresh_idle{30 * 60};
+  std::chrono::seconds session_absolute{12 * 60 * 60};
+  std::chrono::seconds mfa_challenge_lifetime{5 * 60};
+  int mfa_max_failures = 5;
   std::chrono::seconds key_cache_ttl{5};  // a revoked key stops working within this time
+  int hash_concurrency = 2;  // argon2id evaluations at once (64 MiB each)
+  int hash_queue = 32;       // waiting beyond this: kUnavailable (503)
+  LoginThrottleOptions throttle;
+  std::string issuer = "Panorama";  // shown in authenticator apps
 };
+
+// A security-relevant change for the audit ledger: action ("mfa_policy_changed", "mfa_reset",
+// "refresh_token_reuse", …), who did it, and what (ids and settings only, never secrets).
+struct SecurityEvent {
+  std::string action;
+  std::string actor;
+  std::string detail;
+  Timestamp at;
+};
+using SecurityEventSink = std::function<void(const SecurityEvent&)>;
 
 class AuthService {
  public:
-  AuthService(storage::Store& store, const Clock& clock, AuthOptions options = {});
+  // `sealer` (may be null: MFA enrolment then fails with kFailedPrecondition) must outlive the service.
+  AuthService(storage::Store& store, const Clock& clock, AuthOptions options = {},
+              const SecretSealer* sealer = nullptr);
 
-  Result<LoginResult> Login(std::string_view username, std::string_view password);
-  Result<void> Logout(std::string_view token);
-  // A session token or an API key of kind "api".
+  // Where security events go (the audit ledger); set before serving. Default: dropped.
+  void SetSecurityEventSink(SecurityEventSink sink);
+
+  // Password step. Throttled per account, per (account, IP) and per IP (login_throttle.h).
+  Result<LoginResult> Login(std::string_view username, std::string_view password, const ClientInfo& client = {});
+  // Second step with a TOTP code (6 digits) or a recovery code. kUnauthenticated for a wrong code; after
+  // `mfa_max_failures` the challenge ends and the user must sign in again.
+  Result<LoginResult> VerifyMfa(std::string_view mfa_token, std::string_view code, const ClientInfo& client = {});
+  // Rotates the refresh token: new access and refresh tokens, the old refresh token spent.
+  Result<SessionTokens> Refresh(std::string_view refresh_token, const ClientInfo& client = {});
+  Result<void> Logout(int64_t session_id);
+  Result<void> LogoutEverywhere(UserId user);  // also what an admin uses to kill a user's sessions
+  Result<std::vector<storage::SessionRecord>> ListSessions(UserId user);
+
+  // A session access token or an API key of kind "api".
   Result<Principal> AuthenticateBearer(std::string_view token);
   // A Segment write key (kind "write", or an "api" key with scope "ingest").
   Result<Principal> AuthenticateWriteKey(std::string_view key);
 
-  // Password policy: 12 to 1,024 characters (counted in Unicode code points), no composition rules.
+  // MFA enrolment from a signed-in session (user id) or from the enrolment challenge of a sign-in.
+  // kFailedPrecondition when MFA is already confirmed (an admin resets it first).
+  Result<MfaEnrolment> BeginMfaEnrolment(UserId user);
+  Result<MfaEnrolment> BeginMfaEnrolment(std::string_view mfa_token);
+  // Checks a code from the new seed; returns the recovery codes (shown once).
+  Result<std::vector<std::string>> ConfirmMfaEnrolment(UserId user, std::string_view code);
+  Result<EnrolledLogin> ConfirmMfaEnrolment(std::string_view mfa_token, std::string_view code,
+                                            const ClientInfo& client = {});
+  // New set of 10 recovery codes after a valid TOTP code; the old set stops working.
+  Result<std::vector<std::string>> RegenerateRecoveryCodes(UserId user, std::string_view totp_code);
+  // Admin: removes the user's second factor and sessions; the user enrols again at next sign-in.
+  Result<void> ResetMfa(UserId user, std::string_view actor);
+  Result<bool> HasMfa(UserId user);
+
+  // Per-role MFA requirement (default: required). Relaxing is recorded (actor, time) and reported.
+  Result<void> SetRoleMfaRequired(std::string_view role, bool required, std::string_view actor);
+  Result<std::vector<storage::RoleSettingRecord>> ListRoleMfa();  // every role, defaults filled in
+  Result<std::vector<std::string>> RelaxedRoles();
+
+  // Password policy: 12 to 1,024 characters (Unicode code points), not a common password, not the username
+  // or the product name; no composition rules.
   Result<UserId> CreateUser(std::string_view username, std::string_view password, std::string_view role,
                             std::string_view display_name = "");
   Result<void> SetPassword(std::string_view username, std::string_view password);
-  // kind "api" (scope "read" | "read-write") or "write" (scope "ingest").
+  // Admin changes; disabling ends the user's sessions. kNotFound for an unknown user.
+  Result<storage::UserRecord> UpdateUser(UserId user, std::optional<std::string> role, std::optional<bool> disabled,
+                                         std::string_view actor);
+  // kind "api" (scope "read" | "read-write" | "ingest") or "write" (scope "ingest"); optional expiry.
   Result<CreatedKey> CreateApiKey(std::string_view name, std::string_view kind, std::string_view scope,
-                                  std::optional<UserId> owner = std::nullopt);
+                                  std::optional<UserId> owner = std::nullopt,
+                                  std::optional<Timestamp> expires_at = std::nullopt);
   // Registers an operator-chosen secret (PANORAMA_WRITE_KEY) as a write key unless it exists.
   Result<void> EnsureWriteKey(std::string_view name, std::string_view secret);
 
+  // Number of password hashes evaluated against stored or dummy hashes at sign-in (test S5).
+  uint64_t PasswordEvaluationsForTest() const { return password_evaluations_.load(); }
+
  private:
+  struct Challenge {
+    UserId user;
+    Timestamp expires_at;
+    int failures = 0;
+    bool enrolment = false;
+  };
+
   Result<Principal> AuthenticateKey(std::string_view secret);
+  Result<SessionTokens> StartSession(const storage::UserRecord& user, const ClientInfo& client);
+  Result<LoginResult> SessionResult(const storage::UserRecord& user, const ClientInfo& client);
+  Result<bool> RoleRequiresMfa(std::string_view role);
+  Result<Challenge> FindChallenge(std::string_view mfa_token, bool enrolment);
+  // Counts a wrong code; the error to return (ends the challenge at the limit).
+  Error ChallengeFailed(std::string_view mfa_token);
+  // TOTP (advances last_step) or an unused recovery code (marks it used). false for a wrong code.
+  Result<bool> CheckSecondFactor(UserId user, std::string_view code, bool allow_recovery);
+  Result<std::vector<std::string>> NewRecoveryCodes(UserId user);
+  Result<bool> VerifyGated(std::string_view encoded_hash, std::string_view password);
+  void Emit(std::string action, std::string_view actor, std::string detail);
 
   storage::Store& store_;
   const Clock& clock_;
   AuthOptions options_;
+  const SecretSealer* sealer_;
+  LoginThrottle throttle_;
+  SecurityEventSink sink_;
+  std::atomic<uint64_t> password_evaluations_{0};
+
+  std::mutex gate_mu_;
+  std::condition_variable gate_cv_;
+  // guarded by gate_mu_: argon2id evaluations running and waiting
+  int hashes_running_ = 0;
+  int hashes_waiting_ = 0;
+
+  std::mutex challenge_mu_;
+  std::unordered_map<std::string, Challenge> challenges_;  // guarded by challenge_mu_; sha256 → challenge
 
   struct CachedKey {
     Principal principal;
     Timestamp fetched_at;
     bool revoked;
+    std::optional<Timestamp> expires_at;
   };
   std::mutex cache_mu_;
   // guarded by cache_mu_: sha256 → key, and when each key's last-used time was last written
@@ -94,6 +231,7 @@ class AuthService {
 
 std::string HashPassword(std::string_view password);
 bool VerifyPassword(std::string_view encoded_hash, std::string_view password);
-Result<void> CheckPasswordPolicy(std::string_view password);
+// `username` is a context word the password must not be built on (as "panorama" is).
+Result<void> CheckPasswordPolicy(std::string_view password, std::string_view username = "");
 
 }  // namespace panorama::security

@@ -122,13 +122,47 @@ struct ApiKeyRecord {
   Timestamp created_at;
   std::optional<Timestamp> last_used_at;
   bool revoked = false;
+  std::optional<Timestamp> expires_at;  // none: valid until revoked
 };
 
+// One signed-in session (a refresh-token family). Tokens are kept only as hex SHA-256; a refresh replaces
+// both hashes in place, so `id` names the family across rotations.
 struct SessionRecord {
-  std::string token_sha256;  // hex of SHA-256 of the bearer token
+  int64_t id = 0;
   UserId user;
+  std::string access_sha256;
+  std::string refresh_sha256;
   Timestamp created_at;
-  Timestamp expires_at;
+  Timestamp access_expires_at;    // short-lived bearer token
+  Timestamp refresh_expires_at;   // idle limit: last refresh + idle timeout, capped at the absolute limit
+  Timestamp absolute_expires_at;  // created_at + absolute lifetime; refreshes never extend it
+  Timestamp last_used_at;         // last login or refresh
+  std::string client_ip;
+  std::string user_agent;
+};
+
+// A user's TOTP enrolment. The seed is sealed (encrypted) by the security context; storage never sees it.
+struct MfaRecord {
+  UserId user;
+  std::string seed_sealed;
+  bool confirmed = false;
+  int64_t last_step = 0;  // last accepted 30 s time step: a code is accepted once
+  Timestamp created_at;
+};
+
+struct RecoveryCodeRecord {
+  int64_t id = 0;
+  UserId user;
+  std::string code_hash;  // argon2id encoded string
+  std::optional<Timestamp> used_at;
+};
+
+// Per-role security setting: whether staff of the role must use a second factor, with who changed it and when.
+struct RoleSettingRecord {
+  std::string role;
+  bool mfa_required = true;
+  std::string changed_by;
+  Timestamp changed_at;
 };
 
 // A stored response for an Idempotency-Key, replayed for a repeat of the same request.

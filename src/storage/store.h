@@ -96,9 +96,21 @@ class WriteTxn {
   virtual Result<void> UpdateUser(const UserRecord& user) = 0;
   virtual Result<ApiKeyId> InsertApiKey(const ApiKeyRecord& key) = 0;
   virtual Result<void> RevokeApiKey(ApiKeyId id) = 0;
-  virtual Result<void> InsertSession(const SessionRecord& session) = 0;
-  virtual Result<void> DeleteSession(std::string_view token_sha256) = 0;
+  // Returns the new session id (the family id).
+  virtual Result<int64_t> InsertSession(const SessionRecord& session) = 0;
+  // Replaces the row with session.id (token rotation); kNotFound if the session is gone.
+  virtual Result<void> UpdateSession(const SessionRecord& session) = 0;
+  virtual Result<void> DeleteSession(int64_t session_id) = 0;  // a no-op when absent
   virtual Result<void> DeleteUserSessions(UserId user) = 0;
+  // Remembers a rotated-out refresh token so that presenting it again is recognised as reuse.
+  virtual Result<void> MarkRefreshSpent(std::string_view refresh_sha256, int64_t session_id, Timestamp at) = 0;
+  virtual Result<void> PutMfa(const MfaRecord& mfa) = 0;  // insert or replace by user
+  virtual Result<void> DeleteMfa(UserId user) = 0;        // and the user's recovery codes
+  // Deletes the user's recovery codes and stores `code_hashes` as the new set.
+  virtual Result<void> ReplaceRecoveryCodes(UserId user, const std::vector<std::string>& code_hashes) = 0;
+  // kAborted when the code was used meanwhile (single use under concurrency), kNotFound when absent.
+  virtual Result<void> UseRecoveryCode(int64_t code_id, Timestamp at) = 0;
+  virtual Result<void> PutRoleSetting(const RoleSettingRecord& setting) = 0;  // insert or replace by role
   virtual Result<void> PutIdempotency(const IdempotencyRecord& record) = 0;
 
   // Audit ledger rows; only audit::LedgeredStore calls these (its own transaction wrapper refuses them).
@@ -166,7 +178,15 @@ class Store {
   virtual Result<ApiKeyRecord> FindApiKeyBySecretHash(std::string_view secret_sha256) = 0;
   virtual Result<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
   virtual Result<void> TouchApiKey(ApiKeyId id, Timestamp at) = 0;  // last-used time, best effort
-  virtual Result<SessionRecord> FindSession(std::string_view token_sha256) = 0;
+  // By the hash of the access or of the current refresh token; kNotFound when absent.
+  virtual Result<SessionRecord> FindSessionByAccess(std::string_view access_sha256) = 0;
+  virtual Result<SessionRecord> FindSessionByRefresh(std::string_view refresh_sha256) = 0;
+  // The session a spent (rotated-out) refresh token belonged to, if it is one.
+  virtual Result<std::optional<int64_t>> FindSpentRefresh(std::string_view refresh_sha256) = 0;
+  virtual Result<std::vector<SessionRecord>> ListUserSessions(UserId user) = 0;  // oldest first
+  virtual Result<std::optional<MfaRecord>> GetMfa(UserId user) = 0;
+  virtual Result<std::vector<RecoveryCodeRecord>> ListRecoveryCodes(UserId user) = 0;  // unused and used
+  virtual Result<std::vector<RoleSettingRecord>> ListRoleSettings() = 0;  // roles never set are absent
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view key) = 0;
 
   // Audit ledger: the newest row (nullopt when empty), rows in ascending seq after `after_seq`, a filtered

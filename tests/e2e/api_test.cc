@@ -13,6 +13,7 @@
 #include "http/handlers/api_services.h"
 #include "http/router.h"
 #include "profile/customer_view.h"
+#include "security/auth_service.h"
 #include "security/crypto_util.h"
 #include "storage/store.h"
 #include "tests/support/http_client.h"
@@ -38,6 +39,8 @@ class ApiTest : public ::testing::Test {
     setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
     runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string(), .insecure_dev = true})).value();
     ASSERT_TRUE(runtime_->Bootstrap().has_value());
+    // These tests are about the API, not sign-in: the admin signs in with a password (auth_test.cc covers MFA).
+    ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired("admin", false, "test").has_value());
     auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false});
     ASSERT_TRUE(server.has_value()) << server.error().message();
     server_ = std::move(*server);

@@ -115,7 +115,7 @@ function run(bin, args, env, timeoutMs) {
 }
 
 /**
- * @param {{ demo?: { customers: number, seed?: number }, verbose?: boolean }} [options]
+ * @param {{ demo?: { customers: number, seed?: number }, mfa?: boolean, verbose?: boolean }} [options]
  * @returns {Promise<{ baseUrl: string, adminUsername: string, adminPassword: string,
  *   writeKey: string, dataDir: string, stop: () => Promise<void>, log: () => string }>}
  */
@@ -139,6 +139,9 @@ export async function startServer(options = {}) {
       const { customers, seed = 42 } = options.demo;
       await run(bin, ['demo', '--data', dataDir, '--customers', String(customers), '--seed', String(seed)], env, kDemoTimeoutMs);
     }
+    // Staff need TOTP by default; these tests sign the admin in with a password unless they test MFA
+    // (a demo data directory starts relaxed already).
+    await run(bin, ['mfa', '--data', dataDir, options.mfa ? 'require' : 'relax', 'admin'], env, kDemoTimeoutMs);
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
     throw err;

@@ -364,11 +364,24 @@ class RecordingTxn final : public storage::WriteTxn {
   }
   Result<void> RevokeApiKey(ApiKeyId) override { return NotImplemented("RevokeApiKey"); }
   Result<storage::ErasureReport> EraseCustomer(CustomerId) override { return NotImplemented("EraseCustomer"); }
-  Result<void> InsertSession(const storage::SessionRecord&) override {
+  Result<int64_t> InsertSession(const storage::SessionRecord&) override {
     return NotImplemented("InsertSession");
   }
-  Result<void> DeleteSession(std::string_view) override { return NotImplemented("DeleteSession"); }
+  Result<void> UpdateSession(const storage::SessionRecord&) override { return NotImplemented("UpdateSession"); }
+  Result<void> DeleteSession(int64_t) override { return NotImplemented("DeleteSession"); }
   Result<void> DeleteUserSessions(UserId) override { return NotImplemented("DeleteUserSessions"); }
+  Result<void> MarkRefreshSpent(std::string_view, int64_t, Timestamp) override {
+    return NotImplemented("MarkRefreshSpent");
+  }
+  Result<void> PutMfa(const storage::MfaRecord&) override { return NotImplemented("PutMfa"); }
+  Result<void> DeleteMfa(UserId) override { return NotImplemented("DeleteMfa"); }
+  Result<void> ReplaceRecoveryCodes(UserId, const std::vector<std::string>&) override {
+    return NotImplemented("ReplaceRecoveryCodes");
+  }
+  Result<void> UseRecoveryCode(int64_t, Timestamp) override { return NotImplemented("UseRecoveryCode"); }
+  Result<void> PutRoleSetting(const storage::RoleSettingRecord&) override {
+    return NotImplemented("PutRoleSetting");
+  }
   Result<void> PutIdempotency(const storage::IdempotencyRecord&) override {
     return NotImplemented("PutIdempotency");
   }
@@ -533,8 +546,24 @@ Result<std::vector<storage::ApiKeyRecord>> RecordingStore::ListApiKeys() {
 Result<void> RecordingStore::TouchApiKey(ApiKeyId, Timestamp) {
   return NotImplemented("TouchApiKey");
 }
-Result<storage::SessionRecord> RecordingStore::FindSession(std::string_view) {
-  return NotImplemented("FindSession");
+Result<storage::SessionRecord> RecordingStore::FindSessionByAccess(std::string_view) {
+  return NotImplemented("FindSessionByAccess");
+}
+Result<storage::SessionRecord> RecordingStore::FindSessionByRefresh(std::string_view) {
+  return NotImplemented("FindSessionByRefresh");
+}
+Result<std::optional<int64_t>> RecordingStore::FindSpentRefresh(std::string_view) {
+  return NotImplemented("FindSpentRefresh");
+}
+Result<std::vector<storage::SessionRecord>> RecordingStore::ListUserSessions(UserId) {
+  return NotImplemented("ListUserSessions");
+}
+Result<std::optional<storage::MfaRecord>> RecordingStore::GetMfa(UserId) { return NotImplemented("GetMfa"); }
+Result<std::vector<storage::RecoveryCodeRecord>> RecordingStore::ListRecoveryCodes(UserId) {
+  return NotImplemented("ListRecoveryCodes");
+}
+Result<std::vector<storage::RoleSettingRecord>> RecordingStore::ListRoleSettings() {
+  return NotImplemented("ListRoleSettings");
 }
 Result<std::optional<storage::IdempotencyRecord>> RecordingStore::FindIdempotency(
     std::string_view) {

@@ -90,7 +90,13 @@ class RecordingStore : public storage::Store {
   Result<storage::ApiKeyRecord> FindApiKeyBySecretHash(std::string_view secret_sha256) override;
   Result<std::vector<storage::ApiKeyRecord>> ListApiKeys() override;
   Result<void> TouchApiKey(ApiKeyId id, Timestamp at) override;
-  Result<storage::SessionRecord> FindSession(std::string_view token_sha256) override;
+  Result<storage::SessionRecord> FindSessionByAccess(std::string_view access_sha256) override;
+  Result<storage::SessionRecord> FindSessionByRefresh(std::string_view refresh_sha256) override;
+  Result<std::optional<int64_t>> FindSpentRefresh(std::string_view refresh_sha256) override;
+  Result<std::vector<storage::SessionRecord>> ListUserSessions(UserId user) override;
+  Result<std::optional<storage::MfaRecord>> GetMfa(UserId user) override;
+  Result<std::vector<storage::RecoveryCodeRecord>> ListRecoveryCodes(UserId user) override;
+  Result<std::vector<storage::RoleSettingRecord>> ListRoleSettings() override;
   Result<std::optional<storage::IdempotencyRecord>> FindIdempotency(std::string_view key) override;
   Result<void> RotateCustomerKey(CustomerId) override;
   Result<std::vector<CustomerId>> ListErasures() override;

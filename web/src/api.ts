@@ -1,6 +1,6 @@
 // The server's JSON API (/api/v1), same origin as the console. Errors arrive as RFC 9457
 // problem+json and become ApiError; a 401 on any authenticated call ends the session.
-import { clearSession, token } from './session';
+import { clearSession, freshToken, setRefresher, type Tokens } from './session';
 
 export interface FieldError {
   field: string;
@@ -37,10 +37,36 @@ export interface User {
   role: string;
 }
 
+// Sign-in step 1 answers a session ("ok") or an MFA challenge to complete with mfa_token.
 export interface LoginResponse {
+  status: 'ok' | 'mfa_required' | 'mfa_enrolment_required';
   token: string;
   expires_at: string;
+  refresh_token?: string;
+  refresh_expires_at?: string;
+  session_expires_at?: string;
+  mfa_token?: string;
   user: User;
+}
+
+export interface MfaEnrolment {
+  secret: string;
+  otpauth_uri: string;
+  qr_code: string;
+}
+
+export interface EnrolledLogin extends LoginResponse {
+  recovery_codes: string[];
+}
+
+export interface SessionInfo {
+  id: number;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  ip: string;
+  user_agent: string;
+  current: boolean;
 }
 
 export interface Aggregates {
@@ -148,7 +174,7 @@ async function request<T>(method: string, path: string, body?: unknown, auth = t
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
   }
-  const bearer = token();
+  const bearer = auth ? await freshToken() : null;
   if (auth && bearer) {
     headers.Authorization = `Bearer ${bearer}`;
   }
@@ -180,6 +206,9 @@ async function request<T>(method: string, path: string, body?: unknown, auth = t
       unauthorizedHandler();
     }
     throw error;
+  }
+  if (response.status === 204) {
+    return undefined as T;
   }
   if (parsed === null) {
     throw new ApiError(response.status, { title: 'bad response' });
@@ -222,6 +251,27 @@ export const api = {
   login(username: string, password: string): Promise<LoginResponse> {
     return request('POST', '/api/v1/auth/login', { username, password }, false);
   },
+  verifyMfa(mfaToken: string, code: string): Promise<LoginResponse> {
+    return request('POST', '/api/v1/auth/mfa/verify', { mfa_token: mfaToken, code }, false);
+  },
+  enrollMfa(mfaToken: string): Promise<MfaEnrolment> {
+    return request('POST', '/api/v1/auth/mfa/enroll', { mfa_token: mfaToken }, false);
+  },
+  confirmMfa(mfaToken: string, code: string): Promise<EnrolledLogin> {
+    return request('POST', '/api/v1/auth/mfa/confirm', { mfa_token: mfaToken, code }, false);
+  },
+  refresh(refreshToken: string): Promise<Tokens> {
+    return request('POST', '/api/v1/auth/refresh', { refresh_token: refreshToken }, false);
+  },
+  logout(): Promise<void> {
+    return request('POST', '/api/v1/auth/logout');
+  },
+  logoutEverywhere(): Promise<void> {
+    return request('POST', '/api/v1/auth/logout-all');
+  },
+  sessions(): Promise<Page<SessionInfo>> {
+    return request('GET', '/api/v1/auth/sessions');
+  },
   customers(q: string, limit: number, cursor: string | null): Promise<Page<Customer>> {
     return request('GET', `/api/v1/customers${query({ q, limit, cursor })}`);
   },
@@ -230,3 +280,5 @@ export const api = {
     return request('GET', `/api/v1/customers/${encodeURIComponent(id)}/360${qs}`);
   },
 };
+
+setRefresher((refreshToken) => api.refresh(refreshToken));

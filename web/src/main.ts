@@ -1,7 +1,7 @@
 // Console entry: the header (brand, navigation, language, user) and a hash router over the pages.
-// Routes: #/login, #/customers[?q=…], #/customers/{id}, #/audit.
+// Routes: #/login, #/customers[?q=…], #/customers/{id}, #/audit, #/security.
 import './styles.css';
-import { onUnauthorized } from './api';
+import { api, onUnauthorized } from './api';
 import { h, icon } from './dom';
 import { kLocaleNames, kLocales, locale, onLocaleChange, setLocale, t } from './i18n';
 import type { MessageKey } from './i18n/en';
@@ -10,6 +10,7 @@ import { mountAudit } from './pages/audit';
 import { mount360 } from './pages/customer360';
 import { currentQuery, mountCustomers, resetCustomerList } from './pages/customers';
 import { mountLogin } from './pages/login';
+import { mountSecurity } from './pages/security';
 import { clearSession, currentUser, token } from './session';
 import { navigate, type View } from './view';
 
@@ -28,8 +29,9 @@ function renderHeader(): void {
     h('a', { class: 'brand', href: loggedIn ? '#/customers' : '#/login', testid: 'brand' }, icon(kIcons.logo, 'icon icon-logo'), t('app.name')),
     loggedIn &&
       h('nav', { class: 'nav' },
-        h('a', { href: '#/customers', class: location.hash.startsWith('#/audit') ? 'nav-link' : 'nav-link active', testid: 'nav-customers' }, t('nav.customers')),
-        mayAudit() && h('a', { href: '#/audit', class: location.hash.startsWith('#/audit') ? 'nav-link active' : 'nav-link', testid: 'nav-audit' }, t('nav.audit'))),
+        h('a', { href: '#/customers', class: /^#\/(audit|security)/.test(location.hash) ? 'nav-link' : 'nav-link active', testid: 'nav-customers' }, t('nav.customers')),
+        mayAudit() && h('a', { href: '#/audit', class: location.hash.startsWith('#/audit') ? 'nav-link active' : 'nav-link', testid: 'nav-audit' }, t('nav.audit')),
+        h('a', { href: '#/security', class: location.hash.startsWith('#/security') ? 'nav-link active' : 'nav-link', testid: 'nav-security' }, t('nav.security'))),
     h('div', { class: 'spacer' }),
     h(
       'div',
@@ -66,6 +68,8 @@ function mayAudit(): boolean {
 }
 
 function logout(): void {
+  // End the session on the server too (best effort: the tab forgets its tokens either way).
+  void api.logout().catch(() => undefined);
   clearSession();
   resetCustomerList();
   loginNotice = 'login.loggedOut';
@@ -102,6 +106,15 @@ function route(): void {
   }
   if (path === '/audit') {
     view = mountAudit(main);
+    return;
+  }
+  if (path === '/security') {
+    view = mountSecurity(main, () => {
+      clearSession();
+      resetCustomerList();
+      loginNotice = 'security.signedOutEverywhere';
+      navigate('#/login');
+    });
     return;
   }
   if (path === '/customers') {

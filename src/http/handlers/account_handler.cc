@@ -1,4 +1,6 @@
-// Staff authentication and credentials: login/logout, the current user, users and API keys (admin only).
+// Staff authentication and credentials: sign-in with MFA, sessions, the current user, users, API keys and the
+// per-role MFA policy (admin only). Routes that return secrets (tokens, seeds, recovery codes, key secrets)
+// never go through the idempotency store, which keeps response bodies.
 
 #include <charconv>
 
@@ -18,6 +20,18 @@ bool IsAdmin(const security::Principal& who) {
   return who.kind == security::Principal::Kind::kUser && who.role == "admin";
 }
 
+Response RequireUser() { return Response::Problem(Error::PermissionDenied("only a signed-in person may do this")); }
+
+Result<int64_t> PathId(const Request& request) {
+  std::string_view text = request.PathParam("id");
+  int64_t id = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || ptr != text.data() + text.size() || id <= 0) {
+    return Error::InvalidField("id", "must be a positive integer");
+  }
+  return id;
+}
+
 void WriteUser(JsonWriter& w, const storage::UserRecord& u) {
   w.StartObject();
   w.Key("id").Int64(u.id.value());
@@ -29,38 +43,205 @@ void WriteUser(JsonWriter& w, const storage::UserRecord& u) {
   w.EndObject();
 }
 
+void WriteTokens(JsonWriter& w, const security::SessionTokens& t) {
+  w.Key("token").String(t.access_token);
+  w.Key("expires_at").String(FormatIso8601(t.access_expires_at));
+  w.Key("refresh_token").String(t.refresh_token);
+  w.Key("refresh_expires_at").String(FormatIso8601(t.refresh_expires_at));
+  w.Key("session_expires_at").String(FormatIso8601(t.absolute_expires_at));
+}
+
+void WriteLogin(JsonWriter& w, const security::LoginResult& login) {
+  using Step = security::LoginResult::Step;
+  w.Key("status").String(login.step == Step::kSession        ? "ok"
+                         : login.step == Step::kMfaRequired ? "mfa_required"
+                                                            : "mfa_enrolment_required");
+  if (login.session) {
+    WriteTokens(w, *login.session);
+  } else {
+    w.Key("mfa_token").String(login.mfa_token);
+    w.Key("mfa_expires_at").String(FormatIso8601(login.mfa_expires_at));
+  }
+  w.Key("user");
+  WriteUser(w, login.user);
+}
+
+Response NoStore(Response response) {
+  response.headers.emplace_back("Cache-Control", "no-store");
+  return response;
+}
+
 Response Login(ApiServices& s, Request& request) {
+  if (auto limited = LimitClientIp(s, request)) return *limited;
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
   body->AllowOnly({"username", "password"});
   auto username = body->String("username", 64, true);
   auto password = body->String("password", 4096, true);
   if (!body->ok()) return Response::Problem(body->TakeError());
-  auto login = s.auth.Login(*username, *password);
+  auto login = s.auth.Login(*username, *password, ClientOf(request));
   if (!login) return Response::Problem(login.error());
   JsonWriter w;
-  w.StartObject().Key("token").String(login->token);
-  w.Key("expires_at").String(FormatIso8601(login->expires_at));
-  w.Key("user");
-  WriteUser(w, login->user);
+  w.StartObject();
+  WriteLogin(w, *login);
   w.EndObject();
-  return Response::Json(200, w.TakeString());
+  return NoStore(Response::Json(200, w.TakeString()));
 }
 
-Response Logout(ApiServices& s, Request& request, const security::Principal&) {
-  std::string_view header = request.Header("authorization");
-  auto result = s.auth.Logout(header.substr(std::min<size_t>(header.size(), 7)));
+Response VerifyMfa(ApiServices& s, Request& request) {
+  if (auto limited = LimitClientIp(s, request)) return *limited;
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"mfa_token", "code"});
+  auto token = body->String("mfa_token", 200, true);
+  auto code = body->String("code", 64, true);
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  auto login = s.auth.VerifyMfa(*token, *code, ClientOf(request));
+  if (!login) return Response::Problem(login.error());
+  JsonWriter w;
+  w.StartObject();
+  WriteLogin(w, *login);
+  w.EndObject();
+  return NoStore(Response::Json(200, w.TakeString()));
+}
+
+Response Refresh(ApiServices& s, Request& request) {
+  if (auto limited = LimitClientIp(s, request)) return *limited;
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"refresh_token"});
+  auto token = body->String("refresh_token", 200, true);
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  auto tokens = s.auth.Refresh(*token, ClientOf(request));
+  if (!tokens) return Response::Problem(tokens.error());
+  JsonWriter w;
+  w.StartObject();
+  WriteTokens(w, *tokens);
+  w.EndObject();
+  return NoStore(Response::Json(200, w.TakeString()));
+}
+
+Response EnrolmentResponse(const Result<security::MfaEnrolment>& enrolment) {
+  if (!enrolment) return Response::Problem(enrolment.error());
+  JsonWriter w;
+  w.StartObject();
+  w.Key("secret").String(enrolment->secret_base32);
+  w.Key("otpauth_uri").String(enrolment->otpauth_uri);
+  w.Key("qr_code").String(enrolment->qr_svg_data_uri);
+  w.EndObject();
+  return NoStore(Response::Json(200, w.TakeString()));
+}
+
+// Enrolment from the sign-in challenge (body has mfa_token) or from a signed-in session (Bearer).
+Response EnrollMfa(ApiServices& s, Request& request) {
+  if (auto limited = LimitClientIp(s, request)) return *limited;
+  auto body = JsonBody::Parse(request.body.empty() ? "{}" : request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"mfa_token"});
+  auto token = body->String("mfa_token", 200);
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  if (token) return EnrolmentResponse(s.auth.BeginMfaEnrolment(*token));
+  return Authenticated(s, [&s](Request&, const security::Principal& who) -> Response {
+    if (!who.user || !who.session_id) return RequireUser();
+    return EnrolmentResponse(s.auth.BeginMfaEnrolment(*who.user));
+  })(request);
+}
+
+void WriteCodes(JsonWriter& w, const std::vector<std::string>& codes) {
+  w.Key("recovery_codes").StartArray();
+  for (const auto& c : codes) w.String(c);
+  w.EndArray();
+}
+
+Response ConfirmMfa(ApiServices& s, Request& request) {
+  if (auto limited = LimitClientIp(s, request)) return *limited;
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"mfa_token", "code"});
+  auto token = body->String("mfa_token", 200);
+  auto code = body->String("code", 16, true);
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  if (token) {
+    auto enrolled = s.auth.ConfirmMfaEnrolment(*token, *code, ClientOf(request));
+    if (!enrolled) return Response::Problem(enrolled.error());
+    JsonWriter w;
+    w.StartObject();
+    WriteCodes(w, enrolled->recovery_codes);
+    WriteLogin(w, enrolled->login);
+    w.EndObject();
+    return NoStore(Response::Json(200, w.TakeString()));
+  }
+  return Authenticated(s, [&](Request&, const security::Principal& who) -> Response {
+    if (!who.user || !who.session_id) return RequireUser();
+    auto codes = s.auth.ConfirmMfaEnrolment(*who.user, *code);
+    if (!codes) return Response::Problem(codes.error());
+    JsonWriter w;
+    w.StartObject();
+    WriteCodes(w, *codes);
+    w.EndObject();
+    return NoStore(Response::Json(200, w.TakeString()));
+  })(request);
+}
+
+Response RegenerateRecoveryCodes(ApiServices& s, Request& request, const security::Principal& who) {
+  if (!who.user) return RequireUser();
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"code"});
+  auto code = body->String("code", 16, true);
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  auto codes = s.auth.RegenerateRecoveryCodes(*who.user, *code);
+  if (!codes) return Response::Problem(codes.error());
+  JsonWriter w;
+  w.StartObject();
+  WriteCodes(w, *codes);
+  w.EndObject();
+  return NoStore(Response::Json(200, w.TakeString()));
+}
+
+Response Logout(ApiServices& s, Request&, const security::Principal& who) {
+  if (!who.session_id) return RequireUser();
+  auto result = s.auth.Logout(*who.session_id);
   if (!result) return Response::Problem(result.error());
   return Response::NoContent();
 }
 
-Response Me(ApiServices&, Request&, const security::Principal& who) {
+Response LogoutEverywhere(ApiServices& s, Request&, const security::Principal& who) {
+  if (!who.user || !who.session_id) return RequireUser();
+  auto result = s.auth.LogoutEverywhere(*who.user);
+  if (!result) return Response::Problem(result.error());
+  return Response::NoContent();
+}
+
+Response ListSessions(ApiServices& s, Request&, const security::Principal& who) {
+  if (!who.user || !who.session_id) return RequireUser();
+  auto sessions = s.auth.ListSessions(*who.user);
+  if (!sessions) return Response::Problem(sessions.error());
+  return Response::Json(200, PageJson(*sessions, false, "", [&](JsonWriter& w, const storage::SessionRecord& x) {
+    w.StartObject();
+    w.Key("id").Int64(x.id);
+    w.Key("created_at").String(FormatIso8601(x.created_at));
+    w.Key("last_used_at").String(FormatIso8601(x.last_used_at));
+    w.Key("expires_at").String(FormatIso8601(x.absolute_expires_at));
+    w.Key("ip").String(x.client_ip);
+    w.Key("user_agent").String(x.user_agent);
+    w.Key("current").Bool(x.id == *who.session_id);
+    w.EndObject();
+  }));
+}
+
+Response Me(ApiServices& s, Request&, const security::Principal& who) {
   JsonWriter w;
   w.StartObject();
   w.Key("name").String(who.name);
   w.Key("kind").String(who.kind == security::Principal::Kind::kUser ? "user" : "api_key");
   w.Key("role").String(who.role);
   w.Key("scope").String(who.scope);
+  if (who.user && who.kind == security::Principal::Kind::kUser) {
+    auto mfa = s.auth.HasMfa(*who.user);
+    if (!mfa) return Response::Problem(mfa.error());
+    w.Key("mfa_enrolled").Bool(*mfa);
+  }
   w.EndObject();
   return Response::Json(200, w.TakeString());
 }
@@ -84,6 +265,87 @@ Response CreateUser(ApiServices& s, Request& request, const security::Principal&
   return Response::Json(201, w.TakeString());
 }
 
+Response UpdateUser(ApiServices& s, Request& request, const security::Principal& who) {
+  if (!IsAdmin(who)) return RequireAdmin(who);
+  auto id = PathId(request);
+  if (!id) return Response::Problem(id.error());
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"role", "disabled"});
+  auto role = body->String("role", 32);
+  auto disabled = body->Bool("disabled");
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  auto user = s.auth.UpdateUser(UserId(*id), role, disabled, who.name);
+  if (!user) return Response::Problem(user.error());
+  JsonWriter w;
+  WriteUser(w, *user);
+  return Response::Json(200, w.TakeString());
+}
+
+Response KillUserSessions(ApiServices& s, Request& request, const security::Principal& who) {
+  if (!IsAdmin(who)) return RequireAdmin(who);
+  auto id = PathId(request);
+  if (!id) return Response::Problem(id.error());
+  auto user = s.store.GetUser(UserId(*id));
+  if (!user) return Response::Problem(user.error());
+  auto result = s.auth.LogoutEverywhere(UserId(*id));
+  if (!result) return Response::Problem(result.error());
+  return Response::NoContent();
+}
+
+Response ResetUserMfa(ApiServices& s, Request& request, const security::Principal& who) {
+  if (!IsAdmin(who)) return RequireAdmin(who);
+  auto id = PathId(request);
+  if (!id) return Response::Problem(id.error());
+  auto result = s.auth.ResetMfa(UserId(*id), who.name);
+  if (!result) return Response::Problem(result.error());
+  return Response::NoContent();
+}
+
+void WriteRoleSetting(JsonWriter& w, const storage::RoleSettingRecord& r) {
+  w.StartObject();
+  w.Key("role").String(r.role);
+  w.Key("mfa_required").Bool(r.mfa_required);
+  w.Key("changed_by");
+  if (r.changed_by.empty()) {
+    w.Null();
+  } else {
+    w.String(r.changed_by);
+  }
+  w.Key("changed_at");
+  WriteOptionalTime(w, r.changed_by.empty() ? std::nullopt : std::optional<Timestamp>(r.changed_at));
+  w.EndObject();
+}
+
+Response ListMfaPolicy(ApiServices& s, Request&, const security::Principal& who) {
+  if (!IsAdmin(who)) return RequireAdmin(who);
+  auto roles = s.auth.ListRoleMfa();
+  if (!roles) return Response::Problem(roles.error());
+  return Response::Json(200, PageJson(*roles, false, "", WriteRoleSetting));
+}
+
+Response SetMfaPolicy(ApiServices& s, Request& request, const security::Principal& who) {
+  if (!IsAdmin(who)) return RequireAdmin(who);
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"mfa_required"});
+  auto required = body->Bool("mfa_required", true);
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  std::string role(request.PathParam("role"));
+  auto set = s.auth.SetRoleMfaRequired(role, *required, who.name);
+  if (!set) return Response::Problem(set.error());
+  auto roles = s.auth.ListRoleMfa();
+  if (!roles) return Response::Problem(roles.error());
+  for (const auto& r : *roles) {
+    if (r.role == role) {
+      JsonWriter w;
+      WriteRoleSetting(w, r);
+      return Response::Json(200, w.TakeString());
+    }
+  }
+  return Response::Problem(Error::Internal("role setting vanished"));
+}
+
 Response ListUsers(ApiServices& s, Request&, const security::Principal& who) {
   if (!IsAdmin(who)) return RequireAdmin(who);
   auto users = s.store.ListUsers();
@@ -95,17 +357,29 @@ Response CreateKey(ApiServices& s, Request& request, const security::Principal& 
   if (!IsAdmin(who)) return RequireAdmin(who);
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
-  body->AllowOnly({"name", "kind", "scope"});
+  body->AllowOnly({"name", "kind", "scope", "expires_at"});
   auto name = body->String("name", 100, true);
   auto kind = body->String("kind", 16, true);
   auto scope = body->String("scope", 16, true);
+  auto expires_text = body->String("expires_at", 64);
+  std::optional<Timestamp> expires_at;
+  if (expires_text) {
+    auto parsed = ParseIso8601(*expires_text);
+    if (parsed) {
+      expires_at = *parsed;
+    } else {
+      body->Reject("expires_at", "must be an ISO 8601 time");
+    }
+  }
   if (!body->ok()) return Response::Problem(body->TakeError());
-  auto created = s.auth.CreateApiKey(*name, *kind, *scope, who.user);
+  auto created = s.auth.CreateApiKey(*name, *kind, *scope, who.user, expires_at);
   if (!created) return Response::Problem(created.error());
   JsonWriter w;
   w.StartObject().Key("id").Int64(created->id.value()).Key("name").String(*name).Key("kind").String(*kind);
-  w.Key("scope").String(*scope).Key("secret").String(created->secret).EndObject();
-  return Response::Json(201, w.TakeString());
+  w.Key("scope").String(*scope).Key("expires_at");
+  WriteOptionalTime(w, expires_at);
+  w.Key("secret").String(created->secret).EndObject();
+  return NoStore(Response::Json(201, w.TakeString()));
 }
 
 Response ListKeys(ApiServices& s, Request&, const security::Principal& who) {
@@ -118,6 +392,8 @@ Response ListKeys(ApiServices& s, Request&, const security::Principal& who) {
     w.Key("scope").String(k.scope).Key("prefix").String(k.prefix);
     w.Key("created_at").String(FormatIso8601(k.created_at)).Key("last_used_at");
     WriteOptionalTime(w, k.last_used_at);
+    w.Key("expires_at");
+    WriteOptionalTime(w, k.expires_at);
     w.Key("revoked").Bool(k.revoked);
     w.EndObject();
   }));
@@ -125,13 +401,9 @@ Response ListKeys(ApiServices& s, Request&, const security::Principal& who) {
 
 Response RevokeKey(ApiServices& s, Request& request, const security::Principal& who) {
   if (!IsAdmin(who)) return RequireAdmin(who);
-  std::string_view text = request.PathParam("id");
-  int64_t id = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc() || ptr != text.data() + text.size() || id <= 0) {
-    return Response::Problem(Error::InvalidField("id", "must be a positive integer"));
-  }
-  auto revoked = s.store.Write([&](storage::WriteTxn& txn) { return txn.RevokeApiKey(ApiKeyId(id)); });
+  auto id = PathId(request);
+  if (!id) return Response::Problem(id.error());
+  auto revoked = s.store.Write([&](storage::WriteTxn& txn) { return txn.RevokeApiKey(ApiKeyId(*id)); });
   if (!revoked) return Response::Problem(revoked.error());
   return Response::NoContent();
 }
@@ -140,11 +412,23 @@ Response RevokeKey(ApiServices& s, Request& request, const security::Principal& 
 
 void RegisterAccountRoutes(Router& router, ApiServices& s) {
   router.Add(Method::kPost, "/api/v1/auth/login", [&s](Request& r) { return Login(s, r); });
+  router.Add(Method::kPost, "/api/v1/auth/mfa/verify", [&s](Request& r) { return VerifyMfa(s, r); });
+  router.Add(Method::kPost, "/api/v1/auth/mfa/enroll", [&s](Request& r) { return EnrollMfa(s, r); });
+  router.Add(Method::kPost, "/api/v1/auth/mfa/confirm", [&s](Request& r) { return ConfirmMfa(s, r); });
+  router.Add(Method::kPost, "/api/v1/auth/mfa/recovery-codes", Read(s, RegenerateRecoveryCodes));
+  router.Add(Method::kPost, "/api/v1/auth/refresh", [&s](Request& r) { return Refresh(s, r); });
   router.Add(Method::kPost, "/api/v1/auth/logout", Read(s, Logout));
+  router.Add(Method::kPost, "/api/v1/auth/logout-all", Read(s, LogoutEverywhere));
+  router.Add(Method::kGet, "/api/v1/auth/sessions", Read(s, ListSessions));
   router.Add(Method::kGet, "/api/v1/me", Read(s, Me));
   router.Add(Method::kPost, "/api/v1/users", Write(s, CreateUser));
   router.Add(Method::kGet, "/api/v1/users", Read(s, ListUsers));
-  router.Add(Method::kPost, "/api/v1/api-keys", Write(s, CreateKey));
+  router.Add(Method::kPatch, "/api/v1/users/{id}", Write(s, UpdateUser));
+  router.Add(Method::kDelete, "/api/v1/users/{id}/sessions", Write(s, KillUserSessions));
+  router.Add(Method::kDelete, "/api/v1/users/{id}/mfa", Write(s, ResetUserMfa));
+  router.Add(Method::kGet, "/api/v1/security/mfa-policy", Read(s, ListMfaPolicy));
+  router.Add(Method::kPut, "/api/v1/security/mfa-policy/{role}", Write(s, SetMfaPolicy));
+  router.Add(Method::kPost, "/api/v1/api-keys", Read(s, CreateKey));
   router.Add(Method::kGet, "/api/v1/api-keys", Read(s, ListKeys));
   router.Add(Method::kDelete, "/api/v1/api-keys/{id}", Write(s, RevokeKey));
 }

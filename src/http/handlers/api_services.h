@@ -11,6 +11,7 @@ class Store;
 }
 namespace panorama::security {
 class AuthService;
+class RateLimiter;
 }
 namespace panorama::features {
 class FeatureStore;
@@ -39,6 +40,8 @@ struct ApiServices {
   const Clock& clock;
   std::string default_phone_region = "CN";
   audit::LedgerService* audit = nullptr;  // read log of personal data; null in tests that do not audit
+  // Per key, user and client IP limits for /api/v1; null: no limits.
+  security::RateLimiter* limiter = nullptr;
 };
 
 // Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.

@@ -6,6 +6,7 @@
 #include "core/actor_context.h"
 #include "features/feature_store.h"
 #include "security/crypto_util.h"
+#include "security/rate_limiter.h"
 #include "storage/store.h"
 
 namespace panorama::http {
@@ -56,12 +57,33 @@ void RecordRead(ApiServices& services, std::string action, std::string object_ty
   services.audit->RecordRead(std::move(entry));
 }
 
+security::ClientInfo ClientOf(const Request& request) {
+  return {request.remote_address, std::string(request.Header("user-agent"))};
+}
+
+std::optional<Response> LimitClientIp(ApiServices& services, const Request& request) {
+  if (services.limiter == nullptr) return std::nullopt;
+  auto allowed = services.limiter->Acquire(security::RateLimiter::Kind::kIp, request.remote_address);
+  if (!allowed) return Response::Problem(allowed.error());
+  return std::nullopt;
+}
+
 Handler Authenticated(ApiServices& services, AuthedHandler handler, bool write) {
   return [&services, handler = std::move(handler), write](Request& request) -> Response {
+    if (auto limited = LimitClientIp(services, request)) return *limited;
     auto principal = services.auth.AuthenticateBearer(BearerToken(request));
     if (!principal) {
       if (principal.error().code() == ErrorCode::kUnauthenticated) return Unauthenticated(principal.error());
       return Response::Problem(principal.error());
+    }
+    if (services.limiter != nullptr) {
+      // Keys and people have their own buckets, so one busy integration does not slow the others.
+      auto allowed = principal->key
+                         ? services.limiter->Acquire(security::RateLimiter::Kind::kKey,
+                                                     std::to_string(principal->key->value()))
+                         : services.limiter->Acquire(security::RateLimiter::Kind::kUser,
+                                                     std::to_string(principal->user ? principal->user->value() : 0));
+      if (!allowed) return Response::Problem(allowed.error());
     }
     if (write && !principal->CanWrite()) {
       return Response::Problem(Error::PermissionDenied("this credential may only read"));
@@ -204,6 +226,20 @@ std::optional<int64_t> JsonBody::Int(std::string_view key, int64_t min, int64_t 
     return std::nullopt;
   }
   return n;
+}
+
+std::optional<bool> JsonBody::Bool(std::string_view key, bool required) {
+  simdjson::dom::element value;
+  if (object_[key].get(value) != simdjson::SUCCESS || value.is_null()) {
+    if (required) Reject(std::string(key), "is required");
+    return std::nullopt;
+  }
+  bool b = false;
+  if (value.get_bool().get(b) != simdjson::SUCCESS) {
+    Reject(std::string(key), "must be true or false");
+    return std::nullopt;
+  }
+  return b;
 }
 
 std::optional<std::vector<std::string>> JsonBody::StringArray(std::string_view key, size_t max_items,

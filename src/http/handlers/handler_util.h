@@ -60,6 +60,7 @@ class JsonBody {
   bool IsNull(std::string_view key) const;
   std::optional<std::string> String(std::string_view key, size_t max_bytes = 1024, bool required = false);
   std::optional<int64_t> Int(std::string_view key, int64_t min, int64_t max, bool required = false);
+  std::optional<bool> Bool(std::string_view key, bool required = false);
   std::optional<std::vector<std::string>> StringArray(std::string_view key, size_t max_items, size_t max_bytes);
   // A JSON object member as minified text.
   std::optional<std::string> Object(std::string_view key);
@@ -81,6 +82,11 @@ class JsonBody {
   simdjson::dom::object object_;
   std::string prefix_;
 };
+
+// Where the request comes from, for sessions and sign-in throttling.
+security::ClientInfo ClientOf(const Request& request);
+// 429 (with Retry-After) when the client IP is over its limit; nullopt to go on.
+std::optional<Response> LimitClientIp(ApiServices& services, const Request& request);
 
 // Parses `limit` (1..max, default) and an opaque numeric `cursor` (the last id of the previous page).
 struct PageParams {

@@ -239,12 +239,65 @@ CREATE TABLE erasures (
 );
 )sql";
 
+// Sessions become refresh-token families (access + refresh hashes, idle and absolute limits); spent refresh
+// tokens are remembered for reuse detection; TOTP enrolments, recovery codes, per-role MFA settings; API key
+// expiry. Old sessions are dropped: they had no refresh token, so everyone signs in once more.
+constexpr const char* kV4Auth = R"sql(
+DROP TABLE sessions;
+CREATE TABLE sessions (
+  id                  INTEGER PRIMARY KEY,
+  user_id             INTEGER NOT NULL,
+  access_sha256       TEXT NOT NULL UNIQUE,
+  refresh_sha256      TEXT NOT NULL UNIQUE,
+  created_at          INTEGER NOT NULL,
+  access_expires_at   INTEGER NOT NULL,
+  refresh_expires_at  INTEGER NOT NULL,
+  absolute_expires_at INTEGER NOT NULL,
+  last_used_at        INTEGER NOT NULL,
+  client_ip           TEXT NOT NULL DEFAULT '',
+  user_agent          TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+
+CREATE TABLE spent_refresh_tokens (
+  refresh_sha256 TEXT PRIMARY KEY,
+  session_id     INTEGER NOT NULL,
+  spent_at       INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE user_mfa (
+  user_id     INTEGER PRIMARY KEY,
+  seed_sealed TEXT NOT NULL,
+  confirmed   INTEGER NOT NULL DEFAULT 0,
+  last_step   INTEGER NOT NULL DEFAULT 0,
+  created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE recovery_codes (
+  id        INTEGER PRIMARY KEY,
+  user_id   INTEGER NOT NULL,
+  code_hash TEXT NOT NULL,
+  used_at   INTEGER
+);
+CREATE INDEX recovery_codes_user ON recovery_codes(user_id);
+
+CREATE TABLE role_settings (
+  role         TEXT PRIMARY KEY,
+  mfa_required INTEGER NOT NULL,
+  changed_by   TEXT NOT NULL,
+  changed_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: customers, identities, merges, events, orders, products, interactions, staff",
      kV1Initial},
     {2, "audit ledger and signed checkpoints", kV2Ledger},
     {3, "field encryption: envelopes, blind indexes, address, birth_md, encrypted identities, erasures",
      kV3FieldEncryption},
+    {4, "auth: refresh-token sessions, TOTP enrolments, recovery codes, role settings, api key expiry", kV4Auth},
 };
 
 }  // namespace

@@ -521,8 +521,8 @@ class SqliteWriteTxn final : public WriteTxn {
 
   Result<ApiKeyId> InsertApiKey(const ApiKeyRecord& k) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-        "INSERT INTO api_keys (name, kind, scope, prefix, secret_sha256, owner_id, created_at, revoked)"
-        " VALUES (?,?,?,?,?,?,?,0)"));
+        "INSERT INTO api_keys (name, kind, scope, prefix, secret_sha256, owner_id, created_at, revoked, expires_at)"
+        " VALUES (?,?,?,?,?,?,?,0,?)"));
     s.Bind(1, k.name).Bind(2, k.kind).Bind(3, k.scope).Bind(4, k.prefix).Bind(5, k.secret_sha256);
     if (k.owner) {
       s.Bind(6, k.owner->value());
@@ -530,6 +530,11 @@ class SqliteWriteTxn final : public WriteTxn {
       s.BindNull(6);
     }
     s.Bind(7, ToUnixMillis(k.created_at));
+    if (k.expires_at) {
+      s.Bind(8, ToUnixMillis(*k.expires_at));
+    } else {
+      s.BindNull(8);
+    }
     RETURN_IF_ERROR(s.Run());
     return ApiKeyId(db_.LastInsertId());
   }
@@ -542,23 +547,89 @@ class SqliteWriteTxn final : public WriteTxn {
     return Ok();
   }
 
-  Result<void> InsertSession(const SessionRecord& session) override {
+  Result<int64_t> InsertSession(const SessionRecord& x) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-        "INSERT INTO sessions (token_sha256, user_id, created_at, expires_at) VALUES (?,?,?,?)"));
-    s.Bind(1, session.token_sha256).Bind(2, session.user.value()).Bind(3, ToUnixMillis(session.created_at));
-    s.Bind(4, ToUnixMillis(session.expires_at));
-    return s.Run();
+        "INSERT INTO sessions (user_id, access_sha256, refresh_sha256, created_at, access_expires_at,"
+        " refresh_expires_at, absolute_expires_at, last_used_at, client_ip, user_agent)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?)"));
+    BindSession(s, x);
+    RETURN_IF_ERROR(s.Run());
+    return db_.LastInsertId();
   }
 
-  Result<void> DeleteSession(std::string_view token_sha256) override {
-    ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM sessions WHERE token_sha256 = ?"));
-    s.Bind(1, token_sha256);
+  Result<void> UpdateSession(const SessionRecord& x) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "UPDATE sessions SET user_id=?, access_sha256=?, refresh_sha256=?, created_at=?, access_expires_at=?,"
+        " refresh_expires_at=?, absolute_expires_at=?, last_used_at=?, client_ip=?, user_agent=? WHERE id=?"));
+    BindSession(s, x);
+    s.Bind(11, x.id);
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("session " + std::to_string(x.id) + " not found");
+    return Ok();
+  }
+
+  Result<void> DeleteSession(int64_t session_id) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM sessions WHERE id = ?"));
+    s.Bind(1, session_id);
     return s.Run();
   }
 
   Result<void> DeleteUserSessions(UserId user) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM sessions WHERE user_id = ?"));
     s.Bind(1, user.value());
+    return s.Run();
+  }
+
+  Result<void> MarkRefreshSpent(std::string_view refresh_sha256, int64_t session_id, Timestamp at) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT INTO spent_refresh_tokens (refresh_sha256, session_id, spent_at) VALUES (?,?,?)"));
+    s.Bind(1, refresh_sha256).Bind(2, session_id).Bind(3, ToUnixMillis(at));
+    return s.Run();
+  }
+
+  Result<void> PutMfa(const MfaRecord& m) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT OR REPLACE INTO user_mfa (user_id, seed_sealed, confirmed, last_step, created_at)"
+        " VALUES (?,?,?,?,?)"));
+    s.Bind(1, m.user.value()).Bind(2, m.seed_sealed).Bind(3, m.confirmed ? 1 : 0).Bind(4, m.last_step);
+    s.Bind(5, ToUnixMillis(m.created_at));
+    return s.Run();
+  }
+
+  Result<void> DeleteMfa(UserId user) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM user_mfa WHERE user_id = ?"));
+    s.Bind(1, user.value());
+    RETURN_IF_ERROR(s.Run());
+    ASSIGN_OR_RETURN(Statement codes, db_.Prepare("DELETE FROM recovery_codes WHERE user_id = ?"));
+    codes.Bind(1, user.value());
+    return codes.Run();
+  }
+
+  Result<void> ReplaceRecoveryCodes(UserId user, const std::vector<std::string>& code_hashes) override {
+    ASSIGN_OR_RETURN(Statement del, db_.Prepare("DELETE FROM recovery_codes WHERE user_id = ?"));
+    del.Bind(1, user.value());
+    RETURN_IF_ERROR(del.Run());
+    for (const auto& hash : code_hashes) {
+      ASSIGN_OR_RETURN(Statement s, db_.Prepare("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?,?)"));
+      s.Bind(1, user.value()).Bind(2, hash);
+      RETURN_IF_ERROR(s.Run());
+    }
+    return Ok();
+  }
+
+  Result<void> UseRecoveryCode(int64_t code_id, Timestamp at) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "UPDATE recovery_codes SET used_at = ? WHERE id = ? AND used_at IS NULL"));
+    s.Bind(1, ToUnixMillis(at)).Bind(2, code_id);
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::Aborted("recovery code " + std::to_string(code_id) + " was already used");
+    return Ok();
+  }
+
+  Result<void> PutRoleSetting(const RoleSettingRecord& r) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT OR REPLACE INTO role_settings (role, mfa_required, changed_by, changed_at) VALUES (?,?,?,?)"));
+    s.Bind(1, r.role).Bind(2, r.mfa_required ? 1 : 0).Bind(3, r.changed_by).Bind(4, ToUnixMillis(r.changed_at));
     return s.Run();
   }
 
@@ -708,6 +779,13 @@ class SqliteWriteTxn final : public WriteTxn {
       report.*owned.count += db_.Changes();
     }
     return Ok();
+  }
+
+  static void BindSession(Statement& s, const SessionRecord& x) {
+    s.Bind(1, x.user.value()).Bind(2, x.access_sha256).Bind(3, x.refresh_sha256).Bind(4, ToUnixMillis(x.created_at));
+    s.Bind(5, ToUnixMillis(x.access_expires_at)).Bind(6, ToUnixMillis(x.refresh_expires_at));
+    s.Bind(7, ToUnixMillis(x.absolute_expires_at)).Bind(8, ToUnixMillis(x.last_used_at));
+    s.Bind(9, x.client_ip).Bind(10, x.user_agent);
   }
 
   Connection& db_;
@@ -1170,14 +1248,67 @@ class SqliteStore final : public Store {
     });
   }
 
-  Result<SessionRecord> FindSession(std::string_view token_sha256) override {
+  Result<SessionRecord> FindSessionByAccess(std::string_view access_sha256) override {
+    return FindSessionWhere("access_sha256 = ?", access_sha256);
+  }
+
+  Result<SessionRecord> FindSessionByRefresh(std::string_view refresh_sha256) override {
+    return FindSessionWhere("refresh_sha256 = ?", refresh_sha256);
+  }
+
+  Result<std::optional<int64_t>> FindSpentRefresh(std::string_view refresh_sha256) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT session_id FROM spent_refresh_tokens WHERE refresh_sha256 = ?"));
+    s.Bind(1, refresh_sha256);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<int64_t>();
+    return std::optional<int64_t>(s.Int(0));
+  }
+
+  Result<std::vector<SessionRecord>> ListUserSessions(UserId user) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kSessionColumns +
+                                              " FROM sessions WHERE user_id = ? ORDER BY id"));
+    s.Bind(1, user.value());
+    std::vector<SessionRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadSession(s)); }));
+    return out;
+  }
+
+  Result<std::optional<MfaRecord>> GetMfa(UserId user) override {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare(
-        "SELECT token_sha256, user_id, created_at, expires_at FROM sessions WHERE token_sha256 = ?"));
-    s.Bind(1, token_sha256);
+        "SELECT user_id, seed_sealed, confirmed, last_step, created_at FROM user_mfa WHERE user_id = ?"));
+    s.Bind(1, user.value());
     ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return Error::NotFound("session not found");
-    return SessionRecord{s.Text(0), UserId(s.Int(1)), FromUnixMillis(s.Int(2)), FromUnixMillis(s.Int(3))};
+    if (!row) return std::optional<MfaRecord>();
+    return std::optional<MfaRecord>(
+        MfaRecord{UserId(s.Int(0)), s.Text(1), s.Int(2) != 0, s.Int(3), FromUnixMillis(s.Int(4))});
+  }
+
+  Result<std::vector<RecoveryCodeRecord>> ListRecoveryCodes(UserId user) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT id, user_id, code_hash, used_at FROM recovery_codes WHERE user_id = ? ORDER BY id"));
+    s.Bind(1, user.value());
+    std::vector<RecoveryCodeRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      RecoveryCodeRecord r{s.Int(0), UserId(s.Int(1)), s.Text(2), std::nullopt};
+      if (auto used = s.OptInt(3)) r.used_at = FromUnixMillis(*used);
+      out.push_back(std::move(r));
+    }));
+    return out;
+  }
+
+  Result<std::vector<RoleSettingRecord>> ListRoleSettings() override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT role, mfa_required, changed_by, changed_at FROM role_settings ORDER BY role"));
+    std::vector<RoleSettingRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      out.push_back(RoleSettingRecord{s.Text(0), s.Int(1) != 0, s.Text(2), FromUnixMillis(s.Int(3))});
+    }));
+    return out;
   }
 
   Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view key) override {
@@ -1268,7 +1399,37 @@ class SqliteStore final : public Store {
   static constexpr const char* kUserColumns =
       "id, username, password_hash, role, display_name, created_at, disabled";
   static constexpr const char* kKeyColumns =
-      "id, name, kind, scope, prefix, secret_sha256, owner_id, created_at, last_used_at, revoked";
+      "id, name, kind, scope, prefix, secret_sha256, owner_id, created_at, last_used_at, revoked, expires_at";
+
+  static constexpr const char* kSessionColumns =
+      "id, user_id, access_sha256, refresh_sha256, created_at, access_expires_at, refresh_expires_at,"
+      " absolute_expires_at, last_used_at, client_ip, user_agent";
+
+  static SessionRecord ReadSession(const Statement& s) {
+    SessionRecord x;
+    x.id = s.Int(0);
+    x.user = UserId(s.Int(1));
+    x.access_sha256 = s.Text(2);
+    x.refresh_sha256 = s.Text(3);
+    x.created_at = FromUnixMillis(s.Int(4));
+    x.access_expires_at = FromUnixMillis(s.Int(5));
+    x.refresh_expires_at = FromUnixMillis(s.Int(6));
+    x.absolute_expires_at = FromUnixMillis(s.Int(7));
+    x.last_used_at = FromUnixMillis(s.Int(8));
+    x.client_ip = s.Text(9);
+    x.user_agent = s.Text(10);
+    return x;
+  }
+
+  Result<SessionRecord> FindSessionWhere(const char* where, std::string_view key) {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE " +
+                                              where));
+    s.Bind(1, key);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return Error::NotFound("session not found");
+    return ReadSession(s);
+  }
 
   static UserRecord ReadUser(const Statement& s) {
     return UserRecord{UserId(s.Int(0)), s.Text(1), s.Text(2), s.Text(3), s.Text(4), FromUnixMillis(s.Int(5)),
@@ -1287,6 +1448,7 @@ class SqliteStore final : public Store {
     k.created_at = FromUnixMillis(s.Int(7));
     if (auto used = s.OptInt(8)) k.last_used_at = FromUnixMillis(*used);
     k.revoked = s.Int(9) != 0;
+    if (auto expires = s.OptInt(10)) k.expires_at = FromUnixMillis(*expires);
     return k;
   }
 

@@ -1,0 +1,63 @@
+#pragma once
+// Brute-force defences for password sign-in (SECURITY.md §2.4, test S5), kept in memory: a restart forgets them,
+// which an outside attacker cannot cause.
+//
+// - per client IP: at most `ip_failures_per_minute` failures in a fixed one-minute window, then 429 until it ends;
+// - per (account, IP): after `pair_free_failures` consecutive failures, exponential backoff (1 s, 2 s, 4 s, …,
+//   capped at `max_backoff`) before the next attempt;
+// - per account (from every IP): the same after `account_free_failures`, and at most
+//   `account_failures_per_day` failed password evaluations per 24 h window.
+// Accounts are keyed by the submitted username, so unknown names are throttled exactly like real ones.
+// Thread-safe (one mutex; sign-in is rare and already costs an argon2 evaluation).
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/result.h"
+#include "core/time.h"
+
+namespace panorama::security {
+
+struct LoginThrottleOptions {
+  int ip_failures_per_minute = 20;
+  int pair_free_failures = 3;
+  int account_free_failures = 10;
+  int account_failures_per_day = 100;
+  std::chrono::seconds max_backoff{15 * 60};
+};
+
+class LoginThrottle {
+ public:
+  LoginThrottle(const Clock& clock, LoginThrottleOptions options = {});
+
+  // Ok when a password may be evaluated now; kResourceExhausted with retry-after seconds otherwise.
+  Result<void> Check(std::string_view account, std::string_view ip);
+  void RecordFailure(std::string_view account, std::string_view ip);
+  // A correct password clears the backoff of the account and of this (account, IP) pair.
+  void RecordSuccess(std::string_view account, std::string_view ip);
+
+ private:
+  struct Backoff {
+    int failures = 0;
+    Timestamp locked_until{};
+  };
+  struct Window {
+    Timestamp start{};
+    int count = 0;
+  };
+  void Bump(Backoff& b, int free_failures, Timestamp now);
+
+  const Clock& clock_;
+  LoginThrottleOptions options_;
+  std::mutex mu_;
+  // guarded by mu_
+  std::unordered_map<std::string, Window> ip_;
+  std::unordered_map<std::string, Backoff> pair_;
+  std::unordered_map<std::string, Backoff> account_;
+  std::unordered_map<std::string, Window> account_day_;
+};
+
+}  // namespace panorama::security

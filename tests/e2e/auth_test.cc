@@ -1,0 +1,265 @@
+// Sign-in, MFA, sessions and rate limits through the real server on 127.0.0.1 (tests S5–S9 at the HTTP edge).
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cstdlib>
+
+#include "app/runtime.h"
+#include "security/auth_service.h"
+#include "security/totp.h"
+#include "storage/store.h"
+#include "tests/support/http_client.h"
+#include "tests/support/temp_dir.h"
+
+namespace panorama {
+namespace {
+
+using test::HttpClient;
+using test::HttpResponse;
+
+constexpr const char* kPassword = "e2e-admin-password-123";
+
+std::string DecodeBase32(std::string_view text) {
+  std::string out;
+  int buffer = 0, bits = 0;
+  for (char c : text) {
+    int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= '2' && c <= '7' ? c - '2' + 26 : -1;
+    if (v < 0) continue;
+    buffer = (buffer << 5) | v;
+    bits += 5;
+    if (bits >= 8) {
+      out.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xFF));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+class AuthE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("PANORAMA_ADMIN_PASSWORD", kPassword, 1);
+    unsetenv("PANORAMA_WRITE_KEY");
+    runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
+    ASSERT_TRUE(runtime_->Bootstrap().has_value());
+  }
+
+  void StartServer(security::RateLimitOptions limits = {}) {
+    auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false, .rate_limits = limits});
+    ASSERT_TRUE(server.has_value()) << server.error().message();
+    server_ = std::move(*server);
+    client_ = std::make_unique<HttpClient>("127.0.0.1", server_->port());
+  }
+
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+
+  HttpResponse Post(std::string_view path, const std::string& body, const std::string& token = "") {
+    test::HeaderList headers;
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return client_->Request("POST", path, body, headers);
+  }
+  HttpResponse Get(std::string_view path, const std::string& token) {
+    return client_->Request("GET", path, "", {{"Authorization", "Bearer " + token}});
+  }
+  HttpResponse Login(const std::string& user = "admin", const std::string& password = kPassword) {
+    return Post("/api/v1/auth/login", R"({"username":")" + user + R"(","password":")" + password + "\"}");
+  }
+  std::string Field(const HttpResponse& r, const char* key) {
+    return std::string(parser_.parse(r.body)[key].get_string().value());
+  }
+  std::string CodeNow(const std::string& seed, int offset = 0) {
+    return security::TotpCode(seed, security::TotpStep(ToUnixMillis(runtime_->clock().Now()) / 1000) + offset);
+  }
+  // The admin's access token, signing in with the password alone.
+  std::string RelaxAndSignIn() {
+    EXPECT_TRUE(runtime_->auth().SetRoleMfaRequired("admin", false, "test").has_value());
+    HttpResponse login = Login();
+    EXPECT_EQ(login.status, 200) << login.body;
+    return Field(login, "token");
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<app::Runtime> runtime_;
+  std::unique_ptr<app::Runtime::RunningServer> server_;
+  std::unique_ptr<HttpClient> client_;
+  simdjson::dom::parser parser_;
+};
+
+TEST_F(AuthE2eTest, AFreshAdminEnrolsTotpBeforeGettingASession) {
+  StartServer();
+
+  HttpResponse login = Login();
+  ASSERT_EQ(login.status, 200) << login.body;
+  EXPECT_EQ(Field(login, "status"), "mfa_enrolment_required");
+  std::string mfa_token = Field(login, "mfa_token");
+  EXPECT_EQ(Get("/api/v1/me", mfa_token).status, 401);
+  HttpResponse enrol = Post("/api/v1/auth/mfa/enroll", R"({"mfa_token":")" + mfa_token + "\"}");
+  ASSERT_EQ(enrol.status, 200) << enrol.body;
+  EXPECT_TRUE(Field(enrol, "otpauth_uri").starts_with("otpauth://totp/Panorama:admin?secret="));
+  EXPECT_TRUE(Field(enrol, "qr_code").starts_with("data:image/svg+xml;base64,"));
+  EXPECT_EQ(enrol.Header("cache-control"), "no-store");
+  std::string seed = DecodeBase32(Field(enrol, "secret"));
+  HttpResponse confirmed = Post("/api/v1/auth/mfa/confirm",
+                                R"({"mfa_token":")" + mfa_token + R"(","code":")" + CodeNow(seed) + "\"}");
+
+  ASSERT_EQ(confirmed.status, 200) << confirmed.body;
+  EXPECT_EQ(parser_.parse(confirmed.body)["recovery_codes"].get_array().size(), 10u);
+  HttpResponse me = Get("/api/v1/me", Field(confirmed, "token"));
+  ASSERT_EQ(me.status, 200);
+  EXPECT_TRUE(parser_.parse(me.body)["mfa_enrolled"].get_bool().value());
+}
+
+TEST_F(AuthE2eTest, ReplayedAndWrongCodesAreRefusedAndFiveFailuresRestartTheSignIn) {
+  StartServer();
+  std::string mfa_token = Field(Login(), "mfa_token");
+  std::string seed = DecodeBase32(Field(Post("/api/v1/auth/mfa/enroll", R"({"mfa_token":")" + mfa_token + "\"}"), "secret"));
+  std::string used = CodeNow(seed);
+  ASSERT_EQ(Post("/api/v1/auth/mfa/confirm", R"({"mfa_token":")" + mfa_token + R"(","code":")" + used + "\"}").status, 200);
+
+  std::string challenge = Field(Login(), "mfa_token");
+  HttpResponse replay = Post("/api/v1/auth/mfa/verify", R"({"mfa_token":")" + challenge + R"(","code":")" + used + "\"}");
+  for (int i = 0; i < 4; ++i) {
+    (void)Post("/api/v1/auth/mfa/verify", R"({"mfa_token":")" + challenge + R"(","code":"abcdef"})");
+  }
+  HttpResponse after = Post("/api/v1/auth/mfa/verify",
+                            R"({"mfa_token":")" + challenge + R"(","code":")" + CodeNow(seed, 1) + "\"}");
+
+  EXPECT_EQ(replay.status, 401);
+  EXPECT_EQ(after.status, 401);
+  EXPECT_NE(after.body.find("sign in again"), std::string::npos);
+}
+
+TEST_F(AuthE2eTest, RefreshRotatesAndReuseEndsTheSession) {
+  StartServer();
+  ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired("admin", false, "test").has_value());
+  HttpResponse login = Login();
+  std::string access = Field(login, "token");
+  std::string refresh = Field(login, "refresh_token");
+
+  HttpResponse rotated = Post("/api/v1/auth/refresh", R"({"refresh_token":")" + refresh + "\"}");
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  std::string new_access = Field(rotated, "token");
+  EXPECT_EQ(Get("/api/v1/me", access).status, 401);
+  EXPECT_EQ(Get("/api/v1/me", new_access).status, 200);
+
+  HttpResponse reuse = Post("/api/v1/auth/refresh", R"({"refresh_token":")" + refresh + "\"}");
+
+  EXPECT_EQ(reuse.status, 401);
+  EXPECT_EQ(Get("/api/v1/me", new_access).status, 401);
+}
+
+TEST_F(AuthE2eTest, LogoutAllSessionsListAndAdminDisable) {
+  StartServer();
+  std::string first = RelaxAndSignIn();
+  std::string second = Field(Login(), "token");
+  HttpResponse sessions = Get("/api/v1/auth/sessions", first);
+  ASSERT_EQ(sessions.status, 200);
+  EXPECT_EQ(parser_.parse(sessions.body)["data"].get_array().size(), 2u);
+
+  ASSERT_EQ(Post("/api/v1/auth/logout-all", "", first).status, 204);
+
+  EXPECT_EQ(Get("/api/v1/me", first).status, 401);
+  EXPECT_EQ(Get("/api/v1/me", second).status, 401);
+}
+
+TEST_F(AuthE2eTest, DisablingAUserOrChangingTheRoleAppliesToTheNextRequest) {
+  StartServer();
+  std::string admin = RelaxAndSignIn();
+  ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired("sales", false, "test").has_value());
+  auto bob = runtime_->auth().CreateUser("bob", "bob's long passphrase", "sales");
+  ASSERT_TRUE(bob.has_value());
+  std::string bob_token = Field(Login("bob", "bob's long passphrase"), "token");
+  std::string path = "/api/v1/users/" + std::to_string(bob->value());
+
+  HttpResponse role = client_->Request("PATCH", path, R"({"role":"analyst"})", {{"Authorization", "Bearer " + admin}});
+  ASSERT_EQ(role.status, 200) << role.body;
+  EXPECT_EQ(std::string(parser_.parse(Get("/api/v1/me", bob_token).body)["role"].get_string().value()), "analyst");
+  HttpResponse bad = client_->Request("PATCH", path, R"({"disabled":"yes"})", {{"Authorization", "Bearer " + admin}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(Get("/api/v1/me", bob_token).status, 200);  // the bad request changed nothing
+  HttpResponse disabled = client_->Request("PATCH", path, R"({"disabled":true})", {{"Authorization", "Bearer " + admin}});
+  ASSERT_EQ(disabled.status, 200);
+
+  EXPECT_EQ(Get("/api/v1/me", bob_token).status, 401);
+}
+
+// S6 at the edge: an unknown user and a wrong password get the same status and the same body.
+TEST_F(AuthE2eTest, UnknownUserAndWrongPasswordLookTheSame) {
+  StartServer();
+
+  HttpResponse wrong = Login("admin", "not the password at all");
+  HttpResponse unknown = Login("nobody-here", "not the password at all");
+
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(unknown.status, wrong.status);
+  EXPECT_EQ(unknown.body, wrong.body);
+}
+
+// S5 at the edge: repeated failures from one address get 429 with Retry-After.
+TEST_F(AuthE2eTest, RepeatedFailuresAreAnsweredWith429AndRetryAfter) {
+  StartServer();
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(Login("admin", "wrong password " + std::to_string(i)).status, 401);
+
+  HttpResponse throttled = Login();
+
+  EXPECT_EQ(throttled.status, 429) << throttled.body;
+  EXPECT_FALSE(throttled.Header("retry-after").empty());
+  EXPECT_EQ(throttled.Header("content-type"), "application/problem+json");
+}
+
+// S9 at the edge: a key over its limit gets 429 + Retry-After; another key is unaffected.
+TEST_F(AuthE2eTest, AKeyOverItsLimitGets429AndAnotherKeyDoesNot) {
+  StartServer({.per_key = {2, 2}});
+  auto busy = runtime_->auth().CreateApiKey("busy", "api", "read");
+  auto calm = runtime_->auth().CreateApiKey("calm", "api", "read");
+  ASSERT_TRUE(busy.has_value() && calm.has_value());
+  auto started = std::chrono::steady_clock::now();
+  int accepted = 0, limited = 0, without_retry_after = 0;
+
+  for (int i = 0; i < 12; ++i) {
+    HttpResponse r = Get("/api/v1/me", busy->secret);
+    if (r.status == 200) ++accepted;
+    if (r.status == 429) {
+      ++limited;
+      if (r.Header("retry-after").empty()) ++without_retry_after;
+    }
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  EXPECT_LE(accepted, 2 + static_cast<int>(seconds * 2) + 1);
+  EXPECT_EQ(accepted + limited, 12);
+  EXPECT_EQ(without_retry_after, 0);
+  EXPECT_EQ(Get("/api/v1/me", calm->secret).status, 200);
+}
+
+TEST_F(AuthE2eTest, KeysAreNeverAcceptedInTheQueryString) {
+  StartServer();
+  auto key = runtime_->auth().CreateApiKey("etl", "api", "read");
+  ASSERT_TRUE(key.has_value());
+
+  for (const char* name : {"api_key", "access_token", "token", "key"}) {
+    EXPECT_EQ(client_->Request("GET", std::string("/api/v1/me?") + name + "=" + key->secret).status, 401) << name;
+  }
+}
+
+TEST_F(AuthE2eTest, AdminRelaxesMfaForARoleAndItIsRecorded) {
+  StartServer();
+  std::string admin = RelaxAndSignIn();
+
+  HttpResponse set = client_->Request("PUT", "/api/v1/security/mfa-policy/support", R"({"mfa_required":false})",
+                                      {{"Authorization", "Bearer " + admin}});
+  HttpResponse bad = client_->Request("PUT", "/api/v1/security/mfa-policy/king", R"({"mfa_required":false})",
+                                      {{"Authorization", "Bearer " + admin}});
+
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(std::string(parser_.parse(set.body)["changed_by"].get_string().value()), "admin");
+  EXPECT_EQ(bad.status, 400);
+  auto relaxed = runtime_->auth().RelaxedRoles().value();
+  EXPECT_EQ(relaxed, (std::vector<std::string>{"admin", "support"}));
+}
+
+}  // namespace
+}  // namespace panorama
