@@ -15,6 +15,10 @@ function(panorama_library name)
 endfunction()
 
 # panorama_test(<name> LABEL unit|integration|e2e SOURCES ... DEPS ...)
+# A fixed, test-only master key in every test's environment, for servers and runtimes the tests start (field
+# encryption refuses to run without one). Tests of the no-key and wrong-key paths unset or override it.
+set(PANORAMA_TEST_MASTER_KEY "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")
+
 function(panorama_test name)
   cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
   if(NOT ARG_LABEL)
@@ -25,6 +29,7 @@ function(panorama_test name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS ${ARG_LABEL}
+                       ENVIRONMENT "PANORAMA_MASTER_KEY=${PANORAMA_TEST_MASTER_KEY}"
                        WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 endfunction()
 

@@ -30,9 +30,12 @@ ALLOWED = {
     "Placeholders", "ids.size",           # "?,?,?" for an IN list of bound values
     "where",                              # FindUser(where, …): every call passes a literal (checked below)
     "m.sql",                              # migrations: compiled-in constants of storage/migrations
+    "table",                              # NextId(table): every call passes a literal (checked below)
+    "owned.sql",                          # rows of the constant kOwned table (erasure, DeleteOwnedRows)
+    "column", "condition",                # parameters of local lambdas, always called with literals
 }
 # Helpers taking a SQL fragment as their first argument: every call must pass a string literal.
-FRAGMENT_TAKERS = re.compile(r"\b(FindUser|FindIdBy)\s*\(")
+FRAGMENT_TAKERS = re.compile(r"\b(FindUser|FindIdBy|NextId)\s*\(")
 TOKEN = re.compile(r'R"(?P<d>[^(]*)\(.*?\)(?P=d)"|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|'
                    r"[A-Za-z_]\w*(?:(?:\.|->|::)[A-Za-z_]\w*)*|\S", re.S)
 
@@ -79,7 +82,8 @@ def check_file(path, text, in_storage, in_tests, in_wrapper):
             continue
         args = balanced(text, m.end())
         sql_arg = args.split(",")[1].strip() if "," in args else ""
-        if in_tests and sql_arg.startswith('"'):
+        # Tests may run raw SQL: they play the intruder who edits the files behind the server's back.
+        if in_tests:
             continue
         problems.append(f"{path}:{line_of(m.start())}: {m.group(1)} outside the storage connection wrapper")
     for m in WRAPPER.finditer(text):
@@ -110,7 +114,7 @@ def run(files):
         rel = path.relative_to(ROOT).as_posix()
         in_storage = rel.startswith("src/storage/")
         in_tests = rel.startswith(("tests/", "bench/", "fuzz/")) or rel.endswith("_test.cc")
-        in_wrapper = re.fullmatch(r"src/storage/\w+/\w+_db\.(cc|h)", rel) is not None
+        in_wrapper = re.fullmatch(r"src/storage/\w+/\w+_(db|backup)\.(cc|h)", rel) is not None
         problems += check_file(rel, path.read_text(encoding="utf-8"), in_storage, in_tests, in_wrapper)
     return problems
 

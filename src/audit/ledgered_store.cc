@@ -167,13 +167,40 @@ class LedgeredTxn final : public WriteTxn {
     RETURN_IF_ERROR(inner_.RevokeApiKey(id));
     return Record(Entry("apikey.revoke", "api_key", id.ToString()));
   }
-  Result<void> InsertSession(const storage::SessionRecord& session) override {
-    RETURN_IF_ERROR(inner_.InsertSession(session));
-    return Record(Entry("session.create", "user", session.user.ToString()));
+  Result<int64_t> InsertSession(const storage::SessionRecord& session) override {
+    ASSIGN_OR_RETURN(int64_t id, inner_.InsertSession(session));
+    RETURN_IF_ERROR(Record(Entry("session.create", "session", std::to_string(id), {}, {session.user.ToString()})));
+    return id;
   }
-  Result<void> DeleteSession(std::string_view token_sha256) override {
-    RETURN_IF_ERROR(inner_.DeleteSession(token_sha256));
-    return Record(Entry("session.delete", "session", ""));
+  // A refresh (token rotation, last-used time): frequent and not a change of who may do what; the sign-in that
+  // created the session and its end are entries.
+  Result<void> UpdateSession(const storage::SessionRecord& session) override { return inner_.UpdateSession(session); }
+  Result<void> DeleteSession(int64_t session_id) override {
+    RETURN_IF_ERROR(inner_.DeleteSession(session_id));
+    return Record(Entry("session.delete", "session", std::to_string(session_id)));
+  }
+  Result<void> MarkRefreshSpent(std::string_view refresh_sha256, int64_t session_id, Timestamp at) override {
+    return inner_.MarkRefreshSpent(refresh_sha256, session_id, at);
+  }
+  Result<void> PutMfa(const storage::MfaRecord& mfa) override {
+    RETURN_IF_ERROR(inner_.PutMfa(mfa));
+    return Record(Entry("mfa.put", "user", mfa.user.ToString()));
+  }
+  Result<void> DeleteMfa(UserId user) override {
+    RETURN_IF_ERROR(inner_.DeleteMfa(user));
+    return Record(Entry("mfa.reset", "user", user.ToString()));
+  }
+  Result<void> ReplaceRecoveryCodes(UserId user, const std::vector<std::string>& code_hashes) override {
+    RETURN_IF_ERROR(inner_.ReplaceRecoveryCodes(user, code_hashes));
+    return Record(Entry("mfa.recovery_codes", "user", user.ToString()));
+  }
+  Result<void> UseRecoveryCode(int64_t code_id, Timestamp at) override {
+    RETURN_IF_ERROR(inner_.UseRecoveryCode(code_id, at));
+    return Record(Entry("mfa.recovery_code_used", "recovery_code", std::to_string(code_id)));
+  }
+  Result<void> PutRoleSetting(const storage::RoleSettingRecord& setting) override {
+    RETURN_IF_ERROR(inner_.PutRoleSetting(setting));
+    return Record(Entry("role.mfa_policy", "role", setting.role, {"mfa_required"}));
   }
   Result<void> DeleteUserSessions(UserId user) override {
     RETURN_IF_ERROR(inner_.DeleteUserSessions(user));

@@ -95,9 +95,21 @@ class LedgeredStore final : public storage::Store {
   Result<std::vector<storage::ApiKeyRecord>> ListApiKeys() override { return inner_->ListApiKeys(); }
   // Last-used time only, best effort and high-frequency: not a ledger entry (documented in docs/security.md).
   Result<void> TouchApiKey(ApiKeyId id, Timestamp at) override { return inner_->TouchApiKey(id, at); }
-  Result<storage::SessionRecord> FindSession(std::string_view token_sha256) override {
-    return inner_->FindSession(token_sha256);
+  Result<storage::SessionRecord> FindSessionByAccess(std::string_view h) override {
+    return inner_->FindSessionByAccess(h);
   }
+  Result<storage::SessionRecord> FindSessionByRefresh(std::string_view h) override {
+    return inner_->FindSessionByRefresh(h);
+  }
+  Result<std::optional<int64_t>> FindSpentRefresh(std::string_view h) override { return inner_->FindSpentRefresh(h); }
+  Result<std::vector<storage::SessionRecord>> ListUserSessions(UserId user) override {
+    return inner_->ListUserSessions(user);
+  }
+  Result<std::optional<storage::MfaRecord>> GetMfa(UserId user) override { return inner_->GetMfa(user); }
+  Result<std::vector<storage::RecoveryCodeRecord>> ListRecoveryCodes(UserId user) override {
+    return inner_->ListRecoveryCodes(user);
+  }
+  Result<std::vector<storage::RoleSettingRecord>> ListRoleSettings() override { return inner_->ListRoleSettings(); }
   Result<std::optional<storage::IdempotencyRecord>> FindIdempotency(std::string_view key) override {
     return inner_->FindIdempotency(key);
   }

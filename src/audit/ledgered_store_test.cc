@@ -11,6 +11,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_crypto.h"
 
 namespace panorama::audit {
 namespace {
@@ -32,7 +33,8 @@ class LedgeredStoreTest : public ::testing::Test {
 
   void Reopen() {
     store_.reset();
-    auto inner = storage::OpenSqliteStore({.path = dir_.File("panorama.db")});
+    if (!crypto_) crypto_ = testing::MakeTestCrypto(dir_.File("keystore.db"));
+    auto inner = storage::OpenSqliteStore({.path = dir_.File("panorama.db"), .crypto = crypto_.get()});
     ASSERT_OK(inner);
     auto ledgered = LedgeredStore::Open(std::move(*inner), clock_);
     ASSERT_OK(ledgered);
@@ -66,6 +68,7 @@ class LedgeredStoreTest : public ::testing::Test {
 
   testing::FakeClock clock_{FromUnixMillis(1700000000000)};
   testing::TempDir dir_;
+  std::unique_ptr<security::FieldEncryptor> crypto_;
   std::unique_ptr<LedgeredStore> store_;
 };
 
@@ -220,7 +223,7 @@ TEST_F(LedgeredStoreTest, RefusesToSignATailEditedWhileTheServerWasDown) {
   AddCustomer();
   store_.reset();
   {
-    auto raw = storage::OpenSqliteStore({.path = dir_.File("panorama.db")});
+    auto raw = storage::OpenSqliteStore({.path = dir_.File("panorama.db"), .crypto = crypto_.get()});
     ASSERT_OK(raw);
     // Through the inner store's own transaction, i.e. behind the ledger's back.
     ASSERT_OK((*raw)->Write([](WriteTxn& txn) {

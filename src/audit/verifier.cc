@@ -115,6 +115,10 @@ Result<VerifyReport> VerifyLedger(storage::Store& store, const VerifyOptions& op
       broken = Broken(row.seq, "hash mismatch");
       return;
     }
+    if (!row.columns_match) {
+      broken = Broken(row.seq, "search columns differ from the hashed entry");
+      return;
+    }
     // Cheap check that the hashed body claims the row's own position (a moved row fails here or above).
     std::string tail = ",\"seq\":" + std::to_string(row.seq) + "}";
     if (row.body.size() < tail.size() || row.body.compare(row.body.size() - tail.size(), tail.size(), tail) != 0) {

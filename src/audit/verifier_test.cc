@@ -20,6 +20,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_crypto.h"
 
 namespace panorama::audit {
 namespace {
@@ -62,7 +63,8 @@ class LedgerTamperTest : public ::testing::Test {
     ASSERT_OK(signer);
     public_key_ = new std::string(signer->PublicKeyHex());
     testing::FakeClock clock(FromUnixMillis(1700000000000));
-    auto inner = storage::OpenSqliteStore({.path = Base()});
+    static auto crypto = testing::MakeTestCrypto(dir_->File("keystore.db"));
+    auto inner = storage::OpenSqliteStore({.path = Base(), .crypto = crypto.get()});
     ASSERT_OK(inner);
     auto store = LedgeredStore::Open(std::move(*inner), clock);
     ASSERT_OK(store);
@@ -99,7 +101,7 @@ class LedgerTamperTest : public ::testing::Test {
   }
 
   Result<VerifyReport> Verify(const std::string& path, const std::string& witness = "") {
-    auto store = storage::OpenSqliteStore({.path = path, .read_connections = 1});
+    auto store = storage::OpenSqliteStore({.path = path, .read_connections = 1, .ledger_only = true});
     if (!store) return std::move(store.error());
     return VerifyLedger(**store, {.public_key_hex = *public_key_, .witness_path = witness});
   }
@@ -209,7 +211,7 @@ TEST_F(LedgerTamperTest, ARewrittenChainIsCaughtByTheSignedCheckpoint) {
   RawSql(path, "UPDATE ledger SET body = replace(body, '\"fields\":[\"city\"]', '\"fields\":[\"email\"]')"
                " WHERE seq = 10");
   {
-    auto store = storage::OpenSqliteStore({.path = path, .read_connections = 1});
+    auto store = storage::OpenSqliteStore({.path = path, .read_connections = 1, .ledger_only = true});
     ASSERT_OK(store);
     Hash prev{};
     std::vector<storage::LedgerRow> rows;

@@ -403,7 +403,7 @@ int Run(int argc, char** argv) {
   runtime_options.data_dir = data;
   runtime_options.audit_witness = audit_witness;
   // Writes made by this command's own thread are the operator's; HTTP requests set their own actor.
-  ActorScope actor({.actor = "cli"});
+  ActorScope cli_actor({.actor = "cli"});
   if (key_init->parsed()) return KeyInit(key_out);
   if (key_rotate->parsed() && rotate_master) return RotateMaster(runtime_options);
   if (key_rotate->parsed() && rotate_customer <= 0) {

@@ -188,6 +188,8 @@ struct LedgerRow {
   std::string body;
   std::string prev_hash;   // hex SHA-256
   std::string entry_hash;  // hex SHA-256
+  // The search columns (at, actor, action, object type/id) agree with the hashed body (set by ScanLedger).
+  bool columns_match = true;
 };
 
 // A signed checkpoint over the ledger entries (from_seq, to_seq].

@@ -161,21 +161,23 @@ CREATE TABLE idempotency (
 )sql";
 
 // The audit ledger (SECURITY.md §2.6). `body` is the canonical JSON that is hashed; the search columns are
-// generated from it, so a raw edit of a column is an edit of the body and breaks the hash chain.
+// copied from it at insert (json_extract in the INSERT) and `audit verify` checks they still agree with it.
+// They are not generated columns: a schema calling json_extract cannot be opened with trusted_schema=OFF,
+// which is how a restore inspects an untrusted backup.
 constexpr const char* kV2Ledger = R"sql(
 CREATE TABLE ledger (
   seq         INTEGER PRIMARY KEY,
   body        TEXT NOT NULL,
   prev_hash   TEXT NOT NULL,
   entry_hash  TEXT NOT NULL,
-  at          INTEGER GENERATED ALWAYS AS (json_extract(body, '$.at')) VIRTUAL,
-  actor       TEXT GENERATED ALWAYS AS (json_extract(body, '$.actor')) VIRTUAL,
-  action      TEXT GENERATED ALWAYS AS (json_extract(body, '$.action')) VIRTUAL,
-  object_type TEXT GENERATED ALWAYS AS (json_extract(body, '$.object_type')) VIRTUAL,
-  object_id   TEXT GENERATED ALWAYS AS (json_extract(body, '$.object_id')) VIRTUAL
+  at          INTEGER,
+  actor       TEXT,
+  action      TEXT,
+  object_type TEXT,
+  object_id   TEXT
 );
 -- Two indexes only, for the auditor's two main questions (who touched this record, what did this actor do):
--- each index costs every append a JSON extraction and a B-tree insert. Action and time filters walk seq.
+-- each index costs every append a B-tree insert. Action and time filters walk seq.
 CREATE INDEX ledger_object ON ledger(object_type, object_id, seq);
 CREATE INDEX ledger_actor ON ledger(actor, seq);
 

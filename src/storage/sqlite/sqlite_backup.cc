@@ -169,10 +169,10 @@ Result<std::string> SqliteCanonicalDump(const std::string& path) {
     while (sqlite3_step(s.get()) == SQLITE_ROW) {
       std::string type = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0));
       std::string name = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 1));
-      std::string sql = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 2));
-      out += type + " " + name + ": " + sql + "\n";
+      std::string ddl = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 2));
+      out += type + " " + name + ": " + ddl + "\n";
       // Virtual tables are read through their shadow tables, which are plain tables listed here too.
-      if (type == "table" && !name.starts_with("sqlite_") && !sql.starts_with("CREATE VIRTUAL")) {
+      if (type == "table" && !name.starts_with("sqlite_") && !ddl.starts_with("CREATE VIRTUAL")) {
         tables.push_back(name);
       }
     }

@@ -643,7 +643,9 @@ class SqliteWriteTxn final : public WriteTxn {
 
   Result<void> AppendLedger(const LedgerRow& row) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-        "INSERT INTO ledger (seq, body, prev_hash, entry_hash) VALUES (?,?,?,?)"));
+        "INSERT INTO ledger (seq, body, prev_hash, entry_hash, at, actor, action, object_type, object_id) "
+        "VALUES (?1, ?2, ?3, ?4, json_extract(?2, '$.at'), json_extract(?2, '$.actor'), json_extract(?2, '$.action'), "
+        "json_extract(?2, '$.object_type'), json_extract(?2, '$.object_id'))"));
     s.Bind(1, row.seq).Bind(2, row.body).Bind(3, row.prev_hash).Bind(4, row.entry_hash);
     return s.Run();
   }
@@ -1334,7 +1336,11 @@ class SqliteStore final : public Store {
   Result<void> ScanLedger(int64_t after_seq, const std::function<void(const LedgerRow&)>& fn) override {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare(
-        "SELECT seq, body, prev_hash, entry_hash FROM ledger WHERE seq > ? ORDER BY seq"));
+        "SELECT seq, body, prev_hash, entry_hash, "
+        "at IS json_extract(body, '$.at') AND actor IS json_extract(body, '$.actor') AND "
+        "action IS json_extract(body, '$.action') AND object_type IS json_extract(body, '$.object_type') AND "
+        "object_id IS json_extract(body, '$.object_id') "
+        "FROM ledger WHERE seq > ? ORDER BY seq"));
     s.Bind(1, after_seq);
     LedgerRow row;
     return ForEachRow(s, [&] {
@@ -1342,6 +1348,7 @@ class SqliteStore final : public Store {
       row.body = s.Text(1);
       row.prev_hash = s.Text(2);
       row.entry_hash = s.Text(3);
+      row.columns_match = s.Int(4) != 0;
       fn(row);
     });
   }
@@ -1358,13 +1365,20 @@ class SqliteStore final : public Store {
     text("action", q.action);
     text("object_type", q.object_type);
     text("object_id", q.object_id);
-    if (q.from) sql += " AND at >= " + std::to_string(ToUnixMillis(*q.from));
-    if (q.to) sql += " AND at < " + std::to_string(ToUnixMillis(*q.to));
-    if (q.before_seq > 0) sql += " AND seq < " + std::to_string(q.before_seq);
-    sql += " ORDER BY seq DESC LIMIT " + std::to_string(std::max(1, q.limit));
+    std::vector<int64_t> int_args;
+    auto number = [&](const char* condition, int64_t value) {
+      sql += condition;
+      int_args.push_back(value);
+    };
+    if (q.from) number(" AND at >= ?", ToUnixMillis(*q.from));
+    if (q.to) number(" AND at < ?", ToUnixMillis(*q.to));
+    if (q.before_seq > 0) number(" AND seq < ?", q.before_seq);
+    number(" ORDER BY seq DESC LIMIT ?", std::max(1, q.limit));
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
-    for (size_t i = 0; i < text_args.size(); ++i) s.Bind(static_cast<int>(i + 1), text_args[i]);
+    int index = 0;
+    for (const auto& arg : text_args) s.Bind(++index, arg);
+    for (int64_t arg : int_args) s.Bind(++index, arg);
     std::vector<LedgerRow> out;
     RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3)}); }));
     return out;
