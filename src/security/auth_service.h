@@ -16,6 +16,7 @@
 #include "core/ids.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "security/access/permissions.h"
 #include "storage/records.h"
 
 namespace panorama::storage {
@@ -35,6 +36,10 @@ struct Principal {
   std::string role;   // for users; keys act with their scope
   std::string scope;  // "read" | "read-write" | "ingest" for keys; "read-write" for users
   bool CanWrite() const { return scope == "read-write"; }
+  // Filled by access::AccessPolicy::Resolve (the route adapters call it); empty until then.
+  access::PermissionSet permissions;
+  std::optional<TeamId> team;
+  bool Can(access::Permission p) const { return permissions.Has(p); }
 };
 
 struct LoginResult {

@@ -27,6 +27,7 @@ struct CustomerQuery {
   std::string phone_e164;  // exact phone match, when the caller could normalise the search text as a phone
   int64_t after_id = 0;
   int limit = 50;
+  std::optional<RecordScope> scope;  // only customers the caller may see
 };
 
 // Keyset page of the timeline: entries strictly older than (before_at, before_kind, before_id).
@@ -42,6 +43,7 @@ struct PageQuery {
   int64_t after_id = 0;
   int limit = 50;
   std::optional<CustomerId> customer;
+  std::optional<RecordScope> scope;  // orders/interactions: only those of customers in scope
 };
 
 // Operations inside one write transaction; valid only during the Store::Write callback.
@@ -80,6 +82,13 @@ class WriteTxn {
   virtual Result<void> DeleteUserSessions(UserId user) = 0;
   virtual Result<void> PutIdempotency(const IdempotencyRecord& record) = 0;
 
+  // Teams and custom roles. kAlreadyExists for a duplicate team name; kNotFound for an absent user or role.
+  virtual Result<TeamId> InsertTeam(const TeamRecord& team) = 0;
+  virtual Result<void> SetUserTeam(UserId user, std::optional<TeamId> team) = 0;
+  virtual Result<void> PutRole(const RoleRecord& role) = 0;  // insert or replace by name
+  virtual Result<void> DeleteRole(std::string_view name) = 0;
+  virtual Result<void> InsertReveal(const RevealRecord& reveal) = 0;
+
   // Runs `fn` inside a savepoint: if it fails, only its own changes are rolled back and its error returned,
   // while the enclosing transaction goes on (group commit of many independent requests).
   virtual Result<void> Nested(const std::function<Result<void>()>& fn) = 0;
@@ -95,6 +104,8 @@ class Store {
 
   // Customers
   virtual Result<CustomerRecord> GetCustomer(CustomerId id) = 0;
+  // The customer if it is in `scope`; kNotFound (the same error as for an absent id) otherwise.
+  virtual Result<CustomerRecord> GetCustomerInScope(CustomerId id, const RecordScope& scope) = 0;
   virtual Result<std::vector<CustomerRecord>> ListCustomers(const CustomerQuery& query) = 0;
   virtual Result<int64_t> CountCustomers() = 0;  // live (not merged away)
   virtual Result<std::vector<IdentityRecord>> ListIdentities(CustomerId id) = 0;
@@ -136,6 +147,10 @@ class Store {
   virtual Result<void> TouchApiKey(ApiKeyId id, Timestamp at) = 0;  // last-used time, best effort
   virtual Result<SessionRecord> FindSession(std::string_view token_sha256) = 0;
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view key) = 0;
+  virtual Result<std::vector<TeamRecord>> ListTeams() = 0;
+  virtual Result<std::vector<RoleRecord>> ListRoles() = 0;  // custom roles, by name
+  virtual Result<std::optional<RoleRecord>> FindRole(std::string_view name) = 0;
+  virtual Result<std::vector<RevealRecord>> ListReveals(CustomerId customer) = 0;  // oldest first
 
   // Runs the backend's own consistency check (SQLite: PRAGMA integrity_check); kInternal naming the problem.
   virtual Result<void> CheckIntegrity() = 0;

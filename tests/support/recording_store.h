@@ -87,6 +87,12 @@ class RecordingStore : public storage::Store {
   Result<void> TouchApiKey(ApiKeyId id, Timestamp at) override;
   Result<storage::SessionRecord> FindSession(std::string_view token_sha256) override;
   Result<std::optional<storage::IdempotencyRecord>> FindIdempotency(std::string_view key) override;
+  Result<storage::CustomerRecord> GetCustomerInScope(CustomerId id,
+                                                     const storage::RecordScope& scope) override;
+  Result<std::vector<storage::TeamRecord>> ListTeams() override;
+  Result<std::vector<storage::RoleRecord>> ListRoles() override;
+  Result<std::optional<storage::RoleRecord>> FindRole(std::string_view name) override;
+  Result<std::vector<storage::RevealRecord>> ListReveals(CustomerId customer) override;
   int SchemaVersion() const override { return 1; }
 
   // What has been committed.

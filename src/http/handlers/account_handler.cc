@@ -139,14 +139,14 @@ Response RevokeKey(ApiServices& s, Request& request, const security::Principal& 
 }  // namespace
 
 void RegisterAccountRoutes(Router& router, ApiServices& s) {
-  router.Add(Method::kPost, "/api/v1/auth/login", [&s](Request& r) { return Login(s, r); });
-  router.Add(Method::kPost, "/api/v1/auth/logout", Read(s, Logout));
-  router.Add(Method::kGet, "/api/v1/me", Read(s, Me));
-  router.Add(Method::kPost, "/api/v1/users", Write(s, CreateUser));
-  router.Add(Method::kGet, "/api/v1/users", Read(s, ListUsers));
-  router.Add(Method::kPost, "/api/v1/api-keys", Write(s, CreateKey));
-  router.Add(Method::kGet, "/api/v1/api-keys", Read(s, ListKeys));
-  router.Add(Method::kDelete, "/api/v1/api-keys/{id}", Write(s, RevokeKey));
+  router.Add(Method::kPost, "/api/v1/auth/login", Public([&s](Request& r) { return Login(s, r); }));
+  router.Add(Method::kPost, "/api/v1/auth/logout", Authed(s, Logout));
+  router.Add(Method::kGet, "/api/v1/me", Authed(s, Me));
+  router.Add(Method::kPost, "/api/v1/users", Write(s, Permission::kUsersManage, CreateUser));
+  router.Add(Method::kGet, "/api/v1/users", Read(s, Permission::kUsersManage, ListUsers));
+  router.Add(Method::kPost, "/api/v1/api-keys", Write(s, Permission::kKeysManage, CreateKey));
+  router.Add(Method::kGet, "/api/v1/api-keys", Read(s, Permission::kKeysManage, ListKeys));
+  router.Add(Method::kDelete, "/api/v1/api-keys/{id}", Write(s, Permission::kKeysManage, RevokeKey));
 }
 
 }  // namespace panorama::http

@@ -1,6 +1,7 @@
 #pragma once
 // What the API handlers work with; app/ builds these and hands them over (STYLE.md §5).
 
+#include <memory>
 #include <string>
 
 #include "core/money.h"
@@ -11,7 +12,10 @@ class Store;
 }
 namespace panorama::security {
 class AuthService;
+namespace access {
+class AccessPolicy;
 }
+}  // namespace panorama::security
 namespace panorama::features {
 class FeatureStore;
 }
@@ -35,6 +39,9 @@ struct ApiServices {
   const ExchangeRates& rates;
   const Clock& clock;
   std::string default_phone_region = "CN";
+  // Permissions, record scope and custom roles; RegisterApiRoutes creates it over `store` and `clock`
+  // when left empty.
+  std::shared_ptr<security::access::AccessPolicy> access;
 };
 
 // Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.

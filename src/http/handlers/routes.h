@@ -12,5 +12,6 @@ void RegisterIngestRoutes(Router& router, ApiServices& services);    // Segment 
 void RegisterAccountRoutes(Router& router, ApiServices& services);   // auth, users, api keys
 void RegisterImportRoutes(Router& router, ApiServices& services);    // CSV import / export
 void RegisterSystemRoutes(Router& router, ApiServices& services);    // health, readiness, OpenAPI
+void RegisterAccessRoutes(Router& router, ApiServices& services);    // roles, teams, staff access, reveal
 
 }  // namespace panorama::http

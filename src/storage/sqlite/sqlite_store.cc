@@ -70,7 +70,28 @@ std::vector<std::string> TagsFromJson(const std::string& json) {
 
 constexpr const char* kCustomerColumns =
     "id, name, email, phone, gender, birthday, city, country, tags, traits, external_id, created_at, "
-    "updated_at, merged_into";
+    "updated_at, merged_into, owner_id, team_id";
+
+// The ownership condition of a RecordScope; binds the user id then the team id (NULL matches nothing).
+constexpr const char* kScopeCondition = "(owner_id = ? OR team_id = ?)";
+
+void BindScope(Statement& s, int index, const RecordScope& scope) {
+  s.Bind(index, scope.user.value());
+  if (scope.team) {
+    s.Bind(index + 1, scope.team->value());
+  } else {
+    s.BindNull(index + 1);
+  }
+}
+
+template <typename Id>
+void BindOptionalId(Statement& s, int index, const std::optional<Id>& id) {
+  if (id) {
+    s.Bind(index, id->value());
+  } else {
+    s.BindNull(index);
+  }
+}
 
 CustomerRecord ReadCustomer(const Statement& s) {
   CustomerRecord c;
@@ -88,6 +109,8 @@ CustomerRecord ReadCustomer(const Statement& s) {
   c.created_at = FromUnixMillis(s.Int(11));
   c.updated_at = FromUnixMillis(s.Int(12));
   if (auto m = s.OptInt(13)) c.merged_into = CustomerId(*m);
+  if (auto owner = s.OptInt(14)) c.owner = UserId(*owner);
+  if (auto team = s.OptInt(15)) c.team = TeamId(*team);
   return c;
 }
 
@@ -167,8 +190,10 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<CustomerId> InsertCustomer(const CustomerRecord& c) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO customers (name, email, phone, gender, birthday, city, country, tags, traits, external_id,"
-        " created_at, updated_at, merged_into) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL)"));
+        " created_at, updated_at, merged_into, owner_id, team_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)"));
     BindCustomer(s, c);
+    BindOptionalId(s, 13, c.owner);
+    BindOptionalId(s, 14, c.team);
     RETURN_IF_ERROR(s.Run());
     return CustomerId(db_.LastInsertId());
   }
@@ -176,9 +201,11 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<void> UpdateCustomer(const CustomerRecord& c) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "UPDATE customers SET name=?, email=?, phone=?, gender=?, birthday=?, city=?, country=?, tags=?,"
-        " traits=?, external_id=?, created_at=?, updated_at=? WHERE id=?"));
+        " traits=?, external_id=?, created_at=?, updated_at=?, owner_id=?, team_id=? WHERE id=?"));
     BindCustomer(s, c);
-    s.Bind(13, c.id.value());
+    BindOptionalId(s, 13, c.owner);
+    BindOptionalId(s, 14, c.team);
+    s.Bind(15, c.id.value());
     RETURN_IF_ERROR(s.Run());
     if (db_.Changes() == 0) return Error::NotFound("customer " + c.id.ToString() + " not found");
     return Ok();
@@ -403,6 +430,54 @@ class SqliteWriteTxn final : public WriteTxn {
     return s.Run();
   }
 
+  Result<TeamId> InsertTeam(const TeamRecord& team) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("INSERT INTO teams (name, created_at) VALUES (?,?)"));
+    s.Bind(1, team.name).Bind(2, ToUnixMillis(team.created_at));
+    auto inserted = s.Run();
+    if (!inserted) {
+      if (inserted.error().code() == ErrorCode::kAlreadyExists) return Error::AlreadyExists("team already exists");
+      return std::move(inserted.error());
+    }
+    return TeamId(db_.LastInsertId());
+  }
+
+  Result<void> SetUserTeam(UserId user, std::optional<TeamId> team) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("UPDATE users SET team_id = ? WHERE id = ?"));
+    BindOptionalId(s, 1, team);
+    s.Bind(2, user.value());
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("user " + user.ToString() + " not found");
+    return Ok();
+  }
+
+  Result<void> PutRole(const RoleRecord& role) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT INTO roles (name, description, permissions, created_at, updated_at) VALUES (?,?,?,?,?) "
+        "ON CONFLICT(name) DO UPDATE SET description = excluded.description, "
+        "permissions = excluded.permissions, updated_at = excluded.updated_at"));
+    std::string permissions;
+    for (const auto& p : role.permissions) permissions += (permissions.empty() ? "" : ",") + p;
+    s.Bind(1, role.name).Bind(2, role.description).Bind(3, permissions);
+    s.Bind(4, ToUnixMillis(role.created_at)).Bind(5, ToUnixMillis(role.updated_at));
+    return s.Run();
+  }
+
+  Result<void> InsertReveal(const RevealRecord& r) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("INSERT INTO reveals (at, actor, customer_id, fields) VALUES (?,?,?,?)"));
+    std::string fields;
+    for (const auto& f : r.fields) fields += (fields.empty() ? "" : ",") + f;
+    s.Bind(1, ToUnixMillis(r.at)).Bind(2, r.actor).Bind(3, r.customer.value()).Bind(4, fields);
+    return s.Run();
+  }
+
+  Result<void> DeleteRole(std::string_view name) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM roles WHERE name = ?"));
+    s.Bind(1, name);
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("role not found");
+    return Ok();
+  }
+
   Result<void> Nested(const std::function<Result<void>()>& fn) override {
     std::string name = "sp" + std::to_string(++savepoint_depth_);
     RETURN_IF_ERROR(db_.Exec("SAVEPOINT " + name));
@@ -517,8 +592,21 @@ class SqliteStore final : public Store {
     return GetCustomerOn(*db, id);
   }
 
+  Result<CustomerRecord> GetCustomerInScope(CustomerId id, const RecordScope& scope) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kCustomerColumns +
+                                              " FROM customers WHERE id = ? AND " + kScopeCondition));
+    s.Bind(1, id.value());
+    BindScope(s, 2, scope);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    // The same error as for an absent id, so a caller cannot probe which ids exist.
+    if (!row) return Error::NotFound("customer " + id.ToString() + " not found");
+    return ReadCustomer(s);
+  }
+
   Result<std::vector<CustomerRecord>> ListCustomers(const CustomerQuery& q) override {
     std::string sql = std::string("SELECT ") + kCustomerColumns + " FROM customers WHERE merged_into IS NULL AND id > ?";
+    if (q.scope) sql += std::string(" AND ") + kScopeCondition;
     std::vector<std::string> args;
     if (!q.text.empty() || !q.phone_e164.empty()) {
       std::string any = " AND (0";
@@ -563,6 +651,10 @@ class SqliteStore final : public Store {
     ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
     int index = 1;
     s.Bind(index++, q.after_id);
+    if (q.scope) {
+      BindScope(s, index, *q.scope);
+      index += 2;
+    }
     for (const auto& a : args) s.Bind(index++, a);
     s.Bind(index, std::clamp(q.limit, 1, 1000));
     std::vector<CustomerRecord> out;
@@ -706,10 +798,12 @@ class SqliteStore final : public Store {
   Result<std::vector<OrderRecord>> ListOrders(const PageQuery& q) override {
     auto db = readers_.Acquire();
     std::string sql = std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id > ?1" +
-                      (q.customer ? " AND customer_id = ?3" : "") + " ORDER BY id LIMIT ?2";
+                      (q.customer ? " AND customer_id = ?3" : "") + (q.scope ? kScopedCustomer : "") +
+                      " ORDER BY id LIMIT ?2";
     ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
     s.Bind(1, q.after_id).Bind(2, std::clamp(q.limit, 1, 1000));
     if (q.customer) s.Bind(3, q.customer->value());
+    if (q.scope) BindScope(s, 4, *q.scope);
     std::vector<OrderRecord> out;
     while (true) {
       ASSIGN_OR_RETURN(bool row, s.Step());
@@ -744,10 +838,12 @@ class SqliteStore final : public Store {
     auto db = readers_.Acquire();
     std::string sql =
         "SELECT id, customer_id, kind, subject, body, direction, occurred_at, author_id FROM interactions "
-        "WHERE id > ?1" + std::string(q.customer ? " AND customer_id = ?3" : "") + " ORDER BY id LIMIT ?2";
+        "WHERE id > ?1" + std::string(q.customer ? " AND customer_id = ?3" : "") +
+        (q.scope ? kScopedCustomer : "") + " ORDER BY id LIMIT ?2";
     ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
     s.Bind(1, q.after_id).Bind(2, std::clamp(q.limit, 1, 1000));
     if (q.customer) s.Bind(3, q.customer->value());
+    if (q.scope) BindScope(s, 4, *q.scope);
     std::vector<InteractionRecord> out;
     RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadInteraction(s)); }));
     return out;
@@ -837,6 +933,53 @@ class SqliteStore final : public Store {
         s.Text(0), s.Text(1), static_cast<int>(s.Int(2)), s.Text(3), FromUnixMillis(s.Int(4))});
   }
 
+  Result<std::vector<TeamRecord>> ListTeams() override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT id, name, created_at FROM teams ORDER BY id"));
+    std::vector<TeamRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back({TeamId(s.Int(0)), s.Text(1), FromUnixMillis(s.Int(2))}); }));
+    return out;
+  }
+
+  Result<std::vector<RoleRecord>> ListRoles() override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT name, description, permissions, created_at, updated_at FROM roles ORDER BY name"));
+    std::vector<RoleRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadRole(s)); }));
+    return out;
+  }
+
+  Result<std::vector<RevealRecord>> ListReveals(CustomerId customer) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT at, actor, customer_id, fields FROM reveals WHERE customer_id = ? ORDER BY id"));
+    s.Bind(1, customer.value());
+    std::vector<RevealRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      RevealRecord r{FromUnixMillis(s.Int(0)), s.Text(1), CustomerId(s.Int(2)), {}};
+      std::string fields = s.Text(3);
+      size_t start = 0;
+      while (start < fields.size()) {
+        size_t comma = std::min(fields.find(',', start), fields.size());
+        r.fields.push_back(fields.substr(start, comma - start));
+        start = comma + 1;
+      }
+      out.push_back(std::move(r));
+    }));
+    return out;
+  }
+
+  Result<std::optional<RoleRecord>> FindRole(std::string_view name) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT name, description, permissions, created_at, updated_at FROM roles WHERE name = ?"));
+    s.Bind(1, name);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<RoleRecord>();
+    return std::optional<RoleRecord>(ReadRole(s));
+  }
+
   Result<void> CheckIntegrity() override {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare("PRAGMA integrity_check"));
@@ -852,13 +995,35 @@ class SqliteStore final : public Store {
   SqliteStore() = default;
 
   static constexpr const char* kUserColumns =
-      "id, username, password_hash, role, display_name, created_at, disabled";
+      "id, username, password_hash, role, display_name, created_at, disabled, team_id";
+  // Orders and interactions of customers in a RecordScope (parameters ?4 and ?5).
+  static constexpr const char* kScopedCustomer =
+      " AND customer_id IN (SELECT id FROM customers WHERE owner_id = ?4 OR team_id = ?5)";
+
+  static RoleRecord ReadRole(const Statement& s) {
+    RoleRecord r;
+    r.name = s.Text(0);
+    r.description = s.Text(1);
+    std::string permissions = s.Text(2);
+    size_t start = 0;
+    while (start < permissions.size()) {
+      size_t comma = permissions.find(',', start);
+      if (comma == std::string::npos) comma = permissions.size();
+      if (comma > start) r.permissions.push_back(permissions.substr(start, comma - start));
+      start = comma + 1;
+    }
+    r.created_at = FromUnixMillis(s.Int(3));
+    r.updated_at = FromUnixMillis(s.Int(4));
+    return r;
+  }
   static constexpr const char* kKeyColumns =
       "id, name, kind, scope, prefix, secret_sha256, owner_id, created_at, last_used_at, revoked";
 
   static UserRecord ReadUser(const Statement& s) {
-    return UserRecord{UserId(s.Int(0)), s.Text(1), s.Text(2), s.Text(3), s.Text(4), FromUnixMillis(s.Int(5)),
-                      s.Int(6) != 0};
+    UserRecord u{UserId(s.Int(0)), s.Text(1), s.Text(2), s.Text(3), s.Text(4), FromUnixMillis(s.Int(5)),
+                 s.Int(6) != 0};
+    if (auto team = s.OptInt(7)) u.team = TeamId(*team);
+    return u;
   }
 
   static ApiKeyRecord ReadKey(const Statement& s) {
