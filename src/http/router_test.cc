@@ -30,8 +30,8 @@ class RouterTest : public ::testing::Test {
     router_.Add(Method::kGet, "/api/v1/customers/{id}/360", Named("360"));
     router_.Add(Method::kGet, "/api/v1/customers/{id}/orders/{order_id}", Named("order"));
     router_.AddAsync(Method::kPost, "/v1/batch", PublicAsync([](Request&, Responder respond) {
-      respond(Response::Json(202, "async"));
-    }));
+                       respond(Response::Json(202, "async"));
+                     }));
     router_.AddPrefix(Method::kGet, "/", Named("static"));
     router_.AddPrefix(Method::kGet, "/docs/", Named("docs"));
   }
@@ -140,7 +140,8 @@ TEST(Router, DuplicateRouteIsProgrammerError) {
 TEST(Router, ReportsTheRuleEachRouteDeclares) {
   Router router;
   router.Add(Method::kGet, "/open", Named("open"));
-  router.Add(Method::kGet, "/guarded", GuardedHandler{"customers.read", [](Request&) { return Response::NoContent(); }});
+  router.Add(Method::kGet, "/guarded",
+             GuardedHandler{"customers.read", [](Request&) { return Response::NoContent(); }});
 
   auto routes = router.Routes();
 
@@ -151,7 +152,8 @@ TEST(Router, ReportsTheRuleEachRouteDeclares) {
 TEST(Router, RouteWithoutRuleIsProgrammerError) {
   Router router;
 
-  EXPECT_DEATH(router.Add(Method::kGet, "/a", GuardedHandler{"", [](Request&) { return Response::NoContent(); }}),
+  EXPECT_DEATH(router.Add(Method::kGet, "/a",
+                          GuardedHandler{"", [](Request&) { return Response::NoContent(); }}),
                "PANORAMA_CHECK");
 }
 

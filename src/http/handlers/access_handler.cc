@@ -1,5 +1,5 @@
-// Roles and permissions, teams, a staff member's role and team, the caller's own access, and the audited
-// reveal of masked customer fields.
+// Roles and permissions, teams, a staff member's role and team, the caller's own access, and the
+// audited reveal of masked customer fields.
 
 #include <algorithm>
 #include <charconv>
@@ -33,7 +33,8 @@ void WriteRole(JsonWriter& w, const RoleInfo& role) {
 }
 
 Response RoleResponse(int status, const Result<RoleInfo>& role) {
-  if (!role) return Response::Problem(role.error());
+  if (!role)
+    return Response::Problem(role.error());
   JsonWriter w;
   WriteRole(w, *role);
   return Response::Json(status, w.TakeString());
@@ -56,7 +57,8 @@ Response MyAccess(ApiServices&, Request&, const security::Principal& who) {
   w.Key("record_scope").String(AccessPolicy::ScopeOf(who) ? "own_and_team" : "all");
   std::vector<std::string> masked;
   for (const auto& rule : security::access::CustomerFieldCatalogue()) {
-    if (!security::access::CanRead(who.permissions, rule.data_class)) masked.emplace_back(rule.field);
+    if (!security::access::CanRead(who.permissions, rule.data_class))
+      masked.emplace_back(rule.field);
   }
   w.Key("masked_fields");
   WriteNames(w, masked);
@@ -79,7 +81,8 @@ Response ListPermissions(ApiServices&, Request&) {
 
 Response ListRoles(ApiServices& s, Request&) {
   auto roles = s.access->ListRoles();
-  if (!roles) return Response::Problem(roles.error());
+  if (!roles)
+    return Response::Problem(roles.error());
   JsonWriter w;
   w.StartObject().Key("data").StartArray();
   for (const auto& role : *roles) WriteRole(w, role);
@@ -89,37 +92,46 @@ Response ListRoles(ApiServices& s, Request&) {
 
 Response CreateRole(ApiServices& s, Request& request) {
   auto body = JsonBody::Parse(request.body);
-  if (!body) return Response::Problem(body.error());
+  if (!body)
+    return Response::Problem(body.error());
   body->AllowOnly({"name", "description", "permissions"});
   auto name = body->String("name", 32, true);
   auto description = body->String("description", 200).value_or("");
   auto permissions = body->StringArray("permissions", 64, 64);
-  if (!body->Has("permissions")) body->Reject("permissions", "is required");
-  if (!body->ok()) return Response::Problem(body->TakeError());
+  if (!body->Has("permissions"))
+    body->Reject("permissions", "is required");
+  if (!body->ok())
+    return Response::Problem(body->TakeError());
   Response response = RoleResponse(201, s.access->CreateRole(*name, description, *permissions));
-  if (response.status == 201) response.headers.emplace_back("Location", "/api/v1/roles/" + *name);
+  if (response.status == 201)
+    response.headers.emplace_back("Location", "/api/v1/roles/" + *name);
   return response;
 }
 
 Response UpdateRole(ApiServices& s, Request& request) {
   auto body = JsonBody::Parse(request.body);
-  if (!body) return Response::Problem(body.error());
+  if (!body)
+    return Response::Problem(body.error());
   body->AllowOnly({"description", "permissions"});
   auto description = body->String("description", 200);
   auto permissions = body->StringArray("permissions", 64, 64);
-  if (!body->ok()) return Response::Problem(body->TakeError());
-  return RoleResponse(200, s.access->UpdateRole(request.PathParam("name"), description, permissions));
+  if (!body->ok())
+    return Response::Problem(body->TakeError());
+  return RoleResponse(200,
+                      s.access->UpdateRole(request.PathParam("name"), description, permissions));
 }
 
 Response DeleteRole(ApiServices& s, Request& request) {
   auto deleted = s.access->DeleteRole(request.PathParam("name"));
-  if (!deleted) return Response::Problem(deleted.error());
+  if (!deleted)
+    return Response::Problem(deleted.error());
   return Response::NoContent();
 }
 
 Response ListTeams(ApiServices& s, Request&) {
   auto teams = s.store.ListTeams();
-  if (!teams) return Response::Problem(teams.error());
+  if (!teams)
+    return Response::Problem(teams.error());
   JsonWriter w;
   w.StartObject().Key("data").StartArray();
   for (const auto& t : *teams) {
@@ -132,17 +144,21 @@ Response ListTeams(ApiServices& s, Request&) {
 
 Response CreateTeam(ApiServices& s, Request& request) {
   auto body = JsonBody::Parse(request.body);
-  if (!body) return Response::Problem(body.error());
+  if (!body)
+    return Response::Problem(body.error());
   body->AllowOnly({"name"});
   auto name = body->String("name", 100, true);
-  if (name && name->empty()) body->Reject("name", "must not be empty");
-  if (!body->ok()) return Response::Problem(body->TakeError());
+  if (name && name->empty())
+    body->Reject("name", "must not be empty");
+  if (!body->ok())
+    return Response::Problem(body->TakeError());
   storage::TeamRecord team{TeamId(), *name, s.clock.Now()};
   auto written = s.store.Write([&](storage::WriteTxn& txn) -> Result<void> {
     ASSIGN_OR_RETURN(team.id, txn.InsertTeam(team));
     return Ok();
   });
-  if (!written) return Response::Problem(written.error());
+  if (!written)
+    return Response::Problem(written.error());
   JsonWriter w;
   w.StartObject().Key("id").Int64(team.id.value()).Key("name").String(team.name);
   w.Key("created_at").String(FormatIso8601(team.created_at)).EndObject();
@@ -158,40 +174,50 @@ Response SetUserAccess(ApiServices& s, Request& request) {
     return Response::Problem(Error::InvalidField("id", "must be a positive integer"));
   }
   auto body = JsonBody::Parse(request.body);
-  if (!body) return Response::Problem(body.error());
+  if (!body)
+    return Response::Problem(body.error());
   body->AllowOnly({"role", "team_id"});
   auto role = body->String("role", 32);
   std::optional<TeamId> team;
   bool set_team = body->Has("team_id");
   if (set_team && !body->IsNull("team_id")) {
-    if (auto value = body->Int("team_id", 1, int64_t{1} << 53)) team = TeamId(*value);
+    if (auto value = body->Int("team_id", 1, int64_t{1} << 53))
+      team = TeamId(*value);
   }
-  if (!role && !set_team) body->Reject("role", "role or team_id is required");
+  if (!role && !set_team)
+    body->Reject("role", "role or team_id is required");
   if (role) {
     auto exists = s.access->RoleExists(*role);
-    if (!exists) return Response::Problem(exists.error());
-    if (!*exists) body->Reject("role", "is not a known role");
+    if (!exists)
+      return Response::Problem(exists.error());
+    if (!*exists)
+      body->Reject("role", "is not a known role");
   }
   if (team) {
     auto teams = s.store.ListTeams();
-    if (!teams) return Response::Problem(teams.error());
+    if (!teams)
+      return Response::Problem(teams.error());
     if (std::none_of(teams->begin(), teams->end(), [&](const auto& t) { return t.id == *team; })) {
       body->Reject("team_id", "no such team");
     }
   }
-  if (!body->ok()) return Response::Problem(body->TakeError());
+  if (!body->ok())
+    return Response::Problem(body->TakeError());
   UserId id(raw_id);
   auto user = s.store.GetUser(id);
-  if (!user) return Response::Problem(user.error());
+  if (!user)
+    return Response::Problem(user.error());
   auto written = s.store.Write([&](storage::WriteTxn& txn) -> Result<void> {
     if (role) {
       user->role = *role;
       RETURN_IF_ERROR(txn.UpdateUser(*user));
     }
-    if (set_team) RETURN_IF_ERROR(txn.SetUserTeam(id, team));
+    if (set_team)
+      RETURN_IF_ERROR(txn.SetUserTeam(id, team));
     return Ok();
   });
-  if (!written) return Response::Problem(written.error());
+  if (!written)
+    return Response::Problem(written.error());
   JsonWriter w;
   w.StartObject().Key("id").Int64(id.value()).Key("role").String(user->role).Key("team_id");
   if (set_team ? team.has_value() : user->team.has_value()) {
@@ -203,41 +229,52 @@ Response SetUserAccess(ApiServices& s, Request& request) {
   return Response::Json(200, w.TakeString());
 }
 
-// POST /api/v1/customers/{id}/reveal {"fields": ["phone", …]}: the clear values, recorded (who, which
-// customer, which fields; never the values) before the answer leaves.
+// POST /api/v1/customers/{id}/reveal {"fields": ["phone", …]}: the clear values, recorded (who,
+// which customer, which fields; never the values) before the answer leaves.
 Response Reveal(ApiServices& s, Request& request, const security::Principal& who) {
   auto id = PathCustomerId(request);
-  if (!id) return Response::Problem(id.error());
+  if (!id)
+    return Response::Problem(id.error());
   auto body = JsonBody::Parse(request.body);
-  if (!body) return Response::Problem(body.error());
+  if (!body)
+    return Response::Problem(body.error());
   body->AllowOnly({"fields"});
   auto fields = body->StringArray("fields", 16, 32);
-  if (!body->Has("fields")) body->Reject("fields", "is required");
-  static constexpr std::string_view kRevealable[] = {"name", "email", "phone", "gender", "birthday", "city"};
+  if (!body->Has("fields"))
+    body->Reject("fields", "is required");
+  static constexpr std::string_view kRevealable[] = {"name",   "email",    "phone",
+                                                     "gender", "birthday", "city"};
   if (fields) {
-    if (fields->empty()) body->Reject("fields", "must name at least one field");
+    if (fields->empty())
+      body->Reject("fields", "must name at least one field");
     for (size_t i = 0; i < fields->size(); ++i) {
-      if (std::find(std::begin(kRevealable), std::end(kRevealable), (*fields)[i]) == std::end(kRevealable)) {
+      if (std::find(std::begin(kRevealable), std::end(kRevealable), (*fields)[i]) ==
+          std::end(kRevealable)) {
         body->Reject("fields[" + std::to_string(i) + "]", "is not a revealable field");
       }
     }
   }
-  if (!body->ok()) return Response::Problem(body->TakeError());
+  if (!body->ok())
+    return Response::Problem(body->TakeError());
   auto customer = GetCustomerFor(s, who, *id);
-  if (!customer) return Response::Problem(customer.error());
-  std::string actor = who.user ? "user:" + who.user->ToString() : who.key ? "key:" + who.key->ToString() : who.name;
+  if (!customer)
+    return Response::Problem(customer.error());
+  std::string actor = who.user  ? "user:" + who.user->ToString()
+                      : who.key ? "key:" + who.key->ToString()
+                                : who.name;
   auto recorded = s.store.Write([&](storage::WriteTxn& txn) {
     return txn.InsertReveal({s.clock.Now(), actor, *id, *fields});
   });
-  if (!recorded) return Response::Problem(recorded.error());
+  if (!recorded)
+    return Response::Problem(recorded.error());
   const storage::CustomerRecord& c = *customer;
   JsonWriter w;
   w.StartObject().Key("id").Int64(c.id.value()).Key("fields").StartObject();
   for (const auto& field : *fields) {
-    const std::string& value = field == "name"    ? c.name
-                               : field == "email" ? c.email
-                               : field == "phone" ? c.phone
-                               : field == "gender" ? c.gender
+    const std::string& value = field == "name"       ? c.name
+                               : field == "email"    ? c.email
+                               : field == "phone"    ? c.phone
+                               : field == "gender"   ? c.gender
                                : field == "birthday" ? c.birthday
                                                      : c.city;
     w.Key(field).String(value);
@@ -250,16 +287,21 @@ Response Reveal(ApiServices& s, Request& request, const security::Principal& who
 
 void RegisterAccessRoutes(Router& router, ApiServices& s) {
   router.Add(Method::kGet, "/api/v1/me/access", Authed(s, MyAccess));
-  router.Add(Method::kGet, "/api/v1/permissions", Read(s, Permission::kRolesManage, ListPermissions));
+  router.Add(Method::kGet, "/api/v1/permissions",
+             Read(s, Permission::kRolesManage, ListPermissions));
   router.Add(Method::kGet, "/api/v1/roles", Read(s, Permission::kRolesManage, ListRoles));
   router.Add(Method::kPost, "/api/v1/roles", Write(s, Permission::kRolesManage, CreateRole));
-  router.Add(Method::kPatch, "/api/v1/roles/{name}", Write(s, Permission::kRolesManage, UpdateRole));
-  router.Add(Method::kDelete, "/api/v1/roles/{name}", Write(s, Permission::kRolesManage, DeleteRole));
+  router.Add(Method::kPatch, "/api/v1/roles/{name}",
+             Write(s, Permission::kRolesManage, UpdateRole));
+  router.Add(Method::kDelete, "/api/v1/roles/{name}",
+             Write(s, Permission::kRolesManage, DeleteRole));
   router.Add(Method::kGet, "/api/v1/teams", Read(s, Permission::kUsersManage, ListTeams));
   router.Add(Method::kPost, "/api/v1/teams", Write(s, Permission::kUsersManage, CreateTeam));
-  router.Add(Method::kPut, "/api/v1/users/{id}/access", Write(s, Permission::kUsersManage, SetUserAccess));
+  router.Add(Method::kPut, "/api/v1/users/{id}/access",
+             Write(s, Permission::kUsersManage, SetUserAccess));
   // Read, not Write: a Write would keep the clear answer in the idempotency store.
-  router.Add(Method::kPost, "/api/v1/customers/{id}/reveal", Read(s, Permission::kCustomersReveal, Reveal));
+  router.Add(Method::kPost, "/api/v1/customers/{id}/reveal",
+             Read(s, Permission::kCustomersReveal, Reveal));
 }
 
 }  // namespace panorama::http

@@ -1,11 +1,12 @@
 #pragma once
-// Resolves what a caller may do (permissions from its role or key scope, its team) and which customers it
-// may see, and manages custom roles. The one place that turns "who" into "what is allowed"; handlers get
-// it through the route adapters (http/handlers/handler_util.h), so a route cannot skip it.
+// Resolves what a caller may do (permissions from its role or key scope, its team) and which
+// customers it may see, and manages custom roles. The one place that turns "who" into "what is
+// allowed"; handlers get it through the route adapters (http/handlers/handler_util.h), so a route
+// cannot skip it.
 //
-// Thread-safe (stateless over the Store). Errors: kInvalidArgument naming the field for bad role input,
-// kAlreadyExists for a taken role name, kNotFound for an absent role, kFailedPrecondition for a built-in
-// role or a role still held by a user; Store errors pass through.
+// Thread-safe (stateless over the Store). Errors: kInvalidArgument naming the field for bad role
+// input, kAlreadyExists for a taken role name, kNotFound for an absent role, kFailedPrecondition
+// for a built-in role or a role still held by a user; Store errors pass through.
 
 #include <optional>
 #include <string>
@@ -38,10 +39,11 @@ class AccessPolicy {
  public:
   AccessPolicy(storage::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
 
-  // Fills principal.permissions and principal.team. A user whose role is neither built-in nor a stored
-  // custom role gets no permission at all (deny by default).
+  // Fills principal.permissions and principal.team. A user whose role is neither built-in nor a
+  // stored custom role gets no permission at all (deny by default).
   Result<void> Resolve(Principal& principal) const;
-  // The customers `principal` may see: nullopt means all (customers.read_all), else own and team records.
+  // The customers `principal` may see: nullopt means all (customers.read_all), else own and team
+  // records.
   static std::optional<storage::RecordScope> ScopeOf(const Principal& principal);
 
   // Built-in roles first, then custom roles by name.

@@ -50,7 +50,8 @@ TEST(Masking, AnalystSeesMaskedContactAndNoAddressOrBirthday) {
   EXPECT_EQ(c.birthday, "");
   EXPECT_EQ(c.traits_json, "{}");
   EXPECT_EQ(c.country, "CN");
-  EXPECT_EQ(masked, (std::vector<std::string>{"name", "email", "phone", "gender", "birthday", "city", "traits"}));
+  EXPECT_EQ(masked, (std::vector<std::string>{"name", "email", "phone", "gender", "birthday",
+                                              "city", "traits"}));
 }
 
 TEST(Masking, SupportSeesContactButNotBirthday) {
@@ -76,8 +77,8 @@ TEST(Masking, AdminAndSalesSeeEverything) {
 }
 
 TEST(Masking, EveryCustomerFieldHasADataClass) {
-  for (const char* field : {"name", "email", "phone", "gender", "birthday", "city", "country", "tags", "traits",
-                            "external_id", "owner_id", "team_id"}) {
+  for (const char* field : {"name", "email", "phone", "gender", "birthday", "city", "country",
+                            "tags", "traits", "external_id", "owner_id", "team_id"}) {
     EXPECT_NE(FindCustomerField(field), nullptr) << field;
   }
 }

@@ -43,11 +43,16 @@ std::string Stars(size_t n) { return std::string(n, '*'); }
 
 std::string_view DataClassName(DataClass c) {
   switch (c) {
-    case DataClass::kPublic: return "public";
-    case DataClass::kInternal: return "internal";
-    case DataClass::kPersonal: return "personal";
-    case DataClass::kPersonalSensitive: return "personal-sensitive";
-    case DataClass::kSecret: return "secret";
+    case DataClass::kPublic:
+      return "public";
+    case DataClass::kInternal:
+      return "internal";
+    case DataClass::kPersonal:
+      return "personal";
+    case DataClass::kPersonalSensitive:
+      return "personal-sensitive";
+    case DataClass::kSecret:
+      return "secret";
   }
   return "secret";
 }
@@ -56,7 +61,8 @@ std::span<const FieldRule> CustomerFieldCatalogue() { return kCustomerFields; }
 
 const FieldRule* FindCustomerField(std::string_view field) {
   for (const FieldRule& rule : kCustomerFields) {
-    if (rule.field == field) return &rule;
+    if (rule.field == field)
+      return &rule;
   }
   return nullptr;
 }
@@ -64,11 +70,15 @@ const FieldRule* FindCustomerField(std::string_view field) {
 bool CanRead(const PermissionSet& permissions, DataClass c) {
   switch (c) {
     case DataClass::kPublic:
-    case DataClass::kInternal: return true;
-    case DataClass::kPersonal: return permissions.Has(Permission::kPersonalRead);
+    case DataClass::kInternal:
+      return true;
+    case DataClass::kPersonal:
+      return permissions.Has(Permission::kPersonalRead);
     case DataClass::kPersonalSensitive:
-      return permissions.Has(Permission::kPersonalRead) && permissions.Has(Permission::kSensitiveRead);
-    case DataClass::kSecret: return false;
+      return permissions.Has(Permission::kPersonalRead) &&
+             permissions.Has(Permission::kSensitiveRead);
+    case DataClass::kSecret:
+      return false;
   }
   return false;
 }
@@ -81,7 +91,8 @@ bool CanReadField(const PermissionSet& permissions, std::string_view field) {
 std::string MaskPhone(std::string_view e164) {
   std::string digits;
   for (char c : e164) {
-    if (c >= '0' && c <= '9') digits += c;
+    if (c >= '0' && c <= '9')
+      digits += c;
   }
   // Chinese mobiles are shown in their national form, the way staff read them (138****5678).
   std::string prefix;
@@ -90,14 +101,16 @@ std::string MaskPhone(std::string_view e164) {
   } else if (!e164.empty() && e164.front() == '+') {
     prefix = "+";
   }
-  if (digits.size() < 8) return prefix + Stars(digits.size() > 2 ? digits.size() - 2 : 0) +
-                                 digits.substr(digits.size() > 2 ? digits.size() - 2 : 0);
+  if (digits.size() < 8)
+    return prefix + Stars(digits.size() > 2 ? digits.size() - 2 : 0) +
+           digits.substr(digits.size() > 2 ? digits.size() - 2 : 0);
   return prefix + digits.substr(0, 3) + Stars(digits.size() - 7) + digits.substr(digits.size() - 4);
 }
 
 std::string MaskEmail(std::string_view email) {
   size_t at = email.rfind('@');
-  if (at == std::string_view::npos || at == 0) return Stars(3);
+  if (at == std::string_view::npos || at == 0)
+    return Stars(3);
   auto local = CodePoints(email.substr(0, at));
   return std::string(local.front()) + "***" + std::string(email.substr(at));
 }
@@ -119,14 +132,19 @@ std::string MaskName(std::string_view name) {
   return out;
 }
 
-std::vector<std::string> MaskCustomer(storage::CustomerRecord& c, const PermissionSet& permissions) {
+std::vector<std::string> MaskCustomer(storage::CustomerRecord& c,
+                                      const PermissionSet& permissions) {
   std::vector<std::string> masked;
-  auto apply = [&](std::string_view field, std::string& value, std::string (*partial)(std::string_view)) {
+  auto apply = [&](std::string_view field, std::string& value,
+                   std::string (*partial)(std::string_view)) {
     const FieldRule* rule = FindCustomerField(field);
-    if (CanRead(permissions, rule->data_class)) return;
+    if (CanRead(permissions, rule->data_class))
+      return;
     masked.emplace_back(field);
-    if (value.empty()) return;
-    value = rule->when_masked == MaskStyle::kPartial && partial != nullptr ? partial(value) : std::string();
+    if (value.empty())
+      return;
+    value = rule->when_masked == MaskStyle::kPartial && partial != nullptr ? partial(value)
+                                                                           : std::string();
   };
   apply("name", c.name, MaskName);
   apply("email", c.email, MaskEmail);
@@ -141,27 +159,36 @@ std::vector<std::string> MaskCustomer(storage::CustomerRecord& c, const Permissi
   return masked;
 }
 
-std::string MaskIdentity(std::string_view type, std::string_view value, const PermissionSet& permissions) {
-  if (CanRead(permissions, DataClass::kPersonal)) return std::string(value);
-  if (type == "email") return MaskEmail(value);
-  if (type == "phone") return MaskPhone(value);
-  // user ids and anonymous ids are the source system's keys; they may still be e-mail-like, so shorten them.
+std::string MaskIdentity(std::string_view type, std::string_view value,
+                         const PermissionSet& permissions) {
+  if (CanRead(permissions, DataClass::kPersonal))
+    return std::string(value);
+  if (type == "email")
+    return MaskEmail(value);
+  if (type == "phone")
+    return MaskPhone(value);
+  // user ids and anonymous ids are the source system's keys; they may still be e-mail-like, so
+  // shorten them.
   auto cps = CodePoints(value);
-  if (cps.size() <= 4) return Stars(cps.size());
-  return std::string(cps[0]) + std::string(cps[1]) + Stars(cps.size() - 4) + std::string(cps[cps.size() - 2]) +
-         std::string(cps.back());
+  if (cps.size() <= 4)
+    return Stars(cps.size());
+  return std::string(cps[0]) + std::string(cps[1]) + Stars(cps.size() - 4) +
+         std::string(cps[cps.size() - 2]) + std::string(cps.back());
 }
 
 void MaskEvent(storage::EventRecord& event, const PermissionSet& permissions) {
-  if (CanRead(permissions, DataClass::kPersonal)) return;
+  if (CanRead(permissions, DataClass::kPersonal))
+    return;
   event.context_json = "{}";
-  if (event.type == "identify" || event.type == "group" || event.type == "alias") event.properties_json = "{}";
+  if (event.type == "identify" || event.type == "group" || event.type == "alias")
+    event.properties_json = "{}";
   event.anonymous_id = MaskIdentity("anonymous_id", event.anonymous_id, permissions);
   event.user_id = MaskIdentity("user_id", event.user_id, permissions);
 }
 
 void MaskInteraction(storage::InteractionRecord& interaction, const PermissionSet& permissions) {
-  if (CanRead(permissions, DataClass::kPersonal)) return;
+  if (CanRead(permissions, DataClass::kPersonal))
+    return;
   interaction.subject.clear();
   interaction.body.clear();
 }

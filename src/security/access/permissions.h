@@ -1,8 +1,9 @@
 #pragma once
 // Permissions, the built-in roles as permission sets, and what each API-key scope may do.
 //
-// Every route declares one permission (or "public" / "authenticated"), so adding a permission here and
-// granting it to a role is the whole change a later module makes. std only; thread-safe (pure functions).
+// Every route declares one permission (or "public" / "authenticated"), so adding a permission here
+// and granting it to a role is the whole change a later module makes. std only; thread-safe (pure
+// functions).
 
 #include <bitset>
 #include <optional>
@@ -13,23 +14,23 @@
 namespace panorama::security::access {
 
 enum class Permission {
-  kCustomersRead,      // see customers (own/team records unless also kCustomersReadAll)
-  kCustomersReadAll,   // see every customer, not only own and team records
-  kCustomersWrite,     // create and edit customers and their interactions
-  kCustomersDelete,    // delete a customer and what it owns
-  kCustomersAssign,    // change a customer's owner or team
-  kCustomersReveal,    // audited reveal of a masked field
-  kPersonalRead,       // personal fields in clear (name, email, phone, address, traits, notes)
-  kSensitiveRead,      // personal-sensitive fields in clear (birthday)
-  kOrdersRead,         // orders and products
-  kOrdersWrite,        // create orders
-  kProductsWrite,      // create and edit products
-  kEventsIngest,       // Segment /v1 ingestion
-  kImport,             // CSV imports
-  kExport,             // CSV exports
+  kCustomersRead,     // see customers (own/team records unless also kCustomersReadAll)
+  kCustomersReadAll,  // see every customer, not only own and team records
+  kCustomersWrite,    // create and edit customers and their interactions
+  kCustomersDelete,   // delete a customer and what it owns
+  kCustomersAssign,   // change a customer's owner or team
+  kCustomersReveal,   // audited reveal of a masked field
+  kPersonalRead,      // personal fields in clear (name, email, phone, address, traits, notes)
+  kSensitiveRead,     // personal-sensitive fields in clear (birthday)
+  kOrdersRead,        // orders and products
+  kOrdersWrite,       // create orders
+  kProductsWrite,     // create and edit products
+  kEventsIngest,      // Segment /v1 ingestion
+  kImport,            // CSV imports
+  kExport,            // CSV exports
   kUsersManage,
   kKeysManage,
-  kRolesManage,        // custom roles and teams
+  kRolesManage,  // custom roles and teams
   kAuditRead,
   kSettingsManage,
   kPrivacyManage,
@@ -60,8 +61,8 @@ class PermissionSet {
 };
 
 // The six built-in roles: admin, sales, marketing, support, analyst, auditor.
-inline constexpr std::string_view kBuiltInRoles[] = {"admin", "sales", "marketing", "support", "analyst",
-                                                     "auditor"};
+inline constexpr std::string_view kBuiltInRoles[] = {"admin",   "sales",   "marketing",
+                                                     "support", "analyst", "auditor"};
 bool IsBuiltInRole(std::string_view role);
 // The permissions of a built-in role; nullopt for any other name.
 std::optional<PermissionSet> BuiltInRolePermissions(std::string_view role);
