@@ -66,6 +66,7 @@ export interface Customer {
   country: string | null;
   tags: string[];
   traits: Record<string, unknown>;
+  masked?: string[]; // fields masked or hidden for the caller's role
   created_at: string;
   updated_at: string;
   aggregates?: Partial<Aggregates>;
@@ -198,7 +199,28 @@ function query(params: Record<string, string | number | null | undefined>): stri
   return s ? `?${s}` : '';
 }
 
+export interface Role {
+  name: string;
+  description: string;
+  built_in: boolean;
+  permissions: string[];
+}
+
+export interface PermissionCatalogue {
+  permissions: string[];
+  customer_fields: { field: string; data_class: string }[];
+}
+
 export const api = {
+  roles(): Promise<{ data: Role[] }> {
+    return request('GET', '/api/v1/roles');
+  },
+  permissions(): Promise<PermissionCatalogue> {
+    return request('GET', '/api/v1/permissions');
+  },
+  createRole(name: string, permissions: string[]): Promise<Role> {
+    return request('POST', '/api/v1/roles', { name, permissions });
+  },
   login(username: string, password: string): Promise<LoginResponse> {
     return request('POST', '/api/v1/auth/login', { username, password }, false);
   },

@@ -1,5 +1,5 @@
 // Console entry: the header (brand, navigation, language, user) and a hash router over the pages.
-// Routes: #/login, #/customers[?q=…], #/customers/{id}.
+// Routes: #/login, #/customers[?q=…], #/customers/{id}, #/roles.
 import './styles.css';
 import { onUnauthorized } from './api';
 import { h, icon } from './dom';
@@ -9,6 +9,7 @@ import { kIcons } from './icons';
 import { mount360 } from './pages/customer360';
 import { currentQuery, mountCustomers, resetCustomerList } from './pages/customers';
 import { mountLogin } from './pages/login';
+import { mountRoles } from './pages/roles';
 import { clearSession, currentUser, token } from './session';
 import { navigate, type View } from './view';
 
@@ -26,7 +27,9 @@ function renderHeader(): void {
   header.replaceChildren(h('div', { class: 'topbar-inner' },
     h('a', { class: 'brand', href: loggedIn ? '#/customers' : '#/login', testid: 'brand' }, icon(kIcons.logo, 'icon icon-logo'), t('app.name')),
     loggedIn &&
-      h('nav', { class: 'nav' }, h('a', { href: '#/customers', class: 'nav-link active', testid: 'nav-customers' }, t('nav.customers'))),
+      h('nav', { class: 'nav' },
+        h('a', { href: '#/customers', class: 'nav-link active', testid: 'nav-customers' }, t('nav.customers')),
+        user?.role === 'admin' && h('a', { href: '#/roles', class: 'nav-link', testid: 'nav-roles' }, t('nav.roles'))),
     h('div', { class: 'spacer' }),
     h(
       'div',
@@ -89,6 +92,10 @@ function route(): void {
   const detail = /^\/customers\/([^/]+)$/.exec(path);
   if (detail) {
     view = mount360(main, decodeURIComponent(detail[1] ?? ''), currentQuery());
+    return;
+  }
+  if (path === '/roles') {
+    view = mountRoles(main);
     return;
   }
   if (path === '/customers') {
