@@ -88,6 +88,11 @@ class CountingTxn final : public storage::WriteTxn {
   Result<void> PutIdempotency(const storage::IdempotencyRecord&) override { return Ok(); }
   Result<void> AppendLedger(const storage::LedgerRow&) override { return Ok(); }
   Result<void> InsertCheckpoint(const storage::CheckpointRecord&) override { return Ok(); }
+  Result<TeamId> InsertTeam(const storage::TeamRecord&) override { return TeamId(1); }
+  Result<void> SetUserTeam(UserId, std::optional<TeamId>) override { return Ok(); }
+  Result<void> PutRole(const storage::RoleRecord&) override { return Ok(); }
+  Result<void> DeleteRole(std::string_view) override { return Ok(); }
+  Result<void> InsertReveal(const storage::RevealRecord&) override { return Ok(); }
 
   int64_t customers = 0, events = 0, products = 0, orders = 0, interactions = 0;
   size_t bytes = 0;

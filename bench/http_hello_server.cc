@@ -49,14 +49,14 @@ int main(int argc, char** argv) {
 
   panorama::http::Router router;
   if (async) {
-    router.AddAsync(panorama::http::Method::kGet, "/hello",
+    router.AddAsync(panorama::http::Method::kGet, "/hello",panorama::http::PublicAsync(
                     [](panorama::http::Request&, panorama::http::Responder respond) {
                       respond(panorama::http::Response::Json(200, "{\"hello\":\"world\"}"));
-                    });
+                    }));
   } else {
-    router.Add(panorama::http::Method::kGet, "/hello", [](panorama::http::Request&) {
+    router.Add(panorama::http::Method::kGet, "/hello", panorama::http::Public([](panorama::http::Request&) {
       return panorama::http::Response::Json(200, "{\"hello\":\"world\"}");
-    });
+    }));
   }
   auto server = panorama::http::Server::Start(options, router);
   if (!server) {

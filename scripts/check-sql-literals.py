@@ -25,7 +25,7 @@ ALLOWED = {
     "name",                               # savepoint name: "sp" + a counter (Nested)
     "savepoint_depth_",
     "src.table", "src.time_column",       # rows of the constant kSources table (ListTimeline)
-    "q.customer",                         # only as a condition choosing between two literals
+    "q.customer", "q.scope",              # only as conditions choosing between literals
     "options.synchronous_full",           # a bool choosing between two literal PRAGMAs
     "Placeholders", "ids.size",           # "?,?,?" for an IN list of bound values
     "where",                              # FindUser(where, …): every call passes a literal (checked below)

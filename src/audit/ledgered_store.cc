@@ -206,6 +206,28 @@ class LedgeredTxn final : public WriteTxn {
     RETURN_IF_ERROR(inner_.DeleteUserSessions(user));
     return Record(Entry("session.delete_all", "user", user.ToString()));
   }
+  Result<TeamId> InsertTeam(const storage::TeamRecord& team) override {
+    ASSIGN_OR_RETURN(TeamId id, inner_.InsertTeam(team));
+    RETURN_IF_ERROR(Record(Entry("team.create", "team", id.ToString(), {"name"})));
+    return id;
+  }
+  Result<void> SetUserTeam(UserId user, std::optional<TeamId> team) override {
+    RETURN_IF_ERROR(inner_.SetUserTeam(user, team));
+    return Record(Entry("user.team", "user", user.ToString(), {"team_id"}));
+  }
+  Result<void> PutRole(const storage::RoleRecord& role) override {
+    RETURN_IF_ERROR(inner_.PutRole(role));
+    return Record(Entry("role.put", "role", role.name, {"permissions"}));
+  }
+  Result<void> DeleteRole(std::string_view name) override {
+    RETURN_IF_ERROR(inner_.DeleteRole(name));
+    return Record(Entry("role.delete", "role", std::string(name)));
+  }
+  // A reveal of masked personal data: the fields shown in clear (names only) are the entry's fields.
+  Result<void> InsertReveal(const storage::RevealRecord& reveal) override {
+    RETURN_IF_ERROR(inner_.InsertReveal(reveal));
+    return Record(Entry("customer.reveal", "customer", reveal.customer.ToString(), reveal.fields));
+  }
   // A cached response for a retried request; the write it replays has its own entry.
   Result<void> PutIdempotency(const storage::IdempotencyRecord& record) override {
     return inner_.PutIdempotency(record);

@@ -84,6 +84,17 @@ class LedgeredStore final : public storage::Store {
   }
   Result<void> RotateCustomerKey(CustomerId id) override;
   Result<std::vector<CustomerId>> ListErasures() override { return inner_->ListErasures(); }
+  Result<storage::CustomerRecord> GetCustomerInScope(CustomerId id, const storage::RecordScope& scope) override {
+    return inner_->GetCustomerInScope(id, scope);
+  }
+  Result<std::vector<storage::TeamRecord>> ListTeams() override { return inner_->ListTeams(); }
+  Result<std::vector<storage::RoleRecord>> ListRoles() override { return inner_->ListRoles(); }
+  Result<std::optional<storage::RoleRecord>> FindRole(std::string_view name) override {
+    return inner_->FindRole(name);
+  }
+  Result<std::vector<storage::RevealRecord>> ListReveals(CustomerId customer) override {
+    return inner_->ListReveals(customer);
+  }
   Result<storage::UserRecord> FindUserByName(std::string_view username) override {
     return inner_->FindUserByName(username);
   }

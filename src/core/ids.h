@@ -29,6 +29,7 @@ using EventId = StrongId<struct EventIdTag>;
 using InteractionId = StrongId<struct InteractionIdTag>;
 using UserId = StrongId<struct UserIdTag>;
 using ApiKeyId = StrongId<struct ApiKeyIdTag>;
+using TeamId = StrongId<struct TeamIdTag>;
 
 }  // namespace panorama
 

@@ -61,6 +61,9 @@ std::string AllowHeader(std::vector<Method> methods) {
 
 }  // namespace
 
+GuardedHandler Public(Handler handler) { return {std::string(kPublicRule), std::move(handler)}; }
+GuardedAsyncHandler PublicAsync(AsyncHandler handler) { return {std::string(kPublicRule), std::move(handler)}; }
+
 struct Router::Route {
   Method method;
   std::string pattern;
@@ -68,6 +71,7 @@ struct Router::Route {
   bool prefix = false;
   std::unique_ptr<Handler> handler;
   std::unique_ptr<AsyncHandler> async_handler;
+  std::string rule;
 };
 
 Router::Router() = default;
@@ -75,26 +79,29 @@ Router::~Router() = default;
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
-void Router::Add(Method method, std::string_view pattern, Handler handler) {
+void Router::Add(Method method, std::string_view pattern, GuardedHandler handler) {
+  PANORAMA_CHECK(!handler.rule.empty() && handler.handler);
   for (const Route& route : routes_) {
     PANORAMA_CHECK(route.prefix || route.method != method || route.pattern != pattern);
   }
   routes_.push_back({method, std::string(pattern), ParsePattern(pattern), false,
-                     std::make_unique<Handler>(std::move(handler)), nullptr});
+                     std::make_unique<Handler>(std::move(handler.handler)), nullptr, std::move(handler.rule)});
 }
 
-void Router::AddAsync(Method method, std::string_view pattern, AsyncHandler handler) {
+void Router::AddAsync(Method method, std::string_view pattern, GuardedAsyncHandler handler) {
+  PANORAMA_CHECK(!handler.rule.empty() && handler.handler);
   for (const Route& route : routes_) {
     PANORAMA_CHECK(route.prefix || route.method != method || route.pattern != pattern);
   }
   routes_.push_back({method, std::string(pattern), ParsePattern(pattern), false, nullptr,
-                     std::make_unique<AsyncHandler>(std::move(handler))});
+                     std::make_unique<AsyncHandler>(std::move(handler.handler)), std::move(handler.rule)});
 }
 
-void Router::AddPrefix(Method method, std::string_view prefix, Handler handler) {
+void Router::AddPrefix(Method method, std::string_view prefix, GuardedHandler handler) {
   PANORAMA_CHECK(!prefix.empty() && prefix.front() == '/');
-  routes_.push_back({method, std::string(prefix), {}, true,
-                     std::make_unique<Handler>(std::move(handler)), nullptr});
+  PANORAMA_CHECK(!handler.rule.empty() && handler.handler);
+  routes_.push_back({method, std::string(prefix), {}, true, std::make_unique<Handler>(std::move(handler.handler)),
+                     nullptr, std::move(handler.rule)});
 }
 
 RouteMatch Router::Match(Request& request) const {
@@ -209,7 +216,7 @@ std::vector<RouteInfo> Router::Routes() const {
   out.reserve(routes_.size());
   for (const Route& route : routes_) {
     out.push_back({route.method, route.prefix ? route.pattern + "*" : route.pattern,
-                   route.async_handler != nullptr, route.prefix});
+                   route.async_handler != nullptr, route.prefix, route.rule});
   }
   return out;
 }

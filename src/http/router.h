@@ -16,7 +16,25 @@ struct RouteInfo {
   std::string pattern;  // "/api/v1/customers/{id}/360", or for prefix routes the prefix plus "*"
   bool async = false;
   bool prefix = false;
+  std::string rule;  // what the route requires: "public", "authenticated" or a permission name
 };
+
+// A handler with the rule it enforces. Routes are registered only in this form, so every route declares
+// who may call it (the authorisation matrix test enumerates Routes() and checks each rule). The API's
+// adapters (http/handlers/handler_util.h) build these from a permission and enforce it; Public() is for
+// routes anyone may call.
+inline constexpr std::string_view kPublicRule = "public";
+inline constexpr std::string_view kAuthenticatedRule = "authenticated";
+struct GuardedHandler {
+  std::string rule;
+  Handler handler;
+};
+struct GuardedAsyncHandler {
+  std::string rule;
+  AsyncHandler handler;
+};
+GuardedHandler Public(Handler handler);
+GuardedAsyncHandler PublicAsync(AsyncHandler handler);
 
 // The outcome of matching one request: a handler to run, or a ready error response.
 struct RouteMatch {
@@ -44,10 +62,11 @@ class Router {
   Router(Router&&) noexcept;
   Router& operator=(Router&&) noexcept;
 
-  void Add(Method method, std::string_view pattern, Handler handler);
-  void AddAsync(Method method, std::string_view pattern, AsyncHandler handler);
+  // An empty rule is a programmer error (PANORAMA_CHECK).
+  void Add(Method method, std::string_view pattern, GuardedHandler handler);
+  void AddAsync(Method method, std::string_view pattern, GuardedAsyncHandler handler);
   // Serves every path starting with `prefix` (e.g. "/" for the console's static files).
-  void AddPrefix(Method method, std::string_view prefix, Handler handler);
+  void AddPrefix(Method method, std::string_view prefix, GuardedHandler handler);
 
   // Finds the route for `request` and fills request.path_params.
   RouteMatch Match(Request& request) const;

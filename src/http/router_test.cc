@@ -10,8 +10,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 
-Handler Named(std::string name) {
-  return [name](Request&) { return Response::Json(200, name); };
+GuardedHandler Named(std::string name) {
+  return Public([name](Request&) { return Response::Json(200, name); });
 }
 
 Request MakeRequest(Method method, std::string target) {
@@ -29,9 +29,9 @@ class RouterTest : public ::testing::Test {
     router_.Add(Method::kPut, "/api/v1/customers/{id}", Named("put-customer"));
     router_.Add(Method::kGet, "/api/v1/customers/{id}/360", Named("360"));
     router_.Add(Method::kGet, "/api/v1/customers/{id}/orders/{order_id}", Named("order"));
-    router_.AddAsync(Method::kPost, "/v1/batch", [](Request&, Responder respond) {
-      respond(Response::Json(202, "async"));
-    });
+    router_.AddAsync(Method::kPost, "/v1/batch", PublicAsync([](Request&, Responder respond) {
+                       respond(Response::Json(202, "async"));
+                     }));
     router_.AddPrefix(Method::kGet, "/", Named("static"));
     router_.AddPrefix(Method::kGet, "/docs/", Named("docs"));
   }
@@ -135,6 +135,26 @@ TEST(Router, DuplicateRouteIsProgrammerError) {
   router.Add(Method::kGet, "/a/{id}", Named("a"));
 
   EXPECT_DEATH(router.Add(Method::kGet, "/a/{id}", Named("b")), "PANORAMA_CHECK");
+}
+
+TEST(Router, ReportsTheRuleEachRouteDeclares) {
+  Router router;
+  router.Add(Method::kGet, "/open", Named("open"));
+  router.Add(Method::kGet, "/guarded",
+             GuardedHandler{"customers.read", [](Request&) { return Response::NoContent(); }});
+
+  auto routes = router.Routes();
+
+  EXPECT_EQ(routes[0].rule, "public");
+  EXPECT_EQ(routes[1].rule, "customers.read");
+}
+
+TEST(Router, RouteWithoutRuleIsProgrammerError) {
+  Router router;
+
+  EXPECT_DEATH(router.Add(Method::kGet, "/a",
+                          GuardedHandler{"", [](Request&) { return Response::NoContent(); }}),
+               "PANORAMA_CHECK");
 }
 
 }  // namespace

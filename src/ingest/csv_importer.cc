@@ -155,15 +155,16 @@ Result<ImportReport> ImportCsv(storage::Store& store, std::string_view file_byte
   return report;
 }
 
-Result<std::string> ExportCustomersCsv(storage::Store& store) {
+Result<std::string> ExportCustomersCsv(storage::Store& store, const ExportOptions& options) {
   CsvWriter writer({.utf8_bom = true});
   writer.WriteRow({"external_id", "name", "email", "phone", "gender", "birthday", "city", "country", "tags",
                    "customer_id", "created_at"});
   int64_t after = 0;
   while (true) {
-    ASSIGN_OR_RETURN(auto page, store.ListCustomers({.after_id = after, .limit = 1000}));
+    ASSIGN_OR_RETURN(auto page, store.ListCustomers({.after_id = after, .limit = 1000, .scope = options.scope}));
     if (page.empty()) break;
-    for (const auto& c : page) {
+    for (auto& c : page) {
+      if (options.mask) options.mask(c);
       std::string tags;
       for (const auto& t : c.tags) tags += (tags.empty() ? "" : ";") + t;
       writer.WriteRow({c.external_id, c.name, c.email, c.phone, c.gender, c.birthday, c.city, c.country, tags,
@@ -174,7 +175,7 @@ Result<std::string> ExportCustomersCsv(storage::Store& store) {
   return writer.Take();
 }
 
-Result<std::string> ExportOrdersCsv(storage::Store& store) {
+Result<std::string> ExportOrdersCsv(storage::Store& store, const ExportOptions& options) {
   CsvWriter writer({.utf8_bom = true});
   // The customer is written with the references the importer reads, so an export re-imports cleanly.
   writer.WriteRow({"order_id", "customer_external_id", "customer_email", "customer_phone", "placed_at", "currency",
@@ -182,12 +183,13 @@ Result<std::string> ExportOrdersCsv(storage::Store& store) {
   std::unordered_map<int64_t, std::array<std::string, 3>> refs;  // customer id → external id, email, phone
   int64_t after = 0;
   while (true) {
-    ASSIGN_OR_RETURN(auto page, store.ListOrders({.after_id = after, .limit = 1000}));
+    ASSIGN_OR_RETURN(auto page, store.ListOrders({.after_id = after, .limit = 1000, .scope = options.scope}));
     if (page.empty()) break;
     for (const auto& o : page) {
       auto ref = refs.find(o.customer.value());
       if (ref == refs.end()) {
         ASSIGN_OR_RETURN(storage::CustomerRecord c, store.GetCustomer(o.customer));
+        if (options.mask) options.mask(c);
         // A customer without any importable reference is exported under its Panorama id as external id.
         std::string external = c.external_id.empty() && c.email.empty() && c.phone.empty() ? "panorama:" + c.id.ToString()
                                                                                             : c.external_id;

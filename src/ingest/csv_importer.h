@@ -7,6 +7,8 @@
 // `skip_invalid` imports the good rows and still reports the bad ones. `dry_run` does all the work, reports
 // what would happen, and rolls back.
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "ingest/import_rows.h"
+#include "storage/records.h"
 
 namespace panorama::storage {
 class Store;
@@ -48,9 +51,16 @@ struct ImportReport {
 Result<ImportReport> ImportCsv(storage::Store& store, std::string_view file_bytes, const ImportOptions& options,
                                const ExchangeRates& rates, Timestamp now, IngestObserver* observer = nullptr);
 
+// Who an export is for: only the customers in `scope` (none: all), each passed through `mask` (which masks
+// or empties what the caller may not read) before it is written.
+struct ExportOptions {
+  std::optional<storage::RecordScope> scope;
+  std::function<void(storage::CustomerRecord&)> mask;
+};
+
 // Customers (live, not merged away) as CSV with a header, formulas neutralised, UTF-8 with BOM for Excel.
-Result<std::string> ExportCustomersCsv(storage::Store& store);
+Result<std::string> ExportCustomersCsv(storage::Store& store, const ExportOptions& options = {});
 // Orders, one row per line item, in the same column names the importer reads.
-Result<std::string> ExportOrdersCsv(storage::Store& store);
+Result<std::string> ExportOrdersCsv(storage::Store& store, const ExportOptions& options = {});
 
 }  // namespace panorama::ingest

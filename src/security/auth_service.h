@@ -26,6 +26,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "security/login_throttle.h"
+#include "security/access/permissions.h"
 #include "storage/records.h"
 
 namespace panorama::storage {
@@ -48,6 +49,10 @@ struct Principal {
   std::string scope;  // "read" | "read-write" | "ingest" for keys; "read-write" for users
   std::optional<int64_t> session_id;  // for users: the session the token belongs to
   bool CanWrite() const { return scope == "read-write"; }
+  // Filled by access::AccessPolicy::Resolve (the route adapters call it); empty until then.
+  access::PermissionSet permissions;
+  std::optional<TeamId> team;
+  bool Can(access::Permission p) const { return permissions.Has(p); }
 };
 
 // Where a sign-in or refresh comes from; shown in the session list, used for throttling.

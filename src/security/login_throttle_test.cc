@@ -10,6 +10,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_crypto.h"
 
 namespace panorama::security {
 namespace {
@@ -61,7 +62,8 @@ TEST(LoginThrottle, AnIpIsRefusedAfterTwentyFailuresInAMinute) {
 class BruteForceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("auth.db")})).value();
+    crypto_ = testing::MakeTestCrypto(dir_.File("keystore.db"));
+    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("auth.db"), .crypto = crypto_.get()})).value();
     auth_ = std::make_unique<AuthService>(*store_, clock_);
     // The victim's hash uses argon2id's minimum cost so 100 evaluations take milliseconds; the policy under
     // test counts evaluations, not their cost.
@@ -84,6 +86,7 @@ class BruteForceTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::unique_ptr<FieldEncryptor> crypto_;
   testing::FakeClock clock_{kStart};
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<AuthService> auth_;

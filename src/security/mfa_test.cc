@@ -12,6 +12,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_crypto.h"
 
 namespace panorama::security {
 namespace {
@@ -21,7 +22,8 @@ constexpr const char* kPassword = "correct horse battery";
 class MfaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("auth.db")})).value();
+    crypto_ = testing::MakeTestCrypto(dir_.File("keystore.db"));
+    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("auth.db"), .crypto = crypto_.get()})).value();
     sealer_ = std::move(OpenFileKeySealer(dir_.File("system.key"))).value();
     auth_ = std::make_unique<AuthService>(*store_, clock_, AuthOptions{}, sealer_.get());
     auth_->SetSecurityEventSink([this](const SecurityEvent& e) { events_.push_back(e); });
@@ -58,6 +60,7 @@ class MfaTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::unique_ptr<FieldEncryptor> crypto_;
   testing::FakeClock clock_{FromUnixMillis(1'790'000'000'000)};
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<SecretSealer> sealer_;

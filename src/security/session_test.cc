@@ -8,6 +8,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_crypto.h"
 
 namespace panorama::security {
 namespace {
@@ -20,7 +21,8 @@ constexpr const char* kPassword = "correct horse battery";
 class SessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("auth.db")})).value();
+    crypto_ = testing::MakeTestCrypto(dir_.File("keystore.db"));
+    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("auth.db"), .crypto = crypto_.get()})).value();
     auth_ = std::make_unique<AuthService>(*store_, clock_);
     auth_->SetSecurityEventSink([this](const SecurityEvent& e) { events_.push_back(e); });
     ASSERT_OK(auth_->SetRoleMfaRequired("sales", false, "test"));
@@ -36,6 +38,7 @@ class SessionTest : public ::testing::Test {
   bool Works(const std::string& access) { return auth_->AuthenticateBearer(access).has_value(); }
 
   testing::TempDir dir_;
+  std::unique_ptr<FieldEncryptor> crypto_;
   testing::FakeClock clock_{FromUnixMillis(1'790'000'000'000)};
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<AuthService> auth_;

@@ -29,6 +29,17 @@ struct CustomerRecord {
   Timestamp created_at;
   Timestamp updated_at;
   std::optional<CustomerId> merged_into;  // set when this record was merged away
+  // Ownership: the staff user responsible and their team. Unowned (ingested, imported) when empty; such
+  // records are visible only to roles that may read every customer.
+  std::optional<UserId> owner;
+  std::optional<TeamId> team;
+};
+
+// Which customers a caller may see: those it owns or that belong to its team. Enforced inside the store
+// queries (an out-of-scope customer reads as absent); no scope means every customer.
+struct RecordScope {
+  UserId user;
+  std::optional<TeamId> team;
 };
 
 // Identity types: "user_id", "email", "phone", "anonymous_id", "wechat_openid", "external_id".
@@ -108,6 +119,30 @@ struct UserRecord {
   std::string display_name;
   Timestamp created_at;
   bool disabled = false;
+  std::optional<TeamId> team;
+};
+
+struct TeamRecord {
+  TeamId id;
+  std::string name;
+  Timestamp created_at;
+};
+
+// One reveal of masked fields: who saw which fields of which customer in clear (never the values).
+struct RevealRecord {
+  Timestamp at;
+  std::string actor;  // "user:<id>" or "key:<id>"
+  CustomerId customer;
+  std::vector<std::string> fields;
+};
+
+// A custom role: a name and the permission names it grants (built-in roles are not stored).
+struct RoleRecord {
+  std::string name;
+  std::string description;
+  std::vector<std::string> permissions;
+  Timestamp created_at;
+  Timestamp updated_at;
 };
 
 // kind: "api" (Bearer) or "write" (Segment write key, Basic user). Only the SHA-256 of the secret is stored.

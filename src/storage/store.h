@@ -30,6 +30,7 @@ struct CustomerQuery {
   std::string phone_e164;  // exact phone match, when the caller could normalise the search text as a phone
   int64_t after_id = 0;
   int limit = 50;
+  std::optional<RecordScope> scope;  // only customers the caller may see
 };
 
 // Keyset page of the timeline: entries strictly older than (before_at, before_kind, before_id).
@@ -45,6 +46,7 @@ struct PageQuery {
   int64_t after_id = 0;
   int limit = 50;
   std::optional<CustomerId> customer;
+  std::optional<RecordScope> scope;  // orders/interactions: only those of customers in scope
 };
 
 // What EraseCustomer removed (the privacy module builds the erasure certificate on it).
@@ -117,6 +119,12 @@ class WriteTxn {
   // kAlreadyExists when the seq is taken.
   virtual Result<void> AppendLedger(const LedgerRow& row) = 0;
   virtual Result<void> InsertCheckpoint(const CheckpointRecord& checkpoint) = 0;
+  // Teams and custom roles. kAlreadyExists for a duplicate team name; kNotFound for an absent user or role.
+  virtual Result<TeamId> InsertTeam(const TeamRecord& team) = 0;
+  virtual Result<void> SetUserTeam(UserId user, std::optional<TeamId> team) = 0;
+  virtual Result<void> PutRole(const RoleRecord& role) = 0;  // insert or replace by name
+  virtual Result<void> DeleteRole(std::string_view name) = 0;
+  virtual Result<void> InsertReveal(const RevealRecord& reveal) = 0;
 
   // Runs `fn` inside a savepoint: if it fails, only its own changes are rolled back and its error returned,
   // while the enclosing transaction goes on (group commit of many independent requests).
@@ -139,6 +147,8 @@ class Store {
 
   // Customers
   virtual Result<CustomerRecord> GetCustomer(CustomerId id) = 0;
+  // The customer if it is in `scope`; kNotFound (the same error as for an absent id) otherwise.
+  virtual Result<CustomerRecord> GetCustomerInScope(CustomerId id, const RecordScope& scope) = 0;
   virtual Result<std::vector<CustomerRecord>> ListCustomers(const CustomerQuery& query) = 0;
   virtual Result<int64_t> CountCustomers() = 0;  // live (not merged away)
   virtual Result<std::vector<IdentityRecord>> ListIdentities(CustomerId id) = 0;
@@ -188,6 +198,10 @@ class Store {
   virtual Result<std::vector<RecoveryCodeRecord>> ListRecoveryCodes(UserId user) = 0;  // unused and used
   virtual Result<std::vector<RoleSettingRecord>> ListRoleSettings() = 0;  // roles never set are absent
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(std::string_view key) = 0;
+  virtual Result<std::vector<TeamRecord>> ListTeams() = 0;
+  virtual Result<std::vector<RoleRecord>> ListRoles() = 0;  // custom roles, by name
+  virtual Result<std::optional<RoleRecord>> FindRole(std::string_view name) = 0;
+  virtual Result<std::vector<RevealRecord>> ListReveals(CustomerId customer) = 0;  // oldest first
 
   // Audit ledger: the newest row (nullopt when empty), rows in ascending seq after `after_seq`, a filtered
   // page (newest first), and every checkpoint in ascending to_seq.

@@ -46,35 +46,35 @@ class HttpServerTest : public ::testing::Test {
     WriteFile(temp_dir_ / "secret.txt", kSecret);
     fs::create_symlink(temp_dir_ / "secret.txt", temp_dir_ / "www" / "leak.txt");
 
-    router_.Add(Method::kGet, "/api/v1/customers/{id}", [](Request& request) {
+    router_.Add(Method::kGet, "/api/v1/customers/{id}", Public([](Request& request) {
       return Response::Json(200, "{\"id\":\"" + std::string(request.PathParam("id")) + "\"}");
-    });
-    router_.Add(Method::kGet, "/api/v1/customers/search", [](Request& request) {
+    }));
+    router_.Add(Method::kGet, "/api/v1/customers/search", Public([](Request& request) {
       return Response::Json(200, "{\"q\":\"" + std::string(request.Query("q").value_or("")) + "\"}");
-    });
-    router_.Add(Method::kPost, "/api/v1/echo", [](Request& request) {
+    }));
+    router_.Add(Method::kPost, "/api/v1/echo", Public([](Request& request) {
       return Response::Json(200, "{\"bytes\":" + std::to_string(request.body.size()) + "}");
-    });
-    router_.Add(Method::kDelete, "/api/v1/customers/{id}/tags/{tag}",
-                [](Request&) { return Response::NoContent(); });
-    router_.Add(Method::kPost, "/v1/batch", [](Request&) { return Response::Json(200, "{}"); });
-    router_.Add(Method::kGet, "/api/v1/boom", [](Request&) -> Response {
+    }));
+    router_.Add(Method::kDelete, "/api/v1/customers/{id}/tags/{tag}",Public(
+                [](Request&) { return Response::NoContent(); }));
+    router_.Add(Method::kPost, "/v1/batch", Public([](Request&) { return Response::Json(200, "{}"); }));
+    router_.Add(Method::kGet, "/api/v1/boom", Public([](Request&) -> Response {
       throw std::runtime_error("secret detail from a broken handler");
-    });
-    router_.Add(Method::kGet, "/api/v1/slow", [this](Request&) {
+    }));
+    router_.Add(Method::kGet, "/api/v1/slow", Public([this](Request&) {
       slow_started_.set_value();
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       return Response::Json(200, "{\"slow\":true}");
-    });
-    router_.AddAsync(Method::kGet, "/api/v1/async", [this](Request&, Responder respond) {
+    }));
+    router_.AddAsync(Method::kGet, "/api/v1/async", PublicAsync([this](Request&, Responder respond) {
       auto handler_thread = std::this_thread::get_id();
       std::lock_guard lock(threads_mutex_);
       answer_threads_.emplace_back([respond, handler_thread] {
         bool same = std::this_thread::get_id() == handler_thread;
         respond(Response::Json(200, same ? "{\"other_thread\":false}" : "{\"other_thread\":true}"));
       });
-    });
-    router_.AddAsync(Method::kGet, "/api/v1/forgetful", [](Request&, Responder) {});
+    }));
+    router_.AddAsync(Method::kGet, "/api/v1/forgetful", PublicAsync([](Request&, Responder) {}));
 
     ServerOptions options;
     options.static_dir = (temp_dir_ / "www").string();

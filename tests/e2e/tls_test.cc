@@ -88,7 +88,7 @@ class TlsServerTest : public ::testing::Test {
     cert_ = dir_.File("cert.pem");
     key_ = dir_.File("key.pem");
     ASSERT_OK(http::GenerateSelfSignedCertificate(cert_, key_));
-    router_.Add(http::Method::kGet, "/api/v1/ping", [](http::Request&) { return http::Response::Json(200, "{}"); });
+    router_.Add(http::Method::kGet, "/api/v1/ping", http::Public([](http::Request&) { return http::Response::Json(200, "{}"); }));
     http::ServerOptions options;
     options.worker_threads = 2;
     options.access_log = false;

@@ -200,6 +200,52 @@ TEST_P(StoreContractTest, RepeatedMessageIdIsRejectedAsDuplicate) {
   EXPECT_ERROR_CODE(again, ErrorCode::kAlreadyExists);
 }
 
+// Ownership is enforced in the queries: a scope sees its owner's and its team's rows, nothing else.
+TEST_P(StoreContractTest, RecordScopeLimitsCustomersAndOrdersToOwnerAndTeam) {
+  CustomerId mine = AddCustomer("mine");
+  CustomerId team = AddCustomer("team");
+  CustomerId other = AddCustomer("other");
+  CustomerId unowned = AddCustomer("unowned");
+  ASSERT_OK(store_->Write([&](WriteTxn& txn) -> Result<void> {
+    ASSIGN_OR_RETURN(CustomerRecord a, txn.GetCustomer(mine));
+    a.owner = UserId(1);
+    RETURN_IF_ERROR(txn.UpdateCustomer(a));
+    ASSIGN_OR_RETURN(CustomerRecord b, txn.GetCustomer(team));
+    b.owner = UserId(2);
+    b.team = TeamId(7);
+    RETURN_IF_ERROR(txn.UpdateCustomer(b));
+    ASSIGN_OR_RETURN(CustomerRecord c, txn.GetCustomer(other));
+    c.owner = UserId(3);
+    c.team = TeamId(8);
+    RETURN_IF_ERROR(txn.UpdateCustomer(c));
+    for (CustomerId id : {mine, other}) {
+      OrderRecord o;
+      o.customer = id;
+      o.external_id = "SO-" + id.ToString();
+      o.total = Money{100, "CNY"};
+      o.placed_at = At(10);
+      RETURN_IF_ERROR(txn.InsertOrder(o));
+    }
+    return Ok();
+  }));
+  RecordScope scope{UserId(1), TeamId(7)};
+
+  auto customers = store_->ListCustomers({.scope = scope});
+  auto orders = store_->ListOrders({.scope = scope});
+
+  ASSERT_OK(customers);
+  ASSERT_EQ(customers->size(), 2u);
+  EXPECT_EQ((*customers)[0].id, mine);
+  EXPECT_EQ((*customers)[1].id, team);
+  ASSERT_OK(orders);
+  ASSERT_EQ(orders->size(), 1u);
+  EXPECT_EQ((*orders)[0].customer, mine);
+  EXPECT_OK(store_->GetCustomerInScope(team, scope));
+  EXPECT_ERROR_CODE(store_->GetCustomerInScope(other, scope), ErrorCode::kNotFound);
+  EXPECT_ERROR_CODE(store_->GetCustomerInScope(unowned, scope), ErrorCode::kNotFound);
+  EXPECT_ERROR_CODE(store_->GetCustomerInScope(mine, RecordScope{UserId(9), std::nullopt}), ErrorCode::kNotFound);
+}
+
 TEST_P(StoreContractTest, OrderWithItemsIsIdempotentByExternalId) {
   CustomerId c = AddCustomer("A");
   OrderRecord o;

@@ -389,6 +389,11 @@ class RecordingTxn final : public storage::WriteTxn {
   Result<void> InsertCheckpoint(const storage::CheckpointRecord&) override {
     return NotImplemented("InsertCheckpoint");
   }
+  Result<TeamId> InsertTeam(const storage::TeamRecord&) override { return NotImplemented("InsertTeam"); }
+  Result<void> SetUserTeam(UserId, std::optional<TeamId>) override { return NotImplemented("SetUserTeam"); }
+  Result<void> PutRole(const storage::RoleRecord&) override { return NotImplemented("PutRole"); }
+  Result<void> DeleteRole(std::string_view) override { return NotImplemented("DeleteRole"); }
+  Result<void> InsertReveal(const storage::RevealRecord&) override { return NotImplemented("InsertReveal"); }
 
  private:
   bool Exists(CustomerId id) const {
@@ -568,6 +573,19 @@ Result<std::vector<storage::RoleSettingRecord>> RecordingStore::ListRoleSettings
 Result<std::optional<storage::IdempotencyRecord>> RecordingStore::FindIdempotency(
     std::string_view) {
   return NotImplemented("FindIdempotency");
+}
+
+Result<storage::CustomerRecord> RecordingStore::GetCustomerInScope(CustomerId,
+                                                                   const storage::RecordScope&) {
+  return NotImplemented("GetCustomerInScope");
+}
+Result<std::vector<storage::TeamRecord>> RecordingStore::ListTeams() { return NotImplemented("ListTeams"); }
+Result<std::vector<storage::RoleRecord>> RecordingStore::ListRoles() { return NotImplemented("ListRoles"); }
+Result<std::vector<storage::RevealRecord>> RecordingStore::ListReveals(CustomerId) {
+  return NotImplemented("ListReveals");
+}
+Result<std::optional<storage::RoleRecord>> RecordingStore::FindRole(std::string_view) {
+  return NotImplemented("FindRole");
 }
 
 }  // namespace panorama::testing

@@ -100,6 +100,12 @@ class RecordingStore : public storage::Store {
   Result<std::optional<storage::IdempotencyRecord>> FindIdempotency(std::string_view key) override;
   Result<void> RotateCustomerKey(CustomerId) override;
   Result<std::vector<CustomerId>> ListErasures() override;
+  Result<storage::CustomerRecord> GetCustomerInScope(CustomerId id,
+                                                     const storage::RecordScope& scope) override;
+  Result<std::vector<storage::TeamRecord>> ListTeams() override;
+  Result<std::vector<storage::RoleRecord>> ListRoles() override;
+  Result<std::optional<storage::RoleRecord>> FindRole(std::string_view name) override;
+  Result<std::vector<storage::RevealRecord>> ListReveals(CustomerId customer) override;
   int SchemaVersion() const override { return 1; }
 
   // What has been committed.

@@ -92,6 +92,7 @@ export interface Customer {
   country: string | null;
   tags: string[];
   traits: Record<string, unknown>;
+  masked?: string[]; // fields masked or hidden for the caller's role
   created_at: string;
   updated_at: string;
   aggregates?: Partial<Aggregates>;
@@ -244,9 +245,30 @@ export interface AuditEntry {
 
 export type AuditFilters = Partial<Record<'actor' | 'action' | 'object_type' | 'object_id' | 'from' | 'to', string>>;
 
+export interface Role {
+  name: string;
+  description: string;
+  built_in: boolean;
+  permissions: string[];
+}
+
+export interface PermissionCatalogue {
+  permissions: string[];
+  customer_fields: { field: string; data_class: string }[];
+}
+
 export const api = {
   audit(filters: AuditFilters, limit: number, cursor: string | null): Promise<Page<AuditEntry>> {
     return request('GET', `/api/v1/audit${query({ ...filters, limit, cursor })}`);
+  },
+  roles(): Promise<{ data: Role[] }> {
+    return request('GET', '/api/v1/roles');
+  },
+  permissions(): Promise<PermissionCatalogue> {
+    return request('GET', '/api/v1/permissions');
+  },
+  createRole(name: string, permissions: string[]): Promise<Role> {
+    return request('POST', '/api/v1/roles', { name, permissions });
   },
   login(username: string, password: string): Promise<LoginResponse> {
     return request('POST', '/api/v1/auth/login', { username, password }, false);

@@ -1,5 +1,5 @@
 // Console entry: the header (brand, navigation, language, user) and a hash router over the pages.
-// Routes: #/login, #/customers[?q=…], #/customers/{id}, #/audit, #/security.
+// Routes: #/login, #/customers[?q=…], #/customers/{id}, #/audit, #/security, #/roles.
 import './styles.css';
 import { api, onUnauthorized } from './api';
 import { h, icon } from './dom';
@@ -11,6 +11,7 @@ import { mount360 } from './pages/customer360';
 import { currentQuery, mountCustomers, resetCustomerList } from './pages/customers';
 import { mountLogin } from './pages/login';
 import { mountSecurity } from './pages/security';
+import { mountRoles } from './pages/roles';
 import { clearSession, currentUser, token } from './session';
 import { navigate, type View } from './view';
 
@@ -29,8 +30,9 @@ function renderHeader(): void {
     h('a', { class: 'brand', href: loggedIn ? '#/customers' : '#/login', testid: 'brand' }, icon(kIcons.logo, 'icon icon-logo'), t('app.name')),
     loggedIn &&
       h('nav', { class: 'nav' },
-        h('a', { href: '#/customers', class: /^#\/(audit|security)/.test(location.hash) ? 'nav-link' : 'nav-link active', testid: 'nav-customers' }, t('nav.customers')),
+        h('a', { href: '#/customers', class: /^#\/(audit|security|roles)/.test(location.hash) ? 'nav-link' : 'nav-link active', testid: 'nav-customers' }, t('nav.customers')),
         mayAudit() && h('a', { href: '#/audit', class: location.hash.startsWith('#/audit') ? 'nav-link active' : 'nav-link', testid: 'nav-audit' }, t('nav.audit')),
+        user?.role === 'admin' && h('a', { href: '#/roles', class: location.hash.startsWith('#/roles') ? 'nav-link active' : 'nav-link', testid: 'nav-roles' }, t('nav.roles')),
         h('a', { href: '#/security', class: location.hash.startsWith('#/security') ? 'nav-link active' : 'nav-link', testid: 'nav-security' }, t('nav.security'))),
     h('div', { class: 'spacer' }),
     h(
@@ -115,6 +117,10 @@ function route(): void {
       loginNotice = 'security.signedOutEverywhere';
       navigate('#/login');
     });
+    return;
+  }
+  if (path === '/roles') {
+    view = mountRoles(main);
     return;
   }
   if (path === '/customers') {

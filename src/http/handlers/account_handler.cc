@@ -12,14 +12,6 @@
 namespace panorama::http {
 namespace {
 
-Response RequireAdmin(const security::Principal& who) {
-  return Response::Problem(Error::PermissionDenied(who.name + " is not an administrator"));
-}
-
-bool IsAdmin(const security::Principal& who) {
-  return who.kind == security::Principal::Kind::kUser && who.role == "admin";
-}
-
 Response RequireUser() { return Response::Problem(Error::PermissionDenied("only a signed-in person may do this")); }
 
 Result<int64_t> PathId(const Request& request) {
@@ -141,10 +133,10 @@ Response EnrollMfa(ApiServices& s, Request& request) {
   auto token = body->String("mfa_token", 200);
   if (!body->ok()) return Response::Problem(body->TakeError());
   if (token) return EnrolmentResponse(s.auth.BeginMfaEnrolment(*token));
-  return Authenticated(s, [&s](Request&, const security::Principal& who) -> Response {
-    if (!who.user || !who.session_id) return RequireUser();
-    return EnrolmentResponse(s.auth.BeginMfaEnrolment(*who.user));
-  })(request);
+  return Authed(s, AuthedHandler([&s](Request&, const security::Principal& who) -> Response {
+           if (!who.user || !who.session_id) return RequireUser();
+           return EnrolmentResponse(s.auth.BeginMfaEnrolment(*who.user));
+         })).handler(request);
 }
 
 void WriteCodes(JsonWriter& w, const std::vector<std::string>& codes) {
@@ -171,16 +163,16 @@ Response ConfirmMfa(ApiServices& s, Request& request) {
     w.EndObject();
     return NoStore(Response::Json(200, w.TakeString()));
   }
-  return Authenticated(s, [&](Request&, const security::Principal& who) -> Response {
-    if (!who.user || !who.session_id) return RequireUser();
-    auto codes = s.auth.ConfirmMfaEnrolment(*who.user, *code);
-    if (!codes) return Response::Problem(codes.error());
-    JsonWriter w;
-    w.StartObject();
-    WriteCodes(w, *codes);
-    w.EndObject();
-    return NoStore(Response::Json(200, w.TakeString()));
-  })(request);
+  return Authed(s, AuthedHandler([&](Request&, const security::Principal& who) -> Response {
+           if (!who.user || !who.session_id) return RequireUser();
+           auto codes = s.auth.ConfirmMfaEnrolment(*who.user, *code);
+           if (!codes) return Response::Problem(codes.error());
+           JsonWriter w;
+           w.StartObject();
+           WriteCodes(w, *codes);
+           w.EndObject();
+           return NoStore(Response::Json(200, w.TakeString()));
+         })).handler(request);
 }
 
 Response RegenerateRecoveryCodes(ApiServices& s, Request& request, const security::Principal& who) {
@@ -247,7 +239,8 @@ Response Me(ApiServices& s, Request&, const security::Principal& who) {
 }
 
 Response CreateUser(ApiServices& s, Request& request, const security::Principal& who) {
-  if (!IsAdmin(who)) return RequireAdmin(who);
+  // The route checked the permission; managing staff and keys is also for people only, never for a key.
+  if (who.kind != security::Principal::Kind::kUser) return RequireUser();
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
   body->AllowOnly({"username", "password", "role", "display_name"});
@@ -266,7 +259,8 @@ Response CreateUser(ApiServices& s, Request& request, const security::Principal&
 }
 
 Response UpdateUser(ApiServices& s, Request& request, const security::Principal& who) {
-  if (!IsAdmin(who)) return RequireAdmin(who);
+  // The route checked the permission; managing staff and keys is also for people only, never for a key.
+  if (who.kind != security::Principal::Kind::kUser) return RequireUser();
   auto id = PathId(request);
   if (!id) return Response::Problem(id.error());
   auto body = JsonBody::Parse(request.body);
@@ -283,7 +277,8 @@ Response UpdateUser(ApiServices& s, Request& request, const security::Principal&
 }
 
 Response KillUserSessions(ApiServices& s, Request& request, const security::Principal& who) {
-  if (!IsAdmin(who)) return RequireAdmin(who);
+  // The route checked the permission; managing staff and keys is also for people only, never for a key.
+  if (who.kind != security::Principal::Kind::kUser) return RequireUser();
   auto id = PathId(request);
   if (!id) return Response::Problem(id.error());
   auto user = s.store.GetUser(UserId(*id));
@@ -294,7 +289,8 @@ Response KillUserSessions(ApiServices& s, Request& request, const security::Prin
 }
 
 Response ResetUserMfa(ApiServices& s, Request& request, const security::Principal& who) {
-  if (!IsAdmin(who)) return RequireAdmin(who);
+  // The route checked the permission; managing staff and keys is also for people only, never for a key.
+  if (who.kind != security::Principal::Kind::kUser) return RequireUser();
   auto id = PathId(request);
   if (!id) return Response::Problem(id.error());
   auto result = s.auth.ResetMfa(UserId(*id), who.name);
@@ -318,14 +314,16 @@ void WriteRoleSetting(JsonWriter& w, const storage::RoleSettingRecord& r) {
 }
 
 Response ListMfaPolicy(ApiServices& s, Request&, const security::Principal& who) {
-  if (!IsAdmin(who)) return RequireAdmin(who);
+  // The route checked the permission; managing staff and keys is also for people only, never for a key.
+  if (who.kind != security::Principal::Kind::kUser) return RequireUser();
   auto roles = s.auth.ListRoleMfa();
   if (!roles) return Response::Problem(roles.error());
   return Response::Json(200, PageJson(*roles, false, "", WriteRoleSetting));
 }
 
 Response SetMfaPolicy(ApiServices& s, Request& request, const security::Principal& who) {
-  if (!IsAdmin(who)) return RequireAdmin(who);
+  // The route checked the permission; managing staff and keys is also for people only, never for a key.
+  if (who.kind != security::Principal::Kind::kUser) return RequireUser();
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
   body->AllowOnly({"mfa_required"});
@@ -347,14 +345,16 @@ Response SetMfaPolicy(ApiServices& s, Request& request, const security::Principa
 }
 
 Response ListUsers(ApiServices& s, Request&, const security::Principal& who) {
-  if (!IsAdmin(who)) return RequireAdmin(who);
+  // The route checked the permission; managing staff and keys is also for people only, never for a key.
+  if (who.kind != security::Principal::Kind::kUser) return RequireUser();
   auto users = s.store.ListUsers();
   if (!users) return Response::Problem(users.error());
   return Response::Json(200, PageJson(*users, false, "", WriteUser));
 }
 
 Response CreateKey(ApiServices& s, Request& request, const security::Principal& who) {
-  if (!IsAdmin(who)) return RequireAdmin(who);
+  // The route checked the permission; managing staff and keys is also for people only, never for a key.
+  if (who.kind != security::Principal::Kind::kUser) return RequireUser();
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
   body->AllowOnly({"name", "kind", "scope", "expires_at"});
@@ -383,7 +383,8 @@ Response CreateKey(ApiServices& s, Request& request, const security::Principal& 
 }
 
 Response ListKeys(ApiServices& s, Request&, const security::Principal& who) {
-  if (!IsAdmin(who)) return RequireAdmin(who);
+  // The route checked the permission; managing staff and keys is also for people only, never for a key.
+  if (who.kind != security::Principal::Kind::kUser) return RequireUser();
   auto keys = s.store.ListApiKeys();
   if (!keys) return Response::Problem(keys.error());
   return Response::Json(200, PageJson(*keys, false, "", [](JsonWriter& w, const storage::ApiKeyRecord& k) {
@@ -400,7 +401,8 @@ Response ListKeys(ApiServices& s, Request&, const security::Principal& who) {
 }
 
 Response RevokeKey(ApiServices& s, Request& request, const security::Principal& who) {
-  if (!IsAdmin(who)) return RequireAdmin(who);
+  // The route checked the permission; managing staff and keys is also for people only, never for a key.
+  if (who.kind != security::Principal::Kind::kUser) return RequireUser();
   auto id = PathId(request);
   if (!id) return Response::Problem(id.error());
   auto revoked = s.store.Write([&](storage::WriteTxn& txn) { return txn.RevokeApiKey(ApiKeyId(*id)); });
@@ -411,26 +413,29 @@ Response RevokeKey(ApiServices& s, Request& request, const security::Principal& 
 }  // namespace
 
 void RegisterAccountRoutes(Router& router, ApiServices& s) {
-  router.Add(Method::kPost, "/api/v1/auth/login", [&s](Request& r) { return Login(s, r); });
-  router.Add(Method::kPost, "/api/v1/auth/mfa/verify", [&s](Request& r) { return VerifyMfa(s, r); });
-  router.Add(Method::kPost, "/api/v1/auth/mfa/enroll", [&s](Request& r) { return EnrollMfa(s, r); });
-  router.Add(Method::kPost, "/api/v1/auth/mfa/confirm", [&s](Request& r) { return ConfirmMfa(s, r); });
-  router.Add(Method::kPost, "/api/v1/auth/mfa/recovery-codes", Read(s, RegenerateRecoveryCodes));
-  router.Add(Method::kPost, "/api/v1/auth/refresh", [&s](Request& r) { return Refresh(s, r); });
-  router.Add(Method::kPost, "/api/v1/auth/logout", Read(s, Logout));
-  router.Add(Method::kPost, "/api/v1/auth/logout-all", Read(s, LogoutEverywhere));
-  router.Add(Method::kGet, "/api/v1/auth/sessions", Read(s, ListSessions));
-  router.Add(Method::kGet, "/api/v1/me", Read(s, Me));
-  router.Add(Method::kPost, "/api/v1/users", Write(s, CreateUser));
-  router.Add(Method::kGet, "/api/v1/users", Read(s, ListUsers));
-  router.Add(Method::kPatch, "/api/v1/users/{id}", Write(s, UpdateUser));
-  router.Add(Method::kDelete, "/api/v1/users/{id}/sessions", Write(s, KillUserSessions));
-  router.Add(Method::kDelete, "/api/v1/users/{id}/mfa", Write(s, ResetUserMfa));
-  router.Add(Method::kGet, "/api/v1/security/mfa-policy", Read(s, ListMfaPolicy));
-  router.Add(Method::kPut, "/api/v1/security/mfa-policy/{role}", Write(s, SetMfaPolicy));
-  router.Add(Method::kPost, "/api/v1/api-keys", Read(s, CreateKey));
-  router.Add(Method::kGet, "/api/v1/api-keys", Read(s, ListKeys));
-  router.Add(Method::kDelete, "/api/v1/api-keys/{id}", Write(s, RevokeKey));
+  router.Add(Method::kPost, "/api/v1/auth/login", Public([&s](Request& r) { return Login(s, r); }));
+  router.Add(Method::kPost, "/api/v1/auth/mfa/verify", Public([&s](Request& r) { return VerifyMfa(s, r); }));
+  // Enrolment takes the sign-in MFA token of a user who has no second factor yet, or a session.
+  router.Add(Method::kPost, "/api/v1/auth/mfa/enroll", Public([&s](Request& r) { return EnrollMfa(s, r); }));
+  router.Add(Method::kPost, "/api/v1/auth/mfa/confirm", Public([&s](Request& r) { return ConfirmMfa(s, r); }));
+  router.Add(Method::kPost, "/api/v1/auth/mfa/recovery-codes", Authed(s, RegenerateRecoveryCodes));
+  router.Add(Method::kPost, "/api/v1/auth/refresh", Public([&s](Request& r) { return Refresh(s, r); }));
+  router.Add(Method::kPost, "/api/v1/auth/logout", Authed(s, Logout));
+  router.Add(Method::kPost, "/api/v1/auth/logout-all", Authed(s, LogoutEverywhere));
+  router.Add(Method::kGet, "/api/v1/auth/sessions", Authed(s, ListSessions));
+  router.Add(Method::kGet, "/api/v1/me", Authed(s, Me));
+  router.Add(Method::kPost, "/api/v1/users", Write(s, Permission::kUsersManage, CreateUser));
+  router.Add(Method::kGet, "/api/v1/users", Read(s, Permission::kUsersManage, ListUsers));
+  router.Add(Method::kPatch, "/api/v1/users/{id}", Write(s, Permission::kUsersManage, UpdateUser));
+  router.Add(Method::kDelete, "/api/v1/users/{id}/sessions", Write(s, Permission::kUsersManage, KillUserSessions));
+  router.Add(Method::kDelete, "/api/v1/users/{id}/mfa", Write(s, Permission::kUsersManage, ResetUserMfa));
+  router.Add(Method::kGet, "/api/v1/security/mfa-policy", Read(s, Permission::kSettingsManage, ListMfaPolicy));
+  router.Add(Method::kPut, "/api/v1/security/mfa-policy/{role}",
+             Write(s, Permission::kSettingsManage, SetMfaPolicy));
+  // Read, not Write: a Write honours Idempotency-Key by storing the response, and this one holds the secret.
+  router.Add(Method::kPost, "/api/v1/api-keys", Read(s, Permission::kKeysManage, CreateKey));
+  router.Add(Method::kGet, "/api/v1/api-keys", Read(s, Permission::kKeysManage, ListKeys));
+  router.Add(Method::kDelete, "/api/v1/api-keys/{id}", Write(s, Permission::kKeysManage, RevokeKey));
 }
 
 }  // namespace panorama::http

@@ -1,6 +1,7 @@
 #pragma once
 // What the API handlers work with; app/ builds these and hands them over (STYLE.md §5).
 
+#include <memory>
 #include <string>
 
 #include "core/money.h"
@@ -12,7 +13,10 @@ class Store;
 namespace panorama::security {
 class AuthService;
 class RateLimiter;
+namespace access {
+class AccessPolicy;
 }
+}  // namespace panorama::security
 namespace panorama::features {
 class FeatureStore;
 }
@@ -42,6 +46,9 @@ struct ApiServices {
   audit::LedgerService* audit = nullptr;  // read log of personal data; null in tests that do not audit
   // Per key, user and client IP limits for /api/v1; null: no limits.
   security::RateLimiter* limiter = nullptr;
+  // Permissions, record scope and custom roles; RegisterApiRoutes creates it over `store` and `clock`
+  // when left empty.
+  std::shared_ptr<security::access::AccessPolicy> access;
 };
 
 // Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.

@@ -9,14 +9,11 @@
 namespace panorama::http {
 namespace {
 
-// Roles for now; the permission model will replace this check (TODO(#3): map to the audit.read permission).
-bool MaySearchAudit(const security::Principal& who) {
-  return who.kind == security::Principal::Kind::kUser && (who.role == "admin" || who.role == "auditor");
-}
-
+// The route requires audit.read (admin and auditor roles, or a custom role granting it); people only, since
+// an API key acting as an auditor would be an unattributed reader of the ledger.
 Response SearchAudit(ApiServices& s, Request& request, const security::Principal& who) {
-  if (!MaySearchAudit(who)) {
-    return Response::Problem(Error::PermissionDenied("the audit ledger is for the admin and auditor roles"));
+  if (who.kind != security::Principal::Kind::kUser) {
+    return Response::Problem(Error::PermissionDenied("the audit ledger is searched by signed-in staff only"));
   }
   auto page = ReadPageParams(request, 50, 500);
   if (!page) return Response::Problem(page.error());
@@ -72,7 +69,7 @@ Response SearchAudit(ApiServices& s, Request& request, const security::Principal
 }  // namespace
 
 void RegisterAuditRoutes(Router& router, ApiServices& s) {
-  router.Add(Method::kGet, "/api/v1/audit", Read(s, SearchAudit));
+  router.Add(Method::kGet, "/api/v1/audit", Read(s, Permission::kAuditRead, SearchAudit));
 }
 
 }  // namespace panorama::http

@@ -44,7 +44,7 @@ Result<std::optional<CustomerId>> QueryCustomerId(const Request& request) {
   return std::optional<CustomerId>(CustomerId(id));
 }
 
-Response CreateOrder(ApiServices& s, Request& request) {
+Response CreateOrder(ApiServices& s, Request& request, const security::Principal& who) {
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
   body->AllowOnly({"customer_id", "order_id", "placed_at", "currency", "total_minor", "status", "items"});
@@ -81,6 +81,13 @@ Response CreateOrder(ApiServices& s, Request& request) {
   auto base = s.rates.ToBase(order.total);
   if (!base) return Response::Problem(Error::InvalidField("currency", base.error().message()));
   order.total_base_minor = *base;
+  // A customer outside the caller's records is "no such customer", as for an absent id.
+  if (auto visible = GetCustomerFor(s, who, order.customer); !visible) {
+    if (visible.error().code() == ErrorCode::kNotFound) {
+      return Response::Problem(Error::InvalidField("customer_id", "no such customer"));
+    }
+    return Response::Problem(visible.error());
+  }
   auto written = s.store.Write([&](storage::WriteTxn& txn) -> Result<void> {
     ASSIGN_OR_RETURN(auto owner, txn.GetCustomer(order.customer));
     if (owner.merged_into) order.customer = *owner.merged_into;
@@ -108,12 +115,13 @@ Response CreateOrder(ApiServices& s, Request& request) {
   return Response::Json(201, w.TakeString());
 }
 
-Response ListOrders(ApiServices& s, Request& request) {
+Response ListOrders(ApiServices& s, Request& request, const security::Principal& who) {
   auto page = ReadPageParams(request);
   if (!page) return Response::Problem(page.error());
   auto customer = QueryCustomerId(request);
   if (!customer) return Response::Problem(customer.error());
-  auto orders = s.store.ListOrders({.after_id = page->after_id, .limit = page->limit + 1, .customer = *customer});
+  auto orders = s.store.ListOrders({.after_id = page->after_id, .limit = page->limit + 1, .customer = *customer,
+                                     .scope = ScopeOf(who)});
   if (!orders) return Response::Problem(orders.error());
   bool more = orders->size() > static_cast<size_t>(page->limit);
   if (more) orders->resize(static_cast<size_t>(page->limit));
@@ -176,6 +184,7 @@ Response CreateInteraction(ApiServices& s, Request& request, const security::Pri
   if (interaction.subject.empty() && interaction.body.empty()) body->Reject("subject", "subject or body is required");
   if (!body->ok()) return Response::Problem(body->TakeError());
   interaction.author = who.user;
+  if (auto visible = GetCustomerFor(s, who, interaction.customer); !visible) return Response::Problem(visible.error());
   auto written = s.store.Write([&](storage::WriteTxn& txn) -> Result<void> {
     ASSIGN_OR_RETURN(auto owner, txn.GetCustomer(interaction.customer));
     if (owner.merged_into) interaction.customer = *owner.merged_into;
@@ -184,34 +193,38 @@ Response CreateInteraction(ApiServices& s, Request& request, const security::Pri
   });
   if (!written) return Response::Problem(written.error());
   JsonWriter w;
-  WriteInteraction(w, interaction);
+  WriteInteraction(w, interaction, who.permissions);
   return Response::Json(201, w.TakeString());
 }
 
-Response ListInteractions(ApiServices& s, Request& request) {
+Response ListInteractions(ApiServices& s, Request& request, const security::Principal& who) {
   auto id = PathCustomerId(request);
   if (!id) return Response::Problem(id.error());
   auto page = ReadPageParams(request);
   if (!page) return Response::Problem(page.error());
-  if (auto customer = s.store.GetCustomer(*id); !customer) return Response::Problem(customer.error());
-  auto list = s.store.ListInteractions({.after_id = page->after_id, .limit = page->limit + 1, .customer = *id});
+  if (auto customer = GetCustomerFor(s, who, *id); !customer) return Response::Problem(customer.error());
+  auto list = s.store.ListInteractions(
+      {.after_id = page->after_id, .limit = page->limit + 1, .customer = *id, .scope = ScopeOf(who)});
   if (!list) return Response::Problem(list.error());
   bool more = list->size() > static_cast<size_t>(page->limit);
   if (more) list->resize(static_cast<size_t>(page->limit));
   std::string next = list->empty() ? "" : list->back().id.ToString();
-  return Response::Json(200, PageJson(*list, more, next, WriteInteraction));
+  return Response::Json(200, PageJson(*list, more, next, [&](JsonWriter& w, const storage::InteractionRecord& i) {
+    WriteInteraction(w, i, who.permissions);
+  }));
 }
 
 }  // namespace
 
 void RegisterCommerceRoutes(Router& router, ApiServices& s) {
-  router.Add(Method::kPost, "/api/v1/orders", Write(s, CreateOrder));
-  router.Add(Method::kGet, "/api/v1/orders", Read(s, ListOrders));
-  router.Add(Method::kPost, "/api/v1/products", Write(s, CreateProduct));
-  router.Add(Method::kGet, "/api/v1/products", Read(s, ListProducts));
+  router.Add(Method::kPost, "/api/v1/orders", Write(s, Permission::kOrdersWrite, CreateOrder));
+  router.Add(Method::kGet, "/api/v1/orders", Read(s, Permission::kOrdersRead, ListOrders));
+  router.Add(Method::kPost, "/api/v1/products", Write(s, Permission::kProductsWrite, CreateProduct));
+  router.Add(Method::kGet, "/api/v1/products", Read(s, Permission::kOrdersRead, ListProducts));
   router.Add(Method::kPost, "/api/v1/customers/{id}/interactions",
-             Write(s, CreateInteraction));
-  router.Add(Method::kGet, "/api/v1/customers/{id}/interactions", Read(s, ListInteractions));
+             Write(s, Permission::kCustomersWrite, CreateInteraction));
+  router.Add(Method::kGet, "/api/v1/customers/{id}/interactions",
+             Read(s, Permission::kCustomersRead, ListInteractions));
 }
 
 }  // namespace panorama::http

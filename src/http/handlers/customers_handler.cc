@@ -10,6 +10,7 @@
 #include "ingest/identity/identity_resolver.h"
 #include "ingest/normalize.h"
 #include "profile/customer_view.h"
+#include "security/access/masking.h"
 #include "storage/store.h"
 
 namespace panorama::http {
@@ -17,9 +18,25 @@ namespace {
 
 
 // Reads the customer fields present in `body` into `c` (a PATCH leaves absent fields alone; null clears).
-void ReadCustomerFields(JsonBody& body, storage::CustomerRecord& c, const std::string& region) {
+void ReadCustomerFields(JsonBody& body, storage::CustomerRecord& c, const std::string& region,
+                        const security::Principal& who) {
   body.AllowOnly({"name", "email", "phone", "gender", "birthday", "city", "country", "address", "tags", "traits",
-                  "external_id"});
+                  "external_id", "owner_id", "team_id"});
+  // Reassigning a record is its own permission: without it the fields are refused, not ignored.
+  for (const char* key : {"owner_id", "team_id"}) {
+    if (!body.Has(key)) continue;
+    if (!who.Can(Permission::kCustomersAssign)) {
+      body.Reject(key, "may only be set with the permission customers.assign");
+    } else if (body.IsNull(key)) {
+      std::string_view(key) == "owner_id" ? c.owner.reset() : c.team.reset();
+    } else if (auto value = body.Int(key, 1, int64_t{1} << 53)) {
+      if (std::string_view(key) == "owner_id") {
+        c.owner = UserId(*value);
+      } else {
+        c.team = TeamId(*value);
+      }
+    }
+  }
   auto text_field = [&](std::string_view key, std::string& target, size_t max,
                         Result<std::string> (*normalise)(std::string_view)) {
     if (body.IsNull(key)) {
@@ -76,6 +93,23 @@ void ReadCustomerFields(JsonBody& body, storage::CustomerRecord& c, const std::s
   }
 }
 
+// The owner and team named in a write must exist; kInvalidArgument naming the field otherwise.
+Result<void> CheckAssignment(ApiServices& s, const storage::CustomerRecord& c) {
+  if (c.owner) {
+    auto user = s.store.GetUser(*c.owner);
+    if (!user) {
+      if (user.error().code() == ErrorCode::kNotFound) return Error::InvalidField("owner_id", "no such user");
+      return std::move(user.error());
+    }
+  }
+  if (c.team) {
+    ASSIGN_OR_RETURN(auto teams, s.store.ListTeams());
+    bool found = std::any_of(teams.begin(), teams.end(), [&](const auto& t) { return t.id == *c.team; });
+    if (!found) return Error::InvalidField("team_id", "no such team");
+  }
+  return Ok();
+}
+
 // Claims the customer's email, phone and external id as identities; another customer's identifier is a 409.
 Result<void> ClaimIdentities(storage::WriteTxn& txn, const storage::CustomerRecord& c, Timestamp at) {
   std::pair<const char*, const std::string*> keys[] = {
@@ -92,17 +126,40 @@ Result<void> ClaimIdentities(storage::WriteTxn& txn, const storage::CustomerReco
   return Ok();
 }
 
-std::string CustomerJson(ApiServices& s, const storage::CustomerRecord& c) {
+std::string CustomerJson(ApiServices& s, const storage::CustomerRecord& c, const security::Principal& who) {
   JsonWriter w;
   auto f = s.features.Get(c.id, s.clock.Now()).value_or(features::CustomerFeatures{});
-  WriteCustomer(w, c, &f, s.rates.base());
+  WriteCustomer(w, c, &f, s.rates.base(), who.permissions);
   return w.TakeString();
 }
 
-Response ListCustomers(ApiServices& s, Request& request) {
+// A filter on a field the caller sees masked would reveal it one guess at a time: 403 naming the filter.
+Result<void> CheckFilters(const Request& request, const security::Principal& who) {
+  struct Filter {
+    const char* param;
+    std::initializer_list<const char*> fields;
+  };
+  static const Filter kFilters[] = {{"q", {"name", "email", "phone"}}, {"city", {"city"}},
+                                    {"country", {"country"}},         {"tag", {"tags"}}};
+  for (const Filter& filter : kFilters) {
+    if (!request.Query(filter.param)) continue;
+    for (const char* field : filter.fields) {
+      if (!security::access::CanReadField(who.permissions, field)) {
+        return Error(ErrorCode::kPermissionDenied,
+                     std::string("filter ") + filter.param + " uses " + field + ", which this role may not read",
+                     {{filter.param, std::string("uses ") + field + ", which this role may not read"}});
+      }
+    }
+  }
+  return Ok();
+}
+
+Response ListCustomers(ApiServices& s, Request& request, const security::Principal& who) {
   auto page = ReadPageParams(request, 50, 1000);
   if (!page) return Response::Problem(page.error());
+  if (auto allowed = CheckFilters(request, who); !allowed) return Response::Problem(allowed.error());
   storage::CustomerQuery query;
+  query.scope = ScopeOf(who);
   query.limit = page->limit + 1;
   query.after_id = page->after_id;
   if (auto q = request.Query("q")) {
@@ -137,25 +194,31 @@ Response ListCustomers(ApiServices& s, Request& request) {
   RecordRead(s, "customer.list", "customer", "", std::move(read_ids));
   return Response::Json(200, PageJson(*customers, more, next, [&](JsonWriter& w, const storage::CustomerRecord& c) {
     auto f = s.features.Get(c.id, now).value_or(features::CustomerFeatures{});
-    WriteCustomer(w, c, &f, s.rates.base());
+    WriteCustomer(w, c, &f, s.rates.base(), who.permissions);
   }));
 }
 
-Response GetCustomer(ApiServices& s, Request& request) {
+Response GetCustomer(ApiServices& s, Request& request, const security::Principal& who) {
   auto id = PathCustomerId(request);
   if (!id) return Response::Problem(id.error());
-  auto customer = s.store.GetCustomer(*id);
+  auto customer = GetCustomerFor(s, who, *id);
   if (!customer) return Response::Problem(customer.error());
   RecordRead(s, "customer.read", "customer", id->ToString());
-  return Response::Json(200, CustomerJson(s, *customer));
+  return Response::Json(200, CustomerJson(s, *customer, who));
 }
 
-Response CreateCustomer(ApiServices& s, Request& request) {
+Response CreateCustomer(ApiServices& s, Request& request, const security::Principal& who) {
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
   storage::CustomerRecord c;
-  ReadCustomerFields(*body, c, s.default_phone_region);
+  // Staff own what they create (and their team shares it); records from keys stay unowned.
+  if (who.kind == security::Principal::Kind::kUser) {
+    c.owner = who.user;
+    c.team = who.team;
+  }
+  ReadCustomerFields(*body, c, s.default_phone_region, who);
   if (!body->ok()) return Response::Problem(body->TakeError());
+  if (auto assigned = CheckAssignment(s, c); !assigned) return Response::Problem(assigned.error());
   if (c.name.empty() && c.email.empty() && c.phone.empty() && c.external_id.empty()) {
     return Response::Problem(Error::InvalidField("name", "a customer needs a name, email, phone or external_id"));
   }
@@ -166,14 +229,15 @@ Response CreateCustomer(ApiServices& s, Request& request) {
   });
   if (!written) return Response::Problem(written.error());
   s.features.OnCustomer(c.id);
-  Response response = Response::Json(201, CustomerJson(s, c));
+  Response response = Response::Json(201, CustomerJson(s, c, who));
   response.headers.emplace_back("Location", "/api/v1/customers/" + c.id.ToString());
   return response;
 }
 
-Response UpdateCustomer(ApiServices& s, Request& request) {
+Response UpdateCustomer(ApiServices& s, Request& request, const security::Principal& who) {
   auto id = PathCustomerId(request);
   if (!id) return Response::Problem(id.error());
+  if (auto visible = GetCustomerFor(s, who, *id); !visible) return Response::Problem(visible.error());
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
   storage::CustomerRecord updated;
@@ -183,30 +247,36 @@ Response UpdateCustomer(ApiServices& s, Request& request) {
       return Error::FailedPrecondition("customer " + id->ToString() + " was merged into " +
                                        updated.merged_into->ToString());
     }
-    ReadCustomerFields(*body, updated, s.default_phone_region);
+    ReadCustomerFields(*body, updated, s.default_phone_region, who);
     if (!body->ok()) return body->TakeError();
+    RETURN_IF_ERROR(CheckAssignment(s, updated));
     updated.updated_at = s.clock.Now();
     RETURN_IF_ERROR(txn.UpdateCustomer(updated));
     return ClaimIdentities(txn, updated, updated.updated_at);
   });
   if (!written) return Response::Problem(written.error());
-  return Response::Json(200, CustomerJson(s, updated));
+  return Response::Json(200, CustomerJson(s, updated, who));
 }
 
-Response DeleteCustomer(ApiServices& s, Request& request) {
+Response DeleteCustomer(ApiServices& s, Request& request, const security::Principal& who) {
   auto id = PathCustomerId(request);
   if (!id) return Response::Problem(id.error());
+  if (auto visible = GetCustomerFor(s, who, *id); !visible) return Response::Problem(visible.error());
   auto written = s.store.Write([&](storage::WriteTxn& txn) { return txn.DeleteCustomer(*id); });
   if (!written) return Response::Problem(written.error());
   s.features.OnErase(*id);
   return Response::NoContent();
 }
 
-void WriteTimelineItem(JsonWriter& w, const profile::TimelineItem& item) {
+void WriteTimelineItem(JsonWriter& w, const profile::TimelineItem& item,
+                       const security::access::PermissionSet& permissions) {
   w.StartObject();
   w.Key("kind").String(item.kind());
   w.Key("at").String(FormatIso8601(item.at));
-  if (const auto* e = std::get_if<storage::EventRecord>(&item.record)) {
+  if (const auto* event = std::get_if<storage::EventRecord>(&item.record)) {
+    storage::EventRecord masked_event = *event;
+    security::access::MaskEvent(masked_event, permissions);
+    const auto* e = &masked_event;
     w.Key("id").Int64(e->id.value());
     w.Key("type").String(e->type);
     w.Key("name").String(e->name);
@@ -228,7 +298,10 @@ void WriteTimelineItem(JsonWriter& w, const profile::TimelineItem& item) {
       w.EndObject();
     }
     w.EndArray();
-  } else if (const auto* i = std::get_if<storage::InteractionRecord>(&item.record)) {
+  } else if (const auto* interaction = std::get_if<storage::InteractionRecord>(&item.record)) {
+    storage::InteractionRecord masked_interaction = *interaction;
+    security::access::MaskInteraction(masked_interaction, permissions);
+    const auto* i = &masked_interaction;
     w.Key("id").Int64(i->id.value());
     w.Key("interaction_kind").String(i->kind);
     w.Key("subject").String(i->subject);
@@ -238,9 +311,10 @@ void WriteTimelineItem(JsonWriter& w, const profile::TimelineItem& item) {
   w.EndObject();
 }
 
-Response Customer360(ApiServices& s, Request& request) {
+Response Customer360(ApiServices& s, Request& request, const security::Principal& who) {
   auto id = PathCustomerId(request);
   if (!id) return Response::Problem(id.error());
+  if (auto visible = GetCustomerFor(s, who, *id); !visible) return Response::Problem(visible.error());
   profile::ViewQuery query;
   if (auto limit = request.Query("timeline_limit")) {
     int n = 0;
@@ -257,16 +331,22 @@ Response Customer360(ApiServices& s, Request& request) {
   }
   auto view = s.views.Get(*id, query);
   if (!view) return Response::Problem(view.error());
+  // A merged-away id shows its survivor, which must be in scope too.
+  if (view->customer.id != *id) {
+    if (auto visible = GetCustomerFor(s, who, view->customer.id); !visible) {
+      return Response::Problem(Error::NotFound("customer " + id->ToString() + " not found"));
+    }
+  }
   RecordRead(s, "customer.view360", "customer", id->ToString());
   JsonWriter w;
   w.StartObject();
   w.Key("customer");
-  WriteCustomer(w, view->customer, &view->aggregates, view->base_currency);
+  WriteCustomer(w, view->customer, &view->aggregates, view->base_currency, who.permissions);
   w.Key("identities").StartArray();
   for (const auto& identity : view->identities) {
     w.StartObject();
     w.Key("type").String(identity.type);
-    w.Key("value").String(identity.value);
+    w.Key("value").String(security::access::MaskIdentity(identity.type, identity.value, who.permissions));
     w.Key("first_seen").String(FormatIso8601(identity.first_seen));
     w.EndObject();
   }
@@ -284,7 +364,7 @@ Response Customer360(ApiServices& s, Request& request) {
   w.Key("aggregates");
   WriteAggregates(w, view->aggregates, view->base_currency);
   w.Key("timeline").StartObject().Key("data").StartArray();
-  for (const auto& item : view->timeline) WriteTimelineItem(w, item);
+  for (const auto& item : view->timeline) WriteTimelineItem(w, item, who.permissions);
   w.EndArray().Key("next_cursor");
   if (view->next_cursor) {
     w.String(view->next_cursor->Encode());
@@ -299,12 +379,12 @@ Response Customer360(ApiServices& s, Request& request) {
 }  // namespace
 
 void RegisterCustomerRoutes(Router& router, ApiServices& s) {
-  router.Add(Method::kGet, "/api/v1/customers", Read(s, ListCustomers));
-  router.Add(Method::kPost, "/api/v1/customers", Write(s, CreateCustomer));
-  router.Add(Method::kGet, "/api/v1/customers/{id}", Read(s, GetCustomer));
-  router.Add(Method::kPatch, "/api/v1/customers/{id}", Write(s, UpdateCustomer));
-  router.Add(Method::kDelete, "/api/v1/customers/{id}", Write(s, DeleteCustomer));
-  router.Add(Method::kGet, "/api/v1/customers/{id}/360", Read(s, Customer360));
+  router.Add(Method::kGet, "/api/v1/customers", Read(s, Permission::kCustomersRead, ListCustomers));
+  router.Add(Method::kPost, "/api/v1/customers", Write(s, Permission::kCustomersWrite, CreateCustomer));
+  router.Add(Method::kGet, "/api/v1/customers/{id}", Read(s, Permission::kCustomersRead, GetCustomer));
+  router.Add(Method::kPatch, "/api/v1/customers/{id}", Write(s, Permission::kCustomersWrite, UpdateCustomer));
+  router.Add(Method::kDelete, "/api/v1/customers/{id}", Write(s, Permission::kCustomersDelete, DeleteCustomer));
+  router.Add(Method::kGet, "/api/v1/customers/{id}/360", Read(s, Permission::kCustomersRead, Customer360));
 }
 
 }  // namespace panorama::http

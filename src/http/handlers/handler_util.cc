@@ -5,6 +5,7 @@
 #include "audit/ledger_service.h"
 #include "core/actor_context.h"
 #include "features/feature_store.h"
+#include "security/access/masking.h"
 #include "security/crypto_util.h"
 #include "security/rate_limiter.h"
 #include "storage/store.h"
@@ -68,8 +69,9 @@ std::optional<Response> LimitClientIp(ApiServices& services, const Request& requ
   return std::nullopt;
 }
 
-Handler Authenticated(ApiServices& services, AuthedHandler handler, bool write) {
-  return [&services, handler = std::move(handler), write](Request& request) -> Response {
+// Authenticates, resolves permissions and checks `needed` (none for "authenticated" routes).
+Handler Authenticated(ApiServices& services, std::optional<Permission> needed, AuthedHandler handler, bool write) {
+  return [&services, needed, handler = std::move(handler), write](Request& request) -> Response {
     if (auto limited = LimitClientIp(services, request)) return *limited;
     auto principal = services.auth.AuthenticateBearer(BearerToken(request));
     if (!principal) {
@@ -85,6 +87,13 @@ Handler Authenticated(ApiServices& services, AuthedHandler handler, bool write) 
                                                      std::to_string(principal->user ? principal->user->value() : 0));
       if (!allowed) return Response::Problem(allowed.error());
     }
+    if (auto resolved = services.access->Resolve(*principal); !resolved) {
+      return Response::Problem(resolved.error());
+    }
+    if (needed && !principal->Can(*needed)) {
+      return Response::Problem(Error::PermissionDenied("this action needs the permission " +
+                                                       std::string(security::access::PermissionName(*needed))));
+    }
     if (write && !principal->CanWrite()) {
       return Response::Problem(Error::PermissionDenied("this credential may only read"));
     }
@@ -94,9 +103,9 @@ Handler Authenticated(ApiServices& services, AuthedHandler handler, bool write) 
   };
 }
 
-Handler IdempotentWrite(ApiServices& services, AuthedHandler handler) {
+Handler IdempotentWrite(ApiServices& services, std::optional<Permission> needed, AuthedHandler handler) {
   return Authenticated(
-      services,
+      services, needed,
       [&services, handler = std::move(handler)](Request& request, const security::Principal& who) -> Response {
         std::string_view key = request.Header("idempotency-key");
         if (key.empty()) return handler(request, who);
@@ -128,17 +137,48 @@ Handler IdempotentWrite(ApiServices& services, AuthedHandler handler) {
       /*write=*/true);
 }
 
-Handler Read(ApiServices& s, ServiceHandler fn) {
-  return Authenticated(s, [&s, fn](Request& r, const security::Principal&) { return fn(s, r); });
+namespace {
+std::string RuleOf(Permission p) { return std::string(security::access::PermissionName(p)); }
+}  // namespace
+
+GuardedHandler Read(ApiServices& s, Permission p, ServiceHandler fn) {
+  return {RuleOf(p), Authenticated(s, p, [&s, fn](Request& r, const security::Principal&) { return fn(s, r); }, false)};
 }
-Handler Read(ApiServices& s, PrincipalHandler fn) {
-  return Authenticated(s, [&s, fn](Request& r, const security::Principal& who) { return fn(s, r, who); });
+GuardedHandler Read(ApiServices& s, Permission p, PrincipalHandler fn) {
+  return {RuleOf(p),
+          Authenticated(s, p, [&s, fn](Request& r, const security::Principal& who) { return fn(s, r, who); }, false)};
 }
-Handler Write(ApiServices& s, ServiceHandler fn) {
-  return IdempotentWrite(s, [&s, fn](Request& r, const security::Principal&) { return fn(s, r); });
+GuardedHandler Read(ApiServices& s, Permission p, AuthedHandler fn) {
+  return {RuleOf(p), Authenticated(s, p, std::move(fn), false)};
 }
-Handler Write(ApiServices& s, PrincipalHandler fn) {
-  return IdempotentWrite(s, [&s, fn](Request& r, const security::Principal& who) { return fn(s, r, who); });
+GuardedHandler Write(ApiServices& s, Permission p, ServiceHandler fn) {
+  return {RuleOf(p), IdempotentWrite(s, p, [&s, fn](Request& r, const security::Principal&) { return fn(s, r); })};
+}
+GuardedHandler Write(ApiServices& s, Permission p, PrincipalHandler fn) {
+  return {RuleOf(p),
+          IdempotentWrite(s, p, [&s, fn](Request& r, const security::Principal& who) { return fn(s, r, who); })};
+}
+GuardedHandler Write(ApiServices& s, Permission p, AuthedHandler fn) {
+  return {RuleOf(p), IdempotentWrite(s, p, std::move(fn))};
+}
+GuardedHandler Authed(ApiServices& s, AuthedHandler fn) {
+  return {std::string(kAuthenticatedRule), Authenticated(s, std::nullopt, std::move(fn), false)};
+}
+
+GuardedHandler Authed(ApiServices& s, PrincipalHandler fn) {
+  return {std::string(kAuthenticatedRule),
+          Authenticated(
+              s, std::nullopt, [&s, fn](Request& r, const security::Principal& who) { return fn(s, r, who); }, false)};
+}
+
+std::optional<storage::RecordScope> ScopeOf(const security::Principal& who) {
+  return security::access::AccessPolicy::ScopeOf(who);
+}
+
+Result<storage::CustomerRecord> GetCustomerFor(ApiServices& s, const security::Principal& who, CustomerId id) {
+  auto scope = ScopeOf(who);
+  if (scope) return s.store.GetCustomerInScope(id, *scope);
+  return s.store.GetCustomer(id);
 }
 
 struct JsonBody::Doc {
@@ -380,18 +420,33 @@ void WriteAggregates(JsonWriter& w, const features::CustomerFeatures& f, const s
   w.EndObject();
 }
 
-void WriteCustomer(JsonWriter& w, const storage::CustomerRecord& c, const features::CustomerFeatures* aggregates,
-                   const std::string& base_currency) {
+void WriteCustomer(JsonWriter& w, const storage::CustomerRecord& record,
+                   const features::CustomerFeatures* aggregates, const std::string& base_currency,
+                   const security::access::PermissionSet& permissions) {
+  storage::CustomerRecord c = record;
+  std::vector<std::string> masked = security::access::MaskCustomer(c, permissions);
+  // A hidden field is null, so a reader tells "hidden from you" from "empty".
+  auto text = [&](const char* key, const std::string& value) {
+    w.Key(key);
+    const auto* rule = security::access::FindCustomerField(key);
+    bool hidden = rule != nullptr && rule->when_masked == security::access::MaskStyle::kHide &&
+                  std::find(masked.begin(), masked.end(), key) != masked.end();
+    if (hidden) {
+      w.Null();
+    } else {
+      w.String(value);
+    }
+  };
   w.StartObject();
   w.Key("id").Int64(c.id.value());
-  w.Key("name").String(c.name);
-  w.Key("email").String(c.email);
-  w.Key("phone").String(c.phone);
-  w.Key("gender").String(c.gender);
-  w.Key("birthday").String(c.birthday);
-  w.Key("city").String(c.city);
+  text("name", c.name);
+  text("email", c.email);
+  text("phone", c.phone);
+  text("gender", c.gender);
+  text("birthday", c.birthday);
+  text("city", c.city);
   w.Key("country").String(c.country);
-  w.Key("address").String(c.address);
+  text("address", c.address);
   w.Key("external_id").String(c.external_id);
   w.Key("tags").StartArray();
   for (const auto& tag : c.tags) w.String(tag);
@@ -400,6 +455,21 @@ void WriteCustomer(JsonWriter& w, const storage::CustomerRecord& c, const featur
   w.Key("created_at").String(FormatIso8601(c.created_at));
   w.Key("updated_at").String(FormatIso8601(c.updated_at));
   if (c.merged_into) w.Key("merged_into").Int64(c.merged_into->value());
+  w.Key("owner_id");
+  if (c.owner) {
+    w.Int64(c.owner->value());
+  } else {
+    w.Null();
+  }
+  w.Key("team_id");
+  if (c.team) {
+    w.Int64(c.team->value());
+  } else {
+    w.Null();
+  }
+  w.Key("masked").StartArray();
+  for (const auto& field : masked) w.String(field);
+  w.EndArray();
   if (aggregates) {
     w.Key("aggregates");
     WriteAggregates(w, *aggregates, base_currency);
@@ -436,7 +506,8 @@ void WriteOrder(JsonWriter& w, const storage::OrderRecord& o) {
   w.EndObject();
 }
 
-void WriteInteraction(JsonWriter& w, const storage::InteractionRecord& i) {
+void WriteInteraction(JsonWriter& w, storage::InteractionRecord i, const security::access::PermissionSet& permissions) {
+  security::access::MaskInteraction(i, permissions);
   w.StartObject();
   w.Key("id").Int64(i.id.value());
   w.Key("customer_id").Int64(i.customer.value());
@@ -454,7 +525,8 @@ void WriteInteraction(JsonWriter& w, const storage::InteractionRecord& i) {
   w.EndObject();
 }
 
-void WriteEvent(JsonWriter& w, const storage::EventRecord& e) {
+void WriteEvent(JsonWriter& w, storage::EventRecord e, const security::access::PermissionSet& permissions) {
+  security::access::MaskEvent(e, permissions);
   w.StartObject();
   w.Key("id").Int64(e.id.value());
   w.Key("type").String(e.type);

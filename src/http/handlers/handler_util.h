@@ -15,6 +15,9 @@
 #include "http/handlers/api_services.h"
 #include "http/json.h"
 #include "http/request.h"
+#include "http/router.h"
+#include "security/access/access_policy.h"
+#include "security/access/permissions.h"
 #include "security/auth_service.h"
 #include "storage/records.h"
 
@@ -25,6 +28,7 @@ struct CustomerFeatures;
 namespace panorama::http {
 
 using AuthedHandler = std::function<Response(Request&, const security::Principal&)>;
+using security::access::Permission;
 
 // The audit actor of an authenticated request: "user:<id>" or "key:<id>", X-Request-Id, truncated IP.
 ActorContext ActorOf(const Request& request, const security::Principal& who);
@@ -33,19 +37,27 @@ ActorContext ActorOf(const Request& request, const security::Principal& who);
 void RecordRead(ApiServices& services, std::string action, std::string object_type, std::string object_id,
                 std::vector<std::string> ids = {});
 
-// Requires a bearer token (session or API key); `write` additionally requires a read-write scope.
-Handler Authenticated(ApiServices& services, AuthedHandler handler, bool write = false);
-// Like Authenticated(write = true), and replays the stored response for a repeated Idempotency-Key.
-Handler IdempotentWrite(ApiServices& services, AuthedHandler handler);
-
-// Adapters from plain handler functions to routes: Read needs any bearer token, Write a read-write one and
-// honours Idempotency-Key.
+// The route adapters: the one way an API route is built. Each takes the permission the route needs,
+// authenticates the bearer token (session or API key; 401 without a valid one), resolves the caller's
+// permissions and team (AccessPolicy), answers 403 problem+json without the permission, and records the
+// permission as the route's rule for the router (so the authorisation matrix test sees it).
+// Read: any method that changes nothing. Write: also needs a read-write credential and honours
+// Idempotency-Key. Authed: any valid bearer token, no permission (rule "authenticated").
 using ServiceHandler = Response (*)(ApiServices&, Request&);
 using PrincipalHandler = Response (*)(ApiServices&, Request&, const security::Principal&);
-Handler Read(ApiServices& services, ServiceHandler fn);
-Handler Read(ApiServices& services, PrincipalHandler fn);
-Handler Write(ApiServices& services, ServiceHandler fn);
-Handler Write(ApiServices& services, PrincipalHandler fn);
+GuardedHandler Read(ApiServices& services, Permission needed, ServiceHandler fn);
+GuardedHandler Read(ApiServices& services, Permission needed, PrincipalHandler fn);
+GuardedHandler Read(ApiServices& services, Permission needed, AuthedHandler fn);
+GuardedHandler Write(ApiServices& services, Permission needed, ServiceHandler fn);
+GuardedHandler Write(ApiServices& services, Permission needed, PrincipalHandler fn);
+GuardedHandler Write(ApiServices& services, Permission needed, AuthedHandler fn);
+GuardedHandler Authed(ApiServices& services, PrincipalHandler fn);
+GuardedHandler Authed(ApiServices& services, AuthedHandler fn);
+
+// The customers `who` may see (nullopt: all); pass it to every Store query that reads customer data.
+std::optional<storage::RecordScope> ScopeOf(const security::Principal& who);
+// Reads a customer only if it is in the caller's scope; an out-of-scope one is the same 404 as a missing one.
+Result<storage::CustomerRecord> GetCustomerFor(ApiServices& services, const security::Principal& who, CustomerId id);
 
 // A parsed JSON object body with typed accessors that record violations under their field names.
 class JsonBody {
@@ -95,12 +107,14 @@ struct PageParams {
 };
 Result<PageParams> ReadPageParams(const Request& request, int default_limit = 50, int max_limit = 1000);
 
+// Writes the customer as `permissions` may see it (masking per the data-class catalogue, with a "masked"
+// list naming the fields masked or hidden).
 void WriteCustomer(JsonWriter& w, const storage::CustomerRecord& c, const features::CustomerFeatures* aggregates,
-                   const std::string& base_currency);
+                   const std::string& base_currency, const security::access::PermissionSet& permissions);
 void WriteAggregates(JsonWriter& w, const features::CustomerFeatures& f, const std::string& base_currency);
 void WriteOrder(JsonWriter& w, const storage::OrderRecord& o);
-void WriteInteraction(JsonWriter& w, const storage::InteractionRecord& i);
-void WriteEvent(JsonWriter& w, const storage::EventRecord& e);
+void WriteInteraction(JsonWriter& w, storage::InteractionRecord i, const security::access::PermissionSet& permissions);
+void WriteEvent(JsonWriter& w, storage::EventRecord e, const security::access::PermissionSet& permissions);
 void WriteProduct(JsonWriter& w, const storage::ProductRecord& p);
 void WriteOptionalTime(JsonWriter& w, const std::optional<Timestamp>& t);
 

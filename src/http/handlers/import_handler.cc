@@ -6,6 +6,7 @@
 #include "http/handlers/handler_util.h"
 #include "http/handlers/routes.h"
 #include "http/router.h"
+#include "security/access/masking.h"
 #include "ingest/csv_importer.h"
 #include "ingest/feature_observer.h"
 
@@ -83,28 +84,35 @@ Response Export(Result<std::string> csv, const char* filename) {
   return response;
 }
 
+// The caller's records only, masked as in the API.
+ingest::ExportOptions ExportFor(const security::Principal& who) {
+  return {ScopeOf(who), [permissions = who.permissions](storage::CustomerRecord& c) {
+            (void)security::access::MaskCustomer(c, permissions);
+          }};
+}
+
 }  // namespace
 
 void RegisterImportRoutes(Router& router, ApiServices& s) {
   router.Add(Method::kPost, "/api/v1/imports/customers",
-             IdempotentWrite(s, [&s](Request& r, const security::Principal&) {
+             Write(s, Permission::kImport, AuthedHandler([&s](Request& r, const security::Principal&) {
                return Import(s, r, ingest::ImportKind::kCustomers);
-             }));
+             })));
   router.Add(Method::kPost, "/api/v1/imports/orders",
-             IdempotentWrite(s, [&s](Request& r, const security::Principal&) {
+             Write(s, Permission::kImport, AuthedHandler([&s](Request& r, const security::Principal&) {
                return Import(s, r, ingest::ImportKind::kOrders);
-             }));
+             })));
   router.Add(Method::kGet, "/api/v1/exports/customers.csv",
-             Authenticated(s, [&s](Request&, const security::Principal&) {
-               // Every customer: "*" rather than a million ids in one entry.
+             Read(s, Permission::kExport, AuthedHandler([&s](Request&, const security::Principal& who) {
+               // Every customer in the caller's scope: "*" rather than a million ids in one entry.
                RecordRead(s, "export.customers", "customer", "*");
-               return Export(ingest::ExportCustomersCsv(s.store), "customers.csv");
-             }));
+               return Export(ingest::ExportCustomersCsv(s.store, ExportFor(who)), "customers.csv");
+             })));
   router.Add(Method::kGet, "/api/v1/exports/orders.csv",
-             Authenticated(s, [&s](Request&, const security::Principal&) {
+             Read(s, Permission::kExport, AuthedHandler([&s](Request&, const security::Principal& who) {
                RecordRead(s, "export.orders", "order", "*");
-               return Export(ingest::ExportOrdersCsv(s.store), "orders.csv");
-             }));
+               return Export(ingest::ExportOrdersCsv(s.store, ExportFor(who)), "orders.csv");
+             })));
 }
 
 }  // namespace panorama::http

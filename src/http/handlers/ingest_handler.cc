@@ -80,7 +80,10 @@ AsyncHandler SegmentRoute(ApiServices& s, std::string type) {
 
 void RegisterIngestRoutes(Router& router, ApiServices& s) {
   for (const char* type : {"batch", "identify", "track", "page", "screen", "group", "alias", "import"}) {
-    router.AddAsync(Method::kPost, std::string("/v1/") + type, SegmentRoute(s, type));
+    // Enforced by the write-key authentication inside SegmentRoute, which accepts only ingest credentials.
+    router.AddAsync(Method::kPost, std::string("/v1/") + type,
+                    GuardedAsyncHandler{std::string(security::access::PermissionName(Permission::kEventsIngest)),
+                                        SegmentRoute(s, type)});
   }
 }
 

@@ -13,5 +13,6 @@ void RegisterAccountRoutes(Router& router, ApiServices& services);   // auth, us
 void RegisterImportRoutes(Router& router, ApiServices& services);    // CSV import / export
 void RegisterSystemRoutes(Router& router, ApiServices& services);    // health, readiness, OpenAPI
 void RegisterAuditRoutes(Router& router, ApiServices& services);     // audit ledger search
+void RegisterAccessRoutes(Router& router, ApiServices& services);    // roles, teams, staff access, reveal
 
 }  // namespace panorama::http

@@ -9,20 +9,25 @@
 namespace panorama::http {
 
 void RegisterSystemRoutes(Router& router, ApiServices& s) {
-  router.Add(Method::kGet, "/healthz", [](Request&) { return Response::Json(200, R"({"status":"ok"})"); });
-  router.Add(Method::kGet, "/readyz", [&s](Request&) {
+  router.Add(Method::kGet, "/healthz", Public([](Request&) { return Response::Json(200, R"({"status":"ok"})"); }));
+  router.Add(Method::kGet, "/readyz", Public([&s](Request&) {
     bool store_ok = s.store.CountCustomers().has_value();
     bool features_ok = s.features.loaded();
     JsonWriter w;
     w.StartObject().Key("store").Bool(store_ok).Key("feature_store").Bool(features_ok);
     w.Key("schema_version").Int64(s.store.SchemaVersion()).EndObject();
     return Response::Json(store_ok && features_ok ? 200 : 503, w.TakeString());
-  });
-  router.Add(Method::kGet, "/api/v1/openapi.json", [](Request&) { return Response::Json(200, OpenApiDocument()); });
+  }));
+  router.Add(Method::kGet, "/api/v1/openapi.json",
+             Public([](Request&) { return Response::Json(200, OpenApiDocument()); }));
 }
 
 void RegisterApiRoutes(Router& router, ApiServices& services) {
+  if (!services.access) {
+    services.access = std::make_shared<security::access::AccessPolicy>(services.store, services.clock);
+  }
   RegisterSystemRoutes(router, services);
+  RegisterAccessRoutes(router, services);
   RegisterAccountRoutes(router, services);
   RegisterCustomerRoutes(router, services);
   RegisterCommerceRoutes(router, services);

@@ -293,6 +293,38 @@ CREATE TABLE role_settings (
 ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
 )sql";
 
+// Ownership and teams for customers, team membership for staff, and custom roles (authz).
+constexpr const char* kV5Access = R"sql(
+CREATE TABLE teams (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+ALTER TABLE users ADD COLUMN team_id INTEGER REFERENCES teams(id);
+ALTER TABLE customers ADD COLUMN owner_id INTEGER;
+ALTER TABLE customers ADD COLUMN team_id INTEGER;
+CREATE INDEX customers_owner ON customers(owner_id, id) WHERE owner_id IS NOT NULL;
+CREATE INDEX customers_team ON customers(team_id, id) WHERE team_id IS NOT NULL;
+
+CREATE TABLE roles (
+  name        TEXT PRIMARY KEY,
+  description TEXT NOT NULL DEFAULT '',
+  permissions TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Reveals of masked personal data (who, which customer, which fields; never the values). The audit
+-- ledger takes these over when it exists.
+CREATE TABLE reveals (
+  id          INTEGER PRIMARY KEY,
+  at          INTEGER NOT NULL,
+  actor       TEXT NOT NULL,
+  customer_id INTEGER NOT NULL,
+  fields      TEXT NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: customers, identities, merges, events, orders, products, interactions, staff",
      kV1Initial},
@@ -300,6 +332,7 @@ constexpr Migration kMigrations[] = {
     {3, "field encryption: envelopes, blind indexes, address, birth_md, encrypted identities, erasures",
      kV3FieldEncryption},
     {4, "auth: refresh-token sessions, TOTP enrolments, recovery codes, role settings, api key expiry", kV4Auth},
+    {5, "ownership and teams, custom roles", kV5Access},
 };
 
 }  // namespace

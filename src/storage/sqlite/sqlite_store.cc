@@ -72,7 +72,28 @@ std::vector<std::string> TagsFromJson(const std::string& json) {
 
 constexpr const char* kCustomerColumns =
     "id, name, email, phone, gender, birthday, city, country, tags, traits, external_id, created_at, "
-    "updated_at, merged_into, address";
+    "updated_at, merged_into, address, owner_id, team_id";
+
+// The ownership condition of a RecordScope; binds the user id then the team id (NULL matches nothing).
+constexpr const char* kScopeCondition = "(owner_id = ? OR team_id = ?)";
+
+void BindScope(Statement& s, int index, const RecordScope& scope) {
+  s.Bind(index, scope.user.value());
+  if (scope.team) {
+    s.Bind(index + 1, scope.team->value());
+  } else {
+    s.BindNull(index + 1);
+  }
+}
+
+template <typename Id>
+void BindOptionalId(Statement& s, int index, const std::optional<Id>& id) {
+  if (id) {
+    s.Bind(index, id->value());
+  } else {
+    s.BindNull(index);
+  }
+}
 
 // Normalisation before blind indexing: equal after normalising, equal index. ASCII case is folded and white
 // space (incl. U+3000) removed; CJK text is compared as is (no NFKC here: the ingest normalisers run first).
@@ -165,6 +186,8 @@ Result<CustomerRecord> ReadCustomer(const Statement& s, FieldCrypto& crypto) {
   c.updated_at = FromUnixMillis(s.Int(12));
   if (auto m = s.OptInt(13)) c.merged_into = CustomerId(*m);
   ASSIGN_OR_RETURN(c.address, row.Open("address", s.Blob(14)));
+  if (auto owner = s.OptInt(15)) c.owner = UserId(*owner);
+  if (auto team = s.OptInt(16)) c.team = TeamId(*team);
   return c;
 }
 
@@ -282,9 +305,11 @@ class SqliteWriteTxn final : public WriteTxn {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO customers (id, name, email, phone, gender, birthday, city, country, tags, traits, external_id,"
         " created_at, updated_at, merged_into, address, birth_md, bidx_email, bidx_phone, bidx_phone4, bidx_name,"
-        " bidx_surname, bidx_external_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,NULL,?14,?15,?16,?17,"
-        "?18,?19,?20,?21)"));
+        " bidx_surname, bidx_external_id, owner_id, team_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
+        "NULL,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)"));
     RETURN_IF_ERROR(BindCustomer(s, c, id));
+    BindOptionalId(s, 22, c.owner);
+    BindOptionalId(s, 23, c.team);
     RETURN_IF_ERROR(s.Run());
     return CustomerId(id);
   }
@@ -293,8 +318,11 @@ class SqliteWriteTxn final : public WriteTxn {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "UPDATE customers SET name=?2, email=?3, phone=?4, gender=?5, birthday=?6, city=?7, country=?8, tags=?9,"
         " traits=?10, external_id=?11, created_at=?12, updated_at=?13, address=?14, birth_md=?15, bidx_email=?16,"
-        " bidx_phone=?17, bidx_phone4=?18, bidx_name=?19, bidx_surname=?20, bidx_external_id=?21 WHERE id=?1"));
+        " bidx_phone=?17, bidx_phone4=?18, bidx_name=?19, bidx_surname=?20, bidx_external_id=?21, owner_id=?22,"
+        " team_id=?23 WHERE id=?1"));
     RETURN_IF_ERROR(BindCustomer(s, c, c.id.value()));
+    BindOptionalId(s, 22, c.owner);
+    BindOptionalId(s, 23, c.team);
     RETURN_IF_ERROR(s.Run());
     if (db_.Changes() == 0) return Error::NotFound("customer " + c.id.ToString() + " not found");
     return Ok();
@@ -659,6 +687,54 @@ class SqliteWriteTxn final : public WriteTxn {
     return s.Run();
   }
 
+  Result<TeamId> InsertTeam(const TeamRecord& team) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("INSERT INTO teams (name, created_at) VALUES (?,?)"));
+    s.Bind(1, team.name).Bind(2, ToUnixMillis(team.created_at));
+    auto inserted = s.Run();
+    if (!inserted) {
+      if (inserted.error().code() == ErrorCode::kAlreadyExists) return Error::AlreadyExists("team already exists");
+      return std::move(inserted.error());
+    }
+    return TeamId(db_.LastInsertId());
+  }
+
+  Result<void> SetUserTeam(UserId user, std::optional<TeamId> team) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("UPDATE users SET team_id = ? WHERE id = ?"));
+    BindOptionalId(s, 1, team);
+    s.Bind(2, user.value());
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("user " + user.ToString() + " not found");
+    return Ok();
+  }
+
+  Result<void> PutRole(const RoleRecord& role) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT INTO roles (name, description, permissions, created_at, updated_at) VALUES (?,?,?,?,?) "
+        "ON CONFLICT(name) DO UPDATE SET description = excluded.description, "
+        "permissions = excluded.permissions, updated_at = excluded.updated_at"));
+    std::string permissions;
+    for (const auto& p : role.permissions) permissions += (permissions.empty() ? "" : ",") + p;
+    s.Bind(1, role.name).Bind(2, role.description).Bind(3, permissions);
+    s.Bind(4, ToUnixMillis(role.created_at)).Bind(5, ToUnixMillis(role.updated_at));
+    return s.Run();
+  }
+
+  Result<void> InsertReveal(const RevealRecord& r) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("INSERT INTO reveals (at, actor, customer_id, fields) VALUES (?,?,?,?)"));
+    std::string fields;
+    for (const auto& f : r.fields) fields += (fields.empty() ? "" : ",") + f;
+    s.Bind(1, ToUnixMillis(r.at)).Bind(2, r.actor).Bind(3, r.customer.value()).Bind(4, fields);
+    return s.Run();
+  }
+
+  Result<void> DeleteRole(std::string_view name) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM roles WHERE name = ?"));
+    s.Bind(1, name);
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("role not found");
+    return Ok();
+  }
+
   Result<void> Nested(const std::function<Result<void>()>& fn) override {
     std::string name = "sp" + std::to_string(++savepoint_depth_);
     RETURN_IF_ERROR(db_.Exec("SAVEPOINT " + name));
@@ -920,11 +996,25 @@ class SqliteStore final : public Store {
     return GetCustomerOn(*db, crypto_, id);
   }
 
+  Result<CustomerRecord> GetCustomerInScope(CustomerId id, const RecordScope& scope) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kCustomerColumns +
+                                              " FROM customers WHERE id = ? AND " + kScopeCondition));
+    s.Bind(1, id.value());
+    BindScope(s, 2, scope);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    // The same error as for an absent id, so a caller cannot probe which ids exist.
+    if (!row) return Error::NotFound("customer " + id.ToString() + " not found");
+    return ReadCustomer(s, crypto_);
+  }
+
   // Text search is equality on blind indexes (full name, surname, email, external id, phone, phone last 4);
   // every candidate is decrypted and confirmed, so index collisions never show the wrong customer. Candidates
   // that fail confirmation are skipped and the scan goes on until the page is full.
   Result<std::vector<CustomerRecord>> ListCustomers(const CustomerQuery& q) override {
     std::string sql = std::string("SELECT ") + kCustomerColumns + " FROM customers WHERE merged_into IS NULL AND id > ?";
+    // The ownership condition sits in the query itself (SECURITY.md #3), not in a filter applied afterwards.
+    if (q.scope) sql += std::string(" AND ") + kScopeCondition;
     std::vector<std::string> blobs;
     std::vector<std::string> texts;
     const std::string name = NormalizeName(q.text);
@@ -977,6 +1067,10 @@ class SqliteStore final : public Store {
       ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
       int index = 1;
       s.Bind(index++, after);
+      if (q.scope) {
+        BindScope(s, index, *q.scope);
+        index += 2;
+      }
       for (const auto& b : blobs) s.BindBlob(index++, b);
       for (const auto& t : texts) s.Bind(index++, t);
       s.Bind(index, limit);
@@ -1135,10 +1229,12 @@ class SqliteStore final : public Store {
   Result<std::vector<OrderRecord>> ListOrders(const PageQuery& q) override {
     auto db = readers_.Acquire();
     std::string sql = std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id > ?1" +
-                      (q.customer ? " AND customer_id = ?3" : "") + " ORDER BY id LIMIT ?2";
+                      (q.customer ? " AND customer_id = ?3" : "") + (q.scope ? kScopedCustomer : "") +
+                      " ORDER BY id LIMIT ?2";
     ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
     s.Bind(1, q.after_id).Bind(2, std::clamp(q.limit, 1, 1000));
     if (q.customer) s.Bind(3, q.customer->value());
+    if (q.scope) BindScope(s, 4, *q.scope);
     std::vector<OrderRecord> out;
     while (true) {
       ASSIGN_OR_RETURN(bool row, s.Step());
@@ -1173,10 +1269,12 @@ class SqliteStore final : public Store {
     auto db = readers_.Acquire();
     std::string sql =
         "SELECT id, customer_id, kind, subject, body, direction, occurred_at, author_id FROM interactions "
-        "WHERE id > ?1" + std::string(q.customer ? " AND customer_id = ?3" : "") + " ORDER BY id LIMIT ?2";
+        "WHERE id > ?1" + std::string(q.customer ? " AND customer_id = ?3" : "") +
+        (q.scope ? kScopedCustomer : "") + " ORDER BY id LIMIT ?2";
     ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
     s.Bind(1, q.after_id).Bind(2, std::clamp(q.limit, 1, 1000));
     if (q.customer) s.Bind(3, q.customer->value());
+    if (q.scope) BindScope(s, 4, *q.scope);
     std::vector<InteractionRecord> out;
     while (true) {
       ASSIGN_OR_RETURN(bool row, s.Step());
@@ -1396,6 +1494,53 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<std::vector<TeamRecord>> ListTeams() override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT id, name, created_at FROM teams ORDER BY id"));
+    std::vector<TeamRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back({TeamId(s.Int(0)), s.Text(1), FromUnixMillis(s.Int(2))}); }));
+    return out;
+  }
+
+  Result<std::vector<RoleRecord>> ListRoles() override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT name, description, permissions, created_at, updated_at FROM roles ORDER BY name"));
+    std::vector<RoleRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadRole(s)); }));
+    return out;
+  }
+
+  Result<std::vector<RevealRecord>> ListReveals(CustomerId customer) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT at, actor, customer_id, fields FROM reveals WHERE customer_id = ? ORDER BY id"));
+    s.Bind(1, customer.value());
+    std::vector<RevealRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      RevealRecord r{FromUnixMillis(s.Int(0)), s.Text(1), CustomerId(s.Int(2)), {}};
+      std::string fields = s.Text(3);
+      size_t start = 0;
+      while (start < fields.size()) {
+        size_t comma = std::min(fields.find(',', start), fields.size());
+        r.fields.push_back(fields.substr(start, comma - start));
+        start = comma + 1;
+      }
+      out.push_back(std::move(r));
+    }));
+    return out;
+  }
+
+  Result<std::optional<RoleRecord>> FindRole(std::string_view name) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT name, description, permissions, created_at, updated_at FROM roles WHERE name = ?"));
+    s.Bind(1, name);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<RoleRecord>();
+    return std::optional<RoleRecord>(ReadRole(s));
+  }
+
   Result<void> CheckIntegrity() override {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare("PRAGMA integrity_check"));
@@ -1411,7 +1556,27 @@ class SqliteStore final : public Store {
   explicit SqliteStore(FieldCrypto& crypto) : crypto_(crypto) {}
 
   static constexpr const char* kUserColumns =
-      "id, username, password_hash, role, display_name, created_at, disabled";
+      "id, username, password_hash, role, display_name, created_at, disabled, team_id";
+  // Orders and interactions of customers in a RecordScope (parameters ?4 and ?5).
+  static constexpr const char* kScopedCustomer =
+      " AND customer_id IN (SELECT id FROM customers WHERE owner_id = ?4 OR team_id = ?5)";
+
+  static RoleRecord ReadRole(const Statement& s) {
+    RoleRecord r;
+    r.name = s.Text(0);
+    r.description = s.Text(1);
+    std::string permissions = s.Text(2);
+    size_t start = 0;
+    while (start < permissions.size()) {
+      size_t comma = permissions.find(',', start);
+      if (comma == std::string::npos) comma = permissions.size();
+      if (comma > start) r.permissions.push_back(permissions.substr(start, comma - start));
+      start = comma + 1;
+    }
+    r.created_at = FromUnixMillis(s.Int(3));
+    r.updated_at = FromUnixMillis(s.Int(4));
+    return r;
+  }
   static constexpr const char* kKeyColumns =
       "id, name, kind, scope, prefix, secret_sha256, owner_id, created_at, last_used_at, revoked, expires_at";
 
@@ -1446,8 +1611,10 @@ class SqliteStore final : public Store {
   }
 
   static UserRecord ReadUser(const Statement& s) {
-    return UserRecord{UserId(s.Int(0)), s.Text(1), s.Text(2), s.Text(3), s.Text(4), FromUnixMillis(s.Int(5)),
-                      s.Int(6) != 0};
+    UserRecord u{UserId(s.Int(0)), s.Text(1), s.Text(2), s.Text(3), s.Text(4), FromUnixMillis(s.Int(5)),
+                 s.Int(6) != 0};
+    if (auto team = s.OptInt(7)) u.team = TeamId(*team);
+    return u;
   }
 
   static ApiKeyRecord ReadKey(const Statement& s) {

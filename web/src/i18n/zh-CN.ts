@@ -186,4 +186,13 @@ export const zhCN: Messages = {
   'error.server': '服务器内部错误。',
   'error.fieldErrors': '请检查以下内容：',
   'error.badResponse': '服务器返回的数据无法解析。',
+  'nav.roles': '角色',
+  'roles.title': '角色与权限',
+  'roles.builtIn': '内置',
+  'roles.custom': '自定义',
+  'roles.create': '创建自定义角色',
+  'roles.name': '角色名称',
+  'roles.submit': '创建角色',
+  'roles.created': '已创建角色 {name}。',
+  'customers.masked': '根据您的角色，部分字段已脱敏。',
 };

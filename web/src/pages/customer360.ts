@@ -124,6 +124,7 @@ export function mount360(root: HTMLElement, id: string, backQuery: string): View
             'div',
             null,
             h('h1', { testid: 'customer-360-name' }, name),
+            (c.masked?.length ?? 0) > 0 && h('p', { class: 'muted', testid: 'masked-notice' }, t('customers.masked')),
             h('div', { class: 'muted' }, t('c360.customerId', { id: String(c.id) })),
           ),
           c.tags?.length > 0 &&
