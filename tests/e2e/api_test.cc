@@ -40,7 +40,9 @@ class ApiTest : public ::testing::Test {
     runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string(), .insecure_dev = true})).value();
     ASSERT_TRUE(runtime_->Bootstrap().has_value());
     // These tests are about the API, not sign-in: the admin signs in with a password (auth_test.cc covers MFA).
-    ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired("admin", false, "test").has_value());
+    for (const char* role : security::kRoles) {
+      ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired(role, false, "test").has_value());
+    }
     auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false});
     ASSERT_TRUE(server.has_value()) << server.error().message();
     server_ = std::move(*server);

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "app/runtime.h"
+#include "security/auth_service.h"
 #include "http/handlers/api_services.h"
 #include "http/router.h"
 #include "profile/customer_view.h"
@@ -41,7 +42,20 @@ const std::map<std::string, std::string> kMatrix = {
     {"GET /readyz", "AAAAAAAAAA"},
     {"GET /api/v1/openapi.json", "AAAAAAAAAA"},
     {"POST /api/v1/auth/login", "AAAAAAAAAA"},
-    {"POST /api/v1/auth/logout", "UAAAAAAFAA"},
+    {"POST /api/v1/auth/logout", "UAAAAAAFFF"},
+    {"POST /api/v1/auth/mfa/verify", "AAAAAAAAAA"},
+    {"POST /api/v1/auth/mfa/enroll", "UAAAAAAFFF"},
+    {"POST /api/v1/auth/mfa/confirm", "AAAAAAAAAA"},
+    {"POST /api/v1/auth/mfa/recovery-codes", "UAAAAAAFAA"},
+    {"POST /api/v1/auth/refresh", "AAAAAAAAAA"},
+    {"POST /api/v1/auth/logout-all", "UAAAAAAFFF"},
+    {"GET /api/v1/auth/sessions", "UAAAAAAFFF"},
+    {"PATCH /api/v1/users/{id}", "UAFFFFFFFF"},
+    {"DELETE /api/v1/users/{id}/sessions", "UAFFFFFFFF"},
+    {"DELETE /api/v1/users/{id}/mfa", "UAFFFFFFFF"},
+    {"GET /api/v1/security/mfa-policy", "UAFFFFFFFF"},
+    {"PUT /api/v1/security/mfa-policy/{role}", "UAFFFFFFFF"},
+    {"GET /api/v1/audit", "UAFFFFAFFF"},
     {"GET /api/v1/me", "UAAAAAAFAA"},
     {"GET /api/v1/me/access", "UAAAAAAFAA"},
     {"POST /api/v1/users", "UAFFFFFFFF"},
@@ -116,6 +130,10 @@ class AuthzTest : public ::testing::Test {
     setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
     runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
     ASSERT_TRUE(runtime_->Bootstrap().has_value());
+    // These tests are about other controls; MFA has its own tests (mfa_test.cc, auth_test.cc).
+    for (const char* role : security::kRoles) {
+      ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired(role, false, "test").has_value());
+    }
     auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false});
     ASSERT_TRUE(server.has_value()) << server.error().message();
     server_ = std::move(*server);
@@ -202,9 +220,9 @@ TEST_F(AuthzTest, EveryRouteAndCallerMatchesTheMatrix) {
   AddKey("key:read", "read");
   AddKey("key:rw", "read-write");
   auto routes = RegisteredRoutes();
-  // Logging out ends the caller's session, so that route goes last.
+  // Logging out ends the caller's session (logout-all every session of the caller), so those go last.
   std::stable_partition(routes.begin(), routes.end(), [](const http::RouteInfo& r) {
-    return r.pattern != "/api/v1/auth/logout";
+    return r.pattern != "/api/v1/auth/logout" && r.pattern != "/api/v1/auth/logout-all";
   });
   std::set<std::string> seen;
   int cases = 0;
@@ -225,6 +243,11 @@ TEST_F(AuthzTest, EveryRouteAndCallerMatchesTheMatrix) {
       EXPECT_EQ(got, row->second[i])
           << key << " as " << kCallers[i] << " → " << r.status << " " << r.body;
       ++cases;
+      // Signing out ended this caller's session(s): sign in again for the routes that follow.
+      if (route.pattern.starts_with("/api/v1/auth/logout") && tokens_.count(kCallers[i])) {
+        tokens_[kCallers[i]] = Login(kCallers[i], kCallers[i] == "admin" ? kPassword : kStaffPassword);
+        headers_[kCallers[i]] = Bearer(tokens_[kCallers[i]]);
+      }
     }
   }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "app/runtime.h"
+#include "security/auth_service.h"
 #include "ingest/normalize.h"
 #include "storage/store.h"
 #include "tests/support/http_client.h"
@@ -111,6 +112,10 @@ class InjectionTest : public ::testing::Test {
     setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
     runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
     ASSERT_TRUE(runtime_->Bootstrap().has_value());
+    // These tests are about other controls; MFA has its own tests (mfa_test.cc, auth_test.cc).
+    for (const char* role : security::kRoles) {
+      ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired(role, false, "test").has_value());
+    }
     auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = true});
     ASSERT_TRUE(server.has_value()) << server.error().message();
     server_ = std::move(*server);
