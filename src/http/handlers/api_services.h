@@ -22,6 +22,11 @@ namespace panorama::profile {
 class CustomerViewService;
 }
 
+namespace panorama::privacy {
+class ConsentService;
+class DsarService;
+}
+
 namespace panorama::http {
 
 class Router;
@@ -35,6 +40,10 @@ struct ApiServices {
   const ExchangeRates& rates;
   const Clock& clock;
   std::string default_phone_region = "CN";
+  // Privacy (privacy/); the /privacy and /consents routes are registered only when both are set.
+  privacy::ConsentService* consents = nullptr;
+  privacy::DsarService* dsar = nullptr;
+  std::string pseudonym_secret;  // server secret the per-recipient pseudonym keys derive from
 };
 
 // Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.

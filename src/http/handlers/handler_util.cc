@@ -176,6 +176,20 @@ std::optional<int64_t> JsonBody::Int(std::string_view key, int64_t min, int64_t 
   return n;
 }
 
+std::optional<bool> JsonBody::Bool(std::string_view key, bool required) {
+  simdjson::dom::element value;
+  if (object_[key].get(value) != simdjson::SUCCESS || value.is_null()) {
+    if (required) Reject(std::string(key), "is required");
+    return std::nullopt;
+  }
+  bool b = false;
+  if (value.get_bool().get(b) != simdjson::SUCCESS) {
+    Reject(std::string(key), "must be true or false");
+    return std::nullopt;
+  }
+  return b;
+}
+
 std::optional<std::vector<std::string>> JsonBody::StringArray(std::string_view key, size_t max_items,
                                                               size_t max_bytes) {
   simdjson::dom::element value;

@@ -52,6 +52,7 @@ class JsonBody {
   bool IsNull(std::string_view key) const;
   std::optional<std::string> String(std::string_view key, size_t max_bytes = 1024, bool required = false);
   std::optional<int64_t> Int(std::string_view key, int64_t min, int64_t max, bool required = false);
+  std::optional<bool> Bool(std::string_view key, bool required = false);
   std::optional<std::vector<std::string>> StringArray(std::string_view key, size_t max_items, size_t max_bytes);
   // A JSON object member as minified text.
   std::optional<std::string> Object(std::string_view key);

@@ -28,6 +28,7 @@ void RegisterApiRoutes(Router& router, ApiServices& services) {
   RegisterCommerceRoutes(router, services);
   RegisterImportRoutes(router, services);
   RegisterIngestRoutes(router, services);
+  RegisterPrivacyRoutes(router, services);
 }
 
 }  // namespace panorama::http

@@ -286,7 +286,8 @@ class SqliteWriteTxn final : public WriteTxn {
     static constexpr const char* kOwned[] = {
         "DELETE FROM identities WHERE customer_id = ?", "DELETE FROM events WHERE customer_id = ?",
         "DELETE FROM order_items WHERE customer_id = ?", "DELETE FROM orders WHERE customer_id = ?",
-        "DELETE FROM interactions WHERE customer_id = ?"};
+        "DELETE FROM interactions WHERE customer_id = ?", "DELETE FROM consents WHERE customer_id = ?",
+        "DELETE FROM privacy_flags WHERE customer_id = ?"};
     for (const char* sql : kOwned) {
       ASSIGN_OR_RETURN(Statement s, db_.Prepare(sql));
       s.Bind(1, id.value());
