@@ -262,6 +262,7 @@ int Run(int argc, char** argv) {
   add_data(retention);
   retention->require_subcommand(1);
   auto* retention_run = retention->add_subcommand("run", "delete or anonymise events and interactions past their age");
+  add_data(retention_run);
   auto policies = privacy::DefaultRetentionPolicies();
   std::string interactions_action = policies[1].anonymise ? "anonymise" : "delete";
   std::string events_action = policies[0].anonymise ? "anonymise" : "delete";
