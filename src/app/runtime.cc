@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -22,6 +25,8 @@
 #include "http/tls_certificate.h"
 #include "ingest/feature_observer.h"
 #include "ingest/ingest_pipeline.h"
+#include "privacy/consent_service.h"
+#include "privacy/dsar_service.h"
 #include "profile/customer_view.h"
 #include "security/auth_service.h"
 #include "security/secret_sealer.h"
@@ -60,6 +65,46 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) 
 bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
+
+// The privacy secret: 32 random bytes (base64url) in data_dir/privacy.key, mode 0600 by the umask set in Open.
+// Erasure suppression hashes and pseudonym keys derive from it, so losing it breaks re-import detection and
+// pseudonym stability, not data.
+Result<std::string> LoadOrCreatePrivacySecret(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec)) {
+    std::ifstream in(file, std::ios::binary);
+    std::string secret;
+    std::getline(in, secret);
+    if (secret.size() < 32) return Error::Internal("privacy key file " + file.string() + " is damaged");
+    return secret;
+  }
+  std::string secret = security::RandomToken(32);
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << secret << '\n';
+  out.close();
+  if (!out) return Error::Unavailable("cannot write " + file.string());
+  return secret;
+}
+
+// Forwards committed ingestion effects to the feature store and the consent index.
+class RuntimeObserver final : public ingest::IngestObserver {
+ public:
+  RuntimeObserver(ingest::FeatureObserver& features, privacy::ConsentService& consents)
+      : features_(features), consents_(consents) {}
+  // IngestObserver
+  void OnCustomerCreated(CustomerId customer) override { features_.OnCustomerCreated(customer); }
+  void OnMerged(CustomerId from, CustomerId into) override {
+    features_.OnMerged(from, into);
+    consents_.OnMerged(from, into);
+  }
+  void OnEvent(CustomerId customer, Timestamp at) override { features_.OnEvent(customer, at); }
+  void OnOrder(CustomerId customer, Timestamp at, int64_t total) override { features_.OnOrder(customer, at, total); }
+  void OnConsent(const storage::ConsentRecord& change) override { consents_.OnCommitted(change); }
+
+ private:
+  ingest::FeatureObserver& features_;
+  privacy::ConsentService& consents_;
+};
 
 }  // namespace
 
@@ -176,8 +221,16 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
     spdlog::warn("security: {} by {}: {}", e.action, e.actor, e.detail);
   });
   runtime->feature_observer_ = std::make_unique<ingest::FeatureObserver>(*runtime->features_);
-  runtime->ingest_ =
-      std::make_unique<ingest::IngestPipeline>(*runtime->store_, runtime->rates_, runtime->feature_observer_.get());
+  ASSIGN_OR_RETURN(runtime->privacy_secret_,
+                   LoadOrCreatePrivacySecret(std::filesystem::path(options.data_dir) / "privacy.key"));
+  runtime->consents_ = std::make_unique<privacy::ConsentService>(*runtime->store_, runtime->clock_);
+  RETURN_IF_ERROR(runtime->consents_->Load());
+  // Suppression hashes use their own key, derived from the secret, so they never equal a pseudonym.
+  runtime->dsar_ = std::make_unique<privacy::DsarService>(*runtime->store_, *runtime->features_, *runtime->consents_,
+                                                          runtime->clock_,
+                                                          security::Sha256Hex("pano-suppress-v1:" + runtime->privacy_secret_));
+  runtime->observers_ = std::make_unique<RuntimeObserver>(*runtime->feature_observer_, *runtime->consents_);
+  runtime->ingest_ = std::make_unique<ingest::IngestPipeline>(*runtime->store_, runtime->rates_, runtime->observers_.get());
   return runtime;
 }
 
@@ -219,6 +272,55 @@ Result<BootstrapInfo> Runtime::Bootstrap() {
 
 namespace {
 
+// The daily retention job: runs the policies once right after start, then every 24 hours, until stopped.
+class RetentionJob {
+ public:
+  RetentionJob(storage::Store& store, features::FeatureStore& features, const Clock& clock,
+               std::vector<privacy::RetentionPolicy> policies)
+      : store_(store), features_(features), clock_(clock), policies_(std::move(policies)) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~RetentionJob() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      auto report = privacy::RunRetention(store_, policies_, clock_.Now());
+      if (!report) {
+        spdlog::error("retention run failed: {}", report.error().message());
+      } else {
+        spdlog::info("retention run: {} rows deleted or anonymised", report->total_rows);
+        if (report->total_rows > 0) {
+          if (auto rebuilt = features_.Rebuild(store_); !rebuilt) {
+            spdlog::error("feature store rebuild after retention failed: {}", rebuilt.error().message());
+          }
+        }
+      }
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::hours(24), [this] { return stopping_; });
+    }
+  }
+
+  storage::Store& store_;
+  features::FeatureStore& features_;
+  const Clock& clock_;
+  std::vector<privacy::RetentionPolicy> policies_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
 class ServerHandle final : public Runtime::RunningServer {
  public:
   ServerHandle(ingest::IngestPipeline& ingest, std::unique_ptr<profile::CustomerViewService> views,
@@ -230,6 +332,7 @@ class ServerHandle final : public Runtime::RunningServer {
   uint16_t port() const override { return server_->port(); }
   void Stop() override {
     if (!server_) return;
+    if (retention_) retention_->Stop();
     server_->Stop();
     server_->Wait();
     server_.reset();
@@ -238,6 +341,7 @@ class ServerHandle final : public Runtime::RunningServer {
 
   http::Router& router() { return *router_; }
   void set_server(std::unique_ptr<http::Server> server) { server_ = std::move(server); }
+  void set_retention(std::unique_ptr<RetentionJob> job) { retention_ = std::move(job); }
 
  private:
   ingest::IngestPipeline& ingest_;
@@ -245,6 +349,7 @@ class ServerHandle final : public Runtime::RunningServer {
   std::unique_ptr<http::ApiServices> services_;
   std::unique_ptr<http::Router> router_;
   std::unique_ptr<http::Server> server_;
+  std::unique_ptr<RetentionJob> retention_;
 };
 
 }  // namespace
@@ -288,6 +393,9 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   auto services = std::make_unique<http::ApiServices>(
       http::ApiServices{*store_, *auth_, *features_, *ingest_, *views, rates_, clock_, "CN", ledger_service_.get()});
   services->limiter = limiter_.get();
+  services->consents = consents_.get();
+  services->dsar = dsar_.get();
+  services->pseudonym_secret = privacy_secret_;
   auto router = std::make_unique<http::Router>();
   http::RegisterApiRoutes(*router, *services);
   auto handle = std::make_unique<ServerHandle>(*ingest_, std::move(views), std::move(services), std::move(router));
@@ -316,6 +424,9 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
     return std::move(server.error());
   }
   handle->set_server(std::move(*server));
+  if (options.retention_job) {
+    handle->set_retention(std::make_unique<RetentionJob>(*store_, *features_, clock_, options.retention));
+  }
   return std::unique_ptr<RunningServer>(std::move(handle));
 }
 

@@ -7,12 +7,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/money.h"
 #include "core/result.h"
 #include "core/time.h"
 #include "security/keys.h"
 #include "security/rate_limiter.h"
+#include "privacy/retention.h"
 
 namespace panorama::storage {
 class Store;
@@ -33,6 +35,7 @@ class SecretSealer;
 }
 namespace panorama::ingest {
 class IngestPipeline;
+class IngestObserver;
 class FeatureObserver;
 }
 namespace panorama::backup {
@@ -40,6 +43,10 @@ class DataDirLock;
 }
 namespace panorama::profile {
 class CustomerViewService;
+}
+namespace panorama::privacy {
+class ConsentService;
+class DsarService;
 }
 
 namespace panorama::app {
@@ -74,6 +81,9 @@ struct ServeOptions {
   bool insecure_dev = false;
   // Per API key, user and client IP token buckets for /api/v1 (429 + Retry-After). Off for load benchmarks.
   security::RateLimitOptions rate_limits;
+  // Retention: the daily job runs these policies once after start and then every 24 h (privacy/retention.h).
+  bool retention_job = true;
+  std::vector<privacy::RetentionPolicy> retention = privacy::DefaultRetentionPolicies();
 };
 
 // What bootstrap created or found: secrets are only known when created now or given by the environment.
@@ -102,6 +112,10 @@ class Runtime {
   security::AuthService& auth() { return *auth_; }
   ingest::IngestPipeline& ingest() { return *ingest_; }
   ingest::FeatureObserver& feature_observer() { return *feature_observer_; }
+  privacy::ConsentService& consents() { return *consents_; }
+  privacy::DsarService& dsar() { return *dsar_; }
+  // Server secret (data_dir/privacy.key, created on first use) from which pseudonym keys derive.
+  const std::string& privacy_secret() const { return privacy_secret_; }
   const ExchangeRates& rates() const { return rates_; }
   const Clock& clock() const { return clock_; }
   const std::string& data_dir() const { return data_dir_; }
@@ -151,6 +165,10 @@ class Runtime {
   std::unique_ptr<security::AuthService> auth_;
   std::unique_ptr<security::RateLimiter> limiter_;
   std::unique_ptr<ingest::FeatureObserver> feature_observer_;
+  std::string privacy_secret_;
+  std::unique_ptr<privacy::ConsentService> consents_;
+  std::unique_ptr<privacy::DsarService> dsar_;
+  std::unique_ptr<ingest::IngestObserver> observers_;  // feature store + consent index
   std::unique_ptr<ingest::IngestPipeline> ingest_;
 };
 

@@ -228,6 +228,42 @@ class LedgeredTxn final : public WriteTxn {
     RETURN_IF_ERROR(inner_.InsertReveal(reveal));
     return Record(Entry("customer.reveal", "customer", reveal.customer.ToString(), reveal.fields));
   }
+  // Privacy writes. They have default bodies in WriteTxn (test fakes need not implement them), so the compiler
+  // cannot force these forwards: tests/audit cover that each one reaches the store and the ledger.
+  Result<int64_t> InsertConsent(const storage::ConsentRecord& c) override {
+    ASSIGN_OR_RETURN(int64_t id, inner_.InsertConsent(c));
+    RETURN_IF_ERROR(Record(Entry("consent.change", "customer", c.customer.ToString(), {c.purpose, c.channel})));
+    return id;
+  }
+  Result<int64_t> InsertPrivacyRequest(const storage::PrivacyRequestRecord& r) override {
+    ASSIGN_OR_RETURN(int64_t id, inner_.InsertPrivacyRequest(r));
+    RETURN_IF_ERROR(Record(Entry("privacy_request.open", "privacy_request", std::to_string(id), {r.kind},
+                                 {r.customer.ToString()})));
+    return id;
+  }
+  Result<void> UpdatePrivacyRequest(const storage::PrivacyRequestRecord& r) override {
+    RETURN_IF_ERROR(inner_.UpdatePrivacyRequest(r));
+    return Record(Entry("privacy_request.update", "privacy_request", std::to_string(r.id), {"status"}));
+  }
+  Result<void> PutPrivacyFlags(const storage::PrivacyFlagsRecord& f) override {
+    RETURN_IF_ERROR(inner_.PutPrivacyFlags(f));
+    return Record(Entry("privacy_flags.put", "customer", f.customer.ToString()));
+  }
+  Result<std::vector<storage::TableCount>> EraseSubjectRows(CustomerId id, const std::vector<std::string>& keep) override {
+    ASSIGN_OR_RETURN(auto counts, inner_.EraseSubjectRows(id, keep));
+    std::vector<std::string> tables;
+    for (const auto& c : counts) tables.push_back(c.table);
+    RETURN_IF_ERROR(Record(Entry("customer.erase_rows", "customer", id.ToString(), std::move(tables))));
+    return counts;
+  }
+  Result<void> AddErasureSuppression(std::string_view hash, int64_t request_id, Timestamp at) override {
+    return inner_.AddErasureSuppression(hash, request_id, at);  // recorded with the erasure it belongs to
+  }
+  Result<int64_t> ApplyRetention(const storage::RetentionRule& rule) override {
+    ASSIGN_OR_RETURN(int64_t rows, inner_.ApplyRetention(rule));
+    if (rows > 0) RETURN_IF_ERROR(Record(Entry("retention.apply", "data_class", rule.data_class)));
+    return rows;
+  }
   // A cached response for a retried request; the write it replays has its own entry.
   Result<void> PutIdempotency(const storage::IdempotencyRecord& record) override {
     return inner_.PutIdempotency(record);

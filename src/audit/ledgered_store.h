@@ -88,6 +88,23 @@ class LedgeredStore final : public storage::Store {
     return inner_->GetCustomerInScope(id, scope);
   }
   Result<std::vector<storage::TeamRecord>> ListTeams() override { return inner_->ListTeams(); }
+  Result<std::vector<storage::ConsentRecord>> ListConsents(CustomerId id) override { return inner_->ListConsents(id); }
+  Result<void> ScanConsents(const std::function<void(const storage::ConsentRecord&)>& fn) override {
+    return inner_->ScanConsents(fn);
+  }
+  Result<storage::PrivacyRequestRecord> GetPrivacyRequest(int64_t id) override { return inner_->GetPrivacyRequest(id); }
+  Result<std::vector<storage::PrivacyRequestRecord>> ListPrivacyRequests(const storage::PrivacyRequestQuery& q) override {
+    return inner_->ListPrivacyRequests(q);
+  }
+  Result<storage::PrivacyFlagsRecord> GetPrivacyFlags(CustomerId id) override { return inner_->GetPrivacyFlags(id); }
+  Result<void> ScanPrivacyFlags(const std::function<void(const storage::PrivacyFlagsRecord&)>& fn) override {
+    return inner_->ScanPrivacyFlags(fn);
+  }
+  Result<std::vector<std::string>> ListSubjectTables() override { return inner_->ListSubjectTables(); }
+  Result<std::vector<storage::SubjectTable>> ExportSubjectRows(CustomerId id) override {
+    return inner_->ExportSubjectRows(id);
+  }
+  Result<bool> IsErasureSuppressed(std::string_view hash) override { return inner_->IsErasureSuppressed(hash); }
   Result<std::vector<storage::RoleRecord>> ListRoles() override { return inner_->ListRoles(); }
   Result<std::optional<storage::RoleRecord>> FindRole(std::string_view name) override {
     return inner_->FindRole(name);

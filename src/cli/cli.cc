@@ -18,6 +18,8 @@
 #include "features/feature_store.h"
 #include "ingest/csv_importer.h"
 #include "ingest/feature_observer.h"
+#include "privacy/pseudonymised_export.h"
+#include "privacy/retention.h"
 #include "security/auth_service.h"
 #include "security/field_encryptor.h"
 #include "security/keys.h"
@@ -251,6 +253,54 @@ int Restore(const backup::RestoreOptions& options) {
   return 0;
 }
 
+int WriteOutput(const std::string& text, const std::string& output) {
+  if (output.empty() || output == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return 0;
+  }
+  std::ofstream out(output, std::ios::binary);
+  out << text;
+  if (!out) return Fail(Error::Unavailable("cannot write " + output));
+  return 0;
+}
+
+struct PseudonymisedArgs {
+  std::string recipient;
+  std::string format = "json";
+  std::string dataset = "customers";
+  int k = 5;
+};
+
+int ExportPseudonymised(const app::RuntimeOptions& base, const PseudonymisedArgs& args, const std::string& output) {
+  auto runtime = app::Runtime::Open(base);
+  if (!runtime) return Fail(runtime.error());
+  auto& rt = **runtime;
+  auto out = privacy::BuildPseudonymisedExport(rt.store(), rt.privacy_secret(), {.recipient = args.recipient, .k = args.k},
+                                               rt.clock().Now());
+  if (!out) return Fail(out.error());
+  std::fprintf(stderr, "pseudonymised export for %s: %zu customers, %zu orders, %zu events, %lld suppressed (k=%d)\n",
+               args.recipient.c_str(), out->customers.size(), out->orders.size(), out->events.size(),
+               static_cast<long long>(out->suppressed_customers), args.k);
+  if (args.format == "json") return WriteOutput(out->ToJson(), output);
+  auto csv = out->ToCsv(args.dataset);
+  if (!csv) return Fail(csv.error());
+  return WriteOutput(*csv, output);
+}
+
+int RunRetentionCommand(const app::RuntimeOptions& base, const std::vector<privacy::RetentionPolicy>& policies) {
+  auto runtime = app::Runtime::Open(base);
+  if (!runtime) return Fail(runtime.error());
+  auto report = privacy::RunRetention((*runtime)->store(), policies, (*runtime)->clock().Now());
+  if (!report) return Fail(report.error());
+  for (const auto& line : report->lines) {
+    std::printf("%s: %s %lld rows older than %s\n", line.data_class.c_str(),
+                line.action == "delete" ? "deleted" : "anonymised", static_cast<long long>(line.rows),
+                FormatIso8601(line.cutoff).c_str());
+  }
+  std::printf("retention: %lld rows changed\n", static_cast<long long>(report->total_rows));
+  return 0;
+}
+
 }  // namespace
 
 int Run(int argc, char** argv) {
@@ -313,8 +363,36 @@ int Run(int argc, char** argv) {
   std::string export_kind, export_output;
   auto* exporter = cli.add_subcommand("export", "export customers or orders as CSV (UTF-8 with BOM, Excel-safe)");
   add_data(exporter);
-  exporter->add_option("kind", export_kind, "customers | orders")->required()->check(CLI::IsMember({"customers", "orders"}));
+  exporter->add_option("kind", export_kind, "customers | orders (not with --pseudonymised)")
+      ->check(CLI::IsMember({"customers", "orders"}));
   exporter->add_option("--output,-o", export_output, "file to write (default: standard output)");
+  bool pseudonymised = false;
+  PseudonymisedArgs pseudo;
+  exporter->add_flag("--pseudonymised", pseudonymised,
+                     "analytics export: keyed pseudonyms, no direct identifiers, k-anonymity (docs/security.md)");
+  exporter->add_option("--recipient", pseudo.recipient, "who receives the export (pseudonyms differ per recipient)");
+  exporter->add_option("--format", pseudo.format, "json | csv")->capture_default_str()->check(CLI::IsMember({"json", "csv"}));
+  exporter->add_option("--dataset", pseudo.dataset, "for csv: customers | orders | events")
+      ->capture_default_str()->check(CLI::IsMember({"customers", "orders", "events"}));
+  exporter->add_option("--k", pseudo.k, "minimum group size on (age band, city, gender)")->capture_default_str();
+
+  auto* retention = cli.add_subcommand("retention", "retention policies (privacy)");
+  add_data(retention);
+  retention->require_subcommand(1);
+  auto* retention_run = retention->add_subcommand("run", "delete or anonymise events and interactions past their age");
+  add_data(retention_run);
+  auto policies = privacy::DefaultRetentionPolicies();
+  std::string interactions_action = policies[1].anonymise ? "anonymise" : "delete";
+  std::string events_action = policies[0].anonymise ? "anonymise" : "delete";
+  retention_run->add_option("--events-days", policies[0].max_age_days, "max age of raw events (0: keep)")
+      ->capture_default_str()->check(CLI::Range(0, 36500));
+  retention_run->add_option("--events-action", events_action, "delete | anonymise")
+      ->capture_default_str()->check(CLI::IsMember({"delete", "anonymise"}));
+  retention_run->add_option("--interactions-days", policies[1].max_age_days, "max age of interactions (0: keep)")
+      ->capture_default_str()->check(CLI::Range(0, 36500));
+  retention_run->add_option("--interactions-action", interactions_action, "delete | anonymise")
+      ->capture_default_str()->check(CLI::IsMember({"delete", "anonymise"}));
+  serve->add_flag("!--no-retention-job", serve_options.retention_job, "do not run the daily retention job");
 
   auto* user = cli.add_subcommand("user", "manage staff users");
   add_data(user);
@@ -447,7 +525,19 @@ int Run(int argc, char** argv) {
     if (order) import_options.rows.date_order = *order;
     return Import(runtime_options, import_kind, import_file, import_options);
   }
-  if (exporter->parsed()) return Export(runtime_options, export_kind, export_output);
+  if (exporter->parsed()) {
+    if (pseudonymised) {
+      if (!export_kind.empty()) return Fail(Error::InvalidField("kind", "is not used with --pseudonymised"));
+      return ExportPseudonymised(runtime_options, pseudo, export_output);
+    }
+    if (export_kind.empty()) return Fail(Error::InvalidField("kind", "customers or orders is required"));
+    return Export(runtime_options, export_kind, export_output);
+  }
+  if (retention_run->parsed()) {
+    policies[0].anonymise = events_action == "anonymise";
+    policies[1].anonymise = interactions_action == "anonymise";
+    return RunRetentionCommand(runtime_options, policies);
+  }
 
   auto runtime = app::Runtime::Open(runtime_options);
   if (!runtime) return Fail(runtime.error());

@@ -132,6 +132,7 @@ void PublishEffects(IngestObserver* observer, const IngestEffects& effects) {
   for (auto [from, into] : effects.merges) observer->OnMerged(from, into);
   for (auto [customer, at] : effects.events) observer->OnEvent(customer, at);
   for (const auto& o : effects.orders) observer->OnOrder(o.customer, o.at, o.total_base_minor);
+  for (const auto& c : effects.consents) observer->OnConsent(c);
 }
 
 Result<IngestStats> IngestPipeline::Apply(storage::WriteTxn& txn, const SegmentMessage& m, IngestEffects& effects) {
@@ -170,6 +171,20 @@ Result<IngestStats> IngestPipeline::Apply(storage::WriteTxn& txn, const SegmentM
       return std::move(inserted.error());
     }
     local.events.emplace_back(resolved.customer, m.timestamp);
+    for (const auto& trait : m.consents) {
+      storage::ConsentRecord c;
+      c.customer = resolved.customer;
+      c.purpose = trait.purpose;
+      c.channel = trait.channel;
+      c.granted = trait.granted;
+      c.lawful_basis = "consent";
+      c.source = "ingest";
+      c.policy_version = trait.policy_version;
+      c.actor = "segment:" + m.message_id;
+      c.at = m.timestamp;
+      ASSIGN_OR_RETURN(c.id, txn.InsertConsent(c));
+      local.consents.push_back(std::move(c));
+    }
     if (m.order) {
       ASSIGN_OR_RETURN(auto existing, txn.FindOrderByExternalId(m.order->order_id));
       if (!existing) {
@@ -219,6 +234,7 @@ Result<IngestStats> IngestPipeline::Apply(storage::WriteTxn& txn, const SegmentM
   append(effects.merges, local.merges);
   append(effects.events, local.events);
   append(effects.orders, local.orders);
+  append(effects.consents, local.consents);
   return stats;
 }
 

@@ -33,6 +33,8 @@ class IngestObserver {
   virtual void OnMerged(CustomerId from, CustomerId into) = 0;
   virtual void OnEvent(CustomerId customer, Timestamp at) = 0;
   virtual void OnOrder(CustomerId customer, Timestamp placed_at, int64_t total_base_minor) = 0;
+  // A consent change from Segment traits (traits.consent), after its commit.
+  virtual void OnConsent(const storage::ConsentRecord&) {}
 };
 
 // What a transaction changed, collected while it runs and published to the observer after it commits.
@@ -46,6 +48,7 @@ struct IngestEffects {
     int64_t total_base_minor;
   };
   std::vector<Order> orders;
+  std::vector<storage::ConsentRecord> consents;
 };
 
 // Tells `observer` (may be null) about committed effects, in the order merges need: creations, merges, facts.

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "ingest/normalize.h"
+#include "privacy/consent_service.h"
 
 namespace panorama::ingest {
 namespace {
@@ -129,7 +130,8 @@ std::optional<double> ReadNumber(element value) {
 // Known profile traits are type-checked and normalised; everything else is kept as custom traits.
 ProfilePatch ReadProfile(object traits, const std::string& path, const ParseOptions& options, Violations& v) {
   static constexpr std::string_view kKnown[] = {"email", "phone", "name", "firstName", "lastName", "first_name",
-                                                "last_name", "gender", "birthday", "address", "city", "country"};
+                                                "last_name", "gender", "birthday", "address", "city", "country",
+                                                "consent"};
   ProfilePatch patch;
   std::string text;
   if (ReadString(traits, "email", text, path, v, 320)) {
@@ -229,6 +231,69 @@ ProfilePatch ReadProfile(object traits, const std::string& path, const ParseOpti
   }
   patch.custom_traits_json = custom + "}";
   return patch;
+}
+
+// traits.consent: {"policy_version"?: string, <purpose>: bool | {<channel>: bool}}; names from privacy/.
+std::vector<ConsentTrait> ReadConsentTraits(object traits, const std::string& path, Violations& v) {
+  std::vector<ConsentTrait> out;
+  auto consent = Field(traits, "consent");
+  if (!consent) return out;
+  std::string at = path + "consent";
+  object obj;
+  if (consent->get_object().get(obj) != simdjson::SUCCESS) {
+    v.Add(at, "must be an object of purpose: true|false or purpose: {channel: true|false}");
+    return out;
+  }
+  std::string policy;
+  if (auto p = Field(obj, "policy_version")) {
+    std::string_view text;
+    if (p->get_string().get(text) != simdjson::SUCCESS || text.size() > 64) {
+      v.Add(at + ".policy_version", "must be a string of at most 64 bytes");
+    } else {
+      policy = std::string(text);
+    }
+  }
+  auto valid_purpose = [](std::string_view p) {
+    return std::find(privacy::kPurposes.begin(), privacy::kPurposes.end(), p) != privacy::kPurposes.end();
+  };
+  for (auto [key, value] : obj) {
+    if (key == "policy_version") continue;
+    std::string field = at + "." + std::string(key);
+    if (!valid_purpose(key)) {
+      v.Add(field, "is not a purpose (marketing, profiling, third_party_sharing, sensitive, cross_border)");
+      continue;
+    }
+    bool granted = false;
+    if (value.get_bool().get(granted) == simdjson::SUCCESS) {
+      out.push_back({std::string(key), "", granted, policy});
+      continue;
+    }
+    object channels;
+    if (value.get_object().get(channels) != simdjson::SUCCESS) {
+      v.Add(field, "must be true, false or an object of channel: true|false");
+      continue;
+    }
+    for (auto [channel, flag] : channels) {
+      storage::ConsentRecord check;
+      check.purpose = std::string(key);
+      check.channel = std::string(channel);
+      check.granted = true;
+      check.lawful_basis = "consent";
+      check.source = "ingest";
+      if (auto valid = privacy::ValidateConsent(check); !valid) {
+        v.Add(field + "." + std::string(channel), valid.error().violations().empty()
+                                                      ? valid.error().message()
+                                                      : valid.error().violations().front().reason);
+        continue;
+      }
+      if (flag.get_bool().get(granted) != simdjson::SUCCESS) {
+        v.Add(field + "." + std::string(channel), "must be true or false");
+        continue;
+      }
+      out.push_back({std::string(key), std::string(channel), granted, policy});
+    }
+  }
+  return out;
 }
 
 std::optional<OrderFromEvent> ReadOrder(object properties, const std::string& path, const ParseOptions& options,
@@ -380,12 +445,14 @@ Result<SegmentMessage> ReadMessage(element value, std::string_view forced_type, 
     if (obj["traits"].get(traits_value) == simdjson::SUCCESS && traits_value.get_object().get(traits) == simdjson::SUCCESS &&
         m.type == "identify") {
       m.profile = ReadProfile(traits, path + "traits.", options, v);
+      m.consents = ReadConsentTraits(traits, path + "traits.", v);
     }
   } else {
     element context;
     if (obj["context"].get(context) == simdjson::SUCCESS && context["traits"].get(traits_value) == simdjson::SUCCESS &&
         traits_value.get_object().get(traits) == simdjson::SUCCESS) {
       m.profile = ReadProfile(traits, path + "context.traits.", options, v);
+      m.consents = ReadConsentTraits(traits, path + "context.traits.", v);
     }
   }
   if (m.type == "track" && m.event == "Order Completed") {

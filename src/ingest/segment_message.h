@@ -47,6 +47,16 @@ struct OrderFromEvent {
   std::vector<Line> lines;
 };
 
+// One consent change carried by traits.consent (see ReadConsentTraits in segment_message.cc and
+// docs/security.md): {"policy_version": "v3", "marketing": {"email": true, "sms": false}, "profiling": true}.
+// A purpose mapped to a boolean is a purpose-level consent; to an object, per-channel consents.
+struct ConsentTrait {
+  std::string purpose;
+  std::string channel;  // "" for purpose level
+  bool granted = false;
+  std::string policy_version;
+};
+
 struct SegmentMessage {
   std::string type;  // identify | track | page | screen | group | alias
   std::string message_id;
@@ -64,6 +74,7 @@ struct SegmentMessage {
   Timestamp received_at;
   ProfilePatch profile;     // from traits (identify) or context.traits (other calls)
   std::optional<OrderFromEvent> order;
+  std::vector<ConsentTrait> consents;  // from traits.consent (identify) or context.traits.consent
 };
 
 struct ParseOptions {

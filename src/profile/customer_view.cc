@@ -1,5 +1,7 @@
 #include "profile/customer_view.h"
 
+#include <map>
+
 #include <charconv>
 #include <unordered_map>
 
@@ -57,6 +59,10 @@ Result<CustomerView> CustomerViewService::Get(CustomerId id, const ViewQuery& qu
   CustomerId customer = view.customer.id;
   ASSIGN_OR_RETURN(view.identities, store_.ListIdentities(customer));
   ASSIGN_OR_RETURN(view.merges, store_.ListMerges(customer));
+  ASSIGN_OR_RETURN(auto consent_history, store_.ListConsents(customer));
+  std::map<std::pair<std::string, std::string>, storage::ConsentRecord> newest;
+  for (auto& c : consent_history) newest[{c.purpose, c.channel}] = std::move(c);
+  for (auto& [key, c] : newest) view.consents.push_back(std::move(c));
   view.aggregates = features_.Get(customer, clock_.Now()).value_or(features::CustomerFeatures{});
   view.base_currency = base_currency_;
 

@@ -41,6 +41,8 @@ struct CustomerView {
   storage::CustomerRecord customer;
   std::vector<storage::IdentityRecord> identities;
   std::vector<storage::MergeRecord> merges;
+  // Current consent state: the newest ledger row per (purpose, channel), ordered by purpose then channel.
+  std::vector<storage::ConsentRecord> consents;
   features::CustomerFeatures aggregates;
   std::string base_currency;
   std::vector<TimelineItem> timeline;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/ids.h"
@@ -217,7 +218,7 @@ struct TimelineEntry {
 };
 
 // One row of the audit ledger (audit/ owns the format). `body` is the entry's canonical JSON, the single source
-// of truth: the searchable columns are derived from it by the database, so they cannot disagree with the hash.
+// of truth: the searchable columns are copied from it at insert, and `audit verify` checks they still agree.
 struct LedgerRow {
   int64_t seq = 0;
   std::string body;
@@ -248,6 +249,73 @@ struct LedgerQuery {
   std::optional<Timestamp> to;    // exclusive
   int64_t before_seq = 0;         // 0: from the newest
   int limit = 50;
+};
+
+// One change of consent (privacy/consent_service.h): rows are only appended, never updated, so the history is
+// the table; the current state of (customer, purpose, channel) is its newest row.
+struct ConsentRecord {
+  int64_t id = 0;
+  CustomerId customer;
+  std::string purpose;         // marketing | profiling | third_party_sharing | sensitive | cross_border
+  std::string channel;         // email | sms | phone | wechat | push; "" for a purpose-level consent
+  bool granted = false;        // false: withdrawn / refused
+  std::string lawful_basis;    // consent | contract | legal_obligation | vital_interest | public_task | legitimate_interest
+  std::string source;          // api | ingest | console | import
+  std::string policy_version;  // the privacy notice version shown
+  std::string text_sha256;     // hex SHA-256 of the consent text shown, may be empty
+  std::string actor;           // "user:3", "key:7", "segment" — who recorded it
+  Timestamp at;
+};
+
+// A data-subject request (privacy/dsar_service.h).
+struct PrivacyRequestRecord {
+  int64_t id = 0;
+  CustomerId customer;
+  std::string kind;          // access | portability | rectify | erase | restrict
+  std::string jurisdiction;  // gdpr | pipl | ccpa
+  std::string status;        // open | completed | rejected
+  Timestamp received_at;
+  Timestamp due_at;
+  std::optional<Timestamp> completed_at;
+  std::string note;
+  std::string result_json = "{}";  // e.g. the erasure certificate
+};
+
+struct PrivacyRequestQuery {
+  std::optional<CustomerId> customer;
+  std::optional<Timestamp> overdue_at;  // only open requests due before this time
+  int64_t after_id = 0;
+  int limit = 50;
+};
+
+// Per-customer privacy switches; absent row = both false.
+struct PrivacyFlagsRecord {
+  CustomerId customer;
+  bool legal_hold = false;  // retention and erasure leave this customer's rows alone
+  bool restricted = false;  // GDPR 18: processing restricted (profiling, sending)
+  Timestamp updated_at;
+};
+
+// Every row of one table that refers to a data subject, column by column, for the DSAR export. Values keep
+// their SQL type: null, integer, real or text.
+using SubjectValue = std::variant<std::monostate, int64_t, double, std::string>;
+struct SubjectTable {
+  std::string table;
+  std::vector<std::string> columns;
+  std::vector<std::vector<SubjectValue>> rows;
+};
+
+struct TableCount {
+  std::string table;
+  int64_t rows = 0;
+};
+
+// One retention pass over a data class: rows older than `cutoff`, except those of customers on legal hold,
+// are deleted or (anonymise) stripped of their free text and identifiers.
+struct RetentionRule {
+  std::string data_class;  // events | interactions
+  Timestamp cutoff;
+  bool anonymise = false;
 };
 
 }  // namespace panorama::storage

@@ -206,3 +206,29 @@ test('the audit page lists ledger entries and filters them like the API', async 
     assert.ok(shown.length >= 2, 'the API client and this page each signed in');
   });
 });
+
+test('the 360 page shows the current consents in Chinese and English', async () => {
+  const list = await api.get('/api/v1/customers?limit=1');
+  const id = list.data[0].id;
+  const put = await fetch(`${server.baseUrl}/api/v1/customers/${id}/consents`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${api.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ source: 'console', consents: [{ purpose: 'marketing', channel: 'wechat', granted: true }] }),
+  });
+  assert.equal(put.status, 200, await put.text());
+
+  await withPage('consents', async (page) => {
+    await signIn(page);
+    await page.locator('[data-testid=customers-page] h1').waitFor();
+    await page.goto(`${server.baseUrl}/#/customers/${id}`);
+    const consent = page.getByTestId('consent');
+    await consent.first().waitFor();
+
+    assert.equal(await consent.count(), 1);
+    assert.match(await consent.first().textContent(), /营销 · 微信: 已同意/);
+    await page.getByTestId('lang-en').click();
+    await page.getByTestId('consent').first().waitFor();
+    assert.match(await page.getByTestId('consent').first().textContent(), /Marketing · WeChat: granted/);
+    await page.getByTestId('lang-zh-CN').click();
+  });
+});

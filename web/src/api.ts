@@ -155,10 +155,20 @@ export interface InteractionItem extends TimelineBase {
 
 export type TimelineItem = EventItem | OrderItem | InteractionItem;
 
+export interface Consent {
+  purpose: string;
+  channel: string | null;
+  granted: boolean;
+  source: string;
+  policy_version: string;
+  at: string;
+}
+
 export interface Customer360 {
   customer: Customer;
   identities: Identity[];
   merges: Merge[];
+  consents?: Consent[];
   aggregates: Partial<Aggregates>;
   timeline: Page<TimelineItem>;
 }

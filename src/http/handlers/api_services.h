@@ -30,6 +30,11 @@ namespace panorama::audit {
 class LedgerService;
 }
 
+namespace panorama::privacy {
+class ConsentService;
+class DsarService;
+}
+
 namespace panorama::http {
 
 class Router;
@@ -49,6 +54,10 @@ struct ApiServices {
   // Permissions, record scope and custom roles; RegisterApiRoutes creates it over `store` and `clock`
   // when left empty.
   std::shared_ptr<security::access::AccessPolicy> access;
+  // Privacy (privacy/); the /privacy and /consents routes are registered only when both are set.
+  privacy::ConsentService* consents = nullptr;
+  privacy::DsarService* dsar = nullptr;
+  std::string pseudonym_secret;  // server secret the per-recipient pseudonym keys derive from
 };
 
 // Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.

@@ -9,6 +9,7 @@
 #include "http/router.h"
 #include "ingest/identity/identity_resolver.h"
 #include "ingest/normalize.h"
+#include "privacy/consent_service.h"
 #include "profile/customer_view.h"
 #include "security/access/masking.h"
 #include "storage/store.h"
@@ -154,6 +155,20 @@ Result<void> CheckFilters(const Request& request, const security::Principal& who
   return Ok();
 }
 
+// PIPL 29 / GDPR 9: traits holding sensitive personal information need the separate `sensitive` consent
+// (privacy::ConsentService::CheckSensitiveWrite); only the traits written by this request are checked.
+Result<void> CheckSensitiveTraits(ApiServices& s, JsonBody& body, std::optional<CustomerId> customer) {
+  if (s.consents == nullptr || !body.Has("traits") || body.IsNull("traits")) return Ok();
+  auto traits = body.Object("traits");
+  if (!traits) return Ok();
+  std::optional<CustomerId> subject = customer;
+  if (customer) {
+    auto record = s.store.GetCustomer(*customer);
+    if (record && record->merged_into) subject = *record->merged_into;
+  }
+  return s.consents->CheckSensitiveWrite(subject, *traits);
+}
+
 Response ListCustomers(ApiServices& s, Request& request, const security::Principal& who) {
   auto page = ReadPageParams(request, 50, 1000);
   if (!page) return Response::Problem(page.error());
@@ -219,6 +234,9 @@ Response CreateCustomer(ApiServices& s, Request& request, const security::Princi
   ReadCustomerFields(*body, c, s.default_phone_region, who);
   if (!body->ok()) return Response::Problem(body->TakeError());
   if (auto assigned = CheckAssignment(s, c); !assigned) return Response::Problem(assigned.error());
+  if (auto sensitive = CheckSensitiveTraits(s, *body, std::nullopt); !sensitive) {
+    return Response::Problem(409, sensitive.error());
+  }
   if (c.name.empty() && c.email.empty() && c.phone.empty() && c.external_id.empty()) {
     return Response::Problem(Error::InvalidField("name", "a customer needs a name, email, phone or external_id"));
   }
@@ -240,6 +258,9 @@ Response UpdateCustomer(ApiServices& s, Request& request, const security::Princi
   if (auto visible = GetCustomerFor(s, who, *id); !visible) return Response::Problem(visible.error());
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
+  if (auto sensitive = CheckSensitiveTraits(s, *body, *id); !sensitive) {
+    return Response::Problem(409, sensitive.error());
+  }
   storage::CustomerRecord updated;
   auto written = s.store.Write([&](storage::WriteTxn& txn) -> Result<void> {
     ASSIGN_OR_RETURN(updated, txn.GetCustomer(*id));
@@ -359,6 +380,18 @@ Response Customer360(ApiServices& s, Request& request, const security::Principal
     w.Key("reason").String(m.reason);
     w.Key("at").String(FormatIso8601(m.at));
     w.EndObject();
+  }
+  w.EndArray();
+  w.Key("consents").StartArray();
+  for (const auto& c : view->consents) {
+    w.StartObject().Key("purpose").String(c.purpose).Key("channel");
+    if (c.channel.empty()) {
+      w.Null();
+    } else {
+      w.String(c.channel);
+    }
+    w.Key("granted").Bool(c.granted).Key("source").String(c.source).Key("policy_version").String(c.policy_version);
+    w.Key("at").String(FormatIso8601(c.at)).EndObject();
   }
   w.EndArray();
   w.Key("aggregates");

@@ -11,6 +11,7 @@ void RegisterCommerceRoutes(Router& router, ApiServices& services);  // orders, 
 void RegisterIngestRoutes(Router& router, ApiServices& services);    // Segment /v1
 void RegisterAccountRoutes(Router& router, ApiServices& services);   // auth, users, api keys
 void RegisterImportRoutes(Router& router, ApiServices& services);    // CSV import / export
+void RegisterPrivacyRoutes(Router& router, ApiServices& services);   // consents, DSARs, exports, retention
 void RegisterSystemRoutes(Router& router, ApiServices& services);    // health, readiness, OpenAPI
 void RegisterAuditRoutes(Router& router, ApiServices& services);     // audit ledger search
 void RegisterAccessRoutes(Router& router, ApiServices& services);    // roles, teams, staff access, reveal

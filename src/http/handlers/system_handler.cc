@@ -34,6 +34,7 @@ void RegisterApiRoutes(Router& router, ApiServices& services) {
   RegisterImportRoutes(router, services);
   RegisterIngestRoutes(router, services);
   RegisterAuditRoutes(router, services);
+  RegisterPrivacyRoutes(router, services);
 }
 
 }  // namespace panorama::http

@@ -105,7 +105,8 @@ PermissionSet KeyScopePermissions(std::string_view scope) {
         .Add(P::kCustomersDelete)
         .Add(P::kOrdersWrite)
         .Add(P::kProductsWrite)
-        .Add(P::kImport);
+        .Add(P::kImport)
+        .Add(P::kPrivacyManage);  // DSAR tooling integrates through a read-write key
   }
   return {};
 }

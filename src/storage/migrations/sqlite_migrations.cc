@@ -325,6 +325,54 @@ CREATE TABLE reveals (
 );
 )sql";
 
+// Privacy: the consent ledger (append-only; current state is the latest row per customer, purpose, channel),
+// data-subject requests, per-customer flags (legal hold, GDPR 18 restriction) and the suppression list of
+// erased subjects (keyed hashes of their identifiers; no customer id, so it outlives the person).
+constexpr const char* kV6Privacy = R"sql(
+CREATE TABLE consents (
+  id             INTEGER PRIMARY KEY,
+  customer_id    INTEGER NOT NULL,
+  purpose        TEXT NOT NULL,
+  channel        TEXT NOT NULL DEFAULT '',
+  granted        INTEGER NOT NULL,
+  lawful_basis   TEXT NOT NULL,
+  source         TEXT NOT NULL,
+  policy_version TEXT NOT NULL DEFAULT '',
+  text_sha256    TEXT NOT NULL DEFAULT '',
+  actor          TEXT NOT NULL DEFAULT '',
+  at             INTEGER NOT NULL
+);
+CREATE INDEX consents_customer ON consents(customer_id, purpose, channel, id);
+
+CREATE TABLE privacy_requests (
+  id           INTEGER PRIMARY KEY,
+  customer_id  INTEGER NOT NULL,
+  kind         TEXT NOT NULL,
+  jurisdiction TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  received_at  INTEGER NOT NULL,
+  due_at       INTEGER NOT NULL,
+  completed_at INTEGER,
+  note         TEXT NOT NULL DEFAULT '',
+  result       TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX privacy_requests_customer ON privacy_requests(customer_id);
+CREATE INDEX privacy_requests_due ON privacy_requests(status, due_at);
+
+CREATE TABLE privacy_flags (
+  customer_id INTEGER PRIMARY KEY,
+  legal_hold  INTEGER NOT NULL DEFAULT 0,
+  restricted  INTEGER NOT NULL DEFAULT 0,
+  updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE erasure_suppressions (
+  hash       TEXT PRIMARY KEY,
+  request_id INTEGER NOT NULL,
+  erased_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: customers, identities, merges, events, orders, products, interactions, staff",
      kV1Initial},
@@ -333,6 +381,7 @@ constexpr Migration kMigrations[] = {
      kV3FieldEncryption},
     {4, "auth: refresh-token sessions, TOTP enrolments, recovery codes, role settings, api key expiry", kV4Auth},
     {5, "ownership and teams, custom roles", kV5Access},
+    {6, "privacy: consent ledger, data-subject requests, privacy flags, erasure suppressions", kV6Privacy},
 };
 
 }  // namespace

@@ -288,6 +288,104 @@ std::string Placeholders(size_t n) {
   return out;
 }
 
+// --- privacy ---
+
+constexpr const char* kConsentColumns =
+    "id, customer_id, purpose, channel, granted, lawful_basis, source, policy_version, text_sha256, actor, at";
+
+ConsentRecord ReadConsent(const Statement& s) {
+  ConsentRecord c;
+  c.id = s.Int(0);
+  c.customer = CustomerId(s.Int(1));
+  c.purpose = s.Text(2);
+  c.channel = s.Text(3);
+  c.granted = s.Int(4) != 0;
+  c.lawful_basis = s.Text(5);
+  c.source = s.Text(6);
+  c.policy_version = s.Text(7);
+  c.text_sha256 = s.Text(8);
+  c.actor = s.Text(9);
+  c.at = FromUnixMillis(s.Int(10));
+  return c;
+}
+
+constexpr const char* kRequestColumns =
+    "id, customer_id, kind, jurisdiction, status, received_at, due_at, completed_at, note, result";
+
+PrivacyRequestRecord ReadRequest(const Statement& s) {
+  PrivacyRequestRecord r;
+  r.id = s.Int(0);
+  r.customer = CustomerId(s.Int(1));
+  r.kind = s.Text(2);
+  r.jurisdiction = s.Text(3);
+  r.status = s.Text(4);
+  r.received_at = FromUnixMillis(s.Int(5));
+  r.due_at = FromUnixMillis(s.Int(6));
+  if (auto c = s.OptInt(7)) r.completed_at = FromUnixMillis(*c);
+  r.note = s.Text(8);
+  r.result_json = s.Text(9);
+  return r;
+}
+
+// Identifier quoting for table names read from sqlite_master (never from a request).
+std::string QuoteIdent(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) {
+    out += c;
+    if (c == '"') out += '"';
+  }
+  return out + "\"";
+}
+
+// The schema walker: every table with a customer_id column.
+Result<std::vector<std::string>> SubjectTablesOn(Connection& db) {
+  ASSIGN_OR_RETURN(Statement s, db.Prepare(
+      "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p"
+      " WHERE m.type = 'table' AND p.name = 'customer_id' ORDER BY m.name"));
+  std::vector<std::string> out;
+  RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(s.Text(0)); }));
+  return out;
+}
+
+// The customer row itself and the records merged into it: one person.
+Result<std::vector<int64_t>> SubjectIdsOn(Connection& db, CustomerId id) {
+  ASSIGN_OR_RETURN(Statement s, db.Prepare("SELECT id FROM customers WHERE id = ?1 OR merged_into = ?1 ORDER BY id"));
+  s.Bind(1, id.value());
+  std::vector<int64_t> out;
+  RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(s.Int(0)); }));
+  return out;
+}
+
+Result<SubjectTable> DumpRowsOn(Connection& db, const std::string& table, const std::string& where,
+                                const std::vector<int64_t>& ids) {
+  SubjectTable out;
+  out.table = table;
+  // Not cached: the statement text varies with the number of ids.
+  std::string in = "(" + Placeholders(std::max<size_t>(ids.size(), 1)) + ")";
+  std::string cond = where;
+  for (size_t pos; (pos = cond.find("IN ?")) != std::string::npos;) cond.replace(pos, 4, "IN " + in);
+  ASSIGN_OR_RETURN(Statement s, db.Prepare("SELECT * FROM " + QuoteIdent(table) + " WHERE " + cond));
+  int n = static_cast<int>(ids.size());
+  int params = static_cast<int>(std::count(where.begin(), where.end(), '?'));
+  for (int p = 0; p < params; ++p) {
+    for (int i = 0; i < std::max(n, 1); ++i) s.Bind(p * std::max(n, 1) + i + 1, n ? ids[i] : int64_t{0});
+  }
+  for (int c = 0; c < s.ColumnCount(); ++c) out.columns.push_back(s.ColumnName(c));
+  RETURN_IF_ERROR(ForEachRow(s, [&] {
+    std::vector<SubjectValue> row;
+    for (int c = 0; c < s.ColumnCount(); ++c) {
+      switch (s.ColumnType(c)) {
+        case SQLITE_NULL: row.emplace_back(std::monostate{}); break;
+        case SQLITE_INTEGER: row.emplace_back(s.Int(c)); break;
+        case SQLITE_FLOAT: row.emplace_back(s.Double(c)); break;
+        default: row.emplace_back(s.Text(c)); break;
+      }
+    }
+    out.rows.push_back(std::move(row));
+  }));
+  return out;
+}
+
 class SqliteWriteTxn final : public WriteTxn {
  public:
   SqliteWriteTxn(Connection& db, FieldCrypto& crypto) : db_(db), crypto_(crypto) {}
@@ -421,6 +519,11 @@ class SqliteWriteTxn final : public WriteTxn {
         "UPDATE events SET customer_id = ?1 WHERE customer_id = ?2",
         "UPDATE orders SET customer_id = ?1 WHERE customer_id = ?2",
         "UPDATE order_items SET customer_id = ?1 WHERE customer_id = ?2",
+        // Consents and requests belong to the person, so they follow the survivor; its own flags win.
+        "UPDATE consents SET customer_id = ?1 WHERE customer_id = ?2",
+        "UPDATE privacy_requests SET customer_id = ?1 WHERE customer_id = ?2",
+        "UPDATE OR IGNORE privacy_flags SET customer_id = ?1 WHERE customer_id = ?2",
+        "DELETE FROM privacy_flags WHERE customer_id = ?2",
         // Earlier merges into `from` now point at the survivor, so lineage lookups need one hop.
         "UPDATE customers SET merged_into = ?1 WHERE merged_into = ?2",
         "UPDATE customers SET merged_into = ?1 WHERE id = ?2"};
@@ -735,6 +838,112 @@ class SqliteWriteTxn final : public WriteTxn {
     return Ok();
   }
 
+  Result<int64_t> InsertConsent(const ConsentRecord& c) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT INTO consents (customer_id, purpose, channel, granted, lawful_basis, source, policy_version,"
+        " text_sha256, actor, at) VALUES (?,?,?,?,?,?,?,?,?,?)"));
+    s.Bind(1, c.customer.value()).Bind(2, c.purpose).Bind(3, c.channel).Bind(4, c.granted ? 1 : 0);
+    s.Bind(5, c.lawful_basis).Bind(6, c.source).Bind(7, c.policy_version).Bind(8, c.text_sha256);
+    s.Bind(9, c.actor).Bind(10, ToUnixMillis(c.at));
+    RETURN_IF_ERROR(s.Run());
+    return db_.LastInsertId();
+  }
+
+  Result<int64_t> InsertPrivacyRequest(const PrivacyRequestRecord& r) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT INTO privacy_requests (customer_id, kind, jurisdiction, status, received_at, due_at,"
+        " completed_at, note, result) VALUES (?,?,?,?,?,?,?,?,?)"));
+    s.Bind(1, r.customer.value()).Bind(2, r.kind).Bind(3, r.jurisdiction).Bind(4, r.status);
+    s.Bind(5, ToUnixMillis(r.received_at)).Bind(6, ToUnixMillis(r.due_at));
+    if (r.completed_at) {
+      s.Bind(7, ToUnixMillis(*r.completed_at));
+    } else {
+      s.BindNull(7);
+    }
+    s.Bind(8, r.note).Bind(9, r.result_json);
+    RETURN_IF_ERROR(s.Run());
+    return db_.LastInsertId();
+  }
+
+  Result<void> UpdatePrivacyRequest(const PrivacyRequestRecord& r) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "UPDATE privacy_requests SET status = ?, completed_at = ?, note = ?, result = ? WHERE id = ?"));
+    s.Bind(1, r.status);
+    if (r.completed_at) {
+      s.Bind(2, ToUnixMillis(*r.completed_at));
+    } else {
+      s.BindNull(2);
+    }
+    s.Bind(3, r.note).Bind(4, r.result_json).Bind(5, r.id);
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("privacy request " + std::to_string(r.id) + " not found");
+    return Ok();
+  }
+
+  Result<void> PutPrivacyFlags(const PrivacyFlagsRecord& f) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT INTO privacy_flags (customer_id, legal_hold, restricted, updated_at) VALUES (?,?,?,?)"
+        " ON CONFLICT(customer_id) DO UPDATE SET legal_hold = excluded.legal_hold,"
+        " restricted = excluded.restricted, updated_at = excluded.updated_at"));
+    s.Bind(1, f.customer.value()).Bind(2, f.legal_hold ? 1 : 0).Bind(3, f.restricted ? 1 : 0);
+    s.Bind(4, ToUnixMillis(f.updated_at));
+    return s.Run();
+  }
+
+  Result<std::vector<TableCount>> EraseSubjectRows(CustomerId id, const std::vector<std::string>& keep) override {
+    ASSIGN_OR_RETURN(std::vector<int64_t> ids, SubjectIdsOn(db_, id));
+    if (ids.empty()) return Error::NotFound("customer " + id.ToString() + " not found");
+    ASSIGN_OR_RETURN(std::vector<std::string> tables, SubjectTablesOn(db_));
+    std::vector<TableCount> counts;
+    auto erase = [&](const std::string& table, const std::string& where) -> Result<void> {
+      int64_t total = 0;
+      for (int64_t one : ids) {
+        ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM " + QuoteIdent(table) + " WHERE " + where));
+        s.Bind(1, one);
+        RETURN_IF_ERROR(s.Run());
+        total += db_.Changes();
+      }
+      counts.push_back({table, total});
+      return Ok();
+    };
+    for (const auto& table : tables) {
+      if (std::find(keep.begin(), keep.end(), table) != keep.end()) continue;
+      RETURN_IF_ERROR(erase(table, "customer_id = ?1"));
+    }
+    RETURN_IF_ERROR(erase("merges", "from_customer = ?1 OR into_customer = ?1"));
+    RETURN_IF_ERROR(erase("customers", "id = ?1"));
+    return counts;
+  }
+
+  Result<void> AddErasureSuppression(std::string_view hash, int64_t request_id, Timestamp at) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT OR IGNORE INTO erasure_suppressions (hash, request_id, erased_at) VALUES (?,?,?)"));
+    s.Bind(1, hash).Bind(2, request_id).Bind(3, ToUnixMillis(at));
+    return s.Run();
+  }
+
+  Result<int64_t> ApplyRetention(const RetentionRule& rule) override {
+    static constexpr const char* kHold =
+        " AND customer_id NOT IN (SELECT customer_id FROM privacy_flags WHERE legal_hold = 1)";
+    std::string sql;
+    if (rule.data_class == "events") {
+      sql = rule.anonymise
+                ? "UPDATE events SET anonymous_id = '', user_id = '', properties = '{}', context = '{}' WHERE ts < ?"
+                  " AND (anonymous_id <> '' OR user_id <> '' OR properties <> '{}' OR context <> '{}')"
+                : "DELETE FROM events WHERE ts < ?";
+    } else if (rule.data_class == "interactions") {
+      sql = rule.anonymise ? "UPDATE interactions SET subject = '', body = '' WHERE occurred_at < ?"
+                             " AND (subject <> '' OR body <> '')"
+                           : "DELETE FROM interactions WHERE occurred_at < ?";
+    } else {
+      return Error::InvalidField("data_class", "must be events or interactions");
+    }
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(sql + kHold));
+    s.Bind(1, ToUnixMillis(rule.cutoff));
+    RETURN_IF_ERROR(s.Run());
+    return static_cast<int64_t>(db_.Changes());
+  }
+
   Result<void> Nested(const std::function<Result<void>()>& fn) override {
     std::string name = "sp" + std::to_string(++savepoint_depth_);
     RETURN_IF_ERROR(db_.Exec("SAVEPOINT " + name));
@@ -849,7 +1058,9 @@ class SqliteWriteTxn final : public WriteTxn {
         {"DELETE FROM events WHERE customer_id = ?", &ErasureReport::events},
         {"DELETE FROM order_items WHERE customer_id = ?", &ErasureReport::order_items},
         {"DELETE FROM orders WHERE customer_id = ?", &ErasureReport::orders},
-        {"DELETE FROM interactions WHERE customer_id = ?", &ErasureReport::interactions}};
+        {"DELETE FROM interactions WHERE customer_id = ?", &ErasureReport::interactions},
+        {"DELETE FROM consents WHERE customer_id = ?", &ErasureReport::consents},
+        {"DELETE FROM privacy_flags WHERE customer_id = ?", &ErasureReport::privacy_flags}};
     for (const auto& owned : kOwned) {
       ASSIGN_OR_RETURN(Statement s, db_.Prepare(owned.sql));
       s.Bind(1, id.value());
@@ -1539,6 +1750,107 @@ class SqliteStore final : public Store {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<RoleRecord>();
     return std::optional<RoleRecord>(ReadRole(s));
+  }
+
+  Result<std::vector<ConsentRecord>> ListConsents(CustomerId id) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kConsentColumns +
+                                              " FROM consents WHERE customer_id = ? ORDER BY id"));
+    s.Bind(1, id.value());
+    std::vector<ConsentRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadConsent(s)); }));
+    return out;
+  }
+
+  Result<void> ScanConsents(const std::function<void(const ConsentRecord&)>& fn) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kConsentColumns + " FROM consents ORDER BY id"));
+    return ForEachRow(s, [&] { fn(ReadConsent(s)); });
+  }
+
+  Result<PrivacyRequestRecord> GetPrivacyRequest(int64_t id) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kRequestColumns +
+                                              " FROM privacy_requests WHERE id = ?"));
+    s.Bind(1, id);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return Error::NotFound("privacy request " + std::to_string(id) + " not found");
+    return ReadRequest(s);
+  }
+
+  Result<std::vector<PrivacyRequestRecord>> ListPrivacyRequests(const PrivacyRequestQuery& q) override {
+    auto db = readers_.Acquire();
+    std::string sql = std::string("SELECT ") + kRequestColumns + " FROM privacy_requests WHERE id > ?1";
+    if (q.customer) sql += " AND customer_id = ?2";
+    if (q.overdue_at) sql += " AND status = 'open' AND due_at < ?3";
+    sql += " ORDER BY id LIMIT ?4";
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
+    s.Bind(1, q.after_id).Bind(4, q.limit);
+    if (q.customer) s.Bind(2, q.customer->value());
+    if (q.overdue_at) s.Bind(3, ToUnixMillis(*q.overdue_at));
+    std::vector<PrivacyRequestRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadRequest(s)); }));
+    return out;
+  }
+
+  Result<PrivacyFlagsRecord> GetPrivacyFlags(CustomerId id) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT legal_hold, restricted, updated_at FROM privacy_flags WHERE customer_id = ?"));
+    s.Bind(1, id.value());
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    PrivacyFlagsRecord f;
+    f.customer = id;
+    if (row) {
+      f.legal_hold = s.Int(0) != 0;
+      f.restricted = s.Int(1) != 0;
+      f.updated_at = FromUnixMillis(s.Int(2));
+    }
+    return f;
+  }
+
+  Result<void> ScanPrivacyFlags(const std::function<void(const PrivacyFlagsRecord&)>& fn) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT customer_id, legal_hold, restricted, updated_at FROM privacy_flags ORDER BY customer_id"));
+    return ForEachRow(s, [&] {
+      fn(PrivacyFlagsRecord{CustomerId(s.Int(0)), s.Int(1) != 0, s.Int(2) != 0, FromUnixMillis(s.Int(3))});
+    });
+  }
+
+  Result<std::vector<std::string>> ListSubjectTables() override {
+    auto db = readers_.Acquire();
+    return SubjectTablesOn(*db);
+  }
+
+  Result<std::vector<SubjectTable>> ExportSubjectRows(CustomerId id) override {
+    auto db = readers_.Acquire();
+    // One read transaction, so the bundle is one snapshot.
+    RETURN_IF_ERROR(db->Exec("BEGIN"));
+    auto result = [&]() -> Result<std::vector<SubjectTable>> {
+      ASSIGN_OR_RETURN(std::vector<int64_t> ids, SubjectIdsOn(*db, id));
+      if (ids.empty()) return Error::NotFound("customer " + id.ToString() + " not found");
+      std::vector<SubjectTable> out;
+      ASSIGN_OR_RETURN(SubjectTable customers, DumpRowsOn(*db, "customers", "id IN ?", ids));
+      out.push_back(std::move(customers));
+      ASSIGN_OR_RETURN(SubjectTable merges, DumpRowsOn(*db, "merges", "from_customer IN ? OR into_customer IN ?", ids));
+      out.push_back(std::move(merges));
+      ASSIGN_OR_RETURN(std::vector<std::string> tables, SubjectTablesOn(*db));
+      for (const auto& table : tables) {
+        ASSIGN_OR_RETURN(SubjectTable rows, DumpRowsOn(*db, table, "customer_id IN ?", ids));
+        out.push_back(std::move(rows));
+      }
+      return out;
+    }();
+    (void)db->Exec("COMMIT");
+    return result;
+  }
+
+  Result<bool> IsErasureSuppressed(std::string_view hash) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT 1 FROM erasure_suppressions WHERE hash = ?"));
+    s.Bind(1, hash);
+    return s.Step();
   }
 
   Result<void> CheckIntegrity() override {

@@ -138,6 +138,7 @@ export function mount360(root: HTMLElement, id: string, backQuery: string): View
             { class: 'c360-side' },
             profileCard(c),
             identitiesCard(data.identities ?? []),
+            consentsCard(data),
             mergesCard(data),
           ),
           h('div', { class: 'c360-main' }, aggregatesCard(data), timelineCard()),
@@ -199,6 +200,36 @@ export function mount360(root: HTMLElement, id: string, backQuery: string): View
                 h('span', { class: 'identity-type', testid: 'identity-type' }, tMaybe(`identity.${idn.type}`) ?? idn.type),
                 h('span', { class: 'identity-value', testid: 'identity-value' }, idn.value),
                 idn.first_seen && h('span', { class: 'muted small' }, t('c360.firstSeen', { time: formatDate(idn.first_seen) })),
+              ),
+            ),
+          ),
+    );
+  }
+
+  // Current consent state (newest ledger row per purpose and channel); none recorded means no consent.
+  function consentsCard(d: Customer360): HTMLElement {
+    const consents = d.consents ?? [];
+    return card(
+      t('c360.consents'),
+      'consents',
+      consents.length === 0
+        ? h('p', { class: 'muted small', testid: 'consents-empty' }, t('c360.consentsNone'))
+        : h(
+            'ul',
+            { class: 'merge-list' },
+            consents.map((c) =>
+              h(
+                'li',
+                { testid: 'consent' },
+                h(
+                  'div',
+                  null,
+                  tMaybe(`consent.purpose.${c.purpose}`) ?? c.purpose,
+                  c.channel ? ` · ${tMaybe(`consent.channel.${c.channel}`) ?? c.channel}` : '',
+                  ': ',
+                  h('strong', null, c.granted ? t('c360.consentGranted') : t('c360.consentWithdrawn')),
+                ),
+                h('div', { class: 'muted small' }, t('c360.consentSource', { source: c.source }), ' · ', formatDateTime(c.at)),
               ),
             ),
           ),

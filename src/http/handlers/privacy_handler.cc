@@ -1,0 +1,317 @@
+// /api/v1/customers/{id}/consents, /api/v1/customers/{id}/privacy-flags and /api/v1/privacy/*: the consent
+// ledger, data-subject requests, the pseudonymised export and retention runs.
+
+#include <charconv>
+
+#include "features/feature_store.h"
+#include "http/handlers/handler_util.h"
+#include "http/handlers/routes.h"
+#include "http/router.h"
+#include "privacy/consent_service.h"
+#include "privacy/dsar_service.h"
+#include "privacy/pseudonymised_export.h"
+#include "privacy/retention.h"
+#include "storage/store.h"
+
+namespace panorama::http {
+namespace {
+
+// DSARs, flags, exports and retention act on whole customers: admins, or keys with read-write scope.
+std::string ActorOf(const security::Principal& p) {
+  if (p.user) return "user:" + p.user->ToString();
+  if (p.key) return "key:" + p.key->ToString();
+  return "unknown";
+}
+
+void WriteConsent(JsonWriter& w, const storage::ConsentRecord& c) {
+  w.StartObject().Key("id").Int64(c.id).Key("purpose").String(c.purpose).Key("channel");
+  if (c.channel.empty()) {
+    w.Null();
+  } else {
+    w.String(c.channel);
+  }
+  w.Key("granted").Bool(c.granted).Key("lawful_basis").String(c.lawful_basis).Key("source").String(c.source);
+  w.Key("policy_version").String(c.policy_version).Key("text_sha256").String(c.text_sha256);
+  w.Key("actor").String(c.actor).Key("at").String(FormatIso8601(c.at)).EndObject();
+}
+
+void WriteRequest(JsonWriter& w, const storage::PrivacyRequestRecord& r, Timestamp now) {
+  w.StartObject().Key("id").Int64(r.id).Key("customer_id").Int64(r.customer.value()).Key("kind").String(r.kind);
+  w.Key("jurisdiction").String(r.jurisdiction).Key("status").String(r.status);
+  w.Key("received_at").String(FormatIso8601(r.received_at)).Key("due_at").String(FormatIso8601(r.due_at));
+  w.Key("overdue").Bool(r.status == "open" && r.due_at < now);
+  w.Key("completed_at");
+  WriteOptionalTime(w, r.completed_at);
+  w.Key("note").String(r.note).Key("result").RawJson(r.result_json.empty() ? "{}" : r.result_json).EndObject();
+}
+
+Response ConsentsJson(ApiServices& s, CustomerId id, int status) {
+  auto current = s.consents->Current(id);
+  if (!current) return Response::Problem(current.error());
+  JsonWriter w;
+  w.StartObject().Key("customer_id").Int64(id.value()).Key("data").StartArray();
+  for (const auto& c : *current) WriteConsent(w, c);
+  w.EndArray().EndObject();
+  return Response::Json(status, w.TakeString());
+}
+
+// The customer in the path, if the caller may see it (an out-of-scope one is the same 404 as a missing one),
+// resolved to the survivor of a merge.
+Result<CustomerId> LiveCustomer(ApiServices& s, const Request& request, const security::Principal& who) {
+  ASSIGN_OR_RETURN(CustomerId id, PathCustomerId(request));
+  ASSIGN_OR_RETURN(storage::CustomerRecord c, GetCustomerFor(s, who, id));
+  return c.merged_into ? *c.merged_into : c.id;
+}
+
+Response GetConsents(ApiServices& s, Request& request, const security::Principal& who) {
+  auto id = LiveCustomer(s, request, who);
+  if (!id) return Response::Problem(id.error());
+  return ConsentsJson(s, *id, 200);
+}
+
+Response GetConsentHistory(ApiServices& s, Request& request, const security::Principal& who) {
+  auto id = LiveCustomer(s, request, who);
+  if (!id) return Response::Problem(id.error());
+  auto history = s.consents->History(*id);
+  if (!history) return Response::Problem(history.error());
+  JsonWriter w;
+  w.StartObject().Key("customer_id").Int64(id->value()).Key("data").StartArray();
+  for (const auto& c : *history) WriteConsent(w, c);
+  w.EndArray().EndObject();
+  return Response::Json(200, w.TakeString());
+}
+
+// PUT body: {"source": "api"|"console"|"import", "policy_version": "...", "text_sha256": "...",
+//            "consents": [{"purpose", "channel"?, "granted", "lawful_basis"?}]}. Appends one ledger row per item.
+// `Sec-GPC: 1` (Global Privacy Control) on the request records a third_party_sharing withdrawal and overrides
+// any grant of it in the same body.
+Response PutConsents(ApiServices& s, Request& request, const security::Principal& principal) {
+  auto id = LiveCustomer(s, request, principal);
+  if (!id) return Response::Problem(id.error());
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"source", "policy_version", "text_sha256", "consents"});
+  std::string source = body->String("source", 16).value_or("api");
+  if (source != "api" && source != "console" && source != "import") {
+    body->Reject("source", "must be api, console or import");
+  }
+  std::string policy = body->String("policy_version", 64).value_or("");
+  std::string text_hash = body->String("text_sha256", 64).value_or("");
+  bool gpc = request.Header("Sec-GPC") == "1";
+  std::vector<storage::ConsentRecord> changes;
+  body->Objects("consents", 50, !gpc, [&](JsonBody& item, const std::string&) {
+    item.AllowOnly({"purpose", "channel", "granted", "lawful_basis"});
+    storage::ConsentRecord c;
+    c.purpose = item.String("purpose", 32, true).value_or("");
+    c.channel = item.String("channel", 16).value_or("");
+    c.granted = item.Bool("granted", true).value_or(false);
+    c.lawful_basis = item.String("lawful_basis", 32).value_or("consent");
+    if (gpc && c.purpose == "third_party_sharing") return;
+    changes.push_back(std::move(c));
+  });
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  if (gpc) {
+    storage::ConsentRecord opt_out;
+    opt_out.purpose = "third_party_sharing";
+    opt_out.granted = false;
+    opt_out.lawful_basis = "consent";
+    changes.push_back(std::move(opt_out));
+  }
+  for (auto& c : changes) {
+    c.source = source;
+    c.policy_version = policy;
+    c.text_sha256 = text_hash;
+    c.actor = gpc && c.purpose == "third_party_sharing" ? ActorOf(principal) + " (Sec-GPC)" : ActorOf(principal);
+  }
+  auto recorded = s.consents->Record(*id, std::move(changes));
+  if (!recorded) return Response::Problem(recorded.error());
+  return ConsentsJson(s, *id, 200);
+}
+
+Response PutPrivacyFlags(ApiServices& s, Request& request, const security::Principal& principal) {
+  auto id = LiveCustomer(s, request, principal);
+  if (!id) return Response::Problem(id.error());
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"legal_hold", "restricted"});
+  auto hold = body->Bool("legal_hold");
+  auto restricted = body->Bool("restricted");
+  if (body->ok() && !hold && !restricted) body->Reject("body", "must set legal_hold or restricted");
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  auto set = s.dsar->SetFlags(*id, hold, restricted);
+  if (!set) return Response::Problem(set.error());
+  auto flags = s.store.GetPrivacyFlags(*id);
+  if (!flags) return Response::Problem(flags.error());
+  JsonWriter w;
+  w.StartObject().Key("customer_id").Int64(id->value()).Key("legal_hold").Bool(flags->legal_hold);
+  w.Key("restricted").Bool(flags->restricted).EndObject();
+  return Response::Json(200, w.TakeString());
+}
+
+Result<int64_t> PathRequestId(const Request& request) {
+  std::string_view text = request.PathParam("id");
+  int64_t id = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || ptr != text.data() + text.size() || id <= 0) {
+    return Error::InvalidField("id", "must be a positive integer request id");
+  }
+  return id;
+}
+
+Response CreateRequest(ApiServices& s, Request& request, const security::Principal&) {
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"customer_id", "kind", "jurisdiction", "note"});
+  auto customer = body->Int("customer_id", 1, INT64_MAX, true);
+  auto kind = body->String("kind", 16, true);
+  auto jurisdiction = body->String("jurisdiction", 16, true);
+  auto note = body->String("note", 2000).value_or("");
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  auto opened = s.dsar->Open(CustomerId(*customer), *kind, *jurisdiction, note);
+  if (!opened) {
+    if (opened.error().code() == ErrorCode::kNotFound) {
+      return Response::Problem(Error::InvalidField("customer_id", "no such customer"));
+    }
+    return Response::Problem(opened.error());
+  }
+  JsonWriter w;
+  WriteRequest(w, *opened, s.clock.Now());
+  return Response::Json(201, w.TakeString());
+}
+
+Response ListRequests(ApiServices& s, Request& request, const security::Principal&) {
+  auto page = ReadPageParams(request);
+  if (!page) return Response::Problem(page.error());
+  storage::PrivacyRequestQuery q;
+  q.after_id = page->after_id;
+  q.limit = page->limit + 1;
+  if (auto text = request.Query("customer_id")) {
+    int64_t id = 0;
+    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), id);
+    if (ec != std::errc() || ptr != text->data() + text->size() || id <= 0) {
+      return Response::Problem(Error::InvalidField("customer_id", "must be a positive integer"));
+    }
+    q.customer = CustomerId(id);
+  }
+  if (auto overdue = request.Query("overdue")) {
+    if (*overdue != "true" && *overdue != "false") {
+      return Response::Problem(Error::InvalidField("overdue", "must be true or false"));
+    }
+    if (*overdue == "true") q.overdue_at = s.clock.Now();
+  }
+  auto list = s.dsar->List(q);
+  if (!list) return Response::Problem(list.error());
+  bool more = list->size() > static_cast<size_t>(page->limit);
+  if (more) list->resize(static_cast<size_t>(page->limit));
+  std::string next = list->empty() ? "" : std::to_string(list->back().id);
+  Timestamp now = s.clock.Now();
+  return Response::Json(200, PageJson(*list, more, next, [&](JsonWriter& w, const storage::PrivacyRequestRecord& r) {
+                          WriteRequest(w, r, now);
+                        }));
+}
+
+Response GetRequest(ApiServices& s, Request& request, const security::Principal&) {
+  auto id = PathRequestId(request);
+  if (!id) return Response::Problem(id.error());
+  auto r = s.dsar->Get(*id);
+  if (!r) return Response::Problem(r.error());
+  JsonWriter w;
+  WriteRequest(w, *r, s.clock.Now());
+  return Response::Json(200, w.TakeString());
+}
+
+// Carries the request out; the body is the export bundle (access/portability), the erasure certificate (erase)
+// or a small status object.
+Response FulfilRequest(ApiServices& s, Request& request, const security::Principal&) {
+  auto id = PathRequestId(request);
+  if (!id) return Response::Problem(id.error());
+  auto result = s.dsar->Fulfil(*id);
+  if (!result) return Response::Problem(result.error());
+  return Response::Json(200, std::move(*result));
+}
+
+Response RejectRequest(ApiServices& s, Request& request, const security::Principal&) {
+  auto id = PathRequestId(request);
+  if (!id) return Response::Problem(id.error());
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"reason"});
+  auto reason = body->String("reason", 2000, true);
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  auto r = s.dsar->Reject(*id, *reason);
+  if (!r) return Response::Problem(r.error());
+  JsonWriter w;
+  WriteRequest(w, *r, s.clock.Now());
+  return Response::Json(200, w.TakeString());
+}
+
+// GET ?recipient=NAME&format=json|csv&dataset=customers|orders|events (dataset only for csv)&k=5
+Response PseudonymisedExport(ApiServices& s, Request& request, const security::Principal&) {
+  privacy::PseudonymisedExportOptions options;
+  options.recipient = std::string(request.Query("recipient").value_or(""));
+  if (auto k = request.Query("k")) {
+    int value = 0;
+    auto [ptr, ec] = std::from_chars(k->data(), k->data() + k->size(), value);
+    if (ec != std::errc() || ptr != k->data() + k->size()) {
+      return Response::Problem(Error::InvalidField("k", "must be an integer"));
+    }
+    options.k = value;
+  }
+  std::string format(request.Query("format").value_or("json"));
+  if (format != "json" && format != "csv") return Response::Problem(Error::InvalidField("format", "must be json or csv"));
+  std::string dataset(request.Query("dataset").value_or("customers"));
+  if (dataset != "customers" && dataset != "orders" && dataset != "events") {
+    return Response::Problem(Error::InvalidField("dataset", "must be customers, orders or events"));
+  }
+  auto out = privacy::BuildPseudonymisedExport(s.store, s.pseudonym_secret, options, s.clock.Now());
+  if (!out) return Response::Problem(out.error());
+  if (format == "json") return Response::Json(200, out->ToJson());
+  auto csv = out->ToCsv(dataset);
+  if (!csv) return Response::Problem(csv.error());
+  Response response = Response::Json(200, std::move(*csv));
+  response.content_type = "text/csv; charset=utf-8";
+  return response;
+}
+
+Response RunRetentionNow(ApiServices& s, Request&, const security::Principal&) {
+  auto report = privacy::RunRetention(s.store, privacy::DefaultRetentionPolicies(), s.clock.Now());
+  if (!report) return Response::Problem(report.error());
+  if (report->total_rows > 0) {
+    // Deleted events leave the in-memory aggregates; rebuild them from the store.
+    auto rebuilt = s.features.Rebuild(s.store);
+    if (!rebuilt) return Response::Problem(rebuilt.error());
+  }
+  JsonWriter w;
+  w.StartObject().Key("total_rows").Int64(report->total_rows).Key("data").StartArray();
+  for (const auto& line : report->lines) {
+    w.StartObject().Key("data_class").String(line.data_class).Key("action").String(line.action);
+    w.Key("cutoff").String(FormatIso8601(line.cutoff)).Key("rows").Int64(line.rows).EndObject();
+  }
+  w.EndArray().EndObject();
+  return Response::Json(200, w.TakeString());
+}
+
+}  // namespace
+
+void RegisterPrivacyRoutes(Router& router, ApiServices& s) {
+  if (s.consents == nullptr || s.dsar == nullptr) return;
+  using security::access::Permission;
+  router.Add(Method::kGet, "/api/v1/customers/{id}/consents", Read(s, Permission::kCustomersRead, GetConsents));
+  router.Add(Method::kGet, "/api/v1/customers/{id}/consents/history",
+             Read(s, Permission::kCustomersRead, GetConsentHistory));
+  router.Add(Method::kPut, "/api/v1/customers/{id}/consents", Write(s, Permission::kCustomersWrite, PutConsents));
+  router.Add(Method::kPut, "/api/v1/customers/{id}/privacy-flags",
+             Write(s, Permission::kPrivacyManage, PutPrivacyFlags));
+  router.Add(Method::kPost, "/api/v1/privacy/requests", Write(s, Permission::kPrivacyManage, CreateRequest));
+  router.Add(Method::kGet, "/api/v1/privacy/requests", Read(s, Permission::kPrivacyManage, ListRequests));
+  router.Add(Method::kGet, "/api/v1/privacy/requests/{id}", Read(s, Permission::kPrivacyManage, GetRequest));
+  router.Add(Method::kPost, "/api/v1/privacy/requests/{id}/fulfil",
+             Write(s, Permission::kPrivacyManage, FulfilRequest));
+  router.Add(Method::kPost, "/api/v1/privacy/requests/{id}/reject",
+             Write(s, Permission::kPrivacyManage, RejectRequest));
+  router.Add(Method::kGet, "/api/v1/privacy/pseudonymised-export",
+             Read(s, Permission::kPrivacyManage, PseudonymisedExport));
+  router.Add(Method::kPost, "/api/v1/privacy/retention/run", Write(s, Permission::kPrivacyManage, RunRetentionNow));
+}
+
+}  // namespace panorama::http

@@ -1,0 +1,95 @@
+#pragma once
+// Data-subject requests (GDPR 15–18, 20; PIPL 44–47; CCPA): the tracker with per-jurisdiction deadlines, the
+// access/portability export, restriction and legal-hold flags, and erasure with a certificate.
+//
+// Deadlines (from receipt): gdpr — one calendar month (Art. 12(3)); pipl — 15 days (the time limit we adopt for
+// PIPL Art. 50 requests, following GB/T 35273-2020 §8.7); ccpa — 45 days (Cal. Civ. Code 1798.130(a)(2)).
+// Extensions are not modelled.
+//
+// Thread-safety: as thread-safe as the Store, FeatureStore and ConsentService it uses; no state of its own.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/ids.h"
+#include "core/result.h"
+#include "core/time.h"
+#include "storage/records.h"
+#include "storage/store.h"
+
+namespace panorama::features {
+class FeatureStore;
+}
+
+namespace panorama::privacy {
+
+class ConsentService;
+
+inline constexpr std::string_view kRequestKinds[] = {"access", "portability", "rectify", "erase", "restrict"};
+inline constexpr std::string_view kJurisdictions[] = {"gdpr", "pipl", "ccpa"};
+
+// Due time of a request received at `received` under `jurisdiction`; kInvalidArgument naming "jurisdiction".
+Result<Timestamp> RequestDeadline(std::string_view jurisdiction, Timestamp received);
+
+// Keyed hash of one identifier of an erased subject (hex HMAC-SHA-256 over "type:value"), so a later import of
+// the same email/phone/external id can be detected without keeping the identifier.
+std::string SuppressionHash(std::string_view key, std::string_view type, std::string_view value);
+
+// Tables whose rows about an erased subject are kept: the request log itself (accountability, GDPR 5(2)).
+inline const std::vector<std::string>& ErasureKeptTables() {
+  static const std::vector<std::string> kKept = {"privacy_requests"};
+  return kKept;
+}
+
+// THE erasure function: deletes every row of the subject (all tables holding customer_id, merged records, merge
+// lineage), forgets it in the feature store and the consent index, records suppression hashes, and returns the
+// certificate JSON: {"request_id","customer_id","erased_at","tables":{name:count},"total_rows",
+// "suppression_hashes":[...],"kept":["privacy_requests"]}. kNotFound for an unknown customer,
+// kFailedPrecondition when the customer is on legal hold. The lead switches the row deletion to crypto-shredding
+// (security/crypto) here and nowhere else.
+Result<std::string> EraseSubject(storage::Store& store, features::FeatureStore& features, ConsentService& consents,
+                                 CustomerId customer, int64_t request_id, Timestamp now,
+                                 std::string_view suppression_key);
+
+class DsarService {
+ public:
+  DsarService(storage::Store& store, features::FeatureStore& features, ConsentService& consents,
+              const Clock& clock, std::string suppression_key)
+      : store_(store), features_(features), consents_(consents), clock_(clock),
+        suppression_key_(std::move(suppression_key)) {}
+
+  // Opens a request; kInvalidArgument naming kind / jurisdiction / note; kNotFound for an unknown customer.
+  // A merged-away customer id is resolved to its survivor.
+  Result<storage::PrivacyRequestRecord> Open(CustomerId customer, std::string_view kind,
+                                             std::string_view jurisdiction, std::string_view note);
+  Result<storage::PrivacyRequestRecord> Get(int64_t id) { return store_.GetPrivacyRequest(id); }
+  Result<std::vector<storage::PrivacyRequestRecord>> List(const storage::PrivacyRequestQuery& query);
+  // Open requests past their due time now.
+  Result<std::vector<storage::PrivacyRequestRecord>> Overdue(int limit = 1000);
+
+  // Carries out an open request: access/portability → records a summary (rows per table) and returns the export
+  // bundle; erase → EraseSubject, certificate stored as the result and returned; restrict → sets the
+  // restriction flag; rectify → closes it (the fields are changed through PATCH /customers/{id}, which
+  // validates them). kFailedPrecondition when the request is not open or the customer is on legal hold.
+  Result<std::string> Fulfil(int64_t id);
+  // Closes an open request as rejected with a reason.
+  Result<storage::PrivacyRequestRecord> Reject(int64_t id, std::string_view reason);
+
+  // The whole subject as JSON (GDPR 15/20): {"format":"panorama-subject-export/1","customer_id",
+  // "generated_at","tables":{name:[{column:value}]}} with one member per table the schema walker finds.
+  Result<std::string> Export(CustomerId customer);
+
+  Result<void> SetFlags(CustomerId customer, std::optional<bool> legal_hold, std::optional<bool> restricted);
+  Result<bool> IsSuppressed(std::string_view type, std::string_view value);
+
+ private:
+  storage::Store& store_;
+  features::FeatureStore& features_;
+  ConsentService& consents_;
+  const Clock& clock_;
+  std::string suppression_key_;
+};
+
+}  // namespace panorama::privacy
