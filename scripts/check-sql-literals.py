@@ -33,6 +33,8 @@ ALLOWED = {
     "table",                              # NextId(table): every call passes a literal (checked below)
     "owned.sql",                          # rows of the constant kOwned table (erasure, DeleteOwnedRows)
     "column", "condition",                # parameters of local lambdas, always called with literals
+    "QuoteIdent",                         # DSAR schema walker: table names read from sqlite_schema, quoted
+    "cond", "rule.anonymise",             # IN-list placeholders; a bool choosing between two literal statements
 }
 # Helpers taking a SQL fragment as their first argument: every call must pass a string literal.
 FRAGMENT_TAKERS = re.compile(r"\b(FindUser|FindIdBy|NextId)\s*\(")

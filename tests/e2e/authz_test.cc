@@ -212,6 +212,8 @@ class AuthzTest : public ::testing::Test {
     profile::CustomerViewService views(rt.store(), rt.features(), rt.clock());
     http::ApiServices services{rt.store(), rt.auth(),  rt.features(), rt.ingest(),
                                views,      rt.rates(), rt.clock()};
+    services.consents = &rt.consents();
+    services.dsar = &rt.dsar();
     http::RegisterApiRoutes(probe, services);
     return probe.Routes();
   }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "app/runtime.h"
+#include "security/auth_service.h"
 #include "privacy/consent_service.h"
 #include "storage/store.h"
 #include "tests/support/http_client.h"
@@ -27,6 +28,9 @@ class PrivacyApiTest : public ::testing::Test {
     setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
     runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
     ASSERT_TRUE(runtime_->Bootstrap().has_value());
+    for (const char* role : security::kRoles) {  // MFA has its own tests
+      ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired(role, false, "test").has_value());
+    }
     auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false, .retention_job = false});
     ASSERT_TRUE(server.has_value()) << server.error().message();
     server_ = std::move(*server);

@@ -337,11 +337,12 @@ std::string QuoteIdent(const std::string& name) {
   return out + "\"";
 }
 
-// The schema walker: every table with a customer_id column.
+// The schema walker: every table with a customer_id column, except `erasures` — the tombstones of erased
+// subjects, which must outlive them (a restored keystore gets them re-applied) and hold nothing else.
 Result<std::vector<std::string>> SubjectTablesOn(Connection& db) {
   ASSIGN_OR_RETURN(Statement s, db.Prepare(
       "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p"
-      " WHERE m.type = 'table' AND p.name = 'customer_id' ORDER BY m.name"));
+      " WHERE m.type = 'table' AND p.name = 'customer_id' AND m.name <> 'erasures' ORDER BY m.name"));
   std::vector<std::string> out;
   RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(s.Text(0)); }));
   return out;
@@ -356,7 +357,18 @@ Result<std::vector<int64_t>> SubjectIdsOn(Connection& db, CustomerId id) {
   return out;
 }
 
-Result<SubjectTable> DumpRowsOn(Connection& db, const std::string& table, const std::string& where,
+// The columns that hold AEAD envelopes (SECURITY.md §2.3), decrypted for the data subject's export.
+bool IsEncryptedColumn(std::string_view table, std::string_view column) {
+  if (table == "customers") {
+    return column == "name" || column == "email" || column == "phone" || column == "birthday" ||
+           column == "traits" || column == "external_id" || column == "address";
+  }
+  if (table == "identities") return column == "value";
+  if (table == "interactions") return column == "subject" || column == "body";
+  return false;
+}
+
+Result<SubjectTable> DumpRowsOn(Connection& db, FieldCrypto& crypto, const std::string& table, const std::string& where,
                                 const std::vector<int64_t>& ids) {
   SubjectTable out;
   out.table = table;
@@ -370,10 +382,33 @@ Result<SubjectTable> DumpRowsOn(Connection& db, const std::string& table, const 
   for (int p = 0; p < params; ++p) {
     for (int i = 0; i < std::max(n, 1); ++i) s.Bind(p * std::max(n, 1) + i + 1, n ? ids[i] : int64_t{0});
   }
-  for (int c = 0; c < s.ColumnCount(); ++c) out.columns.push_back(s.ColumnName(c));
+  // Blind-index columns are keyed hashes for lookups, not data about the person: left out of the export.
+  std::vector<int> kept;
+  int id_col = -1, subject_col = -1;
+  for (int c = 0; c < s.ColumnCount(); ++c) {
+    std::string name = s.ColumnName(c);
+    if (name == "id") id_col = c;
+    if (name == "customer_id") subject_col = c;
+    if (name == "bidx" || name.starts_with("bidx_")) continue;
+    kept.push_back(c);
+    out.columns.push_back(std::move(name));
+  }
+  std::optional<Error> failed;
   RETURN_IF_ERROR(ForEachRow(s, [&] {
+    if (failed) return;
     std::vector<SubjectValue> row;
-    for (int c = 0; c < s.ColumnCount(); ++c) {
+    int64_t row_id = id_col >= 0 ? s.Int(id_col) : 0;
+    CustomerId subject(table == "customers" ? row_id : subject_col >= 0 ? s.Int(subject_col) : 0);
+    for (int c : kept) {
+      if (IsEncryptedColumn(table, s.ColumnName(c)) && s.ColumnType(c) != SQLITE_NULL) {
+        auto plain = RowCipher(crypto, table, row_id, subject).Open(s.ColumnName(c), s.Blob(c));
+        if (!plain) {
+          failed = std::move(plain.error());
+          return;
+        }
+        row.emplace_back(std::move(*plain));
+        continue;
+      }
       switch (s.ColumnType(c)) {
         case SQLITE_NULL: row.emplace_back(std::monostate{}); break;
         case SQLITE_INTEGER: row.emplace_back(s.Int(c)); break;
@@ -383,6 +418,7 @@ Result<SubjectTable> DumpRowsOn(Connection& db, const std::string& table, const 
     }
     out.rows.push_back(std::move(row));
   }));
+  if (failed) return *failed;
   return out;
 }
 
@@ -892,7 +928,8 @@ class SqliteWriteTxn final : public WriteTxn {
 
   Result<std::vector<TableCount>> EraseSubjectRows(CustomerId id, const std::vector<std::string>& keep) override {
     ASSIGN_OR_RETURN(std::vector<int64_t> ids, SubjectIdsOn(db_, id));
-    if (ids.empty()) return Error::NotFound("customer " + id.ToString() + " not found");
+    // After EraseCustomer (crypto-shredding) the customer rows are already gone: sweep the subject's own id.
+    if (ids.empty()) ids.push_back(id.value());
     ASSIGN_OR_RETURN(std::vector<std::string> tables, SubjectTablesOn(db_));
     std::vector<TableCount> counts;
     auto erase = [&](const std::string& table, const std::string& where) -> Result<void> {
@@ -1831,13 +1868,13 @@ class SqliteStore final : public Store {
       ASSIGN_OR_RETURN(std::vector<int64_t> ids, SubjectIdsOn(*db, id));
       if (ids.empty()) return Error::NotFound("customer " + id.ToString() + " not found");
       std::vector<SubjectTable> out;
-      ASSIGN_OR_RETURN(SubjectTable customers, DumpRowsOn(*db, "customers", "id IN ?", ids));
+      ASSIGN_OR_RETURN(SubjectTable customers, DumpRowsOn(*db, crypto_, "customers", "id IN ?", ids));
       out.push_back(std::move(customers));
-      ASSIGN_OR_RETURN(SubjectTable merges, DumpRowsOn(*db, "merges", "from_customer IN ? OR into_customer IN ?", ids));
+      ASSIGN_OR_RETURN(SubjectTable merges, DumpRowsOn(*db, crypto_, "merges", "from_customer IN ? OR into_customer IN ?", ids));
       out.push_back(std::move(merges));
       ASSIGN_OR_RETURN(std::vector<std::string> tables, SubjectTablesOn(*db));
       for (const auto& table : tables) {
-        ASSIGN_OR_RETURN(SubjectTable rows, DumpRowsOn(*db, table, "customer_id IN ?", ids));
+        ASSIGN_OR_RETURN(SubjectTable rows, DumpRowsOn(*db, crypto_, table, "customer_id IN ?", ids));
         out.push_back(std::move(rows));
       }
       return out;
