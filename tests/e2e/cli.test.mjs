@@ -22,8 +22,8 @@ function run(args, env = {}) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-function exportedCustomers(data) {
-  const out = run(['export', 'customers', '--data', data]);
+function exportedCustomers(data, env = {}) {
+  const out = run(['export', 'customers', '--data', data], env);
   assert.equal(out.code, 0, out.stderr);
   return out.stdout.replace(/^\uFEFF/, '').trim().split(/\r?\n/).slice(1);
 }
@@ -104,6 +104,10 @@ test('key init, master and customer key rotation keep the data readable; no or w
     assert.equal(customer.code, 0, customer.stderr);
     assert.equal(withKey(['export', 'customers']).stdout, before);
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 // A hash of every file directly in `dir`: "untouched" means equal before and after.
 async function dirFingerprint(dir) {
   const out = {};
@@ -135,10 +139,18 @@ test('backup of a running server, rotation, refused tampered restore, restore ov
     assert.notEqual(busy.code, 0);
     assert.match(busy.stderr, /in use by a running server/);
 
+    // The keystore is backed up on its own (data backups never hold the data keys) and restored beside it.
+    const keystoreBackups = path.join(dir, 'keystore-backups');
+    const ks = run(['backup', '--data', server.dataDir, '--to', keystoreBackups, '--public-key', pub, '--keystore']);
+    assert.equal(ks.code, 0, ks.stderr);
+    const keystoreBackup = path.join(keystoreBackups, (await readdir(keystoreBackups)).find((f) => f.endsWith('.pnbk')));
+
     const target = path.join(dir, 'target');
     assert.equal(run(['restore', '--data', target, '--from', backup, '--secret-key', sec]).code, 0);
-    const expected = exportedCustomers(server.dataDir);
-    assert.deepEqual(exportedCustomers(target), expected);
+    assert.equal(run(['restore', '--data', target, '--from', keystoreBackup, '--secret-key', sec]).code, 0);
+    const serverKey = { PANORAMA_MASTER_KEY: server.masterKey };
+    const expected = exportedCustomers(server.dataDir, serverKey);
+    assert.deepEqual(exportedCustomers(target, serverKey), expected);
     assert.equal(expected.length, 50);
 
     const before = await dirFingerprint(target);

@@ -117,7 +117,7 @@ function run(bin, args, env, timeoutMs) {
 /**
  * @param {{ demo?: { customers: number, seed?: number }, mfa?: boolean, verbose?: boolean }} [options]
  * @returns {Promise<{ baseUrl: string, adminUsername: string, adminPassword: string,
- *   writeKey: string, dataDir: string, stop: () => Promise<void>, log: () => string }>}
+ *   writeKey: string, dataDir: string, masterKey: string, stop: () => Promise<void>, log: () => string }>}
  */
 export async function startServer(options = {}) {
   const bin = requireBinary();
@@ -226,6 +226,7 @@ export async function startServer(options = {}) {
     adminPassword,
     writeKey,
     dataDir,
+    masterKey,
     stop,
     log: () => log.toString(),
   };
