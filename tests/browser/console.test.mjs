@@ -230,5 +230,15 @@ test('the 360 page shows the current consents in Chinese and English', async () 
     await page.getByTestId('consent').first().waitFor();
     assert.match(await page.getByTestId('consent').first().textContent(), /Marketing · WeChat: granted/);
     await page.getByTestId('lang-zh-CN').click();
+
+    // Captured in the console: a profiling consent recorded from the card lands in the ledger as "console".
+    await page.getByTestId('consent-purpose').selectOption('profiling');
+    await page.getByTestId('consent-grant').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=consent]').length === 2);
+    const history = await api.get(`/api/v1/customers/${id}/consents/history`);
+    assert.ok(
+      history.data.some((c) => c.purpose === 'profiling' && c.granted === true && c.source === 'console'),
+      JSON.stringify(history.data),
+    );
   });
 });

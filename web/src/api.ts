@@ -307,6 +307,12 @@ export const api = {
   customers(q: string, limit: number, cursor: string | null): Promise<Page<Customer>> {
     return request('GET', `/api/v1/customers${query({ q, limit, cursor })}`);
   },
+  putConsents(
+    id: string,
+    body: { source: string; consents: { purpose: string; channel?: string; granted: boolean }[] },
+  ): Promise<unknown> {
+    return request('PUT', `/api/v1/customers/${id}/consents`, body);
+  },
   customer360(id: string, timelineLimit: number, timelineCursor: string | null): Promise<Customer360> {
     const qs = query({ timeline_limit: timelineLimit, timeline_cursor: timelineCursor });
     return request('GET', `/api/v1/customers/${encodeURIComponent(id)}/360${qs}`);

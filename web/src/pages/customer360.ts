@@ -206,12 +206,57 @@ export function mount360(root: HTMLElement, id: string, backQuery: string): View
     );
   }
 
+  // Records a consent change from the console (source "console"); the ledger keeps the history, then the
+  // card shows the new current state.
+  async function recordConsent(purpose: string, channel: string, granted: boolean): Promise<void> {
+    const change: { purpose: string; channel?: string; granted: boolean } = { purpose, granted };
+    if (purpose === 'marketing' && channel) change.channel = channel;
+    try {
+      await api.putConsents(id, { source: 'console', consents: [change] });
+      await loadFirst();
+    } catch (e) {
+      window.alert(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  function consentForm(): HTMLElement {
+    const purposes = ['marketing', 'profiling', 'third_party_sharing', 'sensitive', 'cross_border'];
+    const channels = ['email', 'sms', 'phone', 'wechat', 'push'];
+    const purpose = h(
+      'select',
+      { testid: 'consent-purpose', 'aria-label': t('c360.consentPurpose') },
+      purposes.map((p) => h('option', { value: p }, tMaybe(`consent.purpose.${p}`) ?? p)),
+    ) as HTMLSelectElement;
+    const channel = h(
+      'select',
+      { testid: 'consent-channel', 'aria-label': t('c360.consentChannel') },
+      channels.map((c) => h('option', { value: c }, tMaybe(`consent.channel.${c}`) ?? c)),
+    ) as HTMLSelectElement;
+    purpose.onchange = () => {
+      channel.disabled = purpose.value !== 'marketing';  // only marketing is asked per channel
+    };
+    return h(
+      'div',
+      { class: 'consent-form', testid: 'consent-form' },
+      purpose,
+      channel,
+      h('button', { type: 'button', testid: 'consent-grant', onclick: () => void recordConsent(purpose.value, channel.value, true) },
+        t('c360.consentGrant')),
+      h('button', { type: 'button', testid: 'consent-withdraw', onclick: () => void recordConsent(purpose.value, channel.value, false) },
+        t('c360.consentWithdraw')),
+    );
+  }
+
   // Current consent state (newest ledger row per purpose and channel); none recorded means no consent.
   function consentsCard(d: Customer360): HTMLElement {
     const consents = d.consents ?? [];
-    return card(
-      t('c360.consents'),
-      'consents',
+    const body = consentsList(consents);
+    const wrapper = h('div', null, body, consentForm());
+    return card(t('c360.consents'), 'consents', wrapper);
+  }
+
+  function consentsList(consents: NonNullable<Customer360['consents']>): HTMLElement {
+    return (
       consents.length === 0
         ? h('p', { class: 'muted small', testid: 'consents-empty' }, t('c360.consentsNone'))
         : h(
@@ -232,7 +277,7 @@ export function mount360(root: HTMLElement, id: string, backQuery: string): View
                 h('div', { class: 'muted small' }, t('c360.consentSource', { source: c.source }), ' · ', formatDateTime(c.at)),
               ),
             ),
-          ),
+          )
     );
   }
 
