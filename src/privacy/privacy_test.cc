@@ -1,5 +1,5 @@
 // Privacy on a real SQLite file: consent gate (S15), DSAR export and erasure (S14), retention (S16) and the
-// pseudonymised export (S19) of ../shared/SECURITY.md §3.
+// pseudonymised export (S19) of the security test plan (SECURITY.md §3, see docs/security.md).
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

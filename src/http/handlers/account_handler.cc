@@ -63,6 +63,17 @@ Response NoStore(Response response) {
   return response;
 }
 
+// The answer to a sign-in step: the session (or the next step), never cached by the client.
+template <typename LoginResult>
+Response LoginAnswer(const Result<LoginResult>& login) {
+  if (!login) return Response::Problem(login.error());
+  JsonWriter w;
+  w.StartObject();
+  WriteLogin(w, *login);
+  w.EndObject();
+  return NoStore(Response::Json(200, w.TakeString()));
+}
+
 Response Login(ApiServices& s, Request& request) {
   if (auto limited = LimitClientIp(s, request)) return *limited;
   auto body = JsonBody::Parse(request.body);
@@ -72,12 +83,7 @@ Response Login(ApiServices& s, Request& request) {
   auto password = body->String("password", 4096, true);
   if (!body->ok()) return Response::Problem(body->TakeError());
   auto login = s.auth.Login(*username, *password, ClientOf(request));
-  if (!login) return Response::Problem(login.error());
-  JsonWriter w;
-  w.StartObject();
-  WriteLogin(w, *login);
-  w.EndObject();
-  return NoStore(Response::Json(200, w.TakeString()));
+  return LoginAnswer(login);
 }
 
 Response VerifyMfa(ApiServices& s, Request& request) {
@@ -89,12 +95,7 @@ Response VerifyMfa(ApiServices& s, Request& request) {
   auto code = body->String("code", 64, true);
   if (!body->ok()) return Response::Problem(body->TakeError());
   auto login = s.auth.VerifyMfa(*token, *code, ClientOf(request));
-  if (!login) return Response::Problem(login.error());
-  JsonWriter w;
-  w.StartObject();
-  WriteLogin(w, *login);
-  w.EndObject();
-  return NoStore(Response::Json(200, w.TakeString()));
+  return LoginAnswer(login);
 }
 
 Response Refresh(ApiServices& s, Request& request) {
