@@ -17,6 +17,7 @@
 #include "security/crypto_util.h"
 #include "storage/store.h"
 #include "tests/support/http_client.h"
+#include "tests/support/relax_mfa.h"
 #include "tests/support/temp_dir.h"
 
 namespace panorama {
@@ -39,10 +40,7 @@ class ApiTest : public ::testing::Test {
     setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
     runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string(), .insecure_dev = true})).value();
     ASSERT_TRUE(runtime_->Bootstrap().has_value());
-    // These tests are about the API, not sign-in: the admin signs in with a password (auth_test.cc covers MFA).
-    for (const char* role : security::kRoles) {
-      ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired(role, false, "test").has_value());
-    }
+    testing::RelaxMfaForAllRoles(runtime_->auth());
     auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false});
     ASSERT_TRUE(server.has_value()) << server.error().message();
     server_ = std::move(*server);

@@ -18,6 +18,7 @@
 #include "security/crypto_util.h"
 #include "storage/store.h"
 #include "tests/support/http_client.h"
+#include "tests/support/relax_mfa.h"
 #include "tests/support/temp_dir.h"
 
 namespace panorama {
@@ -141,10 +142,7 @@ class AuthzTest : public ::testing::Test {
     setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
     runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
     ASSERT_TRUE(runtime_->Bootstrap().has_value());
-    // These tests are about other controls; MFA has its own tests (mfa_test.cc, auth_test.cc).
-    for (const char* role : security::kRoles) {
-      ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired(role, false, "test").has_value());
-    }
+    testing::RelaxMfaForAllRoles(runtime_->auth());
     auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false});
     ASSERT_TRUE(server.has_value()) << server.error().message();
     server_ = std::move(*server);

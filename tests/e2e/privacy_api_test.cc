@@ -10,6 +10,7 @@
 #include "privacy/consent_service.h"
 #include "storage/store.h"
 #include "tests/support/http_client.h"
+#include "tests/support/relax_mfa.h"
 #include "tests/support/temp_dir.h"
 
 namespace panorama {
@@ -28,9 +29,7 @@ class PrivacyApiTest : public ::testing::Test {
     setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
     runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
     ASSERT_TRUE(runtime_->Bootstrap().has_value());
-    for (const char* role : security::kRoles) {  // MFA has its own tests
-      ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired(role, false, "test").has_value());
-    }
+    testing::RelaxMfaForAllRoles(runtime_->auth());
     auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false, .retention_job = false});
     ASSERT_TRUE(server.has_value()) << server.error().message();
     server_ = std::move(*server);
