@@ -50,6 +50,7 @@ struct WindowBlock {
 // Struct of arrays indexed by slot. Not synchronised: FeatureStore holds the lock.
 struct Columns {
   int64_t slots = 0;
+  std::vector<int64_t> customer_id;  // slot → the id it was created for
   std::vector<int64_t> first_order_ms;
   std::vector<int64_t> last_order_ms;
   std::vector<uint32_t> order_count;
@@ -83,6 +84,7 @@ struct Columns {
       return found;
     }
     auto slot = static_cast<uint32_t>(slots++);
+    customer_id.push_back(id);
     first_order_ms.push_back(kNoTime);
     last_order_ms.push_back(kNoTime);
     order_count.push_back(0);
@@ -321,6 +323,7 @@ struct Columns {
     spend.shrink_to_fit();
     last_event_ms.shrink_to_fit();
     event_count.shrink_to_fit();
+    customer_id.shrink_to_fit();
     window.shrink_to_fit();
     state.shrink_to_fit();
     blocks.shrink_to_fit();
@@ -338,7 +341,7 @@ struct Columns {
                                       (sizeof(typename Map::value_type) + 2 * sizeof(void*)) +
                                   m.bucket_count() * sizeof(void*));
     };
-    return bytes(first_order_ms) + bytes(last_order_ms) + bytes(order_count) + bytes(spend) +
+    return bytes(customer_id) + bytes(first_order_ms) + bytes(last_order_ms) + bytes(order_count) + bytes(spend) +
            bytes(last_event_ms) + bytes(event_count) + bytes(window) + bytes(state) +
            bytes(direct) + bytes(blocks) + bytes(free_blocks) + map_bytes(sparse) +
            map_bytes(merged_into);
@@ -563,6 +566,22 @@ std::optional<CustomerFeatures> FeatureStore::Get(CustomerId id, Timestamp now) 
 int64_t FeatureStore::size() const {
   std::shared_lock lock(mutex_);
   return columns_->live;
+}
+
+void FeatureStore::ReadColumns(const std::function<void(const FeatureColumns&)>& read) const {
+  std::shared_lock lock(mutex_);
+  const internal::Columns& c = *columns_;
+  const auto n = static_cast<size_t>(c.slots);
+  FeatureColumns view;
+  view.customer_id = {c.customer_id.data(), n};
+  view.live = {c.state.data(), n};
+  view.first_order_ms = {c.first_order_ms.data(), n};
+  view.last_order_ms = {c.last_order_ms.data(), n};
+  view.order_count = {c.order_count.data(), n};
+  view.total_spend_base_minor = {c.spend.data(), n};
+  view.last_event_ms = {c.last_event_ms.data(), n};
+  view.event_count = {c.event_count.data(), n};
+  read(view);
 }
 
 int64_t FeatureStore::MemoryBytes() const {

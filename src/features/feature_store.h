@@ -4,7 +4,9 @@
 // O(customers).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <optional>
 #include <shared_mutex>
 
@@ -39,9 +41,28 @@ namespace internal {
 struct Columns;
 }
 
-// Layout: one slot per customer id ever seen, in arrays (struct of arrays); CustomerId → slot
+// Read-only view of every slot's columns, for analytics that scan all customers (RFM, segments):
+// index i is one slot. Only slots with live[i] == FeatureColumns::kLive are customers to count; the
+// others were merged away or erased. Times are milliseconds since the epoch, kNoTime when absent.
+// Valid only inside the ReadColumns callback.
+struct FeatureColumns {
+  static constexpr uint8_t kLive = 0;
+  static constexpr int64_t kNoTime = INT64_MIN;
+  std::span<const int64_t> customer_id;
+  std::span<const uint8_t> live;  // kLive, or a non-zero state (merged, erased)
+  std::span<const int64_t> first_order_ms;
+  std::span<const int64_t> last_order_ms;
+  std::span<const uint32_t> order_count;
+  std::span<const int64_t> total_spend_base_minor;
+  std::span<const int64_t> last_event_ms;
+  std::span<const int64_t> event_count;
+  size_t size() const { return customer_id.size(); }
+};
+
+// Layout: one slot per customer id ever seen, in arrays (struct of arrays) with the slot's customer
+// id beside them; CustomerId → slot
 // through a direct table while ids are dense (SQLite rowids are) and a hash map for outliers. Times
-// are kept as int64 milliseconds, so nothing is lost to rounding. Memory is about 53 bytes per
+// are kept as int64 milliseconds, so nothing is lost to rounding. Memory is about 61 bytes per
 // customer plus 136 bytes per customer with an event in the last ~31 days (its 32 per-day
 // counters); MemoryBytes() reports it.
 //
@@ -87,6 +108,10 @@ class FeatureStore {
 
   // Empty for unknown, merged-away and erased customers.
   std::optional<CustomerFeatures> Get(CustomerId id, Timestamp now) const;
+
+  // Calls `read` once with a view of all columns while holding the shared lock: updates wait until it
+  // returns, so keep the callback to a scan (no I/O, no calls back into this store).
+  void ReadColumns(const std::function<void(const FeatureColumns&)>& read) const;
 
   // Live customers: neither merged away nor erased.
   int64_t size() const;

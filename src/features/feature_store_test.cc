@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
+#include <tuple>
 #include <thread>
 #include <vector>
 
@@ -32,6 +34,27 @@ class FeatureStoreTest : public ::testing::Test {
 
 TEST_F(FeatureStoreTest, UnknownCustomerHasNoFeatures) {
   EXPECT_FALSE(store_.Get(CustomerId(7), kNow).has_value());
+}
+
+TEST_F(FeatureStoreTest, ReadColumnsShowsEverySlotWithItsCustomerAndState) {
+  store_.OnOrder(CustomerId(5), kNow - days(3), 1200);
+  store_.OnOrder(CustomerId(5), kNow - days(1), 800);
+  store_.OnEvent(CustomerId(9), kNow - hours(2));
+  store_.OnCustomer(CustomerId(11));
+  store_.OnErase(CustomerId(11));
+
+  std::map<int64_t, std::tuple<bool, int64_t, uint32_t, int64_t, int64_t>> seen;
+  store_.ReadColumns([&](const FeatureColumns& c) {
+    for (size_t i = 0; i < c.size(); ++i) {
+      seen[c.customer_id[i]] = {c.live[i] == FeatureColumns::kLive, c.last_order_ms[i],
+                                c.order_count[i], c.total_spend_base_minor[i], c.event_count[i]};
+    }
+  });
+
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[5], std::make_tuple(true, ToUnixMillis(kNow - days(1)), 2u, int64_t{2000}, int64_t{0}));
+  EXPECT_EQ(seen[9], std::make_tuple(true, FeatureColumns::kNoTime, 0u, int64_t{0}, int64_t{1}));
+  EXPECT_FALSE(std::get<0>(seen[11]));
 }
 
 TEST_F(FeatureStoreTest, NewCustomerStartsEmpty) {

@@ -15,7 +15,8 @@ constexpr std::array<std::string_view, kPermissionCount> kNames = {
     "import",           "export",
     "users.manage",     "keys.manage",
     "roles.manage",     "audit.read",
-    "settings.manage",  "privacy.manage"};
+    "settings.manage",  "privacy.manage",
+    "analytics.read",   "segments.manage"};
 
 using P = Permission;
 
@@ -76,7 +77,7 @@ std::optional<PermissionSet> BuiltInRolePermissions(std::string_view role) {
   if (role == "marketing") {
     return PermissionSet{P::kCustomersRead, P::kCustomersReadAll, P::kCustomersWrite,
                          P::kPersonalRead,  P::kOrdersRead,       P::kImport,
-                         P::kExport};
+                         P::kExport,        P::kAnalyticsRead,    P::kSegmentsManage};
   }
   if (role == "support") {
     // Full contact details to help a caller, but not the birthday (personal-sensitive).
@@ -85,7 +86,8 @@ std::optional<PermissionSet> BuiltInRolePermissions(std::string_view role) {
   }
   if (role == "analyst") {
     // Everything masked: analysis needs distributions, not contact details.
-    return PermissionSet{P::kCustomersRead, P::kCustomersReadAll, P::kOrdersRead, P::kExport};
+    return PermissionSet{P::kCustomersRead, P::kCustomersReadAll, P::kOrdersRead, P::kExport,
+                         P::kAnalyticsRead, P::kSegmentsManage};
   }
   if (role == "auditor") {
     return PermissionSet{P::kCustomersRead, P::kCustomersReadAll, P::kOrdersRead, P::kAuditRead};
@@ -97,7 +99,8 @@ PermissionSet KeyScopePermissions(std::string_view scope) {
   if (scope == "ingest")
     return PermissionSet{P::kEventsIngest};
   PermissionSet read{P::kCustomersRead, P::kCustomersReadAll, P::kPersonalRead,
-                     P::kSensitiveRead, P::kOrdersRead,       P::kExport};
+                     P::kSensitiveRead, P::kOrdersRead,       P::kExport,
+                     P::kAnalyticsRead};
   if (scope == "read")
     return read;
   if (scope == "read-write") {
@@ -106,7 +109,8 @@ PermissionSet KeyScopePermissions(std::string_view scope) {
         .Add(P::kOrdersWrite)
         .Add(P::kProductsWrite)
         .Add(P::kImport)
-        .Add(P::kPrivacyManage);  // DSAR tooling integrates through a read-write key
+        .Add(P::kPrivacyManage)  // DSAR tooling integrates through a read-write key
+        .Add(P::kSegmentsManage);
   }
   return {};
 }

@@ -34,6 +34,8 @@ enum class Permission {
   kAuditRead,
   kSettingsManage,
   kPrivacyManage,
+  kAnalyticsRead,    // RFM, lifecycle, cohorts, funnels, paths, segment definitions and sizes (aggregates)
+  kSegmentsManage,   // create, edit and delete segments; change the RFM score map and lifecycle thresholds
   kCount,
 };
 

@@ -328,6 +328,11 @@ CREATE TABLE reveals (
 // Privacy: the consent ledger (append-only; current state is the latest row per customer, purpose, channel),
 // data-subject requests, per-customer flags (legal hold, GDPR 18 restriction) and the suppression list of
 // erased subjects (keyed hashes of their identifiers; no customer id, so it outlives the person).
+// Behaviour analytics (segment event conditions, funnels, paths) select events by name within a time range.
+constexpr const char* kV7EventNameIndex = R"sql(
+CREATE INDEX events_name_ts ON events(name, ts);
+)sql";
+
 constexpr const char* kV6Privacy = R"sql(
 CREATE TABLE consents (
   id             INTEGER PRIMARY KEY,
@@ -382,6 +387,7 @@ constexpr Migration kMigrations[] = {
     {4, "auth: refresh-token sessions, TOTP enrolments, recovery codes, role settings, api key expiry", kV4Auth},
     {5, "ownership and teams, custom roles", kV5Access},
     {6, "privacy: consent ledger, data-subject requests, privacy flags, erasure suppressions", kV6Privacy},
+    {7, "events by name and time, for behaviour analytics", kV7EventNameIndex},
 };
 
 }  // namespace
