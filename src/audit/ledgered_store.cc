@@ -202,6 +202,10 @@ class LedgeredTxn final : public WriteTxn {
     RETURN_IF_ERROR(inner_.PutRoleSetting(setting));
     return Record(Entry("role.mfa_policy", "role", setting.role, {"mfa_required"}));
   }
+  Result<void> PutAnalyticsSetting(const storage::AnalyticsSettingRecord& setting) override {
+    RETURN_IF_ERROR(inner_.PutAnalyticsSetting(setting));
+    return Record(Entry("analytics.setting", "analytics_setting", setting.key, {"value"}));
+  }
   Result<void> DeleteUserSessions(UserId user) override {
     RETURN_IF_ERROR(inner_.DeleteUserSessions(user));
     return Record(Entry("session.delete_all", "user", user.ToString()));

@@ -138,6 +138,9 @@ class LedgeredStore final : public storage::Store {
     return inner_->ListRecoveryCodes(user);
   }
   Result<std::vector<storage::RoleSettingRecord>> ListRoleSettings() override { return inner_->ListRoleSettings(); }
+  Result<std::optional<storage::AnalyticsSettingRecord>> GetAnalyticsSetting(std::string_view key) override {
+    return inner_->GetAnalyticsSetting(key);
+  }
   Result<std::optional<storage::IdempotencyRecord>> FindIdempotency(std::string_view key) override {
     return inner_->FindIdempotency(key);
   }

@@ -201,6 +201,15 @@ struct RoleSettingRecord {
   Timestamp changed_at;
 };
 
+// One analytics setting (the RFM score map, the lifecycle thresholds): a key and its value in the owning
+// module's own text encoding, with who changed it and when (migration 8).
+struct AnalyticsSettingRecord {
+  std::string key;
+  std::string value;
+  std::string changed_by;
+  Timestamp changed_at;
+};
+
 // A stored response for an Idempotency-Key, replayed for a repeat of the same request.
 struct IdempotencyRecord {
   std::string key;            // caller + ":" + header value

@@ -148,6 +148,9 @@ class WriteTxn {
   // Rows changed (deleted or anonymised); 0 when nothing is left to do, so a second run is a no-op.
   virtual Result<int64_t> ApplyRetention(const RetentionRule&) { return Unsupported("ApplyRetention"); }
 
+  // Analytics settings (analytics/): insert or replace by key. Default kInternal, as for privacy.
+  virtual Result<void> PutAnalyticsSetting(const AnalyticsSettingRecord&) { return Unsupported("PutAnalyticsSetting"); }
+
  protected:
   static Error Unsupported(const char* what) { return Error::Internal(std::string(what) + " not supported by this store"); }
 
@@ -255,6 +258,11 @@ class Store {
   // tables included.
   virtual Result<std::vector<SubjectTable>> ExportSubjectRows(CustomerId) { return Unsupported("ExportSubjectRows"); }
   virtual Result<bool> IsErasureSuppressed(std::string_view) { return Unsupported("IsErasureSuppressed"); }
+
+  // Analytics settings (analytics/): the stored value, nullopt when never set. Default kInternal.
+  virtual Result<std::optional<AnalyticsSettingRecord>> GetAnalyticsSetting(std::string_view) {
+    return Unsupported("GetAnalyticsSetting");
+  }
 
   // Runs the backend's own consistency check (SQLite: PRAGMA integrity_check); kInternal naming the problem.
   virtual Result<void> CheckIntegrity() = 0;

@@ -333,6 +333,16 @@ constexpr const char* kV7EventNameIndex = R"sql(
 CREATE INDEX events_name_ts ON events(name, ts);
 )sql";
 
+// Analytics settings (RFM score map, lifecycle thresholds), one row per key.
+constexpr const char* kV8AnalyticsSettings = R"sql(
+CREATE TABLE analytics_settings (
+  key        TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  changed_by TEXT NOT NULL,
+  changed_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 constexpr const char* kV6Privacy = R"sql(
 CREATE TABLE consents (
   id             INTEGER PRIMARY KEY,
@@ -388,6 +398,7 @@ constexpr Migration kMigrations[] = {
     {5, "ownership and teams, custom roles", kV5Access},
     {6, "privacy: consent ledger, data-subject requests, privacy flags, erasure suppressions", kV6Privacy},
     {7, "events by name and time, for behaviour analytics", kV7EventNameIndex},
+    {8, "analytics settings: RFM score map, lifecycle thresholds", kV8AnalyticsSettings},
 };
 
 }  // namespace

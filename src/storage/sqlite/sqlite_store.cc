@@ -800,6 +800,13 @@ class SqliteWriteTxn final : public WriteTxn {
     return s.Run();
   }
 
+  Result<void> PutAnalyticsSetting(const AnalyticsSettingRecord& r) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT OR REPLACE INTO analytics_settings (key, value, changed_by, changed_at) VALUES (?,?,?,?)"));
+    s.Bind(1, r.key).Bind(2, r.value).Bind(3, r.changed_by).Bind(4, ToUnixMillis(r.changed_at));
+    return s.Run();
+  }
+
   Result<void> PutIdempotency(const IdempotencyRecord& r) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO idempotency (key, request_hash, status, response_body, created_at) VALUES (?,?,?,?,?)"));
@@ -1655,6 +1662,18 @@ class SqliteStore final : public Store {
     std::vector<RoleSettingRecord> out;
     RETURN_IF_ERROR(ForEachRow(s, [&] {
       out.push_back(RoleSettingRecord{s.Text(0), s.Int(1) != 0, s.Text(2), FromUnixMillis(s.Int(3))});
+    }));
+    return out;
+  }
+
+  Result<std::optional<AnalyticsSettingRecord>> GetAnalyticsSetting(std::string_view key) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT key, value, changed_by, changed_at FROM analytics_settings WHERE key = ?"));
+    s.Bind(1, key);
+    std::optional<AnalyticsSettingRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      out = AnalyticsSettingRecord{s.Text(0), s.Text(1), s.Text(2), FromUnixMillis(s.Int(3))};
     }));
     return out;
   }

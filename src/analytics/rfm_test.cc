@@ -1,0 +1,286 @@
+#include "analytics/rfm.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+
+#include "analytics/rfm_service.h"
+#include "features/feature_store.h"
+#include "storage/store.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/result_matchers.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_crypto.h"
+
+namespace panorama::analytics {
+namespace {
+
+using std::chrono::days;
+
+const Timestamp kNow = FromUnixMillis(DaysFromCivil(2024, 6, 15) * 86'400'000);
+
+// n customers 1..n; customer i last ordered i days ago, ordered i times and spent 100·i.
+RfmInput Ladder(int n) {
+  RfmInput in;
+  for (int i = 1; i <= n; ++i) {
+    in.customer_id.push_back(i);
+    in.last_order_ms.push_back(ToUnixMillis(kNow - days(i)));
+    in.frequency.push_back(i);
+    in.monetary_minor.push_back(100 * i);
+  }
+  return in;
+}
+
+TEST(QuintileOfRank, MatchesPandasQcutEdgesOnRanks) {
+  // qcut(range(1, 11), 5): edges 1, 2.8, 4.6, 6.4, 8.2, 10 → bins of 2.
+  std::vector<int> expected = {1, 1, 2, 2, 3, 3, 4, 4, 5, 5};
+
+  for (int x = 1; x <= 10; ++x) EXPECT_EQ(QuintileOfRank(x, 10), expected[x - 1]) << "rank " << x;
+}
+
+TEST(QuintileOfRank, PutsRankOnAnEdgeInTheLowerBin) {
+  // n = 6: edges 1, 2, 3, 4, 5, 6 are ranks themselves; qcut bins are right-closed.
+  std::vector<int> expected = {1, 1, 2, 3, 4, 5};
+
+  for (int x = 1; x <= 6; ++x) EXPECT_EQ(QuintileOfRank(x, 6), expected[x - 1]) << "rank " << x;
+}
+
+TEST(ScoreRfm, PutsMostRecentBuyersInTopRecencyQuintile) {
+  RfmResult result = ScoreRfm(Ladder(10), 12, kNow, DefaultScoreMap(), kNow);
+
+  EXPECT_EQ(result.At(*result.Find(CustomerId(1))).r, 5);
+  EXPECT_EQ(result.At(*result.Find(CustomerId(10))).r, 1);
+  EXPECT_EQ(result.At(*result.Find(CustomerId(10))).f, 5);
+  EXPECT_EQ(result.At(*result.Find(CustomerId(1))).m, 1);
+  EXPECT_EQ(result.summary.scored, 10);
+  EXPECT_EQ(result.summary.customers, 12);
+}
+
+TEST(ScoreRfm, BreaksTiesByCustomerId) {
+  RfmInput in;
+  for (int i = 1; i <= 10; ++i) {
+    in.customer_id.push_back(11 - i);  // any input order
+    in.last_order_ms.push_back(ToUnixMillis(kNow - days(3)));
+    in.frequency.push_back(1);
+    in.monetary_minor.push_back(500);
+  }
+
+  RfmResult result = ScoreRfm(in, 10, kNow, DefaultScoreMap(), kNow);
+
+  for (int id = 1; id <= 10; ++id) {
+    CustomerRfm c = result.At(*result.Find(CustomerId(id)));
+    EXPECT_EQ(c.f, QuintileOfRank(id, 10)) << "customer " << id;
+    EXPECT_EQ(c.m, QuintileOfRank(id, 10)) << "customer " << id;
+    EXPECT_EQ(c.r, 6 - QuintileOfRank(id, 10)) << "customer " << id;
+  }
+}
+
+TEST(ScoreRfm, ReportsCutsGridAndSegmentTotals) {
+  RfmResult result = ScoreRfm(Ladder(10), 10, kNow, DefaultScoreMap(), kNow);
+
+  EXPECT_EQ(result.summary.cuts.frequency, (std::array<int64_t, 4>{2, 4, 6, 8}));
+  EXPECT_EQ(result.summary.cuts.recency_days, (std::array<int64_t, 4>{2, 4, 6, 8}));
+  EXPECT_EQ(result.summary.cuts.monetary_minor, (std::array<int64_t, 4>{200, 400, 600, 800}));
+  int64_t cells = 0, revenue = 0;
+  for (const RfmCell& c : result.summary.grid) {
+    cells += c.customers;
+    revenue += c.revenue_minor;
+  }
+  EXPECT_EQ(cells, 10);
+  EXPECT_EQ(revenue, 5500);
+  // Recent buyers order least on this ladder: r 5, f 1 is "New".
+  EXPECT_EQ(result.At(*result.Find(CustomerId(1))).segment, "New");
+  EXPECT_EQ(result.summary.segments.size(), 11u);
+  EXPECT_EQ(result.summary.segments[3].name, "New");
+  EXPECT_EQ(result.summary.segments[3].customers, 2);
+}
+
+TEST(ScoreRfm, HandlesNoScoredCustomers) {
+  RfmResult result = ScoreRfm({}, 4, kNow, DefaultScoreMap(), kNow);
+
+  EXPECT_EQ(result.summary.scored, 0);
+  EXPECT_FALSE(result.Find(CustomerId(1)).has_value());
+  EXPECT_EQ(result.summary.cuts.frequency, (std::array<int64_t, 4>{0, 0, 0, 0}));
+}
+
+TEST(DefaultScoreMap, CoversEveryTripleWithANamedRule) {
+  ScoreMap map = DefaultScoreMap();
+  auto names = SegmentNames(map);
+  for (int r = 1; r <= 5; ++r) {
+    for (int f = 1; f <= 5; ++f) {
+      for (int m = 1; m <= 5; ++m) {
+        bool matched = false;
+        for (const RfmRule& rule : map.rules) matched |= rule.r.Contains(r) && rule.f.Contains(f) && rule.m.Contains(m);
+        EXPECT_TRUE(matched) << r << f << m;
+      }
+    }
+  }
+  EXPECT_EQ(names[SegmentOf(map, names, 5, 5, 5)], "Champions");
+  EXPECT_EQ(names[SegmentOf(map, names, 1, 5, 5)], "Can't Lose");
+  EXPECT_EQ(names[SegmentOf(map, names, 1, 1, 1)], "Lost");
+}
+
+TEST(ValidateScoreMap, NamesEachBadField) {
+  struct Case {
+    ScoreMap map;
+    std::string field;
+  };
+  auto with = [](auto change) {
+    ScoreMap m = DefaultScoreMap();
+    change(m);
+    return m;
+  };
+  std::vector<Case> cases = {
+      {with([](ScoreMap& m) { m.rules[0].r = {0, 5}; }), "rules[0].r"},
+      {with([](ScoreMap& m) { m.rules[2].f = {4, 2}; }), "rules[2].f"},
+      {with([](ScoreMap& m) { m.rules[1].m = {1, 6}; }), "rules[1].m"},
+      {with([](ScoreMap& m) { m.rules[3].segment = ""; }), "rules[3].segment"},
+      {with([](ScoreMap& m) { m.rules[3].segment = "a\tb"; }), "rules[3].segment"},
+      {with([](ScoreMap& m) { m.default_segment = std::string(65, 'x'); }), "default_segment"},
+      {with([](ScoreMap& m) { m.rules.clear(); }), "rules"},
+  };
+
+  for (const Case& c : cases) {
+    EXPECT_ERROR_CODE(ValidateScoreMap(c.map), ErrorCode::kInvalidArgument);
+    EXPECT_FIELD_ERROR(ValidateScoreMap(c.map), c.field);
+  }
+}
+
+TEST(ScoreMapCodec, RoundTripsNewNames) {
+  ScoreMap map = DefaultScoreMap();
+  map.rules[0].segment = "冠军 VIP";
+  map.default_segment = "Other";
+
+  auto decoded = DecodeScoreMap(EncodeScoreMap(map));
+
+  ASSERT_OK(decoded);
+  EXPECT_EQ(*decoded, map);
+  EXPECT_EQ(SegmentNames(map).back(), "Other");
+}
+
+TEST(InputFromOrders, AggregatesPerCustomer) {
+  std::vector<int64_t> customer = {2, 1, 2, 3};
+  std::vector<int64_t> placed = {10, 20, 30, 5};
+  std::vector<int64_t> amount = {100, 50, 25, 7};
+
+  RfmInput in = InputFromOrders(customer, placed, amount, 4);
+
+  EXPECT_EQ(in.customer_id, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(in.last_order_ms, (std::vector<int64_t>{20, 30, 5}));
+  EXPECT_EQ(in.frequency, (std::vector<int64_t>{1, 2, 1}));
+  EXPECT_EQ(in.monetary_minor, (std::vector<int64_t>{50, 125, 7}));
+}
+
+class RfmServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    crypto_ = testing::MakeTestCrypto(dir_.File("keystore.db"));
+    auto store = storage::OpenSqliteStore({.path = dir_.File("store.db"), .crypto = crypto_.get()});
+    ASSERT_OK(store);
+    store_ = std::move(store).value();
+    for (int i = 1; i <= 10; ++i) {
+      for (int k = 0; k < i; ++k) features_.OnOrder(CustomerId(i), kNow - days(i), 100);
+    }
+    features_.OnCustomer(CustomerId(11));
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_{kNow};
+  std::unique_ptr<security::FieldEncryptor> crypto_;
+  std::unique_ptr<storage::Store> store_;
+  features::FeatureStore features_{clock_};
+};
+
+TEST_F(RfmServiceTest, ScoresFromTheFeatureStore) {
+  RfmService rfm(*store_, features_, clock_);
+  ASSERT_OK(rfm.Load());
+
+  RfmSummary summary = rfm.Summary();
+  auto top = rfm.Get(CustomerId(10));
+
+  EXPECT_EQ(summary.customers, 11);
+  EXPECT_EQ(summary.scored, 10);
+  ASSERT_TRUE(top.has_value());
+  EXPECT_EQ(top->frequency, 10);
+  EXPECT_EQ(top->monetary_minor, 1000);
+  EXPECT_EQ(top->recency_days, 10);
+  EXPECT_EQ(top->Score(), "155");
+  EXPECT_FALSE(rfm.Get(CustomerId(11)).has_value());
+}
+
+TEST_F(RfmServiceTest, StoresTheScoreMapAndReloadsIt) {
+  RfmService rfm(*store_, features_, clock_);
+  ASSERT_OK(rfm.Load());
+  ScoreMap map = DefaultScoreMap();
+  map.rules.insert(map.rules.begin(), RfmRule{"Whales", {1, 5}, {1, 5}, {5, 5}});
+
+  ASSERT_OK(rfm.PutScoreMap(map, "user:1"));
+  RfmService reloaded(*store_, features_, clock_);
+  ASSERT_OK(reloaded.Load());
+
+  EXPECT_EQ(reloaded.score_map(), map);
+  EXPECT_EQ(reloaded.Get(CustomerId(10))->segment, "Whales");
+  EXPECT_EQ(reloaded.Summary().segments.front().name, "Whales");
+}
+
+TEST_F(RfmServiceTest, RejectsABadScoreMapAndKeepsTheOldOne) {
+  RfmService rfm(*store_, features_, clock_);
+  ASSERT_OK(rfm.Load());
+  ScoreMap bad = DefaultScoreMap();
+  bad.rules[4].m = {3, 1};
+
+  EXPECT_FIELD_ERROR(rfm.PutScoreMap(bad, "user:1"), "rules[4].m");
+  auto stored = store_->GetAnalyticsSetting(kScoreMapSettingKey);
+  ASSERT_OK(stored);
+  EXPECT_FALSE(stored->has_value());
+  EXPECT_EQ(rfm.score_map(), DefaultScoreMap());
+}
+
+TEST_F(RfmServiceTest, RescoresACustomerOnANewOrderAgainstCurrentCuts) {
+  RfmService rfm(*store_, features_, clock_);
+  ASSERT_OK(rfm.Load());
+  ASSERT_EQ(rfm.Get(CustomerId(1))->r, 5);
+  ASSERT_EQ(rfm.Summary().scored, 10);
+
+  features_.OnOrder(CustomerId(11), kNow, 5000);
+  rfm.OnOrder(CustomerId(11));
+  auto fresh = rfm.Get(CustomerId(11));
+
+  ASSERT_TRUE(fresh.has_value());
+  EXPECT_EQ(fresh->r, 5);
+  EXPECT_EQ(fresh->f, 1);
+  EXPECT_EQ(fresh->m, 5);
+  EXPECT_EQ(rfm.Summary().scored, 11);
+  int64_t cells = 0;
+  for (const RfmCell& c : rfm.Summary().grid) cells += c.customers;
+  EXPECT_EQ(cells, 11);
+}
+
+TEST_F(RfmServiceTest, RecomputesWhenTheCachedResultIsOlderThanMaxAge) {
+  RfmService rfm(*store_, features_, clock_, {.max_age = std::chrono::minutes(10)});
+  ASSERT_OK(rfm.Load());
+  Timestamp first = rfm.Summary().as_of;
+
+  clock_.Advance(std::chrono::minutes(5));
+  Timestamp cached = rfm.Summary().as_of;
+  clock_.Advance(std::chrono::minutes(6));
+  Timestamp refreshed = rfm.Summary().as_of;
+
+  EXPECT_EQ(cached, first);
+  EXPECT_EQ(refreshed, kNow + std::chrono::minutes(11));
+}
+
+TEST_F(RfmServiceTest, ComputesForAnExplicitAsOfWithoutReplacingTheCache) {
+  RfmService rfm(*store_, features_, clock_);
+  ASSERT_OK(rfm.Load());
+
+  auto later = rfm.Get(CustomerId(1), kNow + days(30));
+  auto now = rfm.Get(CustomerId(1));
+
+  EXPECT_EQ(later->recency_days, 31);
+  EXPECT_EQ(now->recency_days, 1);
+}
+
+}  // namespace
+}  // namespace panorama::analytics
