@@ -13,6 +13,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "analytics/lifecycle.h"
+#include "analytics/rfm_service.h"
 #include "audit/ledger_service.h"
 #include "audit/ledgered_store.h"
 #include "audit/merkle.h"
@@ -89,8 +91,8 @@ Result<std::string> LoadOrCreatePrivacySecret(const std::filesystem::path& file)
 // Forwards committed ingestion effects to the feature store and the consent index.
 class RuntimeObserver final : public ingest::IngestObserver {
  public:
-  RuntimeObserver(ingest::FeatureObserver& features, privacy::ConsentService& consents)
-      : features_(features), consents_(consents) {}
+  RuntimeObserver(ingest::FeatureObserver& features, privacy::ConsentService& consents, analytics::RfmService& rfm)
+      : features_(features), consents_(consents), rfm_(rfm) {}
   // IngestObserver
   void OnCustomerCreated(CustomerId customer) override { features_.OnCustomerCreated(customer); }
   void OnMerged(CustomerId from, CustomerId into) override {
@@ -98,12 +100,16 @@ class RuntimeObserver final : public ingest::IngestObserver {
     consents_.OnMerged(from, into);
   }
   void OnEvent(CustomerId customer, Timestamp at) override { features_.OnEvent(customer, at); }
-  void OnOrder(CustomerId customer, Timestamp at, int64_t total) override { features_.OnOrder(customer, at, total); }
+  void OnOrder(CustomerId customer, Timestamp at, int64_t total) override {
+    features_.OnOrder(customer, at, total);
+    rfm_.OnOrder(customer);  // after the feature store, whose aggregates it rescores
+  }
   void OnConsent(const storage::ConsentRecord& change) override { consents_.OnCommitted(change); }
 
  private:
   ingest::FeatureObserver& features_;
   privacy::ConsentService& consents_;
+  analytics::RfmService& rfm_;
 };
 
 }  // namespace
@@ -229,7 +235,11 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   runtime->dsar_ = std::make_unique<privacy::DsarService>(*runtime->store_, *runtime->features_, *runtime->consents_,
                                                           runtime->clock_,
                                                           security::Sha256Hex("pano-suppress-v1:" + runtime->privacy_secret_));
-  runtime->observers_ = std::make_unique<RuntimeObserver>(*runtime->feature_observer_, *runtime->consents_);
+  runtime->rfm_ = std::make_unique<analytics::RfmService>(*runtime->store_, *runtime->features_, runtime->clock_);
+  RETURN_IF_ERROR(runtime->rfm_->Load());
+  runtime->lifecycle_ = std::make_unique<analytics::LifecycleService>(*runtime->store_, *runtime->features_, runtime->clock_);
+  RETURN_IF_ERROR(runtime->lifecycle_->Load());
+  runtime->observers_ = std::make_unique<RuntimeObserver>(*runtime->feature_observer_, *runtime->consents_, *runtime->rfm_);
   runtime->ingest_ = std::make_unique<ingest::IngestPipeline>(*runtime->store_, runtime->rates_, runtime->observers_.get());
   return runtime;
 }
@@ -395,6 +405,8 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   services->limiter = limiter_.get();
   services->consents = consents_.get();
   services->dsar = dsar_.get();
+  services->rfm = rfm_.get();
+  services->lifecycle = lifecycle_.get();
   services->pseudonym_secret = privacy_secret_;
   auto router = std::make_unique<http::Router>();
   http::RegisterApiRoutes(*router, *services);

@@ -48,6 +48,10 @@ namespace panorama::privacy {
 class ConsentService;
 class DsarService;
 }
+namespace panorama::analytics {
+class RfmService;
+class LifecycleService;
+}
 
 namespace panorama::app {
 
@@ -114,6 +118,9 @@ class Runtime {
   ingest::FeatureObserver& feature_observer() { return *feature_observer_; }
   privacy::ConsentService& consents() { return *consents_; }
   privacy::DsarService& dsar() { return *dsar_; }
+  // RFM and lifecycle over the feature store (Rebuild the feature store before reading them outside Start()).
+  analytics::RfmService& rfm() { return *rfm_; }
+  analytics::LifecycleService& lifecycle() { return *lifecycle_; }
   // Server secret (data_dir/privacy.key, created on first use) from which pseudonym keys derive.
   const std::string& privacy_secret() const { return privacy_secret_; }
   const ExchangeRates& rates() const { return rates_; }
@@ -168,6 +175,8 @@ class Runtime {
   std::string privacy_secret_;
   std::unique_ptr<privacy::ConsentService> consents_;
   std::unique_ptr<privacy::DsarService> dsar_;
+  std::unique_ptr<analytics::RfmService> rfm_;
+  std::unique_ptr<analytics::LifecycleService> lifecycle_;
   std::unique_ptr<ingest::IngestObserver> observers_;  // feature store + consent index
   std::unique_ptr<ingest::IngestPipeline> ingest_;
 };

@@ -35,6 +35,11 @@ class ConsentService;
 class DsarService;
 }
 
+namespace panorama::analytics {
+class RfmService;
+class LifecycleService;
+}
+
 namespace panorama::http {
 
 class Router;
@@ -58,6 +63,9 @@ struct ApiServices {
   privacy::ConsentService* consents = nullptr;
   privacy::DsarService* dsar = nullptr;
   std::string pseudonym_secret;  // server secret the per-recipient pseudonym keys derive from
+  // RFM and lifecycle (analytics/); the /rfm and /lifecycle routes and the 360° sections need both.
+  analytics::RfmService* rfm = nullptr;
+  analytics::LifecycleService* lifecycle = nullptr;
 };
 
 // Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "features/feature_store.h"
+#include "http/handlers/analytics_json.h"
 #include "http/handlers/handler_util.h"
 #include "http/handlers/routes.h"
 #include "http/router.h"
@@ -396,6 +397,12 @@ Response Customer360(ApiServices& s, Request& request, const security::Principal
   w.EndArray();
   w.Key("aggregates");
   WriteAggregates(w, view->aggregates, view->base_currency);
+  if (s.rfm != nullptr && s.lifecycle != nullptr) {
+    w.Key("rfm");
+    WriteCustomerRfm(w, s, view->customer.id, std::nullopt, /*null_when_unscored=*/true);
+    w.Key("lifecycle");
+    WriteCustomerLifecycle(w, s, view->customer.id, std::nullopt);
+  }
   w.Key("timeline").StartObject().Key("data").StartArray();
   for (const auto& item : view->timeline) WriteTimelineItem(w, item, who.permissions);
   w.EndArray().Key("next_cursor");
