@@ -100,6 +100,15 @@ const std::map<std::string, std::string> kMatrix = {
     {"POST /api/v1/imports/orders", "UAFAFFFFFA"},
     {"GET /api/v1/exports/customers.csv", "UAFAFAFFAA"},
     {"GET /api/v1/exports/orders.csv", "UAFAFAFFAA"},
+    {"GET /api/v1/rfm", "UAFAFAFFAA"},
+    {"GET /api/v1/customers/{id}/rfm", "UAFAFAFFAA"},
+    {"GET /api/v1/rfm/score-map", "UAFAFAFFAA"},
+    {"PUT /api/v1/rfm/score-map", "UAFAFAFFFA"},
+    {"POST /api/v1/rfm/recompute", "UAFAFAFFFA"},
+    {"GET /api/v1/lifecycle", "UAFAFAFFAA"},
+    {"GET /api/v1/lifecycle/history", "UAFAFAFFAA"},
+    {"GET /api/v1/lifecycle/thresholds", "UAFAFAFFAA"},
+    {"PUT /api/v1/lifecycle/thresholds", "UAFAFAFFFA"},
     {"POST /v1/batch", "UUUUUUUAUU"},
     {"POST /v1/identify", "UUUUUUUAUU"},
     {"POST /v1/track", "UUUUUUUAUU"},
@@ -212,6 +221,8 @@ class AuthzTest : public ::testing::Test {
                                views,      rt.rates(), rt.clock()};
     services.consents = &rt.consents();
     services.dsar = &rt.dsar();
+    services.rfm = &rt.rfm();
+    services.lifecycle = &rt.lifecycle();
     http::RegisterApiRoutes(probe, services);
     return probe.Routes();
   }

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "analytics/rfm_service.h"
 #include "features/feature_store.h"
 #include "http/handlers/handler_util.h"
 #include "http/handlers/routes.h"
@@ -109,7 +110,10 @@ Response CreateOrder(ApiServices& s, Request& request, const security::Principal
     }
     return Response::Problem(written.error());
   }
-  if (order.status == "completed") s.features.OnOrder(order.customer, order.placed_at, order.total_base_minor);
+  if (order.status == "completed") {
+    s.features.OnOrder(order.customer, order.placed_at, order.total_base_minor);
+    if (s.rfm != nullptr) s.rfm->OnOrder(order.customer);  // rescored against the current cuts
+  }
   JsonWriter w;
   WriteOrder(w, order);
   return Response::Json(201, w.TakeString());
