@@ -88,7 +88,11 @@ std::optional<CustomerRfm> RfmService::Get(CustomerId id, std::optional<Timestam
   return std::nullopt;
 }
 
-void RfmService::ReadScores(const std::function<void(const RfmResult&)>& read) {
+void RfmService::ReadScores(const std::function<void(const RfmResult&)>& read, std::optional<Timestamp> as_of) {
+  if (as_of) {
+    read(*Compute(*as_of, score_map()));
+    return;
+  }
   auto current = Current();
   std::lock_guard lock(mutex_);
   read(*current);

@@ -60,8 +60,9 @@ class RfmService {
   RfmSummary Recompute(std::optional<Timestamp> as_of = std::nullopt);
   // Empty for customers without an order (and for unknown ones: callers check existence themselves).
   std::optional<CustomerRfm> Get(CustomerId id, std::optional<Timestamp> as_of = std::nullopt);
-  // Calls `read` with the current full result (refreshed when stale) under the lock: keep it to a scan.
-  void ReadScores(const std::function<void(const RfmResult&)>& read);
+  // Calls `read` with the current full result (refreshed when stale) under the lock: keep it to a scan. With
+  // `as_of`, with a fresh result for that instant instead (not cached).
+  void ReadScores(const std::function<void(const RfmResult&)>& read, std::optional<Timestamp> as_of = std::nullopt);
 
   // A committed order of `customer` (after the feature store saw it): rescore against the current cuts.
   void OnOrder(CustomerId customer);

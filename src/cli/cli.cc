@@ -9,6 +9,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "analytics/lifecycle.h"
+#include "analytics/rfm_service.h"
 #include "app/runtime.h"
 #include "audit/ledger_service.h"
 #include "audit/verifier.h"
@@ -16,6 +18,7 @@
 #include "backup/backup.h"
 #include "demo/demo_generator.h"
 #include "features/feature_store.h"
+#include "http/json.h"
 #include "ingest/csv_importer.h"
 #include "ingest/feature_observer.h"
 #include "privacy/pseudonymised_export.h"
@@ -175,6 +178,154 @@ int Export(const app::RuntimeOptions& base, const std::string& kind, const std::
     std::ofstream out(output, std::ios::binary);
     out << *csv;
     if (!out) return Fail(Error::Unavailable("cannot write " + output));
+  }
+  return 0;
+}
+
+// `panorama rfm` and `panorama lifecycle`: the analytics over the data directory's feature store, rebuilt
+// from the store first (as `serve` does at start).
+struct AnalyticsArgs {
+  std::string as_of;   // ISO 8601; empty: now
+  std::string format = "table";
+  std::string from, to;  // lifecycle history months (YYYY-MM), both or neither
+};
+
+Result<std::optional<Timestamp>> ParseAsOf(const std::string& text) {
+  if (text.empty()) return std::optional<Timestamp>{};
+  auto t = ParseIso8601(text);
+  if (!t) return Error::InvalidField("as-of", "must be an ISO 8601 time such as 2011-12-10T00:00:00Z");
+  return std::optional<Timestamp>{*t};
+}
+
+int Rfm(const app::RuntimeOptions& base, const AnalyticsArgs& args) {
+  auto as_of = ParseAsOf(args.as_of);
+  if (!as_of) return Fail(as_of.error());
+  auto runtime = app::Runtime::Open(base);
+  if (!runtime) return Fail(runtime.error());
+  if (auto built = (*runtime)->features().Rebuild((*runtime)->store()); !built) return Fail(built.error());
+  auto& rfm = (*runtime)->rfm();
+  const std::string& currency = (*runtime)->rates().base();
+  if (args.format == "csv") {
+    std::printf("customer_id,recency_days,frequency,monetary_minor,r,f,m,score,segment\n");
+    auto print = [](const analytics::RfmResult& result) {
+      for (size_t i = 0; i < result.customer_id.size(); ++i) {
+        analytics::CustomerRfm c = result.At(i);
+        std::string segment = c.segment;
+        if (segment.find_first_of(",\"") != std::string::npos) {
+          std::string quoted = "\"";
+          for (char ch : segment) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+          segment = quoted + "\"";
+        }
+        std::printf("%lld,%lld,%lld,%lld,%d,%d,%d,%s,%s\n", static_cast<long long>(c.customer.value()),
+                    static_cast<long long>(c.recency_days), static_cast<long long>(c.frequency),
+                    static_cast<long long>(c.monetary_minor), c.r, c.f, c.m, c.Score().c_str(), segment.c_str());
+      }
+    };
+    rfm.ReadScores(print, *as_of);
+    return 0;
+  }
+  const analytics::RfmSummary s = rfm.Recompute(*as_of);
+  if (args.format == "json") {
+    http::JsonWriter w;
+    w.StartObject().Key("as_of").String(FormatIso8601(s.as_of)).Key("currency").String(currency);
+    w.Key("customers").Int64(s.customers).Key("scored").Int64(s.scored).Key("grid").StartArray();
+    for (int k = 0; k < 25; ++k) {
+      w.StartObject().Key("r").Int64(k / 5 + 1).Key("f").Int64(k % 5 + 1).Key("customers").Int64(s.grid[k].customers);
+      w.Key("revenue_minor").Int64(s.grid[k].revenue_minor).EndObject();
+    }
+    w.EndArray().Key("segments").StartArray();
+    for (const auto& seg : s.segments) {
+      w.StartObject().Key("name").String(seg.name).Key("customers").Int64(seg.customers);
+      w.Key("revenue_minor").Int64(seg.revenue_minor).EndObject();
+    }
+    w.EndArray().EndObject();
+    std::printf("%s\n", w.TakeString().c_str());
+    return 0;
+  }
+  std::printf("RFM as of %s: %lld customers, %lld with orders\n", FormatIso8601(s.as_of).c_str(),
+              static_cast<long long>(s.customers), static_cast<long long>(s.scored));
+  auto cuts = [](const char* name, const std::array<int64_t, 4>& c) {
+    std::printf("  cuts %-16s %lld %lld %lld %lld\n", name, static_cast<long long>(c[0]), static_cast<long long>(c[1]),
+                static_cast<long long>(c[2]), static_cast<long long>(c[3]));
+  };
+  cuts("recency_days", s.cuts.recency_days);
+  cuts("frequency", s.cuts.frequency);
+  cuts(("monetary_" + currency).c_str(), s.cuts.monetary_minor);
+  std::printf("\ncustomers by R (rows) and F (columns)\n     F=1     F=2     F=3     F=4     F=5\n");
+  for (int r = 5; r >= 1; --r) {
+    std::printf("R=%d", r);
+    for (int f = 1; f <= 5; ++f) std::printf(" %7lld", static_cast<long long>(s.grid[(r - 1) * 5 + f - 1].customers));
+    std::printf("\n");
+  }
+  std::printf("\n%-24s %10s %18s %7s\n", "segment", "customers", "revenue_minor", "share");
+  for (const auto& seg : s.segments) {
+    std::printf("%-24s %10lld %18lld %6.1f%%\n", seg.name.c_str(), static_cast<long long>(seg.customers),
+                static_cast<long long>(seg.revenue_minor),
+                s.scored > 0 ? 100.0 * static_cast<double>(seg.customers) / static_cast<double>(s.scored) : 0.0);
+  }
+  return 0;
+}
+
+int Lifecycle(const app::RuntimeOptions& base, const AnalyticsArgs& args) {
+  auto as_of = ParseAsOf(args.as_of);
+  if (!as_of) return Fail(as_of.error());
+  if (args.from.empty() != args.to.empty()) return Fail(Error::InvalidField("from", "give both --from and --to"));
+  std::optional<analytics::YearMonth> from, to;
+  if (!args.from.empty()) {
+    auto f = analytics::YearMonth::Parse(args.from, "from");
+    if (!f) return Fail(f.error());
+    auto t = analytics::YearMonth::Parse(args.to, "to");
+    if (!t) return Fail(t.error());
+    from = *f;
+    to = *t;
+  }
+  auto runtime = app::Runtime::Open(base);
+  if (!runtime) return Fail(runtime.error());
+  if (auto built = (*runtime)->features().Rebuild((*runtime)->store()); !built) return Fail(built.error());
+  auto& lifecycle = (*runtime)->lifecycle();
+  const Timestamp at = as_of->value_or((*runtime)->clock().Now());
+  if (from) {
+    auto points = lifecycle.History(*from, *to);
+    if (!points) return Fail(points.error());
+    std::printf("month");
+    for (int k = 0; k < analytics::kStageCount; ++k) {
+      std::printf(args.format == "csv" ? ",%s" : "\t%s", analytics::StageName(static_cast<analytics::Stage>(k)));
+    }
+    std::printf("\n");
+    for (const auto& p : *points) {
+      std::printf("%s", p.month.c_str());
+      for (int64_t n : p.counts.counts) std::printf(args.format == "csv" ? ",%lld" : "\t%lld", static_cast<long long>(n));
+      std::printf("\n");
+    }
+    return 0;
+  }
+  if (args.format == "csv") {
+    std::printf("customer_id,stage\n");
+    lifecycle.ReadStages([](CustomerId id, analytics::Stage stage) {
+      std::printf("%lld,%s\n", static_cast<long long>(id.value()), analytics::StageName(stage));
+    }, at);
+    return 0;
+  }
+  const analytics::StageCounts counts = lifecycle.Counts(at);
+  const analytics::LifecycleThresholds t = lifecycle.thresholds();
+  if (args.format == "json") {
+    http::JsonWriter w;
+    w.StartObject().Key("as_of").String(FormatIso8601(at)).Key("stages").StartArray();
+    for (int k = 0; k < analytics::kStageCount; ++k) {
+      w.StartObject().Key("stage").String(analytics::StageName(static_cast<analytics::Stage>(k)));
+      w.Key("customers").Int64(counts.counts[k]).EndObject();
+    }
+    w.EndArray().Key("thresholds").StartObject().Key("new_days").Int64(t.new_days).Key("active_days").Int64(t.active_days);
+    w.Key("loyal_min_orders").Int64(t.loyal_min_orders).Key("churned_days").Int64(t.churned_days).EndObject();
+    w.EndObject();
+    std::printf("%s\n", w.TakeString().c_str());
+    return 0;
+  }
+  std::printf("lifecycle as of %s (new_days %d, active_days %d, loyal_min_orders %d, churned_days %d)\n",
+              FormatIso8601(at).c_str(), t.new_days, t.active_days, t.loyal_min_orders, t.churned_days);
+  for (int k = 0; k < analytics::kStageCount; ++k) {
+    std::printf("  %-10s %10lld\n", analytics::StageName(static_cast<analytics::Stage>(k)),
+                static_cast<long long>(counts.counts[k]));
   }
   return 0;
 }
@@ -394,6 +545,20 @@ int Run(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"delete", "anonymise"}));
   serve->add_flag("!--no-retention-job", serve_options.retention_job, "do not run the daily retention job");
 
+  AnalyticsArgs analytics_args;
+  auto* rfm = cli.add_subcommand("rfm", "RFM scores: R×F grid and segments (table), per customer (csv), or json");
+  add_data(rfm);
+  rfm->add_option("--as-of", analytics_args.as_of, "the instant to score against, ISO 8601 (default: now)");
+  rfm->add_option("--format", analytics_args.format, "table | csv | json")->capture_default_str()
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+  auto* lifecycle = cli.add_subcommand("lifecycle", "lifecycle stage counts (table, json), per customer (csv), or history");
+  add_data(lifecycle);
+  lifecycle->add_option("--as-of", analytics_args.as_of, "the instant to classify at, ISO 8601 (default: now)");
+  lifecycle->add_option("--format", analytics_args.format, "table | csv | json")->capture_default_str()
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+  lifecycle->add_option("--from", analytics_args.from, "history: first month, YYYY-MM (with --to)");
+  lifecycle->add_option("--to", analytics_args.to, "history: last month, YYYY-MM (at most 120 months)");
+
   auto* user = cli.add_subcommand("user", "manage staff users");
   add_data(user);
   user->require_subcommand(1);
@@ -520,6 +685,8 @@ int Run(int argc, char** argv) {
     return 0;
   }
   if (demo->parsed()) return Demo(runtime_options, customers, seed);
+  if (rfm->parsed()) return Rfm(runtime_options, analytics_args);
+  if (lifecycle->parsed()) return Lifecycle(runtime_options, analytics_args);
   if (import->parsed()) {
     auto order = ingest::ParseDateOrder(date_order);
     if (order) import_options.rows.date_order = *order;
