@@ -48,20 +48,40 @@ void Quintiles(const std::vector<int64_t>& values, std::vector<uint8_t>& bins, s
   if (n == 0) return;
   std::array<int64_t, 4> positions{};
   for (int i = 1; i <= 4; ++i) positions[i - 1] = (n - 1) * i / 5;
-  std::vector<int64_t> sorted(values);
-  auto begin = sorted.begin();
-  for (int i = 0; i < 4; ++i) {
-    auto nth = sorted.begin() + positions[i];
-    if (nth >= begin) {
-      std::nth_element(begin, nth, sorted.end());
-      begin = nth + 1;
-    }
-    cuts[i] = *nth;
-  }
-  sorted = {};
   std::array<int64_t, 4> below{};  // values strictly below cuts[i]
-  for (int64_t v : values) {
-    for (int i = 0; i < 4; ++i) below[i] += v < cuts[i] ? 1 : 0;
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  const uint64_t range = static_cast<uint64_t>(*hi) - static_cast<uint64_t>(*lo) + 1;
+  if (range <= std::max<uint64_t>(uint64_t{1} << 16, static_cast<uint64_t>(n))) {
+    // Small value ranges (recency in days, order counts): a histogram gives the cuts and the counts below
+    // them in two passes, without sorting.
+    const int64_t base = *lo;
+    std::vector<int64_t> histogram(range, 0);
+    for (int64_t v : values) ++histogram[static_cast<size_t>(v - base)];
+    int64_t cumulative = 0;  // values below the current bucket
+    int next = 0;
+    for (size_t b = 0; b < range && next < 4; ++b) {
+      while (next < 4 && positions[next] < cumulative + histogram[b]) {
+        cuts[next] = base + static_cast<int64_t>(b);
+        below[next] = cumulative;
+        ++next;
+      }
+      cumulative += histogram[b];
+    }
+  } else {
+    std::vector<int64_t> sorted(values);
+    auto begin = sorted.begin();
+    for (int i = 0; i < 4; ++i) {
+      auto nth = sorted.begin() + positions[i];
+      if (nth >= begin) {
+        std::nth_element(begin, nth, sorted.end());
+        begin = nth + 1;
+      }
+      cuts[i] = *nth;
+    }
+    sorted = {};
+    for (int64_t v : values) {
+      for (int i = 0; i < 4; ++i) below[i] += v < cuts[i] ? 1 : 0;
+    }
   }
   std::array<int64_t, 4> ties_seen{};
   for (size_t k = 0; k < values.size(); ++k) {
@@ -304,6 +324,10 @@ RfmResult ScoreRfm(RfmInput input, int64_t live_customers, Timestamp as_of, cons
 RfmInput InputFromColumns(const features::FeatureColumns& c, int64_t* live_customers) {
   RfmInput in;
   int64_t live = 0;
+  in.customer_id.reserve(c.size());
+  in.last_order_ms.reserve(c.size());
+  in.frequency.reserve(c.size());
+  in.monetary_minor.reserve(c.size());
   for (size_t i = 0; i < c.size(); ++i) {
     if (c.live[i] != features::FeatureColumns::kLive) continue;
     ++live;
