@@ -30,7 +30,7 @@ function exportedCustomers(data, env = {}) {
 
 test('every command answers --help', () => {
   requireBinary();
-  for (const command of [[], ['serve'], ['demo'], ['import'], ['export'], ['user'], ['key'], ['backup'], ['backup', 'keygen'], ['restore']]) {
+  for (const command of [[], ['serve'], ['demo'], ['import'], ['export'], ['user'], ['key'], ['backup'], ['backup', 'keygen'], ['restore'], ['rfm'], ['lifecycle']]) {
     const out = run([...command, '--help']);
     assert.equal(out.code, 0, `${command.join(' ')} --help: ${out.stderr}`);
     assert.match(out.stdout, /Usage:/);
@@ -63,6 +63,47 @@ test('import reports broken rows with their lines, writes nothing, and re-import
     const rows = exportedCustomers(data);
     assert.equal(rows.length, 2);
     assert.ok(rows.some((row) => row.includes('王芳') && row.includes('+8613800138000') && row.includes('fang@qq.com')));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('rfm and lifecycle print the grid, segments, stages and per-customer csv; a bad --as-of is refused', async () => {
+  requireBinary();
+  const dir = await mkdtemp(path.join(tmpdir(), 'panorama-cli-'));
+  try {
+    const data = path.join(dir, 'data');
+    const orders = path.join(dir, 'orders.csv');
+    let csv = 'order_id,customer_external_id,placed_at,currency,total\n';
+    for (let c = 1; c <= 10; c++) {
+      for (let k = 0; k < c; k++) csv += `O${c}-${k},c${c},2011-11-${String(c + k).padStart(2, '0')}T10:00:00Z,CNY,10.00\n`;
+    }
+    await writeFile(orders, csv);
+    assert.equal(run(['import', 'orders', orders, '--data', data]).code, 0);
+    const asOf = '2011-12-10T00:00:00Z';
+
+    const table = run(['rfm', '--data', data, '--as-of', asOf]);
+    const rows = run(['rfm', '--data', data, '--as-of', asOf, '--format', 'csv']);
+    const json = run(['rfm', '--data', data, '--as-of', asOf, '--format', 'json']);
+    const stages = run(['lifecycle', '--data', data, '--as-of', asOf, '--format', 'json']);
+    const history = run(['lifecycle', '--data', data, '--from', '2011-10', '--to', '2011-11', '--format', 'csv']);
+    const bad = run(['rfm', '--data', data, '--as-of', 'yesterday']);
+
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /10 customers, 10 with orders/);
+    assert.match(table.stdout, /Champions/);
+    assert.equal(rows.code, 0, rows.stderr);
+    const lines = rows.stdout.trim().split('\n');
+    assert.equal(lines[0], 'customer_id,recency_days,frequency,monetary_minor,r,f,m,score,segment');
+    assert.equal(lines.length, 11);
+    const summary = JSON.parse(json.stdout);
+    assert.equal(summary.scored, 10);
+    assert.equal(summary.grid.length, 25);
+    assert.equal(JSON.parse(stages.stdout).stages.reduce((n, s) => n + s.customers, 0), 10);
+    assert.equal(history.code, 0, history.stderr);
+    assert.deepEqual(history.stdout.trim().split('\n').map((l) => l.split(',')[0]), ['month', '2011-10', '2011-11']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /as-of/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
