@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "analytics/rfm_service.h"
 #include "features/feature_store.h"
 #include "http/handlers/handler_util.h"
 #include "http/handlers/routes.h"
@@ -56,6 +57,8 @@ Response Import(ApiServices& s, Request& request, ingest::ImportKind kind) {
   ingest::FeatureObserver observer(s.features);
   auto report = ingest::ImportCsv(s.store, request.body, options, s.rates, s.clock.Now(), &observer);
   if (!report) return Response::Problem(report.error());
+  // A bulk load moves the quintiles: score everyone again rather than rescoring order by order.
+  if (report->applied && options.kind == ingest::ImportKind::kOrders && s.rfm != nullptr) s.rfm->Recompute();
   JsonWriter w;
   w.StartObject();
   w.Key("applied").Bool(report->applied).Key("dry_run").Bool(options.dry_run);
