@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -48,6 +49,7 @@ namespace {
 using internal::AudienceData;
 using internal::JsonValue;
 using internal::Profile;
+using ResolvedSegments = std::map<std::string, Bitmap, std::less<>>;
 
 constexpr int64_t kDayMs = 86'400'000;
 
@@ -327,7 +329,7 @@ Error MissingSource(const char* what, const Node& n) {
 // Both evaluation paths over one snapshot (the caller holds the shared lock).
 class AudienceIndex::Evaluator {
  public:
-  Evaluator(const AudienceIndex& index, const AudienceData& data, Timestamp now, const SegmentResolver& segments)
+  Evaluator(const AudienceIndex& index, const AudienceData& data, Timestamp now, const ResolvedSegments& segments)
       : index_(index), d_(data), now_(now), now_ms_(ToUnixMillis(now)), segments_(segments),
         today_(CivilFromDays(FloorDiv(now_ms_, kDayMs))) {}
 
@@ -354,9 +356,8 @@ class AudienceIndex::Evaluator {
         return d_.live - inner;
       }
       case Node::Kind::kSegment: {
-        if (!segments_) return Error::FailedPrecondition("segment references are not available here");
-        ASSIGN_OR_RETURN(Bitmap members, segments_(n.segment));
-        return members & d_.live;
+        ASSIGN_OR_RETURN(const Bitmap* members, Segment(n));
+        return *members & d_.live;
       }
       case Node::Kind::kDid: return FullDid(n);
       case Node::Kind::kCompare: return FullCompare(n);
@@ -383,9 +384,8 @@ class AudienceIndex::Evaluator {
         return !m;
       }
       case Node::Kind::kSegment: {
-        if (!segments_) return Error::FailedPrecondition("segment references are not available here");
-        ASSIGN_OR_RETURN(Bitmap members, segments_(n.segment));
-        return members.contains(id);
+        ASSIGN_OR_RETURN(const Bitmap* members, Segment(n));
+        return members->contains(id);
       }
       case Node::Kind::kDid: {
         int64_t count = 0;
@@ -398,6 +398,12 @@ class AudienceIndex::Evaluator {
   }
 
  private:
+  Result<const Bitmap*> Segment(const Node& n) const {
+    auto it = segments_.find(n.segment);
+    if (it == segments_.end()) return Error::Internal("segment \"" + n.segment + "\" was not resolved");
+    return &it->second;
+  }
+
   // Profile predicates per row (the scanned fields; the categorical ones have indexes on the full path).
   bool ProfileMatches(const Node& n, const Profile& p) const {
     switch (n.field_id) {
@@ -590,7 +596,7 @@ class AudienceIndex::Evaluator {
   const AudienceData& d_;
   Timestamp now_;
   int64_t now_ms_;
-  const SegmentResolver& segments_;
+  const ResolvedSegments& segments_;
   Civil today_;
 };
 
@@ -630,6 +636,14 @@ Result<void> AudienceIndex::OnCustomerChanged(CustomerId customer) {
   return Ok();
 }
 
+void AudienceIndex::PutCustomerForTest(const storage::CustomerRecord& customer) {
+  auto id = DenseId(customer.id);
+  if (!id) return;
+  std::unique_lock lock(mutex_);
+  RemoveRow(*data_, *id);
+  AddRow(*data_, *id, ToProfile(customer));
+}
+
 void AudienceIndex::OnEvent(CustomerId, std::string_view, Timestamp) {}
 void AudienceIndex::OnOrder(CustomerId, Timestamp, int64_t) {}
 
@@ -642,9 +656,27 @@ void AudienceIndex::OnErase(CustomerId customer) {
   RemoveRow(*data_, *id);
 }
 
+namespace {
+
+// Resolves every `segment` reference before the index lock is taken, so a resolver may itself evaluate rules on
+// this index.
+Result<ResolvedSegments> ResolveSegments(const CompiledRule& rule, const SegmentResolver& segments) {
+  ResolvedSegments out;
+  if (rule.segment_refs().empty()) return out;
+  if (!segments) return Error::FailedPrecondition("segment references are not available here");
+  for (const auto& name : rule.segment_refs()) {
+    ASSIGN_OR_RETURN(Bitmap members, segments(name));
+    out.emplace(name, std::move(members));
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<Bitmap> AudienceIndex::Evaluate(const CompiledRule& rule, Timestamp now, const SegmentResolver& segments) const {
+  ASSIGN_OR_RETURN(ResolvedSegments resolved, ResolveSegments(rule, segments));
   std::shared_lock lock(mutex_);
-  Evaluator evaluator(*this, *data_, now, segments);
+  Evaluator evaluator(*this, *data_, now, resolved);
   ASSIGN_OR_RETURN(Bitmap out, evaluator.Full(rule.root()));
   out &= data_->live;
   return out;
@@ -653,9 +685,10 @@ Result<Bitmap> AudienceIndex::Evaluate(const CompiledRule& rule, Timestamp now, 
 Result<bool> AudienceIndex::Matches(const CompiledRule& rule, CustomerId customer, Timestamp now,
                                     const SegmentResolver& segments) const {
   auto id = DenseId(customer);
+  ASSIGN_OR_RETURN(ResolvedSegments resolved, ResolveSegments(rule, segments));
   std::shared_lock lock(mutex_);
   if (!id || !data_->live.contains(*id)) return false;
-  Evaluator evaluator(*this, *data_, now, segments);
+  Evaluator evaluator(*this, *data_, now, resolved);
   return evaluator.One(rule.root(), *id);
 }
 

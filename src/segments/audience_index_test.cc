@@ -256,6 +256,19 @@ TEST_F(AudienceIndexTest, EvaluatesConsentsMetricsAndSegments) {
   EXPECT_EQ(Members(R"(not segment "VIP")", kNow, resolver), Ids({c1_, c3_}));
 }
 
+TEST_F(AudienceIndexTest, ResolverMayEvaluateOtherRulesOnTheSameIndex) {
+  auto china = Compile(R"(country = "CN")");
+  ASSERT_OK(china);
+  SegmentResolver resolver = [&](std::string_view name) -> Result<Bitmap> {
+    if (name == "China") return index_->Evaluate(**china, kNow);
+    return Error::NotFound("segment not found");
+  };
+
+  EXPECT_EQ(Members(R"(segment "China" and tags contains "new")", kNow, resolver), Ids({c3_}));
+  auto unknown = Compile(R"(segment "Nope")");
+  EXPECT_ERROR_CODE(index_->Evaluate(**unknown, kNow, resolver), ErrorCode::kNotFound);
+}
+
 TEST_F(AudienceIndexTest, FailsWithoutASource) {
   AudienceIndex bare(*store_);
   ASSERT_OK(bare.Rebuild());
