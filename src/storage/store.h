@@ -148,6 +148,16 @@ class WriteTxn {
   // Rows changed (deleted or anonymised); 0 when nothing is left to do, so a second run is a no-op.
   virtual Result<int64_t> ApplyRetention(const RetentionRule&) { return Unsupported("ApplyRetention"); }
 
+  // Segments (segments/service/). Defaults return kInternal so test fakes need not implement them.
+  // InsertSegment: kAlreadyExists for a taken name. UpdateSegment: name, description, rule, updated_at by id
+  // (kNotFound, kAlreadyExists). DeleteSegment: the segment, its members and its events (kNotFound).
+  virtual Result<SegmentId> InsertSegment(const SegmentRecord&) { return Unsupported("InsertSegment"); }
+  virtual Result<void> UpdateSegment(const SegmentRecord&) { return Unsupported("UpdateSegment"); }
+  virtual Result<void> DeleteSegment(SegmentId) { return Unsupported("DeleteSegment"); }
+  // Adds and removes member rows, appends one entered/exited event per change and sets size and evaluated_at.
+  // Changes of erased customers (the erasures table) are skipped, so a late diff never re-creates their rows.
+  virtual Result<void> ApplySegmentChanges(const SegmentChanges&) { return Unsupported("ApplySegmentChanges"); }
+
  protected:
   static Error Unsupported(const char* what) { return Error::Internal(std::string(what) + " not supported by this store"); }
 
@@ -255,6 +265,20 @@ class Store {
   // tables included.
   virtual Result<std::vector<SubjectTable>> ExportSubjectRows(CustomerId) { return Unsupported("ExportSubjectRows"); }
   virtual Result<bool> IsErasureSuppressed(std::string_view) { return Unsupported("IsErasureSuppressed"); }
+
+  // Segments (segments/service/). Defaults return kInternal so test fakes need not implement them.
+  virtual Result<std::vector<SegmentRecord>> ListSegments() { return Unsupported("ListSegments"); }  // by id
+  // Every member of the segment, ascending customer id.
+  virtual Result<void> ScanSegmentMembers(SegmentId, const std::function<void(const SegmentMemberRecord&)>&) {
+    return Unsupported("ScanSegmentMembers");
+  }
+  virtual Result<std::vector<SegmentEventRecord>> ListSegmentEvents(const SegmentEventQuery&) {
+    return Unsupported("ListSegmentEvents");
+  }
+  // The memberships of one customer, by segment id.
+  virtual Result<std::vector<SegmentMemberRecord>> ListCustomerSegments(CustomerId) {
+    return Unsupported("ListCustomerSegments");
+  }
 
   // Runs the backend's own consistency check (SQLite: PRAGMA integrity_check); kInternal naming the problem.
   virtual Result<void> CheckIntegrity() = 0;
