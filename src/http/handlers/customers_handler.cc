@@ -11,6 +11,7 @@
 #include "ingest/normalize.h"
 #include "privacy/consent_service.h"
 #include "profile/customer_view.h"
+#include "segments/service/segment_service.h"
 #include "security/access/masking.h"
 #include "storage/store.h"
 
@@ -372,6 +373,17 @@ Response Customer360(ApiServices& s, Request& request, const security::Principal
     w.EndObject();
   }
   w.EndArray();
+  if (s.segments != nullptr) {
+    // Memberships of the customer shown (the survivor of a merge), with when each began.
+    w.Key("segments").StartArray();
+    if (auto mine = s.segments->CustomerSegments(view->customer.id)) {
+      for (const auto& m : *mine) {
+        w.StartObject().Key("id").Int64(m.id.value()).Key("name").String(m.name);
+        w.Key("entered_at").String(FormatIso8601(m.entered_at)).EndObject();
+      }
+    }
+    w.EndArray();
+  }
   w.Key("merges").StartArray();
   for (const auto& m : view->merges) {
     w.StartObject();
