@@ -217,6 +217,21 @@ class Store {
   virtual Result<void> ScanEventFacts(const std::function<void(const EventFact&)>& fn) = 0;
   virtual Result<void> ScanCustomerIds(const std::function<void(CustomerId, bool merged)>& fn) = 0;
 
+  // Events named `name` with from <= timestamp <= to, ascending time, of one customer when `customer` is set
+  // (segment rules' `did`, behaviour analytics). Reads the events(name, ts) index (v7); properties are the
+  // stored plaintext JSON. Defaults return kInternal so test fakes need not implement them.
+  struct NamedEventFact {
+    CustomerId customer;
+    Timestamp timestamp;
+    std::string properties_json;
+  };
+  virtual Result<void> ScanEventsByName(std::string_view, Timestamp, Timestamp, std::optional<CustomerId>,
+                                        const std::function<void(const NamedEventFact&)>&) {
+    return Unsupported("ScanEventsByName");
+  }
+  // Distinct non-empty event names, ascending, at most `limit` (the segment builder's autocomplete).
+  virtual Result<std::vector<std::string>> ListEventNames(int) { return Unsupported("ListEventNames"); }
+
   // Staff, keys, sessions, idempotency
   virtual Result<UserRecord> FindUserByName(std::string_view username) = 0;
   virtual Result<UserRecord> GetUser(UserId id) = 0;

@@ -1641,6 +1641,39 @@ class SqliteStore final : public Store {
     return Ok();
   }
 
+  Result<void> ScanEventsByName(std::string_view name, Timestamp from, Timestamp to, std::optional<CustomerId> customer,
+                                const std::function<void(const NamedEventFact&)>& fn) override {
+    auto db = readers_.Acquire();
+    // ?4 NULL means every customer.
+    ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT customer_id, ts, properties FROM events WHERE name = ?1"
+                                              " AND ts >= ?2 AND ts <= ?3 AND (?4 IS NULL OR customer_id = ?4)"
+                                              " ORDER BY ts"));
+    s.Bind(1, name).Bind(2, ToUnixMillis(from)).Bind(3, ToUnixMillis(to));
+    if (customer) {
+      s.Bind(4, customer->value());
+    } else {
+      s.BindNull(4);
+    }
+    NamedEventFact fact;
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      fact.customer = CustomerId(s.Int(0));
+      fact.timestamp = FromUnixMillis(s.Int(1));
+      fact.properties_json = s.Text(2);
+      fn(fact);
+    }));
+    return Ok();
+  }
+
+  Result<std::vector<std::string>> ListEventNames(int limit) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s,
+                     db->Prepare("SELECT DISTINCT name FROM events WHERE name <> '' ORDER BY name LIMIT ?"));
+    s.Bind(1, std::clamp(limit, 1, 10000));
+    std::vector<std::string> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(s.Text(0)); }));
+    return out;
+  }
+
   Result<void> ScanCustomerIds(const std::function<void(CustomerId, bool)>& fn) override {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT id, merged_into IS NOT NULL FROM customers ORDER BY id"));
