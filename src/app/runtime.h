@@ -48,6 +48,12 @@ namespace panorama::privacy {
 class ConsentService;
 class DsarService;
 }
+namespace panorama::segments {
+class AudienceIndex;
+class AudienceRuleEngine;
+class SegmentService;
+struct EvaluationReport;
+}
 
 namespace panorama::app {
 
@@ -114,6 +120,10 @@ class Runtime {
   ingest::FeatureObserver& feature_observer() { return *feature_observer_; }
   privacy::ConsentService& consents() { return *consents_; }
   privacy::DsarService& dsar() { return *dsar_; }
+  // Saved segments over the audience index; memberships are loaded at Open, evaluated by Start or by
+  // EvaluateSegments (which first rebuilds the feature store and the index, for commands).
+  segments::SegmentService& segments() { return *segments_; }
+  Result<segments::EvaluationReport> EvaluateSegments();
   // Server secret (data_dir/privacy.key, created on first use) from which pseudonym keys derive.
   const std::string& privacy_secret() const { return privacy_secret_; }
   const ExchangeRates& rates() const { return rates_; }
@@ -168,7 +178,10 @@ class Runtime {
   std::string privacy_secret_;
   std::unique_ptr<privacy::ConsentService> consents_;
   std::unique_ptr<privacy::DsarService> dsar_;
-  std::unique_ptr<ingest::IngestObserver> observers_;  // feature store + consent index
+  std::unique_ptr<segments::AudienceIndex> audience_;
+  std::unique_ptr<segments::AudienceRuleEngine> rule_engine_;
+  std::unique_ptr<segments::SegmentService> segments_;  // its worker stops before the store goes
+  std::unique_ptr<ingest::IngestObserver> observers_;  // feature store + consent index + segments
   std::unique_ptr<ingest::IngestPipeline> ingest_;
 };
 

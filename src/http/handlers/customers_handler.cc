@@ -248,6 +248,7 @@ Response CreateCustomer(ApiServices& s, Request& request, const security::Princi
   });
   if (!written) return Response::Problem(written.error());
   s.features.OnCustomer(c.id);
+  if (s.segments != nullptr) s.segments->OnCustomerChanged(c.id);
   Response response = Response::Json(201, CustomerJson(s, c, who));
   response.headers.emplace_back("Location", "/api/v1/customers/" + c.id.ToString());
   return response;
@@ -277,6 +278,7 @@ Response UpdateCustomer(ApiServices& s, Request& request, const security::Princi
     return ClaimIdentities(txn, updated, updated.updated_at);
   });
   if (!written) return Response::Problem(written.error());
+  if (s.segments != nullptr) s.segments->OnCustomerChanged(*id);
   return Response::Json(200, CustomerJson(s, updated, who));
 }
 
@@ -287,6 +289,7 @@ Response DeleteCustomer(ApiServices& s, Request& request, const security::Princi
   auto written = s.store.Write([&](storage::WriteTxn& txn) { return txn.DeleteCustomer(*id); });
   if (!written) return Response::Problem(written.error());
   s.features.OnErase(*id);
+  if (s.segments != nullptr) s.segments->OnCustomerChanged(*id);  // deleted: it exits its segments
   return Response::NoContent();
 }
 

@@ -159,7 +159,7 @@ Response PreviewSegment(ApiServices& s, Request& request) {
 }
 
 Response SegmentFields(ApiServices& s, Request&) {
-  segments::FieldCatalogue catalogue = s.segments->Fields();
+  segments::BuilderCatalogue catalogue = s.segments->Fields();
   JsonWriter w;
   w.StartObject().Key("fields").StartArray();
   for (const auto& f : catalogue.fields) {

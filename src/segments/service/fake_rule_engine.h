@@ -88,7 +88,7 @@ class FakeRuleEngine final : public RuleEngine {
     for (const auto& [id, c] : customers_) out.add(static_cast<uint32_t>(id));
     return out;
   }
-  FieldCatalogue Fields() const override {
+  BuilderCatalogue Fields() const override {
     return {{{"tag", "list", "a tag", {}}, {"score", "number", "a score", {}}}, {"Signed Up"}};
   }
 

@@ -4,7 +4,7 @@
 // entered/exited diffs, dependency order) is tested with a tiny engine as well as with the real one, and so
 // the service sees nothing of the engine's internals. Includes roaring.hh: only segments code includes it.
 
-#include <roaring/roaring.hh>
+#include "segments/bitmap.h"
 
 #include <functional>
 #include <memory>
@@ -33,22 +33,22 @@ class SegmentRule {
   virtual const std::vector<std::string>& references() const = 0;
 };
 
-// A set of customer ids (CRoaring 0.2.66 names its C++ class ::Roaring, outside any namespace).
-using MemberSet = ::Roaring;
+// A set of customer ids (segments/bitmap.h).
+using MemberSet = Bitmap;
 
 // The current members of a referenced segment by name; nullptr for an unknown name.
 using SegmentLookup = std::function<const MemberSet*(std::string_view name)>;
 
 // One entry of the builder's field catalogue.
-struct FieldInfo {
+struct BuilderField {
   std::string name;
   std::string type;  // string | number | money | date | boolean | list
   std::string description;
   std::vector<std::string> values;  // known values, may be empty
 };
 
-struct FieldCatalogue {
-  std::vector<FieldInfo> fields;
+struct BuilderCatalogue {
+  std::vector<BuilderField> fields;
   std::vector<std::string> events;  // known event names
 };
 
@@ -71,7 +71,7 @@ class RuleEngine {
                                const SegmentLookup& lookup) const = 0;
   // Every live customer.
   virtual MemberSet All() const = 0;
-  virtual FieldCatalogue Fields() const = 0;
+  virtual BuilderCatalogue Fields() const = 0;
 
   // Committed changes, so the engine's indexes follow (called before the customer is re-evaluated).
   virtual void OnCustomerChanged(CustomerId) {}

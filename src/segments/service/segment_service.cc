@@ -218,6 +218,9 @@ struct SegmentService::Impl {
 
   Result<EvaluationReport> UpdateLocked(const std::vector<CustomerId>& customers) {
     auto start = std::chrono::steady_clock::now();
+    // The engine reloads each customer's profile first: an identify, a consent or an API edit may have changed
+    // it, and doing it here keeps the reload off the ingest thread.
+    for (CustomerId customer : customers) engine.OnCustomerChanged(customer);
     Timestamp now = clock.Now();
     ASSIGN_OR_RETURN(std::vector<int64_t> order, Order(entries));
     std::vector<storage::SegmentChanges> changes;
@@ -488,7 +491,6 @@ Result<EvaluationReport> SegmentService::UpdateCustomers(const std::vector<Custo
 }
 
 void SegmentService::OnCustomerChanged(CustomerId customer) {
-  impl_->engine.OnCustomerChanged(customer);
   {
     std::lock_guard lock(impl_->queue_mu);
     impl_->dirty.insert(customer.value());
@@ -678,6 +680,6 @@ Result<std::vector<CustomerSegment>> SegmentService::CustomerSegments(CustomerId
   return out;
 }
 
-FieldCatalogue SegmentService::Fields() const { return impl_->engine.Fields(); }
+BuilderCatalogue SegmentService::Fields() const { return impl_->engine.Fields(); }
 
 }  // namespace panorama::segments

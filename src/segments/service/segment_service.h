@@ -37,7 +37,7 @@ namespace panorama::segments {
 
 class RuleEngine;
 struct RuleDiagnostic;
-struct FieldCatalogue;
+struct BuilderCatalogue;
 
 struct SegmentServiceOptions {
   std::chrono::milliseconds refresh_interval{60'000};  // periodic full re-evaluation while started
@@ -107,11 +107,13 @@ class SegmentService {
 
   // Full re-evaluation of every segment (dependency order) at the clock's now; diffs become events.
   Result<EvaluationReport> EvaluateAll();
-  // Re-evaluates `customers` against every segment and records the changes (one transaction).
+  // Reloads `customers` in the engine, re-evaluates them against every segment and records the changes (one
+  // transaction).
   Result<EvaluationReport> UpdateCustomers(const std::vector<CustomerId>& customers);
 
-  // Ingestion hooks (after commit): forwarded to the engine, then the customer is queued for an incremental
-  // update, which the background worker runs (Start), or Flush() on the calling thread.
+  // Ingestion hooks (after commit): the customer is queued for an incremental update, which the background
+  // worker runs (Start), or Flush() on the calling thread; the update first asks the engine to reload the
+  // customer (RuleEngine::OnCustomerChanged), since an event (identify) or a consent may change the profile.
   void OnCustomerChanged(CustomerId customer);
   void OnEvent(CustomerId customer, Timestamp at);
   void OnOrder(CustomerId customer, Timestamp at, int64_t total_base_minor);
@@ -138,7 +140,7 @@ class SegmentService {
   Result<std::vector<std::vector<int64_t>>> Overlap(const std::vector<SegmentId>& ids) const;
   Result<std::vector<storage::SegmentEventRecord>> Events(SegmentId id, int64_t after_id, int limit) const;
   Result<std::vector<CustomerSegment>> CustomerSegments(CustomerId customer) const;
-  FieldCatalogue Fields() const;
+  BuilderCatalogue Fields() const;
 
  private:
   struct Impl;
