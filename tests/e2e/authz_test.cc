@@ -226,6 +226,7 @@ class AuthzTest : public ::testing::Test {
                                views,      rt.rates(), rt.clock()};
     services.consents = &rt.consents();
     services.dsar = &rt.dsar();
+    services.segments = &rt.segments();
     http::RegisterApiRoutes(probe, services);
     return probe.Routes();
   }
