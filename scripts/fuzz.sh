@@ -17,7 +17,7 @@ ninja -C "$BUILD_DIR" -j "${JOBS:-2}" fuzzers
 
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-  targets=(fuzz_segment_batch fuzz_csv_import fuzz_normalize fuzz_api_query)
+  targets=(fuzz_segment_batch fuzz_csv_import fuzz_normalize fuzz_api_query fuzz_rule_parser)
 fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}

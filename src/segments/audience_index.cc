@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -33,6 +34,10 @@ struct Profile {
 
 struct AudienceData {
   std::vector<Profile> rows;  // index: customer id
+  // Dense columns beside `rows` for the scanned fields, so a scan touches a few bytes per customer.
+  std::vector<uint8_t> live_flag;
+  std::vector<int32_t> birth_key;  // year * 10000 + month * 100 + day; 0 without a birthday
+  std::vector<int64_t> created_ms;
   Bitmap live;
   std::unordered_map<std::string, Bitmap> country;
   std::unordered_map<std::string, Bitmap> city;
@@ -48,6 +53,7 @@ namespace {
 using internal::AudienceData;
 using internal::JsonValue;
 using internal::Profile;
+using ResolvedSegments = std::map<std::string, Bitmap, std::less<>>;
 
 constexpr int64_t kDayMs = 86'400'000;
 
@@ -102,7 +108,17 @@ Profile ToProfile(const storage::CustomerRecord& c) {
 }
 
 void AddRow(AudienceData& d, uint32_t id, Profile p) {
-  if (d.rows.size() <= id) d.rows.resize(static_cast<size_t>(id) + 1);
+  if (d.rows.size() <= id) {
+    // Geometric growth: ids arrive mostly in ascending order.
+    const size_t size = std::max<size_t>(static_cast<size_t>(id) + 1, d.rows.size() + d.rows.size() / 2);
+    d.rows.resize(size);
+    d.live_flag.resize(size);
+    d.birth_key.resize(size);
+    d.created_ms.resize(size);
+  }
+  d.live_flag[id] = 1;
+  d.birth_key[id] = p.birth_month == 0 ? 0 : p.birth_year * 10000 + p.birth_month * 100 + p.birth_day;
+  d.created_ms[id] = p.created_ms;
   d.live.add(id);
   d.country[p.country].add(id);
   d.city[p.city].add(id);
@@ -122,6 +138,8 @@ void RemoveFrom(std::unordered_map<std::string, Bitmap>& index, const std::strin
 void RemoveRow(AudienceData& d, uint32_t id) {
   if (id >= d.rows.size() || !d.rows[id].live) return;
   Profile& p = d.rows[id];
+  d.live_flag[id] = 0;
+  d.birth_key[id] = 0;
   d.live.remove(id);
   RemoveFrom(d.country, p.country, id);
   RemoveFrom(d.city, p.city, id);
@@ -327,39 +345,47 @@ Error MissingSource(const char* what, const Node& n) {
 // Both evaluation paths over one snapshot (the caller holds the shared lock).
 class AudienceIndex::Evaluator {
  public:
-  Evaluator(const AudienceIndex& index, const AudienceData& data, Timestamp now, const SegmentResolver& segments)
+  Evaluator(const AudienceIndex& index, const AudienceData& data, Timestamp now, const ResolvedSegments& segments)
       : index_(index), d_(data), now_(now), now_ms_(ToUnixMillis(now)), segments_(segments),
         today_(CivilFromDays(FloorDiv(now_ms_, kDayMs))) {}
 
-  Result<Bitmap> Full(const Node& n) {
+  // The matching live customers; with `within`, only those in it (the result is then a subset of `within`).
+  // An `and` hands its running result down as `within`, so the scans after the first, cheap child visit only
+  // the customers still in play.
+  Result<Bitmap> Full(const Node& n, const Bitmap* within = nullptr) {
     switch (n.kind) {
       case Node::Kind::kAnd: {
-        ASSIGN_OR_RETURN(Bitmap acc, Full(n.children[0]));
-        for (size_t i = 1; i < n.children.size() && !acc.isEmpty(); ++i) {
-          ASSIGN_OR_RETURN(Bitmap next, Full(n.children[i]));
-          acc &= next;
+        std::vector<const Node*> order;
+        for (const auto& child : n.children) order.push_back(&child);
+        std::stable_sort(order.begin(), order.end(), [](const Node* a, const Node* b) { return Cost(*a) < Cost(*b); });
+        ASSIGN_OR_RETURN(Bitmap acc, Full(*order[0], within));
+        for (size_t i = 1; i < order.size() && !acc.isEmpty(); ++i) {
+          ASSIGN_OR_RETURN(Bitmap next, Full(*order[i], &acc));
+          acc = std::move(next);
         }
         return acc;
       }
       case Node::Kind::kOr: {
         Bitmap acc;
         for (const auto& child : n.children) {
-          ASSIGN_OR_RETURN(Bitmap next, Full(child));
+          ASSIGN_OR_RETURN(Bitmap next, Full(child, within));
           acc |= next;
         }
         return acc;
       }
       case Node::Kind::kNot: {
-        ASSIGN_OR_RETURN(Bitmap inner, Full(n.children[0]));
-        return d_.live - inner;
+        ASSIGN_OR_RETURN(Bitmap inner, Full(n.children[0], within));
+        return (within ? *within : d_.live) - inner;
       }
       case Node::Kind::kSegment: {
-        if (!segments_) return Error::FailedPrecondition("segment references are not available here");
-        ASSIGN_OR_RETURN(Bitmap members, segments_(n.segment));
-        return members & d_.live;
+        ASSIGN_OR_RETURN(const Bitmap* members, Segment(n));
+        return Restrict(*members & d_.live, within);
       }
-      case Node::Kind::kDid: return FullDid(n);
-      case Node::Kind::kCompare: return FullCompare(n);
+      case Node::Kind::kDid: {
+        ASSIGN_OR_RETURN(Bitmap out, FullDid(n));
+        return Restrict(std::move(out), within);
+      }
+      case Node::Kind::kCompare: return FullCompare(n, within);
     }
     return Error::Internal("unknown rule node");
   }
@@ -383,9 +409,8 @@ class AudienceIndex::Evaluator {
         return !m;
       }
       case Node::Kind::kSegment: {
-        if (!segments_) return Error::FailedPrecondition("segment references are not available here");
-        ASSIGN_OR_RETURN(Bitmap members, segments_(n.segment));
-        return members.contains(id);
+        ASSIGN_OR_RETURN(const Bitmap* members, Segment(n));
+        return members->contains(id);
       }
       case Node::Kind::kDid: {
         int64_t count = 0;
@@ -398,6 +423,35 @@ class AudienceIndex::Evaluator {
   }
 
  private:
+  static Bitmap Restrict(Bitmap b, const Bitmap* within) {
+    if (within) b &= *within;
+    return b;
+  }
+
+  // Evaluation order inside an `and`: inverted-index lookups, then row scans, then SQL (`did`).
+  static int Cost(const Node& n) {
+    switch (n.kind) {
+      case Node::Kind::kSegment: return 0;
+      case Node::Kind::kDid: return 3;
+      case Node::Kind::kCompare:
+        switch (n.field_id) {
+          case FieldId::kCountry:
+          case FieldId::kCity:
+          case FieldId::kGender:
+          case FieldId::kTags: return 0;
+          case FieldId::kBirthday: return n.op == Op::kWithinNext ? 0 : 1;
+          default: return 1;
+        }
+      default: return 2;
+    }
+  }
+
+  Result<const Bitmap*> Segment(const Node& n) const {
+    auto it = segments_.find(n.segment);
+    if (it == segments_.end()) return Error::Internal("segment \"" + n.segment + "\" was not resolved");
+    return &it->second;
+  }
+
   // Profile predicates per row (the scanned fields; the categorical ones have indexes on the full path).
   bool ProfileMatches(const Node& n, const Profile& p) const {
     switch (n.field_id) {
@@ -448,40 +502,63 @@ class AudienceIndex::Evaluator {
     return out;
   }
 
-  Bitmap ScanRows(const Node& n) const {
-    Bitmap out;
-    for (uint32_t id : d_.live) {
-      if (ProfileMatches(n, d_.rows[id])) out.add(id);
+  // Ids in ascending order for which `match(id)` holds, over live customers, as one bitmap.
+  template <typename Fn>
+  Bitmap ScanLive(Fn match, const Bitmap* within) const {
+    std::vector<uint32_t> ids;
+    if (within) {
+      for (uint32_t id : *within) {
+        if (id < d_.live_flag.size() && d_.live_flag[id] && match(id)) ids.push_back(id);
+      }
+    } else {
+      const size_t n = d_.live_flag.size();
+      for (size_t i = 0; i < n; ++i) {
+        if (d_.live_flag[i] && match(static_cast<uint32_t>(i))) ids.push_back(static_cast<uint32_t>(i));
+      }
     }
+    Bitmap out;
+    out.addMany(ids.size(), ids.data());
     return out;
   }
 
-  Result<Bitmap> FullCompare(const Node& n) {
+  Bitmap ScanRows(const Node& n, const Bitmap* within) const {
+    const int32_t today_key = static_cast<int32_t>(today_.year * 10000 + today_.month * 100 + today_.day);
     switch (n.field_id) {
-      case FieldId::kCountry: return FromIndex(d_.country, n);
-      case FieldId::kCity: return FromIndex(d_.city, n);
-      case FieldId::kGender: return FromIndex(d_.gender, n);
+      case FieldId::kAge:
+        return ScanLive([&](uint32_t id) {
+          const int32_t key = d_.birth_key[id];
+          if (key == 0) return false;
+          const int32_t age = today_key / 10000 - key / 10000 - (today_key % 10000 < key % 10000 ? 1 : 0);
+          return CompareNumber(n.op, age, n.values);
+        }, within);
+      case FieldId::kCreatedAt:
+        return ScanLive([&](uint32_t id) { return CompareTime(n.op, d_.created_ms[id], n.values, now_ms_); }, within);
+      default: return ScanLive([&](uint32_t id) { return ProfileMatches(n, d_.rows[id]); }, within);
+    }
+  }
+
+  Result<Bitmap> FullCompare(const Node& n, const Bitmap* within) {
+    switch (n.field_id) {
+      case FieldId::kCountry: return Restrict(FromIndex(d_.country, n), within);
+      case FieldId::kCity: return Restrict(FromIndex(d_.city, n), within);
+      case FieldId::kGender: return Restrict(FromIndex(d_.gender, n), within);
       case FieldId::kTags: {
         auto it = d_.tags.find(n.values[0].text);
-        return it == d_.tags.end() ? Bitmap() : it->second;
+        return it == d_.tags.end() ? Bitmap() : Restrict(it->second, within);
       }
       case FieldId::kBirthday:
         if (n.op == Op::kWithinNext) {
           Bitmap out;
           for (unsigned md : UpcomingMonthDays(now_ms_, n.values[0].ms)) out |= d_.birth_md[md];
-          return out;
+          return Restrict(std::move(out), within);
         }
-        return ScanRows(n);
+        return ScanRows(n, within);
       case FieldId::kAge:
       case FieldId::kCreatedAt:
-      case FieldId::kTrait: return ScanRows(n);
+      case FieldId::kTrait: return ScanRows(n, within);
       case FieldId::kConsent: {
         if (!index_.sources_.consents) return MissingSource("consents are", n);
-        Bitmap out;
-        for (uint32_t id : d_.live) {
-          if (ConsentGranted(n, id)) out.add(id);
-        }
-        return out;
+        return ScanLive([&](uint32_t id) { return ConsentGranted(n, id); }, within);
       }
       case FieldId::kMetric: {
         if (!index_.sources_.metrics) return MissingSource("rfm and lifecycle metrics are", n);
@@ -490,7 +567,7 @@ class AudienceIndex::Evaluator {
           auto id = DenseId(c);
           if (id && MetricMatches(n, v)) out.add(*id);
         }));
-        return out & d_.live;
+        return Restrict(out & d_.live, within);
       }
       default: break;
     }
@@ -500,19 +577,18 @@ class AudienceIndex::Evaluator {
     Bitmap out;
     if (n.field_id == FieldId::kEventCount30d || n.field_id == FieldId::kAvgDaysBetweenOrders) {
       // Derived values the columns do not hold: ask per customer.
-      for (uint32_t id : d_.live) {
+      return ScanLive([&](uint32_t id) {
         auto f = fs->Get(CustomerId(id), now_).value_or(features::CustomerFeatures{});
-        if (FeatureMatches(n, ReadFeature(n.field_id, f), now_ms_)) out.add(id);
-      }
-      return out;
+        return FeatureMatches(n, ReadFeature(n.field_id, f), now_ms_);
+      }, within);
     }
-    Bitmap seen;
+    std::vector<uint32_t> seen_ids, matched;
     fs->ReadColumns([&](const features::FeatureColumns& c) {
       for (size_t i = 0; i < c.size(); ++i) {
         if (c.live[i] != features::FeatureColumns::kLive) continue;
         auto id = DenseId(CustomerId(c.customer_id[i]));
-        if (!id || !d_.live.contains(*id)) continue;
-        seen.add(*id);
+        if (!id || *id >= d_.live_flag.size() || !d_.live_flag[*id]) continue;
+        seen_ids.push_back(*id);
         FeatureValue v;
         auto time = [&](int64_t ms) -> std::optional<int64_t> {
           if (ms == features::FeatureColumns::kNoTime) return std::nullopt;
@@ -527,12 +603,18 @@ class AudienceIndex::Evaluator {
           case FieldId::kLastEvent: v.time_ms = time(c.last_event_ms[i]); break;
           default: break;
         }
-        if (FeatureMatches(n, v, now_ms_)) out.add(*id);
+        if (FeatureMatches(n, v, now_ms_)) matched.push_back(*id);
       }
     });
+    // Slots are mostly in id order; sorting keeps addMany on its fast append path either way.
+    if (!std::is_sorted(matched.begin(), matched.end())) std::sort(matched.begin(), matched.end());
+    if (!std::is_sorted(seen_ids.begin(), seen_ids.end())) std::sort(seen_ids.begin(), seen_ids.end());
+    out.addMany(matched.size(), matched.data());
+    Bitmap seen;
+    seen.addMany(seen_ids.size(), seen_ids.data());
     // Live customers the feature store has not seen yet have no orders and no events.
     if (FeatureMatches(n, ReadFeature(n.field_id, features::CustomerFeatures{}), now_ms_)) out |= d_.live - seen;
-    return out;
+    return Restrict(std::move(out), within);
   }
 
   bool ConsentGranted(const Node& n, uint32_t id) const {
@@ -590,7 +672,7 @@ class AudienceIndex::Evaluator {
   const AudienceData& d_;
   Timestamp now_;
   int64_t now_ms_;
-  const SegmentResolver& segments_;
+  const ResolvedSegments& segments_;
   Civil today_;
 };
 
@@ -630,6 +712,14 @@ Result<void> AudienceIndex::OnCustomerChanged(CustomerId customer) {
   return Ok();
 }
 
+void AudienceIndex::PutCustomerForTest(const storage::CustomerRecord& customer) {
+  auto id = DenseId(customer.id);
+  if (!id) return;
+  std::unique_lock lock(mutex_);
+  RemoveRow(*data_, *id);
+  AddRow(*data_, *id, ToProfile(customer));
+}
+
 void AudienceIndex::OnEvent(CustomerId, std::string_view, Timestamp) {}
 void AudienceIndex::OnOrder(CustomerId, Timestamp, int64_t) {}
 
@@ -642,9 +732,27 @@ void AudienceIndex::OnErase(CustomerId customer) {
   RemoveRow(*data_, *id);
 }
 
+namespace {
+
+// Resolves every `segment` reference before the index lock is taken, so a resolver may itself evaluate rules on
+// this index.
+Result<ResolvedSegments> ResolveSegments(const CompiledRule& rule, const SegmentResolver& segments) {
+  ResolvedSegments out;
+  if (rule.segment_refs().empty()) return out;
+  if (!segments) return Error::FailedPrecondition("segment references are not available here");
+  for (const auto& name : rule.segment_refs()) {
+    ASSIGN_OR_RETURN(Bitmap members, segments(name));
+    out.emplace(name, std::move(members));
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<Bitmap> AudienceIndex::Evaluate(const CompiledRule& rule, Timestamp now, const SegmentResolver& segments) const {
+  ASSIGN_OR_RETURN(ResolvedSegments resolved, ResolveSegments(rule, segments));
   std::shared_lock lock(mutex_);
-  Evaluator evaluator(*this, *data_, now, segments);
+  Evaluator evaluator(*this, *data_, now, resolved);
   ASSIGN_OR_RETURN(Bitmap out, evaluator.Full(rule.root()));
   out &= data_->live;
   return out;
@@ -653,9 +761,10 @@ Result<Bitmap> AudienceIndex::Evaluate(const CompiledRule& rule, Timestamp now, 
 Result<bool> AudienceIndex::Matches(const CompiledRule& rule, CustomerId customer, Timestamp now,
                                     const SegmentResolver& segments) const {
   auto id = DenseId(customer);
+  ASSIGN_OR_RETURN(ResolvedSegments resolved, ResolveSegments(rule, segments));
   std::shared_lock lock(mutex_);
   if (!id || !data_->live.contains(*id)) return false;
-  Evaluator evaluator(*this, *data_, now, segments);
+  Evaluator evaluator(*this, *data_, now, resolved);
   return evaluator.One(rule.root(), *id);
 }
 

@@ -38,6 +38,7 @@
 
 namespace panorama::storage {
 class Store;
+struct CustomerRecord;
 }
 namespace panorama::features {
 class FeatureStore;
@@ -62,7 +63,8 @@ struct AudienceSources {
 };
 
 // The current members of another segment, for `segment "Name"`; kNotFound for an unknown name. nullptr when the
-// caller has no segments (a rule with a reference then fails with kFailedPrecondition).
+// caller has no segments (a rule with a reference then fails with kFailedPrecondition). Called once per
+// referenced name before the index is locked, so it may evaluate other rules on the same index.
 using SegmentResolver = std::function<Result<Bitmap>(std::string_view name)>;
 
 class AudienceIndex {
@@ -92,6 +94,9 @@ class AudienceIndex {
                        const SegmentResolver& segments = nullptr) const;
   Bitmap All() const;  // live customers
   int64_t size() const;
+
+  // Adds or replaces one live customer without reading the store (benchmarks building synthetic indexes).
+  void PutCustomerForTest(const storage::CustomerRecord& customer);
 
   // Known values of a categorical field ("country", "city", "gender", "tags"), most common first, for the
   // builder's autocomplete; empty for other fields.

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "features/feature_store.h"
 #include "privacy/consent_service.h"
@@ -254,6 +256,66 @@ TEST_F(AudienceIndexTest, EvaluatesConsentsMetricsAndSegments) {
   };
   EXPECT_EQ(Members(R"(segment "VIP" or country = "CN")", kNow, resolver), Ids({c1_, c2_, c3_}));
   EXPECT_EQ(Members(R"(not segment "VIP")", kNow, resolver), Ids({c1_, c3_}));
+}
+
+TEST_F(AudienceIndexTest, ResolverMayEvaluateOtherRulesOnTheSameIndex) {
+  auto china = Compile(R"(country = "CN")");
+  ASSERT_OK(china);
+  SegmentResolver resolver = [&](std::string_view name) -> Result<Bitmap> {
+    if (name == "China") return index_->Evaluate(**china, kNow);
+    return Error::NotFound("segment not found");
+  };
+
+  EXPECT_EQ(Members(R"(segment "China" and tags contains "new")", kNow, resolver), Ids({c3_}));
+  auto unknown = Compile(R"(segment "Nope")");
+  EXPECT_ERROR_CODE(index_->Evaluate(**unknown, kNow, resolver), ErrorCode::kNotFound);
+}
+
+std::string Trim(std::string s) {
+  const auto first = s.find_first_not_of(" \t");
+  const auto last = s.find_last_not_of(" \t\r");
+  return first == std::string::npos ? "" : s.substr(first, last - first + 1);
+}
+
+TEST_F(AudienceIndexTest, RulesFromTestdataFile) {
+  std::ifstream file("src/segments/testdata/rules.txt");
+  ASSERT_TRUE(file.good()) << "run from the source directory (ctest sets it)";
+  const std::map<std::string, CustomerId> names = {{"wang", c1_}, {"jane", c2_}, {"li", c3_}};
+  std::string line;
+  int cases = 0, number = 0;
+
+  while (std::getline(file, line)) {
+    ++number;
+    if (Trim(line).empty() || Trim(line)[0] == '#') continue;
+    const auto arrow = line.rfind("=>");
+    ASSERT_NE(arrow, std::string::npos) << "line " << number << " has no =>";
+    const std::string rule = Trim(line.substr(0, arrow));
+    const std::string expected = Trim(line.substr(arrow + 2));
+    SCOPED_TRACE("rules.txt:" + std::to_string(number) + ": " + rule);
+    ++cases;
+    if (expected.starts_with("error ")) {
+      ParseResult parsed = ParseRule(rule);
+      auto* error = std::get_if<RuleError>(&parsed);
+      ASSERT_NE(error, nullptr);
+      const std::string want = expected.substr(6);
+      const std::string position = want.substr(0, want.find(' '));
+      EXPECT_EQ(std::to_string(error->line) + ":" + std::to_string(error->column), position) << error->message;
+      EXPECT_NE(error->message.find(Trim(want.substr(position.size()))), std::string::npos) << error->message;
+      continue;
+    }
+    std::set<int64_t> want;
+    if (expected != "none") {
+      std::stringstream list(expected);
+      std::string name;
+      while (std::getline(list, name, ',')) {
+        ASSERT_EQ(names.count(Trim(name)), 1u) << "unknown customer " << name;
+        want.insert(names.at(Trim(name)).value());
+      }
+    }
+    EXPECT_EQ(Members(rule), want);
+  }
+
+  EXPECT_GE(cases, 30);
 }
 
 TEST_F(AudienceIndexTest, FailsWithoutASource) {

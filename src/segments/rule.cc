@@ -367,7 +367,7 @@ class Lexer {
     }
     int64_t n = -1;
     auto [ptr, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), n);
-    if (ec != std::errc() || ptr != t.text.data() + t.text.size() || n < 0 || n * unit_ms > kMaxDurationMs) {
+    if (ec != std::errc() || ptr != t.text.data() + t.text.size() || n < 0 || n > kMaxDurationMs / unit_ms) {
       Fail(t.line, t.column, "invalid duration " + Quote(s_.substr(start, pos_ - start)) +
                                  ": expected a whole number of d, h or w up to 100 years");
     }

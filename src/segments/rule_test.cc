@@ -163,7 +163,10 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"created_at before 2024-02-30", 1, 19, "invalid date"},
         ErrorCase{"traits. = 1", 1, 1, "expected a key after each"},
         ErrorCase{"traits.plan > \"pro\"", 1, 15, "compares numbers"},
-        ErrorCase{"country != ", 1, 12, "found end of input"}));
+        ErrorCase{"country != ", 1, 12, "found end of input"},
+        ErrorCase{"last_order within 99999999999999999d", 1, 19, "up to 100 years"},
+        ErrorCase{"did \"X\" within 0d", 1, 9, "a window of 0 contains nothing"},
+        ErrorCase{"total_spend > 99999999999999999999 CNY", 1, 15, "invalid amount"}));
 
 TEST(RuleErrors, RejectsInvalidUtf8AtItsPosition) {
   RuleError error = ErrorOf("city = \"\xff\"");
