@@ -15,6 +15,7 @@
 
 #include "analytics/lifecycle.h"
 #include "analytics/rfm_service.h"
+#include "analytics/segment_metrics.h"
 #include "audit/ledger_service.h"
 #include "audit/ledgered_store.h"
 #include "audit/merkle.h"
@@ -26,6 +27,9 @@
 #include "http/server.h"
 #include "http/tls_certificate.h"
 #include "ingest/feature_observer.h"
+#include "segments/audience_index.h"
+#include "segments/service/audience_rule_engine.h"
+#include "segments/service/segment_service.h"
 #include "ingest/ingest_pipeline.h"
 #include "privacy/consent_service.h"
 #include "privacy/dsar_service.h"
@@ -91,31 +95,45 @@ Result<std::string> LoadOrCreatePrivacySecret(const std::filesystem::path& file)
 // Forwards committed ingestion effects to the feature store and the consent index.
 class RuntimeObserver final : public ingest::IngestObserver {
  public:
-  RuntimeObserver(ingest::FeatureObserver& features, privacy::ConsentService& consents, analytics::RfmService& rfm)
-      : features_(features), consents_(consents), rfm_(rfm) {}
-  // IngestObserver
-  void OnCustomerCreated(CustomerId customer) override { features_.OnCustomerCreated(customer); }
+  RuntimeObserver(ingest::FeatureObserver& features, privacy::ConsentService& consents, analytics::RfmService& rfm,
+                  segments::SegmentService& segments)
+      : features_(features), consents_(consents), rfm_(rfm), segments_(segments) {}
+  // IngestObserver (segments last: they read the feature store, RFM and the consent index)
+  void OnCustomerCreated(CustomerId customer) override {
+    features_.OnCustomerCreated(customer);
+    segments_.OnCustomerChanged(customer);
+  }
   void OnMerged(CustomerId from, CustomerId into) override {
     features_.OnMerged(from, into);
     consents_.OnMerged(from, into);
+    segments_.OnMerged(from, into);
   }
-  void OnEvent(CustomerId customer, Timestamp at) override { features_.OnEvent(customer, at); }
+  void OnEvent(CustomerId customer, Timestamp at) override {
+    features_.OnEvent(customer, at);
+    segments_.OnEvent(customer, at);
+  }
   void OnOrder(CustomerId customer, Timestamp at, int64_t total) override {
     features_.OnOrder(customer, at, total);
     rfm_.OnOrder(customer);  // after the feature store, whose aggregates it rescores
+    segments_.OnOrder(customer, at, total);
   }
-  void OnConsent(const storage::ConsentRecord& change) override { consents_.OnCommitted(change); }
+  void OnConsent(const storage::ConsentRecord& change) override {
+    consents_.OnCommitted(change);
+    segments_.OnCustomerChanged(change.customer);
+  }
 
  private:
   ingest::FeatureObserver& features_;
   privacy::ConsentService& consents_;
   analytics::RfmService& rfm_;
+  segments::SegmentService& segments_;
 };
 
 }  // namespace
 
 Runtime::~Runtime() {
   if (ingest_) ingest_->Stop();
+  if (segments_) segments_->Stop();
   if (ledger_service_) ledger_service_->Stop();
 }
 
@@ -239,7 +257,19 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   RETURN_IF_ERROR(runtime->rfm_->Load());
   runtime->lifecycle_ = std::make_unique<analytics::LifecycleService>(*runtime->store_, *runtime->features_, runtime->clock_);
   RETURN_IF_ERROR(runtime->lifecycle_->Load());
-  runtime->observers_ = std::make_unique<RuntimeObserver>(*runtime->feature_observer_, *runtime->consents_, *runtime->rfm_);
+  runtime->segment_metrics_ = std::make_unique<analytics::SegmentMetrics>(*runtime->rfm_, *runtime->lifecycle_);
+  // The audience index reads through the undecorated store: its reads (events by name) need no ledger entry.
+  runtime->audience_ = std::make_unique<segments::AudienceIndex>(
+      runtime->ledger_->inner(), segments::AudienceSources{.features = runtime->features_.get(),
+                                                           .consents = runtime->consents_.get(),
+                                                           .metrics = runtime->segment_metrics_.get()});
+  runtime->rule_engine_ =
+      std::make_unique<segments::AudienceRuleEngine>(*runtime->audience_, runtime->ledger_->inner(), &runtime->rates_);
+  runtime->segments_ = std::make_unique<segments::SegmentService>(*runtime->store_, *runtime->rule_engine_,
+                                                                  runtime->clock_);
+  RETURN_IF_ERROR(runtime->segments_->Load());
+  runtime->observers_ = std::make_unique<RuntimeObserver>(*runtime->feature_observer_, *runtime->consents_,
+                                                          *runtime->rfm_, *runtime->segments_);
   runtime->ingest_ = std::make_unique<ingest::IngestPipeline>(*runtime->store_, runtime->rates_, runtime->observers_.get());
   return runtime;
 }
@@ -397,6 +427,13 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   spdlog::info("feature store loaded: {} customers in {} ms, {} bytes", features_->size(),
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
                features_->MemoryBytes());
+  RETURN_IF_ERROR(audience_->Rebuild());
+  if (auto evaluated = segments_->EvaluateAll(); evaluated) {
+    spdlog::info("segments evaluated: {} segments, {} entered, {} exited in {} ms", evaluated->segments,
+                 evaluated->entered, evaluated->exited, evaluated->elapsed_ms);
+  } else {
+    spdlog::error("segment evaluation at start failed: {}", evaluated.error().message());
+  }
   ingest_->Start();
 
   auto views = std::make_unique<profile::CustomerViewService>(*store_, *features_, clock_, rates_.base());
@@ -408,6 +445,7 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   services->rfm = rfm_.get();
   services->lifecycle = lifecycle_.get();
   services->pseudonym_secret = privacy_secret_;
+  services->segments = segments_.get();
   auto router = std::make_unique<http::Router>();
   http::RegisterApiRoutes(*router, *services);
   auto handle = std::make_unique<ServerHandle>(*ingest_, std::move(views), std::move(services), std::move(router));
@@ -436,10 +474,17 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
     return std::move(server.error());
   }
   handle->set_server(std::move(*server));
+  segments_->Start();  // stopped by ~Runtime (after the server, so no request sees it stopped)
   if (options.retention_job) {
     handle->set_retention(std::make_unique<RetentionJob>(*store_, *features_, clock_, options.retention));
   }
   return std::unique_ptr<RunningServer>(std::move(handle));
+}
+
+Result<segments::EvaluationReport> Runtime::EvaluateSegments() {
+  RETURN_IF_ERROR(features_->Rebuild(*store_));
+  RETURN_IF_ERROR(audience_->Rebuild());
+  return segments_->EvaluateAll();
 }
 
 Result<void> Runtime::Serve(const ServeOptions& options, const std::function<void(uint16_t port)>& on_listening) {

@@ -51,6 +51,12 @@ class DsarService;
 namespace panorama::analytics {
 class RfmService;
 class LifecycleService;
+class SegmentMetrics;
+namespace panorama::segments {
+class AudienceIndex;
+class AudienceRuleEngine;
+class SegmentService;
+struct EvaluationReport;
 }
 
 namespace panorama::app {
@@ -121,6 +127,10 @@ class Runtime {
   // RFM and lifecycle over the feature store (Rebuild the feature store before reading them outside Start()).
   analytics::RfmService& rfm() { return *rfm_; }
   analytics::LifecycleService& lifecycle() { return *lifecycle_; }
+  // Saved segments over the audience index; memberships are loaded at Open, evaluated by Start or by
+  // EvaluateSegments (which first rebuilds the feature store and the index, for commands).
+  segments::SegmentService& segments() { return *segments_; }
+  Result<segments::EvaluationReport> EvaluateSegments();
   // Server secret (data_dir/privacy.key, created on first use) from which pseudonym keys derive.
   const std::string& privacy_secret() const { return privacy_secret_; }
   const ExchangeRates& rates() const { return rates_; }
@@ -177,7 +187,11 @@ class Runtime {
   std::unique_ptr<privacy::DsarService> dsar_;
   std::unique_ptr<analytics::RfmService> rfm_;
   std::unique_ptr<analytics::LifecycleService> lifecycle_;
-  std::unique_ptr<ingest::IngestObserver> observers_;  // feature store + consent index
+  std::unique_ptr<analytics::SegmentMetrics> segment_metrics_;  // RFM and lifecycle as segment fields
+  std::unique_ptr<segments::AudienceIndex> audience_;
+  std::unique_ptr<segments::AudienceRuleEngine> rule_engine_;
+  std::unique_ptr<segments::SegmentService> segments_;  // its worker stops before the store goes
+  std::unique_ptr<ingest::IngestObserver> observers_;  // feature store + consent index + segments
   std::unique_ptr<ingest::IngestPipeline> ingest_;
 };
 

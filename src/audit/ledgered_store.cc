@@ -268,6 +268,24 @@ class LedgeredTxn final : public WriteTxn {
     if (rows > 0) RETURN_IF_ERROR(Record(Entry("retention.apply", "data_class", rule.data_class)));
     return rows;
   }
+  // Segment definitions are audited like any configuration change (the rule text is not personal data).
+  // Membership diffs are not: they are derived from audited writes (events, orders, profiles) and recomputable.
+  Result<SegmentId> InsertSegment(const storage::SegmentRecord& r) override {
+    ASSIGN_OR_RETURN(SegmentId id, inner_.InsertSegment(r));
+    RETURN_IF_ERROR(Record(Entry("segment.create", "segment", id.ToString(), {"name", "description", "rule"})));
+    return id;
+  }
+  Result<void> UpdateSegment(const storage::SegmentRecord& r) override {
+    RETURN_IF_ERROR(inner_.UpdateSegment(r));
+    return Record(Entry("segment.update", "segment", r.id.ToString(), {"name", "description", "rule"}));
+  }
+  Result<void> DeleteSegment(SegmentId id) override {
+    RETURN_IF_ERROR(inner_.DeleteSegment(id));
+    return Record(Entry("segment.delete", "segment", id.ToString()));
+  }
+  Result<void> ApplySegmentChanges(const storage::SegmentChanges& c) override {
+    return inner_.ApplySegmentChanges(c);
+  }
   // A cached response for a retried request; the write it replays has its own entry.
   Result<void> PutIdempotency(const storage::IdempotencyRecord& record) override {
     return inner_.PutIdempotency(record);

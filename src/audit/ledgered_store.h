@@ -105,6 +105,17 @@ class LedgeredStore final : public storage::Store {
     return inner_->ExportSubjectRows(id);
   }
   Result<bool> IsErasureSuppressed(std::string_view hash) override { return inner_->IsErasureSuppressed(hash); }
+  Result<std::vector<storage::SegmentRecord>> ListSegments() override { return inner_->ListSegments(); }
+  Result<void> ScanSegmentMembers(SegmentId id,
+                                  const std::function<void(const storage::SegmentMemberRecord&)>& fn) override {
+    return inner_->ScanSegmentMembers(id, fn);
+  }
+  Result<std::vector<storage::SegmentEventRecord>> ListSegmentEvents(const storage::SegmentEventQuery& q) override {
+    return inner_->ListSegmentEvents(q);
+  }
+  Result<std::vector<storage::SegmentMemberRecord>> ListCustomerSegments(CustomerId id) override {
+    return inner_->ListCustomerSegments(id);
+  }
   Result<std::vector<storage::RoleRecord>> ListRoles() override { return inner_->ListRoles(); }
   Result<std::optional<storage::RoleRecord>> FindRole(std::string_view name) override {
     return inner_->FindRole(name);

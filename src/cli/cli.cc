@@ -12,6 +12,7 @@
 #include "analytics/lifecycle.h"
 #include "analytics/rfm_service.h"
 #include "app/runtime.h"
+#include "cli/segments_command.h"
 #include "audit/ledger_service.h"
 #include "audit/verifier.h"
 #include "core/actor_context.h"
@@ -636,6 +637,8 @@ int Run(int argc, char** argv) {
   restore->add_option("--from", restore_options.from_file, "backup file (.pnbk)")->required();
   restore->add_option("--secret-key", restore_options.secret_key_file, "backup.sec")->required();
 
+  SegmentsCommand segments_command(cli, add_data);
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -700,6 +703,7 @@ int Run(int argc, char** argv) {
     if (export_kind.empty()) return Fail(Error::InvalidField("kind", "customers or orders is required"));
     return Export(runtime_options, export_kind, export_output);
   }
+  if (segments_command.parsed()) return segments_command.Run(runtime_options);
   if (retention_run->parsed()) {
     policies[0].anonymise = events_action == "anonymise";
     policies[1].anonymise = interactions_action == "anonymise";

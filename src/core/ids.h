@@ -30,6 +30,7 @@ using InteractionId = StrongId<struct InteractionIdTag>;
 using UserId = StrongId<struct UserIdTag>;
 using ApiKeyId = StrongId<struct ApiKeyIdTag>;
 using TeamId = StrongId<struct TeamIdTag>;
+using SegmentId = StrongId<struct SegmentIdTag>;
 
 }  // namespace panorama
 

@@ -327,4 +327,48 @@ struct RetentionRule {
   bool anonymise = false;
 };
 
+// A saved segment (segments/service/): a named rule. `size` and `evaluated_at` are the last evaluation's.
+struct SegmentRecord {
+  SegmentId id;
+  std::string name;         // unique, 1..100 characters
+  std::string description;
+  std::string rule;         // the rule text (segments/ language)
+  std::string created_by;   // "user:3", "key:7", "cli"
+  Timestamp created_at;
+  Timestamp updated_at;
+  std::optional<Timestamp> evaluated_at;
+  int64_t size = 0;
+};
+
+// One membership: the customer is in the segment since `entered_at`.
+struct SegmentMemberRecord {
+  SegmentId segment;
+  CustomerId customer;
+  Timestamp entered_at;
+};
+
+// The outbox journeys read: a customer entered or exited a segment. Ids ascend with time of writing.
+struct SegmentEventRecord {
+  int64_t id = 0;
+  SegmentId segment;
+  CustomerId customer;
+  std::string kind;  // "entered" | "exited"
+  Timestamp at;
+};
+
+// A membership diff of one segment, written in one go with the segment's new size.
+struct SegmentChanges {
+  SegmentId segment;
+  std::vector<CustomerId> entered;
+  std::vector<CustomerId> exited;
+  Timestamp at;
+  int64_t size = 0;
+};
+
+struct SegmentEventQuery {
+  SegmentId segment;
+  int64_t after_id = 0;  // exclusive; ascending id
+  int limit = 50;
+};
+
 }  // namespace panorama::storage

@@ -151,6 +151,16 @@ class WriteTxn {
   // Analytics settings (analytics/): insert or replace by key. Default kInternal, as for privacy.
   virtual Result<void> PutAnalyticsSetting(const AnalyticsSettingRecord&) { return Unsupported("PutAnalyticsSetting"); }
 
+  // Segments (segments/service/). Defaults return kInternal so test fakes need not implement them.
+  // InsertSegment: kAlreadyExists for a taken name. UpdateSegment: name, description, rule, updated_at by id
+  // (kNotFound, kAlreadyExists). DeleteSegment: the segment, its members and its events (kNotFound).
+  virtual Result<SegmentId> InsertSegment(const SegmentRecord&) { return Unsupported("InsertSegment"); }
+  virtual Result<void> UpdateSegment(const SegmentRecord&) { return Unsupported("UpdateSegment"); }
+  virtual Result<void> DeleteSegment(SegmentId) { return Unsupported("DeleteSegment"); }
+  // Adds and removes member rows, appends one entered/exited event per change and sets size and evaluated_at.
+  // Changes of erased customers (the erasures table) are skipped, so a late diff never re-creates their rows.
+  virtual Result<void> ApplySegmentChanges(const SegmentChanges&) { return Unsupported("ApplySegmentChanges"); }
+
  protected:
   static Error Unsupported(const char* what) { return Error::Internal(std::string(what) + " not supported by this store"); }
 
@@ -277,6 +287,20 @@ class Store {
   // Analytics settings (analytics/): the stored value, nullopt when never set. Default kInternal.
   virtual Result<std::optional<AnalyticsSettingRecord>> GetAnalyticsSetting(std::string_view) {
     return Unsupported("GetAnalyticsSetting");
+  }
+
+  // Segments (segments/service/). Defaults return kInternal so test fakes need not implement them.
+  virtual Result<std::vector<SegmentRecord>> ListSegments() { return Unsupported("ListSegments"); }  // by id
+  // Every member of the segment, ascending customer id.
+  virtual Result<void> ScanSegmentMembers(SegmentId, const std::function<void(const SegmentMemberRecord&)>&) {
+    return Unsupported("ScanSegmentMembers");
+  }
+  virtual Result<std::vector<SegmentEventRecord>> ListSegmentEvents(const SegmentEventQuery&) {
+    return Unsupported("ListSegmentEvents");
+  }
+  // The memberships of one customer, by segment id.
+  virtual Result<std::vector<SegmentMemberRecord>> ListCustomerSegments(CustomerId) {
+    return Unsupported("ListCustomerSegments");
   }
 
   // Runs the backend's own consistency check (SQLite: PRAGMA integrity_check); kInternal naming the problem.

@@ -121,6 +121,7 @@ TEST_F(ApiTest, EveryRegisteredRouteIsInTheOpenApiDocumentAndViceVersa) {
     services.dsar = &rt.dsar();
     services.rfm = &rt.rfm();
     services.lifecycle = &rt.lifecycle();
+    services.segments = &rt.segments();
     http::RegisterApiRoutes(probe, services);
     for (const auto& route : probe.Routes()) registered.insert(std::string(http::MethodName(route.method)) + " " + route.pattern);
   }
@@ -135,6 +136,7 @@ TEST_F(ApiTest, EveryRouteAnswersWithTheSecureHeaders) {
   auto& rt = *runtime_;
   profile::CustomerViewService views(rt.store(), rt.features(), rt.clock());
   http::ApiServices services{rt.store(), rt.auth(), rt.features(), rt.ingest(), views, rt.rates(), rt.clock()};
+  services.segments = &rt.segments();
   http::RegisterApiRoutes(probe, services);
   std::set<int> statuses;
   int checked = 0;

@@ -99,6 +99,20 @@ const std::map<std::string, std::string> kMatrix = {
     {"POST /api/v1/imports/customers", "UAFAFFFFFA"},
     {"POST /api/v1/imports/orders", "UAFAFFFFFA"},
     {"GET /api/v1/exports/customers.csv", "UAFAFAFFAA"},
+    {"GET /api/v1/segments", "UAFAFAFFAA"},
+    {"POST /api/v1/segments", "UAFAFAFFFA"},
+    {"GET /api/v1/segments/fields", "UAFAFAFFAA"},
+    {"POST /api/v1/segments/preview", "UAFAFAFFAA"},
+    {"POST /api/v1/segments/combine", "UAFAFAFFAA"},
+    {"GET /api/v1/segments/overlap", "UAFAFAFFAA"},
+    {"POST /api/v1/segments/evaluate", "UAFAFAFFFA"},
+    {"GET /api/v1/segments/{id}", "UAFAFAFFAA"},
+    {"PATCH /api/v1/segments/{id}", "UAFAFAFFFA"},
+    {"DELETE /api/v1/segments/{id}", "UAFAFAFFFA"},
+    {"GET /api/v1/segments/{id}/members", "UAAAAAAFAA"},
+    {"GET /api/v1/segments/{id}/export", "UAFAFAFFAA"},
+    {"GET /api/v1/segments/{id}/events", "UAFAFAFFAA"},
+    {"GET /api/v1/customers/{id}/segments", "UAAAAAAFAA"},
     {"GET /api/v1/exports/orders.csv", "UAFAFAFFAA"},
     {"GET /api/v1/rfm", "UAFAFAFFAA"},
     {"GET /api/v1/customers/{id}/rfm", "UAFAFAFFAA"},
@@ -223,6 +237,7 @@ class AuthzTest : public ::testing::Test {
     services.dsar = &rt.dsar();
     services.rfm = &rt.rfm();
     services.lifecycle = &rt.lifecycle();
+    services.segments = &rt.segments();
     http::RegisterApiRoutes(probe, services);
     return probe.Routes();
   }

@@ -38,6 +38,8 @@ class DsarService;
 namespace panorama::analytics {
 class RfmService;
 class LifecycleService;
+namespace panorama::segments {
+class SegmentService;
 }
 
 namespace panorama::http {
@@ -66,6 +68,8 @@ struct ApiServices {
   // RFM and lifecycle (analytics/); the /rfm and /lifecycle routes and the 360° sections need both.
   analytics::RfmService* rfm = nullptr;
   analytics::LifecycleService* lifecycle = nullptr;
+  // Segments (segments/service/); the /segments routes are registered only when set.
+  segments::SegmentService* segments = nullptr;
 };
 
 // Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.

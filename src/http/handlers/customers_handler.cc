@@ -12,6 +12,7 @@
 #include "ingest/normalize.h"
 #include "privacy/consent_service.h"
 #include "profile/customer_view.h"
+#include "segments/service/segment_service.h"
 #include "security/access/masking.h"
 #include "storage/store.h"
 
@@ -248,6 +249,7 @@ Response CreateCustomer(ApiServices& s, Request& request, const security::Princi
   });
   if (!written) return Response::Problem(written.error());
   s.features.OnCustomer(c.id);
+  if (s.segments != nullptr) s.segments->OnCustomerChanged(c.id);
   Response response = Response::Json(201, CustomerJson(s, c, who));
   response.headers.emplace_back("Location", "/api/v1/customers/" + c.id.ToString());
   return response;
@@ -277,6 +279,7 @@ Response UpdateCustomer(ApiServices& s, Request& request, const security::Princi
     return ClaimIdentities(txn, updated, updated.updated_at);
   });
   if (!written) return Response::Problem(written.error());
+  if (s.segments != nullptr) s.segments->OnCustomerChanged(*id);
   return Response::Json(200, CustomerJson(s, updated, who));
 }
 
@@ -287,6 +290,7 @@ Response DeleteCustomer(ApiServices& s, Request& request, const security::Princi
   auto written = s.store.Write([&](storage::WriteTxn& txn) { return txn.DeleteCustomer(*id); });
   if (!written) return Response::Problem(written.error());
   s.features.OnErase(*id);
+  if (s.segments != nullptr) s.segments->OnCustomerChanged(*id);  // deleted: it exits its segments
   return Response::NoContent();
 }
 
@@ -373,6 +377,17 @@ Response Customer360(ApiServices& s, Request& request, const security::Principal
     w.EndObject();
   }
   w.EndArray();
+  if (s.segments != nullptr) {
+    // Memberships of the customer shown (the survivor of a merge), with when each began.
+    w.Key("segments").StartArray();
+    if (auto mine = s.segments->CustomerSegments(view->customer.id)) {
+      for (const auto& m : *mine) {
+        w.StartObject().Key("id").Int64(m.id.value()).Key("name").String(m.name);
+        w.Key("entered_at").String(FormatIso8601(m.entered_at)).EndObject();
+      }
+    }
+    w.EndArray();
+  }
   w.Key("merges").StartArray();
   for (const auto& m : view->merges) {
     w.StartObject();

@@ -16,5 +16,6 @@ void RegisterSystemRoutes(Router& router, ApiServices& services);    // health, 
 void RegisterAuditRoutes(Router& router, ApiServices& services);     // audit ledger search
 void RegisterAccessRoutes(Router& router, ApiServices& services);    // roles, teams, staff access, reveal
 void RegisterAnalyticsRoutes(Router& router, ApiServices& services);  // RFM and lifecycle (when both are set)
+void RegisterSegmentRoutes(Router& router, ApiServices& services);   // segments (when services.segments is set)
 
 }  // namespace panorama::http

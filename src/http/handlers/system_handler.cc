@@ -36,6 +36,7 @@ void RegisterApiRoutes(Router& router, ApiServices& services) {
   RegisterAuditRoutes(router, services);
   RegisterPrivacyRoutes(router, services);
   RegisterAnalyticsRoutes(router, services);
+  RegisterSegmentRoutes(router, services);
 }
 
 }  // namespace panorama::http

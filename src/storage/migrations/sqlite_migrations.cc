@@ -388,6 +388,40 @@ CREATE TABLE erasure_suppressions (
 ) WITHOUT ROWID;
 )sql";
 
+// Segments: definitions, current memberships (one row per member, so the erasure sweep removes a person's rows
+// by customer_id and entered_at is at hand) and the entered/exited outbox journeys read.
+constexpr const char* kV9Segments = R"sql(
+CREATE TABLE segments (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE,
+  description  TEXT NOT NULL DEFAULT '',
+  rule         TEXT NOT NULL,
+  created_by   TEXT NOT NULL DEFAULT '',
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  evaluated_at INTEGER,
+  size         INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE segment_members (
+  segment_id  INTEGER NOT NULL,
+  customer_id INTEGER NOT NULL,
+  entered_at  INTEGER NOT NULL,
+  PRIMARY KEY (segment_id, customer_id)
+) WITHOUT ROWID;
+CREATE INDEX segment_members_customer ON segment_members(customer_id);
+
+CREATE TABLE segment_events (
+  id          INTEGER PRIMARY KEY,
+  segment_id  INTEGER NOT NULL,
+  customer_id INTEGER NOT NULL,
+  kind        TEXT NOT NULL,
+  at          INTEGER NOT NULL
+);
+CREATE INDEX segment_events_segment ON segment_events(segment_id, id);
+CREATE INDEX segment_events_customer ON segment_events(customer_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: customers, identities, merges, events, orders, products, interactions, staff",
      kV1Initial},
@@ -399,6 +433,7 @@ constexpr Migration kMigrations[] = {
     {6, "privacy: consent ledger, data-subject requests, privacy flags, erasure suppressions", kV6Privacy},
     {7, "events by name and time, for behaviour analytics", kV7EventNameIndex},
     {8, "analytics settings: RFM score map, lifecycle thresholds", kV8AnalyticsSettings},
+    {9, "segments: definitions, memberships, entered/exited events", kV9Segments},
 };
 
 }  // namespace

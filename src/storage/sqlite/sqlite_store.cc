@@ -422,6 +422,23 @@ Result<SubjectTable> DumpRowsOn(Connection& db, FieldCrypto& crypto, const std::
   return out;
 }
 
+constexpr const char* kSegmentColumns =
+    "id, name, description, rule, created_by, created_at, updated_at, evaluated_at, size";
+
+SegmentRecord ReadSegment(const Statement& s) {
+  SegmentRecord r;
+  r.id = SegmentId(s.Int(0));
+  r.name = s.Text(1);
+  r.description = s.Text(2);
+  r.rule = s.Text(3);
+  r.created_by = s.Text(4);
+  r.created_at = FromUnixMillis(s.Int(5));
+  r.updated_at = FromUnixMillis(s.Int(6));
+  if (auto at = s.OptInt(7)) r.evaluated_at = FromUnixMillis(*at);
+  r.size = s.Int(8);
+  return r;
+}
+
 class SqliteWriteTxn final : public WriteTxn {
  public:
   SqliteWriteTxn(Connection& db, FieldCrypto& crypto) : db_(db), crypto_(crypto) {}
@@ -986,6 +1003,83 @@ class SqliteWriteTxn final : public WriteTxn {
     s.Bind(1, ToUnixMillis(rule.cutoff));
     RETURN_IF_ERROR(s.Run());
     return static_cast<int64_t>(db_.Changes());
+  }
+
+  Result<SegmentId> InsertSegment(const SegmentRecord& r) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT INTO segments (name, description, rule, created_by, created_at, updated_at, evaluated_at, size)"
+        " VALUES (?,?,?,?,?,?,?,?)"));
+    s.Bind(1, r.name).Bind(2, r.description).Bind(3, r.rule).Bind(4, r.created_by);
+    s.Bind(5, ToUnixMillis(r.created_at)).Bind(6, ToUnixMillis(r.updated_at));
+    if (r.evaluated_at) {
+      s.Bind(7, ToUnixMillis(*r.evaluated_at));
+    } else {
+      s.BindNull(7);
+    }
+    s.Bind(8, r.size);
+    if (auto ran = s.Run(); !ran) {
+      if (ran.error().code() == ErrorCode::kAlreadyExists) return Error::AlreadyExists("segment name already taken");
+      return std::move(ran.error());
+    }
+    return SegmentId(db_.LastInsertId());
+  }
+
+  Result<void> UpdateSegment(const SegmentRecord& r) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "UPDATE segments SET name = ?, description = ?, rule = ?, updated_at = ? WHERE id = ?"));
+    s.Bind(1, r.name).Bind(2, r.description).Bind(3, r.rule).Bind(4, ToUnixMillis(r.updated_at)).Bind(5, r.id.value());
+    if (auto ran = s.Run(); !ran) {
+      if (ran.error().code() == ErrorCode::kAlreadyExists) return Error::AlreadyExists("segment name already taken");
+      return std::move(ran.error());
+    }
+    if (db_.Changes() == 0) return Error::NotFound("segment " + r.id.ToString() + " not found");
+    return Ok();
+  }
+
+  Result<void> DeleteSegment(SegmentId id) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM segments WHERE id = ?"));
+    s.Bind(1, id.value());
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("segment " + id.ToString() + " not found");
+    for (const char* sql : {"DELETE FROM segment_members WHERE segment_id = ?",
+                            "DELETE FROM segment_events WHERE segment_id = ?"}) {
+      ASSIGN_OR_RETURN(Statement d, db_.Prepare(sql));
+      d.Bind(1, id.value());
+      RETURN_IF_ERROR(d.Run());
+    }
+    return Ok();
+  }
+
+  Result<void> ApplySegmentChanges(const SegmentChanges& c) override {
+    int64_t at = ToUnixMillis(c.at);
+    // The erasures guard: a diff computed before an erasure committed must not bring the person's rows back.
+    static constexpr const char* kNotErased = " WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE customer_id = ?2)";
+    const std::string add_sql =
+        std::string("INSERT OR IGNORE INTO segment_members (segment_id, customer_id, entered_at) SELECT ?1, ?2, ?3") +
+        kNotErased;
+    const std::string event_sql =
+        std::string("INSERT INTO segment_events (segment_id, customer_id, kind, at) SELECT ?1, ?2, ?4, ?3") + kNotErased;
+    // Prepared per row: the cached statement is reset when its cursor goes out of scope.
+    auto apply = [&](CustomerId customer, bool entered) -> Result<void> {
+      {
+        ASSIGN_OR_RETURN(Statement member, db_.Prepare(entered ? add_sql
+                                                                : "DELETE FROM segment_members WHERE segment_id = ?1"
+                                                                  " AND customer_id = ?2"));
+        member.Bind(1, c.segment.value()).Bind(2, customer.value());
+        if (entered) member.Bind(3, at);
+        RETURN_IF_ERROR(member.Run());
+      }
+      ASSIGN_OR_RETURN(Statement event, db_.Prepare(event_sql));
+      event.Bind(1, c.segment.value()).Bind(2, customer.value()).Bind(3, at).Bind(4, entered ? "entered" : "exited");
+      return event.Run();
+    };
+    for (CustomerId customer : c.entered) RETURN_IF_ERROR(apply(customer, true));
+    for (CustomerId customer : c.exited) RETURN_IF_ERROR(apply(customer, false));
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("UPDATE segments SET size = ?, evaluated_at = ? WHERE id = ?"));
+    s.Bind(1, c.size).Bind(2, at).Bind(3, c.segment.value());
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("segment " + c.segment.ToString() + " not found");
+    return Ok();
   }
 
   Result<void> Nested(const std::function<Result<void>()>& fn) override {
@@ -1905,6 +1999,45 @@ class SqliteStore final : public Store {
     return ForEachRow(s, [&] {
       fn(PrivacyFlagsRecord{CustomerId(s.Int(0)), s.Int(1) != 0, s.Int(2) != 0, FromUnixMillis(s.Int(3))});
     });
+  }
+
+  Result<std::vector<SegmentRecord>> ListSegments() override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kSegmentColumns + " FROM segments ORDER BY id"));
+    std::vector<SegmentRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadSegment(s)); }));
+    return out;
+  }
+
+  Result<void> ScanSegmentMembers(SegmentId id, const std::function<void(const SegmentMemberRecord&)>& fn) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT customer_id, entered_at FROM segment_members WHERE segment_id = ? ORDER BY customer_id"));
+    s.Bind(1, id.value());
+    return ForEachRow(s, [&] { fn(SegmentMemberRecord{id, CustomerId(s.Int(0)), FromUnixMillis(s.Int(1))}); });
+  }
+
+  Result<std::vector<SegmentEventRecord>> ListSegmentEvents(const SegmentEventQuery& q) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT id, segment_id, customer_id, kind, at FROM segment_events WHERE segment_id = ? AND id > ?"
+        " ORDER BY id LIMIT ?"));
+    s.Bind(1, q.segment.value()).Bind(2, q.after_id).Bind(3, q.limit);
+    std::vector<SegmentEventRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      out.push_back({s.Int(0), SegmentId(s.Int(1)), CustomerId(s.Int(2)), s.Text(3), FromUnixMillis(s.Int(4))});
+    }));
+    return out;
+  }
+
+  Result<std::vector<SegmentMemberRecord>> ListCustomerSegments(CustomerId id) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT segment_id, entered_at FROM segment_members WHERE customer_id = ? ORDER BY segment_id"));
+    s.Bind(1, id.value());
+    std::vector<SegmentMemberRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back({SegmentId(s.Int(0)), id, FromUnixMillis(s.Int(1))}); }));
+    return out;
   }
 
   Result<std::vector<std::string>> ListSubjectTables() override {

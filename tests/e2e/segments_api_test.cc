@@ -1,0 +1,286 @@
+// Segments over real HTTP on 127.0.0.1: CRUD with the bad inputs of the contract (rule errors with
+// line/column, duplicate names, unknown ids, cycles, bad id lists, bad formats), preview, combine, overlap,
+// members, csv/xlsx export, and the real-time path: ingestion through /v1 and profile edits through the API make
+// a customer enter and later exit a segment, visible in the events feed.
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "app/runtime.h"
+#include "tests/support/http_client.h"
+#include "tests/support/relax_mfa.h"
+#include "tests/support/temp_dir.h"
+
+namespace panorama {
+namespace {
+
+using namespace std::chrono_literals;
+using test::HttpClient;
+using test::HttpResponse;
+
+constexpr const char* kPassword = "e2e-admin-password-123";
+constexpr const char* kWriteKey = "e2e-write-key-0123456789";
+
+std::string Base64(const std::string& raw) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int val = 0, bits = -6;
+  for (unsigned char c : raw) {
+    val = (val << 8) + c;
+    bits += 8;
+    while (bits >= 0) {
+      out.push_back(kAlphabet[(val >> bits) & 0x3F]);
+      bits -= 6;
+    }
+  }
+  if (bits > -6) out.push_back(kAlphabet[((val << 8) >> (bits + 8)) & 0x3F]);
+  while (out.size() % 4) out.push_back('=');
+  return out;
+}
+
+class SegmentsApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("PANORAMA_ADMIN_PASSWORD", kPassword, 1);
+    setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
+    runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
+    ASSERT_TRUE(runtime_->Bootstrap().has_value());
+    testing::RelaxMfaForAllRoles(runtime_->auth());
+    auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false, .retention_job = false});
+    ASSERT_TRUE(server.has_value()) << server.error().message();
+    server_ = std::move(*server);
+    client_ = std::make_unique<HttpClient>("127.0.0.1", server_->port());
+    HttpResponse login = client_->Request("POST", "/api/v1/auth/login",
+                                          std::string(R"({"username":"admin","password":")") + kPassword + "\"}");
+    ASSERT_EQ(login.status, 200) << login.body;
+    token_ = std::string(parser_.parse(login.body).value()["token"].get_string().value());
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+
+  HttpResponse Api(std::string_view method, std::string_view target, std::string_view body = {}) {
+    return client_->Request(method, target, body, {{"Authorization", "Bearer " + token_}});
+  }
+  HttpResponse Segment(std::string_view path, std::string_view body) {
+    return client_->Request("POST", path, body, {{"Authorization", "Basic " + Base64(std::string(kWriteKey) + ":")}});
+  }
+  int64_t CreateCustomer(const std::string& body) {
+    HttpResponse created = Api("POST", "/api/v1/customers", body);
+    EXPECT_EQ(created.status, 201) << created.body;
+    return parser_.parse(created.body).value()["id"].get_int64().value();
+  }
+  simdjson::dom::element Json(const HttpResponse& r) { return parser_.parse(r.body).value(); }
+  int64_t CreateSegment(const std::string& name, const std::string& rule) {
+    HttpResponse created = Api("POST", "/api/v1/segments", R"({"name":")" + name + R"(","rule":)" + Quote(rule) + "}");
+    EXPECT_EQ(created.status, 201) << created.body;
+    return Json(created)["id"].get_int64().value();
+  }
+  static std::string Quote(const std::string& text) {
+    std::string out = "\"";
+    for (char c : text) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out + "\"";
+  }
+  // The feed's (customer, kind) pairs, waiting (bounded) until it has at least `count` entries.
+  std::vector<std::pair<int64_t, std::string>> Feed(int64_t segment, size_t count) {
+    std::vector<std::pair<int64_t, std::string>> out;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    do {
+      out.clear();
+      HttpResponse r = Api("GET", "/api/v1/segments/" + std::to_string(segment) + "/events?limit=100");
+      EXPECT_EQ(r.status, 200) << r.body;
+      for (auto e : Json(r)["data"].get_array()) {
+        out.emplace_back(e["customer_id"].get_int64().value(), std::string(e["kind"].get_string().value()));
+      }
+      if (out.size() >= count) break;
+      std::this_thread::sleep_for(20ms);
+    } while (std::chrono::steady_clock::now() < deadline);
+    return out;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<app::Runtime> runtime_;
+  std::unique_ptr<app::Runtime::RunningServer> server_;
+  std::unique_ptr<HttpClient> client_;
+  std::string token_;
+  simdjson::dom::parser parser_;
+};
+
+TEST_F(SegmentsApiTest, CreateGetListPatchDelete) {
+  int64_t cn = CreateCustomer(R"({"name":"李雷","email":"li@example.cn","country":"CN","city":"上海"})");
+  CreateCustomer(R"({"name":"Jane Doe","email":"jane@example.com","country":"US"})");
+
+  HttpResponse created = Api("POST", "/api/v1/segments", R"({"name":"中国客户","description":"d","rule":"country = \"CN\""})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto segment = Json(created);
+  int64_t id = segment["id"].get_int64().value();
+  EXPECT_EQ(segment["size"].get_int64().value(), 1);
+  EXPECT_EQ(std::string(segment["created_by"].get_string().value()), "user:1");
+  EXPECT_TRUE(segment["evaluated_at"].is_string());
+
+  HttpResponse got = Api("GET", "/api/v1/segments/" + std::to_string(id));
+  HttpResponse listed = Api("GET", "/api/v1/segments?limit=10");
+  HttpResponse members = Api("GET", "/api/v1/segments/" + std::to_string(id) + "/members");
+  HttpResponse mine = Api("GET", "/api/v1/customers/" + std::to_string(cn) + "/segments");
+  HttpResponse view = Api("GET", "/api/v1/customers/" + std::to_string(cn) + "/360");
+  HttpResponse patched = Api("PATCH", "/api/v1/segments/" + std::to_string(id), R"({"rule":"country = \"US\""})");
+
+  ASSERT_EQ(got.status, 200) << got.body;
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(Json(listed)["data"].get_array().size(), 1u);
+  EXPECT_TRUE(Json(listed)["next_cursor"].is_null());
+  ASSERT_EQ(members.status, 200) << members.body;
+  auto first = Json(members)["data"].get_array().at(0);
+  EXPECT_EQ(first["id"].get_int64().value(), cn);
+  EXPECT_EQ(std::string(first["city"].get_string().value()), "上海");
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(Json(mine)["data"].get_array().at(0)["id"].get_int64().value(), id);
+  ASSERT_EQ(view.status, 200) << view.body;
+  EXPECT_EQ(Json(view)["segments"].get_array().at(0)["name"].get_string().value(), "中国客户");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(Json(patched)["size"].get_int64().value(), 1);
+  auto feed = Feed(id, 3);
+  ASSERT_EQ(feed.size(), 3u);
+  EXPECT_EQ(feed[0], std::make_pair(cn, std::string("entered")));
+  EXPECT_NE(std::find(feed.begin(), feed.end(), std::make_pair(cn, std::string("exited"))), feed.end());
+  EXPECT_EQ(Api("DELETE", "/api/v1/segments/" + std::to_string(id)).status, 204);
+  EXPECT_EQ(Api("GET", "/api/v1/segments/" + std::to_string(id)).status, 404);
+}
+
+TEST_F(SegmentsApiTest, RuleErrorsCarryLineAndColumn) {
+  HttpResponse bad = Api("POST", "/api/v1/segments", R"({"name":"Bad","rule":"country ="})");
+  HttpResponse preview = Api("POST", "/api/v1/segments/preview", R"({"rule":"country = \"CN\" and\n  age >"})");
+
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  auto error = Json(bad)["errors"].get_array().at(0);
+  EXPECT_EQ(std::string(error["field"].get_string().value()), "rule");
+  EXPECT_EQ(error["line"].get_int64().value(), 1);
+  EXPECT_EQ(error["column"].get_int64().value(), 10);
+  EXPECT_EQ(std::string(error["message"].get_string().value()).rfind("1:10: ", 0), 0u) << bad.body;
+  ASSERT_EQ(preview.status, 400) << preview.body;
+  EXPECT_EQ(Json(preview)["errors"].get_array().at(0)["line"].get_int64().value(), 2);
+  EXPECT_EQ(Json(Api("GET", "/api/v1/segments"))["data"].get_array().size(), 0u);
+}
+
+TEST_F(SegmentsApiTest, RejectsBadInputWithTheFieldNamed) {
+  int64_t a = CreateSegment("A", "country = \"CN\"");
+  int64_t b = CreateSegment("B", "segment \"A\" or country = \"US\"");
+  std::string sa = std::to_string(a), sb = std::to_string(b);
+  struct Case {
+    std::string method, target, body;
+    int status;
+    std::string field;
+  };
+  const Case cases[] = {
+      {"POST", "/api/v1/segments", R"({"name":"A","rule":"country = \"DE\""})", 409, ""},
+      {"POST", "/api/v1/segments", R"({"name":"","rule":"country = \"DE\""})", 400, "name"},
+      {"POST", "/api/v1/segments", R"({"rule":"country = \"DE\""})", 400, "name"},
+      {"POST", "/api/v1/segments", R"({"name":"C","rule":"segment \"Nope\""})", 400, "rule"},
+      {"POST", "/api/v1/segments", R"({"name":"C","rule":"country = \"DE\"","colour":"red"})", 400, "colour"},
+      {"POST", "/api/v1/segments", "not json", 400, "body"},
+      {"PATCH", "/api/v1/segments/" + sa, R"({"rule":"segment \"B\""})", 400, "rule"},
+      {"PATCH", "/api/v1/segments/999999", R"({"name":"X"})", 404, ""},
+      {"GET", "/api/v1/segments/abc", "", 400, "id"},
+      {"GET", "/api/v1/segments/999999", "", 404, ""},
+      {"DELETE", "/api/v1/segments/" + sa, "", 422, ""},
+      {"GET", "/api/v1/segments/overlap?ids=1,x", "", 400, "ids"},
+      {"GET", "/api/v1/segments/overlap?ids=", "", 400, "ids"},
+      {"GET", "/api/v1/segments/overlap?ids=" + sa + ",999999", "", 404, ""},
+      {"POST", "/api/v1/segments/combine", R"({"op":"xor","segments":[)" + sa + "," + sb + "]}", 400, "op"},
+      {"POST", "/api/v1/segments/combine", R"({"op":"and","segments":[)" + sa + "]}", 400, "segments"},
+      {"POST", "/api/v1/segments/combine", R"({"op":"and","segments":["a","b"]})", 400, "segments"},
+      {"GET", "/api/v1/segments/" + sa + "/export?format=pdf", "", 400, "format"},
+      {"GET", "/api/v1/segments/" + sa + "/members?limit=0", "", 400, "limit"},
+      {"GET", "/api/v1/segments/" + sa + "/events?cursor=x", "", 400, "cursor"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.method + " " + c.target + " " + c.body);
+    HttpResponse r = Api(c.method, c.target, c.body);
+    EXPECT_EQ(r.status, c.status) << r.body;
+    if (!c.field.empty()) {
+      EXPECT_NE(r.body.find("\"field\":\"" + c.field + "\""), std::string::npos) << r.body;
+    }
+  }
+
+  HttpResponse listed = Api("GET", "/api/v1/segments");
+  EXPECT_EQ(Json(listed)["data"].get_array().size(), 2u);
+  EXPECT_EQ(std::string(Json(Api("GET", "/api/v1/segments/" + sa))["rule"].get_string().value()), "country = \"CN\"");
+}
+
+TEST_F(SegmentsApiTest, PreviewCombineOverlapAndSaveAs) {
+  int64_t both = CreateCustomer(R"({"name":"a","email":"a@example.com","country":"CN","tags":["vip"]})");
+  CreateCustomer(R"({"name":"b","email":"b@example.com","country":"CN"})");
+  CreateCustomer(R"({"name":"c","email":"c@example.com","country":"US","tags":["vip"]})");
+  int64_t cn = CreateSegment("CN", "country = \"CN\"");
+  int64_t vip = CreateSegment("VIP", "tags contains \"vip\"");
+  std::string ids = std::to_string(cn) + "," + std::to_string(vip);
+
+  HttpResponse preview = Api("POST", "/api/v1/segments/preview", R"({"rule":"country = \"CN\" and tags contains \"vip\""})");
+  HttpResponse combined = Api("POST", "/api/v1/segments/combine", R"({"op":"and","segments":[)" + ids + "]}");
+  HttpResponse overlap = Api("GET", "/api/v1/segments/overlap?ids=" + ids);
+  HttpResponse saved = Api("POST", "/api/v1/segments/combine", R"({"op":"minus","segments":[)" + ids + R"(],"save_as":"CN not VIP"})");
+
+  ASSERT_EQ(preview.status, 200) << preview.body;
+  EXPECT_TRUE(Json(preview)["valid"].get_bool().value());
+  EXPECT_EQ(Json(preview)["size"].get_int64().value(), 1);
+  EXPECT_EQ(Json(preview)["sample"].get_array().at(0).get_int64().value(), both);
+  ASSERT_EQ(combined.status, 200) << combined.body;
+  EXPECT_EQ(Json(combined)["size"].get_int64().value(), 1);
+  ASSERT_EQ(overlap.status, 200) << overlap.body;
+  auto matrix = Json(overlap)["matrix"].get_array();
+  EXPECT_EQ(matrix.at(0).get_array().at(0).get_int64().value(), 2);
+  EXPECT_EQ(matrix.at(0).get_array().at(1).get_int64().value(), 1);
+  EXPECT_EQ(matrix.at(1).get_array().at(1).get_int64().value(), 2);
+  ASSERT_EQ(saved.status, 201) << saved.body;
+  EXPECT_EQ(std::string(Json(saved)["rule"].get_string().value()), "segment \"CN\" and not segment \"VIP\"");
+  EXPECT_EQ(Json(saved)["size"].get_int64().value(), 1);
+}
+
+TEST_F(SegmentsApiTest, ExportsCsvAndXlsx) {
+  CreateCustomer(R"({"name":"王小明","email":"wang@example.cn","country":"CN","city":"北京"})");
+  int64_t cn = CreateSegment("CN", "country = \"CN\"");
+
+  HttpResponse csv = Api("GET", "/api/v1/segments/" + std::to_string(cn) + "/export?format=csv");
+  HttpResponse xlsx = Api("GET", "/api/v1/segments/" + std::to_string(cn) + "/export?format=xlsx");
+
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  EXPECT_NE(csv.body.find("id,name,email,country,city"), std::string::npos);
+  EXPECT_NE(csv.body.find("王小明"), std::string::npos);
+  EXPECT_NE(csv.body.find("北京"), std::string::npos);
+  ASSERT_EQ(xlsx.status, 200);
+  EXPECT_EQ(xlsx.body.substr(0, 2), "PK");  // a zip container
+  bool disposition = false;
+  for (const auto& [k, v] : xlsx.headers) {
+    if (k == "content-disposition" || k == "Content-Disposition") disposition = v.find(".xlsx") != std::string::npos;
+  }
+  EXPECT_TRUE(disposition);
+}
+
+TEST_F(SegmentsApiTest, IngestedCustomerEntersAndLaterExitsInRealTime) {
+  int64_t id = CreateSegment("Chinese viewers", "country = \"CN\" and did \"Product Viewed\"");
+
+  ASSERT_EQ(Segment("/v1/identify", R"({"userId":"rt-1","traits":{"email":"rt@example.cn","country":"CN"}})").status, 200);
+  ASSERT_EQ(Segment("/v1/track", R"({"userId":"rt-1","event":"Product Viewed","properties":{"sku":"A1"}})").status, 200);
+  auto entered = Feed(id, 1);
+  ASSERT_EQ(entered.size(), 1u);
+  EXPECT_EQ(entered[0].second, "entered");
+  int64_t customer = entered[0].first;
+  HttpResponse moved = Api("PATCH", "/api/v1/customers/" + std::to_string(customer), R"({"country":"US"})");
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  auto both = Feed(id, 2);
+
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[1], std::make_pair(customer, std::string("exited")));
+  EXPECT_EQ(Json(Api("GET", "/api/v1/segments/" + std::to_string(id)))["size"].get_int64().value(), 0);
+}
+
+}  // namespace
+}  // namespace panorama
