@@ -52,6 +52,7 @@ namespace panorama::analytics {
 class RfmService;
 class LifecycleService;
 class SegmentMetrics;
+}
 namespace panorama::segments {
 class AudienceIndex;
 class AudienceRuleEngine;

@@ -38,6 +38,7 @@ class DsarService;
 namespace panorama::analytics {
 class RfmService;
 class LifecycleService;
+}
 namespace panorama::segments {
 class SegmentService;
 }
