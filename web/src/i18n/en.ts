@@ -369,7 +369,7 @@ export const en = {
   'builder.showError': 'Show in the rule',
   'builder.fields': 'Fields',
   'builder.events': 'Events',
-  'builder.syntaxHint': 'Example: country = "CN" and orders.count >= 3 and did "Product Viewed" in last 30 days',
+  'builder.syntaxHint': 'Example: country = "CN" and (total_spend > 1000 CNY or did "Order Completed" >= 2 times within 90d)',
   'type.string': 'text',
   'type.number': 'number',
   'type.money': 'money',

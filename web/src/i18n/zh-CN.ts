@@ -370,7 +370,7 @@ export const zhCN: Messages = {
   'builder.showError': '在规则中定位',
   'builder.fields': '字段',
   'builder.events': '事件',
-  'builder.syntaxHint': '示例：country = "CN" and orders.count >= 3 and did "Product Viewed" in last 30 days',
+  'builder.syntaxHint': '示例：country = "CN" and (total_spend > 1000 CNY or did "Order Completed" >= 2 times within 90d)',
   'type.string': '文本',
   'type.number': '数值',
   'type.money': '金额',

@@ -284,7 +284,7 @@ export function mountSegment(root: HTMLElement, id: string | null): View {
     textarea = h('textarea', {
       class: 'rule-input', rows: 8, spellcheck: 'false', autocomplete: 'off', testid: 'rule-input', id: 'rule-input',
       'aria-describedby': 'rule-help', readonly: !manage,
-      placeholder: 'country = "CN" and orders.count >= 3',
+      placeholder: 'country = "CN" and total_spend > 1000 CNY',
       oninput: (e) => { form.rule = (e.target as HTMLTextAreaElement).value; schedulePreview(); },
     });
     textarea.value = form.rule;
