@@ -88,10 +88,10 @@ export function mountRfm(root: HTMLElement): View {
             return `R${ri + 1} · F${fi + 1}<br>${t('rfm.customers')}: ${formatNumber(c.customers)}<br>${t('rfm.revenue')}: ${formatMoney(c.revenue_minor, currency)}`;
           },
         },
-        grid: { left: 70, right: 20, top: 20, bottom: 90 },
+        grid: { left: 70, right: 90, top: 20, bottom: 50 },
         xAxis: { type: 'category', name: t('rfm.frequency'), nameLocation: 'middle', nameGap: 28, data: kScores.map((s) => `F${s}`) },
         yAxis: { type: 'category', name: t('rfm.recency'), nameLocation: 'middle', nameGap: 40, data: kScores.map((s) => `R${s}`) },
-        visualMap: { min: 0, max, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, inRange: { color: ['#eaf0fd', '#2456d6'] } },
+        visualMap: { min: 0, max, calculable: true, orient: 'vertical', right: 0, top: 'middle', inRange: { color: ['#eaf0fd', '#2456d6'] } },
         series: [
           {
             type: 'heatmap',
