@@ -57,7 +57,7 @@ export function mountSegment(root: HTMLElement, id: string | null): View {
 
   // Elements kept across preview updates so typing never loses focus or the caret.
   let textarea: HTMLTextAreaElement | null = null;
-  const status = h('div', { class: 'rule-status', 'aria-live': 'polite', testid: 'rule-status' });
+  const status = h('div', { class: 'rule-status', id: 'rule-status', 'aria-live': 'polite', testid: 'rule-status' });
   // Parts that load on their own redraw only themselves, for the same reason.
   const sideBox = h('div', { class: 'builder-side-box' });
   const membersBox = h('div');
@@ -283,7 +283,7 @@ export function mountSegment(root: HTMLElement, id: string | null): View {
     const manage = mayManageSegments();
     textarea = h('textarea', {
       class: 'rule-input', rows: 8, spellcheck: 'false', autocomplete: 'off', testid: 'rule-input', id: 'rule-input',
-      'aria-describedby': 'rule-help', readonly: !manage,
+      'aria-describedby': 'rule-help rule-status', readonly: !manage,
       placeholder: 'country = "CN" and total_spend > 1000 CNY',
       oninput: (e) => { form.rule = (e.target as HTMLTextAreaElement).value; schedulePreview(); },
     });
