@@ -551,7 +551,16 @@ export async function download(path: string, fallbackName: string): Promise<void
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+export interface MyAccess {
+  name: string;
+  role: string;
+  permissions: string[];
+}
+
 export const api = {
+  myAccess(): Promise<MyAccess> {
+    return request('GET', '/api/v1/me/access');
+  },
   audit(filters: AuditFilters, limit: number, cursor: string | null): Promise<Page<AuditEntry>> {
     return request('GET', `/api/v1/audit${query({ ...filters, limit, cursor })}`);
   },

@@ -2,7 +2,7 @@
 // Routes: #/login, #/customers[?q=…], #/customers/{id}, #/audit, #/security, #/roles, and for
 // analytics.read #/analytics/{rfm,lifecycle,cohorts,funnels}, #/segments, #/segments/new, #/segments/{id}.
 import './styles.css';
-import { mayAnalyze } from './access';
+import { accessKnown, clearAccess, loadAccess, mayAnalyze } from './access';
 import { api, onUnauthorized } from './api';
 import { h, icon } from './dom';
 import { kLocaleNames, kLocales, locale, onLocaleChange, setLocale, t } from './i18n';
@@ -83,6 +83,7 @@ function logout(): void {
   // End the session on the server too (best effort: the tab forgets its tokens either way).
   void api.logout().catch(() => undefined);
   clearSession();
+  clearAccess();
   resetCustomerList();
   loginNotice = 'login.loggedOut';
   navigate('#/login');
@@ -111,6 +112,10 @@ function route(): void {
     navigate('#/login');
     return;
   }
+  if (!accessKnown()) {
+    // The header's links depend on the permissions; redraw it when they arrive.
+    void loadAccess().then(renderHeader);
+  }
   const detail = /^\/customers\/([^/]+)$/.exec(path);
   if (detail) {
     view = mount360(main, decodeURIComponent(detail[1] ?? ''), currentQuery());
@@ -123,6 +128,7 @@ function route(): void {
   if (path === '/security') {
     view = mountSecurity(main, () => {
       clearSession();
+      clearAccess();
       resetCustomerList();
       loginNotice = 'security.signedOutEverywhere';
       navigate('#/login');
@@ -150,6 +156,12 @@ function route(): void {
 function mountAnalytics(path: string): View | null {
   if (!/^\/(analytics|segments)(\/|$)/.test(path)) {
     return null;
+  }
+  if (!accessKnown()) {
+    // A custom role may have analytics.read: decide once its permissions are known.
+    main.replaceChildren(h('div', { class: 'empty' }, t('common.loading')));
+    void loadAccess().then(route);
+    return { render: () => undefined };
   }
   if (!mayAnalyze()) {
     navigate('#/customers');
@@ -182,6 +194,7 @@ function mountAnalytics(path: string): View | null {
 }
 
 onUnauthorized(() => {
+  clearAccess();
   resetCustomerList();
   loginNotice = 'login.sessionExpired';
   navigate('#/login');
