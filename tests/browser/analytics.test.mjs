@@ -389,10 +389,16 @@ function totp(secret) {
 // Signs a new staff member of `role` in through the API (enrolling TOTP) and returns the session the
 // console keeps in sessionStorage.
 async function sessionFor(role) {
-  const username = `${role}${Date.now()}`;
+  const username = `${role.replace(/_/g, '')}${Date.now()}`;
   const password = `Pw-${Date.now()}-analytics-test`;
-  const created = await call('POST', '/api/v1/users', { username, password, role });
+  const builtIn = ['admin', 'sales', 'marketing', 'support', 'analyst', 'auditor'].includes(role);
+  // Staff are created with a built-in role; a custom role is then given through /users/{id}/access.
+  const created = await call('POST', '/api/v1/users', { username, password, role: builtIn ? role : 'support' });
   assert.ok(created.status === 201 || created.status === 200, created.text);
+  if (!builtIn) {
+    const access = await call('PUT', `/api/v1/users/${created.json.id}/access`, { role });
+    assert.equal(access.status, 200, access.text);
+  }
   const unauth = async (p, body) => {
     const r = await fetch(`${server.baseUrl}${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     const json = await r.json();
@@ -422,5 +428,30 @@ test('a role without analytics.read sees no analytics navigation and is sent bac
     assert.equal(await page.getByTestId('nav-analytics').count(), 0);
     assert.equal(await page.getByTestId('nav-segments').count(), 0);
     assert.equal(await page.getByTestId('nav-customers').count(), 1);
+  });
+});
+
+test('a custom role with analytics.read but not segments.manage sees the pages read-only', async () => {
+  const role = `growth_${Date.now() % 1_000_000}`;
+  const created = await call('POST', '/api/v1/roles', { name: role, permissions: ['customers.read', 'customers.read_all', 'analytics.read'] });
+  assert.equal(created.status, 201, created.text);
+  const session = await sessionFor(role);
+  const map = await api.get('/api/v1/rfm/score-map');
+
+  await withPage('custom-role-analytics', async (page) => {
+    await page.goto(`${server.baseUrl}/`);
+    await page.evaluate((s) => sessionStorage.setItem('panorama.session', JSON.stringify(s)), session);
+    await open(page, '/analytics/rfm');
+    await page.getByTestId('rfm-page').waitFor();
+    await assertChartDrawn(page, 'rfm-heatmap');
+    assert.equal(await page.getByTestId('nav-analytics').count(), 1);
+    // The score map is shown, but not as an editor.
+    assert.equal(await page.getByTestId('map-rule').count(), map.rules.length);
+    assert.equal(await page.getByTestId('map-segment').count(), 0);
+    assert.equal(await page.getByTestId('map-save').count(), 0);
+    assert.equal(await page.getByTestId('rfm-recompute').count(), 0);
+    await open(page, '/segments');
+    await page.getByTestId('segments-page').waitFor();
+    assert.equal(await page.getByTestId('segment-new').count(), 0);
   });
 });
