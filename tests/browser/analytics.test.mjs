@@ -5,7 +5,7 @@
 // rule, and a saved segment in the list.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -333,6 +333,20 @@ test('the segment list shows the overlap of selected segments and combines them'
     const result = page.getByTestId('combine-result');
     await result.waitFor();
     assert.equal(await result.getAttribute('data-size'), String(minus.size));
+
+    // Export from the segment page: the downloaded file is the API's CSV for the admin.
+    await open(page, `/segments/${a.id}`);
+    await page.getByTestId('segment-page').waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+    const saved = await download.path();
+    // (fetch's text() drops a UTF-8 byte-order mark, which the file may start with for Excel)
+    const csv = (await readFile(saved, 'utf8')).replace(/^\uFEFF/, '');
+    const fromApi = await fetch(`${server.baseUrl}/api/v1/segments/${a.id}/export?format=csv`, {
+      headers: { Authorization: `Bearer ${api.token}` },
+    });
+    assert.equal(fromApi.status, 200);
+    assert.equal(csv, await fromApi.text());
+    assert.ok(csv.split('\n').filter(Boolean).length >= Math.min(a.size, 1) + 1, 'a header and the members');
   });
 });
 
