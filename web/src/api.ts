@@ -171,6 +171,192 @@ export interface Customer360 {
   consents?: Consent[];
   aggregates: Partial<Aggregates>;
   timeline: Page<TimelineItem>;
+  // Issue 4 additions; absent on servers without the analytics parts.
+  rfm?: CustomerRfm | null;
+  lifecycle?: { stage: string; since: string | null } | null;
+  segments?: SegmentMembership[] | null;
+}
+
+// ---- Analytics and segments (issue 4, docs/segments.md) ----
+
+export interface RfmCell {
+  r: number;
+  f: number;
+  customers: number;
+  revenue_minor: number;
+}
+
+export interface RfmSegmentRow {
+  name: string;
+  customers: number;
+  revenue_minor: number;
+  share: number;
+}
+
+export interface RfmReport {
+  as_of: string;
+  currency: string;
+  customers: number;
+  scored: number;
+  cuts: { recency_days: number[]; frequency: number[]; monetary_minor: number[] };
+  grid: RfmCell[];
+  segments: RfmSegmentRow[];
+}
+
+export interface CustomerRfm {
+  customer_id?: number;
+  recency_days: number | null;
+  frequency: number | null;
+  monetary_minor: number | null;
+  currency?: string;
+  r: number | null;
+  f: number | null;
+  m: number | null;
+  score: string | null;
+  segment: string | null;
+}
+
+export interface ScoreRule {
+  segment: string;
+  r: [number, number];
+  f: [number, number];
+  m: [number, number];
+}
+
+export interface ScoreMap {
+  rules: ScoreRule[];
+  default_segment: string;
+}
+
+export const kStages = ['prospect', 'new', 'active', 'loyal', 'at_risk', 'churned'] as const;
+
+export interface LifecycleReport {
+  as_of: string;
+  stages: { stage: string; customers: number }[];
+  thresholds: Record<string, number>;
+}
+
+export interface LifecycleHistory {
+  points: { month: string; at: string; counts: Record<string, number> }[];
+}
+
+export interface Segment {
+  id: number;
+  name: string;
+  description: string | null;
+  rule: string;
+  size: number;
+  created_at: string;
+  updated_at: string;
+  evaluated_at: string | null;
+  created_by: string | number | null;
+}
+
+export interface SegmentMembership {
+  id: number;
+  name: string;
+  entered_at: string | null;
+}
+
+export interface Preview {
+  valid: boolean;
+  size: number;
+  elapsed_ms: number;
+  sample: number[];
+}
+
+export interface SegmentField {
+  name: string;
+  type: string;
+  description?: string;
+  values?: string[];
+}
+
+export interface SegmentFields {
+  fields: SegmentField[];
+  events: string[];
+}
+
+export interface SegmentMember {
+  id: number;
+  name: string | null;
+  email: string | null;
+  country: string | null;
+  city: string | null;
+}
+
+export interface SegmentEvent {
+  customer_id: number;
+  kind: 'entered' | 'exited';
+  at: string;
+}
+
+export interface Overlap {
+  segments: { id: number; name: string; size: number }[];
+  matrix: number[][];
+}
+
+export interface Cohorts {
+  cohorts: { cohort: string; size: number; active: number[]; retention: number[] }[];
+  months: number;
+}
+
+export interface FunnelStepIn {
+  event: string;
+  where?: Record<string, string>;
+}
+
+export interface FunnelRequest {
+  steps: FunnelStepIn[];
+  window: string;
+  from?: string;
+  to?: string;
+  breakdown?: string;
+}
+
+export interface FunnelStep {
+  event: string;
+  customers: number;
+  conversion_from_start: number;
+  conversion_from_previous: number;
+  median_seconds_from_previous: number | null;
+}
+
+export interface Funnel {
+  steps: FunnelStep[];
+  breakdown?: { value: string; steps: FunnelStep[] }[];
+}
+
+export interface Paths {
+  paths: { steps: string[]; customers: number; share: number }[];
+  total: number;
+}
+
+// A rule syntax error's position, when the server sent one (1-based).
+export interface RulePosition {
+  line: number;
+  column: number;
+  message: string;
+}
+
+export function rulePosition(error: unknown): RulePosition | null {
+  if (!(error instanceof ApiError)) {
+    return null;
+  }
+  for (const e of error.problem.errors ?? []) {
+    const raw = e as unknown as Record<string, unknown>;
+    const line = Number(raw.line);
+    const column = Number(raw.column);
+    const message = String(raw.message ?? raw.reason ?? '');
+    if (Number.isInteger(line) && Number.isInteger(column) && line > 0 && column > 0) {
+      return { line, column, message };
+    }
+    const m = /^(\d+):(\d+):\s*/.exec(message);
+    if (m) {
+      return { line: Number(m[1]), column: Number(m[2]), message };
+    }
+  }
+  return null;
 }
 
 let unauthorizedHandler: () => void = () => {};
@@ -267,7 +453,114 @@ export interface PermissionCatalogue {
   customer_fields: { field: string; data_class: string }[];
 }
 
+const seg = (id: number | string): string => `/api/v1/segments/${encodeURIComponent(String(id))}`;
+
+export const analyticsApi = {
+  rfm(): Promise<RfmReport> {
+    return request('GET', '/api/v1/rfm');
+  },
+  recomputeRfm(): Promise<RfmReport> {
+    return request('POST', '/api/v1/rfm/recompute');
+  },
+  scoreMap(): Promise<ScoreMap> {
+    return request('GET', '/api/v1/rfm/score-map');
+  },
+  putScoreMap(map: ScoreMap): Promise<ScoreMap> {
+    return request('PUT', '/api/v1/rfm/score-map', map);
+  },
+  lifecycle(): Promise<LifecycleReport> {
+    return request('GET', '/api/v1/lifecycle');
+  },
+  putThresholds(values: Record<string, number>): Promise<Record<string, number>> {
+    return request('PUT', '/api/v1/lifecycle/thresholds', values);
+  },
+  lifecycleHistory(from: string, to: string): Promise<LifecycleHistory> {
+    return request('GET', `/api/v1/lifecycle/history${query({ from, to })}`);
+  },
+  cohorts(from: string, to: string, months: number): Promise<Cohorts> {
+    return request('GET', `/api/v1/analytics/cohorts${query({ from, to, months })}`);
+  },
+  funnel(body: FunnelRequest): Promise<Funnel> {
+    return request('POST', '/api/v1/analytics/funnel', body);
+  },
+  paths(params: { from_event: string; to_event: string; max_steps: number; limit: number; window: string }): Promise<Paths> {
+    return request('GET', `/api/v1/analytics/paths${query(params)}`);
+  },
+  segments(limit: number, cursor: string | null): Promise<Page<Segment>> {
+    return request('GET', `/api/v1/segments${query({ limit, cursor })}`);
+  },
+  segment(id: number | string): Promise<Segment> {
+    return request('GET', seg(id));
+  },
+  createSegment(body: { name: string; description?: string; rule: string }): Promise<Segment> {
+    return request('POST', '/api/v1/segments', body);
+  },
+  updateSegment(id: number | string, body: { name?: string; description?: string; rule?: string }): Promise<Segment> {
+    return request('PATCH', seg(id), body);
+  },
+  deleteSegment(id: number | string): Promise<void> {
+    return request('DELETE', seg(id));
+  },
+  preview(rule: string): Promise<Preview> {
+    return request('POST', '/api/v1/segments/preview', { rule });
+  },
+  fields(): Promise<SegmentFields> {
+    return request('GET', '/api/v1/segments/fields');
+  },
+  members(id: number | string, limit: number, cursor: string | null): Promise<Page<SegmentMember>> {
+    return request('GET', `${seg(id)}/members${query({ limit, cursor })}`);
+  },
+  segmentEvents(id: number | string, limit: number, cursor: string | null): Promise<Page<SegmentEvent>> {
+    return request('GET', `${seg(id)}/events${query({ limit, cursor })}`);
+  },
+  combine(op: string, segments: number[], saveAs?: string): Promise<Preview | Segment> {
+    return request('POST', '/api/v1/segments/combine', saveAs ? { op, segments, save_as: saveAs } : { op, segments });
+  },
+  overlap(ids: number[]): Promise<Overlap> {
+    return request('GET', `/api/v1/segments/overlap?ids=${ids.join(',')}`);
+  },
+};
+
+// Downloads a file from an authenticated GET (the export routes answer a file, not JSON).
+export async function download(path: string, fallbackName: string): Promise<void> {
+  const bearer = await freshToken();
+  let response: Response;
+  try {
+    response = await fetch(path, { headers: bearer ? { Authorization: `Bearer ${bearer}` } : {}, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, {});
+  }
+  if (!response.ok) {
+    let problem: Problem = {};
+    try {
+      problem = (await response.json()) as Problem;
+    } catch {
+      problem = {};
+    }
+    throw new ApiError(response.status, problem);
+  }
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(await response.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export interface MyAccess {
+  name: string;
+  role: string;
+  permissions: string[];
+}
+
 export const api = {
+  myAccess(): Promise<MyAccess> {
+    return request('GET', '/api/v1/me/access');
+  },
   audit(filters: AuditFilters, limit: number, cursor: string | null): Promise<Page<AuditEntry>> {
     return request('GET', `/api/v1/audit${query({ ...filters, limit, cursor })}`);
   },

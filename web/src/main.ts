@@ -1,16 +1,24 @@
 // Console entry: the header (brand, navigation, language, user) and a hash router over the pages.
-// Routes: #/login, #/customers[?q=…], #/customers/{id}, #/audit, #/security, #/roles.
+// Routes: #/login, #/customers[?q=…], #/customers/{id}, #/audit, #/security, #/roles, and for
+// analytics.read #/analytics/{rfm,lifecycle,cohorts,funnels}, #/segments, #/segments/new, #/segments/{id}.
 import './styles.css';
+import { accessKnown, clearAccess, loadAccess, mayAnalyze } from './access';
 import { api, onUnauthorized } from './api';
 import { h, icon } from './dom';
 import { kLocaleNames, kLocales, locale, onLocaleChange, setLocale, t } from './i18n';
 import type { MessageKey } from './i18n/en';
 import { kIcons } from './icons';
 import { mountAudit } from './pages/audit';
+import { mountCohorts } from './pages/cohorts';
 import { mount360 } from './pages/customer360';
 import { currentQuery, mountCustomers, resetCustomerList } from './pages/customers';
+import { mountFunnels } from './pages/funnels';
+import { mountLifecycle } from './pages/lifecycle';
 import { mountLogin } from './pages/login';
+import { mountRfm } from './pages/rfm';
 import { mountSecurity } from './pages/security';
+import { mountSegment } from './pages/segment';
+import { mountSegments } from './pages/segments';
 import { mountRoles } from './pages/roles';
 import { clearSession, currentUser, token } from './session';
 import { navigate, type View } from './view';
@@ -30,7 +38,9 @@ function renderHeader(): void {
     h('a', { class: 'brand', href: loggedIn ? '#/customers' : '#/login', testid: 'brand' }, icon(kIcons.logo, 'icon icon-logo'), t('app.name')),
     loggedIn &&
       h('nav', { class: 'nav' },
-        h('a', { href: '#/customers', class: /^#\/(audit|security|roles)/.test(location.hash) ? 'nav-link' : 'nav-link active', testid: 'nav-customers' }, t('nav.customers')),
+        h('a', { href: '#/customers', class: /^#\/(audit|security|roles|analytics|segments)/.test(location.hash) ? 'nav-link' : 'nav-link active', testid: 'nav-customers' }, t('nav.customers')),
+        mayAnalyze() && h('a', { href: '#/analytics/rfm', class: location.hash.startsWith('#/analytics') ? 'nav-link active' : 'nav-link', testid: 'nav-analytics' }, t('nav.analytics')),
+        mayAnalyze() && h('a', { href: '#/segments', class: location.hash.startsWith('#/segments') ? 'nav-link active' : 'nav-link', testid: 'nav-segments' }, t('nav.segments')),
         mayAudit() && h('a', { href: '#/audit', class: location.hash.startsWith('#/audit') ? 'nav-link active' : 'nav-link', testid: 'nav-audit' }, t('nav.audit')),
         user?.role === 'admin' && h('a', { href: '#/roles', class: location.hash.startsWith('#/roles') ? 'nav-link active' : 'nav-link', testid: 'nav-roles' }, t('nav.roles')),
         h('a', { href: '#/security', class: location.hash.startsWith('#/security') ? 'nav-link active' : 'nav-link', testid: 'nav-security' }, t('nav.security'))),
@@ -73,6 +83,7 @@ function logout(): void {
   // End the session on the server too (best effort: the tab forgets its tokens either way).
   void api.logout().catch(() => undefined);
   clearSession();
+  clearAccess();
   resetCustomerList();
   loginNotice = 'login.loggedOut';
   navigate('#/login');
@@ -101,6 +112,10 @@ function route(): void {
     navigate('#/login');
     return;
   }
+  if (!accessKnown()) {
+    // The header's links depend on the permissions; redraw it when they arrive.
+    void loadAccess().then(renderHeader);
+  }
   const detail = /^\/customers\/([^/]+)$/.exec(path);
   if (detail) {
     view = mount360(main, decodeURIComponent(detail[1] ?? ''), currentQuery());
@@ -113,10 +128,16 @@ function route(): void {
   if (path === '/security') {
     view = mountSecurity(main, () => {
       clearSession();
+      clearAccess();
       resetCustomerList();
       loginNotice = 'security.signedOutEverywhere';
       navigate('#/login');
     });
+    return;
+  }
+  const analytics = mountAnalytics(path);
+  if (analytics) {
+    view = analytics;
     return;
   }
   if (path === '/roles') {
@@ -131,7 +152,49 @@ function route(): void {
   navigate('#/customers');
 }
 
+// The analytics and segment pages, for users with analytics.read (others go to the customer list).
+function mountAnalytics(path: string): View | null {
+  if (!/^\/(analytics|segments)(\/|$)/.test(path)) {
+    return null;
+  }
+  if (!accessKnown()) {
+    // A custom role may have analytics.read: decide once its permissions are known.
+    main.replaceChildren(h('div', { class: 'empty' }, t('common.loading')));
+    void loadAccess().then(route);
+    return { render: () => undefined };
+  }
+  if (!mayAnalyze()) {
+    navigate('#/customers');
+    return { render: () => undefined };
+  }
+  if (path === '/analytics' || path === '/analytics/rfm') {
+    return mountRfm(main);
+  }
+  if (path === '/analytics/lifecycle') {
+    return mountLifecycle(main);
+  }
+  if (path === '/analytics/cohorts') {
+    return mountCohorts(main);
+  }
+  if (path === '/analytics/funnels') {
+    return mountFunnels(main);
+  }
+  if (path === '/segments') {
+    return mountSegments(main);
+  }
+  if (path === '/segments/new') {
+    return mountSegment(main, null);
+  }
+  const segment = /^\/segments\/(\d+)$/.exec(path);
+  if (segment) {
+    return mountSegment(main, segment[1] ?? '');
+  }
+  navigate('#/analytics/rfm');
+  return { render: () => undefined };
+}
+
 onUnauthorized(() => {
+  clearAccess();
   resetCustomerList();
   loginNotice = 'login.sessionExpired';
   navigate('#/login');

@@ -22,6 +22,7 @@ import {
 } from '../format';
 import { t, tMaybe, tn } from '../i18n';
 import { kIcons } from '../icons';
+import { segmentLabel, stageLabel } from '../analytics/common';
 import { setTitle, type View } from '../view';
 import { customerHash } from './customers';
 
@@ -141,7 +142,7 @@ export function mount360(root: HTMLElement, id: string, backQuery: string): View
             consentsCard(data),
             mergesCard(data),
           ),
-          h('div', { class: 'c360-main' }, aggregatesCard(data), timelineCard()),
+          h('div', { class: 'c360-main' }, analyticsCard(data), aggregatesCard(data), timelineCard()),
         ),
       ),
     );
@@ -301,6 +302,41 @@ export function mount360(root: HTMLElement, id: string, backQuery: string): View
           ),
         ),
       ),
+    );
+  }
+
+  // RFM scores, lifecycle stage and segment memberships (issue 4); the card is left out when the
+  // server sent none of them, and each part shows "—" when it is null.
+  function analyticsCard(d: Customer360): HTMLElement | null {
+    if (d.rfm === undefined && d.lifecycle === undefined && d.segments === undefined) {
+      return null;
+    }
+    const rfm = d.rfm ?? null;
+    const scores = rfm && rfm.r !== null ? `R${rfm.r} F${rfm.f ?? '?'} M${rfm.m ?? '?'}` : t('common.none');
+    return card(
+      t('c360.analytics'),
+      'customer-analytics',
+      h(
+        'div',
+        { class: 'stats' },
+        h('div', { class: 'stat stat-compact', testid: 'c360-rfm' },
+          h('div', { class: 'stat-label' }, t('c360.rfmScore')),
+          h('div', { class: 'stat-value', testid: 'c360-rfm-score', 'data-score': rfm?.score ?? '' }, scores)),
+        h('div', { class: 'stat stat-compact', testid: 'c360-rfm-segment' },
+          h('div', { class: 'stat-label' }, t('c360.rfmSegment')),
+          h('div', { class: 'stat-value', testid: 'c360-rfm-segment-value' }, segmentLabel(rfm?.segment))),
+        h('div', { class: 'stat stat-compact', testid: 'c360-lifecycle' },
+          h('div', { class: 'stat-label' }, t('c360.lifecycle')),
+          h('div', { class: 'stat-value', testid: 'c360-lifecycle-stage', 'data-stage': d.lifecycle?.stage ?? '' }, stageLabel(d.lifecycle?.stage)),
+          d.lifecycle?.since && h('div', { class: 'stat-sub muted' }, t('c360.since', { time: formatDate(d.lifecycle.since) }))),
+      ),
+      h('div', { class: 'muted small' }, t('c360.segments')),
+      (d.segments ?? []).length === 0
+        ? h('p', { class: 'muted', testid: 'c360-segments-empty' }, t('c360.noSegments'))
+        : h('ul', { class: 'tags c360-segments', testid: 'c360-segments' },
+            (d.segments ?? []).map((m) =>
+              h('li', { class: 'tag', testid: 'c360-segment', title: m.entered_at ? t('c360.enteredAt', { time: formatDateTime(m.entered_at) }) : null },
+                h('a', { href: `#/segments/${m.id}` }, m.name)))),
     );
   }
 

@@ -1,0 +1,471 @@
+// The analytics and segment pages in Debian's headless Chromium against the real server filled with
+// demo data (customers, orders, web events): every number the pages show is compared with what the
+// API returns for the same question, each chart must have drawn its canvas (ECharts loads as a lazy
+// chunk), and the segment builder shows a rule error at its line:column, the live count of a good
+// rule, and a saved segment in the list.
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { apiClient, requireBinary, requireConsoleBuild, startServer } from '../js/server.mjs';
+
+const kChromium = process.env.PANORAMA_CHROMIUM || '/usr/bin/chromium';
+const kChromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let server;
+let api;
+let profileDir;
+let context;
+
+before(async () => {
+  requireBinary();
+  requireConsoleBuild();
+  server = await startServer({ demo: { customers: 200, seed: 11 } });
+  api = await apiClient(server);
+  profileDir = await mkdtemp(path.join(tmpdir(), 'panorama-chromium-'));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: kChromium,
+    headless: true,
+    args: kChromiumArgs,
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+    viewport: { width: 1280, height: 900 },
+  });
+  context.setDefaultTimeout(15_000);
+});
+
+after(async () => {
+  await context?.close();
+  await server?.stop();
+  if (profileDir) {
+    await rm(profileDir, { recursive: true, force: true });
+  }
+});
+
+async function call(method, pathAndQuery, body) {
+  const response = await fetch(`${server.baseUrl}${pathAndQuery}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${api.token}`,
+      Accept: 'application/json',
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : null, text };
+}
+
+async function post(pathAndQuery, body) {
+  const r = await call('POST', pathAndQuery, body);
+  assert.ok(r.status >= 200 && r.status < 300, `POST ${pathAndQuery}: HTTP ${r.status} ${r.text}`);
+  return r.json;
+}
+
+async function withPage(name, scenario) {
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (err) => pageErrors.push(err));
+  try {
+    await scenario(page);
+    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
+  } catch (err) {
+    const dir = await mkdtemp(path.join(tmpdir(), 'panorama-browser-failure-'));
+    const file = path.join(dir, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    const where = `screenshot: ${file}\nURL: ${page.url()}`;
+    err.message += `\n${where}`;
+    if (typeof err.stack === 'string') {
+      err.stack += `\n${where}`;
+    }
+    throw err;
+  } finally {
+    await page.close();
+  }
+}
+
+async function signIn(page) {
+  await page.goto(`${server.baseUrl}/`);
+  await page.getByTestId('login-username').fill(server.adminUsername);
+  await page.getByTestId('login-password').fill(server.adminPassword);
+  await page.getByTestId('login-submit').click();
+  await page.locator('[data-testid=customers-page] h1').waitFor();
+}
+
+async function open(page, hash) {
+  await page.goto(`${server.baseUrl}/#${hash}`);
+}
+
+// ECharts draws into a <canvas> it creates inside the container once the lazy chunk has loaded.
+async function assertChartDrawn(page, testid) {
+  const chartEl = page.locator(`[data-testid=${testid}][data-rendered=true]`);
+  await chartEl.waitFor();
+  const size = await chartEl.locator('canvas').first().evaluate((c) => [c.width, c.height]);
+  assert.ok(size[0] > 0 && size[1] > 0, `${testid} canvas is ${size}`);
+}
+
+const dataset = (page, selector, key) =>
+  page.locator(selector).evaluateAll((els, k) => els.map((el) => el.dataset[k]), key);
+
+function monthOf(date, delta) {
+  const d = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + delta, 1));
+  return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+test('the RFM page draws the R×F heatmap and shows the API figures, in Chinese and English', async () => {
+  const rfm = await api.get('/api/v1/rfm');
+  assert.equal(rfm.grid.length, 25);
+  assert.ok(rfm.scored > 0, 'the demo data has customers with orders');
+
+  await withPage('rfm', async (page) => {
+    await signIn(page);
+    assert.equal(await page.getByTestId('nav-analytics').textContent(), '数据分析');
+    assert.equal(await page.getByTestId('nav-segments').textContent(), '客户细分');
+    await page.getByTestId('nav-analytics').click();
+    await page.getByTestId('rfm-page').waitFor();
+    assert.equal(await page.locator('[data-testid=rfm-page] h1').textContent(), 'RFM 分析');
+    await assertChartDrawn(page, 'rfm-heatmap');
+
+    assert.equal(await page.getByTestId('rfm-scored-value').textContent(), new Intl.NumberFormat('zh-CN').format(rfm.scored));
+    const cells = await page.locator('[data-testid=rfm-cell]').evaluateAll((els) =>
+      els.map((el) => `${el.dataset.r}${el.dataset.f}=${el.dataset.customers}`).sort());
+    assert.deepEqual(cells, rfm.grid.map((c) => `${c.r}${c.f}=${c.customers}`).sort());
+
+    const rows = page.locator('[data-testid=rfm-segment-row]');
+    assert.equal(await rows.count(), rfm.segments.length);
+    for (const [i, s] of rfm.segments.entries()) {
+      assert.equal(await rows.nth(i).getAttribute('data-segment'), s.name);
+      assert.equal(await rows.nth(i).getByTestId('rfm-segment-customers').textContent(), new Intl.NumberFormat('zh-CN').format(s.customers));
+    }
+    if (rfm.segments.some((s) => s.name === 'Champions')) {
+      assert.equal(await page.locator('[data-testid=rfm-segment-row][data-segment=Champions] td').first().textContent(), '冠军客户');
+    }
+    // The admin may edit the score map: one editable row per rule.
+    const map = await api.get('/api/v1/rfm/score-map');
+    assert.equal(await page.getByTestId('map-rule').count(), map.rules.length);
+
+    await page.getByTestId('lang-en').click();
+    assert.equal(await page.locator('[data-testid=rfm-page] h1').textContent(), 'RFM analysis');
+    assert.equal(await page.getByTestId('tab-lifecycle').textContent(), 'Lifecycle');
+    await assertChartDrawn(page, 'rfm-heatmap');
+    if (rfm.segments.some((s) => s.name === 'Champions')) {
+      assert.equal(await page.locator('[data-testid=rfm-segment-row][data-segment=Champions] td').first().textContent(), 'Champions');
+    }
+    await page.getByTestId('lang-zh-CN').click();
+  });
+});
+
+test('the lifecycle page shows the six stages as the API counts them and the history chart', async () => {
+  const lifecycle = await api.get('/api/v1/lifecycle');
+  await withPage('lifecycle', async (page) => {
+    await signIn(page);
+    await open(page, '/analytics/lifecycle');
+    await page.getByTestId('lifecycle-stages').waitFor();
+    assert.equal(await page.locator('[data-testid=lifecycle-page] h1').textContent(), '客户生命周期');
+    const shown = await page.locator('[data-testid=lifecycle-stages] [data-stage]').evaluateAll((els) =>
+      els.map((el) => `${el.dataset.stage}=${el.dataset.customers}`));
+    assert.deepEqual(shown, lifecycle.stages.map((s) => `${s.stage}=${s.customers}`));
+    assert.deepEqual(lifecycle.stages.map((s) => s.stage), ['prospect', 'new', 'active', 'loyal', 'at_risk', 'churned']);
+    assert.equal(await page.locator('[data-stage=churned] .stat-label').textContent(), '已流失');
+    await assertChartDrawn(page, 'lifecycle-chart');
+    await assertChartDrawn(page, 'lifecycle-history-chart');
+  });
+});
+
+test('the cohorts page shows the retention triangle of the API', async () => {
+  const now = new Date();
+  const from = monthOf(now, -23);
+  const to = monthOf(now, 0);
+  const cohorts = await api.get(`/api/v1/analytics/cohorts?from=${from}&to=${to}&months=12`);
+  assert.ok(cohorts.cohorts.length > 0, 'the demo data has first orders in the last two years');
+
+  await withPage('cohorts', async (page) => {
+    await signIn(page);
+    await open(page, '/analytics/cohorts');
+    await page.getByTestId('cohorts-form').waitFor();
+    await page.getByTestId('cohorts-from').fill(from);
+    await page.getByTestId('cohorts-to').fill(to);
+    await page.getByTestId('cohorts-months').fill('12');
+    await page.getByTestId('cohorts-apply').click();
+    await page.getByTestId('cohort-table').waitFor();
+    await assertChartDrawn(page, 'cohort-heatmap');
+    const rows = await page.locator('[data-testid=cohort-row]').evaluateAll((els) =>
+      els.map((el) => `${el.dataset.cohort}=${el.dataset.size}`));
+    assert.deepEqual(rows, cohorts.cohorts.map((c) => `${c.cohort}=${c.size}`));
+    const first = cohorts.cohorts[0];
+    const firstCell = await page.locator('[data-testid=cohort-row]').first().getByTestId('cohort-cell').first().textContent();
+    assert.equal(firstCell, `${new Intl.NumberFormat('zh-CN', { maximumFractionDigits: 1 }).format(first.retention[0] * 100)}%`);
+  });
+});
+
+test('the funnels page draws the funnel and the paths the API computes', async () => {
+  const request = { steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }, { event: 'Order Completed' }], window: '7d' };
+  const funnel = await post('/api/v1/analytics/funnel', request);
+  assert.ok(funnel.steps[0].customers > 0, 'the demo data has product views');
+  const paths = await api.get('/api/v1/analytics/paths?from_event=Product%20Viewed&to_event=Order%20Completed&max_steps=5&limit=10&window=7d');
+
+  await withPage('funnels', async (page) => {
+    await signIn(page);
+    await open(page, '/analytics/funnels');
+    await page.getByTestId('funnel-form').waitFor();
+    await page.getByTestId('funnel-add-step').click();
+    const events = page.getByTestId('funnel-step-event');
+    await events.nth(0).fill('Product Viewed');
+    await events.nth(1).fill('Product Added');
+    await events.nth(2).fill('Order Completed');
+    await page.getByTestId('funnel-window').fill('7d');
+    await page.getByTestId('funnel-run').click();
+    await page.getByTestId('funnel-table').waitFor();
+    await assertChartDrawn(page, 'funnel-chart');
+    assert.deepEqual(await dataset(page, '[data-testid=funnel-row]', 'customers'), funnel.steps.map((s) => String(s.customers)));
+
+    await page.getByTestId('paths-from').fill('Product Viewed');
+    await page.getByTestId('paths-to').fill('Order Completed');
+    await page.getByTestId('paths-max-steps').fill('5');
+    await page.getByTestId('paths-window').fill('7d');
+    await page.getByTestId('paths-run').click();
+    if (paths.paths.length === 0) {
+      await page.getByTestId('paths-empty').waitFor();
+    } else {
+      await page.getByTestId('paths-table').waitFor();
+      assert.deepEqual(await dataset(page, '[data-testid=path-row]', 'customers'), paths.paths.map((p) => String(p.customers)));
+    }
+  });
+});
+
+test('the segment builder marks a rule error at line:column, counts a good rule live and saves it', async () => {
+  const bad = 'country = "CN" and\n  totl_spend > 5';
+  const badAnswer = await call('POST', '/api/v1/segments/preview', { rule: bad });
+  assert.equal(badAnswer.status, 400, badAnswer.text);
+  const where = badAnswer.json.errors.find((e) => e.line !== undefined);
+  assert.ok(where, `the error names its line and column: ${badAnswer.text}`);
+  const good = 'order_count >= 2';
+  const goodAnswer = await post('/api/v1/segments/preview', { rule: good });
+  const name = `Repeat buyers ${Date.now()}`;
+
+  await withPage('segment-builder', async (page) => {
+    await signIn(page);
+    await page.getByTestId('nav-segments').click();
+    await page.getByTestId('segments-page').waitFor();
+    await page.getByTestId('segment-new').click();
+    await page.getByTestId('segment-builder').waitFor();
+    await page.getByTestId('field-chip').first().waitFor();
+
+    await page.getByTestId('rule-input').fill(bad);
+    const error = page.getByTestId('rule-error');
+    await error.waitFor();
+    assert.equal(await error.getAttribute('data-line'), String(where.line));
+    assert.equal(await error.getAttribute('data-column'), String(where.column));
+    assert.equal(await page.getByTestId('rule-error-position').textContent(), `第 ${where.line} 行，第 ${where.column} 列：`);
+    const marker = (await page.getByTestId('rule-error-marker').textContent()).split('\n');
+    assert.equal(marker[0], bad.split('\n')[where.line - 1]);
+    assert.equal(marker[1].indexOf('^'), where.column - 1);
+    assert.equal(await page.getByTestId('rule-input').getAttribute('aria-invalid'), 'true');
+
+    await page.getByTestId('rule-input').fill(good);
+    const count = page.getByTestId('preview-count');
+    await count.waitFor();
+    assert.equal(await count.getAttribute('data-size'), String(goodAnswer.size));
+    assert.equal(await page.getByTestId('rule-error').count(), 0);
+
+    await page.getByTestId('segment-name-input').fill(name);
+    await page.getByTestId('segment-save').click();
+    await page.getByTestId('segment-page').waitFor();
+    const id = /#\/segments\/(\d+)$/.exec(page.url())?.[1];
+    assert.ok(id, page.url());
+    const saved = await api.get(`/api/v1/segments/${id}`);
+    assert.equal(saved.name, name);
+    assert.equal(saved.rule, good);
+    assert.equal(saved.size, goodAnswer.size);
+    assert.equal(await page.getByTestId('segment-size-value').textContent(), new Intl.NumberFormat('zh-CN').format(saved.size));
+
+    const members = await api.get(`/api/v1/segments/${id}/members?limit=25`);
+    if (members.data.length > 0) {
+      await page.getByTestId('members-table').waitFor();
+      assert.deepEqual(await dataset(page, '[data-testid=member-row]', 'customerId'), members.data.map((m) => String(m.id)));
+    } else {
+      await page.getByTestId('members-empty').waitFor();
+    }
+
+    await page.getByTestId('back-to-segments').click();
+    const row = page.locator(`[data-testid=segment-row][data-segment-id="${id}"]`);
+    await row.waitFor();
+    assert.equal(await row.getByTestId('segment-name').textContent(), name);
+    assert.equal(await row.getAttribute('data-size'), String(saved.size));
+  });
+});
+
+test('the segment list shows the overlap of selected segments and combines them', async () => {
+  const a = await post('/api/v1/segments', { name: `Buyers ${Date.now()}`, rule: 'order_count >= 1' });
+  const b = await post('/api/v1/segments', { name: `Viewers ${Date.now()}`, rule: 'did "Product Viewed"' });
+  const overlap = await api.get(`/api/v1/segments/overlap?ids=${a.id},${b.id}`);
+  const minus = await post('/api/v1/segments/combine', { op: 'minus', segments: [a.id, b.id] });
+
+  await withPage('segment-overlap', async (page) => {
+    await signIn(page);
+    await open(page, '/segments');
+    for (const s of [a, b]) {
+      await page.locator(`[data-testid=segment-row][data-segment-id="${s.id}"] [data-testid=segment-select]`).check();
+    }
+    await page.getByTestId('overlap-show').click();
+    await page.getByTestId('overlap-matrix').waitFor();
+    const cells = await page.locator('[data-testid=overlap-cell]').evaluateAll((els) =>
+      els.map((el) => `${el.dataset.i},${el.dataset.j}=${el.textContent}`));
+    const fmt = new Intl.NumberFormat('zh-CN');
+    assert.deepEqual(cells, overlap.matrix.flatMap((row, i) => row.map((n, j) => `${i},${j}=${fmt.format(n)}`)));
+
+    await page.getByTestId('combine-op').selectOption('minus');
+    await page.getByTestId('combine-run').click();
+    const result = page.getByTestId('combine-result');
+    await result.waitFor();
+    assert.equal(await result.getAttribute('data-size'), String(minus.size));
+
+    // Export from the segment page: the downloaded file is the API's CSV for the admin.
+    await open(page, `/segments/${a.id}`);
+    await page.getByTestId('segment-page').waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+    const saved = await download.path();
+    // (fetch's text() drops a UTF-8 byte-order mark, which the file may start with for Excel)
+    const csv = (await readFile(saved, 'utf8')).replace(/^\uFEFF/, '');
+    const fromApi = await fetch(`${server.baseUrl}/api/v1/segments/${a.id}/export?format=csv`, {
+      headers: { Authorization: `Bearer ${api.token}` },
+    });
+    assert.equal(fromApi.status, 200);
+    assert.equal(csv, await fromApi.text());
+    assert.ok(csv.split('\n').filter(Boolean).length >= Math.min(a.size, 1) + 1, 'a header and the members');
+  });
+});
+
+test('the 360 page shows the customer\'s RFM scores, lifecycle stage and segments', async () => {
+  const rfm = await api.get('/api/v1/rfm');
+  assert.ok(rfm.scored > 0);
+  // A customer with orders: the first member of a segment of buyers.
+  const seg = await post('/api/v1/segments', { name: `Has orders ${Date.now()}`, rule: 'order_count >= 1' });
+  const members = await api.get(`/api/v1/segments/${seg.id}/members?limit=1`);
+  const id = members.data[0].id;
+  const view = await api.customer360(id, 5);
+
+  await withPage('c360-analytics', async (page) => {
+    await signIn(page);
+    await open(page, `/customers/${id}`);
+    await page.getByTestId('customer-analytics').waitFor();
+    if (view.rfm) {
+      assert.equal(await page.getByTestId('c360-rfm-score').getAttribute('data-score'), view.rfm.score ?? '');
+    }
+    if (view.lifecycle) {
+      assert.equal(await page.getByTestId('c360-lifecycle-stage').getAttribute('data-stage'), view.lifecycle.stage);
+    }
+    const shown = await page.locator('[data-testid=c360-segment] a').evaluateAll((els) => els.map((a) => a.textContent));
+    assert.deepEqual(shown, (view.segments ?? []).map((s) => s.name));
+    assert.ok(shown.includes(seg.name), `${seg.name} among ${shown}`);
+  });
+});
+
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const c of text.replace(/=+$/, '')) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+// RFC 6238 (SHA-1, 6 digits, 30 s), as in mfa.test.mjs: new staff must enrol a second factor.
+function totp(secret) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
+  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+// Signs a new staff member of `role` in through the API (enrolling TOTP) and returns the session the
+// console keeps in sessionStorage.
+async function sessionFor(role) {
+  const username = `${role.replace(/_/g, '')}${Date.now()}`;
+  const password = `Pw-${Date.now()}-analytics-test`;
+  const builtIn = ['admin', 'sales', 'marketing', 'support', 'analyst', 'auditor'].includes(role);
+  // Staff are created with a built-in role; a custom role is then given through /users/{id}/access.
+  const created = await call('POST', '/api/v1/users', { username, password, role: builtIn ? role : 'support' });
+  assert.ok(created.status === 201 || created.status === 200, created.text);
+  if (!builtIn) {
+    const access = await call('PUT', `/api/v1/users/${created.json.id}/access`, { role });
+    assert.equal(access.status, 200, access.text);
+  }
+  const unauth = async (p, body) => {
+    const r = await fetch(`${server.baseUrl}${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const json = await r.json();
+    assert.ok(r.ok, `${p}: HTTP ${r.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  let login = await unauth('/api/v1/auth/login', { username, password });
+  if (login.status === 'mfa_enrolment_required') {
+    const enrolment = await unauth('/api/v1/auth/mfa/enroll', { mfa_token: login.mfa_token });
+    login = await unauth('/api/v1/auth/mfa/confirm', { mfa_token: login.mfa_token, code: totp(enrolment.secret) });
+  }
+  assert.ok(login.token, JSON.stringify(login));
+  return login;
+}
+
+test('a role without analytics.read sees no analytics navigation and is sent back from its pages', async () => {
+  const session = await sessionFor('support');
+  assert.equal(session.user.role, 'support');
+  const denied = await fetch(`${server.baseUrl}/api/v1/rfm`, { headers: { Authorization: `Bearer ${session.token}` } });
+  assert.equal(denied.status, 403);
+
+  await withPage('no-analytics', async (page) => {
+    await page.goto(`${server.baseUrl}/`);
+    await page.evaluate((s) => sessionStorage.setItem('panorama.session', JSON.stringify(s)), session);
+    await open(page, '/analytics/rfm');
+    await page.locator('[data-testid=customers-page] h1').waitFor();
+    assert.equal(await page.getByTestId('nav-analytics').count(), 0);
+    assert.equal(await page.getByTestId('nav-segments').count(), 0);
+    assert.equal(await page.getByTestId('nav-customers').count(), 1);
+  });
+});
+
+test('a custom role with analytics.read but not segments.manage sees the pages read-only', async () => {
+  const role = `growth_${Date.now() % 1_000_000}`;
+  const created = await call('POST', '/api/v1/roles', { name: role, permissions: ['customers.read', 'customers.read_all', 'analytics.read'] });
+  assert.equal(created.status, 201, created.text);
+  const session = await sessionFor(role);
+  const map = await api.get('/api/v1/rfm/score-map');
+
+  await withPage('custom-role-analytics', async (page) => {
+    await page.goto(`${server.baseUrl}/`);
+    await page.evaluate((s) => sessionStorage.setItem('panorama.session', JSON.stringify(s)), session);
+    await open(page, '/analytics/rfm');
+    await page.getByTestId('rfm-page').waitFor();
+    await assertChartDrawn(page, 'rfm-heatmap');
+    assert.equal(await page.getByTestId('nav-analytics').count(), 1);
+    // The score map is shown, but not as an editor.
+    assert.equal(await page.getByTestId('map-rule').count(), map.rules.length);
+    assert.equal(await page.getByTestId('map-segment').count(), 0);
+    assert.equal(await page.getByTestId('map-save').count(), 0);
+    assert.equal(await page.getByTestId('rfm-recompute').count(), 0);
+    await open(page, '/segments');
+    await page.getByTestId('segments-page').waitFor();
+    assert.equal(await page.getByTestId('segment-new').count(), 0);
+  });
+});
