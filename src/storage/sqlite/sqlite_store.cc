@@ -2,6 +2,7 @@
 // and a small pool of read-only connections so reads proceed beside a write in WAL mode.
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -1544,6 +1545,60 @@ class SqliteStore final : public Store {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT customer_id, ts FROM events"));
     RETURN_IF_ERROR(ForEachRow(s, [&] { fn({CustomerId(s.Int(0)), FromUnixMillis(s.Int(1))}); }));
+    return Ok();
+  }
+
+  Result<void> ScanEvents(const EventScan& scan, const std::function<void(const EventRow&)>& fn) override {
+    // Property paths become JSON paths with quoted segments; the segment alphabet keeps them injection-free.
+    std::string select = "SELECT e.customer_id, e.ts, e.id, e.name";
+    for (size_t i = 0; i < scan.properties.size(); ++i) {
+      const std::string& key = scan.properties[i];
+      std::string path = "$";
+      size_t start = 0;
+      while (true) {
+        size_t dot = key.find('.', start);
+        std::string_view segment = std::string_view(key).substr(start, dot == std::string::npos ? dot : dot - start);
+        bool valid = !segment.empty() && segment.size() <= 64;
+        for (char c : segment) {
+          if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') valid = false;
+        }
+        if (!valid) return Error::InvalidArgument("property path '" + key + "' is not a.b.c of [A-Za-z0-9_-]");
+        path += ".\"" + std::string(segment) + "\"";
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+      }
+      select += ", CASE json_type(e.properties, '" + path + "') WHEN 'true' THEN '1' WHEN 'false' THEN '0'"
+                " ELSE CAST(json_extract(e.properties, '" + path + "') AS TEXT) END";
+    }
+    const std::string& attribute = scan.customer_attribute;
+    if (!attribute.empty() && attribute != "country" && attribute != "city" && attribute != "gender") {
+      return Error::InvalidArgument("customer attribute '" + attribute + "' is not country, city or gender");
+    }
+    select += attribute.empty() ? ", ''" : ", c." + attribute;
+    std::string sql = select + " FROM events e JOIN customers c ON c.id = e.customer_id WHERE c.merged_into IS NULL";
+    if (!scan.names.empty()) {
+      sql += " AND e.name IN (";
+      for (size_t i = 0; i < scan.names.size(); ++i) sql += i == 0 ? "?" : ",?";
+      sql += ")";
+    }
+    if (scan.from) sql += " AND e.ts >= " + std::to_string(ToUnixMillis(*scan.from));
+    if (scan.to) sql += " AND e.ts < " + std::to_string(ToUnixMillis(*scan.to));
+    sql += " ORDER BY e.customer_id, e.ts, e.id";
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
+    for (size_t i = 0; i < scan.names.size(); ++i) s.Bind(static_cast<int>(i) + 1, scan.names[i]);
+    std::vector<std::optional<std::string>> values(scan.properties.size());
+    const int first_property = 4;
+    const int attribute_column = first_property + static_cast<int>(scan.properties.size());
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      for (size_t i = 0; i < values.size(); ++i) {
+        int col = first_property + static_cast<int>(i);
+        values[i] = s.IsNull(col) ? std::nullopt : std::optional<std::string>(s.Text(col));
+      }
+      std::string name = s.Text(3);
+      std::string attr = s.Text(attribute_column);
+      fn(EventRow{CustomerId(s.Int(0)), FromUnixMillis(s.Int(1)), s.Int(2), name, &values, attr});
+    }));
     return Ok();
   }
 
