@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "analytics/behaviour/behaviour_service.h"
 #include "audit/ledger_service.h"
 #include "audit/ledgered_store.h"
 #include "audit/merkle.h"
@@ -229,6 +230,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   runtime->dsar_ = std::make_unique<privacy::DsarService>(*runtime->store_, *runtime->features_, *runtime->consents_,
                                                           runtime->clock_,
                                                           security::Sha256Hex("pano-suppress-v1:" + runtime->privacy_secret_));
+  runtime->behaviour_ = std::make_unique<behaviour::BehaviourService>(*runtime->store_, runtime->clock_);
   runtime->observers_ = std::make_unique<RuntimeObserver>(*runtime->feature_observer_, *runtime->consents_);
   runtime->ingest_ = std::make_unique<ingest::IngestPipeline>(*runtime->store_, runtime->rates_, runtime->observers_.get());
   return runtime;
@@ -395,6 +397,7 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   services->limiter = limiter_.get();
   services->consents = consents_.get();
   services->dsar = dsar_.get();
+  services->behaviour = behaviour_.get();
   services->pseudonym_secret = privacy_secret_;
   auto router = std::make_unique<http::Router>();
   http::RegisterApiRoutes(*router, *services);

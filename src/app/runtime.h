@@ -48,6 +48,9 @@ namespace panorama::privacy {
 class ConsentService;
 class DsarService;
 }
+namespace panorama::behaviour {
+class BehaviourService;
+}
 
 namespace panorama::app {
 
@@ -114,6 +117,7 @@ class Runtime {
   ingest::FeatureObserver& feature_observer() { return *feature_observer_; }
   privacy::ConsentService& consents() { return *consents_; }
   privacy::DsarService& dsar() { return *dsar_; }
+  behaviour::BehaviourService& behaviour() { return *behaviour_; }
   // Server secret (data_dir/privacy.key, created on first use) from which pseudonym keys derive.
   const std::string& privacy_secret() const { return privacy_secret_; }
   const ExchangeRates& rates() const { return rates_; }
@@ -168,6 +172,7 @@ class Runtime {
   std::string privacy_secret_;
   std::unique_ptr<privacy::ConsentService> consents_;
   std::unique_ptr<privacy::DsarService> dsar_;
+  std::unique_ptr<behaviour::BehaviourService> behaviour_;
   std::unique_ptr<ingest::IngestObserver> observers_;  // feature store + consent index
   std::unique_ptr<ingest::IngestPipeline> ingest_;
 };

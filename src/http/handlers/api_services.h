@@ -35,6 +35,10 @@ class ConsentService;
 class DsarService;
 }
 
+namespace panorama::behaviour {
+class BehaviourService;
+}
+
 namespace panorama::http {
 
 class Router;
@@ -58,6 +62,8 @@ struct ApiServices {
   privacy::ConsentService* consents = nullptr;
   privacy::DsarService* dsar = nullptr;
   std::string pseudonym_secret;  // server secret the per-recipient pseudonym keys derive from
+  // Cohorts, funnels, paths (analytics/behaviour); the /analytics/cohorts|funnel|paths routes need it.
+  behaviour::BehaviourService* behaviour = nullptr;
 };
 
 // Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.

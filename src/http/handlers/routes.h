@@ -15,5 +15,6 @@ void RegisterPrivacyRoutes(Router& router, ApiServices& services);   // consents
 void RegisterSystemRoutes(Router& router, ApiServices& services);    // health, readiness, OpenAPI
 void RegisterAuditRoutes(Router& router, ApiServices& services);     // audit ledger search
 void RegisterAccessRoutes(Router& router, ApiServices& services);    // roles, teams, staff access, reveal
+void RegisterBehaviourRoutes(Router& router, ApiServices& services);  // cohorts, funnels, paths
 
 }  // namespace panorama::http

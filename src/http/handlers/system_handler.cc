@@ -35,6 +35,7 @@ void RegisterApiRoutes(Router& router, ApiServices& services) {
   RegisterIngestRoutes(router, services);
   RegisterAuditRoutes(router, services);
   RegisterPrivacyRoutes(router, services);
+  RegisterBehaviourRoutes(router, services);
 }
 
 }  // namespace panorama::http
