@@ -12,6 +12,7 @@
 #include "app/runtime.h"
 #include "audit/ledger_service.h"
 #include "audit/verifier.h"
+#include "cli/behaviour_commands.h"
 #include "core/actor_context.h"
 #include "backup/backup.h"
 #include "demo/demo_generator.h"
@@ -394,6 +395,8 @@ int Run(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"delete", "anonymise"}));
   serve->add_flag("!--no-retention-job", serve_options.retention_job, "do not run the daily retention job");
 
+  BehaviourCommands behaviour_commands(cli, add_data);  // cohorts, funnel, paths
+
   auto* user = cli.add_subcommand("user", "manage staff users");
   add_data(user);
   user->require_subcommand(1);
@@ -533,6 +536,7 @@ int Run(int argc, char** argv) {
     if (export_kind.empty()) return Fail(Error::InvalidField("kind", "customers or orders is required"));
     return Export(runtime_options, export_kind, export_output);
   }
+  if (behaviour_commands.parsed()) return behaviour_commands.Run(runtime_options);
   if (retention_run->parsed()) {
     policies[0].anonymise = events_action == "anonymise";
     policies[1].anonymise = interactions_action == "anonymise";

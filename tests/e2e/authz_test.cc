@@ -108,6 +108,9 @@ const std::map<std::string, std::string> kMatrix = {
     {"POST /v1/group", "UUUUUUUAUU"},
     {"POST /v1/alias", "UUUUUUUAUU"},
     {"POST /v1/import", "UUUUUUUAUU"},
+    {"GET /api/v1/analytics/cohorts", "UAFAFAFFAA"},
+    {"POST /api/v1/analytics/funnel", "UAFAFAFFAA"},
+    {"GET /api/v1/analytics/paths", "UAFAFAFFAA"},
 };
 
 std::string Base64(const std::string& raw) {
