@@ -119,6 +119,7 @@ TEST_F(ApiTest, EveryRegisteredRouteIsInTheOpenApiDocumentAndViceVersa) {
     http::ApiServices services{rt.store(), rt.auth(), rt.features(), rt.ingest(), views, rt.rates(), rt.clock()};
     services.consents = &rt.consents();
     services.dsar = &rt.dsar();
+    services.behaviour = &rt.behaviour();
     http::RegisterApiRoutes(probe, services);
     for (const auto& route : probe.Routes()) registered.insert(std::string(http::MethodName(route.method)) + " " + route.pattern);
   }
@@ -133,6 +134,7 @@ TEST_F(ApiTest, EveryRouteAnswersWithTheSecureHeaders) {
   auto& rt = *runtime_;
   profile::CustomerViewService views(rt.store(), rt.features(), rt.clock());
   http::ApiServices services{rt.store(), rt.auth(), rt.features(), rt.ingest(), views, rt.rates(), rt.clock()};
+  services.behaviour = &rt.behaviour();
   http::RegisterApiRoutes(probe, services);
   std::set<int> statuses;
   int checked = 0;

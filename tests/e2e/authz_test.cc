@@ -215,6 +215,7 @@ class AuthzTest : public ::testing::Test {
                                views,      rt.rates(), rt.clock()};
     services.consents = &rt.consents();
     services.dsar = &rt.dsar();
+    services.behaviour = &rt.behaviour();
     http::RegisterApiRoutes(probe, services);
     return probe.Routes();
   }
