@@ -145,6 +145,16 @@ TEST_F(BehaviourApiTest, FunnelCountsCustomersPerStepWithBreakdown) {
   EXPECT_EQ(breakdown.at(0)["steps"].at(2)["customers"].get_int64().value(), 2);
 }
 
+TEST_F(BehaviourApiTest, FunnelWithoutBreakdownHasAnEmptyBreakdownAndHonoursTheWindow) {
+  HttpResponse r = Api("POST", "/api/v1/analytics/funnel", R"({"steps":[{"event":"Home"},{"event":"Buy"}],
+      "window":"15m","as_of":"2011-07-01T00:00:00Z"})");
+
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto doc = parser_.parse(r.body).value();
+  EXPECT_EQ(doc["steps"].at(1)["customers"].get_int64().value(), 0);  // Buy comes 20 and 30 minutes after Home
+  EXPECT_EQ(doc["breakdown"].get_array().size(), 0u);
+}
+
 TEST_F(BehaviourApiTest, PathsListTopSequencesWithShares) {
   HttpResponse r = Api("GET", "/api/v1/analytics/paths?from_event=Home&to_event=Buy&max_steps=5&limit=10&window=7d"
                               "&as_of=2011-07-01T00:00:00Z");

@@ -64,7 +64,8 @@ class BehaviourServiceTest : public ::testing::Test {
 // Cohorts: the UCI Online Retail subset, one order per invoice, against the pandas reference cell by cell.
 TEST_F(BehaviourServiceTest, CohortMatrixEqualsThePandasReferenceOnOnlineRetail) {
   const std::string fixture = "tests/fixtures/online_retail_cohorts.csv.xz";
-  std::istringstream csv(RunCommand("xz -dc " + fixture));
+  // Decompressed by the same Python the reference uses (no xz-utils needed).
+  std::istringstream csv(RunCommand(Python() + " -c 'import lzma, sys; sys.stdout.write(lzma.open(sys.argv[1], \"rt\").read())' " + fixture));
   std::map<int64_t, CustomerId> customers;
   std::string line;
   int64_t orders = 0;

@@ -150,19 +150,13 @@ Response Funnel(ApiServices& s, Request& request) {
   JsonWriter w;
   w.StartObject().Key("steps");
   WriteSteps(w, result->steps);
-  w.Key("breakdown");
-  if (query.breakdown.empty()) {
-    w.Null();
-  } else {
-    w.StartArray();
-    for (const auto& row : result->breakdown) {
-      w.StartObject().Key("value").String(row.value).Key("steps");
-      WriteSteps(w, row.steps);
-      w.EndObject();
-    }
-    w.EndArray();
+  w.Key("breakdown").StartArray();  // empty without a breakdown
+  for (const auto& row : result->breakdown) {
+    w.StartObject().Key("value").String(row.value).Key("steps");
+    WriteSteps(w, row.steps);
+    w.EndObject();
   }
-  w.EndObject();
+  w.EndArray().EndObject();
   return Response::Json(200, w.TakeString());
 }
 
