@@ -1549,10 +1549,10 @@ class SqliteStore final : public Store {
   }
 
   Result<void> ScanEvents(const EventScan& scan, const std::function<void(const EventRow&)>& fn) override {
-    // Property paths become JSON paths with quoted segments; the segment alphabet keeps them injection-free.
-    std::string select = "SELECT e.customer_id, e.ts, e.id, e.name";
-    for (size_t i = 0; i < scan.properties.size(); ++i) {
-      const std::string& key = scan.properties[i];
+    // Property paths are bound as JSON path parameters ($."a"."b"); the segment alphabet is checked anyway so
+    // a bad path is a clear error rather than a JSON path syntax error from SQLite.
+    std::vector<std::string> paths;
+    for (const std::string& key : scan.properties) {
       std::string path = "$";
       size_t start = 0;
       while (true) {
@@ -1567,29 +1567,45 @@ class SqliteStore final : public Store {
         if (dot == std::string::npos) break;
         start = dot + 1;
       }
-      select += ", CASE json_type(e.properties, '" + path + "') WHEN 'true' THEN '1' WHEN 'false' THEN '0'"
-                " ELSE CAST(json_extract(e.properties, '" + path + "') AS TEXT) END";
+      paths.push_back(std::move(path));
     }
     const std::string& attribute = scan.customer_attribute;
     if (!attribute.empty() && attribute != "country" && attribute != "city" && attribute != "gender") {
       return Error::InvalidArgument("customer attribute '" + attribute + "' is not country, city or gender");
     }
-    select += attribute.empty() ? ", ''" : ", c." + attribute;
-    std::string sql = select + " FROM events e JOIN customers c ON c.id = e.customer_id WHERE c.merged_into IS NULL";
-    if (!scan.names.empty()) {
-      sql += " AND e.name IN (";
-      for (size_t i = 0; i < scan.names.size(); ++i) sql += i == 0 ? "?" : ",?";
-      sql += ")";
+    std::string sql = "SELECT e.customer_id, e.ts, e.id, e.name";
+    for (size_t i = 0; i < paths.size(); ++i) {
+      sql += ", CASE json_type(e.properties, ?) WHEN 'true' THEN '1' WHEN 'false' THEN '0'"
+             " ELSE CAST(json_extract(e.properties, ?) AS TEXT) END";
     }
-    if (scan.from) sql += " AND e.ts >= " + std::to_string(ToUnixMillis(*scan.from));
-    if (scan.to) sql += " AND e.ts < " + std::to_string(ToUnixMillis(*scan.to));
+    if (attribute == "country") {
+      sql += ", c.country";
+    } else if (attribute == "city") {
+      sql += ", c.city";
+    } else if (attribute == "gender") {
+      sql += ", c.gender";
+    } else {
+      sql += ", ''";
+    }
+    sql += " FROM events e JOIN customers c ON c.id = e.customer_id WHERE c.merged_into IS NULL";
+    const std::vector<std::string>& ids = scan.names;  // event names, bound
+    if (!ids.empty()) sql += " AND e.name IN (" + Placeholders(ids.size()) + ")";
+    if (scan.from) sql += " AND e.ts >= ?";
+    if (scan.to) sql += " AND e.ts < ?";
     sql += " ORDER BY e.customer_id, e.ts, e.id";
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
-    for (size_t i = 0; i < scan.names.size(); ++i) s.Bind(static_cast<int>(i) + 1, scan.names[i]);
-    std::vector<std::optional<std::string>> values(scan.properties.size());
+    int index = 0;
+    for (const auto& path : paths) {
+      s.Bind(++index, path);
+      s.Bind(++index, path);
+    }
+    for (const auto& name : ids) s.Bind(++index, name);
+    if (scan.from) s.Bind(++index, ToUnixMillis(*scan.from));
+    if (scan.to) s.Bind(++index, ToUnixMillis(*scan.to));
+    std::vector<std::optional<std::string>> values(paths.size());
     const int first_property = 4;
-    const int attribute_column = first_property + static_cast<int>(scan.properties.size());
+    const int attribute_column = first_property + static_cast<int>(paths.size());
     RETURN_IF_ERROR(ForEachRow(s, [&] {
       for (size_t i = 0; i < values.size(); ++i) {
         int col = first_property + static_cast<int>(i);
