@@ -1,8 +1,9 @@
-// Behaviour analytics: cohort matrix over N orders and a 4-step funnel over N events, in memory (the Store scan
-// that feeds them is measured apart: it is SQLite's indexed scan). Inputs from a fixed seed, built outside the
-// timed loop; the answer is checked after the loop.
+// Behaviour analytics: cohort matrix over N orders and a 4-step funnel over N events, in memory
+// (the Store scan that feeds them is measured apart: it is SQLite's indexed scan). Inputs from a
+// fixed seed, built outside the timed loop; the answer is checked after the loop.
 //
-// Run: build/bench/behaviour_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// Run: build/bench/behaviour_bench --benchmark_repetitions=5
+// --benchmark_report_aggregates_only=true
 
 #include <benchmark/benchmark.h>
 
@@ -29,13 +30,15 @@ struct Orders {
 const Orders& OrdersOf(int64_t n) {
   static std::map<int64_t, std::unique_ptr<Orders>> cache;
   auto& slot = cache[n];
-  if (slot) return *slot;
+  if (slot)
+    return *slot;
   slot = std::make_unique<Orders>();
   std::mt19937_64 rng(42);
   slot->customers = n / kOrdersPerCustomer;
   for (int64_t i = 0; i < n; ++i) {
     CustomerId c(1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(slot->customers)));
-    slot->orders.emplace_back(c, FromUnixMillis(kStart + static_cast<int64_t>(rng() % (3ULL * 365 * 86'400'000))));
+    slot->orders.emplace_back(
+        c, FromUnixMillis(kStart + static_cast<int64_t>(rng() % (3ULL * 365 * 86'400'000))));
   }
   return *slot;
 }
@@ -55,10 +58,12 @@ void BM_CohortMatrix(benchmark::State& state) {
   std::vector<bool> seen(static_cast<size_t>(data.customers) + 1);
   int64_t expected = 0;
   for (const auto& [customer, at] : data.orders) {
-    if (!seen[static_cast<size_t>(customer.value())]) ++expected;
+    if (!seen[static_cast<size_t>(customer.value())])
+      ++expected;
     seen[static_cast<size_t>(customer.value())] = true;
   }
-  if (listed != expected) state.SkipWithError("cohort sizes do not add up to the customers");
+  if (listed != expected)
+    state.SkipWithError("cohort sizes do not add up to the customers");
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_CohortMatrix)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
@@ -71,10 +76,12 @@ struct Events {
 const Events& EventsOf(int64_t n) {
   static std::map<int64_t, std::unique_ptr<Events>> cache;
   auto& slot = cache[n];
-  if (slot) return *slot;
+  if (slot)
+    return *slot;
   slot = std::make_unique<Events>();
   std::mt19937_64 rng(7);
-  const char* names[] = {"Home", "Product Viewed", "Product Added", "Checkout Started", "Order Completed"};
+  const char* names[] = {"Home", "Product Viewed", "Product Added", "Checkout Started",
+                         "Order Completed"};
   int64_t id = 0;
   for (int64_t c = 0; c < n / kEventsPerCustomer; ++c) {
     std::vector<FunnelEvent> events;
@@ -106,7 +113,8 @@ void BM_Funnel(benchmark::State& state) {
     entrants = r.steps[0].customers;
     benchmark::DoNotOptimize(r);
   }
-  if (entrants != data.entrants) state.SkipWithError("step-1 customers differ from the customers who viewed");
+  if (entrants != data.entrants)
+    state.SkipWithError("step-1 customers differ from the customers who viewed");
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_Funnel)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);

@@ -1,7 +1,6 @@
 #include "cli/behaviour_commands.h"
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -20,18 +19,22 @@ int Fail(const Error& error) {
 }
 
 Result<std::optional<Timestamp>> OptionalTime(const std::string& text, const std::string& field) {
-  if (text.empty()) return std::optional<Timestamp>();
+  if (text.empty())
+    return std::optional<Timestamp>();
   auto at = ParseIso8601(text);
-  if (!at) return Error::InvalidField(field, "must be an ISO 8601 time");
+  if (!at)
+    return Error::InvalidField(field, "must be an ISO 8601 time");
   return std::optional<Timestamp>(*at);
 }
 
 void PrintSteps(const std::vector<bh::FunnelStepResult>& steps, const char* indent) {
   for (size_t i = 0; i < steps.size(); ++i) {
     const auto& s = steps[i];
-    std::printf("%s%zu. %-30s %8lld  %6.1f%% of start  %6.1f%% of previous", indent, i + 1, s.event.c_str(),
-                static_cast<long long>(s.customers), 100 * s.conversion_from_start, 100 * s.conversion_from_previous);
-    if (s.median_seconds_from_previous) std::printf("  median %.0f s", *s.median_seconds_from_previous);
+    std::printf("%s%zu. %-30s %8lld  %6.1f%% of start  %6.1f%% of previous", indent, i + 1,
+                s.event.c_str(), static_cast<long long>(s.customers), 100 * s.conversion_from_start,
+                100 * s.conversion_from_previous);
+    if (s.median_seconds_from_previous)
+      std::printf("  median %.0f s", *s.median_seconds_from_previous);
     std::printf("\n");
   }
 }
@@ -57,11 +60,15 @@ struct BehaviourCommands::Impl {
       size_t colon = w.find(':');
       size_t equals = w.find('=', colon == std::string::npos ? 0 : colon);
       int step = 0;
-      if (colon != std::string::npos) step = std::atoi(w.substr(0, colon).c_str());
-      if (colon == std::string::npos || equals == std::string::npos || step < 1 || step > static_cast<int>(q.steps.size())) {
-        return Error::InvalidField("where", "must be STEP:properties.KEY=VALUE with STEP 1.." + std::to_string(q.steps.size()));
+      if (colon != std::string::npos)
+        step = std::atoi(w.substr(0, colon).c_str());
+      if (colon == std::string::npos || equals == std::string::npos || step < 1 ||
+          step > static_cast<int>(q.steps.size())) {
+        return Error::InvalidField("where", "must be STEP:properties.KEY=VALUE with STEP 1.." +
+                                                std::to_string(q.steps.size()));
       }
-      q.steps[static_cast<size_t>(step - 1)].where.emplace_back(w.substr(colon + 1, equals - colon - 1), w.substr(equals + 1));
+      q.steps[static_cast<size_t>(step - 1)].where.emplace_back(
+          w.substr(colon + 1, equals - colon - 1), w.substr(equals + 1));
     }
     ASSIGN_OR_RETURN(q.window, bh::ParseWindow(window, "window"));
     ASSIGN_OR_RETURN(q.from, OptionalTime(from, "from"));
@@ -76,24 +83,29 @@ struct BehaviourCommands::Impl {
     q.months = months;
     if (!from.empty()) {
       auto m = bh::ParseMonth(from, "from");
-      if (!m) return Fail(m.error());
+      if (!m)
+        return Fail(m.error());
       q.from = *m;
     }
     if (!to.empty()) {
       auto m = bh::ParseMonth(to, "to");
-      if (!m) return Fail(m.error());
+      if (!m)
+        return Fail(m.error());
       q.to = *m;
     }
     auto at = OptionalTime(as_of, "as-of");
-    if (!at) return Fail(at.error());
+    if (!at)
+      return Fail(at.error());
     q.as_of = *at;
     auto matrix = service.Cohorts(q);
-    if (!matrix) return Fail(matrix.error());
+    if (!matrix)
+      return Fail(matrix.error());
     std::printf("%-8s %7s", "cohort", "size");
     for (int k = 0; k < matrix->months; ++k) std::printf(" %6s", ("M" + std::to_string(k)).c_str());
     std::printf("\n");
     for (const auto& row : matrix->cohorts) {
-      std::printf("%-8s %7lld", bh::FormatMonth(row.cohort).c_str(), static_cast<long long>(row.size));
+      std::printf("%-8s %7lld", bh::FormatMonth(row.cohort).c_str(),
+                  static_cast<long long>(row.size));
       for (double r : row.retention) std::printf(" %5.1f%%", 100 * r);
       std::printf("\n");
     }
@@ -102,9 +114,11 @@ struct BehaviourCommands::Impl {
 
   int RunFunnel(bh::BehaviourService& service) {
     auto q = FunnelQuery();
-    if (!q) return Fail(q.error());
+    if (!q)
+      return Fail(q.error());
     auto result = service.Funnel(*q);
-    if (!result) return Fail(result.error());
+    if (!result)
+      return Fail(result.error());
     PrintSteps(result->steps, "");
     for (const auto& row : result->breakdown) {
       std::printf("%s:\n", row.value.c_str());
@@ -114,19 +128,25 @@ struct BehaviourCommands::Impl {
   }
 
   int RunPaths(bh::BehaviourService& service) {
-    bh::PathsQuery q{.from_event = from_event, .to_event = to_event, .max_steps = max_steps, .limit = limit};
+    bh::PathsQuery q{
+        .from_event = from_event, .to_event = to_event, .max_steps = max_steps, .limit = limit};
     auto w = bh::ParseWindow(window, "window");
-    if (!w) return Fail(w.error());
+    if (!w)
+      return Fail(w.error());
     q.window = *w;
     auto at = OptionalTime(as_of, "as-of");
-    if (!at) return Fail(at.error());
+    if (!at)
+      return Fail(at.error());
     q.as_of = *at;
     auto result = service.Paths(q);
-    if (!result) return Fail(result.error());
-    std::printf("%lld customers with %s\n", static_cast<long long>(result->total), from_event.c_str());
+    if (!result)
+      return Fail(result.error());
+    std::printf("%lld customers with %s\n", static_cast<long long>(result->total),
+                from_event.c_str());
     for (const auto& p : result->paths) {
       std::printf("%8lld  %5.1f%%  ", static_cast<long long>(p.customers), 100 * p.share);
-      for (size_t i = 0; i < p.steps.size(); ++i) std::printf("%s%s", i == 0 ? "" : " → ", p.steps[i].c_str());
+      for (size_t i = 0; i < p.steps.size(); ++i)
+        std::printf("%s%s", i == 0 ? "" : " → ", p.steps[i].c_str());
       std::printf("\n");
     }
     return 0;
@@ -136,30 +156,43 @@ struct BehaviourCommands::Impl {
 BehaviourCommands::BehaviourCommands(CLI::App& cli, const std::function<void(CLI::App*)>& add_data)
     : impl_(std::make_unique<Impl>()) {
   Impl& i = *impl_;
-  i.cohorts = cli.add_subcommand("cohorts", "cohort retention by first-purchase month (table of retention %)");
+  i.cohorts = cli.add_subcommand("cohorts",
+                                 "cohort retention by first-purchase month (table of retention %)");
   add_data(i.cohorts);
   i.cohorts->add_option("--from", i.from, "first cohort listed, YYYY-MM");
   i.cohorts->add_option("--to", i.to, "last cohort listed, YYYY-MM");
-  i.cohorts->add_option("--months", i.months, "periods per cohort")->capture_default_str()->check(CLI::Range(1, 120));
+  i.cohorts->add_option("--months", i.months, "periods per cohort")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 120));
   i.cohorts->add_option("--as-of", i.as_of, "ISO 8601 time: ignore later orders (default now)");
 
-  i.funnel = cli.add_subcommand("funnel", "ordered funnel over events: customers per step, conversion, median time");
+  i.funnel = cli.add_subcommand(
+      "funnel", "ordered funnel over events: customers per step, conversion, median time");
   add_data(i.funnel);
-  i.funnel->add_option("--step", i.steps, "event name of a step, in order (2..10 times)")->required();
-  i.funnel->add_option("--where", i.where, "STEP:properties.KEY=VALUE property filter of step STEP (1-based)");
-  i.funnel->add_option("--window", i.window, "conversion window from step 1: <n>s|m|h|d|w")->capture_default_str();
+  i.funnel->add_option("--step", i.steps, "event name of a step, in order (2..10 times)")
+      ->required();
+  i.funnel->add_option("--where", i.where,
+                       "STEP:properties.KEY=VALUE property filter of step STEP (1-based)");
+  i.funnel->add_option("--window", i.window, "conversion window from step 1: <n>s|m|h|d|w")
+      ->capture_default_str();
   i.funnel->add_option("--from", i.from, "ISO 8601: step-1 events at or after");
   i.funnel->add_option("--to", i.to, "ISO 8601: step-1 events before");
   i.funnel->add_option("--breakdown", i.breakdown, "properties.KEY, country, city or gender");
   i.funnel->add_option("--as-of", i.as_of, "ISO 8601 time: ignore later events (default now)");
 
-  i.paths = cli.add_subcommand("paths", "top event paths after an event (to another), share of customers");
+  i.paths = cli.add_subcommand("paths",
+                               "top event paths after an event (to another), share of customers");
   add_data(i.paths);
   i.paths->add_option("--from-event", i.from_event, "event the paths start with")->required();
   i.paths->add_option("--to-event", i.to_event, "event the paths end with (optional)");
-  i.paths->add_option("--max-steps", i.max_steps, "events after --from-event")->capture_default_str()->check(CLI::Range(1, 20));
-  i.paths->add_option("--limit", i.limit, "paths listed")->capture_default_str()->check(CLI::Range(1, 100));
-  i.paths->add_option("--window", i.window, "from the --from-event occurrence: <n>s|m|h|d|w")->capture_default_str();
+  i.paths->add_option("--max-steps", i.max_steps, "events after --from-event")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 20));
+  i.paths->add_option("--limit", i.limit, "paths listed")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  i.paths->add_option("--window", i.window, "from the --from-event occurrence: <n>s|m|h|d|w")
+      ->capture_default_str();
   i.paths->add_option("--as-of", i.as_of, "ISO 8601 time: ignore later events (default now)");
 }
 
@@ -171,10 +204,13 @@ bool BehaviourCommands::parsed() const {
 
 int BehaviourCommands::Run(const app::RuntimeOptions& options) {
   auto runtime = app::Runtime::Open(options);
-  if (!runtime) return Fail(runtime.error());
+  if (!runtime)
+    return Fail(runtime.error());
   bh::BehaviourService& service = (*runtime)->behaviour();
-  if (impl_->cohorts->parsed()) return impl_->RunCohorts(service);
-  if (impl_->funnel->parsed()) return impl_->RunFunnel(service);
+  if (impl_->cohorts->parsed())
+    return impl_->RunCohorts(service);
+  if (impl_->funnel->parsed())
+    return impl_->RunFunnel(service);
   return impl_->RunPaths(service);
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// `panorama cohorts`, `panorama funnel`, `panorama paths`: behaviour analytics printed as text tables
-// (docs/segments.md). Kept apart from cli.cc so that file only registers and dispatches.
+// `panorama cohorts`, `panorama funnel`, `panorama paths`: behaviour analytics printed as text
+// tables (docs/segments.md). Kept apart from cli.cc so that file only registers and dispatches.
 
 #include <functional>
 #include <memory>

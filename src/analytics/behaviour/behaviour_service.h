@@ -1,9 +1,9 @@
 #pragma once
-// Behaviour analytics over the Store: cohort retention, funnels and paths (docs/segments.md). Each call
-// validates its query (kInvalidArgument naming the field: "months", "from", "to", "steps", "steps[i].event",
-// "steps[i].where", "window", "breakdown", "from_event", "to_event", "max_steps", "limit") and then scans the
-// store; kUnavailable/kInternal from the store pass through. Stateless apart from its references; thread-safe
-// as the Store is.
+// Behaviour analytics over the Store: cohort retention, funnels and paths (docs/segments.md). Each
+// call validates its query (kInvalidArgument naming the field: "months", "from", "to", "steps",
+// "steps[i].event", "steps[i].where", "window", "breakdown", "from_event", "to_event", "max_steps",
+// "limit") and then scans the store; kUnavailable/kInternal from the store pass through. Stateless
+// apart from its references; thread-safe as the Store is.
 
 #include <optional>
 #include <string>

@@ -23,17 +23,21 @@ namespace {
 using std::chrono::hours;
 
 // Debian's interpreter has python3-pandas (scripts/setup.sh); a pyenv shim earlier on PATH may not.
-std::string Python() { return std::ifstream("/usr/bin/python3").good() ? "/usr/bin/python3" : "python3"; }
+std::string Python() {
+  return std::ifstream("/usr/bin/python3").good() ? "/usr/bin/python3" : "python3";
+}
 
 std::string RunCommand(const std::string& command) {
   std::string out;
   FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
+  if (pipe == nullptr)
+    return out;
   char buffer[4096];
   size_t n = 0;
   while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
   int status = pclose(pipe);
-  if (status != 0) out = "command failed: " + command;
+  if (status != 0)
+    out = "command failed: " + command;
   return out;
 }
 
@@ -41,8 +45,10 @@ class BehaviourServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     crypto_ = testing::MakeTestCrypto(dir_.File("keystore.db"));
-    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("b.db"), .crypto = crypto_.get(),
-                                                 .synchronous_full = false})).value();
+    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("b.db"),
+                                                 .crypto = crypto_.get(),
+                                                 .synchronous_full = false}))
+                 .value();
   }
 
   CustomerId AddCustomer(storage::WriteTxn& txn, const std::string& country = "") {
@@ -60,23 +66,28 @@ class BehaviourServiceTest : public ::testing::Test {
   testing::FakeClock clock_{*ParseIso8601("2012-01-01")};
 };
 
-
-// Cohorts: the UCI Online Retail subset, one order per invoice, against the pandas reference cell by cell.
+// Cohorts: the UCI Online Retail subset, one order per invoice, against the pandas reference cell
+// by cell.
 TEST_F(BehaviourServiceTest, CohortMatrixEqualsThePandasReferenceOnOnlineRetail) {
   const std::string fixture = "tests/fixtures/online_retail_cohorts.csv.xz";
   // Decompressed by the same Python the reference uses (no xz-utils needed).
-  std::istringstream csv(RunCommand(Python() + " -c 'import lzma, sys; sys.stdout.write(lzma.open(sys.argv[1], \"rt\").read())' " + fixture));
+  std::istringstream csv(RunCommand(
+      Python() +
+      " -c 'import lzma, sys; sys.stdout.write(lzma.open(sys.argv[1], \"rt\").read())' " +
+      fixture));
   std::map<int64_t, CustomerId> customers;
   std::string line;
   int64_t orders = 0;
   ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
     while (std::getline(csv, line)) {
-      if (line.empty() || line[0] == '#' || line.rfind("InvoiceNo", 0) == 0) continue;
+      if (line.empty() || line[0] == '#' || line.rfind("InvoiceNo", 0) == 0)
+        continue;
       std::vector<std::string> f;
       std::stringstream fields(line);
       for (std::string cell; std::getline(fields, cell, ',');) f.push_back(cell);
       int64_t source_id = std::stoll(f.at(2));
-      if (!customers.count(source_id)) customers[source_id] = AddCustomer(txn);
+      if (!customers.count(source_id))
+        customers[source_id] = AddCustomer(txn);
       storage::OrderRecord o;
       o.customer = customers[source_id];
       o.external_id = f[0];
@@ -110,12 +121,18 @@ TEST_F(BehaviourServiceTest, CohortsIgnoreOrdersAfterAsOfAndOtherStatuses) {
     CustomerId a = AddCustomer(txn);
     int n = 0;
     for (const char* at : {"2011-01-10", "2011-02-10", "2011-03-10"}) {
-      storage::OrderRecord o{.customer = a, .external_id = "o" + std::to_string(++n), .total = {100, "CNY"},
-                             .total_base_minor = 100, .placed_at = *ParseIso8601(at)};
+      storage::OrderRecord o{.customer = a,
+                             .external_id = "o" + std::to_string(++n),
+                             .total = {100, "CNY"},
+                             .total_base_minor = 100,
+                             .placed_at = *ParseIso8601(at)};
       RETURN_IF_ERROR(txn.InsertOrder(o));
     }
-    storage::OrderRecord cancelled{.customer = AddCustomer(txn), .external_id = "c1", .total = {100, "CNY"},
-                                   .total_base_minor = 100, .status = "cancelled",
+    storage::OrderRecord cancelled{.customer = AddCustomer(txn),
+                                   .external_id = "c1",
+                                   .total = {100, "CNY"},
+                                   .total_base_minor = 100,
+                                   .status = "cancelled",
                                    .placed_at = *ParseIso8601("2011-01-05")};
     RETURN_IF_ERROR(txn.InsertOrder(cancelled));
     return Ok();
@@ -135,8 +152,8 @@ TEST_F(BehaviourServiceTest, RejectsBadCohortQueriesNamingTheField) {
   EXPECT_FIELD_ERROR(Service().Cohorts({.from = 24'140, .to = 24'139}), "from");
 }
 
-// Funnels: generated events with same-timestamp ties, repeats, out-of-window steps and a property filter,
-// against the plain-Python reference.
+// Funnels: generated events with same-timestamp ties, repeats, out-of-window steps and a property
+// filter, against the plain-Python reference.
 TEST_F(BehaviourServiceTest, FunnelEqualsThePythonReferenceOnGeneratedEvents) {
   std::mt19937_64 rng(42);
   const char* names[] = {"View", "Cart", "Buy", "Other"};
@@ -160,21 +177,23 @@ TEST_F(BehaviourServiceTest, FunnelEqualsThePythonReferenceOnGeneratedEvents) {
         ev.properties_json = category.empty() ? "{}" : R"({"category":")" + category + R"("})";
         ev.timestamp = ev.received_at = FromUnixMillis(ts);
         ASSIGN_OR_RETURN(EventId event_id, txn.InsertEvent(ev));
-        csv << id.value() << ',' << ts << ',' << event_id.value() << ',' << ev.name << ',' << category << '\n';
+        csv << id.value() << ',' << ts << ',' << event_id.value() << ',' << ev.name << ','
+            << category << '\n';
       }
     }
     return Ok();
   }));
   csv.close();
   FunnelQuery query;
-  query.steps = {{"View", {{"properties.category", "shoes"}}}, {"Cart", {}}, {"View", {}}, {"Buy", {}}};
+  query.steps = {
+      {"View", {{"properties.category", "shoes"}}}, {"Cart", {}}, {"View", {}}, {"Buy", {}}};
   query.window = hours(48);
   query.from = FromUnixMillis(base + 12 * 3'600'000);
   query.to = FromUnixMillis(base + 96 * 3'600'000);
-  std::string reference = RunCommand(Python() + " tests/reference/funnel_reference.py " + dir_.File("events.csv") +
-                                     " " + std::to_string(48 * 3'600'000) + " " +
-                                     std::to_string(ToUnixMillis(*query.from)) + " " +
-                                     std::to_string(ToUnixMillis(*query.to)) + " View:category=shoes Cart View Buy");
+  std::string reference = RunCommand(
+      Python() + " tests/reference/funnel_reference.py " + dir_.File("events.csv") + " " +
+      std::to_string(48 * 3'600'000) + " " + std::to_string(ToUnixMillis(*query.from)) + " " +
+      std::to_string(ToUnixMillis(*query.to)) + " View:category=shoes Cart View Buy");
 
   auto result = Service().Funnel(query);
 
@@ -201,9 +220,13 @@ TEST_F(BehaviourServiceTest, FunnelBreaksDownByCustomerAttributeAndReadsNumericP
     for (const char* country : {"CN", "CN", "GB", ""}) {
       CustomerId id = AddCustomer(txn, country);
       for (const char* name : {"View", "Buy"}) {
-        storage::EventRecord ev{.customer = id, .message_id = "m" + std::to_string(++n), .type = "track",
-                                .name = name, .properties_json = R"({"size":42,"gift":true})",
-                                .timestamp = *ParseIso8601("2011-06-01T10:00:00Z") + std::chrono::minutes(n)};
+        storage::EventRecord ev{
+            .customer = id,
+            .message_id = "m" + std::to_string(++n),
+            .type = "track",
+            .name = name,
+            .properties_json = R"({"size":42,"gift":true})",
+            .timestamp = *ParseIso8601("2011-06-01T10:00:00Z") + std::chrono::minutes(n)};
         ev.received_at = ev.timestamp;
         RETURN_IF_ERROR(txn.InsertEvent(ev));
       }
@@ -253,8 +276,11 @@ TEST_F(BehaviourServiceTest, PathsFollowEachCustomersEventsAndSkipMergedAwayReco
     int n = 0;
     auto add = [&](CustomerId id, std::vector<const char*> names) -> Result<void> {
       for (const char* name : names) {
-        storage::EventRecord ev{.customer = id, .message_id = "m" + std::to_string(++n), .type = "track",
-                                .name = name, .timestamp = *ParseIso8601("2011-06-01") + std::chrono::minutes(n)};
+        storage::EventRecord ev{.customer = id,
+                                .message_id = "m" + std::to_string(++n),
+                                .type = "track",
+                                .name = name,
+                                .timestamp = *ParseIso8601("2011-06-01") + std::chrono::minutes(n)};
         ev.received_at = ev.timestamp;
         RETURN_IF_ERROR(txn.InsertEvent(ev));
       }
@@ -267,7 +293,8 @@ TEST_F(BehaviourServiceTest, PathsFollowEachCustomersEventsAndSkipMergedAwayReco
     RETURN_IF_ERROR(add(b, {"Home", "Search", "Buy"}));
     RETURN_IF_ERROR(add(c, {"Home", "Cart", "Buy"}));
     // c merges into a: its events move to a, so a has two paths and c is gone.
-    return txn.MergeCustomers({.from = c, .into = a, .reason = "test", .at = *ParseIso8601("2011-07-01")});
+    return txn.MergeCustomers(
+        {.from = c, .into = a, .reason = "test", .at = *ParseIso8601("2011-07-01")});
   }));
 
   auto result = Service().Paths({.from_event = "Home", .to_event = "Buy"});

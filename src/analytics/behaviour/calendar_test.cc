@@ -21,7 +21,8 @@ TEST(Calendar, ParsesMonthsAndRejectsMalformedOnesNamingTheField) {
 
   ASSERT_OK(ok);
   EXPECT_EQ(FormatMonth(*ok), "2011-12");
-  for (const char* bad : {"2011-13", "2011-00", "2011-1", "201112", "2011/12", "abcd-ef", "1969-12", ""}) {
+  for (const char* bad :
+       {"2011-13", "2011-00", "2011-1", "201112", "2011/12", "abcd-ef", "1969-12", ""}) {
     EXPECT_FIELD_ERROR(ParseMonth(bad, "from"), "from");
   }
 }

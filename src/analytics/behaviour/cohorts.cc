@@ -10,16 +10,20 @@ void CohortBuilder::Add(CustomerId customer, Timestamp placed_at) {
 }
 
 CohortMatrix CohortBuilder::Build(const CohortOptions& options) {
-  // Sorting by (customer, month) puts each customer's first month first and makes duplicates adjacent, so one
-  // pass counts distinct active customers per (cohort, offset) — the pandas nunique of the reference.
+  // Sorting by (customer, month) puts each customer's first month first and makes duplicates
+  // adjacent, so one pass counts distinct active customers per (cohort, offset) — the pandas
+  // nunique of the reference.
   std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
     return a.customer != b.customer ? a.customer < b.customer : a.month < b.month;
   });
   entries_.erase(std::unique(entries_.begin(), entries_.end(),
-                             [](const Entry& a, const Entry& b) { return a.customer == b.customer && a.month == b.month; }),
+                             [](const Entry& a, const Entry& b) {
+                               return a.customer == b.customer && a.month == b.month;
+                             }),
                  entries_.end());
   CohortMatrix matrix;
-  if (entries_.empty()) return matrix;
+  if (entries_.empty())
+    return matrix;
   int32_t data_end = 0;
   for (const Entry& e : entries_) data_end = std::max(data_end, e.month);
 
@@ -31,9 +35,11 @@ CohortMatrix CohortBuilder::Build(const CohortOptions& options) {
     if (e.customer != current) {
       current = e.customer;
       first = e.month;
-      bool listed = (!options.from || first >= *options.from) && (!options.to || first <= *options.to);
+      bool listed =
+          (!options.from || first >= *options.from) && (!options.to || first <= *options.to);
       row = nullptr;
-      if (!listed) continue;
+      if (!listed)
+        continue;
       row = &rows[first];
       if (row->active.empty()) {
         row->cohort = first;
@@ -42,13 +48,16 @@ CohortMatrix CohortBuilder::Build(const CohortOptions& options) {
       }
       ++row->size;
     }
-    if (row == nullptr) continue;
+    if (row == nullptr)
+      continue;
     int64_t k = e.month - first;
-    if (k < static_cast<int64_t>(row->active.size())) ++row->active[static_cast<size_t>(k)];
+    if (k < static_cast<int64_t>(row->active.size()))
+      ++row->active[static_cast<size_t>(k)];
   }
   for (auto& [month, r] : rows) {
     r.retention.reserve(r.active.size());
-    for (int64_t a : r.active) r.retention.push_back(static_cast<double>(a) / static_cast<double>(r.size));
+    for (int64_t a : r.active)
+      r.retention.push_back(static_cast<double>(a) / static_cast<double>(r.size));
     matrix.months = std::max(matrix.months, static_cast<int>(r.active.size()));
     matrix.cohorts.push_back(std::move(r));
   }

@@ -19,19 +19,20 @@ struct CohortOptions {
 
 struct CohortRow {
   MonthIndex cohort = 0;
-  int64_t size = 0;                 // customers whose first order falls in the cohort month
-  std::vector<int64_t> active;      // active[k]: of those, customers with >= 1 order in month cohort + k
-  std::vector<double> retention;    // active[k] / size
+  int64_t size = 0;  // customers whose first order falls in the cohort month
+  std::vector<int64_t>
+      active;  // active[k]: of those, customers with >= 1 order in month cohort + k
+  std::vector<double> retention;  // active[k] / size
 };
 
 struct CohortMatrix {
-  std::vector<CohortRow> cohorts;   // ascending, only months that have new customers
-  int months = 0;                   // the longest row
+  std::vector<CohortRow> cohorts;  // ascending, only months that have new customers
+  int months = 0;                  // the longest row
 };
 
-// Collects orders (customer, time), then builds the matrix. Every order counts (the caller drops orders that
-// are not purchases, or after "as of"). Rows stop at the month of the latest order seen (the end of the data),
-// or after `months` periods. Memory: 12 bytes per order. Not thread-safe.
+// Collects orders (customer, time), then builds the matrix. Every order counts (the caller drops
+// orders that are not purchases, or after "as of"). Rows stop at the month of the latest order seen
+// (the end of the data), or after `months` periods. Memory: 12 bytes per order. Not thread-safe.
 class CohortBuilder {
  public:
   void Add(CustomerId customer, Timestamp placed_at);

@@ -42,7 +42,8 @@ TEST(CohortBuilder, CohortIsTheFirstPurchaseEvenOutsideTheListedRange) {
 
 TEST(CohortBuilder, RowsStopAfterTheRequestedMonths) {
   CohortBuilder b;
-  for (int m = 1; m <= 9; ++m) b.Add(CustomerId(1), At(("2011-0" + std::to_string(m) + "-15").c_str()));
+  for (int m = 1; m <= 9; ++m)
+    b.Add(CustomerId(1), At(("2011-0" + std::to_string(m) + "-15").c_str()));
 
   CohortMatrix m = b.Build({.months = 4});
 

@@ -9,12 +9,14 @@ using std::chrono::hours;
 using std::chrono::minutes;
 
 // Events at whole minutes; ids follow the listing order; one optional property ("category").
-std::vector<FunnelEvent> Seq(std::initializer_list<std::tuple<int, const char*, const char*>> events) {
+std::vector<FunnelEvent> Seq(
+    std::initializer_list<std::tuple<int, const char*, const char*>> events) {
   std::vector<FunnelEvent> out;
   int64_t id = 0;
   for (auto [minute, name, category] : events) {
     std::optional<std::string> value;
-    if (category != nullptr) value = category;
+    if (category != nullptr)
+      value = category;
     out.push_back({FromUnixMillis(int64_t{minute} * 60'000), ++id, name, {value}});
   }
   return out;
@@ -54,7 +56,10 @@ TEST(FunnelCalculator, CountsCustomersPerStepWithConversionsAndMedians) {
 TEST(FunnelCalculator, KeepsTheStartThatGoesFurthestWithinTheWindow) {
   FunnelCalculator f(Spec({"View", "Cart", "Buy"}));
   // The first View reaches only Cart within the hour; the second reaches Buy.
-  f.AddCustomer(Seq({{0, "View", nullptr}, {50, "Cart", nullptr}, {100, "View", nullptr}, {110, "Cart", nullptr},
+  f.AddCustomer(Seq({{0, "View", nullptr},
+                     {50, "Cart", nullptr},
+                     {100, "View", nullptr},
+                     {110, "Cart", nullptr},
                      {130, "Buy", nullptr}}));
 
   FunnelResult r = f.Finish();
@@ -73,8 +78,9 @@ TEST(FunnelCalculator, StepsAtTheWindowEdgeCountAndLaterOnesDoNot) {
 
 TEST(FunnelCalculator, SameTimestampEventsCountInStorageOrderAndOneEventFillsOneStep) {
   FunnelCalculator f(Spec({"View", "View", "Buy"}));
-  f.AddCustomer(Seq({{5, "View", nullptr}, {5, "Buy", nullptr}}));                    // one View: step 2 missing
-  f.AddCustomer(Seq({{5, "View", nullptr}, {5, "View", nullptr}, {5, "Buy", nullptr}}));  // all at one instant
+  f.AddCustomer(Seq({{5, "View", nullptr}, {5, "Buy", nullptr}}));  // one View: step 2 missing
+  f.AddCustomer(Seq(
+      {{5, "View", nullptr}, {5, "View", nullptr}, {5, "Buy", nullptr}}));  // all at one instant
 
   FunnelResult r = f.Finish();
 

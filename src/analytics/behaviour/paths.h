@@ -16,7 +16,8 @@ struct PathSpec {
   std::string to_event;  // empty: paths are the next `max_steps` events, wherever they lead
   int max_steps = 5;     // events after from_event, to_event included
   int limit = 10;        // paths listed
-  std::chrono::milliseconds window{7 * 24 * 3'600'000LL};  // from the from_event occurrence, inclusive
+  std::chrono::milliseconds window{7 * 24 *
+                                   3'600'000LL};  // from the from_event occurrence, inclusive
 };
 
 struct PathEvent {

@@ -7,7 +7,8 @@ namespace {
 
 std::vector<PathEvent> Seq(std::initializer_list<std::pair<int, const char*>> events) {
   std::vector<PathEvent> out;
-  for (auto [minute, name] : events) out.push_back({FromUnixMillis(int64_t{minute} * 60'000), name});
+  for (auto [minute, name] : events)
+    out.push_back({FromUnixMillis(int64_t{minute} * 60'000), name});
   return out;
 }
 
@@ -15,7 +16,8 @@ using Steps = std::vector<std::string>;
 
 TEST(PathCounter, CountsEachDistinctPathOncePerCustomerAndCollapsesRepeats) {
   PathCounter c({.from_event = "Home", .to_event = "Buy", .max_steps = 5, .limit = 10});
-  c.AddCustomer(Seq({{0, "Home"}, {1, "List"}, {2, "List"}, {3, "Buy"}, {4, "Home"}, {5, "List"}, {6, "Buy"}}));
+  c.AddCustomer(Seq(
+      {{0, "Home"}, {1, "List"}, {2, "List"}, {3, "Buy"}, {4, "Home"}, {5, "List"}, {6, "Buy"}}));
   c.AddCustomer(Seq({{0, "Home"}, {1, "List"}, {2, "Buy"}}));
   c.AddCustomer(Seq({{0, "Home"}, {1, "Cart"}, {2, "Buy"}}));
   c.AddCustomer(Seq({{0, "Home"}, {1, "Cart"}}));  // never reaches Buy: in the total, on no path
@@ -32,7 +34,11 @@ TEST(PathCounter, CountsEachDistinctPathOncePerCustomerAndCollapsesRepeats) {
 }
 
 TEST(PathCounter, DropsPathsLongerThanMaxStepsOrOutsideTheWindow) {
-  PathCounter c({.from_event = "A", .to_event = "Z", .max_steps = 2, .limit = 10, .window = std::chrono::minutes(10)});
+  PathCounter c({.from_event = "A",
+                 .to_event = "Z",
+                 .max_steps = 2,
+                 .limit = 10,
+                 .window = std::chrono::minutes(10)});
   c.AddCustomer(Seq({{0, "A"}, {1, "B"}, {2, "C"}, {3, "Z"}}));  // 3 steps after A
   c.AddCustomer(Seq({{0, "A"}, {11, "Z"}}));                     // 11 minutes later
   c.AddCustomer(Seq({{0, "A"}, {10, "Z"}}));                     // at the window's edge: counts

@@ -1,4 +1,5 @@
-// /api/v1/analytics/cohorts, /funnel and /paths: behaviour analytics (docs/segments.md), aggregates only.
+// /api/v1/analytics/cohorts, /funnel and /paths: behaviour analytics (docs/segments.md), aggregates
+// only.
 
 #include <simdjson.h>
 
@@ -16,19 +17,24 @@ namespace bh = behaviour;
 
 Result<std::optional<Timestamp>> TimeParam(const Request& request, const char* name) {
   auto value = request.Query(name);
-  if (!value || value->empty()) return std::optional<Timestamp>();
+  if (!value || value->empty())
+    return std::optional<Timestamp>();
   auto at = ParseIso8601(*value);
-  if (!at) return Error::InvalidField(name, "must be an ISO 8601 time");
+  if (!at)
+    return Error::InvalidField(name, "must be an ISO 8601 time");
   return std::optional<Timestamp>(*at);
 }
 
 Result<std::optional<int>> IntParam(const Request& request, const char* name, int min, int max) {
   auto value = request.Query(name);
-  if (!value || value->empty()) return std::optional<int>();
+  if (!value || value->empty())
+    return std::optional<int>();
   int n = 0;
   auto parsed = std::from_chars(value->data(), value->data() + value->size(), n);
-  if (parsed.ec != std::errc() || parsed.ptr != value->data() + value->size() || n < min || n > max) {
-    return Error::InvalidField(name, "must be an integer between " + std::to_string(min) + " and " + std::to_string(max));
+  if (parsed.ec != std::errc() || parsed.ptr != value->data() + value->size() || n < min ||
+      n > max) {
+    return Error::InvalidField(
+        name, "must be an integer between " + std::to_string(min) + " and " + std::to_string(max));
   }
   return std::optional<int>(n);
 }
@@ -38,18 +44,22 @@ Response Cohorts(ApiServices& s, Request& request) {
   for (auto [name, into] : {std::pair{"from", &query.from}, std::pair{"to", &query.to}}) {
     if (auto value = request.Query(name); value && !value->empty()) {
       auto month = bh::ParseMonth(*value, name);
-      if (!month) return Response::Problem(month.error());
+      if (!month)
+        return Response::Problem(month.error());
       *into = *month;
     }
   }
   auto months = IntParam(request, "months", 1, bh::kMaxCohortMonths);
-  if (!months) return Response::Problem(months.error());
+  if (!months)
+    return Response::Problem(months.error());
   query.months = months->value_or(12);
   auto as_of = TimeParam(request, "as_of");
-  if (!as_of) return Response::Problem(as_of.error());
+  if (!as_of)
+    return Response::Problem(as_of.error());
   query.as_of = *as_of;
   auto matrix = s.behaviour->Cohorts(query);
-  if (!matrix) return Response::Problem(matrix.error());
+  if (!matrix)
+    return Response::Problem(matrix.error());
   JsonWriter w;
   w.StartObject().Key("as_of").String(FormatIso8601(query.as_of.value_or(s.clock.Now())));
   w.Key("cohorts").StartArray();
@@ -82,10 +92,11 @@ void WriteSteps(JsonWriter& w, const std::vector<bh::FunnelStepResult>& steps) {
   w.EndArray();
 }
 
-// "where": {"properties.<path>": string | number | boolean}; numbers compare as written, booleans as 1/0 (how
-// the store renders them).
+// "where": {"properties.<path>": string | number | boolean}; numbers compare as written, booleans
+// as 1/0 (how the store renders them).
 void ReadWhere(JsonBody& step, std::vector<std::pair<std::string, std::string>>& out) {
-  if (!step.Has("where") || step.IsNull("where")) return;
+  if (!step.Has("where") || step.IsNull("where"))
+    return;
   auto text = step.Object("where");
   if (!text) {
     step.Reject("where", "must be an object of property filters");
@@ -115,7 +126,8 @@ void ReadWhere(JsonBody& step, std::vector<std::pair<std::string, std::string>>&
 
 Response Funnel(ApiServices& s, Request& request) {
   auto body = JsonBody::Parse(request.body);
-  if (!body) return Response::Problem(body.error());
+  if (!body)
+    return Response::Problem(body.error());
   body->AllowOnly({"steps", "window", "from", "to", "breakdown", "as_of"});
   bh::FunnelQuery query;
   body->Objects("steps", bh::kMaxFunnelSteps, true, [&](JsonBody& step, const std::string&) {
@@ -133,7 +145,8 @@ Response Funnel(ApiServices& s, Request& request) {
       body->Reject("window", parsed.error().violations().front().reason);
     }
   }
-  for (auto [name, into] : {std::pair{"from", &query.from}, std::pair{"to", &query.to}, std::pair{"as_of", &query.as_of}}) {
+  for (auto [name, into] : {std::pair{"from", &query.from}, std::pair{"to", &query.to},
+                            std::pair{"as_of", &query.as_of}}) {
     if (auto value = body->String(name, 64)) {
       auto at = ParseIso8601(*value);
       if (at) {
@@ -144,9 +157,11 @@ Response Funnel(ApiServices& s, Request& request) {
     }
   }
   query.breakdown = body->String("breakdown", 200).value_or("");
-  if (!body->ok()) return Response::Problem(body->TakeError());
+  if (!body->ok())
+    return Response::Problem(body->TakeError());
   auto result = s.behaviour->Funnel(query);
-  if (!result) return Response::Problem(result.error());
+  if (!result)
+    return Response::Problem(result.error());
   JsonWriter w;
   w.StartObject().Key("steps");
   WriteSteps(w, result->steps);
@@ -165,24 +180,30 @@ Response Paths(ApiServices& s, Request& request) {
   query.from_event = std::string(request.Query("from_event").value_or(""));
   query.to_event = std::string(request.Query("to_event").value_or(""));
   auto max_steps = IntParam(request, "max_steps", 1, bh::kMaxPathSteps);
-  if (!max_steps) return Response::Problem(max_steps.error());
+  if (!max_steps)
+    return Response::Problem(max_steps.error());
   query.max_steps = max_steps->value_or(5);
   auto limit = IntParam(request, "limit", 1, bh::kMaxPathLimit);
-  if (!limit) return Response::Problem(limit.error());
+  if (!limit)
+    return Response::Problem(limit.error());
   query.limit = limit->value_or(10);
   if (auto window = request.Query("window"); window && !window->empty()) {
     auto parsed = bh::ParseWindow(*window, "window");
-    if (!parsed) return Response::Problem(parsed.error());
+    if (!parsed)
+      return Response::Problem(parsed.error());
     query.window = *parsed;
   }
   auto from = TimeParam(request, "from");
-  if (!from) return Response::Problem(from.error());
+  if (!from)
+    return Response::Problem(from.error());
   query.from = *from;
   auto as_of = TimeParam(request, "as_of");
-  if (!as_of) return Response::Problem(as_of.error());
+  if (!as_of)
+    return Response::Problem(as_of.error());
   query.as_of = *as_of;
   auto result = s.behaviour->Paths(query);
-  if (!result) return Response::Problem(result.error());
+  if (!result)
+    return Response::Problem(result.error());
   JsonWriter w;
   w.StartObject().Key("paths").StartArray();
   for (const auto& path : result->paths) {
@@ -197,9 +218,12 @@ Response Paths(ApiServices& s, Request& request) {
 }  // namespace
 
 void RegisterBehaviourRoutes(Router& router, ApiServices& s) {
-  if (s.behaviour == nullptr) return;
-  router.Add(Method::kGet, "/api/v1/analytics/cohorts", Read(s, Permission::kAnalyticsRead, Cohorts));
-  router.Add(Method::kPost, "/api/v1/analytics/funnel", Read(s, Permission::kAnalyticsRead, Funnel));
+  if (s.behaviour == nullptr)
+    return;
+  router.Add(Method::kGet, "/api/v1/analytics/cohorts",
+             Read(s, Permission::kAnalyticsRead, Cohorts));
+  router.Add(Method::kPost, "/api/v1/analytics/funnel",
+             Read(s, Permission::kAnalyticsRead, Funnel));
   router.Add(Method::kGet, "/api/v1/analytics/paths", Read(s, Permission::kAnalyticsRead, Paths));
 }
 
