@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "analytics/behaviour/behaviour_service.h"
 #include "analytics/lifecycle.h"
 #include "analytics/rfm_service.h"
 #include "analytics/segment_metrics.h"
@@ -270,6 +271,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   RETURN_IF_ERROR(runtime->segments_->Load());
   runtime->observers_ = std::make_unique<RuntimeObserver>(*runtime->feature_observer_, *runtime->consents_,
                                                           *runtime->rfm_, *runtime->segments_);
+  runtime->behaviour_ = std::make_unique<behaviour::BehaviourService>(*runtime->store_, runtime->clock_);
   runtime->ingest_ = std::make_unique<ingest::IngestPipeline>(*runtime->store_, runtime->rates_, runtime->observers_.get());
   return runtime;
 }
@@ -444,6 +446,7 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   services->dsar = dsar_.get();
   services->rfm = rfm_.get();
   services->lifecycle = lifecycle_.get();
+  services->behaviour = behaviour_.get();
   services->pseudonym_secret = privacy_secret_;
   services->segments = segments_.get();
   auto router = std::make_unique<http::Router>();

@@ -59,6 +59,9 @@ class AudienceRuleEngine;
 class SegmentService;
 struct EvaluationReport;
 }
+namespace panorama::behaviour {
+class BehaviourService;
+}
 
 namespace panorama::app {
 
@@ -132,6 +135,7 @@ class Runtime {
   // EvaluateSegments (which first rebuilds the feature store and the index, for commands).
   segments::SegmentService& segments() { return *segments_; }
   Result<segments::EvaluationReport> EvaluateSegments();
+  behaviour::BehaviourService& behaviour() { return *behaviour_; }
   // Server secret (data_dir/privacy.key, created on first use) from which pseudonym keys derive.
   const std::string& privacy_secret() const { return privacy_secret_; }
   const ExchangeRates& rates() const { return rates_; }
@@ -193,6 +197,7 @@ class Runtime {
   std::unique_ptr<segments::AudienceRuleEngine> rule_engine_;
   std::unique_ptr<segments::SegmentService> segments_;  // its worker stops before the store goes
   std::unique_ptr<ingest::IngestObserver> observers_;  // feature store + consent index + segments
+  std::unique_ptr<behaviour::BehaviourService> behaviour_;
   std::unique_ptr<ingest::IngestPipeline> ingest_;
 };
 

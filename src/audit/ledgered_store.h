@@ -82,6 +82,9 @@ class LedgeredStore final : public storage::Store {
   Result<void> ScanCustomerIds(const std::function<void(CustomerId, bool)>& fn) override {
     return inner_->ScanCustomerIds(fn);
   }
+  Result<void> ScanEvents(const EventScan& scan, const std::function<void(const EventRow&)>& fn) override {
+    return inner_->ScanEvents(scan, fn);
+  }
   Result<void> RotateCustomerKey(CustomerId id) override;
   Result<std::vector<CustomerId>> ListErasures() override { return inner_->ListErasures(); }
   Result<storage::CustomerRecord> GetCustomerInScope(CustomerId id, const storage::RecordScope& scope) override {

@@ -15,6 +15,7 @@
 #include "cli/segments_command.h"
 #include "audit/ledger_service.h"
 #include "audit/verifier.h"
+#include "cli/behaviour_commands.h"
 #include "core/actor_context.h"
 #include "backup/backup.h"
 #include "demo/demo_generator.h"
@@ -559,6 +560,7 @@ int Run(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "csv", "json"}));
   lifecycle->add_option("--from", analytics_args.from, "history: first month, YYYY-MM (with --to)");
   lifecycle->add_option("--to", analytics_args.to, "history: last month, YYYY-MM (at most 120 months)");
+  BehaviourCommands behaviour_commands(cli, add_data);  // cohorts, funnel, paths
 
   auto* user = cli.add_subcommand("user", "manage staff users");
   add_data(user);
@@ -704,6 +706,7 @@ int Run(int argc, char** argv) {
     return Export(runtime_options, export_kind, export_output);
   }
   if (segments_command.parsed()) return segments_command.Run(runtime_options);
+  if (behaviour_commands.parsed()) return behaviour_commands.Run(runtime_options);
   if (retention_run->parsed()) {
     policies[0].anonymise = events_action == "anonymise";
     policies[1].anonymise = interactions_action == "anonymise";

@@ -235,6 +235,32 @@ class Store {
   // Distinct non-empty event names, ascending, at most `limit` (the segment builder's autocomplete).
   virtual Result<std::vector<std::string>> ListEventNames(int) { return Unsupported("ListEventNames"); }
 
+  // Event scan for behaviour analytics (funnels, paths): events of live (not merged-away) customers in
+  // (customer, timestamp, id) order, so a caller can process one customer at a time. Optional filters: event
+  // names (empty: all), a time range [from, to). For each row it also extracts the requested properties
+  // (`properties` are paths inside the properties object, "category" or "cart.total"; each segment
+  // [A-Za-z0-9_-]+, else kInvalidArgument) as text (JSON strings unquoted, numbers as written, true/false as
+  // 1/0, objects as JSON; nullopt when absent), and one customer attribute when `customer_attribute` is
+  // "country", "city" or "gender" (empty when unset). The row's views are valid during the callback only.
+  struct EventScan {
+    std::vector<std::string> names;
+    std::optional<Timestamp> from;
+    std::optional<Timestamp> to;
+    std::vector<std::string> properties;
+    std::string customer_attribute;
+  };
+  struct EventRow {
+    CustomerId customer;
+    Timestamp timestamp;
+    int64_t id = 0;
+    std::string_view name;
+    const std::vector<std::optional<std::string>>* properties = nullptr;  // one per EventScan::properties
+    std::string_view customer_attribute;
+  };
+  virtual Result<void> ScanEvents(const EventScan&, const std::function<void(const EventRow&)>&) {
+    return Unsupported("ScanEvents");
+  }
+
   // Staff, keys, sessions, idempotency
   virtual Result<UserRecord> FindUserByName(std::string_view username) = 0;
   virtual Result<UserRecord> GetUser(UserId id) = 0;

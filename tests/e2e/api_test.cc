@@ -122,6 +122,7 @@ TEST_F(ApiTest, EveryRegisteredRouteIsInTheOpenApiDocumentAndViceVersa) {
     services.rfm = &rt.rfm();
     services.lifecycle = &rt.lifecycle();
     services.segments = &rt.segments();
+    services.behaviour = &rt.behaviour();
     http::RegisterApiRoutes(probe, services);
     for (const auto& route : probe.Routes()) registered.insert(std::string(http::MethodName(route.method)) + " " + route.pattern);
   }
@@ -137,6 +138,7 @@ TEST_F(ApiTest, EveryRouteAnswersWithTheSecureHeaders) {
   profile::CustomerViewService views(rt.store(), rt.features(), rt.clock());
   http::ApiServices services{rt.store(), rt.auth(), rt.features(), rt.ingest(), views, rt.rates(), rt.clock()};
   services.segments = &rt.segments();
+  services.behaviour = &rt.behaviour();
   http::RegisterApiRoutes(probe, services);
   std::set<int> statuses;
   int checked = 0;

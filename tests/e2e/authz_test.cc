@@ -131,6 +131,9 @@ const std::map<std::string, std::string> kMatrix = {
     {"POST /v1/group", "UUUUUUUAUU"},
     {"POST /v1/alias", "UUUUUUUAUU"},
     {"POST /v1/import", "UUUUUUUAUU"},
+    {"GET /api/v1/analytics/cohorts", "UAFAFAFFAA"},
+    {"POST /api/v1/analytics/funnel", "UAFAFAFFAA"},
+    {"GET /api/v1/analytics/paths", "UAFAFAFFAA"},
 };
 
 std::string Base64(const std::string& raw) {
@@ -238,6 +241,7 @@ class AuthzTest : public ::testing::Test {
     services.rfm = &rt.rfm();
     services.lifecycle = &rt.lifecycle();
     services.segments = &rt.segments();
+    services.behaviour = &rt.behaviour();
     http::RegisterApiRoutes(probe, services);
     return probe.Routes();
   }

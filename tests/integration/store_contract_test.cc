@@ -235,6 +235,45 @@ TEST_P(StoreContractTest, RepeatedMessageIdIsRejectedAsDuplicate) {
   EXPECT_ERROR_CODE(again, ErrorCode::kAlreadyExists);
 }
 
+// ScanEvents (behaviour analytics): customer order, name and time filters, property extraction as text.
+TEST_P(StoreContractTest, ScanEventsFiltersOrdersAndExtractsPropertiesAsText) {
+  CustomerId a = AddCustomer("A");
+  CustomerId b = AddCustomer("B");
+  ASSERT_OK(store_->Write([&](WriteTxn& txn) -> Result<void> {
+    int n = 0;
+    auto add = [&](CustomerId who, const char* name, int64_t at, const char* properties) -> Result<void> {
+      EventRecord e;
+      e.customer = who;
+      e.message_id = "scan-" + std::to_string(++n);
+      e.type = "track";
+      e.name = name;
+      e.properties_json = properties;
+      e.timestamp = e.received_at = At(at);
+      return txn.InsertEvent(e).has_value() ? Ok() : Result<void>(Error::Internal("insert"));
+    };
+    RETURN_IF_ERROR(add(b, "View", 5, R"({"size":42,"gift":true,"cart":{"total":1.5}})"));
+    RETURN_IF_ERROR(add(a, "View", 9, R"({"category":"鞋"})"));
+    RETURN_IF_ERROR(add(a, "Buy", 7, "{}"));
+    RETURN_IF_ERROR(add(a, "Other", 8, "{}"));
+    return add(a, "View", 100, "{}");
+  }));
+  Store::EventScan scan{.names = {"View", "Buy"}, .to = At(50),
+                        .properties = {"category", "size", "gift", "cart.total"}};
+  std::vector<std::string> seen;
+
+  ASSERT_OK(store_->ScanEvents(scan, [&](const Store::EventRow& row) {
+    std::string line = std::to_string(row.customer.value()) + " " + std::string(row.name);
+    for (const auto& v : *row.properties) line += " " + v.value_or("-");
+    seen.push_back(line);
+  }));
+
+  std::string ida = std::to_string(a.value());
+  std::string idb = std::to_string(b.value());
+  EXPECT_EQ(seen, (std::vector<std::string>{ida + " Buy - - - -", ida + " View 鞋 - - -", idb + " View - 42 1 1.5"}));
+  scan.properties = {"bad key"};
+  EXPECT_ERROR_CODE(store_->ScanEvents(scan, [](const Store::EventRow&) {}), ErrorCode::kInvalidArgument);
+}
+
 // Ownership is enforced in the queries: a scope sees its owner's and its team's rows, nothing else.
 TEST_P(StoreContractTest, RecordScopeLimitsCustomersAndOrdersToOwnerAndTeam) {
   CustomerId mine = AddCustomer("mine");

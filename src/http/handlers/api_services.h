@@ -42,6 +42,9 @@ class LifecycleService;
 namespace panorama::segments {
 class SegmentService;
 }
+namespace panorama::behaviour {
+class BehaviourService;
+}
 
 namespace panorama::http {
 
@@ -71,6 +74,8 @@ struct ApiServices {
   analytics::LifecycleService* lifecycle = nullptr;
   // Segments (segments/service/); the /segments routes are registered only when set.
   segments::SegmentService* segments = nullptr;
+  // Cohorts, funnels, paths (analytics/behaviour); the /analytics/cohorts|funnel|paths routes need it.
+  behaviour::BehaviourService* behaviour = nullptr;
 };
 
 // Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.

@@ -17,5 +17,6 @@ void RegisterAuditRoutes(Router& router, ApiServices& services);     // audit le
 void RegisterAccessRoutes(Router& router, ApiServices& services);    // roles, teams, staff access, reveal
 void RegisterAnalyticsRoutes(Router& router, ApiServices& services);  // RFM and lifecycle (when both are set)
 void RegisterSegmentRoutes(Router& router, ApiServices& services);   // segments (when services.segments is set)
+void RegisterBehaviourRoutes(Router& router, ApiServices& services);  // cohorts, funnels, paths
 
 }  // namespace panorama::http

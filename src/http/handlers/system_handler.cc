@@ -37,6 +37,7 @@ void RegisterApiRoutes(Router& router, ApiServices& services) {
   RegisterPrivacyRoutes(router, services);
   RegisterAnalyticsRoutes(router, services);
   RegisterSegmentRoutes(router, services);
+  RegisterBehaviourRoutes(router, services);
 }
 
 }  // namespace panorama::http

@@ -2,6 +2,7 @@
 // and a small pool of read-only connections so reads proceed beside a write in WAL mode.
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -1667,6 +1668,76 @@ class SqliteStore final : public Store {
       fact.timestamp = FromUnixMillis(s.Int(1));
       fact.properties_json = s.Text(2);
       fn(fact);
+    }));
+    return Ok();
+  }
+
+  Result<void> ScanEvents(const EventScan& scan, const std::function<void(const EventRow&)>& fn) override {
+    // Property paths are bound as JSON path parameters ($."a"."b"); the segment alphabet is checked anyway so
+    // a bad path is a clear error rather than a JSON path syntax error from SQLite.
+    std::vector<std::string> paths;
+    for (const std::string& key : scan.properties) {
+      std::string path = "$";
+      size_t start = 0;
+      while (true) {
+        size_t dot = key.find('.', start);
+        std::string_view segment = std::string_view(key).substr(start, dot == std::string::npos ? dot : dot - start);
+        bool valid = !segment.empty() && segment.size() <= 64;
+        for (char c : segment) {
+          if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') valid = false;
+        }
+        if (!valid) return Error::InvalidArgument("property path '" + key + "' is not a.b.c of [A-Za-z0-9_-]");
+        path += ".\"" + std::string(segment) + "\"";
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+      }
+      paths.push_back(std::move(path));
+    }
+    const std::string& attribute = scan.customer_attribute;
+    if (!attribute.empty() && attribute != "country" && attribute != "city" && attribute != "gender") {
+      return Error::InvalidArgument("customer attribute '" + attribute + "' is not country, city or gender");
+    }
+    std::string sql = "SELECT e.customer_id, e.ts, e.id, e.name";
+    for (size_t i = 0; i < paths.size(); ++i) {
+      sql += ", CASE json_type(e.properties, ?) WHEN 'true' THEN '1' WHEN 'false' THEN '0'"
+             " ELSE CAST(json_extract(e.properties, ?) AS TEXT) END";
+    }
+    if (attribute == "country") {
+      sql += ", c.country";
+    } else if (attribute == "city") {
+      sql += ", c.city";
+    } else if (attribute == "gender") {
+      sql += ", c.gender";
+    } else {
+      sql += ", ''";
+    }
+    sql += " FROM events e JOIN customers c ON c.id = e.customer_id WHERE c.merged_into IS NULL";
+    const std::vector<std::string>& ids = scan.names;  // event names, bound
+    if (!ids.empty()) sql += " AND e.name IN (" + Placeholders(ids.size()) + ")";
+    if (scan.from) sql += " AND e.ts >= ?";
+    if (scan.to) sql += " AND e.ts < ?";
+    sql += " ORDER BY e.customer_id, e.ts, e.id";
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
+    int index = 0;
+    for (const auto& path : paths) {
+      s.Bind(++index, path);
+      s.Bind(++index, path);
+    }
+    for (const auto& name : ids) s.Bind(++index, name);
+    if (scan.from) s.Bind(++index, ToUnixMillis(*scan.from));
+    if (scan.to) s.Bind(++index, ToUnixMillis(*scan.to));
+    std::vector<std::optional<std::string>> values(paths.size());
+    const int first_property = 4;
+    const int attribute_column = first_property + static_cast<int>(paths.size());
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      for (size_t i = 0; i < values.size(); ++i) {
+        int col = first_property + static_cast<int>(i);
+        values[i] = s.IsNull(col) ? std::nullopt : std::optional<std::string>(s.Text(col));
+      }
+      std::string name = s.Text(3);
+      std::string attr = s.Text(attribute_column);
+      fn(EventRow{CustomerId(s.Int(0)), FromUnixMillis(s.Int(1)), s.Int(2), name, &values, attr});
     }));
     return Ok();
   }
