@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "features/feature_store.h"
 #include "privacy/consent_service.h"
@@ -316,6 +318,34 @@ TEST_F(AudienceIndexTest, RulesFromTestdataFile) {
   }
 
   EXPECT_GE(cases, 30);
+}
+
+TEST_F(AudienceIndexTest, EvaluatesWhileCustomersChangeOnOtherThreads) {
+  auto rule = Compile(R"(country = "CN" and (tags contains "vip" or total_spend > 1 CNY))");
+  ASSERT_OK(rule);
+  std::atomic<bool> bad{false};
+
+  std::thread writer([&] {
+    for (int i = 0; i < 200; ++i) {
+      if (!index_->OnCustomerChanged(i % 2 ? c2_ : c3_)) bad = true;
+      if (i % 50 == 0) index_->OnErase(c3_);
+    }
+  });
+  std::thread reader([&] {
+    for (int i = 0; i < 200; ++i) {
+      auto members = index_->Evaluate(**rule, kNow);
+      // c1 never changes, so it is always a member; c2 (US) never is.
+      if (!members || !members->contains(static_cast<uint32_t>(c1_.value())) ||
+          members->contains(static_cast<uint32_t>(c2_.value()))) {
+        bad = true;
+      }
+    }
+  });
+  writer.join();
+  reader.join();
+
+  EXPECT_FALSE(bad.load());
+  EXPECT_EQ(Members(R"(country = "CN")"), Ids({c1_, c3_}));
 }
 
 TEST_F(AudienceIndexTest, FailsWithoutASource) {

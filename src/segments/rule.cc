@@ -983,6 +983,24 @@ Result<std::shared_ptr<const CompiledRule>> Compile(std::string_view text, const
   return std::get<std::shared_ptr<const CompiledRule>>(std::move(parsed));
 }
 
+std::string QuoteRuleString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[(c >> 4) & 0xF];
+      out += kHex[c & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 const std::vector<FieldInfo>& FieldCatalogue() {
   static const std::vector<FieldInfo> kFields = [] {
     std::vector<FieldInfo> out;

@@ -65,6 +65,11 @@ ParseResult ParseRule(std::string_view text, const CompileOptions& options = {})
 // The same, with a RuleError turned into RuleErrorToError (kInvalidArgument on field "rule").
 Result<std::shared_ptr<const CompiledRule>> Compile(std::string_view text, const CompileOptions& options = {});
 
+// `text` as a rule string literal with quotes and escapes, e.g. for building `segment "A" and segment "B"` from
+// segment names (POST /segments/combine with save_as). Control characters become \uXXXX; a NUL cannot be
+// written in a rule, so names must not contain one.
+std::string QuoteRuleString(std::string_view text);
+
 // The fixed fields of the catalogue, for the builder's autocomplete (GET /api/v1/segments/fields). Besides
 // these: "traits.<key>" (any custom attribute) and "consent.<purpose>[.<channel>]" (boolean).
 struct FieldInfo {

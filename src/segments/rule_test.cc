@@ -215,6 +215,15 @@ TEST(RuleCompile, ReportsInvalidFieldRuleWithPosition) {
   EXPECT_EQ(compiled.error().message(), "rule: 1:11: expected a value after \"=\", found end of input");
 }
 
+TEST(QuoteRuleString, RoundTripsAnyNameThroughTheParser) {
+  const std::string name = "VIP \"gold\" \\ 上海\n\x01";
+
+  auto rule = Parsed("segment " + QuoteRuleString(name) + " and segment " + QuoteRuleString("B"));
+
+  ASSERT_NE(rule, nullptr);
+  EXPECT_EQ(rule->segment_refs(), (std::vector<std::string>{name, "B"}));
+}
+
 TEST(FieldCatalogue, ListsTypedFields) {
   const auto& fields = FieldCatalogue();
 

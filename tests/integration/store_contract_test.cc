@@ -183,6 +183,41 @@ TEST_P(StoreContractTest, MergeMovesEverythingAndRecordsLineage) {
   EXPECT_EQ(store_->CountCustomers().value(), 1);
 }
 
+TEST_P(StoreContractTest, EventsByNameAreScannedInTheirWindowPerCustomerWithProperties) {
+  CustomerId a = AddCustomer("A");
+  CustomerId b = AddCustomer("B");
+  auto add = [&](CustomerId c, std::string id, std::string name, int64_t at, std::string props) {
+    return store_->Write([&](WriteTxn& txn) -> Result<void> {
+      EventRecord e;
+      e.customer = c;
+      e.message_id = std::move(id);
+      e.type = "track";
+      e.name = std::move(name);
+      e.properties_json = std::move(props);
+      e.timestamp = e.received_at = At(at);
+      RETURN_IF_ERROR(txn.InsertEvent(e));
+      return Ok();
+    });
+  };
+  ASSERT_OK(add(a, "m1", "Viewed", 10, R"({"category":"shoes"})"));
+  ASSERT_OK(add(b, "m2", "Viewed", 20, "{}"));
+  ASSERT_OK(add(a, "m3", "Viewed", 30, "{}"));
+  ASSERT_OK(add(a, "m4", "Bought", 20, "{}"));
+  std::vector<std::pair<int64_t, std::string>> all, of_a;
+
+  ASSERT_OK(store_->ScanEventsByName("Viewed", At(10), At(20), std::nullopt, [&](const Store::NamedEventFact& e) {
+    all.emplace_back(e.customer.value(), e.properties_json);
+  }));
+  ASSERT_OK(store_->ScanEventsByName("Viewed", At(0), At(100), a, [&](const Store::NamedEventFact& e) {
+    of_a.emplace_back(ToUnixMillis(e.timestamp), e.properties_json);
+  }));
+
+  EXPECT_EQ(all, (std::vector<std::pair<int64_t, std::string>>{{a.value(), R"({"category":"shoes"})"}, {b.value(), "{}"}}));
+  EXPECT_EQ(of_a, (std::vector<std::pair<int64_t, std::string>>{{ToUnixMillis(At(10)), R"({"category":"shoes"})"},
+                                                                {ToUnixMillis(At(30)), "{}"}}));
+  EXPECT_EQ(store_->ListEventNames(10).value(), (std::vector<std::string>{"Bought", "Viewed"}));
+}
+
 TEST_P(StoreContractTest, RepeatedMessageIdIsRejectedAsDuplicate) {
   CustomerId c = AddCustomer("A");
   ASSERT_OK(AddEvent(c, "same-id", 1));
