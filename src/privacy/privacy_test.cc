@@ -141,6 +141,12 @@ class PrivacyTest : public ::testing::Test {
       RETURN_IF_ERROR(Status(txn.InsertOrder(o)));
       RETURN_IF_ERROR(Status(txn.InsertInteraction({InteractionId(0), id, "note", "s", "b", "", kNow, std::nullopt})));
       RETURN_IF_ERROR(txn.InsertReveal({kNow, "user:1", id, {"phone"}}));
+      storage::SegmentRecord segment;
+      segment.name = "S-" + email;
+      segment.rule = "country = \"CN\"";
+      segment.created_at = segment.updated_at = kNow;
+      ASSIGN_OR_RETURN(SegmentId segment_id, txn.InsertSegment(segment));
+      RETURN_IF_ERROR(txn.ApplySegmentChanges({segment_id, {id}, {}, kNow, 1}));
       return txn.PutPrivacyFlags({id, false, false, kNow});
     }));
     EXPECT_OK(consents_.Record(id, {Consent("marketing", "email", true)}));

@@ -30,7 +30,7 @@ function exportedCustomers(data, env = {}) {
 
 test('every command answers --help', () => {
   requireBinary();
-  for (const command of [[], ['serve'], ['demo'], ['import'], ['export'], ['user'], ['key'], ['backup'], ['backup', 'keygen'], ['restore'], ['rfm'], ['lifecycle']]) {
+  for (const command of [[], ['serve'], ['demo'], ['import'], ['export'], ['user'], ['key'], ['backup'], ['backup', 'keygen'], ['restore'], ['rfm'], ['lifecycle'], ['segments'], ['cohorts'], ['funnel'], ['paths']]) {
     const out = run([...command, '--help']);
     assert.equal(out.code, 0, `${command.join(' ')} --help: ${out.stderr}`);
     assert.match(out.stdout, /Usage:/);
@@ -108,6 +108,44 @@ test('rfm and lifecycle print the grid, segments, stages and per-customer csv; a
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('segments: create, bad rule with line:column, list, show, export csv and xlsx, evaluate without re-emitting, delete', async () => {
+  requireBinary();
+  const dir = await mkdtemp(path.join(tmpdir(), 'panorama-cli-'));
+  try {
+    const data = path.join(dir, 'data');
+    const customers = path.join(dir, 'customers.csv');
+    await writeFile(customers, 'external_id,name,email,country,city\nS1,王芳,fang@qq.com,CN,上海\nS2,Jane Doe,jane@example.com,US,Boston\n');
+    assert.equal(run(['import', 'customers', customers, '--data', data]).code, 0);
+    for (const sub of ['list', 'show', 'create', 'delete', 'evaluate', 'export']) {
+      const help = run(['segments', sub, '--help']);
+      assert.equal(help.code, 0, help.stderr);
+    }
+
+    const bad = run(['segments', 'create', '--data', data, '--name', 'Bad', '--rule', 'country =']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /rule: 1:10: /);
+    const created = run(['segments', 'create', '--data', data, '--name', '中国', '--rule', 'country = "CN"']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /中国\t1 members/);
+    assert.match(run(['segments', 'list', '--data', data]).stdout, /中国/);
+    assert.match(run(['segments', 'show', '中国', '--data', data]).stdout, /rule: country = "CN"/);
+    const csv = run(['segments', 'export', '中国', '--data', data]);
+    assert.equal(csv.code, 0, csv.stderr);
+    assert.match(csv.stdout, /王芳,fang@qq.com,CN,上海/);
+    assert.doesNotMatch(csv.stdout, /Jane/);
+    const xlsx = path.join(dir, 'members.xlsx');
+    assert.equal(run(['segments', 'export', '中国', '--format', 'xlsx', '-o', xlsx, '--data', data]).code, 0);
+    assert.equal((await readFile(xlsx)).subarray(0, 2).toString(), 'PK');
+    assert.equal(run(['segments', 'export', '中国', '--format', 'xlsx', '--data', data]).code, 1);
+    assert.match(run(['segments', 'evaluate', '--data', data]).stdout, /0 entered, 0 exited/);
+    assert.equal(run(['segments', 'delete', '中国', '--data', data]).code, 0);
+    assert.equal(run(['segments', 'show', '中国', '--data', data]).code, 1);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 
 test('a bad option is a usage error naming it', () => {
   requireBinary();

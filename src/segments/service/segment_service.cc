@@ -11,6 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "segments/rule.h"  // QuoteRuleString
 #include "segments/service/rule_engine.h"
 #include "storage/store.h"
 
@@ -49,15 +50,6 @@ std::vector<CustomerId> Ids(const MemberSet& bitmap) {
 }
 
 }  // namespace
-
-std::string QuoteRuleString(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
 
 struct SegmentService::Impl {
   struct Entry {

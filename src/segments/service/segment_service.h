@@ -147,7 +147,4 @@ class SegmentService {
   std::unique_ptr<Impl> impl_;
 };
 
-// Quotes a segment name as a rule string literal (`"VIP \"gold\""`).
-std::string QuoteRuleString(std::string_view text);
-
 }  // namespace panorama::segments

@@ -16,6 +16,7 @@
 #include "privacy/consent_service.h"
 #include "privacy/dsar_service.h"
 #include "segments/audience_index.h"
+#include "segments/rule.h"
 #include "segments/service/audience_rule_engine.h"
 #include "segments/service/fake_rule_engine.h"
 #include "storage/store.h"

@@ -1054,23 +1054,25 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<void> ApplySegmentChanges(const SegmentChanges& c) override {
     int64_t at = ToUnixMillis(c.at);
     // The erasures guard: a diff computed before an erasure committed must not bring the person's rows back.
-    static constexpr const char* kNotErased = " WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE customer_id = ?2)";
-    const std::string add_sql =
-        std::string("INSERT OR IGNORE INTO segment_members (segment_id, customer_id, entered_at) SELECT ?1, ?2, ?3") +
-        kNotErased;
-    const std::string event_sql =
-        std::string("INSERT INTO segment_events (segment_id, customer_id, kind, at) SELECT ?1, ?2, ?4, ?3") + kNotErased;
+    static constexpr const char* kAddMember =
+        "INSERT OR IGNORE INTO segment_members (segment_id, customer_id, entered_at) SELECT ?1, ?2, ?3"
+        " WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE customer_id = ?2)";
+    static constexpr const char* kRemoveMember = "DELETE FROM segment_members WHERE segment_id = ?1 AND customer_id = ?2";
+    static constexpr const char* kAddEvent =
+        "INSERT INTO segment_events (segment_id, customer_id, kind, at) SELECT ?1, ?2, ?4, ?3"
+        " WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE customer_id = ?2)";
     // Prepared per row: the cached statement is reset when its cursor goes out of scope.
     auto apply = [&](CustomerId customer, bool entered) -> Result<void> {
-      {
-        ASSIGN_OR_RETURN(Statement member, db_.Prepare(entered ? add_sql
-                                                                : "DELETE FROM segment_members WHERE segment_id = ?1"
-                                                                  " AND customer_id = ?2"));
+      if (entered) {
+        ASSIGN_OR_RETURN(Statement member, db_.Prepare(kAddMember));
+        member.Bind(1, c.segment.value()).Bind(2, customer.value()).Bind(3, at);
+        RETURN_IF_ERROR(member.Run());
+      } else {
+        ASSIGN_OR_RETURN(Statement member, db_.Prepare(kRemoveMember));
         member.Bind(1, c.segment.value()).Bind(2, customer.value());
-        if (entered) member.Bind(3, at);
         RETURN_IF_ERROR(member.Run());
       }
-      ASSIGN_OR_RETURN(Statement event, db_.Prepare(event_sql));
+      ASSIGN_OR_RETURN(Statement event, db_.Prepare(kAddEvent));
       event.Bind(1, c.segment.value()).Bind(2, customer.value()).Bind(3, at).Bind(4, entered ? "entered" : "exited");
       return event.Run();
     };
