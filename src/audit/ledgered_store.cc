@@ -167,6 +167,10 @@ class LedgeredTxn final : public WriteTxn {
     RETURN_IF_ERROR(inner_.RevokeApiKey(id));
     return Record(Entry("apikey.revoke", "api_key", id.ToString()));
   }
+  Result<void> SetApiKeyAllowedCidrs(ApiKeyId id, const std::vector<std::string>& cidrs) override {
+    RETURN_IF_ERROR(inner_.SetApiKeyAllowedCidrs(id, cidrs));
+    return Record(Entry("apikey.allowlist", "api_key", id.ToString(), {"allowed_cidrs"}));
+  }
   Result<int64_t> InsertSession(const storage::SessionRecord& session) override {
     ASSIGN_OR_RETURN(int64_t id, inner_.InsertSession(session));
     RETURN_IF_ERROR(Record(Entry("session.create", "session", std::to_string(id), {}, {session.user.ToString()})));
@@ -175,6 +179,10 @@ class LedgeredTxn final : public WriteTxn {
   // A refresh (token rotation, last-used time): frequent and not a change of who may do what; the sign-in that
   // created the session and its end are entries.
   Result<void> UpdateSession(const storage::SessionRecord& session) override { return inner_.UpdateSession(session); }
+  Result<void> MarkSessionReauthenticated(int64_t session_id, Timestamp at) override {
+    RETURN_IF_ERROR(inner_.MarkSessionReauthenticated(session_id, at));
+    return Record(Entry("session.step_up", "session", std::to_string(session_id)));
+  }
   Result<void> DeleteSession(int64_t session_id) override {
     RETURN_IF_ERROR(inner_.DeleteSession(session_id));
     return Record(Entry("session.delete", "session", std::to_string(session_id)));

@@ -159,6 +159,7 @@ struct ApiKeyRecord {
   std::optional<Timestamp> last_used_at;
   bool revoked = false;
   std::optional<Timestamp> expires_at;  // none: valid until revoked
+  std::vector<std::string> allowed_cidrs;  // client networks the key may be used from; empty: any
 };
 
 // One signed-in session (a refresh-token family). Tokens are kept only as hex SHA-256; a refresh replaces
@@ -175,6 +176,9 @@ struct SessionRecord {
   Timestamp last_used_at;         // last login or refresh
   std::string client_ip;
   std::string user_agent;
+  // Last password (and TOTP) check: sign-in or step-up. Set by InsertSession (= created_at) and
+  // MarkSessionReauthenticated only; UpdateSession leaves it alone.
+  Timestamp reauth_at;
 };
 
 // A user's TOTP enrolment. The seed is sealed (encrypted) by the security context; storage never sees it.

@@ -100,11 +100,15 @@ class WriteTxn {
   virtual Result<void> UpdateUser(const UserRecord& user) = 0;
   virtual Result<ApiKeyId> InsertApiKey(const ApiKeyRecord& key) = 0;
   virtual Result<void> RevokeApiKey(ApiKeyId id) = 0;
+  // Replaces the key's client-network allowlist (validated CIDRs; empty: any address); kNotFound if absent.
+  virtual Result<void> SetApiKeyAllowedCidrs(ApiKeyId id, const std::vector<std::string>& cidrs) = 0;
   // Returns the new session id (the family id).
   virtual Result<int64_t> InsertSession(const SessionRecord& session) = 0;
   // Replaces the row with session.id (token rotation); kNotFound if the session is gone.
   virtual Result<void> UpdateSession(const SessionRecord& session) = 0;
   virtual Result<void> DeleteSession(int64_t session_id) = 0;  // a no-op when absent
+  // Records a fresh password (and TOTP) check on the session (step-up); kNotFound if the session is gone.
+  virtual Result<void> MarkSessionReauthenticated(int64_t session_id, Timestamp at) = 0;
   virtual Result<void> DeleteUserSessions(UserId user) = 0;
   // Remembers a rotated-out refresh token so that presenting it again is recognised as reuse.
   virtual Result<void> MarkRefreshSpent(std::string_view refresh_sha256, int64_t session_id, Timestamp at) = 0;

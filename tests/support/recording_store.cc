@@ -363,12 +363,18 @@ class RecordingTxn final : public storage::WriteTxn {
     return NotImplemented("InsertApiKey");
   }
   Result<void> RevokeApiKey(ApiKeyId) override { return NotImplemented("RevokeApiKey"); }
+  Result<void> SetApiKeyAllowedCidrs(ApiKeyId, const std::vector<std::string>&) override {
+    return NotImplemented("SetApiKeyAllowedCidrs");
+  }
   Result<storage::ErasureReport> EraseCustomer(CustomerId) override { return NotImplemented("EraseCustomer"); }
   Result<int64_t> InsertSession(const storage::SessionRecord&) override {
     return NotImplemented("InsertSession");
   }
   Result<void> UpdateSession(const storage::SessionRecord&) override { return NotImplemented("UpdateSession"); }
   Result<void> DeleteSession(int64_t) override { return NotImplemented("DeleteSession"); }
+  Result<void> MarkSessionReauthenticated(int64_t, Timestamp) override {
+    return NotImplemented("MarkSessionReauthenticated");
+  }
   Result<void> DeleteUserSessions(UserId) override { return NotImplemented("DeleteUserSessions"); }
   Result<void> MarkRefreshSpent(std::string_view, int64_t, Timestamp) override {
     return NotImplemented("MarkRefreshSpent");

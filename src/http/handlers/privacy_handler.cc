@@ -306,11 +306,11 @@ void RegisterPrivacyRoutes(Router& router, ApiServices& s) {
   router.Add(Method::kGet, "/api/v1/privacy/requests", Read(s, Permission::kPrivacyManage, ListRequests));
   router.Add(Method::kGet, "/api/v1/privacy/requests/{id}", Read(s, Permission::kPrivacyManage, GetRequest));
   router.Add(Method::kPost, "/api/v1/privacy/requests/{id}/fulfil",
-             Write(s, Permission::kPrivacyManage, FulfilRequest));
+             SensitiveWrite(s, Permission::kPrivacyManage, FulfilRequest));
   router.Add(Method::kPost, "/api/v1/privacy/requests/{id}/reject",
              Write(s, Permission::kPrivacyManage, RejectRequest));
   router.Add(Method::kGet, "/api/v1/privacy/pseudonymised-export",
-             Read(s, Permission::kPrivacyManage, PseudonymisedExport));
+             SensitiveRead(s, Permission::kPrivacyManage, PseudonymisedExport));
   router.Add(Method::kPost, "/api/v1/privacy/retention/run", Write(s, Permission::kPrivacyManage, RunRetentionNow));
 }
 

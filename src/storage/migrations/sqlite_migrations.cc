@@ -333,6 +333,13 @@ constexpr const char* kV7EventNameIndex = R"sql(
 CREATE INDEX events_name_ts ON events(name, ts);
 )sql";
 
+// Step-up re-authentication: when the session last passed a password (and TOTP) check; 0 = never, so
+// sessions from before this version must step up. IP allowlist per API key: comma-separated CIDRs, '' = any.
+constexpr const char* kV10StepUpAndKeyAllowlist = R"sql(
+ALTER TABLE sessions ADD COLUMN reauth_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN allowed_cidrs TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr const char* kV6Privacy = R"sql(
 CREATE TABLE consents (
   id             INTEGER PRIMARY KEY,
@@ -388,6 +395,7 @@ constexpr Migration kMigrations[] = {
     {5, "ownership and teams, custom roles", kV5Access},
     {6, "privacy: consent ledger, data-subject requests, privacy flags, erasure suppressions", kV6Privacy},
     {7, "events by name and time, for behaviour analytics", kV7EventNameIndex},
+    {10, "step-up re-authentication time per session, IP allowlist per api key", kV10StepUpAndKeyAllowlist},
 };
 
 }  // namespace

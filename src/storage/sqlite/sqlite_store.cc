@@ -19,6 +19,28 @@ namespace {
 using sqlite::Connection;
 using sqlite::Statement;
 
+// An API key's allowlist as one comma-separated column (CIDRs never contain commas; validated upstream).
+std::string JoinCidrs(const std::vector<std::string>& cidrs) {
+  std::string out;
+  for (const auto& c : cidrs) {
+    if (!out.empty()) out += ',';
+    out += c;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitCidrs(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view part = text.substr(0, comma);
+    if (!part.empty()) out.emplace_back(part);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 // Tags are kept as a JSON array of strings so SQLite's json_each can filter on them.
 std::string TagsToJson(const std::vector<std::string>& tags) {
   std::string out = "[";
@@ -688,8 +710,8 @@ class SqliteWriteTxn final : public WriteTxn {
 
   Result<ApiKeyId> InsertApiKey(const ApiKeyRecord& k) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-        "INSERT INTO api_keys (name, kind, scope, prefix, secret_sha256, owner_id, created_at, revoked, expires_at)"
-        " VALUES (?,?,?,?,?,?,?,0,?)"));
+        "INSERT INTO api_keys (name, kind, scope, prefix, secret_sha256, owner_id, created_at, revoked, expires_at,"
+        " allowed_cidrs) VALUES (?,?,?,?,?,?,?,0,?,?)"));
     s.Bind(1, k.name).Bind(2, k.kind).Bind(3, k.scope).Bind(4, k.prefix).Bind(5, k.secret_sha256);
     if (k.owner) {
       s.Bind(6, k.owner->value());
@@ -702,8 +724,17 @@ class SqliteWriteTxn final : public WriteTxn {
     } else {
       s.BindNull(8);
     }
+    s.Bind(9, JoinCidrs(k.allowed_cidrs));
     RETURN_IF_ERROR(s.Run());
     return ApiKeyId(db_.LastInsertId());
+  }
+
+  Result<void> SetApiKeyAllowedCidrs(ApiKeyId id, const std::vector<std::string>& cidrs) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("UPDATE api_keys SET allowed_cidrs = ? WHERE id = ?"));
+    s.Bind(1, JoinCidrs(cidrs)).Bind(2, id.value());
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("api key " + id.ToString() + " not found");
+    return Ok();
   }
 
   Result<void> RevokeApiKey(ApiKeyId id) override {
@@ -717,9 +748,10 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<int64_t> InsertSession(const SessionRecord& x) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO sessions (user_id, access_sha256, refresh_sha256, created_at, access_expires_at,"
-        " refresh_expires_at, absolute_expires_at, last_used_at, client_ip, user_agent)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?)"));
+        " refresh_expires_at, absolute_expires_at, last_used_at, client_ip, user_agent, reauth_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
     BindSession(s, x);
+    s.Bind(11, ToUnixMillis(x.reauth_at));
     RETURN_IF_ERROR(s.Run());
     return db_.LastInsertId();
   }
@@ -739,6 +771,14 @@ class SqliteWriteTxn final : public WriteTxn {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM sessions WHERE id = ?"));
     s.Bind(1, session_id);
     return s.Run();
+  }
+
+  Result<void> MarkSessionReauthenticated(int64_t session_id, Timestamp at) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("UPDATE sessions SET reauth_at = ? WHERE id = ?"));
+    s.Bind(1, ToUnixMillis(at)).Bind(2, session_id);
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("session " + std::to_string(session_id) + " not found");
+    return Ok();
   }
 
   Result<void> DeleteUserSessions(UserId user) override {
@@ -1927,11 +1967,12 @@ class SqliteStore final : public Store {
     return r;
   }
   static constexpr const char* kKeyColumns =
-      "id, name, kind, scope, prefix, secret_sha256, owner_id, created_at, last_used_at, revoked, expires_at";
+      "id, name, kind, scope, prefix, secret_sha256, owner_id, created_at, last_used_at, revoked, expires_at,"
+      " allowed_cidrs";
 
   static constexpr const char* kSessionColumns =
       "id, user_id, access_sha256, refresh_sha256, created_at, access_expires_at, refresh_expires_at,"
-      " absolute_expires_at, last_used_at, client_ip, user_agent";
+      " absolute_expires_at, last_used_at, client_ip, user_agent, reauth_at";
 
   static SessionRecord ReadSession(const Statement& s) {
     SessionRecord x;
@@ -1946,6 +1987,7 @@ class SqliteStore final : public Store {
     x.last_used_at = FromUnixMillis(s.Int(8));
     x.client_ip = s.Text(9);
     x.user_agent = s.Text(10);
+    x.reauth_at = FromUnixMillis(s.Int(11));
     return x;
   }
 
@@ -1979,6 +2021,7 @@ class SqliteStore final : public Store {
     if (auto used = s.OptInt(8)) k.last_used_at = FromUnixMillis(*used);
     k.revoked = s.Int(9) != 0;
     if (auto expires = s.OptInt(10)) k.expires_at = FromUnixMillis(*expires);
+    k.allowed_cidrs = SplitCidrs(s.Text(11));
     return k;
   }
 
