@@ -251,7 +251,8 @@ class LedgeredTxn final : public WriteTxn {
   }
   Result<void> UpdatePrivacyRequest(const storage::PrivacyRequestRecord& r) override {
     RETURN_IF_ERROR(inner_.UpdatePrivacyRequest(r));
-    return Record(Entry("privacy_request.update", "privacy_request", std::to_string(r.id), {"status"}));
+    return Record(
+        Entry("privacy_request.update", "privacy_request", std::to_string(r.id), {"status", "verification"}));
   }
   Result<void> PutPrivacyFlags(const storage::PrivacyFlagsRecord& f) override {
     RETURN_IF_ERROR(inner_.PutPrivacyFlags(f));

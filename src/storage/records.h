@@ -283,6 +283,11 @@ struct PrivacyRequestRecord {
   std::optional<Timestamp> completed_at;
   std::string note;
   std::string result_json = "{}";  // e.g. the erasure certificate
+  // Requester identity check (GDPR 12(6)): "unverified" until staff confirm it; fulfilment needs "verified".
+  std::string verification = "unverified";
+  std::string verification_method;  // id_document | account | email | phone | in_person | other
+  std::string verified_by;          // actor, e.g. "user:3"
+  std::optional<Timestamp> verified_at;
 };
 
 struct PrivacyRequestQuery {

@@ -67,6 +67,7 @@ const std::map<std::string, std::string> kMatrix = {
     {"GET /api/v1/privacy/requests/{id}", "UAFFFFFFFA"},
     {"POST /api/v1/privacy/requests/{id}/fulfil", "UAFFFFFFFA"},
     {"POST /api/v1/privacy/requests/{id}/reject", "UAFFFFFFFA"},
+    {"POST /api/v1/privacy/requests/{id}/verify", "UAFFFFFFFA"},
     {"GET /api/v1/privacy/pseudonymised-export", "UAFFFFFFFA"},
     {"POST /api/v1/privacy/retention/run", "UAFFFFFFFA"},
     {"GET /api/v1/me", "UAAAAAAFAA"},

@@ -335,9 +335,14 @@ CREATE INDEX events_name_ts ON events(name, ts);
 
 // Step-up re-authentication: when the session last passed a password (and TOTP) check; 0 = never, so
 // sessions from before this version must step up. IP allowlist per API key: comma-separated CIDRs, '' = any.
+// Requester verification of data-subject requests: open requests from before this version start unverified.
 constexpr const char* kV10StepUpAndKeyAllowlist = R"sql(
 ALTER TABLE sessions ADD COLUMN reauth_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE api_keys ADD COLUMN allowed_cidrs TEXT NOT NULL DEFAULT '';
+ALTER TABLE privacy_requests ADD COLUMN verification TEXT NOT NULL DEFAULT 'unverified';
+ALTER TABLE privacy_requests ADD COLUMN verification_method TEXT NOT NULL DEFAULT '';
+ALTER TABLE privacy_requests ADD COLUMN verified_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE privacy_requests ADD COLUMN verified_at INTEGER;
 )sql";
 
 constexpr const char* kV6Privacy = R"sql(
@@ -395,7 +400,7 @@ constexpr Migration kMigrations[] = {
     {5, "ownership and teams, custom roles", kV5Access},
     {6, "privacy: consent ledger, data-subject requests, privacy flags, erasure suppressions", kV6Privacy},
     {7, "events by name and time, for behaviour analytics", kV7EventNameIndex},
-    {10, "step-up re-authentication time per session, IP allowlist per api key", kV10StepUpAndKeyAllowlist},
+    {10, "step-up time per session, IP allowlist per api key, dsar requester verification", kV10StepUpAndKeyAllowlist},
 };
 
 }  // namespace

@@ -332,7 +332,8 @@ ConsentRecord ReadConsent(const Statement& s) {
 }
 
 constexpr const char* kRequestColumns =
-    "id, customer_id, kind, jurisdiction, status, received_at, due_at, completed_at, note, result";
+    "id, customer_id, kind, jurisdiction, status, received_at, due_at, completed_at, note, result, verification,"
+    " verification_method, verified_by, verified_at";
 
 PrivacyRequestRecord ReadRequest(const Statement& s) {
   PrivacyRequestRecord r;
@@ -346,7 +347,21 @@ PrivacyRequestRecord ReadRequest(const Statement& s) {
   if (auto c = s.OptInt(7)) r.completed_at = FromUnixMillis(*c);
   r.note = s.Text(8);
   r.result_json = s.Text(9);
+  r.verification = s.Text(10);
+  r.verification_method = s.Text(11);
+  r.verified_by = s.Text(12);
+  if (auto v = s.OptInt(13)) r.verified_at = FromUnixMillis(*v);
   return r;
+}
+
+// The four verification columns from parameter `first` on.
+void BindVerification(Statement& s, int first, const PrivacyRequestRecord& r) {
+  s.Bind(first, r.verification).Bind(first + 1, r.verification_method).Bind(first + 2, r.verified_by);
+  if (r.verified_at) {
+    s.Bind(first + 3, ToUnixMillis(*r.verified_at));
+  } else {
+    s.BindNull(first + 3);
+  }
 }
 
 // Identifier quoting for table names read from sqlite_master (never from a request).
@@ -928,7 +943,8 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<int64_t> InsertPrivacyRequest(const PrivacyRequestRecord& r) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO privacy_requests (customer_id, kind, jurisdiction, status, received_at, due_at,"
-        " completed_at, note, result) VALUES (?,?,?,?,?,?,?,?,?)"));
+        " completed_at, note, result, verification, verification_method, verified_by, verified_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     s.Bind(1, r.customer.value()).Bind(2, r.kind).Bind(3, r.jurisdiction).Bind(4, r.status);
     s.Bind(5, ToUnixMillis(r.received_at)).Bind(6, ToUnixMillis(r.due_at));
     if (r.completed_at) {
@@ -937,20 +953,24 @@ class SqliteWriteTxn final : public WriteTxn {
       s.BindNull(7);
     }
     s.Bind(8, r.note).Bind(9, r.result_json);
+    BindVerification(s, 10, r);
     RETURN_IF_ERROR(s.Run());
     return db_.LastInsertId();
   }
 
   Result<void> UpdatePrivacyRequest(const PrivacyRequestRecord& r) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-        "UPDATE privacy_requests SET status = ?, completed_at = ?, note = ?, result = ? WHERE id = ?"));
+        "UPDATE privacy_requests SET status = ?, completed_at = ?, note = ?, result = ?, verification = ?,"
+        " verification_method = ?, verified_by = ?, verified_at = ? WHERE id = ?"));
     s.Bind(1, r.status);
     if (r.completed_at) {
       s.Bind(2, ToUnixMillis(*r.completed_at));
     } else {
       s.BindNull(2);
     }
-    s.Bind(3, r.note).Bind(4, r.result_json).Bind(5, r.id);
+    s.Bind(3, r.note).Bind(4, r.result_json);
+    BindVerification(s, 5, r);
+    s.Bind(9, r.id);
     RETURN_IF_ERROR(s.Run());
     if (db_.Changes() == 0) return Error::NotFound("privacy request " + std::to_string(r.id) + " not found");
     return Ok();
