@@ -125,7 +125,11 @@ class LedgeredTxn final : public WriteTxn {
   }
   Result<EventId> InsertEvent(const storage::EventRecord& event) override {
     ASSIGN_OR_RETURN(EventId id, inner_.InsertEvent(event));
-    RETURN_IF_ERROR(Record(Entry("event.ingest", "event", id.ToString(), {}, {event.customer.ToString()})));
+    // The Segment messageId too, so an entry can be matched with what the sender logged (bounded: it is
+    // client-chosen).
+    std::vector<std::string> ids = {event.customer.ToString()};
+    if (!event.message_id.empty()) ids.push_back("message:" + event.message_id.substr(0, 200));
+    RETURN_IF_ERROR(Record(Entry("event.ingest", "event", id.ToString(), {}, std::move(ids))));
     return id;
   }
   Result<ProductId> UpsertProduct(const storage::ProductRecord& product) override {
@@ -236,8 +240,7 @@ class LedgeredTxn final : public WriteTxn {
     RETURN_IF_ERROR(inner_.InsertReveal(reveal));
     return Record(Entry("customer.reveal", "customer", reveal.customer.ToString(), reveal.fields));
   }
-  // Privacy writes. They have default bodies in WriteTxn (test fakes need not implement them), so the compiler
-  // cannot force these forwards: tests/audit cover that each one reaches the store and the ledger.
+  // Privacy writes (pure virtual in WriteTxn, so the compiler checks each is forwarded).
   Result<int64_t> InsertConsent(const storage::ConsentRecord& c) override {
     ASSIGN_OR_RETURN(int64_t id, inner_.InsertConsent(c));
     RETURN_IF_ERROR(Record(Entry("consent.change", "customer", c.customer.ToString(), {c.purpose, c.channel})));
