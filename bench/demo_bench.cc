@@ -75,9 +75,20 @@ class CountingTxn final : public storage::WriteTxn {
   Result<void> UpdateUser(const storage::UserRecord&) override { return Ok(); }
   Result<ApiKeyId> InsertApiKey(const storage::ApiKeyRecord&) override { return ApiKeyId(1); }
   Result<void> RevokeApiKey(ApiKeyId) override { return Ok(); }
+  Result<int64_t> InsertConsent(const storage::ConsentRecord&) override { return int64_t{0}; }
+  Result<int64_t> InsertPrivacyRequest(const storage::PrivacyRequestRecord&) override { return int64_t{0}; }
+  Result<void> UpdatePrivacyRequest(const storage::PrivacyRequestRecord&) override { return Ok(); }
+  Result<void> PutPrivacyFlags(const storage::PrivacyFlagsRecord&) override { return Ok(); }
+  Result<std::vector<storage::TableCount>> EraseSubjectRows(CustomerId, const std::vector<std::string>&) override {
+    return std::vector<storage::TableCount>{};
+  }
+  Result<void> AddErasureSuppression(std::string_view, int64_t, Timestamp) override { return Ok(); }
+  Result<int64_t> ApplyRetention(const storage::RetentionRule&) override { return int64_t{0}; }
+  Result<void> SetApiKeyAllowedCidrs(ApiKeyId, const std::vector<std::string>&) override { return Ok(); }
   Result<int64_t> InsertSession(const storage::SessionRecord&) override { return int64_t{1}; }
   Result<void> UpdateSession(const storage::SessionRecord&) override { return Ok(); }
   Result<void> DeleteSession(int64_t) override { return Ok(); }
+  Result<void> MarkSessionReauthenticated(int64_t, Timestamp) override { return Ok(); }
   Result<void> DeleteUserSessions(UserId) override { return Ok(); }
   Result<void> MarkRefreshSpent(std::string_view, int64_t, Timestamp) override { return Ok(); }
   Result<void> PutMfa(const storage::MfaRecord&) override { return Ok(); }

@@ -125,7 +125,11 @@ class LedgeredTxn final : public WriteTxn {
   }
   Result<EventId> InsertEvent(const storage::EventRecord& event) override {
     ASSIGN_OR_RETURN(EventId id, inner_.InsertEvent(event));
-    RETURN_IF_ERROR(Record(Entry("event.ingest", "event", id.ToString(), {}, {event.customer.ToString()})));
+    // The Segment messageId too, so an entry can be matched with what the sender logged (bounded: it is
+    // client-chosen).
+    std::vector<std::string> ids = {event.customer.ToString()};
+    if (!event.message_id.empty()) ids.push_back("message:" + event.message_id.substr(0, 200));
+    RETURN_IF_ERROR(Record(Entry("event.ingest", "event", id.ToString(), {}, std::move(ids))));
     return id;
   }
   Result<ProductId> UpsertProduct(const storage::ProductRecord& product) override {
@@ -167,6 +171,10 @@ class LedgeredTxn final : public WriteTxn {
     RETURN_IF_ERROR(inner_.RevokeApiKey(id));
     return Record(Entry("apikey.revoke", "api_key", id.ToString()));
   }
+  Result<void> SetApiKeyAllowedCidrs(ApiKeyId id, const std::vector<std::string>& cidrs) override {
+    RETURN_IF_ERROR(inner_.SetApiKeyAllowedCidrs(id, cidrs));
+    return Record(Entry("apikey.allowlist", "api_key", id.ToString(), {"allowed_cidrs"}));
+  }
   Result<int64_t> InsertSession(const storage::SessionRecord& session) override {
     ASSIGN_OR_RETURN(int64_t id, inner_.InsertSession(session));
     RETURN_IF_ERROR(Record(Entry("session.create", "session", std::to_string(id), {}, {session.user.ToString()})));
@@ -175,6 +183,10 @@ class LedgeredTxn final : public WriteTxn {
   // A refresh (token rotation, last-used time): frequent and not a change of who may do what; the sign-in that
   // created the session and its end are entries.
   Result<void> UpdateSession(const storage::SessionRecord& session) override { return inner_.UpdateSession(session); }
+  Result<void> MarkSessionReauthenticated(int64_t session_id, Timestamp at) override {
+    RETURN_IF_ERROR(inner_.MarkSessionReauthenticated(session_id, at));
+    return Record(Entry("session.step_up", "session", std::to_string(session_id)));
+  }
   Result<void> DeleteSession(int64_t session_id) override {
     RETURN_IF_ERROR(inner_.DeleteSession(session_id));
     return Record(Entry("session.delete", "session", std::to_string(session_id)));
@@ -232,8 +244,7 @@ class LedgeredTxn final : public WriteTxn {
     RETURN_IF_ERROR(inner_.InsertReveal(reveal));
     return Record(Entry("customer.reveal", "customer", reveal.customer.ToString(), reveal.fields));
   }
-  // Privacy writes. They have default bodies in WriteTxn (test fakes need not implement them), so the compiler
-  // cannot force these forwards: tests/audit cover that each one reaches the store and the ledger.
+  // Privacy writes (pure virtual in WriteTxn, so the compiler checks each is forwarded).
   Result<int64_t> InsertConsent(const storage::ConsentRecord& c) override {
     ASSIGN_OR_RETURN(int64_t id, inner_.InsertConsent(c));
     RETURN_IF_ERROR(Record(Entry("consent.change", "customer", c.customer.ToString(), {c.purpose, c.channel})));
@@ -247,7 +258,8 @@ class LedgeredTxn final : public WriteTxn {
   }
   Result<void> UpdatePrivacyRequest(const storage::PrivacyRequestRecord& r) override {
     RETURN_IF_ERROR(inner_.UpdatePrivacyRequest(r));
-    return Record(Entry("privacy_request.update", "privacy_request", std::to_string(r.id), {"status"}));
+    return Record(
+        Entry("privacy_request.update", "privacy_request", std::to_string(r.id), {"status", "verification"}));
   }
   Result<void> PutPrivacyFlags(const storage::PrivacyFlagsRecord& f) override {
     RETURN_IF_ERROR(inner_.PutPrivacyFlags(f));

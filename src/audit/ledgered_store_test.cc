@@ -109,6 +109,23 @@ TEST_F(LedgeredStoreTest, EachWriteKindAppendsItsEntryWithFieldNamesOnly) {
   EXPECT_EQ(entries[3].seq, 4);
 }
 
+TEST_F(LedgeredStoreTest, AnIngestedEventEntryCarriesTheCustomerAndTheSegmentMessageId) {
+  CustomerId id = AddCustomer();
+  storage::EventRecord e;
+  e.customer = id;
+  e.type = "track";
+  e.name = "Order Completed";
+  e.message_id = "ajs-next-1234";
+  e.timestamp = clock_.Now();
+  e.received_at = clock_.Now();
+
+  ASSERT_OK(store_->Write([&](WriteTxn& txn) { return Done(txn.InsertEvent(e)); }));
+
+  auto entries = Entries();
+  ASSERT_EQ(entries.back().action, "event.ingest");
+  EXPECT_EQ(entries.back().ids, (std::vector<std::string>{id.ToString(), "message:ajs-next-1234"}));
+}
+
 TEST_F(LedgeredStoreTest, ARolledBackWriteLeavesNoEntryAndTheChainContinues) {
   auto failed = store_->Write([&](WriteTxn& txn) -> Result<void> {
     storage::CustomerRecord c;

@@ -222,6 +222,11 @@ Result<std::string> DsarService::Fulfil(int64_t id) {
   if (r.status != "open") {
     return Error::FailedPrecondition("privacy request " + std::to_string(id) + " is " + r.status);
   }
+  // Handing a person's data (or erasing it) on an unchecked request is itself a breach (GDPR 12(6)).
+  if (r.verification != "verified") {
+    return Error::FailedPrecondition("privacy request " + std::to_string(id) +
+                                     ": the requester's identity is not verified; verify the request first");
+  }
   Timestamp now = clock_.Now();
   std::string returned;
   if (r.kind == "access" || r.kind == "portability") {
@@ -249,6 +254,27 @@ Result<std::string> DsarService::Fulfil(int64_t id) {
   r.completed_at = now;
   RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.UpdatePrivacyRequest(r); }));
   return returned;
+}
+
+Result<storage::PrivacyRequestRecord> DsarService::Verify(int64_t id, std::string_view method,
+                                                          std::string_view actor) {
+  if (std::find(std::begin(kVerificationMethods), std::end(kVerificationMethods), method) ==
+      std::end(kVerificationMethods)) {
+    return Error::InvalidField("method", "must be one of id_document, account, email, phone, in_person, other");
+  }
+  ASSIGN_OR_RETURN(storage::PrivacyRequestRecord r, store_.GetPrivacyRequest(id));
+  if (r.status != "open") {
+    return Error::FailedPrecondition("privacy request " + std::to_string(id) + " is " + r.status);
+  }
+  if (r.verification == "verified") {
+    return Error::FailedPrecondition("privacy request " + std::to_string(id) + " is already verified");
+  }
+  r.verification = "verified";
+  r.verification_method = std::string(method);
+  r.verified_by = std::string(actor.substr(0, 64));
+  r.verified_at = clock_.Now();
+  RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.UpdatePrivacyRequest(r); }));
+  return r;
 }
 
 Result<storage::PrivacyRequestRecord> DsarService::Reject(int64_t id, std::string_view reason) {

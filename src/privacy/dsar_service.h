@@ -29,6 +29,8 @@ class ConsentService;
 
 inline constexpr std::string_view kRequestKinds[] = {"access", "portability", "rectify", "erase", "restrict"};
 inline constexpr std::string_view kJurisdictions[] = {"gdpr", "pipl", "ccpa"};
+inline constexpr std::string_view kVerificationMethods[] = {"id_document", "account", "email", "phone", "in_person",
+                                                            "other"};
 
 // Due time of a request received at `received` under `jurisdiction`; kInvalidArgument naming "jurisdiction".
 Result<Timestamp> RequestDeadline(std::string_view jurisdiction, Timestamp received);
@@ -72,9 +74,14 @@ class DsarService {
   // Carries out an open request: access/portability → records a summary (rows per table) and returns the export
   // bundle; erase → EraseSubject, certificate stored as the result and returned; restrict → sets the
   // restriction flag; rectify → closes it (the fields are changed through PATCH /customers/{id}, which
-  // validates them). kFailedPrecondition when the request is not open or the customer is on legal hold.
+  // validates them). kFailedPrecondition when the request is not open, its requester is not verified, or the
+  // customer is on legal hold.
   Result<std::string> Fulfil(int64_t id);
-  // Closes an open request as rejected with a reason.
+  // Records that staff checked the requester's identity (`method`: one of kVerificationMethods; `actor` who).
+  // kInvalidArgument naming "method", kFailedPrecondition when the request is not open or already verified,
+  // kNotFound for an unknown request.
+  Result<storage::PrivacyRequestRecord> Verify(int64_t id, std::string_view method, std::string_view actor);
+  // Closes an open request as rejected with a reason (also when the identity could not be verified).
   Result<storage::PrivacyRequestRecord> Reject(int64_t id, std::string_view reason);
 
   // The whole subject as JSON (GDPR 15/20): {"format":"panorama-subject-export/1","customer_id",

@@ -348,6 +348,7 @@ TEST_F(PrivacyTest, EraseLeavesNoRowAnywhereAndTheCertificateCountsMatch) {
   auto other_before = DirectCounts(other);
   auto request = dsar_.Open(id, "erase", "gdpr", "by email");
   ASSERT_OK(request);
+  ASSERT_OK(dsar_.Verify(request->id, "id_document", "user:1"));
 
   auto certificate = dsar_.Fulfil(request->id);
 
@@ -377,11 +378,59 @@ TEST_F(PrivacyTest, LegalHoldBlocksErasure) {
   ASSERT_OK(dsar_.SetFlags(id, true, std::nullopt));
   auto request = dsar_.Open(id, "erase", "pipl", "");
   ASSERT_OK(request);
+  ASSERT_OK(dsar_.Verify(request->id, "account", "user:1"));
   auto before = DirectCounts(id);
 
   EXPECT_ERROR_CODE(dsar_.Fulfil(request->id), ErrorCode::kFailedPrecondition);
 
   EXPECT_EQ(DirectCounts(id)["events"], before["events"]);
+}
+
+TEST_F(PrivacyTest, AnUnverifiedRequestIsNotFulfilledAndNothingIsErased) {
+  CustomerId id = AddFullSubject("a@example.com");
+  auto request = dsar_.Open(id, "erase", "gdpr", "");
+  ASSERT_OK(request);
+  EXPECT_EQ(request->verification, "unverified");
+  auto before = DirectCounts(id);
+
+  auto fulfilled = dsar_.Fulfil(request->id);
+
+  EXPECT_ERROR_CODE(fulfilled, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(fulfilled.error().message().find("not verified"), std::string::npos);
+  EXPECT_EQ(DirectCounts(id), before);
+  EXPECT_EQ(dsar_.Get(request->id)->status, "open");
+}
+
+TEST_F(PrivacyTest, VerificationRecordsMethodActorAndTimeOnce) {
+  CustomerId id = AddFullSubject("a@example.com");
+  auto request = dsar_.Open(id, "access", "gdpr", "");
+  ASSERT_OK(request);
+
+  auto verified = dsar_.Verify(request->id, "email", "user:7");
+
+  ASSERT_OK(verified);
+  auto stored = dsar_.Get(request->id);
+  ASSERT_OK(stored);
+  EXPECT_EQ(stored->verification, "verified");
+  EXPECT_EQ(stored->verification_method, "email");
+  EXPECT_EQ(stored->verified_by, "user:7");
+  ASSERT_TRUE(stored->verified_at.has_value());
+  EXPECT_ERROR_CODE(dsar_.Verify(request->id, "email", "user:7"), ErrorCode::kFailedPrecondition);
+  EXPECT_OK(dsar_.Fulfil(request->id));
+}
+
+TEST_F(PrivacyTest, VerificationRejectsBadMethodsAndUnknownOrClosedRequests) {
+  CustomerId id = AddFullSubject("a@example.com");
+  auto request = dsar_.Open(id, "access", "gdpr", "");
+  ASSERT_OK(request);
+
+  for (const char* bad : {"", "ID_DOCUMENT", "trust me", "' OR 1=1 --"}) {
+    EXPECT_FIELD_ERROR(dsar_.Verify(request->id, bad, "user:1"), "method");
+  }
+  EXPECT_EQ(dsar_.Get(request->id)->verification, "unverified");
+  EXPECT_ERROR_CODE(dsar_.Verify(999, "email", "user:1"), ErrorCode::kNotFound);
+  ASSERT_OK(dsar_.Reject(request->id, "could not confirm identity"));
+  EXPECT_ERROR_CODE(dsar_.Verify(request->id, "email", "user:1"), ErrorCode::kFailedPrecondition);
 }
 
 TEST_F(PrivacyTest, DeadlinesFollowTheJurisdiction) {

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "security/crypto_util.h"
+#include "security/ip_allowlist.h"
 #include "security/qr_code.h"
 #include "security/secret_sealer.h"
 #include "security/totp.h"
@@ -235,6 +236,7 @@ Result<SessionTokens> AuthService::StartSession(const storage::UserRecord& user,
   session.last_used_at = now;
   session.client_ip = client.ip.substr(0, 64);
   session.user_agent = client.user_agent.substr(0, 256);
+  session.reauth_at = now;  // the sign-in that starts a session is a fresh password (and TOTP) check
   RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
     ASSIGN_OR_RETURN(tokens.session_id, txn.InsertSession(session));
     return Ok();
@@ -499,6 +501,44 @@ Result<SessionTokens> AuthService::Refresh(std::string_view refresh_token, const
   return tokens;
 }
 
+Result<Timestamp> AuthService::StepUp(const Principal& who, std::string_view password, std::string_view code,
+                                      const ClientInfo& client) {
+  if (who.kind != Principal::Kind::kUser || !who.user || !who.session_id) {
+    return Error::FailedPrecondition("only a signed-in person steps up; api keys are exempt");
+  }
+  if (password.empty()) return Error::InvalidField("password", "is required");
+  if (password.size() > 4096) return Error::InvalidField("password", "is too long");
+  // Asked before the password is checked, so a missing code says nothing about whether the password was right.
+  ASSIGN_OR_RETURN(bool has_mfa, HasMfa(*who.user));
+  if (has_mfa && code.empty()) return Error::InvalidField("code", "is required: this account has a second factor");
+  std::string actor = "user:" + who.user->ToString();
+  std::string detail = "session " + std::to_string(*who.session_id);
+  RETURN_IF_ERROR(throttle_.Check(who.name, client.ip));
+  ASSIGN_OR_RETURN(storage::UserRecord user, store_.GetUser(*who.user));
+  ASSIGN_OR_RETURN(bool ok, VerifyGated(user.password_hash, password));
+  if (ok && has_mfa) {
+    ASSIGN_OR_RETURN(ok, CheckSecondFactor(user.id, code, true));
+  }
+  if (!ok || user.disabled) {
+    throttle_.RecordFailure(who.name, client.ip);
+    Emit("step_up_failed", actor, detail);
+    return Error::PermissionDenied("invalid credentials");
+  }
+  throttle_.RecordSuccess(who.name, client.ip);
+  Timestamp now = clock_.Now();
+  RETURN_IF_ERROR(
+      store_.Write([&](storage::WriteTxn& txn) { return txn.MarkSessionReauthenticated(*who.session_id, now); }));
+  Emit("step_up", actor, detail);
+  return now + options_.step_up_window;
+}
+
+bool AuthService::IsStepUpFresh(const Principal& who) const {
+  if (who.kind != Principal::Kind::kUser) return true;
+  if (!who.session_id) return false;
+  Timestamp now = clock_.Now();
+  return who.reauth_at <= now && now - who.reauth_at < options_.step_up_window;
+}
+
 Result<void> AuthService::Logout(int64_t session_id) {
   return store_.Write([&](storage::WriteTxn& txn) { return txn.DeleteSession(session_id); });
 }
@@ -529,7 +569,7 @@ Result<Principal> AuthService::AuthenticateBearer(std::string_view token) {
     auto user = store_.GetUser(session->user);
     if (!user || user->disabled) return BadCredentials();
     return Principal{Principal::Kind::kUser, user->id, std::nullopt, user->username, user->role, "read-write",
-                     session->id};
+                     session->id, session->reauth_at};
   }
   if (token.starts_with("prt_") || token.starts_with("pmc_")) return BadCredentials();
   ASSIGN_OR_RETURN(Principal key, AuthenticateKey(token));
@@ -567,6 +607,7 @@ Result<Principal> AuthService::AuthenticateKey(std::string_view secret) {
   }
   Principal principal{key->kind == "write" ? Principal::Kind::kWriteKey : Principal::Kind::kApiKey,
                       key->owner, key->id, key->name, "", key->scope};
+  principal.allowed_cidrs = key->allowed_cidrs;
   bool touch = false;
   {
     std::lock_guard lock(cache_mu_);
@@ -652,7 +693,8 @@ Result<storage::UserRecord> AuthService::UpdateUser(UserId id, std::optional<std
 }
 
 Result<CreatedKey> AuthService::CreateApiKey(std::string_view name, std::string_view kind, std::string_view scope,
-                                             std::optional<UserId> owner, std::optional<Timestamp> expires_at) {
+                                             std::optional<UserId> owner, std::optional<Timestamp> expires_at,
+                                             const std::vector<std::string>& allowed_cidrs) {
   Error invalid = Error::InvalidArgument("invalid api key");
   if (name.empty() || name.size() > 100) invalid.AddViolation("name", "must be 1 to 100 characters");
   if (kind == "api") {
@@ -665,6 +707,10 @@ Result<CreatedKey> AuthService::CreateApiKey(std::string_view name, std::string_
     invalid.AddViolation("kind", "must be api or write");
   }
   if (expires_at && *expires_at <= clock_.Now()) invalid.AddViolation("expires_at", "must be in the future");
+  auto networks = NormaliseCidrs(allowed_cidrs, "allowed_cidrs");
+  if (!networks) {
+    for (const auto& v : networks.error().violations()) invalid.AddViolation(v.field, v.reason);
+  }
   if (!invalid.violations().empty()) return invalid;
   CreatedKey created;
   created.secret = std::string(kind == "write" ? "pwk_" : "pak_") + RandomToken();
@@ -677,11 +723,29 @@ Result<CreatedKey> AuthService::CreateApiKey(std::string_view name, std::string_
   key.owner = owner;
   key.created_at = clock_.Now();
   key.expires_at = expires_at;
+  key.allowed_cidrs = std::move(*networks);
+  created.allowed_cidrs = key.allowed_cidrs;
   RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
     ASSIGN_OR_RETURN(created.id, txn.InsertApiKey(key));
     return Ok();
   }));
   return created;
+}
+
+Result<std::vector<std::string>> AuthService::SetApiKeyAllowlist(ApiKeyId id,
+                                                                const std::vector<std::string>& allowed_cidrs,
+                                                                std::string_view actor) {
+  ASSIGN_OR_RETURN(std::vector<std::string> networks, NormaliseCidrs(allowed_cidrs, "allowed_cidrs"));
+  RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.SetApiKeyAllowedCidrs(id, networks); }));
+  {
+    // Cached principals carry the old list: drop them so the next request reads the new one.
+    std::lock_guard lock(cache_mu_);
+    std::erase_if(key_cache_, [&](const auto& entry) { return entry.second.principal.key == id; });
+  }
+  // The networks are the operator's configuration; the entry says how many, not which.
+  Emit("api_key_allowlist_changed", actor,
+       "api key " + id.ToString() + " networks " + std::to_string(networks.size()));
+  return networks;
 }
 
 Result<void> AuthService::EnsureWriteKey(std::string_view name, std::string_view secret) {

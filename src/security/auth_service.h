@@ -48,6 +48,8 @@ struct Principal {
   std::string role;   // for users; keys act with their scope
   std::string scope;  // "read" | "read-write" | "ingest" for keys; "read-write" for users
   std::optional<int64_t> session_id;  // for users: the session the token belongs to
+  Timestamp reauth_at{};  // for users: the session's last password (and TOTP) check (sign-in or step-up)
+  std::vector<std::string> allowed_cidrs;  // for keys: client networks it may be used from; empty: any
   bool CanWrite() const { return scope == "read-write"; }
   // Filled by access::AccessPolicy::Resolve (the route adapters call it); empty until then.
   access::PermissionSet permissions;
@@ -97,6 +99,7 @@ struct EnrolledLogin {
 struct CreatedKey {
   ApiKeyId id;
   std::string secret;  // shown once
+  std::vector<std::string> allowed_cidrs;  // as stored (normalised)
 };
 
 struct AuthOptions {
@@ -106,6 +109,8 @@ struct AuthOptions {
   std::chrono::seconds mfa_challenge_lifetime{5 * 60};
   int mfa_max_failures = 5;
   std::chrono::seconds key_cache_ttl{5};  // a revoked key stops working within this time
+  // Sensitive operations need a password (and TOTP) check this recent: the sign-in itself or a step-up.
+  std::chrono::seconds step_up_window{5 * 60};
   int hash_concurrency = 2;  // argon2id evaluations at once (64 MiB each)
   int hash_queue = 32;       // waiting beyond this: kUnavailable (503)
   LoginThrottleOptions throttle;
@@ -138,6 +143,17 @@ class AuthService {
   Result<LoginResult> VerifyMfa(std::string_view mfa_token, std::string_view code, const ClientInfo& client = {});
   // Rotates the refresh token: new access and refresh tokens, the old refresh token spent.
   Result<SessionTokens> Refresh(std::string_view refresh_token, const ClientInfo& client = {});
+  // Step-up re-authentication of a signed-in session: the user's password, and a TOTP or recovery code when a
+  // second factor is enrolled, mark the session fresh for `step_up_window`; returns when that ends. Throttled
+  // like sign-in. kFailedPrecondition for an API key (keys have no person and are exempt), kInvalidArgument
+  // naming "password" or "code" when missing, kPermissionDenied for a wrong password or code (the bearer
+  // token itself is fine, so not 401), kResourceExhausted while throttled. Audited ("step_up", "step_up_failed").
+  Result<Timestamp> StepUp(const Principal& who, std::string_view password, std::string_view code,
+                           const ClientInfo& client = {});
+  // Whether `who` may perform a sensitive operation now: API keys always (their scope still applies); a user
+  // when the session's last password check is within `step_up_window`.
+  bool IsStepUpFresh(const Principal& who) const;
+  std::chrono::seconds step_up_window() const { return options_.step_up_window; }
   Result<void> Logout(int64_t session_id);
   Result<void> LogoutEverywhere(UserId user);  // also what an admin uses to kill a user's sessions
   Result<std::vector<storage::SessionRecord>> ListSessions(UserId user);
@@ -174,10 +190,16 @@ class AuthService {
   // Admin changes; disabling ends the user's sessions. kNotFound for an unknown user.
   Result<storage::UserRecord> UpdateUser(UserId user, std::optional<std::string> role, std::optional<bool> disabled,
                                          std::string_view actor);
-  // kind "api" (scope "read" | "read-write" | "ingest") or "write" (scope "ingest"); optional expiry.
+  // kind "api" (scope "read" | "read-write" | "ingest") or "write" (scope "ingest"); optional expiry; optional
+  // client-network allowlist (CIDRs, validated: kInvalidArgument naming "allowed_cidrs[i]").
   Result<CreatedKey> CreateApiKey(std::string_view name, std::string_view kind, std::string_view scope,
                                   std::optional<UserId> owner = std::nullopt,
-                                  std::optional<Timestamp> expires_at = std::nullopt);
+                                  std::optional<Timestamp> expires_at = std::nullopt,
+                                  const std::vector<std::string>& allowed_cidrs = {});
+  // Replaces a key's allowlist (empty: any address); effective at once on this server. Returns the stored
+  // (normalised) list. kInvalidArgument naming "allowed_cidrs[i]", kNotFound for an unknown key. Audited.
+  Result<std::vector<std::string>> SetApiKeyAllowlist(ApiKeyId id, const std::vector<std::string>& allowed_cidrs,
+                                                      std::string_view actor);
   // Registers an operator-chosen secret (PANORAMA_WRITE_KEY) as a write key unless it exists.
   Result<void> EnsureWriteKey(std::string_view name, std::string_view secret);
 

@@ -159,6 +159,7 @@ struct ApiKeyRecord {
   std::optional<Timestamp> last_used_at;
   bool revoked = false;
   std::optional<Timestamp> expires_at;  // none: valid until revoked
+  std::vector<std::string> allowed_cidrs;  // client networks the key may be used from; empty: any
 };
 
 // One signed-in session (a refresh-token family). Tokens are kept only as hex SHA-256; a refresh replaces
@@ -175,6 +176,9 @@ struct SessionRecord {
   Timestamp last_used_at;         // last login or refresh
   std::string client_ip;
   std::string user_agent;
+  // Last password (and TOTP) check: sign-in or step-up. Set by InsertSession (= created_at) and
+  // MarkSessionReauthenticated only; UpdateSession leaves it alone.
+  Timestamp reauth_at;
 };
 
 // A user's TOTP enrolment. The seed is sealed (encrypted) by the security context; storage never sees it.
@@ -288,6 +292,11 @@ struct PrivacyRequestRecord {
   std::optional<Timestamp> completed_at;
   std::string note;
   std::string result_json = "{}";  // e.g. the erasure certificate
+  // Requester identity check (GDPR 12(6)): "unverified" until staff confirm it; fulfilment needs "verified".
+  std::string verification = "unverified";
+  std::string verification_method;  // id_document | account | email | phone | in_person | other
+  std::string verified_by;          // actor, e.g. "user:3"
+  std::optional<Timestamp> verified_at;
 };
 
 struct PrivacyRequestQuery {

@@ -100,11 +100,15 @@ class WriteTxn {
   virtual Result<void> UpdateUser(const UserRecord& user) = 0;
   virtual Result<ApiKeyId> InsertApiKey(const ApiKeyRecord& key) = 0;
   virtual Result<void> RevokeApiKey(ApiKeyId id) = 0;
+  // Replaces the key's client-network allowlist (validated CIDRs; empty: any address); kNotFound if absent.
+  virtual Result<void> SetApiKeyAllowedCidrs(ApiKeyId id, const std::vector<std::string>& cidrs) = 0;
   // Returns the new session id (the family id).
   virtual Result<int64_t> InsertSession(const SessionRecord& session) = 0;
   // Replaces the row with session.id (token rotation); kNotFound if the session is gone.
   virtual Result<void> UpdateSession(const SessionRecord& session) = 0;
   virtual Result<void> DeleteSession(int64_t session_id) = 0;  // a no-op when absent
+  // Records a fresh password (and TOTP) check on the session (step-up); kNotFound if the session is gone.
+  virtual Result<void> MarkSessionReauthenticated(int64_t session_id, Timestamp at) = 0;
   virtual Result<void> DeleteUserSessions(UserId user) = 0;
   // Remembers a rotated-out refresh token so that presenting it again is recognised as reuse.
   virtual Result<void> MarkRefreshSpent(std::string_view refresh_sha256, int64_t session_id, Timestamp at) = 0;
@@ -128,25 +132,20 @@ class WriteTxn {
   virtual Result<void> DeleteRole(std::string_view name) = 0;
   virtual Result<void> InsertReveal(const RevealRecord& reveal) = 0;
 
-  // Privacy (privacy/). Defaults return kInternal so test fakes need not implement them.
-  virtual Result<int64_t> InsertConsent(const ConsentRecord&) { return Unsupported("InsertConsent"); }
-  virtual Result<int64_t> InsertPrivacyRequest(const PrivacyRequestRecord&) {
-    return Unsupported("InsertPrivacyRequest");
-  }
-  // Status, completed_at, note and result, by id; kNotFound if absent.
-  virtual Result<void> UpdatePrivacyRequest(const PrivacyRequestRecord&) { return Unsupported("UpdatePrivacyRequest"); }
-  virtual Result<void> PutPrivacyFlags(const PrivacyFlagsRecord&) { return Unsupported("PutPrivacyFlags"); }
+  // Privacy (privacy/). Pure virtual, so a decorator (audit::LedgeredStore) cannot forget to forward one.
+  virtual Result<int64_t> InsertConsent(const ConsentRecord& consent) = 0;
+  virtual Result<int64_t> InsertPrivacyRequest(const PrivacyRequestRecord& request) = 0;
+  // Status, completed_at, note, result and verification, by id; kNotFound if absent.
+  virtual Result<void> UpdatePrivacyRequest(const PrivacyRequestRecord& request) = 0;
+  virtual Result<void> PutPrivacyFlags(const PrivacyFlagsRecord& flags) = 0;
   // Deletes every row that refers to `id` — the customer row and records merged into it, merge lineage, and
   // every table with a customer_id column except those in `keep_tables` — and returns the count per table.
   // The tables are found from the schema, so a table added later is erased without changing this code.
-  virtual Result<std::vector<TableCount>> EraseSubjectRows(CustomerId, const std::vector<std::string>&) {
-    return Unsupported("EraseSubjectRows");
-  }
-  virtual Result<void> AddErasureSuppression(std::string_view, int64_t, Timestamp) {
-    return Unsupported("AddErasureSuppression");
-  }
+  virtual Result<std::vector<TableCount>> EraseSubjectRows(CustomerId id,
+                                                          const std::vector<std::string>& keep_tables) = 0;
+  virtual Result<void> AddErasureSuppression(std::string_view hash, int64_t request_id, Timestamp at) = 0;
   // Rows changed (deleted or anonymised); 0 when nothing is left to do, so a second run is a no-op.
-  virtual Result<int64_t> ApplyRetention(const RetentionRule&) { return Unsupported("ApplyRetention"); }
+  virtual Result<int64_t> ApplyRetention(const RetentionRule& rule) = 0;
 
   // Analytics settings (analytics/): insert or replace by key. Default kInternal, as for privacy.
   virtual Result<void> PutAnalyticsSetting(const AnalyticsSettingRecord&) { return Unsupported("PutAnalyticsSetting"); }
@@ -290,25 +289,19 @@ class Store {
   virtual Result<std::vector<LedgerRow>> ListLedger(const LedgerQuery& query) = 0;
   virtual Result<std::vector<CheckpointRecord>> ListCheckpoints() = 0;
 
-  // Privacy (privacy/). Defaults return kInternal so test fakes need not implement them.
-  virtual Result<std::vector<ConsentRecord>> ListConsents(CustomerId) { return Unsupported("ListConsents"); }  // oldest first
-  virtual Result<void> ScanConsents(const std::function<void(const ConsentRecord&)>&) {  // oldest first
-    return Unsupported("ScanConsents");
-  }
-  virtual Result<PrivacyRequestRecord> GetPrivacyRequest(int64_t) { return Unsupported("GetPrivacyRequest"); }
-  virtual Result<std::vector<PrivacyRequestRecord>> ListPrivacyRequests(const PrivacyRequestQuery&) {
-    return Unsupported("ListPrivacyRequests");
-  }
-  virtual Result<PrivacyFlagsRecord> GetPrivacyFlags(CustomerId) { return Unsupported("GetPrivacyFlags"); }
-  virtual Result<void> ScanPrivacyFlags(const std::function<void(const PrivacyFlagsRecord&)>&) {
-    return Unsupported("ScanPrivacyFlags");
-  }
+  // Privacy (privacy/). Pure virtual, so a decorator (audit::LedgeredStore) cannot forget to forward one.
+  virtual Result<std::vector<ConsentRecord>> ListConsents(CustomerId id) = 0;  // oldest first
+  virtual Result<void> ScanConsents(const std::function<void(const ConsentRecord&)>& fn) = 0;  // oldest first
+  virtual Result<PrivacyRequestRecord> GetPrivacyRequest(int64_t id) = 0;
+  virtual Result<std::vector<PrivacyRequestRecord>> ListPrivacyRequests(const PrivacyRequestQuery& query) = 0;
+  virtual Result<PrivacyFlagsRecord> GetPrivacyFlags(CustomerId id) = 0;
+  virtual Result<void> ScanPrivacyFlags(const std::function<void(const PrivacyFlagsRecord&)>& fn) = 0;
   // Tables holding a customer_id column, read from the schema (the DSAR schema walker).
-  virtual Result<std::vector<std::string>> ListSubjectTables() { return Unsupported("ListSubjectTables"); }
+  virtual Result<std::vector<std::string>> ListSubjectTables() = 0;
   // Every row referring to `id` (see WriteTxn::EraseSubjectRows for which), one entry per table, empty
   // tables included.
-  virtual Result<std::vector<SubjectTable>> ExportSubjectRows(CustomerId) { return Unsupported("ExportSubjectRows"); }
-  virtual Result<bool> IsErasureSuppressed(std::string_view) { return Unsupported("IsErasureSuppressed"); }
+  virtual Result<std::vector<SubjectTable>> ExportSubjectRows(CustomerId id) = 0;
+  virtual Result<bool> IsErasureSuppressed(std::string_view hash) = 0;
 
   // Analytics settings (analytics/): the stored value, nullopt when never set. Default kInternal.
   virtual Result<std::optional<AnalyticsSettingRecord>> GetAnalyticsSetting(std::string_view) {
@@ -334,9 +327,6 @@ class Store {
 
   // Schema version after migrations (for /readyz and tests).
   virtual int SchemaVersion() const = 0;
-
- protected:
-  static Error Unsupported(const char* what) { return Error::Internal(std::string(what) + " not supported by this store"); }
 };
 
 class FieldCrypto;

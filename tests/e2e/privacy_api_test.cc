@@ -169,6 +169,21 @@ TEST_F(PrivacyApiTest, ErasureRequestRemovesTheCustomerAndReturnsACertificate) {
                             R"({"customer_id":)" + std::to_string(id) + R"(,"kind":"erase","jurisdiction":"pipl"})");
   ASSERT_EQ(opened.status, 201) << opened.body;
   int64_t request = parser_.parse(opened.body).value()["id"].get_int64().value();
+  EXPECT_EQ(std::string(parser_.parse(opened.body).value()["verification"].get_string().value()), "unverified");
+  HttpResponse unverified = Api("POST", "/api/v1/privacy/requests/" + std::to_string(request) + "/fulfil");
+  EXPECT_EQ(unverified.status, 422) << unverified.body;
+  EXPECT_EQ(Api("GET", "/api/v1/customers/" + std::to_string(id)).status, 200);
+  for (const char* bad : {R"({})", R"({"method":"psychic"})", R"({"method":1})", R"({"method":"email","x":1})"}) {
+    HttpResponse r = Api("POST", "/api/v1/privacy/requests/" + std::to_string(request) + "/verify", bad);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+  }
+  HttpResponse verified =
+      Api("POST", "/api/v1/privacy/requests/" + std::to_string(request) + "/verify", R"({"method":"id_document"})");
+  ASSERT_EQ(verified.status, 200) << verified.body;
+  EXPECT_NE(verified.body.find(R"("verification":"verified","verification_method":"id_document","verified_by":"user:)"),
+            std::string::npos)
+      << verified.body;
+  EXPECT_EQ(Api("POST", "/api/v1/privacy/requests/999999/verify", R"({"method":"email"})").status, 404);
 
   HttpResponse certificate = Api("POST", "/api/v1/privacy/requests/" + std::to_string(request) + "/fulfil");
 

@@ -363,12 +363,33 @@ class RecordingTxn final : public storage::WriteTxn {
     return NotImplemented("InsertApiKey");
   }
   Result<void> RevokeApiKey(ApiKeyId) override { return NotImplemented("RevokeApiKey"); }
+  Result<int64_t> InsertConsent(const storage::ConsentRecord&) override { return NotImplemented("InsertConsent"); }
+  Result<int64_t> InsertPrivacyRequest(const storage::PrivacyRequestRecord&) override {
+    return NotImplemented("InsertPrivacyRequest");
+  }
+  Result<void> UpdatePrivacyRequest(const storage::PrivacyRequestRecord&) override {
+    return NotImplemented("UpdatePrivacyRequest");
+  }
+  Result<void> PutPrivacyFlags(const storage::PrivacyFlagsRecord&) override { return NotImplemented("PutPrivacyFlags"); }
+  Result<std::vector<storage::TableCount>> EraseSubjectRows(CustomerId, const std::vector<std::string>&) override {
+    return NotImplemented("EraseSubjectRows");
+  }
+  Result<void> AddErasureSuppression(std::string_view, int64_t, Timestamp) override {
+    return NotImplemented("AddErasureSuppression");
+  }
+  Result<int64_t> ApplyRetention(const storage::RetentionRule&) override { return NotImplemented("ApplyRetention"); }
+  Result<void> SetApiKeyAllowedCidrs(ApiKeyId, const std::vector<std::string>&) override {
+    return NotImplemented("SetApiKeyAllowedCidrs");
+  }
   Result<storage::ErasureReport> EraseCustomer(CustomerId) override { return NotImplemented("EraseCustomer"); }
   Result<int64_t> InsertSession(const storage::SessionRecord&) override {
     return NotImplemented("InsertSession");
   }
   Result<void> UpdateSession(const storage::SessionRecord&) override { return NotImplemented("UpdateSession"); }
   Result<void> DeleteSession(int64_t) override { return NotImplemented("DeleteSession"); }
+  Result<void> MarkSessionReauthenticated(int64_t, Timestamp) override {
+    return NotImplemented("MarkSessionReauthenticated");
+  }
   Result<void> DeleteUserSessions(UserId) override { return NotImplemented("DeleteUserSessions"); }
   Result<void> MarkRefreshSpent(std::string_view, int64_t, Timestamp) override {
     return NotImplemented("MarkRefreshSpent");
@@ -584,6 +605,30 @@ Result<std::vector<storage::RoleRecord>> RecordingStore::ListRoles() { return No
 Result<std::vector<storage::RevealRecord>> RecordingStore::ListReveals(CustomerId) {
   return NotImplemented("ListReveals");
 }
+Result<std::vector<storage::ConsentRecord>> RecordingStore::ListConsents(CustomerId) {
+  return NotImplemented("ListConsents");
+}
+Result<void> RecordingStore::ScanConsents(const std::function<void(const storage::ConsentRecord&)>&) {
+  return NotImplemented("ScanConsents");
+}
+Result<storage::PrivacyRequestRecord> RecordingStore::GetPrivacyRequest(int64_t) {
+  return NotImplemented("GetPrivacyRequest");
+}
+Result<std::vector<storage::PrivacyRequestRecord>> RecordingStore::ListPrivacyRequests(
+    const storage::PrivacyRequestQuery&) {
+  return NotImplemented("ListPrivacyRequests");
+}
+Result<storage::PrivacyFlagsRecord> RecordingStore::GetPrivacyFlags(CustomerId) {
+  return NotImplemented("GetPrivacyFlags");
+}
+Result<void> RecordingStore::ScanPrivacyFlags(const std::function<void(const storage::PrivacyFlagsRecord&)>&) {
+  return NotImplemented("ScanPrivacyFlags");
+}
+Result<std::vector<std::string>> RecordingStore::ListSubjectTables() { return NotImplemented("ListSubjectTables"); }
+Result<std::vector<storage::SubjectTable>> RecordingStore::ExportSubjectRows(CustomerId) {
+  return NotImplemented("ExportSubjectRows");
+}
+Result<bool> RecordingStore::IsErasureSuppressed(std::string_view) { return NotImplemented("IsErasureSuppressed"); }
 Result<std::optional<storage::RoleRecord>> RecordingStore::FindRole(std::string_view) {
   return NotImplemented("FindRole");
 }

@@ -106,6 +106,17 @@ class RecordingStore : public storage::Store {
   Result<std::vector<storage::RoleRecord>> ListRoles() override;
   Result<std::optional<storage::RoleRecord>> FindRole(std::string_view name) override;
   Result<std::vector<storage::RevealRecord>> ListReveals(CustomerId customer) override;
+  // Privacy: not modelled here (kInternal); privacy tests run on SQLite.
+  Result<std::vector<storage::ConsentRecord>> ListConsents(CustomerId id) override;
+  Result<void> ScanConsents(const std::function<void(const storage::ConsentRecord&)>& fn) override;
+  Result<storage::PrivacyRequestRecord> GetPrivacyRequest(int64_t id) override;
+  Result<std::vector<storage::PrivacyRequestRecord>> ListPrivacyRequests(
+      const storage::PrivacyRequestQuery& query) override;
+  Result<storage::PrivacyFlagsRecord> GetPrivacyFlags(CustomerId id) override;
+  Result<void> ScanPrivacyFlags(const std::function<void(const storage::PrivacyFlagsRecord&)>& fn) override;
+  Result<std::vector<std::string>> ListSubjectTables() override;
+  Result<std::vector<storage::SubjectTable>> ExportSubjectRows(CustomerId id) override;
+  Result<bool> IsErasureSuppressed(std::string_view hash) override;
   int SchemaVersion() const override { return 1; }
 
   // What has been committed.

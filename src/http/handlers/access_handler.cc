@@ -290,15 +290,16 @@ void RegisterAccessRoutes(Router& router, ApiServices& s) {
   router.Add(Method::kGet, "/api/v1/permissions",
              Read(s, Permission::kRolesManage, ListPermissions));
   router.Add(Method::kGet, "/api/v1/roles", Read(s, Permission::kRolesManage, ListRoles));
-  router.Add(Method::kPost, "/api/v1/roles", Write(s, Permission::kRolesManage, CreateRole));
+  // Changes of who may do what need a fresh password check (step-up).
+  router.Add(Method::kPost, "/api/v1/roles", SensitiveWrite(s, Permission::kRolesManage, CreateRole));
   router.Add(Method::kPatch, "/api/v1/roles/{name}",
-             Write(s, Permission::kRolesManage, UpdateRole));
+             SensitiveWrite(s, Permission::kRolesManage, UpdateRole));
   router.Add(Method::kDelete, "/api/v1/roles/{name}",
-             Write(s, Permission::kRolesManage, DeleteRole));
+             SensitiveWrite(s, Permission::kRolesManage, DeleteRole));
   router.Add(Method::kGet, "/api/v1/teams", Read(s, Permission::kUsersManage, ListTeams));
   router.Add(Method::kPost, "/api/v1/teams", Write(s, Permission::kUsersManage, CreateTeam));
   router.Add(Method::kPut, "/api/v1/users/{id}/access",
-             Write(s, Permission::kUsersManage, SetUserAccess));
+             SensitiveWrite(s, Permission::kUsersManage, SetUserAccess));
   // Read, not Write: a Write would keep the clear answer in the idempotency store.
   router.Add(Method::kPost, "/api/v1/customers/{id}/reveal",
              Read(s, Permission::kCustomersReveal, Reveal));

@@ -7,6 +7,7 @@
 #include "http/handlers/handler_util.h"
 #include "http/handlers/routes.h"
 #include "http/router.h"
+#include "security/ip_allowlist.h"
 #include "storage/store.h"
 
 namespace panorama::http {
@@ -33,6 +34,12 @@ void WriteUser(JsonWriter& w, const storage::UserRecord& u) {
   w.Key("created_at").String(FormatIso8601(u.created_at));
   w.Key("disabled").Bool(u.disabled);
   w.EndObject();
+}
+
+void WriteCidrs(JsonWriter& w, const std::vector<std::string>& cidrs) {
+  w.Key("allowed_cidrs").StartArray();
+  for (const auto& c : cidrs) w.String(c);
+  w.EndArray();
 }
 
 void WriteTokens(JsonWriter& w, const security::SessionTokens& t) {
@@ -189,6 +196,22 @@ Response RegenerateRecoveryCodes(ApiServices& s, Request& request, const securit
   w.StartObject();
   WriteCodes(w, *codes);
   w.EndObject();
+  return NoStore(Response::Json(200, w.TakeString()));
+}
+
+// POST {"password", "code"?}: step-up re-authentication of the calling session (sensitive routes need it).
+Response StepUp(ApiServices& s, Request& request, const security::Principal& who) {
+  if (who.kind != security::Principal::Kind::kUser || !who.session_id) return RequireUser();
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"password", "code"});
+  auto password = body->String("password", 4096, true);
+  auto code = body->String("code", 64);
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  auto until = s.auth.StepUp(who, *password, code.value_or(""), ClientOf(request));
+  if (!until) return Response::Problem(until.error());
+  JsonWriter w;
+  w.StartObject().Key("reauth_expires_at").String(FormatIso8601(*until)).EndObject();
   return NoStore(Response::Json(200, w.TakeString()));
 }
 
@@ -358,11 +381,12 @@ Response CreateKey(ApiServices& s, Request& request, const security::Principal& 
   if (who.kind != security::Principal::Kind::kUser) return RequireUser();
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
-  body->AllowOnly({"name", "kind", "scope", "expires_at"});
+  body->AllowOnly({"name", "kind", "scope", "expires_at", "allowed_cidrs"});
   auto name = body->String("name", 100, true);
   auto kind = body->String("kind", 16, true);
   auto scope = body->String("scope", 16, true);
   auto expires_text = body->String("expires_at", 64);
+  auto cidrs = body->StringArray("allowed_cidrs", security::kMaxAllowedCidrs, 64);
   std::optional<Timestamp> expires_at;
   if (expires_text) {
     auto parsed = ParseIso8601(*expires_text);
@@ -373,12 +397,14 @@ Response CreateKey(ApiServices& s, Request& request, const security::Principal& 
     }
   }
   if (!body->ok()) return Response::Problem(body->TakeError());
-  auto created = s.auth.CreateApiKey(*name, *kind, *scope, who.user, expires_at);
+  auto created =
+      s.auth.CreateApiKey(*name, *kind, *scope, who.user, expires_at, cidrs.value_or(std::vector<std::string>{}));
   if (!created) return Response::Problem(created.error());
   JsonWriter w;
   w.StartObject().Key("id").Int64(created->id.value()).Key("name").String(*name).Key("kind").String(*kind);
   w.Key("scope").String(*scope).Key("expires_at");
   WriteOptionalTime(w, expires_at);
+  WriteCidrs(w, created->allowed_cidrs);
   w.Key("secret").String(created->secret).EndObject();
   return NoStore(Response::Json(201, w.TakeString()));
 }
@@ -397,8 +423,29 @@ Response ListKeys(ApiServices& s, Request&, const security::Principal& who) {
     w.Key("expires_at");
     WriteOptionalTime(w, k.expires_at);
     w.Key("revoked").Bool(k.revoked);
+    WriteCidrs(w, k.allowed_cidrs);
     w.EndObject();
   }));
+}
+
+// PATCH {"allowed_cidrs": [...]}: replaces the key's client-network allowlist ([] lifts it).
+Response UpdateKey(ApiServices& s, Request& request, const security::Principal& who) {
+  if (who.kind != security::Principal::Kind::kUser) return RequireUser();
+  auto id = PathId(request);
+  if (!id) return Response::Problem(id.error());
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"allowed_cidrs"});
+  auto cidrs = body->StringArray("allowed_cidrs", security::kMaxAllowedCidrs, 64);
+  if (body->ok() && !cidrs) body->Reject("allowed_cidrs", "is required");
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  auto stored = s.auth.SetApiKeyAllowlist(ApiKeyId(*id), *cidrs, "user:" + who.user->ToString());
+  if (!stored) return Response::Problem(stored.error());
+  JsonWriter w;
+  w.StartObject().Key("id").Int64(*id);
+  WriteCidrs(w, *stored);
+  w.EndObject();
+  return Response::Json(200, w.TakeString());
 }
 
 Response RevokeKey(ApiServices& s, Request& request, const security::Principal& who) {
@@ -425,18 +472,22 @@ void RegisterAccountRoutes(Router& router, ApiServices& s) {
   router.Add(Method::kPost, "/api/v1/auth/logout-all", Authed(s, LogoutEverywhere));
   router.Add(Method::kGet, "/api/v1/auth/sessions", Authed(s, ListSessions));
   router.Add(Method::kGet, "/api/v1/me", Authed(s, Me));
-  router.Add(Method::kPost, "/api/v1/users", Write(s, Permission::kUsersManage, CreateUser));
+  router.Add(Method::kPost, "/api/v1/auth/step-up", Authed(s, StepUp));
+  // Staff access, MFA policy and key creation need a fresh password check (step-up).
+  router.Add(Method::kPost, "/api/v1/users", SensitiveWrite(s, Permission::kUsersManage, CreateUser));
   router.Add(Method::kGet, "/api/v1/users", Read(s, Permission::kUsersManage, ListUsers));
-  router.Add(Method::kPatch, "/api/v1/users/{id}", Write(s, Permission::kUsersManage, UpdateUser));
+  router.Add(Method::kPatch, "/api/v1/users/{id}", SensitiveWrite(s, Permission::kUsersManage, UpdateUser));
   router.Add(Method::kDelete, "/api/v1/users/{id}/sessions", Write(s, Permission::kUsersManage, KillUserSessions));
-  router.Add(Method::kDelete, "/api/v1/users/{id}/mfa", Write(s, Permission::kUsersManage, ResetUserMfa));
+  router.Add(Method::kDelete, "/api/v1/users/{id}/mfa", SensitiveWrite(s, Permission::kUsersManage, ResetUserMfa));
   router.Add(Method::kGet, "/api/v1/security/mfa-policy", Read(s, Permission::kSettingsManage, ListMfaPolicy));
   router.Add(Method::kPut, "/api/v1/security/mfa-policy/{role}",
-             Write(s, Permission::kSettingsManage, SetMfaPolicy));
+             SensitiveWrite(s, Permission::kSettingsManage, SetMfaPolicy));
   // Read, not Write: a Write honours Idempotency-Key by storing the response, and this one holds the secret.
-  router.Add(Method::kPost, "/api/v1/api-keys", Read(s, Permission::kKeysManage, CreateKey));
+  router.Add(Method::kPost, "/api/v1/api-keys", SensitiveRead(s, Permission::kKeysManage, CreateKey));
   router.Add(Method::kGet, "/api/v1/api-keys", Read(s, Permission::kKeysManage, ListKeys));
   router.Add(Method::kDelete, "/api/v1/api-keys/{id}", Write(s, Permission::kKeysManage, RevokeKey));
+  // Widening where a key works is as sensitive as making one.
+  router.Add(Method::kPatch, "/api/v1/api-keys/{id}", SensitiveWrite(s, Permission::kKeysManage, UpdateKey));
 }
 
 }  // namespace panorama::http

@@ -7,6 +7,7 @@
 #include "features/feature_store.h"
 #include "security/access/masking.h"
 #include "security/crypto_util.h"
+#include "security/ip_allowlist.h"
 #include "security/rate_limiter.h"
 #include "storage/store.h"
 
@@ -69,14 +70,37 @@ std::optional<Response> LimitClientIp(ApiServices& services, const Request& requ
   return std::nullopt;
 }
 
-// Authenticates, resolves permissions and checks `needed` (none for "authenticated" routes).
-Handler Authenticated(ApiServices& services, std::optional<Permission> needed, AuthedHandler handler, bool write) {
-  return [&services, needed, handler = std::move(handler), write](Request& request) -> Response {
+namespace {
+Response ReauthRequired(ApiServices& services) {
+  Response response = Response::Problem(Error::PermissionDenied(
+      "this action needs a recent sign-in: confirm your password (and code) at /api/v1/auth/step-up"));
+  // The bearer token is valid, so 403 rather than 401 (a 401 makes the console end the session). The type is
+  // what clients branch on; the WWW-Authenticate parameters follow RFC 9470 (step-up challenge).
+  std::string_view prefix = R"({"type":"about:blank")";
+  if (response.body.starts_with(prefix)) {
+    response.body = R"({"type":")" + std::string(kReauthRequiredType) + "\"" + response.body.substr(prefix.size());
+  }
+  response.headers.emplace_back(
+      "WWW-Authenticate", "Bearer realm=\"panorama\", error=\"insufficient_user_authentication\", max_age=" +
+                              std::to_string(services.auth.step_up_window().count()));
+  return response;
+}
+}  // namespace
+
+// Authenticates, resolves permissions and checks `needed` (none for "authenticated" routes); with `step_up`,
+// a person's session must also have passed a password check within the step-up window.
+Handler Authenticated(ApiServices& services, std::optional<Permission> needed, AuthedHandler handler, bool write,
+                      bool step_up = false) {
+  return [&services, needed, handler = std::move(handler), write, step_up](Request& request) -> Response {
     if (auto limited = LimitClientIp(services, request)) return *limited;
     auto principal = services.auth.AuthenticateBearer(BearerToken(request));
     if (!principal) {
       if (principal.error().code() == ErrorCode::kUnauthenticated) return Unauthenticated(principal.error());
       return Response::Problem(principal.error());
+    }
+    // Before any permission or scope answer, so a caller outside the key's networks learns nothing more.
+    if (principal->key && !security::AddressAllowed(request.remote_address, principal->allowed_cidrs)) {
+      return Response::Problem(Error::PermissionDenied("this api key may not be used from this address"));
     }
     if (services.limiter != nullptr) {
       // Keys and people have their own buckets, so one busy integration does not slow the others.
@@ -97,13 +121,16 @@ Handler Authenticated(ApiServices& services, std::optional<Permission> needed, A
     if (write && !principal->CanWrite()) {
       return Response::Problem(Error::PermissionDenied("this credential may only read"));
     }
+    // After the permission check (no hint to callers who may not do it at all), before any idempotent replay.
+    if (step_up && !services.auth.IsStepUpFresh(*principal)) return ReauthRequired(services);
     // Every write and read-log entry made while handling this request names this caller.
     ActorScope actor(ActorOf(request, *principal));
     return handler(request, *principal);
   };
 }
 
-Handler IdempotentWrite(ApiServices& services, std::optional<Permission> needed, AuthedHandler handler) {
+Handler IdempotentWrite(ApiServices& services, std::optional<Permission> needed, AuthedHandler handler,
+                        bool step_up = false) {
   return Authenticated(
       services, needed,
       [&services, handler = std::move(handler)](Request& request, const security::Principal& who) -> Response {
@@ -134,7 +161,7 @@ Handler IdempotentWrite(ApiServices& services, std::optional<Permission> needed,
         }
         return response;
       },
-      /*write=*/true);
+      /*write=*/true, step_up);
 }
 
 namespace {
@@ -169,6 +196,27 @@ GuardedHandler Authed(ApiServices& s, PrincipalHandler fn) {
   return {std::string(kAuthenticatedRule),
           Authenticated(
               s, std::nullopt, [&s, fn](Request& r, const security::Principal& who) { return fn(s, r, who); }, false)};
+}
+
+GuardedHandler SensitiveRead(ApiServices& s, Permission p, ServiceHandler fn) {
+  return {RuleOf(p),
+          Authenticated(s, p, [&s, fn](Request& r, const security::Principal&) { return fn(s, r); }, false, true)};
+}
+GuardedHandler SensitiveRead(ApiServices& s, Permission p, PrincipalHandler fn) {
+  return {RuleOf(p), Authenticated(
+                         s, p, [&s, fn](Request& r, const security::Principal& who) { return fn(s, r, who); }, false,
+                         true)};
+}
+GuardedHandler SensitiveRead(ApiServices& s, Permission p, AuthedHandler fn) {
+  return {RuleOf(p), Authenticated(s, p, std::move(fn), false, true)};
+}
+GuardedHandler SensitiveWrite(ApiServices& s, Permission p, ServiceHandler fn) {
+  return {RuleOf(p),
+          IdempotentWrite(s, p, [&s, fn](Request& r, const security::Principal&) { return fn(s, r); }, true)};
+}
+GuardedHandler SensitiveWrite(ApiServices& s, Permission p, PrincipalHandler fn) {
+  return {RuleOf(p), IdempotentWrite(
+                         s, p, [&s, fn](Request& r, const security::Principal& who) { return fn(s, r, who); }, true)};
 }
 
 std::optional<storage::RecordScope> ScopeOf(const security::Principal& who) {

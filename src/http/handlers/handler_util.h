@@ -53,6 +53,16 @@ GuardedHandler Write(ApiServices& services, Permission needed, PrincipalHandler 
 GuardedHandler Write(ApiServices& services, Permission needed, AuthedHandler fn);
 GuardedHandler Authed(ApiServices& services, PrincipalHandler fn);
 GuardedHandler Authed(ApiServices& services, AuthedHandler fn);
+// Sensitive operations (privacy exports and erasure, bulk exports, key creation, staff access and MFA policy):
+// as Read / Write, and a person's session must have passed a password (and TOTP) check within the step-up
+// window (sign-in or POST /api/v1/auth/step-up), else 403 problem+json of type kReauthRequiredType. API keys
+// are exempt (no person to ask); their scope and permissions still apply.
+inline constexpr std::string_view kReauthRequiredType = "urn:panorama:problem:reauth_required";
+GuardedHandler SensitiveRead(ApiServices& services, Permission needed, ServiceHandler fn);
+GuardedHandler SensitiveRead(ApiServices& services, Permission needed, PrincipalHandler fn);
+GuardedHandler SensitiveRead(ApiServices& services, Permission needed, AuthedHandler fn);
+GuardedHandler SensitiveWrite(ApiServices& services, Permission needed, ServiceHandler fn);
+GuardedHandler SensitiveWrite(ApiServices& services, Permission needed, PrincipalHandler fn);
 
 // The customers `who` may see (nullopt: all); pass it to every Store query that reads customer data.
 std::optional<storage::RecordScope> ScopeOf(const security::Principal& who);

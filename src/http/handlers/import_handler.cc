@@ -105,8 +105,9 @@ void RegisterImportRoutes(Router& router, ApiServices& s) {
              Write(s, Permission::kImport, AuthedHandler([&s](Request& r, const security::Principal&) {
                return Import(s, r, ingest::ImportKind::kOrders);
              })));
+  // Bulk personal data out of the system: a fresh password check first (step-up).
   router.Add(Method::kGet, "/api/v1/exports/customers.csv",
-             Read(s, Permission::kExport, AuthedHandler([&s](Request&, const security::Principal& who) {
+             SensitiveRead(s, Permission::kExport, AuthedHandler([&s](Request&, const security::Principal& who) {
                // Every customer in the caller's scope: "*" rather than a million ids in one entry.
                RecordRead(s, "export.customers", "customer", "*");
                return Export(ingest::ExportCustomersCsv(s.store, ExportFor(who)), "customers.csv");

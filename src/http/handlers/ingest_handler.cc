@@ -9,6 +9,7 @@
 #include "ingest/ingest_pipeline.h"
 #include "ingest/segment_message.h"
 #include "security/crypto_util.h"
+#include "security/ip_allowlist.h"
 
 namespace panorama::http {
 namespace {
@@ -45,6 +46,10 @@ AsyncHandler SegmentRoute(ApiServices& s, std::string type) {
       Response response = Response::Problem(principal.error());
       response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"panorama ingestion\"");
       respond(std::move(response));
+      return;
+    }
+    if (!security::AddressAllowed(request.remote_address, principal->allowed_cidrs)) {
+      respond(Response::Problem(Error::PermissionDenied("this key may not be used from this address")));
       return;
     }
     ingest::ParseOptions options;

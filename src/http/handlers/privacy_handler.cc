@@ -42,6 +42,9 @@ void WriteRequest(JsonWriter& w, const storage::PrivacyRequestRecord& r, Timesta
   w.Key("overdue").Bool(r.status == "open" && r.due_at < now);
   w.Key("completed_at");
   WriteOptionalTime(w, r.completed_at);
+  w.Key("verification").String(r.verification).Key("verification_method").String(r.verification_method);
+  w.Key("verified_by").String(r.verified_by).Key("verified_at");
+  WriteOptionalTime(w, r.verified_at);
   w.Key("note").String(r.note).Key("result").RawJson(r.result_json.empty() ? "{}" : r.result_json).EndObject();
 }
 
@@ -230,6 +233,22 @@ Response FulfilRequest(ApiServices& s, Request& request, const security::Princip
   return Response::Json(200, std::move(*result));
 }
 
+// POST {"method"}: staff confirm the requester's identity; fulfilment is refused until then.
+Response VerifyRequest(ApiServices& s, Request& request, const security::Principal& who) {
+  auto id = PathRequestId(request);
+  if (!id) return Response::Problem(id.error());
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"method"});
+  auto method = body->String("method", 32, true);
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  auto verified = s.dsar->Verify(*id, *method, ActorOf(request, who).actor);
+  if (!verified) return Response::Problem(verified.error());
+  JsonWriter w;
+  WriteRequest(w, *verified, s.clock.Now());
+  return Response::Json(200, w.TakeString());
+}
+
 Response RejectRequest(ApiServices& s, Request& request, const security::Principal&) {
   auto id = PathRequestId(request);
   if (!id) return Response::Problem(id.error());
@@ -306,11 +325,13 @@ void RegisterPrivacyRoutes(Router& router, ApiServices& s) {
   router.Add(Method::kGet, "/api/v1/privacy/requests", Read(s, Permission::kPrivacyManage, ListRequests));
   router.Add(Method::kGet, "/api/v1/privacy/requests/{id}", Read(s, Permission::kPrivacyManage, GetRequest));
   router.Add(Method::kPost, "/api/v1/privacy/requests/{id}/fulfil",
-             Write(s, Permission::kPrivacyManage, FulfilRequest));
+             SensitiveWrite(s, Permission::kPrivacyManage, FulfilRequest));
+  router.Add(Method::kPost, "/api/v1/privacy/requests/{id}/verify",
+             Write(s, Permission::kPrivacyManage, VerifyRequest));
   router.Add(Method::kPost, "/api/v1/privacy/requests/{id}/reject",
              Write(s, Permission::kPrivacyManage, RejectRequest));
   router.Add(Method::kGet, "/api/v1/privacy/pseudonymised-export",
-             Read(s, Permission::kPrivacyManage, PseudonymisedExport));
+             SensitiveRead(s, Permission::kPrivacyManage, PseudonymisedExport));
   router.Add(Method::kPost, "/api/v1/privacy/retention/run", Write(s, Permission::kPrivacyManage, RunRetentionNow));
 }
 

@@ -343,6 +343,18 @@ CREATE TABLE analytics_settings (
 ) WITHOUT ROWID;
 )sql";
 
+// Step-up re-authentication: when the session last passed a password (and TOTP) check; 0 = never, so
+// sessions from before this version must step up. IP allowlist per API key: comma-separated CIDRs, '' = any.
+// Requester verification of data-subject requests: open requests from before this version start unverified.
+constexpr const char* kV10StepUpAndKeyAllowlist = R"sql(
+ALTER TABLE sessions ADD COLUMN reauth_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN allowed_cidrs TEXT NOT NULL DEFAULT '';
+ALTER TABLE privacy_requests ADD COLUMN verification TEXT NOT NULL DEFAULT 'unverified';
+ALTER TABLE privacy_requests ADD COLUMN verification_method TEXT NOT NULL DEFAULT '';
+ALTER TABLE privacy_requests ADD COLUMN verified_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE privacy_requests ADD COLUMN verified_at INTEGER;
+)sql";
+
 constexpr const char* kV6Privacy = R"sql(
 CREATE TABLE consents (
   id             INTEGER PRIMARY KEY,
@@ -434,6 +446,7 @@ constexpr Migration kMigrations[] = {
     {7, "events by name and time, for behaviour analytics", kV7EventNameIndex},
     {8, "analytics settings: RFM score map, lifecycle thresholds", kV8AnalyticsSettings},
     {9, "segments: definitions, memberships, entered/exited events", kV9Segments},
+    {10, "step-up time per session, IP allowlist per api key, dsar requester verification", kV10StepUpAndKeyAllowlist},
 };
 
 }  // namespace

@@ -20,6 +20,28 @@ namespace {
 using sqlite::Connection;
 using sqlite::Statement;
 
+// An API key's allowlist as one comma-separated column (CIDRs never contain commas; validated upstream).
+std::string JoinCidrs(const std::vector<std::string>& cidrs) {
+  std::string out;
+  for (const auto& c : cidrs) {
+    if (!out.empty()) out += ',';
+    out += c;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitCidrs(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view part = text.substr(0, comma);
+    if (!part.empty()) out.emplace_back(part);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 // Tags are kept as a JSON array of strings so SQLite's json_each can filter on them.
 std::string TagsToJson(const std::vector<std::string>& tags) {
   std::string out = "[";
@@ -311,7 +333,8 @@ ConsentRecord ReadConsent(const Statement& s) {
 }
 
 constexpr const char* kRequestColumns =
-    "id, customer_id, kind, jurisdiction, status, received_at, due_at, completed_at, note, result";
+    "id, customer_id, kind, jurisdiction, status, received_at, due_at, completed_at, note, result, verification,"
+    " verification_method, verified_by, verified_at";
 
 PrivacyRequestRecord ReadRequest(const Statement& s) {
   PrivacyRequestRecord r;
@@ -325,7 +348,21 @@ PrivacyRequestRecord ReadRequest(const Statement& s) {
   if (auto c = s.OptInt(7)) r.completed_at = FromUnixMillis(*c);
   r.note = s.Text(8);
   r.result_json = s.Text(9);
+  r.verification = s.Text(10);
+  r.verification_method = s.Text(11);
+  r.verified_by = s.Text(12);
+  if (auto v = s.OptInt(13)) r.verified_at = FromUnixMillis(*v);
   return r;
+}
+
+// The four verification columns from parameter `first` on.
+void BindVerification(Statement& s, int first, const PrivacyRequestRecord& r) {
+  s.Bind(first, r.verification).Bind(first + 1, r.verification_method).Bind(first + 2, r.verified_by);
+  if (r.verified_at) {
+    s.Bind(first + 3, ToUnixMillis(*r.verified_at));
+  } else {
+    s.BindNull(first + 3);
+  }
 }
 
 // Identifier quoting for table names read from sqlite_master (never from a request).
@@ -706,8 +743,8 @@ class SqliteWriteTxn final : public WriteTxn {
 
   Result<ApiKeyId> InsertApiKey(const ApiKeyRecord& k) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-        "INSERT INTO api_keys (name, kind, scope, prefix, secret_sha256, owner_id, created_at, revoked, expires_at)"
-        " VALUES (?,?,?,?,?,?,?,0,?)"));
+        "INSERT INTO api_keys (name, kind, scope, prefix, secret_sha256, owner_id, created_at, revoked, expires_at,"
+        " allowed_cidrs) VALUES (?,?,?,?,?,?,?,0,?,?)"));
     s.Bind(1, k.name).Bind(2, k.kind).Bind(3, k.scope).Bind(4, k.prefix).Bind(5, k.secret_sha256);
     if (k.owner) {
       s.Bind(6, k.owner->value());
@@ -720,8 +757,17 @@ class SqliteWriteTxn final : public WriteTxn {
     } else {
       s.BindNull(8);
     }
+    s.Bind(9, JoinCidrs(k.allowed_cidrs));
     RETURN_IF_ERROR(s.Run());
     return ApiKeyId(db_.LastInsertId());
+  }
+
+  Result<void> SetApiKeyAllowedCidrs(ApiKeyId id, const std::vector<std::string>& cidrs) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("UPDATE api_keys SET allowed_cidrs = ? WHERE id = ?"));
+    s.Bind(1, JoinCidrs(cidrs)).Bind(2, id.value());
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("api key " + id.ToString() + " not found");
+    return Ok();
   }
 
   Result<void> RevokeApiKey(ApiKeyId id) override {
@@ -735,9 +781,10 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<int64_t> InsertSession(const SessionRecord& x) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO sessions (user_id, access_sha256, refresh_sha256, created_at, access_expires_at,"
-        " refresh_expires_at, absolute_expires_at, last_used_at, client_ip, user_agent)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?)"));
+        " refresh_expires_at, absolute_expires_at, last_used_at, client_ip, user_agent, reauth_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
     BindSession(s, x);
+    s.Bind(11, ToUnixMillis(x.reauth_at));
     RETURN_IF_ERROR(s.Run());
     return db_.LastInsertId();
   }
@@ -757,6 +804,14 @@ class SqliteWriteTxn final : public WriteTxn {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM sessions WHERE id = ?"));
     s.Bind(1, session_id);
     return s.Run();
+  }
+
+  Result<void> MarkSessionReauthenticated(int64_t session_id, Timestamp at) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("UPDATE sessions SET reauth_at = ? WHERE id = ?"));
+    s.Bind(1, ToUnixMillis(at)).Bind(2, session_id);
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("session " + std::to_string(session_id) + " not found");
+    return Ok();
   }
 
   Result<void> DeleteUserSessions(UserId user) override {
@@ -913,7 +968,8 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<int64_t> InsertPrivacyRequest(const PrivacyRequestRecord& r) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO privacy_requests (customer_id, kind, jurisdiction, status, received_at, due_at,"
-        " completed_at, note, result) VALUES (?,?,?,?,?,?,?,?,?)"));
+        " completed_at, note, result, verification, verification_method, verified_by, verified_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     s.Bind(1, r.customer.value()).Bind(2, r.kind).Bind(3, r.jurisdiction).Bind(4, r.status);
     s.Bind(5, ToUnixMillis(r.received_at)).Bind(6, ToUnixMillis(r.due_at));
     if (r.completed_at) {
@@ -922,20 +978,24 @@ class SqliteWriteTxn final : public WriteTxn {
       s.BindNull(7);
     }
     s.Bind(8, r.note).Bind(9, r.result_json);
+    BindVerification(s, 10, r);
     RETURN_IF_ERROR(s.Run());
     return db_.LastInsertId();
   }
 
   Result<void> UpdatePrivacyRequest(const PrivacyRequestRecord& r) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-        "UPDATE privacy_requests SET status = ?, completed_at = ?, note = ?, result = ? WHERE id = ?"));
+        "UPDATE privacy_requests SET status = ?, completed_at = ?, note = ?, result = ?, verification = ?,"
+        " verification_method = ?, verified_by = ?, verified_at = ? WHERE id = ?"));
     s.Bind(1, r.status);
     if (r.completed_at) {
       s.Bind(2, ToUnixMillis(*r.completed_at));
     } else {
       s.BindNull(2);
     }
-    s.Bind(3, r.note).Bind(4, r.result_json).Bind(5, r.id);
+    s.Bind(3, r.note).Bind(4, r.result_json);
+    BindVerification(s, 5, r);
+    s.Bind(9, r.id);
     RETURN_IF_ERROR(s.Run());
     if (db_.Changes() == 0) return Error::NotFound("privacy request " + std::to_string(r.id) + " not found");
     return Ok();
@@ -2185,11 +2245,12 @@ class SqliteStore final : public Store {
     return r;
   }
   static constexpr const char* kKeyColumns =
-      "id, name, kind, scope, prefix, secret_sha256, owner_id, created_at, last_used_at, revoked, expires_at";
+      "id, name, kind, scope, prefix, secret_sha256, owner_id, created_at, last_used_at, revoked, expires_at,"
+      " allowed_cidrs";
 
   static constexpr const char* kSessionColumns =
       "id, user_id, access_sha256, refresh_sha256, created_at, access_expires_at, refresh_expires_at,"
-      " absolute_expires_at, last_used_at, client_ip, user_agent";
+      " absolute_expires_at, last_used_at, client_ip, user_agent, reauth_at";
 
   static SessionRecord ReadSession(const Statement& s) {
     SessionRecord x;
@@ -2204,6 +2265,7 @@ class SqliteStore final : public Store {
     x.last_used_at = FromUnixMillis(s.Int(8));
     x.client_ip = s.Text(9);
     x.user_agent = s.Text(10);
+    x.reauth_at = FromUnixMillis(s.Int(11));
     return x;
   }
 
@@ -2237,6 +2299,7 @@ class SqliteStore final : public Store {
     if (auto used = s.OptInt(8)) k.last_used_at = FromUnixMillis(*used);
     k.revoked = s.Int(9) != 0;
     if (auto expires = s.OptInt(10)) k.expires_at = FromUnixMillis(*expires);
+    k.allowed_cidrs = SplitCidrs(s.Text(11));
     return k;
   }
 
