@@ -327,6 +327,9 @@ class Store {
 
   // Schema version after migrations (for /readyz and tests).
   virtual int SchemaVersion() const = 0;
+
+ protected:
+  static Error Unsupported(const char* what) { return Error::Internal(std::string(what) + " not supported by this store"); }
 };
 
 class FieldCrypto;
