@@ -269,6 +269,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   runtime->segments_ = std::make_unique<segments::SegmentService>(*runtime->store_, *runtime->rule_engine_,
                                                                   runtime->clock_);
   RETURN_IF_ERROR(runtime->segments_->Load());
+  runtime->dsar_->set_erasure_listener(
+      [segments = runtime->segments_.get()](CustomerId erased) { segments->OnErased(erased); });
   runtime->observers_ = std::make_unique<RuntimeObserver>(*runtime->feature_observer_, *runtime->consents_,
                                                           *runtime->rfm_, *runtime->segments_);
   runtime->behaviour_ = std::make_unique<behaviour::BehaviourService>(*runtime->store_, runtime->clock_);

@@ -241,6 +241,7 @@ Result<std::string> DsarService::Fulfil(int64_t id) {
     r.result_json = summary + "}}";
   } else if (r.kind == "erase") {
     ASSIGN_OR_RETURN(returned, EraseSubject(store_, features_, consents_, r.customer, r.id, now, suppression_key_));
+    if (erasure_listener_) erasure_listener_(r.customer);
     r.result_json = returned;
   } else if (r.kind == "restrict") {
     RETURN_IF_ERROR(SetFlags(r.customer, std::nullopt, true));

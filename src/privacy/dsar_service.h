@@ -8,6 +8,7 @@
 //
 // Thread-safety: as thread-safe as the Store, FeatureStore and ConsentService it uses; no state of its own.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +63,10 @@ class DsarService {
       : store_(store), features_(features), consents_(consents), clock_(clock),
         suppression_key_(std::move(suppression_key)) {}
 
+  // Called after each committed erasure, for derived data outside privacy/ (segment memberships held in
+  // memory): app/ wires it, so privacy does not depend on those parts. Set before serving.
+  void set_erasure_listener(std::function<void(CustomerId)> listener) { erasure_listener_ = std::move(listener); }
+
   // Opens a request; kInvalidArgument naming kind / jurisdiction / note; kNotFound for an unknown customer.
   // A merged-away customer id is resolved to its survivor.
   Result<storage::PrivacyRequestRecord> Open(CustomerId customer, std::string_view kind,
@@ -97,6 +102,7 @@ class DsarService {
   ConsentService& consents_;
   const Clock& clock_;
   std::string suppression_key_;
+  std::function<void(CustomerId)> erasure_listener_;
 };
 
 }  // namespace panorama::privacy

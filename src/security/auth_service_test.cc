@@ -123,24 +123,24 @@ TEST_F(AuthServiceTest, ExcessLoginsBeyondTheHashQueueGet503) {
 // evaluation at the same cost), so the time differs by little.
 TEST_F(AuthServiceTest, UnknownUserAndWrongPasswordTakeSimilarTime) {
   ASSERT_OK(auth_->CreateUser("alice", "correct horse battery", "sales"));
-  auto time = [&](const char* user) -> double {
-    std::vector<double> ms;
-    for (int i = 0; i < 5; ++i) {
-      auto start = std::chrono::steady_clock::now();
-      auto r = auth_->Login(user, "wrong password " + std::to_string(i), {.ip = "10.0.0." + std::to_string(i)});
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-      EXPECT_EQ(r.error().code(), ErrorCode::kUnauthenticated);
-    }
-    std::sort(ms.begin(), ms.end());
-    return ms[2];
+  auto once = [&](const char* user, int i) -> double {
+    auto start = std::chrono::steady_clock::now();
+    auto r = auth_->Login(user, "wrong password " + std::to_string(i), {.ip = "10.0.0." + std::to_string(i)});
+    EXPECT_EQ(r.error().code(), ErrorCode::kUnauthenticated);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   };
   (void)auth_->Login("warm-up", "wrong password", {.ip = "10.1.1.1"});  // the dummy hash is made once
 
-  double known = time("alice");
-  double unknown = time("mallory");
+  // Interleaved, and the fastest of each: load from other processes only ever adds time, so the minimum is
+  // the closest to the work itself.
+  double known = 1e9, unknown = 1e9;
+  for (int i = 0; i < 5; ++i) {
+    known = std::min(known, once("alice", i));
+    unknown = std::min(unknown, once("mallory", i));
+  }
 
   // Loose: the machine is shared; the point is that neither skips the hash (which would be ~100x faster).
-  EXPECT_LT(std::max(known, unknown) / std::min(known, unknown), 2.0) << known << " ms vs " << unknown << " ms";
+  EXPECT_LT(std::max(known, unknown) / std::min(known, unknown), 3.0) << known << " ms vs " << unknown << " ms";
 }
 
 TEST_F(AuthServiceTest, PasswordLengthCountsCharactersNotBytes) {

@@ -282,5 +282,34 @@ TEST_F(SegmentsApiTest, IngestedCustomerEntersAndLaterExitsInRealTime) {
   EXPECT_EQ(Json(Api("GET", "/api/v1/segments/" + std::to_string(id)))["size"].get_int64().value(), 0);
 }
 
+TEST_F(SegmentsApiTest, AnErasedMemberLeavesTheSegmentAtOnceWithoutAnExitEvent) {
+  int64_t erased = CreateCustomer(R"({"name":"韩梅梅","email":"han@example.cn","country":"CN"})");
+  int64_t kept = CreateCustomer(R"({"name":"李雷","email":"li@example.cn","country":"CN"})");
+  int64_t id = CreateSegment("中国客户", "country = \"CN\"");
+  ASSERT_EQ(Json(Api("GET", "/api/v1/segments/" + std::to_string(id)))["size"].get_int64().value(), 2);
+
+  HttpResponse opened = Api("POST", "/api/v1/privacy/requests",
+                            R"({"customer_id":)" + std::to_string(erased) + R"(,"kind":"erase","jurisdiction":"pipl"})");
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  const std::string request = "/api/v1/privacy/requests/" + std::to_string(Json(opened)["id"].get_int64().value());
+  ASSERT_EQ(Api("POST", request + "/verify", R"({"method":"id_document"})").status, 200);
+  HttpResponse fulfilled = Api("POST", request + "/fulfil");
+  ASSERT_EQ(fulfilled.status, 200) << fulfilled.body;
+
+  // No waiting for the periodic re-evaluation: the erasure listener dropped the member in memory.
+  HttpResponse segment = Api("GET", "/api/v1/segments/" + std::to_string(id));
+  HttpResponse members = Api("GET", "/api/v1/segments/" + std::to_string(id) + "/members");
+  HttpResponse combined = Api("POST", "/api/v1/segments/combine",
+                              R"({"op":"or","segments":[)" + std::to_string(id) + "," + std::to_string(id) + "]}");
+  ASSERT_EQ(members.status, 200) << members.body;
+  ASSERT_EQ(Json(members)["data"].get_array().size(), 1u);
+  EXPECT_EQ(Json(members)["data"].get_array().at(0)["id"].get_int64().value(), kept);
+  ASSERT_EQ(combined.status, 200) << combined.body;
+  EXPECT_EQ(Json(combined)["size"].get_int64().value(), 1);
+  ASSERT_EQ(segment.status, 200) << segment.body;
+  // The erased person's entered event went with their rows, and no exited event was written for them.
+  EXPECT_EQ(Feed(id, 1), (std::vector<std::pair<int64_t, std::string>>{{kept, "entered"}}));
+}
+
 }  // namespace
 }  // namespace panorama
