@@ -92,8 +92,8 @@ void RunRule(benchmark::State& state, const char* text, int64_t Index::*expected
 
 void BM_RuleProfile(benchmark::State& state) { RunRule(state, kProfileRule, &Index::expected_profile); }
 void BM_RuleSpend(benchmark::State& state) { RunRule(state, kSpendRule, &Index::expected_spend); }
-BENCHMARK(BM_RuleProfile)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_RuleSpend)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RuleProfile)->Arg(100000)->Arg(1000000)->Arg(10000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RuleSpend)->Arg(100000)->Arg(1000000)->Arg(10000000)->Unit(benchmark::kMillisecond);
 
 // Two segments of `n` members each drawn from 2n ids (about half overlap).
 struct Pair {
