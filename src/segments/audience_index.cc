@@ -585,13 +585,16 @@ class AudienceIndex::Evaluator {
         return FeatureMatches(n, ReadFeature(n.field_id, f), now_ms_);
       }, within);
     }
+    // Live customers the feature store has not seen yet have no orders and no events: they match only when the
+    // empty value does (e.g. `order_count = 0`), and only then are the seen ids worth collecting.
+    const bool empty_matches = FeatureMatches(n, ReadFeature(n.field_id, features::CustomerFeatures{}), now_ms_);
     std::vector<uint32_t> seen_ids, matched;
     fs->ReadColumns([&](const features::FeatureColumns& c) {
       for (size_t i = 0; i < c.size(); ++i) {
         if (c.live[i] != features::FeatureColumns::kLive) continue;
         auto id = DenseId(CustomerId(c.customer_id[i]));
         if (!id || *id >= d_.live_flag.size() || !d_.live_flag[*id]) continue;
-        seen_ids.push_back(*id);
+        if (empty_matches) seen_ids.push_back(*id);
         FeatureValue v;
         auto time = [&](int64_t ms) -> std::optional<int64_t> {
           if (ms == features::FeatureColumns::kNoTime) return std::nullopt;
@@ -611,12 +614,13 @@ class AudienceIndex::Evaluator {
     });
     // Slots are mostly in id order; sorting keeps addMany on its fast append path either way.
     if (!std::is_sorted(matched.begin(), matched.end())) std::sort(matched.begin(), matched.end());
-    if (!std::is_sorted(seen_ids.begin(), seen_ids.end())) std::sort(seen_ids.begin(), seen_ids.end());
     out.addMany(matched.size(), matched.data());
-    Bitmap seen;
-    seen.addMany(seen_ids.size(), seen_ids.data());
-    // Live customers the feature store has not seen yet have no orders and no events.
-    if (FeatureMatches(n, ReadFeature(n.field_id, features::CustomerFeatures{}), now_ms_)) out |= d_.live - seen;
+    if (empty_matches) {
+      if (!std::is_sorted(seen_ids.begin(), seen_ids.end())) std::sort(seen_ids.begin(), seen_ids.end());
+      Bitmap seen;
+      seen.addMany(seen_ids.size(), seen_ids.data());
+      out |= d_.live - seen;
+    }
     return Restrict(std::move(out), within);
   }
 
