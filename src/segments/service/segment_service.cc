@@ -333,6 +333,8 @@ Result<void> SegmentService::Load() {
 }
 
 Result<storage::SegmentRecord> SegmentService::Create(const SegmentInput& input, RuleDiagnostic* diagnostic) {
+  // Changes still queued for the worker first, so the new segment's members reflect every committed write.
+  if (auto flushed = Flush(); !flushed) return std::move(flushed.error());
   std::lock_guard write(impl_->write_mu);
   if (impl_->entries.size() >= impl_->options.max_segments) {
     return Error::ResourceExhausted("at most " + std::to_string(impl_->options.max_segments) + " segments");
@@ -378,6 +380,7 @@ Result<storage::SegmentRecord> SegmentService::Create(const SegmentInput& input,
 
 Result<storage::SegmentRecord> SegmentService::Update(SegmentId id, const SegmentPatch& patch,
                                                       RuleDiagnostic* diagnostic) {
+  if (auto flushed = Flush(); !flushed) return std::move(flushed.error());  // as in Create
   std::lock_guard write(impl_->write_mu);
   auto found = impl_->entries.find(id.value());
   if (found == impl_->entries.end()) return Error::NotFound("segment " + id.ToString() + " not found");
