@@ -415,6 +415,13 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
     return Error::FailedPrecondition("refusing plain http on non-loopback address " + address.first +
                                      ": use --tls-cert/--tls-key or --tls-self-signed (or --insecure-dev)");
   }
+  if (options.step_up_window_seconds != 0) {
+    if (options.step_up_window_seconds < 1 || options.step_up_window_seconds > 3600) {
+      return Error::InvalidField("step-up-window-seconds", "must be between 1 and 3600");
+    }
+    auth_->SetStepUpWindow(std::chrono::seconds(options.step_up_window_seconds));
+    spdlog::warn("step-up window is {} s (--step-up-window-seconds; default 300)", options.step_up_window_seconds);
+  }
   auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(auto relaxed, auth_->RelaxedRoles());
   if (!relaxed.empty()) {
