@@ -40,7 +40,9 @@ function openDialog(call: StepUpCall): Promise<boolean> {
     const finish = (ok: boolean): void => {
       backdrop.remove();
       document.removeEventListener('keydown', onKey, true);
-      returnFocus?.focus();
+      if (returnFocus?.isConnected) {
+        returnFocus.focus();
+      }
       resolve(ok);
     };
     const onSubmit = async (event: Event): Promise<void> => {
@@ -62,6 +64,11 @@ function openDialog(call: StepUpCall): Promise<boolean> {
         await call(password.value, code.value.trim());
         finish(true);
       } catch (e) {
+        // 401: the session itself ended (api.ts already sent the user to sign in); nothing left to confirm.
+        if ((e as { status?: unknown }).status === 401) {
+          finish(false);
+          return;
+        }
         error.textContent = e instanceof Error && e.message ? e.message : t('stepup.failed');
         password.value = '';
         password.setAttribute('aria-invalid', 'true');
