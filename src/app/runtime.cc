@@ -399,6 +399,10 @@ class ServerHandle final : public Runtime::RunningServer {
 }  // namespace
 
 Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOptions& options) {
+  if (options.step_up_window_seconds != 0 &&
+      (options.step_up_window_seconds < 1 || options.step_up_window_seconds > 3600)) {
+    return Error::InvalidField("step-up-window-seconds", "must be between 1 and 3600");
+  }
   ASSIGN_OR_RETURN(auto address, ParseListen(options.listen));
   std::string tls_cert = options.tls_cert, tls_key = options.tls_key;
   if (options.tls_self_signed) {
@@ -416,6 +420,10 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   if (tls_cert.empty() && tls_key.empty() && !IsLoopback(address.first) && !options.insecure_dev) {
     return Error::FailedPrecondition("refusing plain http on non-loopback address " + address.first +
                                      ": use --tls-cert/--tls-key or --tls-self-signed (or --insecure-dev)");
+  }
+  if (options.step_up_window_seconds != 0) {
+    auth_->SetStepUpWindow(std::chrono::seconds(options.step_up_window_seconds));
+    spdlog::warn("step-up window is {} s (--step-up-window-seconds; default 300)", options.step_up_window_seconds);
   }
   auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(auto relaxed, auth_->RelaxedRoles());

@@ -95,6 +95,9 @@ struct ServeOptions {
   bool insecure_dev = false;
   // Per API key, user and client IP token buckets for /api/v1 (429 + Retry-After). Off for load benchmarks.
   security::RateLimitOptions rate_limits;
+  // How recent a password check sensitive operations need (seconds, 1..3600); 0: the default (5 minutes).
+  // Development and browser tests only (`serve --step-up-window-seconds`), so a session goes stale quickly.
+  int step_up_window_seconds = 0;
   // Retention: the daily job runs these policies once after start and then every 24 h (privacy/retention.h).
   bool retention_job = true;
   std::vector<privacy::RetentionPolicy> retention = privacy::DefaultRetentionPolicies();

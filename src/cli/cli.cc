@@ -490,6 +490,9 @@ int Run(int argc, char** argv) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   serve->add_option("--rate-limit-ip", serve_options.rate_limits.per_ip.per_second, "requests/s per client IP (burst 2x)")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  serve->add_option("--step-up-window-seconds", serve_options.step_up_window_seconds,
+                    "development and tests only: seconds a password check lasts for sensitive operations (default 300)")
+      ->check(CLI::Range(1, 3600));
 
   int64_t customers = 10000;
   uint64_t seed = 42;

@@ -154,6 +154,8 @@ class AuthService {
   // when the session's last password check is within `step_up_window`.
   bool IsStepUpFresh(const Principal& who) const;
   std::chrono::seconds step_up_window() const { return options_.step_up_window; }
+  // For `serve --step-up-window-seconds` (development and browser tests); set before serving.
+  void SetStepUpWindow(std::chrono::seconds window) { options_.step_up_window = window; }
   Result<void> Logout(int64_t session_id);
   Result<void> LogoutEverywhere(UserId user);  // also what an admin uses to kill a user's sessions
   Result<std::vector<storage::SessionRecord>> ListSessions(UserId user);

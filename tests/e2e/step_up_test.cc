@@ -135,6 +135,16 @@ TEST_F(StepUpE2eTest, AStaleSessionGetsReauthRequiredOnEverySensitiveRouteAndNot
   EXPECT_EQ(Admin("GET", "/api/v1/customers").status, 200);  // ordinary routes are unaffected
 }
 
+TEST_F(StepUpE2eTest, AStepUpWindowOutside1To3600SecondsIsRefusedNamingTheOption) {
+  for (int seconds : {-1, 3601, 86400}) {
+    auto started = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false, .step_up_window_seconds = seconds});
+
+    ASSERT_FALSE(started.has_value()) << seconds;
+    EXPECT_NE(started.error().message().find("step-up-window-seconds"), std::string::npos) << started.error().message();
+  }
+  EXPECT_EQ(runtime_->auth().step_up_window(), std::chrono::seconds(300));  // unchanged
+}
+
 TEST_F(StepUpE2eTest, AFreshSignInMayDoSensitiveThings) {
   HttpResponse created = Admin("POST", "/api/v1/api-keys", kSensitive[5].body);
 

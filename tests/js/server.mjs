@@ -115,7 +115,8 @@ function run(bin, args, env, timeoutMs) {
 }
 
 /**
- * @param {{ demo?: { customers: number, seed?: number }, mfa?: boolean, verbose?: boolean }} [options]
+ * @param {{ demo?: { customers: number, seed?: number }, mfa?: boolean, verbose?: boolean, serveArgs?: string[] }} [options]
+ *   serveArgs: extra `serve` flags (e.g. ['--step-up-window-seconds', '2']).
  * @returns {Promise<{ baseUrl: string, adminUsername: string, adminPassword: string,
  *   writeKey: string, dataDir: string, masterKey: string, stop: () => Promise<void>, log: () => string }>}
  */
@@ -147,7 +148,7 @@ export async function startServer(options = {}) {
     throw err;
   }
 
-  const args = ['serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--static-dir', staticDir];
+  const args = ['serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--static-dir', staticDir, ...(options.serveArgs ?? [])];
   const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   keepLog(child, 'serve');
   const log = new LogTail(200);

@@ -1,6 +1,7 @@
 // The server's JSON API (/api/v1), same origin as the console. Errors arrive as RFC 9457
 // problem+json and become ApiError; a 401 on any authenticated call ends the session.
 import { clearSession, freshToken, setRefresher, type Tokens } from './session';
+import { askStepUp, kReauthRequired } from './stepup';
 
 export interface FieldError {
   field: string;
@@ -366,7 +367,24 @@ export function onUnauthorized(handler: () => void): void {
   unauthorizedHandler = handler;
 }
 
-async function request<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+// A sensitive call refused for a stale sign-in: ask for the password (stepup.ts), then the caller retries once.
+// Cancelling leaves the original error to the caller.
+async function renewedAfter(error: ApiError, auth: boolean, retried: boolean): Promise<boolean> {
+  if (!auth || retried || error.status !== 403 || error.problem.type !== kReauthRequired) {
+    return false;
+  }
+  return askStepUp(async (password, code) => {
+    await request('POST', '/api/v1/auth/step-up', code ? { password, code } : { password }, true, true);
+  });
+}
+
+async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  auth = true,
+  retried = false,
+): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json, application/problem+json' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -401,6 +419,9 @@ async function request<T>(method: string, path: string, body?: unknown, auth = t
     if (response.status === 401 && auth) {
       clearSession();
       unauthorizedHandler();
+    }
+    if (await renewedAfter(error, auth, retried)) {
+      return request<T>(method, path, body, auth, true);
     }
     throw error;
   }
@@ -522,7 +543,7 @@ export const analyticsApi = {
 };
 
 // Downloads a file from an authenticated GET (the export routes answer a file, not JSON).
-export async function download(path: string, fallbackName: string): Promise<void> {
+export async function download(path: string, fallbackName: string, retried = false): Promise<void> {
   const bearer = await freshToken();
   let response: Response;
   try {
@@ -537,7 +558,11 @@ export async function download(path: string, fallbackName: string): Promise<void
     } catch {
       problem = {};
     }
-    throw new ApiError(response.status, problem);
+    const error = new ApiError(response.status, problem);
+    if (await renewedAfter(error, true, retried)) {
+      return download(path, fallbackName, true);
+    }
+    throw error;
   }
   const disposition = response.headers.get('Content-Disposition') ?? '';
   const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? fallbackName;

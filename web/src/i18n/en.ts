@@ -385,6 +385,16 @@ export const en = {
   'c360.segments': 'Segments',
   'c360.noSegments': 'Not in any segment.',
   'c360.enteredAt': 'Entered {time}',
+  'stepup.title': 'Confirm it is you',
+  'stepup.intro': 'This action needs a recent sign-in. Enter your password to continue.',
+  'stepup.password': 'Password',
+  'stepup.code': 'Verification code',
+  'stepup.codeHint': 'If you use two-step verification: the code from your authenticator app, or a recovery code.',
+  'stepup.submit': 'Confirm',
+  'stepup.checking': 'Checking…',
+  'stepup.cancel': 'Cancel',
+  'stepup.passwordRequired': 'Enter your password.',
+  'stepup.failed': 'Could not confirm. Try again.',
 } as const;
 
 export type MessageKey = keyof typeof en;
