@@ -10,8 +10,7 @@
 #include "app/runtime.h"
 #include "storage/store.h"
 #include "tests/support/http_client.h"
-#include "tests/support/relax_mfa.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/served_runtime.h"
 
 namespace panorama {
 namespace {
@@ -19,26 +18,13 @@ namespace {
 using test::HttpClient;
 using test::HttpResponse;
 
-constexpr const char* kPassword = "e2e-admin-password-123";
-constexpr const char* kWriteKey = "e2e-write-key-0123456789";
 constexpr const char* kAsOf = "2011-12-10T00:00:00Z";
 
-class AnalyticsApiTest : public ::testing::Test {
+class AnalyticsApiTest : public test::ServedRuntimeTest {
  protected:
   void SetUp() override {
-    setenv("PANORAMA_ADMIN_PASSWORD", kPassword, 1);
-    setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
-    runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
-    ASSERT_TRUE(runtime_->Bootstrap().has_value());
-    testing::RelaxMfaForAllRoles(runtime_->auth());
-    auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false, .retention_job = false});
-    ASSERT_TRUE(server.has_value()) << server.error().message();
-    server_ = std::move(*server);
-    client_ = std::make_unique<HttpClient>("127.0.0.1", server_->port());
-    HttpResponse login = client_->Request("POST", "/api/v1/auth/login",
-                                          std::string(R"({"username":"admin","password":")") + kPassword + "\"}");
-    ASSERT_EQ(login.status, 200) << login.body;
-    token_ = std::string(parser_.parse(login.body).value()["token"].get_string().value());
+    ServedRuntimeTest::SetUp();
+    if (HasFatalFailure()) return;
     // Customer i (1..10) ordered i times, last on 2011-11-(30 − i), 1000 CNY minor each: the most recent
     // orders least, so recency and frequency run opposite ways.
     for (int i = 1; i <= 10; ++i) {
@@ -50,14 +36,7 @@ class AnalyticsApiTest : public ::testing::Test {
     }
     prospect_ = CreateCustomer("P");
   }
-  void TearDown() override {
-    if (server_) server_->Stop();
-  }
-
   static std::string Two(int v) { return (v < 10 ? "0" : "") + std::to_string(v); }
-  HttpResponse Api(std::string_view method, std::string_view target, std::string_view body = {}) {
-    return client_->Request(method, target, body, {{"Authorization", "Bearer " + token_}});
-  }
   int64_t CreateCustomer(const std::string& name) {
     HttpResponse created = Api("POST", "/api/v1/customers", R"({"name":")" + name + "\"}");
     EXPECT_EQ(created.status, 201) << created.body;
@@ -70,7 +49,6 @@ class AnalyticsApiTest : public ::testing::Test {
                              R"(","currency":"CNY","total_minor":)" + std::to_string(total) + "}");
     ASSERT_EQ(r.status, 201) << r.body;
   }
-  simdjson::dom::element Json(const HttpResponse& r) { return parser_.parse(r.body).value(); }
   // The violation fields of a problem+json body.
   std::vector<std::string> Fields(const HttpResponse& r) {
     std::vector<std::string> out;
@@ -89,12 +67,6 @@ class AnalyticsApiTest : public ::testing::Test {
     return n;
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<app::Runtime> runtime_;
-  std::unique_ptr<app::Runtime::RunningServer> server_;
-  std::unique_ptr<HttpClient> client_;
-  std::string token_;
-  simdjson::dom::parser parser_;
   std::vector<int64_t> ids_;
   int64_t prospect_ = 0;
   int order_seq_ = 0;

@@ -8,8 +8,7 @@
 #include "app/runtime.h"
 #include "storage/store.h"
 #include "tests/support/http_client.h"
-#include "tests/support/relax_mfa.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/served_runtime.h"
 
 namespace panorama {
 namespace {
@@ -17,32 +16,14 @@ namespace {
 using test::HttpClient;
 using test::HttpResponse;
 
-constexpr const char* kPassword = "e2e-admin-password-123";
 
-class BehaviourApiTest : public ::testing::Test {
+class BehaviourApiTest : public test::ServedRuntimeTest {
  protected:
   void SetUp() override {
-    setenv("PANORAMA_ADMIN_PASSWORD", kPassword, 1);
-    runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
-    ASSERT_TRUE(runtime_->Bootstrap().has_value());
-    testing::RelaxMfaForAllRoles(runtime_->auth());
-    auto server =
-        runtime_->Start({.listen = "127.0.0.1:0", .access_log = false, .retention_job = false});
-    ASSERT_TRUE(server.has_value()) << server.error().message();
-    server_ = std::move(*server);
-    client_ = std::make_unique<HttpClient>("127.0.0.1", server_->port());
-    HttpResponse login =
-        client_->Request("POST", "/api/v1/auth/login",
-                         std::string(R"({"username":"admin","password":")") + kPassword + "\"}");
-    ASSERT_EQ(login.status, 200) << login.body;
-    token_ = std::string(parser_.parse(login.body).value()["token"].get_string().value());
+    ServedRuntimeTest::SetUp();
+    if (HasFatalFailure()) return;
     Seed();
   }
-  void TearDown() override {
-    if (server_)
-      server_->Stop();
-  }
-
   // Three customers: Ann (CN) buys in Jan, Feb and Apr 2011 and walks Home → Search → Buy; Bob (GB)
   // buys in Jan and walks Home → Cart; Cy (CN) buys first in Feb and walks Home → Search → Search →
   // Buy.
@@ -93,21 +74,11 @@ class BehaviourApiTest : public ::testing::Test {
     ASSERT_TRUE(seeded.has_value()) << seeded.error().message();
   }
 
-  HttpResponse Api(std::string_view method, std::string_view target, std::string_view body = {}) {
-    return client_->Request(method, target, body, {{"Authorization", "Bearer " + token_}});
-  }
   std::vector<int64_t> Ints(simdjson::dom::element array) {
     std::vector<int64_t> out;
     for (auto v : array.get_array()) out.push_back(v.get_int64().value());
     return out;
   }
-
-  testing::TempDir dir_;
-  std::unique_ptr<app::Runtime> runtime_;
-  std::unique_ptr<app::Runtime::RunningServer> server_;
-  std::unique_ptr<HttpClient> client_;
-  std::string token_;
-  simdjson::dom::parser parser_;
 };
 
 TEST_F(BehaviourApiTest, CohortsAreRetentionByFirstPurchaseMonth) {

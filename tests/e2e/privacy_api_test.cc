@@ -10,8 +10,7 @@
 #include "privacy/consent_service.h"
 #include "storage/store.h"
 #include "tests/support/http_client.h"
-#include "tests/support/relax_mfa.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/served_runtime.h"
 
 namespace panorama {
 namespace {
@@ -19,40 +18,9 @@ namespace {
 using test::HttpClient;
 using test::HttpResponse;
 
-constexpr const char* kPassword = "e2e-admin-password-123";
-constexpr const char* kWriteKey = "e2e-write-key-0123456789";
 
-class PrivacyApiTest : public ::testing::Test {
+class PrivacyApiTest : public test::ServedRuntimeTest {
  protected:
-  void SetUp() override {
-    setenv("PANORAMA_ADMIN_PASSWORD", kPassword, 1);
-    setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
-    runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
-    ASSERT_TRUE(runtime_->Bootstrap().has_value());
-    testing::RelaxMfaForAllRoles(runtime_->auth());
-    auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false, .retention_job = false});
-    ASSERT_TRUE(server.has_value()) << server.error().message();
-    server_ = std::move(*server);
-    client_ = std::make_unique<HttpClient>("127.0.0.1", server_->port());
-    HttpResponse login = client_->Request("POST", "/api/v1/auth/login",
-                                          std::string(R"({"username":"admin","password":")") + kPassword + "\"}");
-    ASSERT_EQ(login.status, 200) << login.body;
-    token_ = std::string(parser_.parse(login.body).value()["token"].get_string().value());
-  }
-  void TearDown() override {
-    if (server_) server_->Stop();
-  }
-
-  HttpResponse Api(std::string_view method, std::string_view target, std::string_view body = {},
-                   test::HeaderList headers = {}) {
-    headers.emplace_back("Authorization", "Bearer " + token_);
-    return client_->Request(method, target, body, headers);
-  }
-  int64_t CreateCustomer(const std::string& body) {
-    HttpResponse created = Api("POST", "/api/v1/customers", body);
-    EXPECT_EQ(created.status, 201) << created.body;
-    return parser_.parse(created.body).value()["id"].get_int64().value();
-  }
   std::string Consents(int64_t id) { return "/api/v1/customers/" + std::to_string(id) + "/consents"; }
   int64_t HistorySize(int64_t id) {
     HttpResponse h = Api("GET", Consents(id) + "/history");
@@ -60,12 +28,6 @@ class PrivacyApiTest : public ::testing::Test {
     return static_cast<int64_t>(parser_.parse(h.body).value()["data"].get_array().size());
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<app::Runtime> runtime_;
-  std::unique_ptr<app::Runtime::RunningServer> server_;
-  std::unique_ptr<HttpClient> client_;
-  std::string token_;
-  simdjson::dom::parser parser_;
 };
 
 TEST_F(PrivacyApiTest, PutConsentsGrantsAndWithdrawsImmediately) {

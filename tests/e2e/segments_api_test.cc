@@ -13,8 +13,7 @@
 
 #include "app/runtime.h"
 #include "tests/support/http_client.h"
-#include "tests/support/relax_mfa.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/served_runtime.h"
 
 namespace panorama {
 namespace {
@@ -23,8 +22,6 @@ using namespace std::chrono_literals;
 using test::HttpClient;
 using test::HttpResponse;
 
-constexpr const char* kPassword = "e2e-admin-password-123";
-constexpr const char* kWriteKey = "e2e-write-key-0123456789";
 
 std::string Base64(const std::string& raw) {
   static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -43,39 +40,11 @@ std::string Base64(const std::string& raw) {
   return out;
 }
 
-class SegmentsApiTest : public ::testing::Test {
+class SegmentsApiTest : public test::ServedRuntimeTest {
  protected:
-  void SetUp() override {
-    setenv("PANORAMA_ADMIN_PASSWORD", kPassword, 1);
-    setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
-    runtime_ = std::move(app::Runtime::Open({.data_dir = dir_.path().string()})).value();
-    ASSERT_TRUE(runtime_->Bootstrap().has_value());
-    testing::RelaxMfaForAllRoles(runtime_->auth());
-    auto server = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false, .retention_job = false});
-    ASSERT_TRUE(server.has_value()) << server.error().message();
-    server_ = std::move(*server);
-    client_ = std::make_unique<HttpClient>("127.0.0.1", server_->port());
-    HttpResponse login = client_->Request("POST", "/api/v1/auth/login",
-                                          std::string(R"({"username":"admin","password":")") + kPassword + "\"}");
-    ASSERT_EQ(login.status, 200) << login.body;
-    token_ = std::string(parser_.parse(login.body).value()["token"].get_string().value());
-  }
-  void TearDown() override {
-    if (server_) server_->Stop();
-  }
-
-  HttpResponse Api(std::string_view method, std::string_view target, std::string_view body = {}) {
-    return client_->Request(method, target, body, {{"Authorization", "Bearer " + token_}});
-  }
   HttpResponse Segment(std::string_view path, std::string_view body) {
     return client_->Request("POST", path, body, {{"Authorization", "Basic " + Base64(std::string(kWriteKey) + ":")}});
   }
-  int64_t CreateCustomer(const std::string& body) {
-    HttpResponse created = Api("POST", "/api/v1/customers", body);
-    EXPECT_EQ(created.status, 201) << created.body;
-    return parser_.parse(created.body).value()["id"].get_int64().value();
-  }
-  simdjson::dom::element Json(const HttpResponse& r) { return parser_.parse(r.body).value(); }
   int64_t CreateSegment(const std::string& name, const std::string& rule) {
     HttpResponse created = Api("POST", "/api/v1/segments", R"({"name":")" + name + R"(","rule":)" + Quote(rule) + "}");
     EXPECT_EQ(created.status, 201) << created.body;
@@ -106,12 +75,6 @@ class SegmentsApiTest : public ::testing::Test {
     return out;
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<app::Runtime> runtime_;
-  std::unique_ptr<app::Runtime::RunningServer> server_;
-  std::unique_ptr<HttpClient> client_;
-  std::string token_;
-  simdjson::dom::parser parser_;
 };
 
 TEST_F(SegmentsApiTest, CreateGetListPatchDelete) {
