@@ -122,9 +122,15 @@ Result<void> CheckDomain(std::string_view domain) {
     if (label.front() == '-' || label.back() == '-') {
       return EmailError("domain label starts or ends with a hyphen");
     }
-    for (char c : label) {
+    for (size_t i = 0; i < label.size(); ++i) {
+      const char c = label[i];
       if (!(IsAlpha(c) || IsDigit(c) || c == '-' || static_cast<unsigned char>(c) >= 0x80)) {
         return EmailError("domain contains a character that is not allowed");
+      }
+      // Non-ASCII is allowed for internationalised names, but not a Unicode space (U+00A0, U+3000, …): it would
+      // also make the canonical form change when normalised again (fuzz_normalize found "…\u00a0." ).
+      if (static_cast<unsigned char>(c) >= 0x80 && UnicodeSpaceAt(label, i) != 0) {
+        return EmailError("domain contains a space");
       }
     }
     ++label_count;

@@ -170,6 +170,9 @@ TEST(NormalizeEmail, RejectsMalformedAddresses) {
       {"jane@[127.0.0.1]", "not allowed"},
       {"jane@1.2.3.4", "numeric"},
       {"jane@example.com\xFF", "UTF-8"},
+      {"useem@an.r\xE6\x9D\x9C\xC2\xA0.", "space"},       // found by fuzz_normalize: NBSP before a root dot
+      {"jane@exa\xE3\x80\x80mple.com", "not allowed"},      // U+3000 folds to an ASCII space first
+      {"jane@exa\xE2\x80\x8Bmple.com", "space"},            // U+200B zero-width space
   };
   for (const auto& c : cases) {
     ExpectFieldError(NormalizeEmail(c.input), "email", c.reason_part, c.input);
