@@ -10,25 +10,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
+import { launchConsoleBrowser } from '../js/browser.mjs';
 import { apiClient, requireBinary, requireConsoleBuild, startServer } from '../js/server.mjs';
 
-const kChromium = process.env.PANORAMA_CHROMIUM || '/usr/bin/chromium';
-const kChromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let server;
 let api;
-let profileDir;
+let browser;
 let context;
 
 before(async () => {
@@ -36,24 +24,13 @@ before(async () => {
   requireConsoleBuild();
   server = await startServer({ demo: { customers: 200, seed: 11 } });
   api = await apiClient(server);
-  profileDir = await mkdtemp(path.join(tmpdir(), 'panorama-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: kChromium,
-    headless: true,
-    args: kChromiumArgs,
-    locale: 'zh-CN',
-    timezoneId: 'Asia/Shanghai',
-    viewport: { width: 1280, height: 900 },
-  });
-  context.setDefaultTimeout(15_000);
+  browser = await launchConsoleBrowser({ timeoutMs: 15_000, timezoneId: 'Asia/Shanghai' });
+  context = browser.context;
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await server?.stop();
-  if (profileDir) {
-    await rm(profileDir, { recursive: true, force: true });
-  }
 });
 
 async function call(method, pathAndQuery, body) {

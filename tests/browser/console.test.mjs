@@ -7,27 +7,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
+import { launchConsoleBrowser } from '../js/browser.mjs';
 import { apiClient, requireBinary, requireConsoleBuild, startServer } from '../js/server.mjs';
 
-const kChromium = process.env.PANORAMA_CHROMIUM || '/usr/bin/chromium';
-const kChromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const kTimelinePage = 20; // the console's timeline page size
 const kHan = /[\u3400-\u9fff]/;
 
 let server;
 let api;
-let profileDir;
+let browser;
 let context;
 
 before(async () => {
@@ -35,24 +23,13 @@ before(async () => {
   requireConsoleBuild();
   server = await startServer({ demo: { customers: 300, seed: 7 } });
   api = await apiClient(server);
-  profileDir = await mkdtemp(path.join(tmpdir(), 'panorama-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: kChromium,
-    headless: true,
-    args: kChromiumArgs,
-    locale: 'zh-CN',
-    timezoneId: 'Asia/Shanghai',
-    viewport: { width: 1280, height: 900 },
-  });
-  context.setDefaultTimeout(10_000);
+  browser = await launchConsoleBrowser({ timeoutMs: 10_000, timezoneId: 'Asia/Shanghai' });
+  context = browser.context;
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await server?.stop();
-  if (profileDir) {
-    await rm(profileDir, { recursive: true, force: true });
-  }
 });
 
 // Runs a browser scenario; on failure saves a full-page screenshot and names it in the error.

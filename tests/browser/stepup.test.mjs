@@ -10,28 +10,16 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
+import { launchConsoleBrowser } from '../js/browser.mjs';
 import { apiClient, requireBinary, requireConsoleBuild, startServer } from '../js/server.mjs';
 
-const kChromium = process.env.PANORAMA_CHROMIUM || '/usr/bin/chromium';
-const kChromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const kWindowSeconds = 2;
 // Long enough past the window that the session is surely stale.
 const kStaleMs = kWindowSeconds * 1000 + 700;
 
 let server;
 let api;
-let profileDir;
+let browser;
 let context;
 
 before(async () => {
@@ -39,23 +27,13 @@ before(async () => {
   requireConsoleBuild();
   server = await startServer({ serveArgs: ['--step-up-window-seconds', String(kWindowSeconds)] });
   api = await apiClient(server);
-  profileDir = await mkdtemp(path.join(tmpdir(), 'panorama-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: kChromium,
-    headless: true,
-    args: kChromiumArgs,
-    locale: 'zh-CN',
-    viewport: { width: 1280, height: 900 },
-  });
-  context.setDefaultTimeout(10_000);
+  browser = await launchConsoleBrowser({ timeoutMs: 10_000 });
+  context = browser.context;
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await server?.stop();
-  if (profileDir) {
-    await rm(profileDir, { recursive: true, force: true });
-  }
 });
 
 async function roleNames() {
