@@ -1,4 +1,5 @@
 #include "segments/rule.h"
+#include "segments/internal/json_lite.h"
 
 #include <algorithm>
 #include <charconv>
@@ -287,7 +288,7 @@ class Lexer {
                                            " without a high surrogate before it");
           }
           if (cp == 0) Fail(esc_line, esc_column, "\\u0000 is not allowed in a string");
-          AppendUtf8(out, cp);
+          internal::AppendUtf8(out, cp);
           break;
         }
         default:
@@ -315,24 +316,6 @@ class Lexer {
       Advance();
     }
     return cp;
-  }
-
-  static void AppendUtf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
   }
 
   // A number, a date (2024-01-01) or a duration (30d, 12h, 2w).

@@ -26,6 +26,9 @@ struct JsonValue {
 // nullopt for malformed text or nesting deeper than 32.
 std::optional<JsonValue> ParseJson(std::string_view text);
 
+// Appends code point `cp` (≤ U+10FFFF, not a surrogate) as UTF-8; shared with the rule lexer's \u escapes.
+void AppendUtf8(std::string& out, uint32_t cp);
+
 // The value at `path` inside an object, or nullptr.
 const JsonValue* FindPath(const JsonValue& root, const std::vector<std::string>& path);
 
