@@ -55,6 +55,9 @@ void LedgerService::Stop() {
 }
 
 Result<void> LedgerService::Flush() {
+  // Held across swap and append: a caller's Flush must not return while the writer thread is still
+  // appending a batch it took earlier (reads recorded before Flush are then on disk when it returns).
+  std::lock_guard flushing(flush_mu_);
   std::vector<LedgerEntry> batch;
   {
     std::lock_guard lock(mu_);

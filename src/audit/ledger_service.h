@@ -44,7 +44,8 @@ class LedgerService {
   // Flushes the queue and writes a last checkpoint.
   void Stop();
 
-  // Appends the queued reads now (tests, and Stop).
+  // Appends the queued reads now (tests, and Stop); on return every read recorded before the call is on disk,
+  // including a batch the writer thread was appending at that moment.
   Result<void> Flush();
   // Writes a checkpoint over the entries since the last one, and its witness line.
   Result<void> CheckpointNow();
@@ -57,6 +58,7 @@ class LedgerService {
   LedgerServiceOptions options_;
   std::thread thread_;
 
+  std::mutex flush_mu_;  // serialises Flush (writer thread and callers); taken before mu_
   std::mutex mu_;
   std::condition_variable wake_;
   // guarded by mu_
