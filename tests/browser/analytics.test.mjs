@@ -95,6 +95,34 @@ async function assertChartDrawn(page, testid) {
   assert.ok(size[0] > 0 && size[1] > 0, `${testid} canvas is ${size}`);
 }
 
+// The series of the ECharts instance drawn in a chart container. The page loads ECharts as a lazy chunk;
+// importing the same chunk URL again yields the same module, whose registry knows the instance.
+async function chartSeries(page, testid) {
+  return page.locator(`[data-testid=${testid}][data-rendered=true]`).evaluate(async (el) => {
+    const url = performance.getEntriesByType('resource').map((e) => e.name).find((n) => /\/assets\/echarts-setup-[^/]*\.js$/.test(n));
+    const { echarts } = await import(url);
+    const option = echarts.getInstanceByDom(el).getOption();
+    return option.series.map((s) => ({ type: s.type, data: s.data, links: s.links }));
+  });
+}
+
+// The sankey the paths page should draw, from GET /analytics/paths: a node per step position and event
+// ("2. Product Added"), a link per consecutive pair carrying the customers of every path that has it.
+function sankeyOf(paths) {
+  const nodes = new Set();
+  const links = new Map();
+  for (const p of paths.paths) {
+    p.steps.forEach((event, i) => {
+      nodes.add(`${i + 1}. ${event}`);
+      if (i + 1 < p.steps.length) {
+        const key = `${i + 1}. ${event} → ${i + 2}. ${p.steps[i + 1]}`;
+        links.set(key, (links.get(key) ?? 0) + p.customers);
+      }
+    });
+  }
+  return { nodes: [...nodes], links: [...links].map(([key, value]) => `${key} = ${value}`) };
+}
+
 const dataset = (page, selector, key) =>
   page.locator(selector).evaluateAll((els, k) => els.map((el) => el.dataset[k]), key);
 
@@ -217,9 +245,17 @@ test('the funnels page draws the funnel and the paths the API computes', async (
     await page.getByTestId('paths-run').click();
     if (paths.paths.length === 0) {
       await page.getByTestId('paths-empty').waitFor();
+      assert.equal(await page.getByTestId('paths-sankey').count(), 0);
     } else {
       await page.getByTestId('paths-table').waitFor();
       assert.deepEqual(await dataset(page, '[data-testid=path-row]', 'customers'), paths.paths.map((p) => String(p.customers)));
+      // The sankey above the table: its nodes and links, read from the chart itself, are the API's paths.
+      await assertChartDrawn(page, 'paths-sankey');
+      const [series] = await chartSeries(page, 'paths-sankey');
+      assert.equal(series.type, 'sankey');
+      const expected = sankeyOf(paths);
+      assert.deepEqual(series.data.map((n) => n.name).sort(), expected.nodes.sort());
+      assert.deepEqual(series.links.map((l) => `${l.source} → ${l.target} = ${l.value}`).sort(), expected.links.sort());
     }
   });
 });

@@ -1,6 +1,6 @@
 // The ECharts build the console uses: only the charts and components the analytics pages draw, so
 // the lazy chunk stays small. Imported only through charts.ts's dynamic import().
-import { BarChart, FunnelChart, HeatmapChart, LineChart } from 'echarts/charts';
+import { BarChart, FunnelChart, HeatmapChart, LineChart, SankeyChart } from 'echarts/charts';
 import {
   DatasetComponent,
   GridComponent,
@@ -16,6 +16,7 @@ echarts.use([
   FunnelChart,
   HeatmapChart,
   LineChart,
+  SankeyChart,
   DatasetComponent,
   GridComponent,
   LegendComponent,

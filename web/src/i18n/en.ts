@@ -324,6 +324,7 @@ export const en = {
   'paths.to': 'To event',
   'paths.maxSteps': 'Max steps',
   'paths.path': 'Path',
+  'paths.sankey': 'Top paths as a flow (a node is a step position and an event; a link, the customers who took that step)',
   'paths.total': '{n} customers went from the first event to the second.',
 
   'segments.title': 'Segments',

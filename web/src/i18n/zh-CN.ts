@@ -325,6 +325,7 @@ export const zhCN: Messages = {
   'paths.to': '目标事件',
   'paths.maxSteps': '最多步数',
   'paths.path': '路径',
+  'paths.sankey': '主要路径流向（节点为步骤序号与事件，连线为走过这一步的客户数）',
   'paths.total': '共有 {n} 位客户从起始事件走到了目标事件。',
 
   'segments.title': '客户细分',

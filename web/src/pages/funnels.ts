@@ -32,6 +32,30 @@ const draft = {
   pathWindow: '7d',
 };
 
+// The top paths as a sankey graph. A node is a step position and an event ("2. Product Added"), so the
+// same event at two positions is two nodes and the graph has no cycles (ECharts needs a DAG). A link's
+// value is the number of customers of the shown paths that made that step.
+export function sankeyOf(p: Paths): { nodes: { name: string }[]; links: { source: string; target: string; value: number }[] } {
+  const nodes = new Map<string, { name: string }>();
+  const links = new Map<string, { source: string; target: string; value: number }>();
+  for (const path of p.paths) {
+    const names = path.steps.map((event, i) => `${i + 1}. ${event}`);
+    for (const [i, name] of names.entries()) {
+      if (!nodes.has(name)) {
+        nodes.set(name, { name });
+      }
+      const next = names[i + 1];
+      if (next !== undefined) {
+        const key = JSON.stringify([name, next]);
+        const link = links.get(key) ?? { source: name, target: next, value: 0 };
+        link.value += path.customers;
+        links.set(key, link);
+      }
+    }
+  }
+  return { nodes: [...nodes.values()], links: [...links.values()] };
+}
+
 export function mountFunnels(root: HTMLElement): View {
   let events: string[] = [];
   let funnel: Funnel | null = null;
@@ -183,6 +207,28 @@ export function mountFunnels(root: HTMLElement): View {
             h('td', { class: 'num' }, formatPercent(b.steps[n - 1]?.conversion_from_start)))))));
   }
 
+  function pathsSankey(p: Paths): HTMLElement {
+    const { nodes, links } = sankeyOf(p);
+    return charts.add(chart('paths-sankey', t('paths.sankey'), () => ({
+      // The default tooltip escapes names; event names come from customers' devices.
+      tooltip: { trigger: 'item' },
+      series: [{
+        type: 'sankey',
+        data: nodes,
+        links,
+        // Columns are step positions, so a path of three steps ends in the third column.
+        nodeAlign: 'left',
+        left: 10,
+        right: 160,
+        top: 10,
+        bottom: 10,
+        emphasis: { focus: 'adjacency' },
+        lineStyle: { color: 'gradient', curveness: 0.5 },
+        label: { fontSize: 12 },
+      }],
+    }), Math.max(240, Math.min(520, 60 + 36 * nodes.length))));
+  }
+
   function pathsTable(p: Paths): HTMLElement {
     if (p.paths.length === 0) {
       return h('div', { class: 'empty', testid: 'paths-empty' }, t('analytics.noData'));
@@ -247,6 +293,7 @@ export function mountFunnels(root: HTMLElement): View {
         h('h2', { class: 'card-title' }, t('paths.title')),
         pathsForm,
         pathsError ? errorView(pathsError) : null,
+        paths && paths.paths.length > 0 && pathsSankey(paths),
         paths && pathsTable(paths))));
   }
 

@@ -3,6 +3,7 @@
 import { analyticsApi, kStages, type LifecycleHistory, type LifecycleReport } from '../api';
 import { mayManageSegments } from '../access';
 import { ChartSet, chart } from '../analytics/charts';
+import { numberInput, SettingsEditor } from '../components/settings-editor';
 import { isMonth, loadingBox, monthOf, pageFrame, stageLabel, stat } from '../analytics/common';
 import { h } from '../dom';
 import { errorView } from '../errors';
@@ -17,18 +18,36 @@ export function mountLifecycle(root: HTMLElement): View {
   let history: LifecycleHistory | null = null;
   let error: unknown = null;
   let historyError: unknown = null;
-  let thresholdsError: unknown = null;
-  let saved = false;
   let from = monthOf(new Date(), -11);
   let to = monthOf(new Date());
   let destroyed = false;
   const charts = new ChartSet();
+  const redraw = (): void => {
+    if (!destroyed) {
+      render();
+    }
+  };
+  // Saving the thresholds moves customers between stages, so the counts are fetched again.
+  const thresholds = new SettingsEditor<Record<string, number>>({
+    testid: 'lifecycle-thresholds',
+    prefix: 'thresholds',
+    savedTestid: 'thresholds-saved',
+    title: () => t('lifecycle.thresholds'),
+    savedMessage: () => t('lifecycle.thresholdsSaved'),
+    mayEdit: mayManageSegments,
+    save: (values) => analyticsApi.putThresholds(values),
+    afterSave: async () => {
+      report = await analyticsApi.lifecycle();
+    },
+    fields: thresholdFields,
+  }, redraw);
 
   async function load(): Promise<void> {
     error = null;
     render();
     try {
       report = await analyticsApi.lifecycle();
+      thresholds.set(report.thresholds);
     } catch (e) {
       error = e;
     }
@@ -46,21 +65,6 @@ export function mountLifecycle(root: HTMLElement): View {
       history = await analyticsApi.lifecycleHistory(from, to);
     } catch (e) {
       historyError = e;
-    }
-    if (!destroyed) {
-      render();
-    }
-  }
-
-  async function saveThresholds(values: Record<string, number>): Promise<void> {
-    thresholdsError = null;
-    saved = false;
-    try {
-      await analyticsApi.putThresholds(values);
-      saved = true;
-      report = await analyticsApi.lifecycle();
-    } catch (e) {
-      thresholdsError = e;
     }
     if (!destroyed) {
       render();
@@ -98,23 +102,16 @@ export function mountLifecycle(root: HTMLElement): View {
     })));
   }
 
-  function thresholdsCard(rep: LifecycleReport): HTMLElement {
-    const manage = mayManageSegments();
-    const values = { ...rep.thresholds };
-    const entries = Object.entries(values);
-    return h('section', { class: 'card', testid: 'lifecycle-thresholds' },
-      h('h2', { class: 'card-title' }, t('lifecycle.thresholds')),
-      thresholdsError ? errorView(thresholdsError) : null,
-      saved && h('div', { class: 'alert alert-info', role: 'status', testid: 'thresholds-saved' }, t('lifecycle.thresholdsSaved')),
-      h('form', { class: 'form-grid', onsubmit: (e) => { e.preventDefault(); void saveThresholds(values); } },
-        entries.map(([key, value]) =>
-          h('label', { class: 'field' },
-            h('span', { class: 'field-label' }, tMaybe(`lifecycle.threshold.${key}`) ?? key),
-            manage
-              ? h('input', { type: 'number', min: 0, step: 1, name: key, value, testid: `threshold-${key}`,
-                  onchange: (e) => { values[key] = Number((e.target as HTMLInputElement).value); } })
-              : h('span', { testid: `threshold-${key}` }, formatNumber(value)))),
-        manage && h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', testid: 'thresholds-save' }, t('common.save')))));
+  function thresholdFields(values: Record<string, number>, editable: boolean): HTMLElement {
+    return h('div', { class: 'form-grid' },
+      Object.entries(values).map(([key, value]) => {
+        const label = tMaybe(`lifecycle.threshold.${key}`) ?? key;
+        return h('label', { class: 'field' },
+          h('span', { class: 'field-label' }, label),
+          editable
+            ? numberInput(values, key, { field: key, testid: `threshold-${key}`, label, min: 0 })
+            : h('span', { testid: `threshold-${key}` }, formatNumber(value)));
+      }));
   }
 
   function historyForm(): HTMLElement {
@@ -157,7 +154,7 @@ export function mountLifecycle(root: HTMLElement): View {
           h('h2', { class: 'card-title' }, t('lifecycle.history')),
           historyForm(),
           historyError ? errorView(historyError) : history ? historyChart(history) : loadingBox()),
-        thresholdsCard(rep),
+        thresholds.view(),
       );
     }
     root.replaceChildren(pageFrame('lifecycle-page', t('lifecycle.title'), '#/analytics/lifecycle', body));

@@ -3,6 +3,7 @@
 import { analyticsApi, type RfmReport, type ScoreMap, type ScoreRule } from '../api';
 import { mayManageSegments } from '../access';
 import { ChartSet, chart } from '../analytics/charts';
+import { numberInput, SettingsEditor } from '../components/settings-editor';
 import { formatPercent, loadingBox, pageFrame, segmentLabel, stat } from '../analytics/common';
 import { h } from '../dom';
 import { errorView } from '../errors';
@@ -14,15 +15,33 @@ const kScores = [1, 2, 3, 4, 5];
 
 export function mountRfm(root: HTMLElement): View {
   let report: RfmReport | null = null;
-  let map: ScoreMap | null = null;
-  let draft: ScoreMap | null = null;
   let error: unknown = null;
-  let mapError: unknown = null;
-  let mapNotice = '';
   let metric: 'customers' | 'revenue' = 'customers';
   let busy = false;
   let destroyed = false;
   const charts = new ChartSet();
+  const redraw = (): void => {
+    if (!destroyed) {
+      render();
+    }
+  };
+  // Saving the map recomputes every customer's segment, so the report is fetched again.
+  const mapEditor = new SettingsEditor<ScoreMap>({
+    testid: 'score-map',
+    prefix: 'map',
+    savedTestid: 'score-map-saved',
+    title: () => t('rfm.scoreMap'),
+    hint: () => t('rfm.scoreMapHint'),
+    savedMessage: () => t('rfm.mapSaved'),
+    mayEdit: mayManageSegments,
+    save: (draft) => analyticsApi.putScoreMap(draft),
+    afterSave: async () => {
+      report = await analyticsApi.recomputeRfm();
+    },
+    fields: mapFields,
+    actions: (d, again) => h('button', { type: 'button', class: 'btn', testid: 'map-add',
+      onclick: () => { d.rules.push({ segment: '', r: [1, 5], f: [1, 5], m: [1, 5] }); again(); } }, t('rfm.addRule')),
+  }, redraw);
 
   async function load(recompute = false): Promise<void> {
     error = null;
@@ -37,8 +56,7 @@ export function mountRfm(root: HTMLElement): View {
         return;
       }
       report = r;
-      map = m;
-      draft = m ? structuredClone(m) : null;
+      mapEditor.set(m);
     } catch (e) {
       if (destroyed) {
         return;
@@ -47,28 +65,6 @@ export function mountRfm(root: HTMLElement): View {
     }
     busy = false;
     render();
-  }
-
-  async function saveMap(): Promise<void> {
-    if (!draft) {
-      return;
-    }
-    mapError = null;
-    mapNotice = '';
-    busy = true;
-    render();
-    try {
-      map = await analyticsApi.putScoreMap(draft);
-      draft = structuredClone(map);
-      mapNotice = t('rfm.mapSaved');
-      report = await analyticsApi.recomputeRfm();
-    } catch (e) {
-      mapError = e;
-    }
-    if (!destroyed) {
-      busy = false;
-      render();
-    }
   }
 
   function cell(r: number, f: number): { customers: number; revenue_minor: number } {
@@ -164,29 +160,17 @@ export function mountRfm(root: HTMLElement): View {
   }
 
   function rangeInputs(rule: ScoreRule, i: number, axis: 'r' | 'f' | 'm'): HTMLElement {
-    const input = (j: 0 | 1) =>
-      h('input', {
-        type: 'number', min: 1, max: 5, step: 1, class: 'input-score', value: rule[axis][j],
-        'aria-label': `${t(`rfm.axis.${axis}`)} ${j === 0 ? t('rfm.min') : t('rfm.max')} (${i + 1})`,
-        testid: `map-${axis}-${j === 0 ? 'min' : 'max'}`,
-        onchange: (e) => { rule[axis][j] = Number((e.target as HTMLInputElement).value); },
-      });
+    const input = (j: 0 | 1) => numberInput(rule[axis], j, {
+      field: `rules[${i}].${axis}`, min: 1, max: 5, className: 'input-score',
+      label: `${t(`rfm.axis.${axis}`)} ${j === 0 ? t('rfm.min') : t('rfm.max')} (${i + 1})`,
+      testid: `map-${axis}-${j === 0 ? 'min' : 'max'}`,
+    });
     return h('td', { class: 'nowrap' }, input(0), ' – ', input(1));
   }
 
-  function mapEditor(): HTMLElement | null {
-    if (!draft) {
-      return null;
-    }
-    const d = draft;
-    const manage = mayManageSegments();
-    return h(
-      'section',
-      { class: 'card', testid: 'score-map' },
-      h('h2', { class: 'card-title' }, t('rfm.scoreMap')),
-      h('p', { class: 'muted small' }, t('rfm.scoreMapHint')),
-      mapError ? errorView(mapError) : null,
-      mapNotice && h('div', { class: 'alert alert-info', role: 'status', testid: 'score-map-saved' }, mapNotice),
+  // The rules in order (first match wins) and the default segment.
+  function mapFields(d: ScoreMap, editable: boolean, redraw: () => void): HTMLElement[] {
+    return [
       h(
         'div',
         { class: 'table-wrap' },
@@ -198,15 +182,15 @@ export function mountRfm(root: HTMLElement): View {
             h('th', { scope: 'col' }, t('rfm.axis.r')),
             h('th', { scope: 'col' }, t('rfm.axis.f')),
             h('th', { scope: 'col' }, t('rfm.axis.m')),
-            manage && h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, t('common.actions'))))),
+            editable && h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, t('common.actions'))))),
           h('tbody', null, d.rules.map((rule, i) =>
-            manage
+            editable
               ? h('tr', { testid: 'map-rule' },
                   h('td', null, h('input', { value: rule.segment, 'aria-label': `${t('rfm.segment')} (${i + 1})`, testid: 'map-segment',
-                    onchange: (e) => { rule.segment = (e.target as HTMLInputElement).value.trim(); } })),
+                    'data-field': `rules[${i}].segment`, onchange: (e) => { rule.segment = (e.target as HTMLInputElement).value.trim(); } })),
                   rangeInputs(rule, i, 'r'), rangeInputs(rule, i, 'f'), rangeInputs(rule, i, 'm'),
                   h('td', null, h('button', { type: 'button', class: 'btn btn-small', testid: 'map-remove',
-                    onclick: () => { d.rules.splice(i, 1); render(); } }, t('common.remove'))))
+                    onclick: () => { d.rules.splice(i, 1); redraw(); } }, t('common.remove'))))
               : h('tr', { testid: 'map-rule' },
                   h('td', null, segmentLabel(rule.segment)),
                   h('td', null, `${rule.r[0]}–${rule.r[1]}`),
@@ -215,16 +199,11 @@ export function mountRfm(root: HTMLElement): View {
         ),
       ),
       h('label', { class: 'field field-inline' }, h('span', { class: 'field-label' }, t('rfm.defaultSegment')),
-        manage
-          ? h('input', { value: d.default_segment, testid: 'map-default', onchange: (e) => { d.default_segment = (e.target as HTMLInputElement).value.trim(); } })
+        editable
+          ? h('input', { value: d.default_segment, testid: 'map-default', 'data-field': 'default_segment',
+              onchange: (e) => { d.default_segment = (e.target as HTMLInputElement).value.trim(); } })
           : h('span', null, segmentLabel(d.default_segment))),
-      manage && h('div', { class: 'actions' },
-        h('button', { type: 'button', class: 'btn', testid: 'map-add',
-          onclick: () => { d.rules.push({ segment: '', r: [1, 5], f: [1, 5], m: [1, 5] }); render(); } }, t('rfm.addRule')),
-        h('button', { type: 'button', class: 'btn', testid: 'map-reset', disabled: busy,
-          onclick: () => { draft = map ? structuredClone(map) : null; mapError = null; render(); } }, t('common.reset')),
-        h('button', { type: 'button', class: 'btn btn-primary', testid: 'map-save', disabled: busy, onclick: () => void saveMap() }, t('common.save'))),
-    );
+    ];
   }
 
   function render(): void {
@@ -249,12 +228,12 @@ export function mountRfm(root: HTMLElement): View {
               h('select', { testid: 'rfm-metric', onchange: (e) => { metric = (e.target as HTMLSelectElement).value as typeof metric; render(); } },
                 h('option', { value: 'customers', selected: metric === 'customers' }, t('rfm.customers')),
                 h('option', { value: 'revenue', selected: metric === 'revenue' }, t('rfm.revenue')))),
-            mayManageSegments() && h('button', { type: 'button', class: 'btn btn-small', testid: 'rfm-recompute', disabled: busy,
+            mayManageSegments() && h('button', { type: 'button', class: 'btn btn-small', testid: 'rfm-recompute', disabled: busy || mapEditor.saving,
               onclick: () => void load(true) }, t('rfm.recompute'))),
           heatmap(rep),
           h('details', null, h('summary', null, t('analytics.asTable')), gridTable(rep))),
         h('section', { class: 'card' }, h('h2', { class: 'card-title' }, t('rfm.segments')), segmentTable(rep)),
-        mapEditor(),
+        mapEditor.view(),
       );
     }
     root.replaceChildren(pageFrame('rfm-page', t('rfm.title'), '#/analytics/rfm', body));
