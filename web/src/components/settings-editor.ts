@@ -117,6 +117,6 @@ export function numberInput<K extends PropertyKey>(
   return h('input', {
     type: 'number', step: 1, min: attrs.min, max: attrs.max, class: attrs.className, value: target[key],
     name: attrs.field, 'data-field': attrs.field, 'aria-label': attrs.label, testid: attrs.testid,
-    onchange: (e) => { target[key] = Number((e.target as HTMLInputElement).value); },
+    oninput: (e) => { target[key] = Number((e.target as HTMLInputElement).value); },
   });
 }

@@ -187,7 +187,7 @@ export function mountRfm(root: HTMLElement): View {
             editable
               ? h('tr', { testid: 'map-rule' },
                   h('td', null, h('input', { value: rule.segment, 'aria-label': `${t('rfm.segment')} (${i + 1})`, testid: 'map-segment',
-                    'data-field': `rules[${i}].segment`, onchange: (e) => { rule.segment = (e.target as HTMLInputElement).value.trim(); } })),
+                    'data-field': `rules[${i}].segment`, oninput: (e) => { rule.segment = (e.target as HTMLInputElement).value.trim(); } })),
                   rangeInputs(rule, i, 'r'), rangeInputs(rule, i, 'f'), rangeInputs(rule, i, 'm'),
                   h('td', null, h('button', { type: 'button', class: 'btn btn-small', testid: 'map-remove',
                     onclick: () => { d.rules.splice(i, 1); redraw(); } }, t('common.remove'))))
@@ -201,7 +201,7 @@ export function mountRfm(root: HTMLElement): View {
       h('label', { class: 'field field-inline' }, h('span', { class: 'field-label' }, t('rfm.defaultSegment')),
         editable
           ? h('input', { value: d.default_segment, testid: 'map-default', 'data-field': 'default_segment',
-              onchange: (e) => { d.default_segment = (e.target as HTMLInputElement).value.trim(); } })
+              oninput: (e) => { d.default_segment = (e.target as HTMLInputElement).value.trim(); } })
           : h('span', null, segmentLabel(d.default_segment))),
     ];
   }

@@ -222,7 +222,18 @@ export function mountSegment(root: HTMLElement, id: string | null): View {
         navigate(`#/segments/${created.id}`);
         return;
       }
-      segment = await analyticsApi.updateSegment(id, body);
+      // PATCH only what changed: an untouched empty description is not sent (the API refuses an empty one).
+      const patch: { name?: string; description?: string; rule?: string } = {};
+      if (segment && body.name !== segment.name) {
+        patch.name = body.name;
+      }
+      if (segment && body.description !== (segment.description ?? '')) {
+        patch.description = body.description;
+      }
+      if (segment && body.rule !== segment.rule) {
+        patch.rule = body.rule;
+      }
+      segment = await analyticsApi.updateSegment(id, patch);
       reloadMembers();
       reloadEvents();
     } catch (e) {
