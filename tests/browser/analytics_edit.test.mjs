@@ -237,8 +237,8 @@ test('the segment Excel export downloads a workbook holding the API\'s members',
   });
 });
 
-test('editing a segment\'s rule updates its count, members and feed; the detail page shows the new rule', async () => {
-  const seg = await post('/api/v1/segments', { name: `Editable ${Date.now()}`, rule: 'order_count >= 1' });
+test('editing a segment\'s rule (and clearing its description) updates its count, members and feed; the detail page shows the new rule', async () => {
+  const seg = await post('/api/v1/segments', { name: `Editable ${Date.now()}`, description: 'buyers, to be narrowed', rule: 'order_count >= 1' });
   const narrower = 'order_count >= 3';
   const preview = await post('/api/v1/segments/preview', { rule: narrower });
   assert.ok(preview.size < seg.size, `${narrower} (${preview.size}) is narrower than order_count >= 1 (${seg.size})`);
@@ -251,6 +251,8 @@ test('editing a segment\'s rule updates its count, members and feed; the detail 
     assert.equal(await page.getByTestId('rule-input').inputValue(), seg.rule);
     assert.equal(await page.getByTestId('segment-size-value').textContent(), fmt.format(seg.size));
 
+    assert.equal(await page.getByTestId('segment-description-input').inputValue(), seg.description);
+    await page.getByTestId('segment-description-input').fill('');
     await page.getByTestId('rule-input').fill(narrower);
     const count = page.locator(`[data-testid=preview-count][data-size="${preview.size}"]`);
     await count.waitFor();
@@ -259,6 +261,8 @@ test('editing a segment\'s rule updates its count, members and feed; the detail 
 
     const saved = await api.get(`/api/v1/segments/${seg.id}`);
     assert.equal(saved.rule, narrower);
+    assert.equal(saved.description, '');
+    assert.equal(saved.name, seg.name);
     assert.equal(saved.size, preview.size);
     // Every customer who left is in the feed as "exited" (order_count >= 3 is a subset of >= 1).
     const events = await allEvents(seg.id);

@@ -118,6 +118,26 @@ TEST_F(SegmentsApiTest, CreateGetListPatchDelete) {
   EXPECT_EQ(Api("GET", "/api/v1/segments/" + std::to_string(id)).status, 404);
 }
 
+TEST_F(SegmentsApiTest, PatchWithAnEmptyDescriptionClearsIt) {
+  HttpResponse created = Api("POST", "/api/v1/segments", R"({"name":"Described","description":"d","rule":"country = \"CN\""})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string path = "/api/v1/segments/" + std::to_string(Json(created)["id"].get_int64().value());
+
+  HttpResponse cleared = Api("PATCH", path, R"({"description":""})");
+  ASSERT_EQ(cleared.status, 200) << cleared.body;
+  EXPECT_EQ(std::string(Json(cleared)["description"].get_string().value()), "");
+  EXPECT_EQ(std::string(Json(Api("GET", path))["description"].get_string().value()), "");
+  // The name still may not be cleared, and a bad description type changes nothing.
+  HttpResponse unnamed = Api("PATCH", path, R"({"name":"","description":"new"})");
+  EXPECT_EQ(unnamed.status, 400) << unnamed.body;
+  HttpResponse typed = Api("PATCH", path, R"({"description":5})");
+  EXPECT_EQ(typed.status, 400) << typed.body;
+  EXPECT_NE(typed.body.find("description"), std::string::npos) << typed.body;
+  auto after = Json(Api("GET", path));
+  EXPECT_EQ(std::string(after["name"].get_string().value()), "Described");
+  EXPECT_EQ(std::string(after["description"].get_string().value()), "");
+}
+
 TEST_F(SegmentsApiTest, RuleErrorsCarryLineAndColumn) {
   HttpResponse bad = Api("POST", "/api/v1/segments", R"({"name":"Bad","rule":"country ="})");
   HttpResponse preview = Api("POST", "/api/v1/segments/preview", R"({"rule":"country = \"CN\" and\n  age >"})");

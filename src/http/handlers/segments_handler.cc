@@ -120,7 +120,8 @@ Response PatchSegment(ApiServices& s, Request& request) {
   body->AllowOnly({"name", "description", "rule"});
   segments::SegmentPatch patch;
   if (body->Has("name")) patch.name = body->String("name", 400, true);
-  if (body->Has("description")) patch.description = body->String("description", 2000, true);
+  // An empty description clears it (as creating without one does); name and rule may not be empty.
+  if (body->Has("description")) patch.description = body->String("description", 2000).value_or("");
   if (body->Has("rule")) patch.rule = body->String("rule", kMaxRuleBytes, true);
   if (!body->ok()) return Response::Problem(body->TakeError());
   RuleDiagnostic where;
