@@ -3,8 +3,8 @@
 import { analyticsApi, kStages, type LifecycleHistory, type LifecycleReport } from '../api';
 import { mayManageSegments } from '../access';
 import { ChartSet, chart } from '../analytics/charts';
-import { numberInput, SettingsEditor } from '../components/settings-editor';
 import { isMonth, loadingBox, monthOf, pageFrame, stageLabel, stat } from '../analytics/common';
+import { numberInput, SettingsEditor } from '../components/settings-editor';
 import { h } from '../dom';
 import { errorView } from '../errors';
 import { formatDateTime, formatNumber } from '../format';

@@ -3,8 +3,8 @@
 import { analyticsApi, type RfmReport, type ScoreMap, type ScoreRule } from '../api';
 import { mayManageSegments } from '../access';
 import { ChartSet, chart } from '../analytics/charts';
-import { numberInput, SettingsEditor } from '../components/settings-editor';
 import { formatPercent, loadingBox, pageFrame, segmentLabel, stat } from '../analytics/common';
+import { numberInput, SettingsEditor } from '../components/settings-editor';
 import { h } from '../dom';
 import { errorView } from '../errors';
 import { formatDateTime, formatMoney, formatNumber } from '../format';
@@ -169,7 +169,7 @@ export function mountRfm(root: HTMLElement): View {
   }
 
   // The rules in order (first match wins) and the default segment.
-  function mapFields(d: ScoreMap, editable: boolean, redraw: () => void): HTMLElement[] {
+  function mapFields(d: ScoreMap, editable: boolean, again: () => void): HTMLElement[] {
     return [
       h(
         'div',
@@ -190,7 +190,7 @@ export function mountRfm(root: HTMLElement): View {
                     'data-field': `rules[${i}].segment`, oninput: (e) => { rule.segment = (e.target as HTMLInputElement).value.trim(); } })),
                   rangeInputs(rule, i, 'r'), rangeInputs(rule, i, 'f'), rangeInputs(rule, i, 'm'),
                   h('td', null, h('button', { type: 'button', class: 'btn btn-small', testid: 'map-remove',
-                    onclick: () => { d.rules.splice(i, 1); redraw(); } }, t('common.remove'))))
+                    onclick: () => { d.rules.splice(i, 1); again(); } }, t('common.remove'))))
               : h('tr', { testid: 'map-rule' },
                   h('td', null, segmentLabel(rule.segment)),
                   h('td', null, `${rule.r[0]}–${rule.r[1]}`),
