@@ -90,6 +90,9 @@ class CountingTxn final : public storage::WriteTxn {
   Result<void> DeleteSession(int64_t) override { return Ok(); }
   Result<void> MarkSessionReauthenticated(int64_t, Timestamp) override { return Ok(); }
   Result<void> DeleteUserSessions(UserId) override { return Ok(); }
+  Result<int64_t> InsertDevice(const storage::DeviceRecord&) override { return int64_t{1}; }
+  Result<void> DeleteDevice(UserId, int64_t) override { return Ok(); }
+  Result<void> DeleteUserDevices(UserId) override { return Ok(); }
   Result<void> MarkRefreshSpent(std::string_view, int64_t, Timestamp) override { return Ok(); }
   Result<void> PutMfa(const storage::MfaRecord&) override { return Ok(); }
   Result<void> DeleteMfa(UserId) override { return Ok(); }

@@ -4,7 +4,7 @@
 # Reads <build>/test-logs/* (servers started by the e2e tests and the node tests) and the log lines of ctest's
 # full output (<build>/Testing/Temporary/LastTest.log; in-process servers log to stderr). Only log lines are
 # checked there — lines starting with a timestamp — because test assertions legitimately print test data.
-# Fails on: the passwords and keys the tests use, session/API/write-key tokens (pst_/pak_/pwk_ + secret),
+# Fails on: the passwords and keys the tests use, session/refresh/device/API/write-key tokens (pst_/prt_/pdv_/pak_/pwk_ + secret),
 # full email addresses and full phone numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ grep -rhoE '(kPassword|kWriteKey|kAdminPassword|PANORAMA_ADMIN_PASSWORD|PANORAMA
   tests src/*/*_test.cc 2>/dev/null | grep -oE '"[^"]{8,}"$' | tr -d '"' | grep -vE '^[A-Za-z_ ]+$' | sort -u >"$tmp/secrets" || true
 
 patterns=(
-  'token=\b(pst|pak|pwk)_[A-Za-z0-9_-]{16,}'                      # session / API key / write key with secret
+  'token=\b(pst|prt|pdv|pak|pwk)_[A-Za-z0-9_-]{16,}'              # session, refresh, device, API key, write key
   'test password=\bpw-[0-9a-f]{24}\b'                              # node tests' random admin passwords
   'test write key=\bwk_[0-9a-f]{24}\b'                             # node tests' random write keys
   'email=[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}'

@@ -191,6 +191,19 @@ class LedgeredTxn final : public WriteTxn {
     RETURN_IF_ERROR(inner_.DeleteSession(session_id));
     return Record(Entry("session.delete", "session", std::to_string(session_id)));
   }
+  Result<int64_t> InsertDevice(const storage::DeviceRecord& device) override {
+    ASSIGN_OR_RETURN(int64_t id, inner_.InsertDevice(device));
+    RETURN_IF_ERROR(Record(Entry("device.create", "device", std::to_string(id), {}, {device.user.ToString()})));
+    return id;
+  }
+  Result<void> DeleteDevice(UserId user, int64_t device_id) override {
+    RETURN_IF_ERROR(inner_.DeleteDevice(user, device_id));
+    return Record(Entry("device.delete", "device", std::to_string(device_id), {}, {user.ToString()}));
+  }
+  Result<void> DeleteUserDevices(UserId user) override {
+    RETURN_IF_ERROR(inner_.DeleteUserDevices(user));
+    return Record(Entry("device.delete_all", "user", user.ToString()));
+  }
   Result<void> MarkRefreshSpent(std::string_view refresh_sha256, int64_t session_id, Timestamp at) override {
     return inner_.MarkRefreshSpent(refresh_sha256, session_id, at);
   }

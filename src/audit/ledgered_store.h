@@ -147,6 +147,14 @@ class LedgeredStore final : public storage::Store {
   Result<std::vector<storage::SessionRecord>> ListUserSessions(UserId user) override {
     return inner_->ListUserSessions(user);
   }
+  Result<storage::DeviceRecord> FindDeviceByToken(std::string_view token_sha256) override {
+    return inner_->FindDeviceByToken(token_sha256);
+  }
+  Result<std::vector<storage::DeviceRecord>> ListUserDevices(UserId user) override {
+    return inner_->ListUserDevices(user);
+  }
+  // Last-used time: best effort and frequent, like TouchApiKey; not a ledger entry.
+  Result<void> TouchDevice(int64_t device_id, Timestamp at) override { return inner_->TouchDevice(device_id, at); }
   Result<std::optional<storage::MfaRecord>> GetMfa(UserId user) override { return inner_->GetMfa(user); }
   Result<std::vector<storage::RecoveryCodeRecord>> ListRecoveryCodes(UserId user) override {
     return inner_->ListRecoveryCodes(user);

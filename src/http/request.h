@@ -25,6 +25,7 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> path_params;  // filled by the router: {"id", "42"}
   std::string body;
   std::string remote_address;
+  bool secure = false;  // arrived over TLS
 
   // Empty when absent. Header names are matched case-insensitively.
   std::string_view Header(std::string_view name) const;

@@ -379,6 +379,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     request.method = method_;
     request.target = std::string(ToStd(message.target()));
     request.remote_address = remote_address_;
+    request.secure = kTls;
     std::string_view raw_path = internal::TargetPath(request.target);
     if (raw_path.empty() || raw_path.front() != '/') {
       SendResponse(Response::Problem(Error::InvalidField("target", "must be an absolute path")));

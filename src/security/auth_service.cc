@@ -95,6 +95,29 @@ Error ChallengeGone() { return Error::Unauthenticated("the sign-in has expired o
 
 }  // namespace
 
+std::string DeviceSummary(std::string_view user_agent) {
+  auto has = [&](std::string_view s) { return user_agent.find(s) != std::string_view::npos; };
+  // Order matters: Edge and Opera also say Chrome, Chrome also says Safari.
+  std::string browser = has("Edg/")                        ? "Edge"
+                        : has("OPR/")                      ? "Opera"
+                        : has("Firefox/")                  ? "Firefox"
+                        : has("Chrome/") || has("Chromium/") ? "Chrome"
+                        : has("Safari/")                   ? "Safari"
+                        : user_agent.starts_with("curl/")  ? "curl"
+                        : has("node") || has("undici")     ? "Node.js"
+                        : user_agent.starts_with("python") ? "Python"
+                                                           : "";
+  std::string os = has("Android")                               ? "Android"
+                   : has("iPhone") || has("iPad")               ? "iOS"
+                   : has("Windows")                             ? "Windows"
+                   : has("Mac OS X") || has("Macintosh")        ? "macOS"
+                   : has("CrOS")                                ? "ChromeOS"
+                   : has("Linux")                               ? "Linux"
+                                                                : "";
+  if (browser.empty()) return os.empty() ? "unknown" : os;
+  return os.empty() ? browser : browser + " on " + os;
+}
+
 std::string HashPassword(std::string_view password) {
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
@@ -169,23 +192,89 @@ Result<bool> AuthService::VerifyGated(std::string_view encoded_hash, std::string
   return ok;
 }
 
+std::optional<storage::DeviceRecord> AuthService::KnownDevice(UserId user, std::string_view token) {
+  if (!token.starts_with("pdv_") || token.size() > 128) return std::nullopt;
+  auto device = store_.FindDeviceByToken(Sha256Hex(token));
+  // A store error counts as an unknown device: the stricter throttling applies.
+  if (!device || device->user != user || device->expires_at <= clock_.Now()) return std::nullopt;
+  return std::move(*device);
+}
+
+std::string AuthService::ThrottleDevice(std::string_view username, const ClientInfo& client) {
+  if (client.device_token.empty()) return {};
+  auto user = store_.FindUserByName(username);
+  if (!user) return {};
+  auto device = KnownDevice(user->id, client.device_token);
+  return device ? std::to_string(device->id) : std::string();
+}
+
+Result<void> AuthService::RememberDevice(LoginResult& result, const ClientInfo& client) {
+  Timestamp now = clock_.Now();
+  if (auto known = KnownDevice(result.user.id, client.device_token)) {
+    (void)store_.TouchDevice(known->id, now);  // best effort, like an API key's last-used time
+    return Ok();
+  }
+  storage::DeviceRecord device;
+  device.user = result.user.id;
+  std::string token = "pdv_" + RandomToken();
+  device.token_sha256 = Sha256Hex(token);
+  device.created_at = now;
+  device.last_used_at = now;
+  device.expires_at = now + options_.device_lifetime;
+  device.user_agent = DeviceSummary(client.user_agent);
+  ASSIGN_OR_RETURN(auto existing, store_.ListUserDevices(result.user.id));
+  auto written = store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    // Expired devices and the oldest beyond the cap go, so clients that never keep their token cannot grow
+    // the table without bound.
+    size_t keep = static_cast<size_t>(std::max(0, options_.max_devices_per_user - 1));
+    size_t live = 0;
+    for (auto it = existing.rbegin(); it != existing.rend(); ++it) {
+      if (it->expires_at > now && live < keep) {
+        ++live;
+        continue;
+      }
+      RETURN_IF_ERROR(txn.DeleteDevice(result.user.id, it->id));
+    }
+    auto id = txn.InsertDevice(device);
+    if (!id) return std::move(id.error());
+    return Ok();
+  });
+  if (!written) return written;
+  result.device_token = std::move(token);
+  result.device_expires_at = device.expires_at;
+  return Ok();
+}
+
+Result<std::vector<storage::DeviceRecord>> AuthService::ListDevices(UserId user) {
+  ASSIGN_OR_RETURN(auto devices, store_.ListUserDevices(user));
+  Timestamp now = clock_.Now();
+  std::erase_if(devices, [&](const auto& d) { return d.expires_at <= now; });
+  return devices;
+}
+
+Result<void> AuthService::RevokeDevice(UserId user, int64_t device_id) {
+  return store_.Write([&](storage::WriteTxn& txn) { return txn.DeleteDevice(user, device_id); });
+}
+
 Result<LoginResult> AuthService::Login(std::string_view username, std::string_view password,
                                        const ClientInfo& client) {
-  RETURN_IF_ERROR(throttle_.Check(username, client.ip));
+  // A device token of this account moves the attempt to its own (account, device) counters (login_throttle.h).
+  std::string device = ThrottleDevice(username, client);
+  RETURN_IF_ERROR(throttle_.Check(username, client.ip, device));
   auto user = store_.FindUserByName(username);
   if (!user) {
     if (user.error().code() != ErrorCode::kNotFound) return std::move(user.error());
     ASSIGN_OR_RETURN(bool ignored, VerifyGated(DummyHash(), password));
     (void)ignored;
-    throttle_.RecordFailure(username, client.ip);
+    throttle_.RecordFailure(username, client.ip, device);
     return BadCredentials();
   }
   ASSIGN_OR_RETURN(bool ok, VerifyGated(user->password_hash, password));
   if (!ok || user->disabled) {
-    throttle_.RecordFailure(username, client.ip);
+    throttle_.RecordFailure(username, client.ip, device);
     return BadCredentials();
   }
-  throttle_.RecordSuccess(username, client.ip);
+  throttle_.RecordSuccess(username, client.ip, device);
   std::string hash(user->password_hash);
   if (crypto_pwhash_str_needs_rehash(hash.c_str(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
@@ -214,6 +303,7 @@ Result<LoginResult> AuthService::SessionResult(const storage::UserRecord& user, 
   result.step = LoginResult::Step::kSession;
   result.user = user;
   ASSIGN_OR_RETURN(result.session, StartSession(user, client));
+  RETURN_IF_ERROR(RememberDevice(result, client));
   return result;
 }
 
@@ -544,7 +634,11 @@ Result<void> AuthService::Logout(int64_t session_id) {
 }
 
 Result<void> AuthService::LogoutEverywhere(UserId user) {
-  return store_.Write([&](storage::WriteTxn& txn) { return txn.DeleteUserSessions(user); });
+  // "Sign out everywhere" also forgets every known device: a lost laptop must not keep its easier throttling.
+  return store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    RETURN_IF_ERROR(txn.DeleteUserSessions(user));
+    return txn.DeleteUserDevices(user);
+  });
 }
 
 Result<std::vector<storage::SessionRecord>> AuthService::ListSessions(UserId user) {

@@ -61,6 +61,8 @@ struct Principal {
 struct ClientInfo {
   std::string ip;
   std::string user_agent;
+  // A known-device token ("pdv_…", from the __Host-pn_device cookie or the request body); empty: none.
+  std::string device_token;
 };
 
 struct SessionTokens {
@@ -83,6 +85,10 @@ struct LoginResult {
   std::string mfa_token;  // "pmc_…", short-lived, 5 wrong codes end it
   Timestamp mfa_expires_at;
   storage::UserRecord user;
+  // With a session: a new known-device token ("pdv_…", shown once) when the client presented none that is
+  // valid for this user; empty when its device was already known (its last-used time is renewed instead).
+  std::string device_token;
+  Timestamp device_expires_at;
 };
 
 struct MfaEnrolment {
@@ -114,6 +120,8 @@ struct AuthOptions {
   int hash_concurrency = 2;  // argon2id evaluations at once (64 MiB each)
   int hash_queue = 32;       // waiting beyond this: kUnavailable (503)
   LoginThrottleOptions throttle;
+  std::chrono::seconds device_lifetime{90 * 24 * 60 * 60};  // a known device is forgotten after this
+  int max_devices_per_user = 20;  // the oldest devices beyond this are forgotten (API clients sign in often)
   std::string issuer = "Panorama";  // shown in authenticator apps
 };
 
@@ -159,6 +167,10 @@ class AuthService {
   Result<void> Logout(int64_t session_id);
   Result<void> LogoutEverywhere(UserId user);  // also what an admin uses to kill a user's sessions
   Result<std::vector<storage::SessionRecord>> ListSessions(UserId user);
+  // Known devices of a user (not expired), oldest first; revoking one is kNotFound unless it is the user's.
+  // LogoutEverywhere forgets every device of the user as well.
+  Result<std::vector<storage::DeviceRecord>> ListDevices(UserId user);
+  Result<void> RevokeDevice(UserId user, int64_t device_id);
 
   // A session access token or an API key of kind "api".
   Result<Principal> AuthenticateBearer(std::string_view token);
@@ -218,6 +230,12 @@ class AuthService {
 
   Result<Principal> AuthenticateKey(std::string_view secret);
   Result<SessionTokens> StartSession(const storage::UserRecord& user, const ClientInfo& client);
+  // The device `token` names when it is a known, unexpired device of `user`; nullopt otherwise.
+  std::optional<storage::DeviceRecord> KnownDevice(UserId user, std::string_view token);
+  // The throttle key of the client's device for sign-in as `username`: the device id, or empty.
+  std::string ThrottleDevice(std::string_view username, const ClientInfo& client);
+  // Renews a known device or registers a new one (filling the result's device token).
+  Result<void> RememberDevice(LoginResult& result, const ClientInfo& client);
   Result<LoginResult> SessionResult(const storage::UserRecord& user, const ClientInfo& client);
   Result<bool> RoleRequiresMfa(std::string_view role);
   Result<Challenge> FindChallenge(std::string_view mfa_token, bool enrolment);
@@ -257,6 +275,9 @@ class AuthService {
   std::unordered_map<std::string, CachedKey> key_cache_;
   std::unordered_map<int64_t, Timestamp> last_touch_;
 };
+
+// A short, log-safe summary of a User-Agent header for the device list: "Chrome on Linux", "curl", "unknown".
+std::string DeviceSummary(std::string_view user_agent);
 
 std::string HashPassword(std::string_view password);
 bool VerifyPassword(std::string_view encoded_hash, std::string_view password);

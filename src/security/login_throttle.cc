@@ -30,14 +30,28 @@ Error Throttled(int seconds) {
 constexpr auto kMinute = std::chrono::minutes(1);
 constexpr auto kDay = std::chrono::hours(24);
 
+std::string DeviceKey(std::string_view account, std::string_view device) {
+  return AccountKey(account) + "\ndevice:" + std::string(device);
+}
+
 }  // namespace
 
 LoginThrottle::LoginThrottle(const Clock& clock, LoginThrottleOptions options) : clock_(clock), options_(options) {}
 
-Result<void> LoginThrottle::Check(std::string_view account, std::string_view ip) {
+Result<void> LoginThrottle::Check(std::string_view account, std::string_view ip, std::string_view device) {
   Timestamp now = clock_.Now();
   std::lock_guard lock(mu_);
   Timestamp until = now;
+  if (!device.empty()) {
+    std::string key = DeviceKey(account, device);
+    if (auto it = device_.find(key); it != device_.end()) until = std::max(until, it->second.locked_until);
+    if (auto it = device_day_.find(key); it != device_day_.end() && now - it->second.start < kDay &&
+                                         it->second.count >= options_.account_failures_per_day) {
+      until = std::max(until, it->second.start + kDay);
+    }
+    if (until > now) return Throttled(SecondsUntil(now, until));
+    return Ok();
+  }
   if (auto it = ip_.find(std::string(ip)); it != ip_.end() && now - it->second.start < kMinute &&
                                            it->second.count >= options_.ip_failures_per_minute) {
     until = std::max(until, it->second.start + kMinute);
@@ -62,9 +76,17 @@ void LoginThrottle::Bump(Backoff& b, int free_failures, Timestamp now) {
   b.locked_until = now + std::min<std::chrono::seconds>(backoff, options_.max_backoff);
 }
 
-void LoginThrottle::RecordFailure(std::string_view account, std::string_view ip) {
+void LoginThrottle::RecordFailure(std::string_view account, std::string_view ip, std::string_view device) {
   Timestamp now = clock_.Now();
   std::lock_guard lock(mu_);
+  if (!device.empty()) {
+    std::string key = DeviceKey(account, device);
+    Bump(device_[key], options_.pair_free_failures, now);
+    auto& day = device_day_[key];
+    if (now - day.start >= kDay) day = {now, 0};
+    ++day.count;
+    return;
+  }
   auto& window = ip_[std::string(ip)];
   if (now - window.start >= kMinute) window = {now, 0};
   ++window.count;
@@ -76,8 +98,12 @@ void LoginThrottle::RecordFailure(std::string_view account, std::string_view ip)
   ++day.count;
 }
 
-void LoginThrottle::RecordSuccess(std::string_view account, std::string_view ip) {
+void LoginThrottle::RecordSuccess(std::string_view account, std::string_view ip, std::string_view device) {
   std::lock_guard lock(mu_);
+  if (!device.empty()) {
+    device_.erase(DeviceKey(account, device));
+    return;
+  }
   pair_.erase(PairKey(account, ip));
   account_.erase(AccountKey(account));
 }

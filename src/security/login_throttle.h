@@ -8,6 +8,12 @@
 // - per account (from every IP): the same after `account_free_failures`, and at most
 //   `account_failures_per_day` failed password evaluations per 24 h window.
 // Accounts are keyed by the submitted username, so unknown names are throttled exactly like real ones.
+//
+// Known devices (SECURITY.md §1 row 7): a sign-in that presents a valid device token of the account is counted
+// per (account, device) alone — backoff after `pair_free_failures` and at most `account_failures_per_day` per
+// 24 h — and neither reads nor feeds the per-IP and per-account counters. So guesses from unknown devices can
+// lock the account for unknown devices only; the owner's device still gets in, and a stolen device token
+// still meets its own backoff and ceiling.
 // Thread-safe (one mutex; sign-in is rare and already costs an argon2 evaluation).
 
 #include <chrono>
@@ -34,10 +40,12 @@ class LoginThrottle {
   LoginThrottle(const Clock& clock, LoginThrottleOptions options = {});
 
   // Ok when a password may be evaluated now; kResourceExhausted with retry-after seconds otherwise.
-  Result<void> Check(std::string_view account, std::string_view ip);
-  void RecordFailure(std::string_view account, std::string_view ip);
-  // A correct password clears the backoff of the account and of this (account, IP) pair.
-  void RecordSuccess(std::string_view account, std::string_view ip);
+  // `device`: the id of a known device of this account the client proved (its token), or empty.
+  Result<void> Check(std::string_view account, std::string_view ip, std::string_view device = {});
+  void RecordFailure(std::string_view account, std::string_view ip, std::string_view device = {});
+  // A correct password clears the backoff of the account and of this (account, IP) pair — or, on a known
+  // device, of that (account, device) pair only.
+  void RecordSuccess(std::string_view account, std::string_view ip, std::string_view device = {});
 
  private:
   struct Backoff {
@@ -58,6 +66,8 @@ class LoginThrottle {
   std::unordered_map<std::string, Backoff> pair_;
   std::unordered_map<std::string, Backoff> account_;
   std::unordered_map<std::string, Window> account_day_;
+  std::unordered_map<std::string, Backoff> device_;      // account + device id
+  std::unordered_map<std::string, Window> device_day_;   // account + device id
 };
 
 }  // namespace panorama::security

@@ -59,6 +59,34 @@ TEST(LoginThrottle, AnIpIsRefusedAfterTwentyFailuresInAMinute) {
   EXPECT_OK(throttle.Check("someone-new", "10.9.9.9"));
 }
 
+TEST(LoginThrottle, AKnownDeviceIsNotLockedByFailuresFromElsewhere) {
+  testing::FakeClock clock(kStart);
+  LoginThrottle throttle(clock);
+  for (int i = 0; i < 200; ++i) throttle.RecordFailure("alice", "10.0.0." + std::to_string(i % 50));
+  EXPECT_ERROR_CODE(throttle.Check("alice", "203.0.113.9"), ErrorCode::kResourceExhausted);
+
+  auto on_device = throttle.Check("alice", "203.0.113.9", "7");
+  auto other_account = throttle.Check("bob", "203.0.113.9", "7");
+
+  EXPECT_OK(on_device);
+  EXPECT_OK(other_account);
+}
+
+TEST(LoginThrottle, AKnownDeviceHasItsOwnBackoffAndLeavesTheAccountCountersAlone) {
+  testing::FakeClock clock(kStart);
+  LoginThrottle throttle(clock, {.pair_free_failures = 3, .account_free_failures = 3});
+  for (int i = 0; i < 4; ++i) throttle.RecordFailure("alice", "10.0.0.1", "7");
+
+  auto device = throttle.Check("alice", "10.0.0.1", "7");
+  auto other_device = throttle.Check("alice", "10.0.0.1", "8");
+  auto unknown_device = throttle.Check("alice", "10.0.0.1");
+
+  EXPECT_ERROR_CODE(device, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(device.error().retry_after_seconds(), 1);
+  EXPECT_OK(other_device);
+  EXPECT_OK(unknown_device);
+}
+
 class BruteForceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -138,6 +166,109 @@ TEST_F(BruteForceTest, OneIpGets429AfterTwentyFailuresInAMinute) {
   EXPECT_ERROR_CODE(refused, ErrorCode::kResourceExhausted);
   EXPECT_TRUE(refused.error().retry_after_seconds().has_value());
   EXPECT_OK(auth_->Login("victim", "the real passphrase", {.ip = "192.0.2.2"}));
+}
+
+// S5, known device: during 1,000 wrong passwords from 50 IPs the owner, whose browser holds the device token of
+// an earlier sign-in, gets in at once; the same password without the token is throttled.
+TEST_F(BruteForceTest, TheOwnersKnownDeviceSignsInDuringAnAttack) {
+  auto first = auth_->Login("victim", "the real passphrase", {.ip = "203.0.113.7", .user_agent = "Mozilla/5.0"});
+  ASSERT_OK(first);
+  std::string device = first->device_token;
+  ASSERT_TRUE(device.starts_with("pdv_"));
+  for (int i = 0; i < 1000; ++i) {
+    (void)auth_->Login("victim", "guess number " + std::to_string(i), {.ip = "198.51.100." + std::to_string(i % 50)});
+    clock_.Advance(std::chrono::milliseconds(500));
+  }
+  uint64_t evaluations = auth_->PasswordEvaluationsForTest();
+
+  auto with_device = auth_->Login("victim", "the real passphrase", {.ip = "203.0.113.7", .device_token = device});
+  auto without_device = auth_->Login("victim", "the real passphrase", {.ip = "203.0.113.7"});
+
+  EXPECT_LE(evaluations, 100u);
+  ASSERT_OK(with_device);
+  EXPECT_TRUE(with_device->session.has_value());
+  EXPECT_TRUE(with_device->device_token.empty());  // a known device keeps its token
+  EXPECT_ERROR_CODE(without_device, ErrorCode::kResourceExhausted);
+}
+
+TEST_F(BruteForceTest, AForgedOrForeignDeviceTokenIsAnUnknownDevice) {
+  AddCheapUser("attacker");
+  auto own = auth_->Login("attacker", "the real passphrase", {.ip = "198.51.100.1"});
+  ASSERT_OK(own);
+  for (int i = 0; i < 200; ++i) {
+    (void)auth_->Login("victim", "guess " + std::to_string(i), {.ip = "198.51.100." + std::to_string(i % 50)});
+  }
+
+  auto foreign = auth_->Login("victim", "the real passphrase", {.ip = "198.51.100.2", .device_token = own->device_token});
+  auto forged = auth_->Login("victim", "the real passphrase", {.ip = "198.51.100.3", .device_token = "pdv_forged"});
+
+  EXPECT_ERROR_CODE(foreign, ErrorCode::kResourceExhausted);
+  EXPECT_ERROR_CODE(forged, ErrorCode::kResourceExhausted);
+}
+
+TEST_F(BruteForceTest, AStolenDeviceTokenStillMeetsItsOwnBackoff) {
+  auto first = auth_->Login("victim", "the real passphrase", {.ip = "203.0.113.7"});
+  ASSERT_OK(first);
+  ClientInfo thief{.ip = "198.51.100.9", .device_token = first->device_token};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_ERROR_CODE(auth_->Login("victim", "wrong guess", thief), ErrorCode::kUnauthenticated);
+  }
+
+  auto fifth = auth_->Login("victim", "another guess", thief);
+
+  EXPECT_ERROR_CODE(fifth, ErrorCode::kResourceExhausted);
+}
+
+TEST_F(BruteForceTest, DevicesAreListedRevokedPerUserAndForgottenBySignOutEverywhere) {
+  auto chrome = auth_->Login("victim", "the real passphrase",
+                             {.ip = "203.0.113.7", .user_agent = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36"});
+  auto curl = auth_->Login("victim", "the real passphrase", {.ip = "203.0.113.7", .user_agent = "curl/7.88.1"});
+  ASSERT_OK(chrome);
+  ASSERT_OK(curl);
+  UserId victim = chrome->user.id;
+  auto listed = auth_->ListDevices(victim);
+  ASSERT_OK(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].user_agent, "Chrome on Linux");
+  EXPECT_EQ((*listed)[1].user_agent, "curl");
+  EXPECT_EQ((*listed)[0].token_sha256.size(), 64u);  // only the hash is kept
+
+  EXPECT_ERROR_CODE(auth_->RevokeDevice(UserId(victim.value() + 100), (*listed)[0].id), ErrorCode::kNotFound);
+  ASSERT_OK(auth_->RevokeDevice(victim, (*listed)[0].id));
+  EXPECT_EQ(auth_->ListDevices(victim)->size(), 1u);
+  auto after_revoke = auth_->Login("victim", "the real passphrase", {.ip = "203.0.113.7", .device_token = chrome->device_token});
+  ASSERT_OK(after_revoke);
+  EXPECT_FALSE(after_revoke->device_token.empty());  // no longer known: a new device is registered
+
+  ASSERT_OK(auth_->LogoutEverywhere(victim));
+
+  EXPECT_TRUE(auth_->ListDevices(victim)->empty());
+}
+
+TEST_F(BruteForceTest, DevicesExpireAfterNinetyDaysAndAreCappedPerUser) {
+  auto first = auth_->Login("victim", "the real passphrase", {.ip = "203.0.113.7"});
+  ASSERT_OK(first);
+  clock_.Advance(std::chrono::hours(24 * 90));
+  auto expired = auth_->Login("victim", "the real passphrase", {.ip = "203.0.113.7", .device_token = first->device_token});
+  ASSERT_OK(expired);
+  EXPECT_FALSE(expired->device_token.empty());
+
+  for (int i = 0; i < 30; ++i) ASSERT_OK(auth_->Login("victim", "the real passphrase", {.ip = "203.0.113.7"}));
+
+  EXPECT_EQ(auth_->ListDevices(first->user.id)->size(), 20u);
+}
+
+TEST(DeviceSummary, NamesBrowserAndSystemOnly) {
+  EXPECT_EQ(DeviceSummary("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                          "Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0"),
+            "Edge on Windows");
+  EXPECT_EQ(DeviceSummary("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 "
+                          "Mobile/15E148 Safari/604.1"),
+            "Safari on iOS");
+  EXPECT_EQ(DeviceSummary("Mozilla/5.0 (Macintosh; Intel Mac OS X 14.0; rv:120.0) Gecko/20100101 Firefox/120.0"),
+            "Firefox on macOS");
+  EXPECT_EQ(DeviceSummary(""), "unknown");
+  EXPECT_EQ(DeviceSummary("weird\r\nInjected: header"), "unknown");
 }
 
 }  // namespace

@@ -181,6 +181,19 @@ struct SessionRecord {
   Timestamp reauth_at;
 };
 
+// A known device of a staff user (SECURITY.md §1 row 7): the browser or client that completed a sign-in gets
+// a random token; only its SHA-256 is stored. `user_agent` is a short summary ("Chrome on Linux"), not the
+// whole header.
+struct DeviceRecord {
+  int64_t id = 0;
+  UserId user;
+  std::string token_sha256;
+  Timestamp created_at;
+  Timestamp last_used_at;
+  Timestamp expires_at;
+  std::string user_agent;
+};
+
 // A user's TOTP enrolment. The seed is sealed (encrypted) by the security context; storage never sees it.
 struct MfaRecord {
   UserId user;

@@ -110,6 +110,10 @@ class WriteTxn {
   // Records a fresh password (and TOTP) check on the session (step-up); kNotFound if the session is gone.
   virtual Result<void> MarkSessionReauthenticated(int64_t session_id, Timestamp at) = 0;
   virtual Result<void> DeleteUserSessions(UserId user) = 0;
+  // Known devices. InsertDevice returns the new id; DeleteDevice is kNotFound unless the device is the user's.
+  virtual Result<int64_t> InsertDevice(const DeviceRecord& device) = 0;
+  virtual Result<void> DeleteDevice(UserId user, int64_t device_id) = 0;
+  virtual Result<void> DeleteUserDevices(UserId user) = 0;
   // Remembers a rotated-out refresh token so that presenting it again is recognised as reuse.
   virtual Result<void> MarkRefreshSpent(std::string_view refresh_sha256, int64_t session_id, Timestamp at) = 0;
   virtual Result<void> PutMfa(const MfaRecord& mfa) = 0;  // insert or replace by user
@@ -273,6 +277,10 @@ class Store {
   // The session a spent (rotated-out) refresh token belonged to, if it is one.
   virtual Result<std::optional<int64_t>> FindSpentRefresh(std::string_view refresh_sha256) = 0;
   virtual Result<std::vector<SessionRecord>> ListUserSessions(UserId user) = 0;  // oldest first
+  // By the hash of the device token; kNotFound when absent (expired rows are returned: the caller checks).
+  virtual Result<DeviceRecord> FindDeviceByToken(std::string_view token_sha256) = 0;
+  virtual Result<std::vector<DeviceRecord>> ListUserDevices(UserId user) = 0;  // oldest first
+  virtual Result<void> TouchDevice(int64_t device_id, Timestamp at) = 0;      // last-used time, best effort
   virtual Result<std::optional<MfaRecord>> GetMfa(UserId user) = 0;
   virtual Result<std::vector<RecoveryCodeRecord>> ListRecoveryCodes(UserId user) = 0;  // unused and used
   virtual Result<std::vector<RoleSettingRecord>> ListRoleSettings() = 0;  // roles never set are absent

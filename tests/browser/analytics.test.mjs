@@ -413,8 +413,8 @@ function totp(secret) {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
-// Signs a new staff member of `role` in through the API (enrolling TOTP) and returns the session the
-// console keeps in sessionStorage.
+// Signs a new staff member of `role` in through the API (enrolling TOTP) and returns the session (tokens in
+// the body, as for any API client; useSession hands it to the console).
 async function sessionFor(role) {
   const username = `${role.replace(/_/g, '')}${Date.now()}`;
   const password = `Pw-${Date.now()}-analytics-test`;
@@ -441,6 +441,17 @@ async function sessionFor(role) {
   return login;
 }
 
+// Hands a session signed in through the API to the console the way its own sign-in leaves it: the tokens
+// in the __Host- cookies (HttpOnly, so only the browser context can set them) and the non-secret details
+// in sessionStorage.
+async function useSession(page, session) {
+  const domain = new URL(server.baseUrl).hostname;
+  const cookie = (name, value) => ({ name, value, domain, path: '/', secure: true, httpOnly: true, sameSite: 'Strict' });
+  await context.addCookies([cookie('__Host-pn_session', session.token), cookie('__Host-pn_refresh', session.refresh_token)]);
+  const { token: _token, refresh_token: _refresh, device_token: _device, ...details } = session;
+  await page.evaluate((s) => sessionStorage.setItem('panorama.session', JSON.stringify(s)), { ...details, session: 'cookie' });
+}
+
 test('a role without analytics.read sees no analytics navigation and is sent back from its pages', async () => {
   const session = await sessionFor('support');
   assert.equal(session.user.role, 'support');
@@ -449,7 +460,7 @@ test('a role without analytics.read sees no analytics navigation and is sent bac
 
   await withPage('no-analytics', async (page) => {
     await page.goto(`${server.baseUrl}/`);
-    await page.evaluate((s) => sessionStorage.setItem('panorama.session', JSON.stringify(s)), session);
+    await useSession(page, session);
     await open(page, '/analytics/rfm');
     await page.locator('[data-testid=customers-page] h1').waitFor();
     assert.equal(await page.getByTestId('nav-analytics').count(), 0);
@@ -467,7 +478,7 @@ test('a custom role with analytics.read but not segments.manage sees the pages r
 
   await withPage('custom-role-analytics', async (page) => {
     await page.goto(`${server.baseUrl}/`);
-    await page.evaluate((s) => sessionStorage.setItem('panorama.session', JSON.stringify(s)), session);
+    await useSession(page, session);
     await open(page, '/analytics/rfm');
     await page.getByTestId('rfm-page').waitFor();
     await assertChartDrawn(page, 'rfm-heatmap');

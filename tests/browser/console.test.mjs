@@ -162,6 +162,46 @@ test('sign in, switch language, search by Chinese name and open the 360 page', a
   });
 });
 
+// SECURITY.md §2.4: the session lives in HttpOnly __Host- cookies, so a script in the page (XSS) reads no token
+// from document.cookie or sessionStorage, and a request that carries only the cookie (as a cross-site form or
+// fetch would) cannot change anything.
+test('the session is an HttpOnly cookie scripts cannot read, and a change without the console header is refused', async () => {
+  await withPage('cookie-session', async (page) => {
+    await signIn(page);
+    await page.locator('[data-testid=customers-page] h1').waitFor();
+
+    const seen = await page.evaluate(() => ({
+      cookie: document.cookie,
+      storage: Object.keys(sessionStorage).map((k) => sessionStorage.getItem(k)).join('\n') +
+        Object.keys(localStorage).map((k) => localStorage.getItem(k)).join('\n'),
+    }));
+    for (const secret of [/pst_/, /prt_/, /pdv_/, /pn_session/, /pn_refresh/]) {
+      assert.doesNotMatch(seen.cookie, secret);
+      assert.doesNotMatch(seen.storage, secret);
+    }
+    const cookies = await context.cookies(server.baseUrl);
+    const session = cookies.find((c) => c.name === '__Host-pn_session');
+    assert.ok(session?.value.startsWith('pst_'), JSON.stringify(cookies.map((c) => c.name)));
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.secure, true);
+    assert.equal(session.sameSite, 'Strict');
+    assert.ok(cookies.some((c) => c.name === '__Host-pn_device' && c.httpOnly));
+
+    const answers = await page.evaluate(async () => {
+      const forged = await fetch('/api/v1/auth/logout-all', { method: 'POST', credentials: 'include' });
+      const read = await fetch('/api/v1/me', { credentials: 'include' });
+      return { forged: forged.status, read: read.status };
+    });
+    assert.equal(answers.forged, 403);
+    assert.equal(answers.read, 200);
+
+    // Still signed in: the console's own calls (with the header) keep working.
+    await page.getByTestId('nav-security').click();
+    await page.getByTestId('device-item').first().waitFor();
+    assert.equal(await page.getByTestId('session-list').locator('[data-testid=session-item]').count() > 0, true);
+  });
+});
+
 test('the audit page lists ledger entries and filters them like the API', async () => {
   await withPage('audit', async (page) => {
     await signIn(page);

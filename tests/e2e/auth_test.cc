@@ -261,5 +261,160 @@ TEST_F(AuthE2eTest, AdminRelaxesMfaForARoleAndItIsRecorded) {
   EXPECT_EQ(relaxed, (std::vector<std::string>{"admin", "support"}));
 }
 
+// The Set-Cookie header that sets `name`, or empty.
+std::string SetCookieFor(const HttpResponse& r, std::string_view name) {
+  for (const auto& [header, value] : r.headers) {
+    if (header == "set-cookie" && value.starts_with(std::string(name) + "=")) return value;
+  }
+  return "";
+}
+
+// The cookie's value from a Set-Cookie header ("name=value; …").
+std::string CookieValueOf(const std::string& set_cookie) {
+  size_t eq = set_cookie.find('=');
+  size_t end = set_cookie.find(';');
+  return set_cookie.substr(eq + 1, end - eq - 1);
+}
+
+const test::HeaderList kConsole = {{"X-Requested-With", "panorama-console"}};
+
+test::HeaderList With(test::HeaderList headers, const std::string& name, const std::string& value) {
+  headers.emplace_back(name, value);
+  return headers;
+}
+
+// SECURITY.md §2.4: the console's session is a __Host- cookie (Secure, HttpOnly, SameSite=Strict) that the body
+// never repeats, and a state change authenticated by that cookie needs the console's header.
+TEST_F(AuthE2eTest, TheConsoleSessionIsAHostOnlyCookieAndCrossSiteChangesAreRefused) {
+  StartServer();
+  ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired("admin", false, "test").has_value());
+
+  HttpResponse login = client_->Request(
+      "POST", "/api/v1/auth/login", R"({"username":"admin","password":")" + std::string(kPassword) + "\"}", kConsole);
+
+  ASSERT_EQ(login.status, 200) << login.body;
+  EXPECT_EQ(Field(login, "session"), "cookie");
+  for (const char* secret : {"\"token\"", "\"refresh_token\"", "\"device_token\"", "pst_", "prt_", "pdv_"}) {
+    EXPECT_EQ(login.body.find(secret), std::string::npos) << secret << " in " << login.body;
+  }
+  std::string session = SetCookieFor(login, "__Host-pn_session");
+  std::string refresh = SetCookieFor(login, "__Host-pn_refresh");
+  std::string device = SetCookieFor(login, "__Host-pn_device");
+  EXPECT_TRUE(session.starts_with("__Host-pn_session=pst_")) << session;
+  EXPECT_NE(session.find("; Path=/; Max-Age=900; Secure; HttpOnly; SameSite=Strict"), std::string::npos) << session;
+  EXPECT_EQ(session.find("Domain"), std::string::npos);
+  EXPECT_TRUE(refresh.starts_with("__Host-pn_refresh=prt_")) << refresh;
+  EXPECT_NE(refresh.find("Max-Age=1800; Secure; HttpOnly; SameSite=Strict"), std::string::npos) << refresh;
+  EXPECT_TRUE(device.starts_with("__Host-pn_device=pdv_")) << device;
+  EXPECT_NE(device.find("Max-Age=7776000; Secure; HttpOnly; SameSite=Strict"), std::string::npos) << device;
+
+  std::string cookie = "__Host-pn_session=" + CookieValueOf(session) + "; other=1";
+  EXPECT_EQ(client_->Request("GET", "/api/v1/me", "", {{"Cookie", cookie}}).status, 200);
+  // A cross-site form or fetch carries the cookie (were SameSite not there) but cannot add the header.
+  HttpResponse forged = client_->Request("POST", "/api/v1/auth/logout-all", "", {{"Cookie", cookie}});
+  EXPECT_EQ(forged.status, 403) << forged.body;
+  EXPECT_NE(forged.body.find("X-Requested-With"), std::string::npos);
+  HttpResponse forged_create = client_->Request("POST", "/api/v1/customers", R"({"name":"Forged"})", {{"Cookie", cookie}});
+  EXPECT_EQ(forged_create.status, 403);
+  EXPECT_EQ(client_->Request("GET", "/api/v1/me", "", {{"Cookie", cookie}}).status, 200);  // nothing ended
+  HttpResponse listed = client_->Request("GET", "/api/v1/customers", "", {{"Cookie", cookie}});
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(listed.body.find("Forged"), std::string::npos);
+  // An API key is never taken from a cookie.
+  auto key = runtime_->auth().CreateApiKey("reader", "api", "read");
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(client_->Request("GET", "/api/v1/me", "", {{"Cookie", "__Host-pn_session=" + key->secret}}).status, 401);
+
+  HttpResponse created =
+      client_->Request("POST", "/api/v1/customers", R"({"name":"From the console"})", With(kConsole, "Cookie", cookie));
+  EXPECT_EQ(created.status, 201) << created.body;
+
+  std::string refresh_cookie = "__Host-pn_refresh=" + CookieValueOf(refresh);
+  EXPECT_EQ(client_->Request("POST", "/api/v1/auth/refresh", "", {{"Cookie", refresh_cookie}}).status, 403);
+  HttpResponse rotated = client_->Request("POST", "/api/v1/auth/refresh", "", With(kConsole, "Cookie", refresh_cookie));
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  EXPECT_EQ(rotated.body.find("prt_"), std::string::npos);
+  std::string new_session = SetCookieFor(rotated, "__Host-pn_session");
+  ASSERT_TRUE(new_session.starts_with("__Host-pn_session=pst_"));
+  std::string new_cookie = "__Host-pn_session=" + CookieValueOf(new_session);
+  EXPECT_EQ(client_->Request("GET", "/api/v1/me", "", {{"Cookie", cookie}}).status, 401);  // rotated out
+  EXPECT_EQ(client_->Request("GET", "/api/v1/me", "", {{"Cookie", new_cookie}}).status, 200);
+
+  HttpResponse logout = client_->Request("POST", "/api/v1/auth/logout", "", With(kConsole, "Cookie", new_cookie));
+  ASSERT_EQ(logout.status, 204);
+  EXPECT_NE(SetCookieFor(logout, "__Host-pn_session").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(client_->Request("GET", "/api/v1/me", "", {{"Cookie", new_cookie}}).status, 401);
+}
+
+// API clients keep bearer tokens in the body and get the known-device token as a field; no cookies.
+TEST_F(AuthE2eTest, AnApiClientGetsItsDeviceTokenInTheBodyAndManagesItsDevices) {
+  StartServer();
+  ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired("admin", false, "test").has_value());
+  HttpResponse first = Login();
+  ASSERT_EQ(first.status, 200);
+  EXPECT_TRUE(SetCookieFor(first, "__Host-pn_session").empty());
+  std::string device = Field(first, "device_token");
+  ASSERT_TRUE(device.starts_with("pdv_"));
+  std::string token = Field(first, "token");
+
+  HttpResponse again = Post("/api/v1/auth/login", R"({"username":"admin","password":")" + std::string(kPassword) +
+                                                       R"(","device_token":")" + device + "\"}");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.body.find("device_token"), std::string::npos);  // known: no new device
+  HttpResponse bad = Post("/api/v1/auth/login", R"({"username":"admin","password":"x","device_token":7})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("device_token"), std::string::npos);
+
+  HttpResponse devices = Get("/api/v1/auth/devices", token);
+  ASSERT_EQ(devices.status, 200) << devices.body;
+  auto list = parser_.parse(devices.body)["data"].get_array();
+  ASSERT_EQ(list.size(), 1u);
+  int64_t id = list.at(0)["id"].get_int64().value();
+  EXPECT_EQ(devices.body.find(device), std::string::npos);
+  HttpResponse current = client_->Request("GET", "/api/v1/auth/devices", "",
+                                          {{"Authorization", "Bearer " + token}, {"Cookie", "__Host-pn_device=" + device}});
+  EXPECT_TRUE(parser_.parse(current.body)["data"].at(0)["current"].get_bool().value());
+
+  auto del = [&](const std::string& path) {
+    return client_->Request("DELETE", path, "", {{"Authorization", "Bearer " + token}});
+  };
+  EXPECT_EQ(del("/api/v1/auth/devices/abc").status, 400);
+  EXPECT_EQ(del("/api/v1/auth/devices/" + std::to_string(id + 1000)).status, 404);
+  EXPECT_EQ(parser_.parse(Get("/api/v1/auth/devices", token).body)["data"].get_array().size(), 1u);
+  EXPECT_EQ(del("/api/v1/auth/devices/" + std::to_string(id)).status, 204);
+  EXPECT_EQ(parser_.parse(Get("/api/v1/auth/devices", token).body)["data"].get_array().size(), 0u);
+}
+
+// S5 at the edge, known device: while the account is throttled after failures, the owner's device gets in.
+TEST_F(AuthE2eTest, AKnownDeviceSignsInWhileTheAccountIsThrottled) {
+  StartServer();
+  ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired("admin", false, "test").has_value());
+  std::string device = Field(Login(), "device_token");
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(Login("admin", "wrong password " + std::to_string(i)).status, 401);
+
+  HttpResponse unknown = Login();
+  HttpResponse by_cookie = client_->Request(
+      "POST", "/api/v1/auth/login", R"({"username":"admin","password":")" + std::string(kPassword) + "\"}",
+      With(kConsole, "Cookie", "__Host-pn_device=" + device));
+
+  EXPECT_EQ(unknown.status, 429);
+  ASSERT_EQ(by_cookie.status, 200) << by_cookie.body;
+  EXPECT_TRUE(SetCookieFor(by_cookie, "__Host-pn_device").empty());  // already known
+  EXPECT_FALSE(SetCookieFor(by_cookie, "__Host-pn_session").empty());
+}
+
+TEST_F(AuthE2eTest, SignOutEverywhereForgetsEveryKnownDevice) {
+  StartServer();
+  std::string token = RelaxAndSignIn();
+  ASSERT_EQ(Login().status, 200);
+  ASSERT_EQ(runtime_->auth().ListDevices(runtime_->store().FindUserByName("admin")->id)->size(), 2u);
+
+  HttpResponse out = Post("/api/v1/auth/logout-all", "", token);
+
+  ASSERT_EQ(out.status, 204);
+  EXPECT_NE(SetCookieFor(out, "__Host-pn_device").find("Max-Age=0"), std::string::npos);
+  EXPECT_TRUE(runtime_->auth().ListDevices(runtime_->store().FindUserByName("admin")->id)->empty());
+}
+
 }  // namespace
 }  // namespace panorama

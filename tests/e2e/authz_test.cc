@@ -51,6 +51,8 @@ const std::map<std::string, std::string> kMatrix = {
     {"POST /api/v1/auth/refresh", "AAAAAAAAAA"},
     {"POST /api/v1/auth/logout-all", "UAAAAAAFFF"},
     {"GET /api/v1/auth/sessions", "UAAAAAAFFF"},
+    {"GET /api/v1/auth/devices", "UAAAAAAFFF"},
+    {"DELETE /api/v1/auth/devices/{id}", "UAAAAAAFFF"},
     {"POST /api/v1/auth/step-up", "UAAAAAAFFF"},
     {"PATCH /api/v1/users/{id}", "UAFFFFFFFF"},
     {"DELETE /api/v1/users/{id}/sessions", "UAFFFFFFFF"},

@@ -249,3 +249,44 @@ test('backup of a running server, rotation, refused tampered restore, restore ov
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('key create --allow-cidr limits where the key works; a bad network is refused naming the flag', async () => {
+  requireBinary();
+  const server = await startServer();
+  try {
+    const env = { PANORAMA_MASTER_KEY: server.masterKey };
+    const listKeys = () => {
+      const out = run(['key', '--data', server.dataDir, 'list'], env);
+      assert.equal(out.code, 0, out.stderr);
+      return out.stdout.trim().split('\n').filter(Boolean);
+    };
+    const secretOf = (out) => /: (pak_\S+)/.exec(out.stdout)?.[1];
+    const before = listKeys();
+
+    for (const bad of [['10.0.0.1/8'], ['not-a-network'], ['127.0.0.1/33'], ['10.0.0.0/8', '10.0.0.0/8']]) {
+      const args = ['key', '--data', server.dataDir, 'create', '--name', 'bad', '--scope', 'read'];
+      for (const cidr of bad) {
+        args.push('--allow-cidr', cidr);
+      }
+      const refused = run(args, env);
+      assert.equal(refused.code, 1, `${bad.join(' ')} was accepted`);
+      assert.match(refused.stderr, /--allow-cidr\[\d+\]/);
+    }
+    assert.deepEqual(listKeys(), before);
+
+    const local = run(['key', '--data', server.dataDir, 'create', '--name', 'local', '--scope', 'read',
+      '--allow-cidr', '127.0.0.0/8', '--allow-cidr', '2001:db8::/32'], env);
+    assert.equal(local.code, 0, local.stderr);
+    assert.match(local.stdout, /allowed from: 127\.0\.0\.0\/8,2001:db8::\/32/);
+    const elsewhere = run(['key', '--data', server.dataDir, 'create', '--name', 'elsewhere', '--scope', 'read',
+      '--allow-cidr', '10.0.0.0/8'], env);
+    assert.equal(elsewhere.code, 0, elsewhere.stderr);
+    assert.match(listKeys().join('\n'), /elsewhere.*10\.0\.0\.0\/8/);
+
+    const call = (secret) => fetch(`${server.baseUrl}/api/v1/customers?limit=1`, { headers: { Authorization: `Bearer ${secretOf(secret)}` } });
+    assert.equal((await call(local)).status, 200);
+    assert.equal((await call(elsewhere)).status, 403);
+  } finally {
+    await server.stop();
+  }
+});

@@ -391,6 +391,9 @@ class RecordingTxn final : public storage::WriteTxn {
     return NotImplemented("MarkSessionReauthenticated");
   }
   Result<void> DeleteUserSessions(UserId) override { return NotImplemented("DeleteUserSessions"); }
+  Result<int64_t> InsertDevice(const storage::DeviceRecord&) override { return NotImplemented("InsertDevice"); }
+  Result<void> DeleteDevice(UserId, int64_t) override { return NotImplemented("DeleteDevice"); }
+  Result<void> DeleteUserDevices(UserId) override { return NotImplemented("DeleteUserDevices"); }
   Result<void> MarkRefreshSpent(std::string_view, int64_t, Timestamp) override {
     return NotImplemented("MarkRefreshSpent");
   }
@@ -584,6 +587,13 @@ Result<std::optional<int64_t>> RecordingStore::FindSpentRefresh(std::string_view
 Result<std::vector<storage::SessionRecord>> RecordingStore::ListUserSessions(UserId) {
   return NotImplemented("ListUserSessions");
 }
+Result<storage::DeviceRecord> RecordingStore::FindDeviceByToken(std::string_view) {
+  return NotImplemented("FindDeviceByToken");
+}
+Result<std::vector<storage::DeviceRecord>> RecordingStore::ListUserDevices(UserId) {
+  return NotImplemented("ListUserDevices");
+}
+Result<void> RecordingStore::TouchDevice(int64_t, Timestamp) { return NotImplemented("TouchDevice"); }
 Result<std::optional<storage::MfaRecord>> RecordingStore::GetMfa(UserId) { return NotImplemented("GetMfa"); }
 Result<std::vector<storage::RecoveryCodeRecord>> RecordingStore::ListRecoveryCodes(UserId) {
   return NotImplemented("ListRecoveryCodes");

@@ -94,6 +94,9 @@ class RecordingStore : public storage::Store {
   Result<storage::SessionRecord> FindSessionByRefresh(std::string_view refresh_sha256) override;
   Result<std::optional<int64_t>> FindSpentRefresh(std::string_view refresh_sha256) override;
   Result<std::vector<storage::SessionRecord>> ListUserSessions(UserId user) override;
+  Result<storage::DeviceRecord> FindDeviceByToken(std::string_view token_sha256) override;
+  Result<std::vector<storage::DeviceRecord>> ListUserDevices(UserId user) override;
+  Result<void> TouchDevice(int64_t device_id, Timestamp at) override;
   Result<std::optional<storage::MfaRecord>> GetMfa(UserId user) override;
   Result<std::vector<storage::RecoveryCodeRecord>> ListRecoveryCodes(UserId user) override;
   Result<std::vector<storage::RoleSettingRecord>> ListRoleSettings() override;

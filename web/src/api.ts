@@ -1,6 +1,8 @@
 // The server's JSON API (/api/v1), same origin as the console. Errors arrive as RFC 9457
-// problem+json and become ApiError; a 401 on any authenticated call ends the session.
-import { clearSession, freshToken, setRefresher, type Tokens } from './session';
+// problem+json and become ApiError; a 401 on any authenticated call ends the session (after one
+// refresh attempt). The session travels in HttpOnly cookies (session.ts); every call carries
+// X-Requested-With, which the server requires of cookie-authenticated changes (CSRF defence).
+import { clearSession, freshToken, refreshNow, setRefresher, type Tokens } from './session';
 import { askStepUp, kReauthRequired } from './stepup';
 
 export interface FieldError {
@@ -41,7 +43,8 @@ export interface User {
 // Sign-in step 1 answers a session ("ok") or an MFA challenge to complete with mfa_token.
 export interface LoginResponse {
   status: 'ok' | 'mfa_required' | 'mfa_enrolment_required';
-  token: string;
+  session?: 'cookie'; // the tokens were set as HttpOnly cookies and are not in the body
+  token?: string;
   expires_at: string;
   refresh_token?: string;
   refresh_expires_at?: string;
@@ -58,6 +61,15 @@ export interface MfaEnrolment {
 
 export interface EnrolledLogin extends LoginResponse {
   recovery_codes: string[];
+}
+
+export interface DeviceInfo {
+  id: number;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  user_agent: string;
+  current: boolean;
 }
 
 export interface SessionInfo {
@@ -360,6 +372,9 @@ export function rulePosition(error: unknown): RulePosition | null {
   return null;
 }
 
+// Sent on every call: the server refuses cookie-authenticated changes without it (cross-site requests).
+const kConsoleMarker = 'panorama-console';
+
 let unauthorizedHandler: () => void = () => {};
 
 // Called when an authenticated call gets 401: the token is gone or expired.
@@ -385,7 +400,10 @@ async function request<T>(
   auth = true,
   retried = false,
 ): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json, application/problem+json' };
+  const headers: Record<string, string> = {
+    Accept: 'application/json, application/problem+json',
+    'X-Requested-With': kConsoleMarker,
+  };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
   }
@@ -417,6 +435,10 @@ async function request<T>(
     const problem: Problem = parsed && typeof parsed === 'object' ? (parsed as Problem) : {};
     const error = new ApiError(response.status, problem);
     if (response.status === 401 && auth) {
+      // The access token may have lapsed while the tab slept: one refresh, then the call once more.
+      if (!retried && (await refreshNow()) !== null) {
+        return request<T>(method, path, body, auth, true);
+      }
       clearSession();
       unauthorizedHandler();
     }
@@ -545,9 +567,13 @@ export const analyticsApi = {
 // Downloads a file from an authenticated GET (the export routes answer a file, not JSON).
 export async function download(path: string, fallbackName: string, retried = false): Promise<void> {
   const bearer = await freshToken();
+  const headers: Record<string, string> = { 'X-Requested-With': kConsoleMarker };
+  if (bearer) {
+    headers.Authorization = `Bearer ${bearer}`;
+  }
   let response: Response;
   try {
-    response = await fetch(path, { headers: bearer ? { Authorization: `Bearer ${bearer}` } : {}, credentials: 'same-origin' });
+    response = await fetch(path, { headers, credentials: 'same-origin' });
   } catch {
     throw new ApiError(0, {});
   }
@@ -610,8 +636,14 @@ export const api = {
   confirmMfa(mfaToken: string, code: string): Promise<EnrolledLogin> {
     return request('POST', '/api/v1/auth/mfa/confirm', { mfa_token: mfaToken, code }, false);
   },
-  refresh(refreshToken: string): Promise<Tokens> {
-    return request('POST', '/api/v1/auth/refresh', { refresh_token: refreshToken }, false);
+  refresh(refreshToken: string | null): Promise<Tokens> {
+    return request('POST', '/api/v1/auth/refresh', refreshToken ? { refresh_token: refreshToken } : {}, false);
+  },
+  devices(): Promise<Page<DeviceInfo>> {
+    return request('GET', '/api/v1/auth/devices');
+  },
+  revokeDevice(id: number): Promise<void> {
+    return request('DELETE', `/api/v1/auth/devices/${id}`);
   },
   logout(): Promise<void> {
     return request('POST', '/api/v1/auth/logout');
@@ -638,3 +670,4 @@ export const api = {
 };
 
 setRefresher((refreshToken) => api.refresh(refreshToken));
+

@@ -20,7 +20,7 @@ import { mountSecurity } from './pages/security';
 import { mountSegment } from './pages/segment';
 import { mountSegments } from './pages/segments';
 import { mountRoles } from './pages/roles';
-import { clearSession, currentUser, token } from './session';
+import { clearSession, currentUser, signedIn } from './session';
 import { navigate, type View } from './view';
 
 const app = document.getElementById('app')!;
@@ -33,7 +33,7 @@ let loginNotice: MessageKey | null = null;
 
 function renderHeader(): void {
   const user = currentUser();
-  const loggedIn = token() !== null;
+  const loggedIn = signedIn();
   header.replaceChildren(h('div', { class: 'topbar-inner' },
     h('a', { class: 'brand', href: loggedIn ? '#/customers' : '#/login', testid: 'brand' }, icon(kIcons.logo, 'icon icon-logo'), t('app.name')),
     loggedIn &&
@@ -95,7 +95,7 @@ function route(): void {
   const raw = location.hash.replace(/^#/, '') || '/';
   const [path = '/', queryString = ''] = raw.split('?', 2);
   const query = new URLSearchParams(queryString);
-  const loggedIn = token() !== null;
+  const loggedIn = signedIn();
 
   renderHeader();
   if (path === '/login') {

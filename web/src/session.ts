@@ -1,7 +1,9 @@
-// The signed-in session lives in sessionStorage: it ends with the tab, and is not shared with
-// other tabs or sent anywhere but our own API. The access token lasts 15 minutes; the refresh
-// token (single use, rotated on every refresh) keeps the session going while the tab is used,
-// so the console refreshes shortly before the access token expires.
+// The signed-in session. The server keeps the console's tokens in cookies (`__Host-pn_session`,
+// `__Host-pn_refresh`: Secure, HttpOnly, SameSite=Strict), so no script on the page can read them;
+// sessionStorage holds only who is signed in and when the access token expires (nothing secret).
+// Where the server cannot set a Secure cookie (plain HTTP off loopback, `--insecure-dev`), it
+// answers with the tokens instead and they are kept in this module's memory only: a reload signs out.
+// The access token lasts 15 minutes; the console refreshes shortly before it expires.
 import type { User } from './api';
 
 const kKey = 'panorama.session';
@@ -9,21 +11,26 @@ const kKey = 'panorama.session';
 const kRefreshMarginMs = 60_000;
 
 export interface Session {
-  token: string;
+  token?: string; // only without cookies; never stored
   expires_at: string;
-  refresh_token?: string;
+  refresh_token?: string; // only without cookies; never stored
   refresh_expires_at?: string;
   session_expires_at?: string;
+  session?: 'cookie';
   user: User;
 }
 
 export interface Tokens {
-  token: string;
+  token?: string;
   expires_at: string;
-  refresh_token: string;
+  refresh_token?: string;
   refresh_expires_at: string;
   session_expires_at: string;
+  session?: 'cookie';
 }
+
+// Bearer tokens for a session the server could not put in cookies; memory only.
+let memory: { token: string; refresh_token?: string } | null = null;
 
 function read(): Session | null {
   try {
@@ -32,7 +39,7 @@ function read(): Session | null {
       return null;
     }
     const s = JSON.parse(raw) as Session;
-    if (typeof s.token !== 'string' || !s.token) {
+    if (!s.user || (s.session !== 'cookie' && !memory)) {
       return null;
     }
     // Alive while either the access token or the refresh token is still valid.
@@ -41,14 +48,14 @@ function read(): Session | null {
       sessionStorage.removeItem(kKey);
       return null;
     }
-    return s;
+    return memory ? { ...s, ...memory } : s;
   } catch {
     return null;
   }
 }
 
-export function token(): string | null {
-  return read()?.token ?? null;
+export function signedIn(): boolean {
+  return read() !== null;
 }
 
 export function currentUser(): User | null {
@@ -56,11 +63,12 @@ export function currentUser(): User | null {
 }
 
 let refreshTimer: ReturnType<typeof setTimeout> | null = null;
-let refresher: ((refreshToken: string) => Promise<Tokens>) | null = null;
+let refresher: ((refreshToken: string | null) => Promise<Tokens>) | null = null;
 let inFlight: Promise<string | null> | null = null;
 
-// api.ts registers the call that exchanges a refresh token (kept here to avoid an import cycle).
-export function setRefresher(fn: (refreshToken: string) => Promise<Tokens>): void {
+// api.ts registers the call that exchanges a refresh token (kept here to avoid an import cycle);
+// `null` means "the refresh token is in the cookie".
+export function setRefresher(fn: (refreshToken: string | null) => Promise<Tokens>): void {
   refresher = fn;
   schedule();
 }
@@ -71,26 +79,31 @@ function schedule(): void {
     refreshTimer = null;
   }
   const s = read();
-  if (!s?.refresh_token) {
+  if (!s || (s.session !== 'cookie' && !s.refresh_token)) {
     return;
   }
-  const delay = Math.max(0, Date.parse(s.expires_at) - Date.now() - kRefreshMarginMs);
+  const expires = Date.parse(s.expires_at);
+  if (!Number.isFinite(expires)) {
+    return;
+  }
+  const delay = Math.max(0, expires - Date.now() - kRefreshMarginMs);
   refreshTimer = setTimeout(() => void refreshNow(), delay);
 }
 
 // Exchanges the refresh token now; one exchange at a time (a refresh token works once).
+// Resolves to the new bearer token ('' for a cookie session), or null when the session is over.
 export function refreshNow(): Promise<string | null> {
   if (inFlight) {
     return inFlight;
   }
   const s = read();
-  if (!s?.refresh_token || !refresher) {
-    return Promise.resolve(s?.token ?? null);
+  if (!s || !refresher || (s.session !== 'cookie' && !s.refresh_token)) {
+    return Promise.resolve(s ? (s.token ?? '') : null);
   }
-  const run = refresher(s.refresh_token)
+  const run = refresher(s.session === 'cookie' ? null : (s.refresh_token ?? null))
     .then((tokens) => {
       saveSession({ ...s, ...tokens });
-      return tokens.token;
+      return tokens.token ?? '';
     })
     .catch(() => null)
     .finally(() => {
@@ -100,24 +113,29 @@ export function refreshNow(): Promise<string | null> {
   return run;
 }
 
-// A token good for the next request: refreshed first when it is about to expire.
+// The bearer token for the next request ('' with a cookie session, null when signed out), refreshed
+// first when the access token is about to expire.
 export async function freshToken(): Promise<string | null> {
   const s = read();
   if (!s) {
     return null;
   }
-  if (s.refresh_token && Date.parse(s.expires_at) - Date.now() < kRefreshMarginMs) {
+  const expires = Date.parse(s.expires_at);
+  if (Number.isFinite(expires) && expires - Date.now() < kRefreshMarginMs) {
     return refreshNow();
   }
-  return s.token;
+  return s.token ?? '';
 }
 
 export function saveSession(session: Session): void {
-  sessionStorage.setItem(kKey, JSON.stringify(session));
+  const { token, refresh_token: refreshToken, ...rest } = session;
+  memory = session.session === 'cookie' || !token ? null : { token, refresh_token: refreshToken };
+  sessionStorage.setItem(kKey, JSON.stringify(rest));
   schedule();
 }
 
 export function clearSession(): void {
+  memory = null;
   sessionStorage.removeItem(kKey);
   if (refreshTimer !== null) {
     clearTimeout(refreshTimer);

@@ -7,6 +7,7 @@
 #include "http/handlers/handler_util.h"
 #include "http/handlers/routes.h"
 #include "http/router.h"
+#include "security/crypto_util.h"
 #include "security/ip_allowlist.h"
 #include "storage/store.h"
 
@@ -42,21 +43,49 @@ void WriteCidrs(JsonWriter& w, const std::vector<std::string>& cidrs) {
   w.EndArray();
 }
 
-void WriteTokens(JsonWriter& w, const security::SessionTokens& t) {
-  w.Key("token").String(t.access_token);
+// With `cookies` the tokens go to Set-Cookie (see SessionCookies) and the body says only when they expire.
+void WriteTokens(JsonWriter& w, const security::SessionTokens& t, bool cookies = false) {
+  if (cookies) {
+    w.Key("session").String("cookie");
+  } else {
+    w.Key("token").String(t.access_token);
+  }
   w.Key("expires_at").String(FormatIso8601(t.access_expires_at));
-  w.Key("refresh_token").String(t.refresh_token);
+  if (!cookies) w.Key("refresh_token").String(t.refresh_token);
   w.Key("refresh_expires_at").String(FormatIso8601(t.refresh_expires_at));
   w.Key("session_expires_at").String(FormatIso8601(t.absolute_expires_at));
 }
 
-void WriteLogin(JsonWriter& w, const security::LoginResult& login) {
+int64_t SecondsFrom(Timestamp now, Timestamp then) {
+  return std::chrono::ceil<std::chrono::seconds>(then - now).count();
+}
+
+// The console's session as cookies: the access token lives as long as it is valid, the refresh token as long
+// as the session may be refreshed.
+void SessionCookies(Response& response, const security::SessionTokens& t, Timestamp now) {
+  response.headers.emplace_back("Set-Cookie",
+                                SetCookieHeader(kSessionCookie, t.access_token, SecondsFrom(now, t.access_expires_at)));
+  response.headers.emplace_back(
+      "Set-Cookie", SetCookieHeader(kRefreshCookie, t.refresh_token, SecondsFrom(now, t.refresh_expires_at)));
+}
+
+void ClearSessionCookies(Response& response) {
+  response.headers.emplace_back("Set-Cookie", SetCookieHeader(kSessionCookie, "", 0));
+  response.headers.emplace_back("Set-Cookie", SetCookieHeader(kRefreshCookie, "", 0));
+}
+
+void WriteLogin(JsonWriter& w, const security::LoginResult& login, bool cookies = false) {
   using Step = security::LoginResult::Step;
   w.Key("status").String(login.step == Step::kSession        ? "ok"
                          : login.step == Step::kMfaRequired ? "mfa_required"
                                                             : "mfa_enrolment_required");
   if (login.session) {
-    WriteTokens(w, *login.session);
+    WriteTokens(w, *login.session, cookies);
+    if (!login.device_token.empty()) {
+      // A new known device: API clients keep the token and send it as "device_token" at their next sign-in.
+      if (!cookies) w.Key("device_token").String(login.device_token);
+      w.Key("device_expires_at").String(FormatIso8601(login.device_expires_at));
+    }
   } else {
     w.Key("mfa_token").String(login.mfa_token);
     w.Key("mfa_expires_at").String(FormatIso8601(login.mfa_expires_at));
@@ -70,55 +99,94 @@ Response NoStore(Response response) {
   return response;
 }
 
-// The answer to a sign-in step: the session (or the next step), never cached by the client.
-template <typename LoginResult>
-Response LoginAnswer(const Result<LoginResult>& login) {
+// Sets the session (and a new known device's) cookies for a console sign-in that ended in a session.
+void LoginCookies(Response& response, const security::LoginResult& login, Timestamp now) {
+  if (!login.session) return;
+  SessionCookies(response, *login.session, now);
+  if (!login.device_token.empty()) {
+    response.headers.emplace_back("Set-Cookie", SetCookieHeader(kDeviceCookie, login.device_token,
+                                                                SecondsFrom(now, login.device_expires_at)));
+  }
+}
+
+// The answer to a sign-in step: the session (or the next step), never cached by the client. For the console
+// (WantsCookies) the secrets go to cookies and stay out of the body.
+Response LoginAnswer(ApiServices& s, const Request& request, const Result<security::LoginResult>& login) {
   if (!login) return Response::Problem(login.error());
+  bool cookies = WantsCookies(request);
   JsonWriter w;
   w.StartObject();
-  WriteLogin(w, *login);
+  WriteLogin(w, *login, cookies);
   w.EndObject();
-  return NoStore(Response::Json(200, w.TakeString()));
+  Response response = NoStore(Response::Json(200, w.TakeString()));
+  if (cookies) LoginCookies(response, *login, s.clock.Now());
+  return response;
+}
+
+// The client's device token: "device_token" in the body (API clients) or the __Host-pn_device cookie.
+security::ClientInfo ClientWithDevice(const Request& request, const std::optional<std::string>& device_token) {
+  security::ClientInfo client = ClientOf(request);
+  if (device_token) client.device_token = *device_token;
+  return client;
 }
 
 Response Login(ApiServices& s, Request& request) {
   if (auto limited = LimitClientIp(s, request)) return *limited;
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
-  body->AllowOnly({"username", "password"});
+  body->AllowOnly({"username", "password", "device_token"});
   auto username = body->String("username", 64, true);
   auto password = body->String("password", 4096, true);
+  auto device = body->String("device_token", 128);
   if (!body->ok()) return Response::Problem(body->TakeError());
-  auto login = s.auth.Login(*username, *password, ClientOf(request));
-  return LoginAnswer(login);
+  auto login = s.auth.Login(*username, *password, ClientWithDevice(request, device));
+  return LoginAnswer(s, request, login);
 }
 
 Response VerifyMfa(ApiServices& s, Request& request) {
   if (auto limited = LimitClientIp(s, request)) return *limited;
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
-  body->AllowOnly({"mfa_token", "code"});
+  body->AllowOnly({"mfa_token", "code", "device_token"});
   auto token = body->String("mfa_token", 200, true);
   auto code = body->String("code", 64, true);
+  auto device = body->String("device_token", 128);
   if (!body->ok()) return Response::Problem(body->TakeError());
-  auto login = s.auth.VerifyMfa(*token, *code, ClientOf(request));
-  return LoginAnswer(login);
+  auto login = s.auth.VerifyMfa(*token, *code, ClientWithDevice(request, device));
+  return LoginAnswer(s, request, login);
 }
 
 Response Refresh(ApiServices& s, Request& request) {
   if (auto limited = LimitClientIp(s, request)) return *limited;
-  auto body = JsonBody::Parse(request.body);
+  auto body = JsonBody::Parse(request.body.empty() ? "{}" : request.body);
   if (!body) return Response::Problem(body.error());
   body->AllowOnly({"refresh_token"});
-  auto token = body->String("refresh_token", 200, true);
+  auto token = body->String("refresh_token", 200);
   if (!body->ok()) return Response::Problem(body->TakeError());
+  // The console refreshes by cookie: with the console header only (a cross-site POST cannot send it).
+  bool by_cookie = !token && !CookieValue(request, kRefreshCookie).empty();
+  if (by_cookie) {
+    if (request.Header(kConsoleHeader).empty()) {
+      return Response::Problem(Error::PermissionDenied(
+          "a request signed in by cookie must carry the X-Requested-With header (cross-site request refused)"));
+    }
+    token = std::string(CookieValue(request, kRefreshCookie));
+  }
+  if (!token) return Response::Problem(Error::InvalidField("refresh_token", "is required"));
   auto tokens = s.auth.Refresh(*token, ClientOf(request));
-  if (!tokens) return Response::Problem(tokens.error());
+  if (!tokens) {
+    Response refused = Response::Problem(tokens.error());
+    if (by_cookie) ClearSessionCookies(refused);
+    return refused;
+  }
+  bool cookies = by_cookie && WantsCookies(request);
   JsonWriter w;
   w.StartObject();
-  WriteTokens(w, *tokens);
+  WriteTokens(w, *tokens, cookies);
   w.EndObject();
-  return NoStore(Response::Json(200, w.TakeString()));
+  Response response = NoStore(Response::Json(200, w.TakeString()));
+  if (cookies) SessionCookies(response, *tokens, s.clock.Now());
+  return response;
 }
 
 Response EnrolmentResponse(const Result<security::MfaEnrolment>& enrolment) {
@@ -157,19 +225,23 @@ Response ConfirmMfa(ApiServices& s, Request& request) {
   if (auto limited = LimitClientIp(s, request)) return *limited;
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
-  body->AllowOnly({"mfa_token", "code"});
+  body->AllowOnly({"mfa_token", "code", "device_token"});
   auto token = body->String("mfa_token", 200);
   auto code = body->String("code", 16, true);
+  auto device = body->String("device_token", 128);
   if (!body->ok()) return Response::Problem(body->TakeError());
   if (token) {
-    auto enrolled = s.auth.ConfirmMfaEnrolment(*token, *code, ClientOf(request));
+    auto enrolled = s.auth.ConfirmMfaEnrolment(*token, *code, ClientWithDevice(request, device));
     if (!enrolled) return Response::Problem(enrolled.error());
+    bool cookies = WantsCookies(request);
     JsonWriter w;
     w.StartObject();
     WriteCodes(w, enrolled->recovery_codes);
-    WriteLogin(w, enrolled->login);
+    WriteLogin(w, enrolled->login, cookies);
     w.EndObject();
-    return NoStore(Response::Json(200, w.TakeString()));
+    Response response = NoStore(Response::Json(200, w.TakeString()));
+    if (cookies) LoginCookies(response, enrolled->login, s.clock.Now());
+    return response;
   }
   return Authed(s, AuthedHandler([&](Request&, const security::Principal& who) -> Response {
            if (!who.user || !who.session_id) return RequireUser();
@@ -219,13 +291,47 @@ Response Logout(ApiServices& s, Request&, const security::Principal& who) {
   if (!who.session_id) return RequireUser();
   auto result = s.auth.Logout(*who.session_id);
   if (!result) return Response::Problem(result.error());
-  return Response::NoContent();
+  Response response = Response::NoContent();
+  ClearSessionCookies(response);
+  return response;
 }
 
 Response LogoutEverywhere(ApiServices& s, Request&, const security::Principal& who) {
   if (!who.user || !who.session_id) return RequireUser();
   auto result = s.auth.LogoutEverywhere(*who.user);
   if (!result) return Response::Problem(result.error());
+  // Every session and every known device of the user are gone; this browser forgets them too.
+  Response response = Response::NoContent();
+  ClearSessionCookies(response);
+  response.headers.emplace_back("Set-Cookie", SetCookieHeader(kDeviceCookie, "", 0));
+  return response;
+}
+
+// The caller's known devices; "current" marks the one this request's device cookie names.
+Response ListDevices(ApiServices& s, Request& request, const security::Principal& who) {
+  if (!who.user || !who.session_id) return RequireUser();
+  auto devices = s.auth.ListDevices(*who.user);
+  if (!devices) return Response::Problem(devices.error());
+  std::string_view cookie = CookieValue(request, kDeviceCookie);
+  std::string current = cookie.empty() ? std::string() : security::Sha256Hex(cookie);
+  return Response::Json(200, PageJson(*devices, false, "", [&](JsonWriter& w, const storage::DeviceRecord& d) {
+    w.StartObject();
+    w.Key("id").Int64(d.id);
+    w.Key("created_at").String(FormatIso8601(d.created_at));
+    w.Key("last_used_at").String(FormatIso8601(d.last_used_at));
+    w.Key("expires_at").String(FormatIso8601(d.expires_at));
+    w.Key("user_agent").String(d.user_agent);
+    w.Key("current").Bool(!current.empty() && security::ConstantTimeEquals(current, d.token_sha256));
+    w.EndObject();
+  }));
+}
+
+Response RevokeDevice(ApiServices& s, Request& request, const security::Principal& who) {
+  if (!who.user || !who.session_id) return RequireUser();
+  auto id = PathId(request);
+  if (!id) return Response::Problem(id.error());
+  auto revoked = s.auth.RevokeDevice(*who.user, *id);
+  if (!revoked) return Response::Problem(revoked.error());
   return Response::NoContent();
 }
 
@@ -471,6 +577,8 @@ void RegisterAccountRoutes(Router& router, ApiServices& s) {
   router.Add(Method::kPost, "/api/v1/auth/logout", Authed(s, Logout));
   router.Add(Method::kPost, "/api/v1/auth/logout-all", Authed(s, LogoutEverywhere));
   router.Add(Method::kGet, "/api/v1/auth/sessions", Authed(s, ListSessions));
+  router.Add(Method::kGet, "/api/v1/auth/devices", Authed(s, ListDevices));
+  router.Add(Method::kDelete, "/api/v1/auth/devices/{id}", Authed(s, RevokeDevice));
   router.Add(Method::kGet, "/api/v1/me", Authed(s, Me));
   router.Add(Method::kPost, "/api/v1/auth/step-up", Authed(s, StepUp));
   // Staff access, MFA policy and key creation need a fresh password check (step-up).

@@ -1,5 +1,6 @@
 #include "http/handlers/handler_util.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "audit/ledger_service.h"
@@ -23,6 +24,15 @@ std::string_view BearerToken(const Request& request) {
   for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (scheme != "bearer ") return {};
   return header.substr(kPrefix.size());
+}
+
+bool IsLoopback(std::string_view ip) {
+  if (ip.starts_with("::ffff:")) ip.remove_prefix(7);
+  return ip.starts_with("127.") || ip == "::1";
+}
+
+bool ChangesState(Method method) {
+  return method != Method::kGet && method != Method::kHead && method != Method::kOptions;
 }
 
 Response Unauthenticated(const Error& error) {
@@ -60,7 +70,33 @@ void RecordRead(ApiServices& services, std::string action, std::string object_ty
 }
 
 security::ClientInfo ClientOf(const Request& request) {
-  return {request.remote_address, std::string(request.Header("user-agent"))};
+  return {request.remote_address, std::string(request.Header("user-agent")),
+          std::string(CookieValue(request, kDeviceCookie))};
+}
+
+std::string_view CookieValue(const Request& request, std::string_view name) {
+  for (const auto& [header, value] : request.headers) {
+    if (header != "cookie") continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      size_t end = rest.find(';');
+      std::string_view pair = rest.substr(0, end);
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      size_t eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+    }
+  }
+  return {};
+}
+
+bool WantsCookies(const Request& request) {
+  return !request.Header(kConsoleHeader).empty() && (request.secure || IsLoopback(request.remote_address));
+}
+
+std::string SetCookieHeader(std::string_view name, std::string_view value, int64_t max_age_seconds) {
+  return std::string(name) + "=" + std::string(value) + "; Path=/; Max-Age=" +
+         std::to_string(std::max<int64_t>(0, max_age_seconds)) + "; Secure; HttpOnly; SameSite=Strict";
 }
 
 std::optional<Response> LimitClientIp(ApiServices& services, const Request& request) {
@@ -93,7 +129,18 @@ Handler Authenticated(ApiServices& services, std::optional<Permission> needed, A
                       bool step_up = false) {
   return [&services, needed, handler = std::move(handler), write, step_up](Request& request) -> Response {
     if (auto limited = LimitClientIp(services, request)) return *limited;
-    auto principal = services.auth.AuthenticateBearer(BearerToken(request));
+    std::string_view token = BearerToken(request);
+    if (token.empty()) {
+      // The console's session cookie: a session token only (keys never travel in cookies), and for a state
+      // change the console's header, which a cross-site form or fetch cannot send.
+      token = CookieValue(request, kSessionCookie);
+      if (!token.empty() && !token.starts_with("pst_")) token = {};
+      if (!token.empty() && ChangesState(request.method) && request.Header(kConsoleHeader).empty()) {
+        return Response::Problem(Error::PermissionDenied(
+            "a request signed in by cookie must carry the X-Requested-With header (cross-site request refused)"));
+      }
+    }
+    auto principal = services.auth.AuthenticateBearer(token);
     if (!principal) {
       if (principal.error().code() == ErrorCode::kUnauthenticated) return Unauthenticated(principal.error());
       return Response::Problem(principal.error());

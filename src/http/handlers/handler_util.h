@@ -105,8 +105,25 @@ class JsonBody {
   std::string prefix_;
 };
 
-// Where the request comes from, for sessions and sign-in throttling.
+// Where the request comes from, for sessions and sign-in throttling (with the known-device cookie's token).
 security::ClientInfo ClientOf(const Request& request);
+
+// The console's cookies (SECURITY.md §2.4): `__Host-` names, so the browser only accepts them with Secure,
+// Path=/ and no Domain; HttpOnly (scripts cannot read them) and SameSite=Strict (never sent from another site).
+inline constexpr std::string_view kSessionCookie = "__Host-pn_session";  // the access token
+inline constexpr std::string_view kRefreshCookie = "__Host-pn_refresh";  // the refresh token
+inline constexpr std::string_view kDeviceCookie = "__Host-pn_device";    // the known-device token, 90 days
+// The console sends this header on every call. A request authenticated by the session cookie must carry it for
+// any method other than GET/HEAD/OPTIONS (CSRF defence: another site cannot add a custom header without a CORS
+// preflight, which this server never grants); else 403.
+inline constexpr std::string_view kConsoleHeader = "x-requested-with";
+// The value of cookie `name` in the Cookie header(s); empty when absent.
+std::string_view CookieValue(const Request& request, std::string_view name);
+// Whether a sign-in answer goes to cookies: the console asked (kConsoleHeader) and the cookie can be Secure —
+// the request came over TLS or from loopback (browsers take Secure cookies from http://127.0.0.1/localhost).
+bool WantsCookies(const Request& request);
+// A Set-Cookie value with the attributes above; max_age 0 deletes the cookie.
+std::string SetCookieHeader(std::string_view name, std::string_view value, int64_t max_age_seconds);
 // 429 (with Retry-After) when the client IP is over its limit; nullopt to go on.
 std::optional<Response> LimitClientIp(ApiServices& services, const Request& request);
 

@@ -355,6 +355,21 @@ ALTER TABLE privacy_requests ADD COLUMN verified_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE privacy_requests ADD COLUMN verified_at INTEGER;
 )sql";
 
+// Known devices: a device token (SHA-256 only) per browser or client that completed a sign-in, so sign-in
+// throttling can tell the owner's device from an attacker's guesses (SECURITY.md §1 row 7, test S5).
+constexpr const char* kV13KnownDevices = R"sql(
+CREATE TABLE known_devices (
+  id           INTEGER PRIMARY KEY,
+  user_id      INTEGER NOT NULL,
+  token_sha256 TEXT NOT NULL UNIQUE,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  user_agent   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX known_devices_user ON known_devices(user_id, id);
+)sql";
+
 constexpr const char* kV6Privacy = R"sql(
 CREATE TABLE consents (
   id             INTEGER PRIMARY KEY,
@@ -447,6 +462,7 @@ constexpr Migration kMigrations[] = {
     {8, "analytics settings: RFM score map, lifecycle thresholds", kV8AnalyticsSettings},
     {9, "segments: definitions, memberships, entered/exited events", kV9Segments},
     {10, "step-up time per session, IP allowlist per api key, dsar requester verification", kV10StepUpAndKeyAllowlist},
+    {13, "known devices for sign-in throttling", kV13KnownDevices},
 };
 
 }  // namespace

@@ -820,6 +820,30 @@ class SqliteWriteTxn final : public WriteTxn {
     return s.Run();
   }
 
+  Result<int64_t> InsertDevice(const DeviceRecord& x) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT INTO known_devices (user_id, token_sha256, created_at, last_used_at, expires_at, user_agent)"
+        " VALUES (?,?,?,?,?,?)"));
+    s.Bind(1, x.user.value()).Bind(2, x.token_sha256).Bind(3, ToUnixMillis(x.created_at));
+    s.Bind(4, ToUnixMillis(x.last_used_at)).Bind(5, ToUnixMillis(x.expires_at)).Bind(6, x.user_agent);
+    RETURN_IF_ERROR(s.Run());
+    return db_.LastInsertId();
+  }
+
+  Result<void> DeleteDevice(UserId user, int64_t device_id) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM known_devices WHERE id = ? AND user_id = ?"));
+    s.Bind(1, device_id).Bind(2, user.value());
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound("device " + std::to_string(device_id) + " not found");
+    return Ok();
+  }
+
+  Result<void> DeleteUserDevices(UserId user) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM known_devices WHERE user_id = ?"));
+    s.Bind(1, user.value());
+    return s.Run();
+  }
+
   Result<void> MarkRefreshSpent(std::string_view refresh_sha256, int64_t session_id, Timestamp at) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO spent_refresh_tokens (refresh_sha256, session_id, spent_at) VALUES (?,?,?)"));
@@ -1890,6 +1914,34 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<DeviceRecord> FindDeviceByToken(std::string_view token_sha256) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kDeviceColumns +
+                                              " FROM known_devices WHERE token_sha256 = ?"));
+    s.Bind(1, token_sha256);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return Error::NotFound("device not found");
+    return ReadDevice(s);
+  }
+
+  Result<std::vector<DeviceRecord>> ListUserDevices(UserId user) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kDeviceColumns +
+                                              " FROM known_devices WHERE user_id = ? ORDER BY id"));
+    s.Bind(1, user.value());
+    std::vector<DeviceRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] { out.push_back(ReadDevice(s)); }));
+    return out;
+  }
+
+  Result<void> TouchDevice(int64_t device_id, Timestamp at) override {
+    return Write([&](WriteTxn&) -> Result<void> {
+      ASSIGN_OR_RETURN(Statement s, writer_->Prepare("UPDATE known_devices SET last_used_at = ? WHERE id = ?"));
+      s.Bind(1, ToUnixMillis(at)).Bind(2, device_id);
+      return s.Run();
+    });
+  }
+
   Result<std::optional<MfaRecord>> GetMfa(UserId user) override {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare(
@@ -2251,6 +2303,21 @@ class SqliteStore final : public Store {
   static constexpr const char* kSessionColumns =
       "id, user_id, access_sha256, refresh_sha256, created_at, access_expires_at, refresh_expires_at,"
       " absolute_expires_at, last_used_at, client_ip, user_agent, reauth_at";
+
+  static constexpr const char* kDeviceColumns =
+      "id, user_id, token_sha256, created_at, last_used_at, expires_at, user_agent";
+
+  static DeviceRecord ReadDevice(const Statement& s) {
+    DeviceRecord x;
+    x.id = s.Int(0);
+    x.user = UserId(s.Int(1));
+    x.token_sha256 = s.Text(2);
+    x.created_at = FromUnixMillis(s.Int(3));
+    x.last_used_at = FromUnixMillis(s.Int(4));
+    x.expires_at = FromUnixMillis(s.Int(5));
+    x.user_agent = s.Text(6);
+    return x;
+  }
 
   static SessionRecord ReadSession(const Statement& s) {
     SessionRecord x;

@@ -54,6 +54,10 @@ export const en = {
   'security.lastUsed': 'last active {time}',
   'security.signOutEverywhere': 'Sign out everywhere',
   'security.signedOutEverywhere': 'All your sessions have been signed out.',
+  'security.devices': 'Known devices',
+  'security.devicesHint': 'Browsers and clients that completed a sign-in. A known device can still sign in while your account is throttled after failed attempts elsewhere; "Sign out everywhere" forgets them all.',
+  'security.deviceUntil': 'remembered until {time}',
+  'security.forgetDevice': 'Forget',
   'lang.label': 'Language',
 
   'login.title': 'Sign in',

@@ -46,6 +46,10 @@ export const zhCN: Messages = {
   'security.lastUsed': '最近活动 {time}',
   'security.signOutEverywhere': '退出所有设备',
   'security.signedOutEverywhere': '已退出所有设备上的登录。',
+  'security.devices': '受信任的设备',
+  'security.devicesHint': '曾完成登录的浏览器和客户端。其他地方多次登录失败导致账号被限制时，受信任的设备仍可登录；“退出所有设备”会将它们全部移除。',
+  'security.deviceUntil': '信任至 {time}',
+  'security.forgetDevice': '移除',
   'lang.label': '语言',
 
   'login.title': '登录',

@@ -1,5 +1,6 @@
-// The signed-in user's sessions, with "sign out everywhere" (ends every session, this one too).
-import { api, type SessionInfo } from '../api';
+// The signed-in user's sessions and known devices, with "sign out everywhere" (ends every session,
+// this one too, and forgets every known device) and "forget" per device.
+import { api, type DeviceInfo, type SessionInfo } from '../api';
 import { h } from '../dom';
 import { errorView } from '../errors';
 import { formatDateTime } from '../format';
@@ -8,6 +9,7 @@ import { setTitle, type View } from '../view';
 
 export function mountSecurity(root: HTMLElement, onSignedOutEverywhere: () => void): View {
   let sessions: SessionInfo[] | null = null;
+  let devices: DeviceInfo[] | null = null;
   let error: unknown = null;
   let busy = false;
   let destroyed = false;
@@ -15,6 +17,20 @@ export function mountSecurity(root: HTMLElement, onSignedOutEverywhere: () => vo
   async function load(): Promise<void> {
     try {
       sessions = (await api.sessions()).data;
+      devices = (await api.devices()).data;
+      error = null;
+    } catch (e) {
+      error = e;
+    }
+    if (!destroyed) {
+      render();
+    }
+  }
+
+  async function forget(id: number): Promise<void> {
+    try {
+      await api.revokeDevice(id);
+      devices = (devices ?? []).filter((d) => d.id !== id);
       error = null;
     } catch (e) {
       error = e;
@@ -58,6 +74,25 @@ export function mountSecurity(root: HTMLElement, onSignedOutEverywhere: () => vo
                 s.current && h('span', { class: 'badge' }, ' ', t('security.current')),
                 h('div', { class: 'muted' }, t('security.started', { time: formatDateTime(s.created_at) }), ' · ',
                   t('security.lastUsed', { time: formatDateTime(s.last_used_at) }), s.ip ? ` · ${s.ip}` : ''),
+              ),
+            ),
+          ),
+        h('h2', null, t('security.devices')),
+        h('p', { class: 'muted' }, t('security.devicesHint')),
+        devices &&
+          h(
+            'ul',
+            { class: 'session-list', testid: 'device-list' },
+            devices.map((d) =>
+              h(
+                'li',
+                { testid: 'device-item' },
+                h('strong', null, d.user_agent || '—'),
+                d.current && h('span', { class: 'badge' }, ' ', t('security.current')),
+                h('div', { class: 'muted' }, t('security.lastUsed', { time: formatDateTime(d.last_used_at) }), ' · ',
+                  t('security.deviceUntil', { time: formatDateTime(d.expires_at) })),
+                h('button', { class: 'btn btn-small', type: 'button', testid: 'forget-device', onclick: () => void forget(d.id) },
+                  t('security.forgetDevice')),
               ),
             ),
           ),
