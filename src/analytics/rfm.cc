@@ -46,13 +46,13 @@ std::optional<int> ParseScore(std::string_view text) {
 // in practice) to sort them.
 constexpr uint32_t kKeyCount = 65536;
 
-uint32_t Magnitude(uint64_t x) {
+[[gnu::always_inline]] inline uint32_t Magnitude(uint64_t x) {
   if (x < 512) return static_cast<uint32_t>(x);
   const int e = 63 - std::countl_zero(x);  // 9..63
   return 512 + static_cast<uint32_t>(e - 9) * 512 + static_cast<uint32_t>((x >> (e - 9)) & 511);
 }
 
-uint32_t KeyOf(int64_t v) {
+[[gnu::always_inline]] inline uint32_t KeyOf(int64_t v) {
   return v >= 0 ? 32768 + Magnitude(static_cast<uint64_t>(v)) : 32767 - Magnitude(static_cast<uint64_t>(-(v + 1)));
 }
 
@@ -66,9 +66,16 @@ struct Plan {
   std::array<uint32_t, 4> key{};
   std::vector<uint8_t> bin_of_key;
   std::array<int64_t, 4> ties_seen{};  // entries equal to cuts[i] met so far, in customer id order
+  // rank_start[q − 2]: the smallest 1-based rank x with QuintileOfRank(x, n) ≥ q, so a tie's quintile is four
+  // comparisons instead of a division (most customers tie on a cut of frequency).
+  std::array<int64_t, 4> rank_start{};
   int64_t n = 0;
 
-  int Bin(int64_t v) {
+  int QuintileAt(int64_t x) const {
+    return 1 + (x >= rank_start[0]) + (x >= rank_start[1]) + (x >= rank_start[2]) + (x >= rank_start[3]);
+  }
+
+  [[gnu::always_inline]] int Bin(int64_t v) {
     const uint32_t k = KeyOf(v);
     int bin = bin_of_key[k];
     if (bin != 0) return bin;
@@ -81,7 +88,7 @@ struct Plan {
         ++bin;
       }
     }
-    if (cut_index >= 0) bin = QuintileOfRank(below[cut_index] + ties_seen[cut_index]++ + 1, n);
+    if (cut_index >= 0) bin = QuintileAt(below[cut_index] + ties_seen[cut_index]++ + 1);
     return bin;
   }
 };
@@ -94,6 +101,10 @@ Plan PlanQuintiles(std::span<const T> values, const std::vector<uint32_t>& count
   const auto n = static_cast<int64_t>(values.size());
   plan.n = n;
   plan.bin_of_key.assign(kKeyCount, 1);
+  for (int q = 2; q <= 5; ++q) {
+    // QuintileOfRank(x, n) ≥ q ⇔ 5·(x − 1) > (n − 1)·(q − 1); never for n ≤ 1.
+    plan.rank_start[q - 2] = n <= 1 ? INT64_MAX : (n - 1) * (q - 1) / 5 + 2;
+  }
   if (n == 0) return plan;
   std::array<int64_t, 4> positions{};  // 0-based position of each cut in the ascending order
   for (int i = 0; i < 4; ++i) positions[i] = (n - 1) * (i + 1) / 5;
