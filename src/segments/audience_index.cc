@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -568,12 +569,23 @@ class AudienceIndex::Evaluator {
         }
         const auto permitted =
             index_.sources_.consents->Permitted(n.path[0], n.path.size() == 2 ? n.path[1] : std::string_view());
-        std::vector<uint32_t> ids;
-        ids.reserve(permitted.size());
+        // The index is in hash order: a bit per live slot puts the ids in order without a sort.
+        const size_t slots = d_.live_flag.size();
+        std::vector<uint64_t> bits((slots + 63) / 64, 0);
+        size_t count = 0;
         for (CustomerId c : permitted) {
-          if (auto id = DenseId(c)) ids.push_back(*id);
+          auto id = DenseId(c);
+          if (!id || *id >= slots) continue;
+          count += ((bits[*id / 64] >> (*id % 64)) & 1) == 0 ? 1 : 0;
+          bits[*id / 64] |= uint64_t{1} << (*id % 64);
         }
-        std::sort(ids.begin(), ids.end());
+        std::vector<uint32_t> ids;
+        ids.reserve(count);
+        for (size_t w = 0; w < bits.size(); ++w) {
+          for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
+            ids.push_back(static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(word))));
+          }
+        }
         Bitmap out;
         out.addMany(ids.size(), ids.data());
         return Restrict(out & d_.live, within);
