@@ -118,6 +118,16 @@ void RunFeatureStore(benchmark::State& state, bool reuse) {
   const Features& f = FeaturesOf(state.range(0));
   const ScoreMap map = DefaultScoreMap();
   RfmResult current, spare;
+  auto compute = [&] {
+    RfmComputation computation(reuse ? std::move(spare) : RfmResult{});
+    f.store.ReadColumns([&](const features::FeatureColumns& c) { computation.Take(c, kAsOf); });
+    spare = std::move(current);
+    current = computation.Score(map, kAsOf);
+  };
+  if (reuse) {  // the service's steady state: a current and a spare result exist (not timed)
+    compute();
+    compute();
+  }
   for (auto _ : state) {
     RfmComputation computation(reuse ? std::move(spare) : RfmResult{});
     f.store.ReadColumns([&](const features::FeatureColumns& c) { computation.Take(c, kAsOf); });
