@@ -12,6 +12,7 @@
 #include <random>
 
 #include "features/feature_store.h"
+#include "privacy/consent_service.h"
 #include "segments/audience_index.h"
 #include "storage/records.h"
 #include "tests/support/fake_clock.h"
@@ -26,14 +27,23 @@ struct Index {
   testing::FakeClock clock{kNow};
   testing::RecordingStore store{{.keep_records = false, .check_uniqueness = false}};
   features::FeatureStore features{clock};
+  privacy::ConsentService consents{store, clock};
   std::unique_ptr<AudienceIndex> index;
   int64_t expected_profile = 0;  // members of kProfileRule, counted by a plain loop
   int64_t expected_spend = 0;    // members of kSpendRule
+  int64_t expected_events = 0;   // members of kEventsRule
+  int64_t expected_gap = 0;      // members of kGapRule
+  int64_t expected_consent = 0;  // members of kConsentRule
 };
 
 constexpr const char* kProfileRule =
     R"(country = "CN" and (tags contains "vip" or age >= 40) and not gender = "male")";
 constexpr const char* kSpendRule = R"(country = "CN" and total_spend > 1000 CNY)";
+// The per-customer conditions made column/index scans: the 30-day event window, the average order gap and a
+// channel consent (40 % granted, 5 % of everyone withdrew the purpose).
+constexpr const char* kEventsRule = "event_count_30d >= 2";
+constexpr const char* kGapRule = "avg_days_between_orders < 60";
+constexpr const char* kConsentRule = "consent.marketing.email";
 
 Index& IndexOf(int64_t customers) {
   static std::map<int64_t, std::unique_ptr<Index>> cache;
@@ -41,7 +51,8 @@ Index& IndexOf(int64_t customers) {
   if (slot) return *slot;
   slot = std::make_unique<Index>();
   Index& x = *slot;
-  x.index = std::make_unique<AudienceIndex>(x.store, AudienceSources{.features = &x.features});
+  x.index = std::make_unique<AudienceIndex>(x.store,
+                                            AudienceSources{.features = &x.features, .consents = &x.consents});
   std::mt19937_64 rng(42);
   const char* countries[] = {"CN", "CN", "CN", "US", "JP", "DE"};
   const char* genders[] = {"female", "male", "other", ""};
@@ -57,13 +68,40 @@ Index& IndexOf(int64_t customers) {
     const bool vip = !c.tags.empty();
     // Born 1950..2009 on 15 June; on 2026-01-01 the age is 2025 − year.
     if (c.country == "CN" && (vip || 2025 - year >= 40) && c.gender != "male") ++x.expected_profile;
-    int64_t spend = 0;
-    for (int k = static_cast<int>(rng() % 3); k > 0; --k) {
+    int64_t spend = 0, first_day = 0, last_day = 0;
+    const int orders = static_cast<int>(rng() % 3);
+    for (int k = 0; k < orders; ++k) {
       const int64_t total = static_cast<int64_t>(rng() % 100'000);
-      x.features.OnOrder(c.id, kNow - std::chrono::hours(24 * (1 + static_cast<int64_t>(rng() % 300))), total);
+      const int64_t days_ago = 1 + static_cast<int64_t>(rng() % 300);
+      x.features.OnOrder(c.id, kNow - std::chrono::hours(24 * days_ago), total);
       spend += total;
+      first_day = k == 0 ? days_ago : std::max(first_day, days_ago);
+      last_day = k == 0 ? days_ago : std::min(last_day, days_ago);
     }
     if (c.country == "CN" && spend > 100'000) ++x.expected_spend;
+    if (orders >= 2 && static_cast<double>(first_day - last_day) / (orders - 1) < 60) ++x.expected_gap;
+    if (rng() % 10 < 3) {  // 30 % had events in the last 60 days
+      int64_t in_window = 0;
+      for (int k = 1 + static_cast<int>(rng() % 4); k > 0; --k) {
+        const int64_t days_ago = static_cast<int64_t>(rng() % 60);
+        // An hour before a midnight: the UTC day is today − days_ago − 1; the window is today − 29 … today.
+        x.features.OnEvent(c.id, kNow - std::chrono::hours(24 * days_ago + 1));
+        in_window += days_ago + 1 <= 29 ? 1 : 0;
+      }
+      if (in_window >= 2) ++x.expected_events;
+    }
+    storage::ConsentRecord consent{.customer = c.id, .purpose = "marketing", .granted = true};
+    const bool email = rng() % 10 < 4, withdrawn = rng() % 20 == 0;
+    if (email) {
+      consent.channel = "email";
+      x.consents.OnCommitted(consent);
+    }
+    if (withdrawn) {
+      consent.channel = "";
+      consent.granted = false;
+      x.consents.OnCommitted(consent);
+    }
+    if (email && !withdrawn) ++x.expected_consent;
   }
   return x;
 }
@@ -94,6 +132,12 @@ void BM_RuleProfile(benchmark::State& state) { RunRule(state, kProfileRule, &Ind
 void BM_RuleSpend(benchmark::State& state) { RunRule(state, kSpendRule, &Index::expected_spend); }
 BENCHMARK(BM_RuleProfile)->Arg(100000)->Arg(1000000)->Arg(10000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RuleSpend)->Arg(100000)->Arg(1000000)->Arg(10000000)->Unit(benchmark::kMillisecond);
+void BM_RuleEvents30d(benchmark::State& state) { RunRule(state, kEventsRule, &Index::expected_events); }
+void BM_RuleAvgGap(benchmark::State& state) { RunRule(state, kGapRule, &Index::expected_gap); }
+void BM_RuleConsent(benchmark::State& state) { RunRule(state, kConsentRule, &Index::expected_consent); }
+BENCHMARK(BM_RuleEvents30d)->Arg(100000)->Arg(1000000)->Arg(10000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RuleAvgGap)->Arg(100000)->Arg(1000000)->Arg(10000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RuleConsent)->Arg(100000)->Arg(1000000)->Arg(10000000)->Unit(benchmark::kMillisecond);
 
 // Two segments of `n` members each drawn from 2n ids (about half overlap).
 struct Pair {

@@ -1,6 +1,7 @@
 #include "analytics/rfm.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <numeric>
 
@@ -38,56 +39,48 @@ std::optional<int> ParseScore(std::string_view text) {
   return value;
 }
 
-// Quintiles of `values` (in ascending customer id order, so equal values rank by id) and the cut values.
-// O(n): the four boundary values come from nth_element; only entries equal to a boundary value need their
-// exact rank, which is "values below it" plus their position among the ties.
-void Quintiles(const std::vector<int64_t>& values, std::vector<uint8_t>& bins, std::array<int64_t, 4>& cuts) {
-  const int64_t n = static_cast<int64_t>(values.size());
-  bins.assign(values.size(), 1);
-  cuts.fill(0);
-  if (n == 0) return;
-  std::array<int64_t, 4> positions{};
-  for (int i = 1; i <= 4; ++i) positions[i - 1] = (n - 1) * i / 5;
+// Quintiles over a quantised key (the tie rule is in rfm.h). A value's key is monotone in the value, exact for
+// −512 ≤ v < 512 and keeps 9 bits of mantissa above that, so one 64K-entry histogram per metric, counted while
+// the values are copied, locates the bucket of each cut without sorting anything; only a cut whose bucket may
+// hold several distinct values needs one more scan, collecting that bucket's members (a few thousand at most
+// in practice) to sort them.
+constexpr uint32_t kKeyCount = 65536;
+
+[[gnu::always_inline]] inline uint32_t Magnitude(uint64_t x) {
+  if (x < 512) return static_cast<uint32_t>(x);
+  const int e = 63 - std::countl_zero(x);  // 9..63
+  return 512 + static_cast<uint32_t>(e - 9) * 512 + static_cast<uint32_t>((x >> (e - 9)) & 511);
+}
+
+[[gnu::always_inline]] inline uint32_t KeyOf(int64_t v) {
+  return v >= 0 ? 32768 + Magnitude(static_cast<uint64_t>(v)) : 32767 - Magnitude(static_cast<uint64_t>(-(v + 1)));
+}
+
+bool KeyIsExact(uint32_t key) { return key >= 32768 - 512 && key < 32768 + 512; }
+
+// The cut points of one metric and, per key, the quintile of every value with that key (0: the key holds a cut,
+// compare the value itself).
+struct Plan {
+  std::array<int64_t, 4> cuts{};
   std::array<int64_t, 4> below{};  // values strictly below cuts[i]
-  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
-  const uint64_t range = static_cast<uint64_t>(*hi) - static_cast<uint64_t>(*lo) + 1;
-  if (range <= std::max<uint64_t>(uint64_t{1} << 16, static_cast<uint64_t>(n))) {
-    // Small value ranges (recency in days, order counts): a histogram gives the cuts and the counts below
-    // them in two passes, without sorting.
-    const int64_t base = *lo;
-    std::vector<int64_t> histogram(range, 0);
-    for (int64_t v : values) ++histogram[static_cast<size_t>(v - base)];
-    int64_t cumulative = 0;  // values below the current bucket
-    int next = 0;
-    for (size_t b = 0; b < range && next < 4; ++b) {
-      while (next < 4 && positions[next] < cumulative + histogram[b]) {
-        cuts[next] = base + static_cast<int64_t>(b);
-        below[next] = cumulative;
-        ++next;
-      }
-      cumulative += histogram[b];
-    }
-  } else {
-    std::vector<int64_t> sorted(values);
-    auto begin = sorted.begin();
-    for (int i = 0; i < 4; ++i) {
-      auto nth = sorted.begin() + positions[i];
-      if (nth >= begin) {
-        std::nth_element(begin, nth, sorted.end());
-        begin = nth + 1;
-      }
-      cuts[i] = *nth;
-    }
-    sorted = {};
-    for (int64_t v : values) {
-      for (int i = 0; i < 4; ++i) below[i] += v < cuts[i] ? 1 : 0;
-    }
+  std::array<uint32_t, 4> key{};
+  std::vector<uint8_t> bin_of_key;
+  std::array<int64_t, 4> ties_seen{};  // entries equal to cuts[i] met so far, in customer id order
+  // rank_start[q − 2]: the smallest 1-based rank x with QuintileOfRank(x, n) ≥ q, so a tie's quintile is four
+  // comparisons instead of a division (most customers tie on a cut of frequency).
+  std::array<int64_t, 4> rank_start{};
+  int64_t n = 0;
+
+  int QuintileAt(int64_t x) const {
+    return 1 + (x >= rank_start[0]) + (x >= rank_start[1]) + (x >= rank_start[2]) + (x >= rank_start[3]);
   }
-  std::array<int64_t, 4> ties_seen{};
-  for (size_t k = 0; k < values.size(); ++k) {
-    const int64_t v = values[k];
+
+  [[gnu::always_inline]] int Bin(int64_t v) {
+    const uint32_t k = KeyOf(v);
+    int bin = bin_of_key[k];
+    if (bin != 0) return bin;
     int cut_index = -1;
-    int bin = 1;
+    bin = 1;
     for (int i = 0; i < 4; ++i) {
       if (v == cuts[i]) {
         if (cut_index < 0) cut_index = i;
@@ -95,14 +88,173 @@ void Quintiles(const std::vector<int64_t>& values, std::vector<uint8_t>& bins, s
         ++bin;
       }
     }
-    if (cut_index >= 0) {
-      int64_t position = below[cut_index] + ties_seen[cut_index]++;
-      bin = QuintileOfRank(position + 1, n);
-    }
-    bins[k] = static_cast<uint8_t>(bin);
+    if (cut_index >= 0) bin = QuintileAt(below[cut_index] + ties_seen[cut_index]++ + 1);
+    return bin;
   }
+};
+
+// `values` are the metric's n values (any order: only the cuts are computed here), `counts` their histogram
+// by key.
+template <class T>
+Plan PlanQuintiles(std::span<const T> values, const std::vector<uint32_t>& counts) {
+  Plan plan;
+  const auto n = static_cast<int64_t>(values.size());
+  plan.n = n;
+  plan.bin_of_key.assign(kKeyCount, 1);
+  for (int q = 2; q <= 5; ++q) {
+    // QuintileOfRank(x, n) ≥ q ⇔ 5·(x − 1) > (n − 1)·(q − 1); never for n ≤ 1.
+    plan.rank_start[q - 2] = n <= 1 ? INT64_MAX : (n - 1) * (q - 1) / 5 + 2;
+  }
+  if (n == 0) return plan;
+  std::array<int64_t, 4> positions{};  // 0-based position of each cut in the ascending order
+  for (int i = 0; i < 4; ++i) positions[i] = (n - 1) * (i + 1) / 5;
+  std::array<int64_t, 4> key_below{};  // values with a smaller key
+  int64_t cumulative = 0;
+  int next = 0;
+  for (uint32_t k = 0; k < kKeyCount && next < 4; ++k) {
+    while (next < 4 && positions[next] < cumulative + counts[k]) {
+      plan.key[next] = k;
+      key_below[next] = cumulative;
+      ++next;
+    }
+    cumulative += counts[k];
+  }
+  // Buckets that hold a cut but more than one possible value: their members, sorted.
+  std::array<std::vector<int64_t>, 4> members;
+  std::array<int, 4> refine{-1, -1, -1, -1};  // index into members, per cut
+  int buckets = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (KeyIsExact(plan.key[i])) continue;
+    refine[i] = (i > 0 && plan.key[i] == plan.key[i - 1]) ? refine[i - 1] : buckets++;
+  }
+  if (buckets > 0) {
+    std::array<uint32_t, 4> wanted{};
+    for (int i = 0; i < 4; ++i) {
+      if (refine[i] >= 0) wanted[static_cast<size_t>(refine[i])] = plan.key[i];
+    }
+    for (T v : values) {
+      const uint32_t k = KeyOf(v);
+      for (int b = 0; b < buckets; ++b) {
+        if (k == wanted[b]) members[b].push_back(v);
+      }
+    }
+    for (int b = 0; b < buckets; ++b) std::sort(members[b].begin(), members[b].end());
+  }
+  for (int i = 0; i < 4; ++i) {
+    if (refine[i] < 0) {
+      plan.cuts[i] = static_cast<int64_t>(plan.key[i]) - 32768;
+      plan.below[i] = key_below[i];
+    } else {
+      const std::vector<int64_t>& sorted = members[static_cast<size_t>(refine[i])];
+      plan.cuts[i] = sorted[static_cast<size_t>(positions[i] - key_below[i])];
+      plan.below[i] = key_below[i] + (std::lower_bound(sorted.begin(), sorted.end(), plan.cuts[i]) - sorted.begin());
+    }
+  }
+  for (uint32_t k = 0; k < kKeyCount; ++k) {
+    bool holds_cut = false;
+    int bin = 1;
+    for (int i = 0; i < 4; ++i) {
+      if (k == plan.key[i]) {
+        holds_cut = true;
+      } else if (k > plan.key[i]) {
+        ++bin;
+      }
+    }
+    plan.bin_of_key[k] = static_cast<uint8_t>(holds_cut ? 0 : bin);
+  }
+  return plan;
 }
 
+// Histograms by key of the three metrics, filled while the values are copied.
+struct KeyCounts {
+  std::vector<uint32_t> recency = std::vector<uint32_t>(kKeyCount, 0);
+  std::vector<uint32_t> frequency = std::vector<uint32_t>(kKeyCount, 0);
+  std::vector<uint32_t> monetary = std::vector<uint32_t>(kKeyCount, 0);
+};
+
+int32_t RecencyDays(int64_t as_of_ms, int64_t last_order_ms) {
+  // Whole days, never negative, at most INT32_MAX (beyond it the difference could overflow).
+  constexpr int64_t kMaxMs = int64_t{INT32_MAX} * kDayMs;
+  if (last_order_ms >= as_of_ms) return 0;
+  if (last_order_ms < as_of_ms - kMaxMs) return INT32_MAX;
+  return static_cast<int32_t>((as_of_ms - last_order_ms) / kDayMs);
+}
+
+template <class T>
+void Permute(std::vector<T>& v, const std::vector<size_t>& order) {
+  std::vector<T> out(order.size());
+  for (size_t i = 0; i < order.size(); ++i) out[i] = v[order[i]];
+  v = std::move(out);
+}
+
+// The common end of a full computation: `result` holds customer_id, last_order_ms, recency_days, frequency and
+// monetary_minor for the n scored customers (any order), `counts` their histograms. Sorts by customer id when
+// needed, ranks, scores, names segments and adds up the summary.
+void Finish(RfmResult& result, const KeyCounts& counts, int64_t live_customers, Timestamp as_of, const ScoreMap& map,
+            Timestamp computed_at) {
+  const size_t n = result.customer_id.size();
+  if (!std::is_sorted(result.customer_id.begin(), result.customer_id.end())) {
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return result.customer_id[a] < result.customer_id[b]; });
+    Permute(result.customer_id, order);
+    Permute(result.last_order_ms, order);
+    Permute(result.recency_days, order);
+    Permute(result.frequency, order);
+    Permute(result.monetary_minor, order);
+  }
+  Plan r_plan = PlanQuintiles(std::span<const int32_t>(result.recency_days), counts.recency);
+  Plan f_plan = PlanQuintiles(std::span<const int64_t>(result.frequency), counts.frequency);
+  Plan m_plan = PlanQuintiles(std::span<const int64_t>(result.monetary_minor), counts.monetary);
+
+  result.segment_names = SegmentNames(map);
+  RfmSummary& s = result.summary;
+  s = RfmSummary{};
+  s.cuts.recency_days = r_plan.cuts;
+  s.cuts.frequency = f_plan.cuts;
+  s.cuts.monetary_minor = m_plan.cuts;
+  // The segment of each of the 125 triples, looked up once.
+  std::array<uint8_t, 125> segment_of{};
+  for (int r = 1; r <= 5; ++r) {
+    for (int f = 1; f <= 5; ++f) {
+      for (int m = 1; m <= 5; ++m) {
+        segment_of[(r - 1) * 25 + (f - 1) * 5 + (m - 1)] =
+            static_cast<uint8_t>(SegmentOf(map, result.segment_names, r, f, m));
+      }
+    }
+  }
+  s.segments.resize(result.segment_names.size());
+  for (size_t k = 0; k < s.segments.size(); ++k) s.segments[k].name = result.segment_names[k];
+  result.r.resize(n);
+  result.f.resize(n);
+  result.m.resize(n);
+  result.segment.resize(n);
+  const int32_t* recency = result.recency_days.data();
+  const int64_t* frequency = result.frequency.data();
+  const int64_t* monetary = result.monetary_minor.data();
+  for (size_t i = 0; i < n; ++i) {
+    const int r = 6 - r_plan.Bin(recency[i]);
+    const int f = f_plan.Bin(frequency[i]);
+    const int m = m_plan.Bin(monetary[i]);
+    const uint8_t seg = segment_of[(r - 1) * 25 + (f - 1) * 5 + (m - 1)];
+    result.r[i] = static_cast<uint8_t>(r);
+    result.f[i] = static_cast<uint8_t>(f);
+    result.m[i] = static_cast<uint8_t>(m);
+    result.segment[i] = seg;
+    RfmCell& cell = s.grid[(r - 1) * 5 + (f - 1)];
+    ++cell.customers;
+    cell.revenue_minor += monetary[i];
+    ++s.segments[seg].customers;
+    s.segments[seg].revenue_minor += monetary[i];
+  }
+  s.as_of = as_of;
+  s.computed_at = computed_at;
+  s.customers = live_customers;
+  s.scored = static_cast<int64_t>(n);
+  result.sorted_count = n;
+  result.tail_index.clear();
+}
 int BinAgainstCuts(const std::array<int64_t, 4>& cuts, int64_t v) {
   int bin = 1;
   for (int64_t c : cuts) bin += v > c ? 1 : 0;
@@ -253,94 +405,87 @@ CustomerRfm RfmResult::At(size_t i) const {
 
 RfmResult ScoreRfm(RfmInput input, int64_t live_customers, Timestamp as_of, const ScoreMap& map,
                    Timestamp computed_at) {
-  const size_t n = input.customer_id.size();
-  if (!std::is_sorted(input.customer_id.begin(), input.customer_id.end())) {
-    std::vector<size_t> order(n);
-    std::iota(order.begin(), order.end(), size_t{0});
-    std::sort(order.begin(), order.end(),
-              [&](size_t a, size_t b) { return input.customer_id[a] < input.customer_id[b]; });
-    auto permute = [&](std::vector<int64_t>& v) {
-      std::vector<int64_t> out(n);
-      for (size_t i = 0; i < n; ++i) out[i] = v[order[i]];
-      v = std::move(out);
-    };
-    permute(input.customer_id);
-    permute(input.last_order_ms);
-    permute(input.frequency);
-    permute(input.monetary_minor);
-  }
-
   RfmResult result;
-  result.segment_names = SegmentNames(map);
+  const size_t n = input.customer_id.size();
   const int64_t as_of_ms = ToUnixMillis(as_of);
-  std::vector<int64_t> recency(n);
+  KeyCounts counts;
   result.recency_days.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    int64_t diff = as_of_ms - input.last_order_ms[i];
-    recency[i] = diff <= 0 ? 0 : diff / kDayMs;
-    result.recency_days[i] = static_cast<int32_t>(std::min<int64_t>(recency[i], INT32_MAX));
+    result.recency_days[i] = RecencyDays(as_of_ms, input.last_order_ms[i]);
+    ++counts.recency[KeyOf(result.recency_days[i])];
+    ++counts.frequency[KeyOf(input.frequency[i])];
+    ++counts.monetary[KeyOf(input.monetary_minor[i])];
   }
-  RfmSummary& s = result.summary;
-  Quintiles(recency, result.r, s.cuts.recency_days);
-  for (auto& bin : result.r) bin = static_cast<uint8_t>(6 - bin);
-  Quintiles(input.frequency, result.f, s.cuts.frequency);
-  Quintiles(input.monetary_minor, result.m, s.cuts.monetary_minor);
-
-  // The segment of each of the 125 triples, looked up once.
-  std::array<uint8_t, 125> segment_of{};
-  for (int r = 1; r <= 5; ++r) {
-    for (int f = 1; f <= 5; ++f) {
-      for (int m = 1; m <= 5; ++m) {
-        segment_of[(r - 1) * 25 + (f - 1) * 5 + (m - 1)] =
-            static_cast<uint8_t>(SegmentOf(map, result.segment_names, r, f, m));
-      }
-    }
-  }
-  result.segment.resize(n);
-  s.segments.resize(result.segment_names.size());
-  for (size_t k = 0; k < s.segments.size(); ++k) s.segments[k].name = result.segment_names[k];
-  for (size_t i = 0; i < n; ++i) {
-    const int r = result.r[i], f = result.f[i], m = result.m[i];
-    uint8_t seg = segment_of[(r - 1) * 25 + (f - 1) * 5 + (m - 1)];
-    result.segment[i] = seg;
-    RfmCell& cell = s.grid[(r - 1) * 5 + (f - 1)];
-    ++cell.customers;
-    cell.revenue_minor += input.monetary_minor[i];
-    ++s.segments[seg].customers;
-    s.segments[seg].revenue_minor += input.monetary_minor[i];
-  }
-  s.as_of = as_of;
-  s.computed_at = computed_at;
-  s.customers = live_customers;
-  s.scored = static_cast<int64_t>(n);
   result.customer_id = std::move(input.customer_id);
   result.last_order_ms = std::move(input.last_order_ms);
   result.frequency = std::move(input.frequency);
   result.monetary_minor = std::move(input.monetary_minor);
-  result.sorted_count = n;
+  Finish(result, counts, live_customers, as_of, map, computed_at);
   return result;
 }
 
-RfmInput InputFromColumns(const features::FeatureColumns& c, int64_t* live_customers) {
-  RfmInput in;
-  int64_t live = 0;
-  in.customer_id.reserve(c.size());
-  in.last_order_ms.reserve(c.size());
-  in.frequency.reserve(c.size());
-  in.monetary_minor.reserve(c.size());
-  for (size_t i = 0; i < c.size(); ++i) {
-    if (c.live[i] != features::FeatureColumns::kLive) continue;
-    ++live;
-    if (c.order_count[i] == 0) continue;
-    in.customer_id.push_back(c.customer_id[i]);
-    in.last_order_ms.push_back(c.last_order_ms[i]);
-    in.frequency.push_back(c.order_count[i]);
-    in.monetary_minor.push_back(c.total_spend_base_minor[i]);
+struct RfmComputation::Counts : KeyCounts {};
+
+RfmComputation::RfmComputation(RfmResult reuse) : result_(std::move(reuse)) {}
+RfmComputation::~RfmComputation() = default;
+
+void RfmComputation::Take(const features::FeatureColumns& c, Timestamp as_of) {
+  as_of_ = as_of;
+  counts_ = std::make_unique<Counts>();
+  const size_t slots = c.size();
+  const uint8_t* live = c.live.data();
+  const uint32_t* order_count = c.order_count.data();
+  // Count first, so the arrays get their exact size: a reused array then needs no zero-fill at all.
+  size_t n = 0;
+  int64_t live_count = 0;
+  for (size_t i = 0; i < slots; ++i) {
+    const bool is_live = live[i] == features::FeatureColumns::kLive;
+    live_count += is_live ? 1 : 0;
+    n += (is_live && order_count[i] != 0) ? 1 : 0;
   }
-  if (live_customers != nullptr) *live_customers = live;
-  return in;
+  live_ = live_count;
+  RfmResult& res = result_;
+  res.customer_id.resize(n);
+  res.last_order_ms.resize(n);
+  res.recency_days.resize(n);
+  res.frequency.resize(n);
+  res.monetary_minor.resize(n);
+  int64_t* customer_id = res.customer_id.data();
+  int64_t* last_order = res.last_order_ms.data();
+  int32_t* recency = res.recency_days.data();
+  int64_t* frequency = res.frequency.data();
+  int64_t* monetary = res.monetary_minor.data();
+  uint32_t* r_counts = counts_->recency.data();
+  uint32_t* f_counts = counts_->frequency.data();
+  uint32_t* m_counts = counts_->monetary.data();
+  const int64_t as_of_ms = ToUnixMillis(as_of);
+  size_t k = 0;
+  for (size_t i = 0; i < slots; ++i) {
+    if (live[i] != features::FeatureColumns::kLive || order_count[i] == 0) continue;
+    const int64_t last = c.last_order_ms[i];
+    const int32_t days = RecencyDays(as_of_ms, last);
+    const int64_t spend = c.total_spend_base_minor[i];
+    customer_id[k] = c.customer_id[i];
+    last_order[k] = last;
+    recency[k] = days;
+    frequency[k] = order_count[i];
+    monetary[k] = spend;
+    ++r_counts[KeyOf(days)];
+    ++f_counts[KeyOf(order_count[i])];
+    ++m_counts[KeyOf(spend)];
+    ++k;
+  }
 }
 
+RfmResult RfmComputation::Score(const ScoreMap& map, Timestamp computed_at) {
+  if (!counts_) {  // Take() was not called: nobody is scored
+    result_ = RfmResult{};
+    counts_ = std::make_unique<Counts>();
+  }
+  Finish(result_, *counts_, live_, as_of_, map, computed_at);
+  counts_.reset();
+  return std::move(result_);
+}
 RfmInput InputFromOrders(std::span<const int64_t> customer, std::span<const int64_t> placed_ms,
                          std::span<const int64_t> amount_minor, int64_t max_customer_id) {
   const size_t slots = static_cast<size_t>(std::max<int64_t>(max_customer_id, 0)) + 1;

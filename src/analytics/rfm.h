@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -141,6 +142,34 @@ struct RfmInput {
 // `computed_at`.
 RfmResult ScoreRfm(RfmInput input, int64_t live_customers, Timestamp as_of, const ScoreMap& map,
                    Timestamp computed_at);
+// A full computation from the feature store (what RfmService does) in two steps, so that only the first runs
+// under the feature store's lock: Take() copies the live customers with orders straight into the result's
+// arrays (one pass over the columns, which also counts each metric's values per quantised key), Score() ranks,
+// scores, names segments and adds up the summary. The same answer as ScoreRfm(InputFromColumns(...)).
+// Construct it with the previous result (std::move, nobody else may read it any more) to reuse its arrays'
+// memory: at 10M customers, faulting in and zero-filling fresh arrays costs more than the scoring.
+// Recency is ranked on whole days clamped to INT32_MAX (as stored in recency_days).
+class RfmComputation {
+ public:
+  explicit RfmComputation(RfmResult reuse = {});
+  ~RfmComputation();
+  RfmComputation(const RfmComputation&) = delete;
+  RfmComputation& operator=(const RfmComputation&) = delete;
+
+  // Step 1, inside FeatureStore::ReadColumns; `columns` are not kept.
+  void Take(const features::FeatureColumns& columns, Timestamp as_of);
+  int64_t live_customers() const { return live_; }
+  // Step 2, without the lock; call once.
+  RfmResult Score(const ScoreMap& map, Timestamp computed_at);
+
+ private:
+  struct Counts;
+  RfmResult result_;
+  std::unique_ptr<Counts> counts_;
+  Timestamp as_of_;
+  int64_t live_ = 0;
+};
+
 // The input from the feature store's columns: live slots with at least one order.
 RfmInput InputFromColumns(const features::FeatureColumns& columns, int64_t* live_customers);
 // The input from raw orders as columns (customer, time in ms, amount in minor units), customer ids dense

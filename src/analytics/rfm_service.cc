@@ -1,5 +1,6 @@
 #include "analytics/rfm_service.h"
 
+#include <atomic>
 #include <utility>
 
 #include "features/feature_store.h"
@@ -42,20 +43,29 @@ Result<ScoreMap> RfmService::PutScoreMap(const ScoreMap& map, const std::string&
   return map;
 }
 
-std::shared_ptr<RfmResult> RfmService::Compute(Timestamp as_of, const ScoreMap& map) const {
-  RfmInput input;
-  int64_t live = 0;
-  features_.ReadColumns([&](const features::FeatureColumns& columns) { input = InputFromColumns(columns, &live); });
-  return std::make_shared<RfmResult>(ScoreRfm(std::move(input), live, as_of, map, clock_.Now()));
+std::shared_ptr<RfmResult> RfmService::Compute(Timestamp as_of, const ScoreMap& map, RfmResult reuse) const {
+  RfmComputation computation(std::move(reuse));
+  features_.ReadColumns([&](const features::FeatureColumns& columns) { computation.Take(columns, as_of); });
+  return std::make_shared<RfmResult>(computation.Score(map, clock_.Now()));
 }
 
 RfmSummary RfmService::Recompute(std::optional<Timestamp> as_of) {
   ScoreMap map = score_map();
-  auto result = Compute(as_of.value_or(clock_.Now()), map);
-  if (!as_of) {
+  if (as_of) return Compute(*as_of, map)->summary;
+  // Compute into the arrays of the result before the current one, unless a reader still holds it.
+  RfmResult reuse;
+  {
     std::lock_guard lock(mutex_);
-    current_ = result;
+    if (spare_ && spare_.use_count() == 1) {
+      std::atomic_thread_fence(std::memory_order_acquire);  // pairs with the release of the last reader's copy
+      reuse = std::move(*spare_);
+    }
+    spare_.reset();
   }
+  auto result = Compute(clock_.Now(), map, std::move(reuse));
+  std::lock_guard lock(mutex_);
+  spare_ = std::move(current_);
+  current_ = result;
   return result->summary;
 }
 

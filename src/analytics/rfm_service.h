@@ -68,7 +68,8 @@ class RfmService {
   void OnOrder(CustomerId customer);
 
  private:
-  std::shared_ptr<RfmResult> Compute(Timestamp as_of, const ScoreMap& map) const;
+  // `reuse`: a result nobody reads any more, whose arrays the computation may fill (RfmComputation).
+  std::shared_ptr<RfmResult> Compute(Timestamp as_of, const ScoreMap& map, RfmResult reuse = {}) const;
   std::shared_ptr<RfmResult> Current();
 
   storage::Store& store_;
@@ -80,6 +81,8 @@ class RfmService {
   mutable std::mutex mutex_;
   ScoreMap map_;
   std::shared_ptr<RfmResult> current_;
+  // The result current_ replaced: its memory is recycled by the next full computation when nobody holds it.
+  std::shared_ptr<RfmResult> spare_;
 };
 
 }  // namespace panorama::analytics

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <random>
 
 #include "analytics/rfm_service.h"
 #include "features/feature_store.h"
@@ -280,6 +283,159 @@ TEST_F(RfmServiceTest, ComputesForAnExplicitAsOfWithoutReplacingTheCache) {
 
   EXPECT_EQ(later->recency_days, 31);
   EXPECT_EQ(now->recency_days, 1);
+}
+
+}  // namespace
+}  // namespace panorama::analytics
+
+namespace panorama::analytics {
+namespace {
+
+// Brute-force oracle for the tie rule: sort (value, customer id), 1-based rank x, QuintileOfRank(x, n).
+std::map<int64_t, int> OracleQuintiles(const std::vector<std::pair<int64_t, int64_t>>& value_id,
+                                       std::array<int64_t, 4>* cuts) {
+  auto sorted = value_id;
+  std::sort(sorted.begin(), sorted.end());
+  std::map<int64_t, int> out;
+  const auto n = static_cast<int64_t>(sorted.size());
+  for (int64_t x = 1; x <= n; ++x) out[sorted[x - 1].second] = QuintileOfRank(x, n);
+  for (int i = 0; i < 4; ++i) (*cuts)[i] = n == 0 ? 0 : sorted[(n - 1) * (i + 1) / 5].first;
+  return out;
+}
+
+// Checks every customer's scores, the cuts and the grid total of `result` against the oracle over `input`.
+void ExpectMatchesOracle(const RfmResult& result, const RfmInput& input, int seed) {
+  const size_t n = input.customer_id.size();
+  ASSERT_EQ(result.customer_id.size(), n) << "seed " << seed;
+  ASSERT_EQ(result.summary.scored, static_cast<int64_t>(n)) << "seed " << seed;
+  std::vector<std::pair<int64_t, int64_t>> recency, frequency, monetary;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t age_days = std::max<int64_t>(0, ToUnixMillis(kNow) - input.last_order_ms[i]) / 86'400'000;
+    recency.push_back({age_days, input.customer_id[i]});
+    frequency.push_back({input.frequency[i], input.customer_id[i]});
+    monetary.push_back({input.monetary_minor[i], input.customer_id[i]});
+  }
+  RfmCuts cuts;
+  auto r = OracleQuintiles(recency, &cuts.recency_days);
+  auto f = OracleQuintiles(frequency, &cuts.frequency);
+  auto m = OracleQuintiles(monetary, &cuts.monetary_minor);
+  EXPECT_EQ(result.summary.cuts.recency_days, cuts.recency_days) << "seed " << seed;
+  EXPECT_EQ(result.summary.cuts.frequency, cuts.frequency) << "seed " << seed;
+  EXPECT_EQ(result.summary.cuts.monetary_minor, cuts.monetary_minor) << "seed " << seed;
+  EXPECT_TRUE(std::is_sorted(result.customer_id.begin(), result.customer_id.end())) << "seed " << seed;
+  const ScoreMap map = DefaultScoreMap();
+  int mismatches = 0;
+  int64_t in_grid = 0;
+  for (const RfmCell& cell : result.summary.grid) in_grid += cell.customers;
+  EXPECT_EQ(in_grid, static_cast<int64_t>(n)) << "seed " << seed;
+  for (size_t i = 0; i < n && mismatches < 5; ++i) {
+    const int64_t id = result.customer_id[i];
+    CustomerRfm got = result.At(i);
+    const int want_r = 6 - r.at(id), want_f = f.at(id), want_m = m.at(id);
+    if (got.r != want_r || got.f != want_f || got.m != want_m ||
+        got.segment != result.segment_names[SegmentOf(map, result.segment_names, want_r, want_f, want_m)]) {
+      ++mismatches;
+      ADD_FAILURE() << "seed " << seed << " customer " << id << ": got " << got.Score() << ", want " << want_r
+                    << want_f << want_m;
+    }
+  }
+}
+
+// Random inputs with heavy ties, negative and huge spends (so cuts fall in quantised buckets that hold many
+// values) and customers in any order.
+RfmInput RandomInput(std::mt19937_64& rng, size_t n) {
+  RfmInput in;
+  std::vector<int64_t> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int64_t>(i) * 3 + 1 + static_cast<int64_t>(rng() % 3);
+  std::shuffle(ids.begin(), ids.end(), rng);
+  const int style = static_cast<int>(rng() % 4);
+  for (size_t i = 0; i < n; ++i) {
+    in.customer_id.push_back(ids[i]);
+    const int64_t age_days = style == 0 ? static_cast<int64_t>(rng() % 3) : static_cast<int64_t>(rng() % 5000);
+    in.last_order_ms.push_back(ToUnixMillis(kNow) - age_days * 86'400'000 - static_cast<int64_t>(rng() % 86'400'000));
+    in.frequency.push_back(style == 1 ? 1 + static_cast<int64_t>(rng() % 2000) : 1 + static_cast<int64_t>(rng() % 4));
+    int64_t spend = 0;
+    switch (style) {
+      case 0: spend = static_cast<int64_t>(rng() % 5) * 1000; break;
+      case 1: spend = static_cast<int64_t>(rng() % 2'000'000) - 1'000'000; break;
+      case 2: spend = static_cast<int64_t>(rng() >> 2) - (int64_t{1} << 61); break;
+      default: spend = 100'000 + static_cast<int64_t>(rng() % 700); break;
+    }
+    in.monetary_minor.push_back(spend);
+  }
+  return in;
+}
+
+TEST(ScoreRfmProperty, MatchesTheBruteForceRankingOnRandomInputs) {
+  for (int seed = 1; seed <= 40; ++seed) {
+    std::mt19937_64 rng(static_cast<uint64_t>(seed));
+    const size_t n = seed <= 5 ? static_cast<size_t>(seed) : 50 + rng() % 3000;
+    RfmInput in = RandomInput(rng, n);
+
+    RfmResult result = ScoreRfm(in, static_cast<int64_t>(n), kNow, DefaultScoreMap(), kNow);
+
+    ExpectMatchesOracle(result, in, seed);
+  }
+}
+
+TEST(RfmComputationProperty, MatchesTheOracleFromTheFeatureStoreWhileReusingResults) {
+  RfmResult previous;
+  for (int seed = 1; seed <= 12; ++seed) {
+    std::mt19937_64 rng(static_cast<uint64_t>(seed) + 1000);
+    RfmInput in = RandomInput(rng, 100 + rng() % 2000);
+    testing::FakeClock clock(kNow);
+    features::FeatureStore features(clock);
+    // One order per unit of frequency: the last carries the time, all but one carry nothing of the spend.
+    RfmInput expected;
+    int64_t live = 0;
+    for (size_t i = 0; i < in.customer_id.size(); ++i) {
+      const CustomerId id(in.customer_id[i]);
+      features.OnCustomer(id);
+      ++live;
+      if (rng() % 7 == 0) continue;  // no orders: live but not scored
+      for (int64_t k = 1; k < in.frequency[i]; ++k) features.OnOrder(id, FromUnixMillis(in.last_order_ms[i] - k), 0);
+      features.OnOrder(id, FromUnixMillis(in.last_order_ms[i]), in.monetary_minor[i]);
+      if (i != 0 && rng() % 11 == 0) {  // erased and merged-away customers are neither live nor scored
+        if (rng() % 2 == 0) {
+          features.OnErase(id);
+        } else {
+          features.OnMerge(id, CustomerId(in.customer_id[0]));
+        }
+        --live;
+        continue;
+      }
+      expected.customer_id.push_back(in.customer_id[i]);
+      expected.last_order_ms.push_back(in.last_order_ms[i]);
+      expected.frequency.push_back(in.frequency[i]);
+      expected.monetary_minor.push_back(in.monetary_minor[i]);
+    }
+    // Merges fold into customer in.customer_id[0]: take its aggregates from the store.
+    auto first = features.Get(CustomerId(in.customer_id[0]), kNow);
+    ASSERT_TRUE(first.has_value());
+    auto it = std::find(expected.customer_id.begin(), expected.customer_id.end(), in.customer_id[0]);
+    if (first->order_count > 0) {
+      if (it == expected.customer_id.end()) {
+        expected.customer_id.push_back(in.customer_id[0]);
+        expected.last_order_ms.push_back(0);
+        expected.frequency.push_back(0);
+        expected.monetary_minor.push_back(0);
+        it = expected.customer_id.end() - 1;
+      }
+      const size_t k = static_cast<size_t>(it - expected.customer_id.begin());
+      expected.last_order_ms[k] = ToUnixMillis(*first->last_order_at);
+      expected.frequency[k] = first->order_count;
+      expected.monetary_minor[k] = first->total_spend_base_minor;
+    }
+
+    RfmComputation computation(std::move(previous));
+    features.ReadColumns([&](const features::FeatureColumns& c) { computation.Take(c, kNow); });
+    RfmResult result = computation.Score(DefaultScoreMap(), kNow);
+
+    EXPECT_EQ(computation.live_customers(), live) << "seed " << seed;
+    EXPECT_EQ(result.summary.customers, live) << "seed " << seed;
+    ExpectMatchesOracle(result, expected, seed);
+    previous = std::move(result);
+  }
 }
 
 }  // namespace

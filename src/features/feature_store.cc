@@ -563,6 +563,28 @@ std::optional<CustomerFeatures> FeatureStore::Get(CustomerId id, Timestamp now) 
   return c.Read(slot, now);
 }
 
+void FeatureStore::ScanEventCount30d(Timestamp now,
+                                     const std::function<void(CustomerId, int64_t)>& fn) const {
+  std::shared_lock lock(mutex_);
+  const internal::Columns& c = *columns_;
+  const int64_t today = internal::DayOf(ToUnixMillis(now));
+  for (uint32_t b = 0; b < c.blocks.size(); ++b) {
+    const internal::WindowBlock& block = c.blocks[b];
+    const uint32_t slot = block.owner;
+    if (slot == kNoSlot || c.state[slot] != internal::kLive || c.window[slot] != b) {
+      continue;
+    }
+    // The same sum as Columns::Read.
+    int64_t count = 0;
+    for (int64_t d = today - internal::kWindowDays + 1; d <= today; ++d) {
+      count += block.CountOn(d);
+    }
+    if (count != 0) {
+      fn(CustomerId(c.customer_id[slot]), count);
+    }
+  }
+}
+
 int64_t FeatureStore::size() const {
   std::shared_lock lock(mutex_);
   return columns_->live;

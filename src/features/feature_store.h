@@ -113,6 +113,12 @@ class FeatureStore {
   // returns, so keep the callback to a scan (no I/O, no calls back into this store).
   void ReadColumns(const std::function<void(const FeatureColumns&)>& read) const;
 
+  // Calls `fn` for every live customer whose event_count_30d as of `now` (see CustomerFeatures) is not
+  // zero, with that count, in no particular order; everyone else has 0. Visits only the window pool
+  // (customers with an event in the last ~31 days), not every slot, under the shared lock: keep `fn`
+  // to a cheap collect.
+  void ScanEventCount30d(Timestamp now, const std::function<void(CustomerId, int64_t)>& fn) const;
+
   // Live customers: neither merged away nor erased.
   int64_t size() const;
   // Bytes held by the columns, index and window pool (capacities, not sizes).

@@ -104,6 +104,31 @@ TEST_F(FeatureStoreTest, WindowCoversThirtyCalendarDaysEndingToday) {
   EXPECT_EQ(Features(1).event_count_30d, 2);
 }
 
+TEST_F(FeatureStoreTest, ScanEventCount30dReportsTheNonZeroCountsGetGives) {
+  store_.OnEvent(CustomerId(1), kNow - days(2));
+  store_.OnEvent(CustomerId(1), kNow);
+  store_.OnEvent(CustomerId(2), kNow - days(25));
+  store_.OnEvent(CustomerId(3), kNow - days(60));  // outside: no count
+  store_.OnEvent(CustomerId(4), kNow - days(1));
+  store_.OnEvent(CustomerId(5), kNow - days(1));
+  store_.OnErase(CustomerId(4));                    // gone
+  store_.OnMerge(CustomerId(5), CustomerId(6));     // counted for the survivor 6
+
+  for (Timestamp now : {kNow, kNow + days(10)}) {
+    std::map<int64_t, int64_t> got;
+    store_.ScanEventCount30d(now, [&](CustomerId id, int64_t count) { got[id.value()] += count; });
+    std::map<int64_t, int64_t> want;
+    for (int64_t id = 1; id <= 6; ++id) {
+      auto f = store_.Get(CustomerId(id), now);
+      if (f && f->event_count_30d != 0) want[id] = f->event_count_30d;
+    }
+    EXPECT_EQ(got, want);
+  }
+  std::map<int64_t, int64_t> today;
+  store_.ScanEventCount30d(kNow, [&](CustomerId id, int64_t count) { today[id.value()] = count; });
+  EXPECT_EQ(today, (std::map<int64_t, int64_t>{{1, 2}, {2, 1}, {6, 1}}));
+}
+
 TEST_F(FeatureStoreTest, WindowSlidesWithNow) {
   store_.OnEvent(CustomerId(1), kNow - days(5));
   store_.OnEvent(CustomerId(1), kNow - days(25));

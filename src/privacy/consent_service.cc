@@ -76,8 +76,9 @@ Result<void> ValidateConsent(const storage::ConsentRecord& c, const std::string&
 int ConsentService::Slot(std::string_view purpose, std::string_view channel) {
   int p = IndexOf(kPurposes, purpose);
   if (p < 0) return -1;
+  // An unknown channel is no slot (IndexOf's −1 + 1 would have named the purpose-level slot).
   int ch = channel.empty() ? 0 : IndexOf(kChannels, channel) + 1;
-  if (ch < 0) return -1;
+  if (ch <= 0 && !channel.empty()) return -1;
   return p * static_cast<int>(kChannels.size() + 1) + ch;
 }
 
@@ -171,6 +172,23 @@ bool ConsentService::MayProcess(CustomerId customer, std::string_view purpose) c
   auto it = index_.find(customer.value());
   if (it == index_.end() || it->second.restricted) return false;
   return it->second.slots[static_cast<size_t>(slot)] == 1;
+}
+
+std::vector<CustomerId> ConsentService::Permitted(std::string_view purpose, std::string_view channel) const {
+  std::vector<CustomerId> out;
+  const int purpose_slot = Slot(purpose, "");
+  const int slot = Slot(purpose, channel);
+  if (slot < 0 || purpose_slot < 0) return out;
+  const auto s = static_cast<size_t>(slot), p = static_cast<size_t>(purpose_slot);
+  const bool send = !channel.empty();
+  std::shared_lock lock(mu_);
+  for (const auto& [customer, state] : index_) {
+    // The same tests as MaySend / MayProcess.
+    if (state.restricted || state.slots[s] != 1) continue;
+    if (send && state.slots[p] == 2) continue;
+    out.emplace_back(customer);
+  }
+  return out;
 }
 
 Result<void> ConsentService::CheckSensitiveWrite(std::optional<CustomerId> customer,

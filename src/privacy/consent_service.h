@@ -75,6 +75,11 @@ class ConsentService {
 
   bool MaySend(CustomerId customer, std::string_view purpose, std::string_view channel) const;
   bool MayProcess(CustomerId customer, std::string_view purpose) const;
+  // Every customer for whom MaySend(customer, purpose, channel) — or, with an empty `channel`,
+  // MayProcess(customer, purpose) — is true, in no particular order: one pass over the index (customers with a
+  // consent record) under the shared lock instead of a lookup per customer, for segment rules over everyone.
+  // Merged-away and erased ids may be included when the caller did not report them; filter by liveness.
+  std::vector<CustomerId> Permitted(std::string_view purpose, std::string_view channel) const;
 
   // kAborted (HTTP 409) when `traits_json` contains a sensitive key and the customer has no separate
   // `sensitive` consent. A new customer (no id yet) has none.

@@ -262,6 +262,35 @@ TEST_F(PrivacyTest, RestrictionBlocksSendingAndProcessing) {
   EXPECT_FALSE(consents_.MaySend(id, "marketing", "email"));
 }
 
+TEST_F(PrivacyTest, PermittedListsExactlyTheCustomersMaySendAndMayProcessAllow) {
+  std::vector<CustomerId> ids;
+  for (int i = 0; i < 8; ++i) ids.push_back(AddCustomer());
+  ASSERT_OK(consents_.Record(ids[0], {Consent("marketing", "email", true)}));
+  ASSERT_OK(consents_.Record(ids[1], {Consent("marketing", "email", true), Consent("marketing", "", false)}));
+  ASSERT_OK(consents_.Record(ids[2], {Consent("marketing", "email", true), Consent("marketing", "", true)}));
+  ASSERT_OK(consents_.Record(ids[3], {Consent("marketing", "email", true)}));
+  ASSERT_OK(consents_.Record(ids[3], {Consent("marketing", "email", false)}));
+  ASSERT_OK(consents_.Record(ids[4], {Consent("marketing", "sms", true), Consent("profiling", "", true)}));
+  ASSERT_OK(consents_.Record(ids[5], {Consent("marketing", "email", true), Consent("marketing", "", true)}));
+  ASSERT_OK(dsar_.SetFlags(ids[5], std::nullopt, true));  // restricted
+
+  for (auto [purpose, channel] : {std::pair<const char*, const char*>{"marketing", "email"}, {"marketing", ""},
+                                  {"marketing", "sms"}, {"profiling", ""}, {"sensitive", ""}}) {
+    std::set<int64_t> want;
+    for (CustomerId id : ids) {
+      const bool may = *channel == '\0' ? consents_.MayProcess(id, purpose) : consents_.MaySend(id, purpose, channel);
+      if (may) want.insert(id.value());
+    }
+    std::set<int64_t> got;
+    for (CustomerId id : consents_.Permitted(purpose, channel)) got.insert(id.value());
+    EXPECT_EQ(got, want) << purpose << "." << channel;
+  }
+  EXPECT_EQ(consents_.Permitted("marketing", "email").size(), 2u);  // ids[0] and ids[2]
+  EXPECT_TRUE(consents_.Permitted("marketing", "fax").empty());
+  EXPECT_FALSE(consents_.MaySend(ids[2], "marketing", "fax"));  // an unknown channel is not the purpose level
+  EXPECT_TRUE(consents_.Permitted("nonsense", "").empty());
+}
+
 TEST_F(PrivacyTest, SensitiveTraitsNeedSeparateConsent) {
   CustomerId id = AddCustomer();
 

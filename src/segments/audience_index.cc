@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -561,7 +562,33 @@ class AudienceIndex::Evaluator {
       case FieldId::kTrait: return ScanRows(n, within);
       case FieldId::kConsent: {
         if (!index_.sources_.consents) return MissingSource("consents are", n);
-        return ScanLive([&](uint32_t id) { return ConsentGranted(n, id); }, within);
+        // Few candidates: ask per customer. Otherwise one pass over the consent index beats a lookup (lock,
+        // hash probe) per live customer.
+        if (within != nullptr && within->cardinality() * 8 < d_.live.cardinality()) {
+          return ScanLive([&](uint32_t id) { return ConsentGranted(n, id); }, within);
+        }
+        const auto permitted =
+            index_.sources_.consents->Permitted(n.path[0], n.path.size() == 2 ? n.path[1] : std::string_view());
+        // The index is in hash order: a bit per live slot puts the ids in order without a sort.
+        const size_t slots = d_.live_flag.size();
+        std::vector<uint64_t> bits((slots + 63) / 64, 0);
+        size_t count = 0;
+        for (CustomerId c : permitted) {
+          auto id = DenseId(c);
+          if (!id || *id >= slots) continue;
+          count += ((bits[*id / 64] >> (*id % 64)) & 1) == 0 ? 1 : 0;
+          bits[*id / 64] |= uint64_t{1} << (*id % 64);
+        }
+        std::vector<uint32_t> ids;
+        ids.reserve(count);
+        for (size_t w = 0; w < bits.size(); ++w) {
+          for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
+            ids.push_back(static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(word))));
+          }
+        }
+        Bitmap out;
+        out.addMany(ids.size(), ids.data());
+        return Restrict(out & d_.live, within);
       }
       case FieldId::kMetric: {
         if (!index_.sources_.metrics) return MissingSource("rfm and lifecycle metrics are", n);
@@ -578,12 +605,24 @@ class AudienceIndex::Evaluator {
     const auto* fs = index_.sources_.features;
     if (fs == nullptr) return MissingSource("order and event features are", n);
     Bitmap out;
-    if (n.field_id == FieldId::kEventCount30d || n.field_id == FieldId::kAvgDaysBetweenOrders) {
-      // Derived values the columns do not hold: ask per customer.
-      return ScanLive([&](uint32_t id) {
-        auto f = fs->Get(CustomerId(id), now_).value_or(features::CustomerFeatures{});
-        return FeatureMatches(n, ReadFeature(n.field_id, f), now_ms_);
-      }, within);
+    if (n.field_id == FieldId::kEventCount30d) {
+      // Only customers with a recent event have a count; the rest have 0 and match when 0 does.
+      std::vector<uint32_t> active_ids, matched;
+      fs->ScanEventCount30d(now_, [&](CustomerId c, int64_t count) {
+        auto id = DenseId(c);
+        if (!id) return;
+        active_ids.push_back(*id);
+        if (CompareNumber(n.op, static_cast<double>(count), n.values)) matched.push_back(*id);
+      });
+      std::sort(matched.begin(), matched.end());
+      out.addMany(matched.size(), matched.data());
+      if (CompareNumber(n.op, 0.0, n.values)) {
+        std::sort(active_ids.begin(), active_ids.end());
+        Bitmap active;
+        active.addMany(active_ids.size(), active_ids.data());
+        out |= d_.live - active;
+      }
+      return Restrict(out & d_.live, within);
     }
     // Live customers the feature store has not seen yet have no orders and no events: they match only when the
     // empty value does (e.g. `order_count = 0`), and only then are the seen ids worth collecting.
@@ -607,6 +646,12 @@ class AudienceIndex::Evaluator {
           case FieldId::kFirstOrder: v.time_ms = time(c.first_order_ms[i]); break;
           case FieldId::kLastOrder: v.time_ms = time(c.last_order_ms[i]); break;
           case FieldId::kLastEvent: v.time_ms = time(c.last_event_ms[i]); break;
+          case FieldId::kAvgDaysBetweenOrders:
+            if (c.order_count[i] > 1) {  // the same arithmetic as FeatureStore::Get
+              const double span_days = static_cast<double>(c.last_order_ms[i] - c.first_order_ms[i]) / kDayMs;
+              v.number = span_days / static_cast<double>(c.order_count[i] - 1);
+            }
+            break;
           default: break;
         }
         if (FeatureMatches(n, v, now_ms_)) matched.push_back(*id);

@@ -48,6 +48,8 @@ struct PlainCustomer {
   std::vector<PlainEvent> events;
   bool consent_email = false;
   bool consent_marketing = false;
+  bool marketing_withdrawn = false;  // a purpose-level withdrawal: no channel may send either
+  bool restricted = false;           // GDPR Art. 18: no consent counts
   std::optional<std::string> rfm_segment;
   std::optional<double> rfm_r;
   bool in_s1 = false;
@@ -248,8 +250,8 @@ class Oracle {
     if (f == "created_at") return TimeOp(n.op, c.created_ms, n.values, now_);
     if (f == "traits.plan") return OptionalStrOp(n.op, c.plan, n.values);
     if (f == "traits.score") return OptionalNumOp(n.op, c.score, n.values);
-    if (f == "consent.marketing.email") return c.consent_email;
-    if (f == "consent.marketing") return c.consent_marketing;
+    if (f == "consent.marketing.email") return c.consent_email && !c.marketing_withdrawn && !c.restricted;
+    if (f == "consent.marketing") return c.consent_marketing && !c.restricted;
     if (f == "rfm.segment") return c.rfm_segment && StrOp(n.op, *c.rfm_segment, n.values);
     if (f == "rfm.r") return c.rfm_r && NumOp(n.op, *c.rfm_r, n.values);
     // Order and event aggregates, summed here from the raw rows.
@@ -488,11 +490,11 @@ class RulePropertyTest : public ::testing::Test {
         }
         return Ok();
       }));
-      auto grant = [&](const char* channel) {
+      auto grant = [&](const char* channel, bool granted = true) {
         storage::ConsentRecord r;
         r.purpose = "marketing";
         r.channel = channel;
-        r.granted = true;
+        r.granted = granted;
         r.lawful_basis = "consent";
         r.source = "api";
         r.policy_version = "1";
@@ -506,6 +508,15 @@ class RulePropertyTest : public ::testing::Test {
       if (chance(40)) {
         grant("");
         p.consent_marketing = true;
+      }
+      if (chance(15)) {
+        grant("", /*granted=*/false);
+        p.consent_marketing = false;
+        p.marketing_withdrawn = true;
+      }
+      if (chance(10)) {
+        consents_->OnRestricted(p.id, true);
+        p.restricted = true;
       }
       if (!p.orders.empty()) {
         p.rfm_segment = pick({"Champions", "Loyal", "At Risk"});
