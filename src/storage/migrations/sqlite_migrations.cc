@@ -355,6 +355,37 @@ ALTER TABLE privacy_requests ADD COLUMN verified_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE privacy_requests ADD COLUMN verified_at INTEGER;
 )sql";
 
+// Data-subject requests: the erasure grace period (a scheduled erasure runs at scheduled_for), the single-use
+// verification codes of self-service requests (hashed), and the outbox the future messaging module sends from.
+constexpr const char* kV12DsarGraceAndSelfService = R"sql(
+ALTER TABLE privacy_requests ADD COLUMN scheduled_for INTEGER;
+CREATE INDEX privacy_requests_scheduled ON privacy_requests(status, scheduled_for);
+
+CREATE TABLE privacy_verification_codes (
+  request_id  INTEGER PRIMARY KEY,
+  customer_id INTEGER NOT NULL,
+  channel     TEXT NOT NULL,
+  code_hash   TEXT NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  used_at     INTEGER,
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX privacy_verification_codes_customer ON privacy_verification_codes(customer_id);
+
+CREATE TABLE notification_outbox (
+  id          INTEGER PRIMARY KEY,
+  channel     TEXT NOT NULL,
+  customer_id INTEGER NOT NULL,
+  template    TEXT NOT NULL,
+  payload     TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  sent_at     INTEGER
+);
+CREATE INDEX notification_outbox_customer ON notification_outbox(customer_id);
+CREATE INDEX notification_outbox_unsent ON notification_outbox(id) WHERE sent_at IS NULL;
+)sql";
+
 constexpr const char* kV6Privacy = R"sql(
 CREATE TABLE consents (
   id             INTEGER PRIMARY KEY,
@@ -447,6 +478,8 @@ constexpr Migration kMigrations[] = {
     {8, "analytics settings: RFM score map, lifecycle thresholds", kV8AnalyticsSettings},
     {9, "segments: definitions, memberships, entered/exited events", kV9Segments},
     {10, "step-up time per session, IP allowlist per api key, dsar requester verification", kV10StepUpAndKeyAllowlist},
+    {12, "dsar erasure grace period, self-service verification codes, notification outbox",
+     kV12DsarGraceAndSelfService},
 };
 
 }  // namespace
