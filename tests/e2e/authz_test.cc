@@ -11,6 +11,7 @@
 #include <set>
 
 #include "app/runtime.h"
+#include "privacy/public_requests.h"
 #include "security/auth_service.h"
 #include "http/handlers/api_services.h"
 #include "http/router.h"
@@ -244,6 +245,7 @@ class AuthzTest : public ::testing::Test {
                                views,      rt.rates(), rt.clock()};
     services.consents = &rt.consents();
     services.dsar = &rt.dsar();
+    services.public_requests = &rt.public_requests();
     services.rfm = &rt.rfm();
     services.lifecycle = &rt.lifecycle();
     services.segments = &rt.segments();

@@ -343,19 +343,19 @@ Response RunRetentionNow(ApiServices& s, Request&, const security::Principal&) {
 
 // ---- Self-service requests (public) ----
 
-// Per client IP, on top of the API-wide limit: 10 submissions and 30 code checks a minute (bursts as large).
-std::shared_ptr<security::RateLimiter> PublicRequestLimiter(ApiServices& s) {
+// Per client IP, on top of the API-wide limit: `per_minute` requests a minute (bursts as large). Off with
+// `--no-rate-limit`, like the API-wide limits.
+std::shared_ptr<security::RateLimiter> PublicRequestLimiter(ApiServices& s, double per_minute) {
   security::RateLimitOptions options;
   options.enabled = s.limiter == nullptr || s.limiter->options().enabled;
   options.per_key = {0, 0};
   options.per_user = {0, 0};
-  options.per_ip = {1.0 / 6.0, 10};
+  options.per_ip = {per_minute / 60.0, per_minute};
   return std::make_shared<security::RateLimiter>(s.clock, options);
 }
 
-std::optional<Response> LimitPublic(security::RateLimiter& limiter, std::string_view route, const Request& request) {
-  // One bucket per route and address: the 10-per-minute budget is for submissions; checks get three of them.
-  auto allowed = limiter.Acquire(security::RateLimiter::Kind::kIp, std::string(route) + "|" + request.remote_address);
+std::optional<Response> LimitPublic(security::RateLimiter& limiter, const Request& request) {
+  auto allowed = limiter.Acquire(security::RateLimiter::Kind::kIp, request.remote_address);
   if (!allowed) return Response::Problem(allowed.error());
   return std::nullopt;
 }
@@ -364,7 +364,7 @@ std::optional<Response> LimitPublic(security::RateLimiter& limiter, std::string_
 // whether or not the identifier belongs to a customer (no enumeration).
 Response SubmitPublicRequest(ApiServices& s, security::RateLimiter& limiter, Request& request) {
   if (auto limited = LimitClientIp(s, request)) return *limited;
-  if (auto limited = LimitPublic(limiter, "submit", request)) return *limited;
+  if (auto limited = LimitPublic(limiter, request)) return *limited;
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
   body->AllowOnly({"type", "email", "phone", "jurisdiction"});
@@ -401,7 +401,7 @@ Response SubmitPublicRequest(ApiServices& s, security::RateLimiter& limiter, Req
 // POST {"request_id", "code"}: the requester proves control of the email or phone; the request is verified.
 Response VerifyPublicRequest(ApiServices& s, security::RateLimiter& limiter, Request& request) {
   if (auto limited = LimitClientIp(s, request)) return *limited;
-  if (auto limited = LimitPublic(limiter, "verify", request)) return *limited;
+  if (auto limited = LimitPublic(limiter, request)) return *limited;
   auto body = JsonBody::Parse(request.body);
   if (!body) return Response::Problem(body.error());
   body->AllowOnly({"request_id", "code"});
@@ -421,11 +421,12 @@ Response VerifyPublicRequest(ApiServices& s, security::RateLimiter& limiter, Req
 
 void RegisterPrivacyRoutes(Router& router, ApiServices& s) {
   if (s.public_requests != nullptr) {
-    auto limiter = PublicRequestLimiter(s);
+    auto submissions = PublicRequestLimiter(s, 10);
+    auto checks = PublicRequestLimiter(s, 30);
     router.Add(Method::kPost, "/api/v1/privacy/public-requests",
-               Public([&s, limiter](Request& r) { return SubmitPublicRequest(s, *limiter, r); }));
+               Public([&s, submissions](Request& r) { return SubmitPublicRequest(s, *submissions, r); }));
     router.Add(Method::kPost, "/api/v1/privacy/public-requests/verify",
-               Public([&s, limiter](Request& r) { return VerifyPublicRequest(s, *limiter, r); }));
+               Public([&s, checks](Request& r) { return VerifyPublicRequest(s, *checks, r); }));
   }
   if (s.consents == nullptr || s.dsar == nullptr) return;
   using security::access::Permission;
