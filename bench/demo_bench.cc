@@ -83,6 +83,8 @@ class CountingTxn final : public storage::WriteTxn {
     return std::vector<storage::TableCount>{};
   }
   Result<void> AddErasureSuppression(std::string_view, int64_t, Timestamp) override { return Ok(); }
+  Result<void> PutVerificationCode(const storage::VerificationCodeRecord&) override { return Ok(); }
+  Result<int64_t> InsertOutbox(const storage::OutboxRecord&) override { return 0; }
   Result<int64_t> ApplyRetention(const storage::RetentionRule&) override { return int64_t{0}; }
   Result<void> SetApiKeyAllowedCidrs(ApiKeyId, const std::vector<std::string>&) override { return Ok(); }
   Result<int64_t> InsertSession(const storage::SessionRecord&) override { return int64_t{1}; }

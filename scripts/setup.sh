@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.74-dev libsimdjson-dev rapidjson-dev libsqlite3-dev sqlite3 libssl-dev libsodium-dev
-  libphonenumber-dev libicu-dev libspdlog-dev libfmt-dev libcli11-dev libroaring-dev libxlsxwriter-dev
+  libphonenumber-dev libicu-dev libspdlog-dev libfmt-dev libcli11-dev libroaring-dev libxlsxwriter-dev libarchive-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   liboath-dev libqrencode-dev oathtool faketime libfaketime strace clang libclang-rt-14-dev
   nodejs npm chromium python3 python3-pandas

@@ -34,6 +34,7 @@
 #include "ingest/ingest_pipeline.h"
 #include "privacy/consent_service.h"
 #include "privacy/dsar_service.h"
+#include "privacy/public_requests.h"
 #include "profile/customer_view.h"
 #include "security/auth_service.h"
 #include "security/secret_sealer.h"
@@ -254,6 +255,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   runtime->dsar_ = std::make_unique<privacy::DsarService>(*runtime->store_, *runtime->features_, *runtime->consents_,
                                                           runtime->clock_,
                                                           security::Sha256Hex("pano-suppress-v1:" + runtime->privacy_secret_));
+  runtime->public_requests_ = std::make_unique<privacy::PublicRequestService>(
+      *runtime->store_, runtime->clock_, security::Sha256Hex("pano-dsar-code-v1:" + runtime->privacy_secret_));
   runtime->rfm_ = std::make_unique<analytics::RfmService>(*runtime->store_, *runtime->features_, runtime->clock_);
   RETURN_IF_ERROR(runtime->rfm_->Load());
   runtime->lifecycle_ = std::make_unique<analytics::LifecycleService>(*runtime->store_, *runtime->features_, runtime->clock_);
@@ -275,6 +278,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
                                                           *runtime->rfm_, *runtime->segments_);
   runtime->behaviour_ = std::make_unique<behaviour::BehaviourService>(*runtime->store_, runtime->clock_);
   runtime->ingest_ = std::make_unique<ingest::IngestPipeline>(*runtime->store_, runtime->rates_, runtime->observers_.get());
+  runtime->ingest_->set_suppression(runtime->dsar_.get());  // erased subjects are not re-created by ingest
   return runtime;
 }
 
@@ -365,6 +369,44 @@ class RetentionJob {
   std::thread thread_;
 };
 
+// Carries out scheduled erasures whose grace period is over: once right after start, then every 10 minutes.
+class ErasureJob {
+ public:
+  explicit ErasureJob(privacy::DsarService& dsar) : dsar_(dsar) { thread_ = std::thread([this] { Loop(); }); }
+  ~ErasureJob() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      auto due = dsar_.RunDueErasures();
+      if (!due) {
+        spdlog::error("erasure run failed: {}", due.error().message());
+      } else {
+        if (!due->erased.empty()) spdlog::info("erasure run: {} scheduled erasures carried out", due->erased.size());
+        for (const auto& failure : due->failed) spdlog::error("scheduled erasure not carried out: {}", failure);
+      }
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::minutes(10), [this] { return stopping_; });
+    }
+  }
+
+  privacy::DsarService& dsar_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
 class ServerHandle final : public Runtime::RunningServer {
  public:
   ServerHandle(ingest::IngestPipeline& ingest, std::unique_ptr<profile::CustomerViewService> views,
@@ -377,6 +419,7 @@ class ServerHandle final : public Runtime::RunningServer {
   void Stop() override {
     if (!server_) return;
     if (retention_) retention_->Stop();
+    if (erasures_) erasures_->Stop();
     server_->Stop();
     server_->Wait();
     server_.reset();
@@ -386,6 +429,7 @@ class ServerHandle final : public Runtime::RunningServer {
   http::Router& router() { return *router_; }
   void set_server(std::unique_ptr<http::Server> server) { server_ = std::move(server); }
   void set_retention(std::unique_ptr<RetentionJob> job) { retention_ = std::move(job); }
+  void set_erasures(std::unique_ptr<ErasureJob> job) { erasures_ = std::move(job); }
 
  private:
   ingest::IngestPipeline& ingest_;
@@ -394,6 +438,7 @@ class ServerHandle final : public Runtime::RunningServer {
   std::unique_ptr<http::Router> router_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<RetentionJob> retention_;
+  std::unique_ptr<ErasureJob> erasures_;
 };
 
 }  // namespace
@@ -404,6 +449,7 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
     return Error::InvalidField("step-up-window-seconds", "must be between 1 and 3600");
   }
   ASSIGN_OR_RETURN(auto address, ParseListen(options.listen));
+  RETURN_IF_ERROR(dsar_->set_erasure_grace(std::chrono::days(options.erasure_grace_days)));
   std::string tls_cert = options.tls_cert, tls_key = options.tls_key;
   if (options.tls_self_signed) {
     if (!tls_cert.empty() || !tls_key.empty()) {
@@ -454,6 +500,7 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   services->limiter = limiter_.get();
   services->consents = consents_.get();
   services->dsar = dsar_.get();
+  services->public_requests = public_requests_.get();
   services->rfm = rfm_.get();
   services->lifecycle = lifecycle_.get();
   services->behaviour = behaviour_.get();
@@ -491,6 +538,7 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   if (options.retention_job) {
     handle->set_retention(std::make_unique<RetentionJob>(*store_, *features_, clock_, options.retention));
   }
+  if (options.erasure_job) handle->set_erasures(std::make_unique<ErasureJob>(*dsar_));
   return std::unique_ptr<RunningServer>(std::move(handle));
 }
 

@@ -47,6 +47,7 @@ class CustomerViewService;
 namespace panorama::privacy {
 class ConsentService;
 class DsarService;
+class PublicRequestService;
 }
 namespace panorama::analytics {
 class RfmService;
@@ -101,6 +102,10 @@ struct ServeOptions {
   // Retention: the daily job runs these policies once after start and then every 24 h (privacy/retention.h).
   bool retention_job = true;
   std::vector<privacy::RetentionPolicy> retention = privacy::DefaultRetentionPolicies();
+  // Erasure grace period in days (0..90; 0 erases at once): a fulfilled erase request runs this much later
+  // (`serve --erasure-grace-days`). The erasure job runs due erasures at start and then every 10 minutes.
+  int erasure_grace_days = 7;
+  bool erasure_job = true;
 };
 
 // What bootstrap created or found: secrets are only known when created now or given by the environment.
@@ -131,6 +136,7 @@ class Runtime {
   ingest::FeatureObserver& feature_observer() { return *feature_observer_; }
   privacy::ConsentService& consents() { return *consents_; }
   privacy::DsarService& dsar() { return *dsar_; }
+  privacy::PublicRequestService& public_requests() { return *public_requests_; }
   // RFM and lifecycle over the feature store (Rebuild the feature store before reading them outside Start()).
   analytics::RfmService& rfm() { return *rfm_; }
   analytics::LifecycleService& lifecycle() { return *lifecycle_; }
@@ -193,6 +199,7 @@ class Runtime {
   std::string privacy_secret_;
   std::unique_ptr<privacy::ConsentService> consents_;
   std::unique_ptr<privacy::DsarService> dsar_;
+  std::unique_ptr<privacy::PublicRequestService> public_requests_;
   std::unique_ptr<analytics::RfmService> rfm_;
   std::unique_ptr<analytics::LifecycleService> lifecycle_;
   std::unique_ptr<analytics::SegmentMetrics> segment_metrics_;  // RFM and lifecycle as segment fields

@@ -271,8 +271,11 @@ class LedgeredTxn final : public WriteTxn {
   }
   Result<void> UpdatePrivacyRequest(const storage::PrivacyRequestRecord& r) override {
     RETURN_IF_ERROR(inner_.UpdatePrivacyRequest(r));
-    return Record(
-        Entry("privacy_request.update", "privacy_request", std::to_string(r.id), {"status", "verification"}));
+    // Scheduling an erasure and cancelling it in its grace period are entries of their own kind.
+    std::string action = r.status == "scheduled"   ? "privacy_request.schedule"
+                         : r.status == "cancelled" ? "privacy_request.cancel"
+                                                   : "privacy_request.update";
+    return Record(Entry(std::move(action), "privacy_request", std::to_string(r.id), {"status", "verification"}));
   }
   Result<void> PutPrivacyFlags(const storage::PrivacyFlagsRecord& f) override {
     RETURN_IF_ERROR(inner_.PutPrivacyFlags(f));
@@ -287,6 +290,16 @@ class LedgeredTxn final : public WriteTxn {
   }
   Result<void> AddErasureSuppression(std::string_view hash, int64_t request_id, Timestamp at) override {
     return inner_.AddErasureSuppression(hash, request_id, at);  // recorded with the erasure it belongs to
+  }
+  // A new or spent code of a self-service request (never the code or its hash in the entry).
+  Result<void> PutVerificationCode(const storage::VerificationCodeRecord& c) override {
+    RETURN_IF_ERROR(inner_.PutVerificationCode(c));
+    return Record(Entry("privacy_request.code", "privacy_request", std::to_string(c.request_id), {"attempts", "used_at"}));
+  }
+  Result<int64_t> InsertOutbox(const storage::OutboxRecord& m) override {
+    ASSIGN_OR_RETURN(int64_t id, inner_.InsertOutbox(m));
+    RETURN_IF_ERROR(Record(Entry("outbox.enqueue", "customer", m.customer.ToString(), {m.template_name, m.channel})));
+    return id;
   }
   Result<int64_t> ApplyRetention(const storage::RetentionRule& rule) override {
     ASSIGN_OR_RETURN(int64_t rows, inner_.ApplyRetention(rule));

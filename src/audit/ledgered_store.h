@@ -100,6 +100,12 @@ class LedgeredStore final : public storage::Store {
     return inner_->ListPrivacyRequests(q);
   }
   Result<storage::PrivacyFlagsRecord> GetPrivacyFlags(CustomerId id) override { return inner_->GetPrivacyFlags(id); }
+  Result<std::optional<storage::VerificationCodeRecord>> GetVerificationCode(int64_t request_id) override {
+    return inner_->GetVerificationCode(request_id);
+  }
+  Result<std::vector<storage::OutboxRecord>> ListOutbox(CustomerId customer) override {
+    return inner_->ListOutbox(customer);
+  }
   Result<void> ScanPrivacyFlags(const std::function<void(const storage::PrivacyFlagsRecord&)>& fn) override {
     return inner_->ScanPrivacyFlags(fn);
   }

@@ -23,6 +23,7 @@
 #include "http/json.h"
 #include "ingest/csv_importer.h"
 #include "ingest/feature_observer.h"
+#include "privacy/dsar_service.h"
 #include "privacy/pseudonymised_export.h"
 #include "privacy/retention.h"
 #include "security/auth_service.h"
@@ -149,6 +150,7 @@ int Import(const app::RuntimeOptions& base, const std::string& kind, const std::
   if (!bytes) return Fail(bytes.error());
   auto runtime = app::Runtime::Open(base);
   if (!runtime) return Fail(runtime.error());
+  options.suppression = &(*runtime)->dsar();  // erased subjects are not re-created
   auto report = ingest::ImportCsv((*runtime)->store(), *bytes, options, (*runtime)->rates(), (*runtime)->clock().Now());
   if (!report) return Fail(report.error());
   for (const auto& e : report->errors) {
@@ -455,6 +457,19 @@ int RunRetentionCommand(const app::RuntimeOptions& base, const std::vector<priva
   return 0;
 }
 
+// `panorama privacy run-due`: carries out the scheduled erasures whose grace period is over (serve does the
+// same every 10 minutes). Exit 1 when one could not be carried out (it stays scheduled).
+int RunDueErasuresCommand(const app::RuntimeOptions& base) {
+  auto runtime = app::Runtime::Open(base);
+  if (!runtime) return Fail(runtime.error());
+  auto due = (*runtime)->dsar().RunDueErasures();
+  if (!due) return Fail(due.error());
+  for (int64_t id : due->erased) std::printf("erased: request %lld\n", static_cast<long long>(id));
+  for (const auto& failure : due->failed) std::fprintf(stderr, "not erased: %s\n", failure.c_str());
+  std::printf("run-due: %zu erased, %zu failed\n", due->erased.size(), due->failed.size());
+  return due->failed.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int Run(int argc, char** argv) {
@@ -550,6 +565,14 @@ int Run(int argc, char** argv) {
   retention_run->add_option("--interactions-action", interactions_action, "delete | anonymise")
       ->capture_default_str()->check(CLI::IsMember({"delete", "anonymise"}));
   serve->add_flag("!--no-retention-job", serve_options.retention_job, "do not run the daily retention job");
+  serve->add_option("--erasure-grace-days", serve_options.erasure_grace_days,
+                    "days between fulfilling an erase request and the erasure (0..90; 0: at once)")
+      ->capture_default_str();
+  auto* privacy_cmd = cli.add_subcommand("privacy", "data-subject requests (privacy)");
+  privacy_cmd->require_subcommand(1);
+  auto* privacy_run_due =
+      privacy_cmd->add_subcommand("run-due", "carry out scheduled erasures whose grace period is over");
+  add_data(privacy_run_due);
 
   AnalyticsArgs analytics_args;
   auto* rfm = cli.add_subcommand("rfm", "RFM scores: R×F grid and segments (table), per customer (csv), or json");
@@ -720,6 +743,7 @@ int Run(int argc, char** argv) {
     policies[1].anonymise = interactions_action == "anonymise";
     return RunRetentionCommand(runtime_options, policies);
   }
+  if (privacy_run_due->parsed()) return RunDueErasuresCommand(runtime_options);
 
   auto runtime = app::Runtime::Open(runtime_options);
   if (!runtime) return Fail(runtime.error());

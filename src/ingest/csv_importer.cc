@@ -1,11 +1,13 @@
 #include "ingest/csv_importer.h"
 
+#include <algorithm>
 #include <array>
 #include <unordered_map>
 
 #include "ingest/csv.h"
 #include "ingest/identity/identity_resolver.h"
 #include "ingest/ingest_pipeline.h"
+#include "privacy/suppression.h"
 #include "storage/store.h"
 
 namespace panorama::ingest {
@@ -33,6 +35,35 @@ ProfilePatch PatchFrom(const storage::CustomerRecord& c) {
   set(patch.country, c.country);
   patch.custom_traits_json = c.traits_json.empty() ? "{}" : c.traits_json;
   return patch;
+}
+
+// The first identifier of the row that belongs to an erased subject, as the column it came from; "" for none.
+Result<std::string> SuppressedField(privacy::SuppressionCheck& check, const std::vector<IdentityKey>& keys,
+                                    std::string_view prefix) {
+  for (const auto& key : keys) {
+    ASSIGN_OR_RETURN(bool hit, check.IsSuppressed(key.type, key.value));
+    if (hit) return std::string(prefix) + key.type;
+  }
+  return std::string();
+}
+
+// Moves the drafts naming erased subjects into `errors` (line, column, no value, reason "erased_subject").
+template <typename Draft, typename KeysFn>
+Result<void> RejectErasedSubjects(privacy::SuppressionCheck& check, std::vector<Draft>& drafts,
+                                  std::vector<RowError>& errors, std::string_view prefix, KeysFn keys_of,
+                                  int (*line_of)(const Draft&)) {
+  std::vector<Draft> kept;
+  kept.reserve(drafts.size());
+  for (auto& draft : drafts) {
+    ASSIGN_OR_RETURN(std::string field, SuppressedField(check, keys_of(draft), prefix));
+    if (field.empty()) {
+      kept.push_back(std::move(draft));
+    } else {
+      errors.push_back({line_of(draft), field, "", "erased_subject"});
+    }
+  }
+  drafts = std::move(kept);
+  return Ok();
 }
 
 // Returned from the transaction to roll a dry run back after it has done all of its work.
@@ -64,6 +95,18 @@ Result<ImportReport> ImportCsv(storage::Store& store, std::string_view file_byte
     report.rows_total = parsed.rows_total;
     report.errors = std::move(parsed.errors);
     orders = std::move(parsed.drafts);
+  }
+  if (options.suppression) {
+    RETURN_IF_ERROR(RejectErasedSubjects(
+        *options.suppression, customers, report.errors, "",
+        [](const CustomerDraft& d) { return KeysOf(d.customer.external_id, d.customer.email, d.customer.phone); },
+        +[](const CustomerDraft& d) { return d.line; }));
+    RETURN_IF_ERROR(RejectErasedSubjects(
+        *options.suppression, orders, report.errors, "customer_",
+        [](const OrderDraft& d) { return KeysOf(d.customer_ref.external_id, d.customer_ref.email, d.customer_ref.phone); },
+        +[](const OrderDraft& d) { return d.first_line; }));
+    std::stable_sort(report.errors.begin(), report.errors.end(),
+                     [](const RowError& a, const RowError& b) { return a.line < b.line; });
   }
   if (!report.errors.empty() && !options.skip_invalid) return report;
 

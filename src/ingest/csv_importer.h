@@ -22,6 +22,9 @@
 namespace panorama::storage {
 class Store;
 }
+namespace panorama::privacy {
+class SuppressionCheck;
+}
 
 namespace panorama::ingest {
 
@@ -33,6 +36,9 @@ struct ImportOptions {
   RowOptions rows;
   bool dry_run = false;
   bool skip_invalid = false;
+  // Erased subjects are not re-created: a row whose external id, email or phone is on the suppression list is a
+  // bad row with reason "erased_subject" (its value is not echoed). Null: no check.
+  privacy::SuppressionCheck* suppression = nullptr;
 };
 
 struct ImportReport {

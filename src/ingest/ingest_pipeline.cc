@@ -2,6 +2,9 @@
 
 #include <future>
 
+#include <spdlog/spdlog.h>
+
+#include "privacy/suppression.h"
 #include "storage/store.h"
 
 namespace panorama::ingest {
@@ -13,6 +16,32 @@ std::vector<IdentityKey> IdentityKeysOf(const SegmentMessage& m) {
   if (m.profile.email) keys.push_back({"email", *m.profile.email});
   if (m.profile.phone) keys.push_back({"phone", *m.profile.phone});
   return keys;
+}
+
+Result<std::optional<SegmentMessage>> WithoutSuppressedIdentity(privacy::SuppressionCheck& check,
+                                                                const SegmentMessage& m) {
+  ASSIGN_OR_RETURN(bool user, m.user_id.empty() ? Result<bool>(false) : check.IsSuppressed("user_id", m.user_id));
+  ASSIGN_OR_RETURN(bool anonymous,
+                   m.anonymous_id.empty() ? Result<bool>(false) : check.IsSuppressed("anonymous_id", m.anonymous_id));
+  ASSIGN_OR_RETURN(bool email, m.profile.email ? check.IsSuppressed("email", *m.profile.email) : Result<bool>(false));
+  ASSIGN_OR_RETURN(bool phone, m.profile.phone ? check.IsSuppressed("phone", *m.profile.phone) : Result<bool>(false));
+  bool previous = false;
+  if (!m.previous_id.empty()) {
+    ASSIGN_OR_RETURN(bool as_user, check.IsSuppressed("user_id", m.previous_id));
+    ASSIGN_OR_RETURN(bool as_anonymous, check.IsSuppressed("anonymous_id", m.previous_id));
+    previous = as_user || as_anonymous;
+  }
+  if (!user && !anonymous && !email && !phone && !previous) return std::optional<SegmentMessage>();
+  SegmentMessage out = m;
+  if (user) out.user_id.clear();
+  if (anonymous) out.anonymous_id.clear();
+  if (previous) out.previous_id.clear();
+  // Whatever else the message says about the person would re-create them: keep only the event itself.
+  out.profile = {};
+  out.traits_json = "{}";
+  out.context_json = "{}";
+  out.consents.clear();
+  return std::optional<SegmentMessage>(std::move(out));
 }
 
 IngestPipeline::IngestPipeline(storage::Store& store, const ExchangeRates& rates, IngestObserver* observer,
@@ -99,6 +128,7 @@ void IngestPipeline::WriteGroup(std::vector<Pending>& group) {
           stats.accepted += one.accepted;
           stats.duplicates += one.duplicates;
           stats.orders += one.orders;
+          stats.suppressed += one.suppressed;
         }
         return Ok();
       });
@@ -120,6 +150,12 @@ void IngestPipeline::WriteGroup(std::vector<Pending>& group) {
     for (auto& pending : group) pending.done(committed.error());
     return;
   }
+  int64_t suppressed = 0;
+  for (const auto& outcome : outcomes) suppressed += outcome ? outcome->suppressed : 0;
+  if (suppressed > 0) {
+    // A count only: the identifiers are exactly what must not be written anywhere again.
+    spdlog::info("ingest: {} messages named erased subjects; their identifying traits were dropped", suppressed);
+  }
   for (size_t i = 0; i < group.size(); ++i) {
     if (outcomes[i]) PublishEffects(observer_, effects[i]);
     group[i].done(std::move(outcomes[i]));
@@ -135,9 +171,25 @@ void PublishEffects(IngestObserver* observer, const IngestEffects& effects) {
   for (const auto& c : effects.consents) observer->OnConsent(c);
 }
 
-Result<IngestStats> IngestPipeline::Apply(storage::WriteTxn& txn, const SegmentMessage& m, IngestEffects& effects) {
+Result<IngestStats> IngestPipeline::Apply(storage::WriteTxn& txn, const SegmentMessage& original,
+                                          IngestEffects& effects) {
   IngestStats stats;
   IngestEffects local;
+  std::optional<SegmentMessage> scrubbed;
+  if (suppression_) {
+    ASSIGN_OR_RETURN(scrubbed, WithoutSuppressedIdentity(*suppression_, original));
+    if (scrubbed) {
+      stats.suppressed = 1;
+      suppressed_total_.fetch_add(1);
+      // Nothing left to attach the event to without re-creating the erased person: accepted (the sender sees
+      // the same answer as for any event) and dropped.
+      if (IdentityKeysOf(*scrubbed).empty()) {
+        stats.accepted = 1;
+        return stats;
+      }
+    }
+  }
+  const SegmentMessage& m = scrubbed ? *scrubbed : original;
   // A duplicate messageId is a retried delivery: it must change nothing, including identity merges, so the
   // message runs in a savepoint that is rolled back when its event turns out to exist.
   auto applied = txn.Nested([&]() -> Result<void> {

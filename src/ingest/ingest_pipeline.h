@@ -6,6 +6,7 @@
 //
 // Thread-safe: Submit may be called from any thread. Start/Stop from the owner only.
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -21,6 +22,9 @@
 
 namespace panorama::storage {
 class Store;
+}
+namespace panorama::privacy {
+class SuppressionCheck;
 }
 
 namespace panorama::ingest {
@@ -58,6 +62,10 @@ struct IngestStats {
   int64_t accepted = 0;    // messages written
   int64_t duplicates = 0;  // messages whose messageId was already stored (retries), skipped
   int64_t orders = 0;      // orders recorded from Order Completed
+  // Messages naming an erased subject (an identifier on the suppression list): accepted, but their identifying
+  // traits, suppressed identifiers, context and consents were dropped — and the message itself when no other
+  // identifier was left.
+  int64_t suppressed = 0;
 };
 
 struct IngestOptions {
@@ -81,6 +89,11 @@ class IngestPipeline {
   // Blocking convenience for command-line use and tests.
   Result<IngestStats> SubmitAndWait(std::vector<SegmentMessage> messages);
 
+  // The erased-subject check (privacy/suppression.h); null: none. Set before Start.
+  void set_suppression(privacy::SuppressionCheck* check) { suppression_ = check; }
+  // Messages that named erased subjects since start (a counter for metrics; values are never logged).
+  int64_t suppressed_total() const { return suppressed_total_.load(); }
+
   // Applies one message inside `txn`; its committed effects are appended to `effects`.
   Result<IngestStats> Apply(storage::WriteTxn& txn, const SegmentMessage& message, IngestEffects& effects);
 
@@ -98,6 +111,8 @@ class IngestPipeline {
   IngestObserver* observer_;
   IngestOptions options_;
   IdentityResolver resolver_;
+  privacy::SuppressionCheck* suppression_ = nullptr;
+  std::atomic<int64_t> suppressed_total_{0};
 
   std::mutex mu_;
   std::condition_variable wake_;
@@ -111,5 +126,11 @@ class IngestPipeline {
 
 // The identifiers a message carries, in resolution order.
 std::vector<IdentityKey> IdentityKeysOf(const SegmentMessage& message);
+
+// When `message` names an erased subject (any of its identifiers, or an alias's previousId, is suppressed),
+// the copy to store instead: suppressed identifiers, the profile patch, traits, context and consents removed.
+// nullopt when nothing is suppressed.
+Result<std::optional<SegmentMessage>> WithoutSuppressedIdentity(privacy::SuppressionCheck& check,
+                                                                const SegmentMessage& message);
 
 }  // namespace panorama::ingest

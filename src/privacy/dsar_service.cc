@@ -9,6 +9,7 @@
 #include "features/feature_store.h"
 #include "privacy/consent_service.h"
 #include "privacy/internal/json_text.h"
+#include "privacy/subject_bundle.h"
 #include "storage/store.h"
 
 namespace panorama::privacy {
@@ -217,8 +218,38 @@ Result<std::string> DsarService::Export(CustomerId customer) {
   return out;
 }
 
-Result<std::string> DsarService::Fulfil(int64_t id) {
+Result<void> DsarService::set_erasure_grace(std::chrono::days grace) {
+  if (grace < std::chrono::days{0} || grace > kMaxErasureGrace) {
+    return Error::InvalidField("erasure-grace-days", "must be between 0 and 90");
+  }
+  grace_ = grace;
+  return Ok();
+}
+
+Result<std::string> DsarService::ExecuteErasure(storage::PrivacyRequestRecord& r) {
+  Timestamp now = clock_.Now();
+  ASSIGN_OR_RETURN(std::string certificate,
+                   EraseSubject(store_, features_, consents_, r.customer, r.id, now, suppression_key_));
+  if (erasure_listener_) erasure_listener_(r.customer);
+  r.result_json = certificate;
+  r.status = "completed";
+  r.completed_at = now;
+  RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.UpdatePrivacyRequest(r); }));
+  return certificate;
+}
+
+Result<std::string> DsarService::ExportBundle(CustomerId customer) {
+  ASSIGN_OR_RETURN(CustomerId subject, Survivor(store_, customer));
+  ASSIGN_OR_RETURN(auto tables, store_.ExportSubjectRows(subject));
+  return BuildSubjectBundle(subject, tables, clock_.Now());
+}
+
+Result<std::string> DsarService::Fulfil(int64_t id, ExportFormat format) {
+  std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(storage::PrivacyRequestRecord r, store_.GetPrivacyRequest(id));
+  if (format == ExportFormat::kBundle && r.kind != "access" && r.kind != "portability") {
+    return Error::InvalidField("format", "bundle is only for access and portability requests");
+  }
   if (r.status != "open") {
     return Error::FailedPrecondition("privacy request " + std::to_string(id) + " is " + r.status);
   }
@@ -230,7 +261,11 @@ Result<std::string> DsarService::Fulfil(int64_t id) {
   Timestamp now = clock_.Now();
   std::string returned;
   if (r.kind == "access" || r.kind == "portability") {
-    ASSIGN_OR_RETURN(returned, Export(r.customer));
+    if (format == ExportFormat::kBundle) {
+      ASSIGN_OR_RETURN(returned, ExportBundle(r.customer));
+    } else {
+      ASSIGN_OR_RETURN(returned, Export(r.customer));
+    }
     ASSIGN_OR_RETURN(auto tables, store_.ExportSubjectRows(r.customer));
     std::string summary = "{\"exported_rows\":{";
     for (size_t i = 0; i < tables.size(); ++i) {
@@ -239,10 +274,34 @@ Result<std::string> DsarService::Fulfil(int64_t id) {
       summary += ":" + std::to_string(tables[i].rows.size());
     }
     r.result_json = summary + "}}";
+  } else if (r.kind == "erase" && grace_.count() == 0) {
+    return ExecuteErasure(r);
   } else if (r.kind == "erase") {
-    ASSIGN_OR_RETURN(returned, EraseSubject(store_, features_, consents_, r.customer, r.id, now, suppression_key_));
-    if (erasure_listener_) erasure_listener_(r.customer);
-    r.result_json = returned;
+    // The grace period: nothing is erased yet, but the customer is restricted (no sending, no profiling)
+    // until the erasure runs or is cancelled. Request and flag change in one transaction.
+    ASSIGN_OR_RETURN(storage::PrivacyFlagsRecord flags, store_.GetPrivacyFlags(r.customer));
+    if (flags.legal_hold) {
+      return Error::FailedPrecondition("customer " + r.customer.ToString() + " is on legal hold and cannot be erased");
+    }
+    bool restricted_before = flags.restricted;
+    r.status = "scheduled";
+    r.scheduled_for = now + grace_;
+    r.result_json = std::string("{\"scheduled_for\":");
+    AppendJsonString(r.result_json, FormatIso8601(*r.scheduled_for));
+    r.result_json += std::string(",\"restricted_before\":") + (restricted_before ? "true" : "false") + "}";
+    flags.customer = r.customer;
+    flags.restricted = true;
+    flags.updated_at = now;
+    Result<void> written = store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+      RETURN_IF_ERROR(txn.PutPrivacyFlags(flags));
+      return txn.UpdatePrivacyRequest(r);
+    });
+    if (!written) return std::move(written.error());
+    consents_.OnRestricted(r.customer, true);
+    returned = "{\"request_id\":" + std::to_string(r.id) + ",\"status\":\"scheduled\",\"scheduled_for\":";
+    AppendJsonString(returned, FormatIso8601(*r.scheduled_for));
+    returned += "}";
+    return returned;
   } else if (r.kind == "restrict") {
     RETURN_IF_ERROR(SetFlags(r.customer, std::nullopt, true));
     r.result_json = "{\"restricted\":true}";
@@ -289,6 +348,56 @@ Result<storage::PrivacyRequestRecord> DsarService::Reject(int64_t id, std::strin
   r.note = std::string(reason);
   RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.UpdatePrivacyRequest(r); }));
   return r;
+}
+
+Result<storage::PrivacyRequestRecord> DsarService::Cancel(int64_t id, std::string_view actor) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(storage::PrivacyRequestRecord r, store_.GetPrivacyRequest(id));
+  if (r.status != "scheduled") {
+    return Error::FailedPrecondition("privacy request " + std::to_string(id) + " is " + r.status +
+                                     "; only a scheduled erasure can be cancelled");
+  }
+  Timestamp now = clock_.Now();
+  bool restricted_before = r.result_json.find("\"restricted_before\":true") != std::string::npos;
+  ASSIGN_OR_RETURN(storage::PrivacyFlagsRecord flags, store_.GetPrivacyFlags(r.customer));
+  r.status = "cancelled";
+  r.completed_at = now;
+  r.result_json = "{\"cancelled_by\":";
+  AppendJsonString(r.result_json, actor.substr(0, 64));
+  r.result_json += ",\"cancelled_at\":";
+  AppendJsonString(r.result_json, FormatIso8601(now));
+  r.result_json += "}";
+  flags.customer = r.customer;
+  flags.restricted = restricted_before;
+  flags.updated_at = now;
+  Result<void> written = store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    RETURN_IF_ERROR(txn.UpdatePrivacyRequest(r));
+    return txn.PutPrivacyFlags(flags);
+  });
+  if (!written) return std::move(written.error());
+  consents_.OnRestricted(r.customer, restricted_before);
+  return r;
+}
+
+Result<DueErasures> DsarService::RunDueErasures() {
+  std::lock_guard lock(mu_);
+  DueErasures out;
+  storage::PrivacyRequestQuery q;
+  q.scheduled_due_at = clock_.Now();
+  q.limit = 1000;
+  while (true) {
+    ASSIGN_OR_RETURN(auto due, store_.ListPrivacyRequests(q));
+    if (due.empty()) break;
+    for (auto& r : due) {
+      q.after_id = r.id;
+      if (auto done = ExecuteErasure(r); done) {
+        out.erased.push_back(r.id);
+      } else {
+        out.failed.push_back("request " + std::to_string(r.id) + ": " + done.error().message());
+      }
+    }
+  }
+  return out;
 }
 
 Result<void> DsarService::SetFlags(CustomerId customer, std::optional<bool> legal_hold, std::optional<bool> restricted) {

@@ -1,7 +1,11 @@
 // Privacy on a real SQLite file: consent gate (S15), DSAR export and erasure (S14), retention (S16) and the
 // pseudonymised export (S19) of the security test plan (SECURITY.md §3, see docs/security.md).
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <gtest/gtest.h>
+#include <simdjson.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -12,8 +16,10 @@
 #include "features/feature_store.h"
 #include "privacy/consent_service.h"
 #include "privacy/dsar_service.h"
+#include "privacy/public_requests.h"
 #include "privacy/pseudonymised_export.h"
 #include "privacy/retention.h"
+#include "privacy/subject_bundle.h"
 #include "storage/store.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/result_matchers.h"
@@ -147,6 +153,20 @@ class PrivacyTest : public ::testing::Test {
       segment.created_at = segment.updated_at = kNow;
       ASSIGN_OR_RETURN(SegmentId segment_id, txn.InsertSegment(segment));
       RETURN_IF_ERROR(txn.ApplySegmentChanges({segment_id, {id}, {}, kNow, 1}));
+      storage::VerificationCodeRecord code;
+      code.request_id = 1000 + id.value();
+      code.customer = id;
+      code.channel = "email";
+      code.code_hash = "00";
+      code.expires_at = code.created_at = kNow;
+      RETURN_IF_ERROR(txn.PutVerificationCode(code));
+      storage::OutboxRecord message;
+      message.channel = "email";
+      message.customer = id;
+      message.template_name = "dsar_verification";
+      message.payload_json = "{}";
+      message.created_at = kNow;
+      RETURN_IF_ERROR(Status(txn.InsertOutbox(message)));
       return txn.PutPrivacyFlags({id, false, false, kNow});
     }));
     EXPECT_OK(consents_.Record(id, {Consent("marketing", "email", true)}));
@@ -370,11 +390,112 @@ TEST_F(PrivacyTest, ExportFindsATableAddedLater) {
       << *json;
 }
 
+// Every file of a ZIP, by name (read back with libarchive, independent of the writer's bookkeeping).
+std::map<std::string, std::string> Unzip(const std::string& zip) {
+  std::map<std::string, std::string> files;
+  archive* a = archive_read_new();
+  archive_read_support_format_zip(a);
+  EXPECT_EQ(archive_read_open_memory(a, zip.data(), zip.size()), ARCHIVE_OK) << archive_error_string(a);
+  archive_entry* entry = nullptr;
+  while (archive_read_next_header(a, &entry) == ARCHIVE_OK) {
+    std::string bytes;
+    char buf[8192];
+    la_ssize_t n;
+    while ((n = archive_read_data(a, buf, sizeof buf)) > 0) bytes.append(buf, static_cast<size_t>(n));
+    files[archive_entry_pathname(entry)] = std::move(bytes);
+  }
+  archive_read_free(a);
+  return files;
+}
+
+std::string Sha256(const std::string& data) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  char hex[crypto_hash_sha256_BYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+std::vector<std::string> Lines(const std::string& text, const std::string& eol = "\n") {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t end; (end = text.find(eol, start)) != std::string::npos; start = end + eol.size()) {
+    out.push_back(text.substr(start, end - start));
+  }
+  EXPECT_EQ(start, text.size()) << "text does not end with a line break";
+  return out;
+}
+
+TEST_F(PrivacyTest, AccessBundleMatchesItsManifestAndTheJsonExport) {
+  CustomerId id = AddFullSubject("a@example.com");
+  AddFullSubject("other@example.com");
+  auto request = dsar_.Open(id, "portability", "gdpr", "");
+  ASSERT_OK(request);
+  ASSERT_OK(dsar_.Verify(request->id, "account", "user:1"));
+  auto json = dsar_.Export(id);
+  ASSERT_OK(json);
+
+  auto zip = dsar_.Fulfil(request->id, ExportFormat::kBundle);
+
+  ASSERT_OK(zip);
+  EXPECT_EQ(zip->substr(0, 4), std::string("PK\x03\x04", 4));
+  auto files = Unzip(*zip);
+  ASSERT_TRUE(files.contains("manifest.json"));
+  simdjson::dom::parser manifest_parser, export_parser, line_parser;
+  auto manifest = manifest_parser.parse(files["manifest.json"]).value();
+  auto exported = export_parser.parse(*json).value();
+  EXPECT_EQ(std::string(manifest["format"].get_string().value()), kSubjectBundleFormat);
+  EXPECT_EQ(manifest["subject_id"].get_int64().value(), id.value());
+  EXPECT_EQ(std::string(manifest["generated_at"].get_string().value()), FormatIso8601(kNow));
+  std::set<std::string> listed;
+  for (auto file : manifest["files"].get_array()) {
+    std::string name(file["name"].get_string().value());
+    listed.insert(name);
+    ASSERT_TRUE(files.contains(name)) << name;
+    EXPECT_EQ(std::string(file["sha256"].get_string().value()), Sha256(files[name])) << name;
+    int64_t rows = file["rows"].get_int64().value();
+    bool jsonl = name.ends_with(".jsonl");
+    std::string table = name.substr(7, name.rfind('.') - 7);  // "tables/<table>.<ext>"
+    auto expected_rows = exported["tables"][table].get_array();
+    ASSERT_FALSE(expected_rows.error()) << table << " missing from the JSON export";
+    EXPECT_EQ(static_cast<size_t>(rows), expected_rows.size()) << name;
+    if (jsonl) {
+      auto lines = Lines(files[name]);
+      ASSERT_EQ(lines.size(), static_cast<size_t>(rows)) << name;
+      size_t i = 0;
+      for (auto row : expected_rows.value()) {
+        EXPECT_EQ(simdjson::minify(line_parser.parse(lines[i]).value()), simdjson::minify(row)) << name << " row " << i;
+        ++i;
+      }
+    } else {
+      EXPECT_EQ(Lines(files[name], "\r\n").size(), static_cast<size_t>(rows) + 1) << name;  // + header
+    }
+  }
+  size_t tables = 0;
+  for ([[maybe_unused]] auto t : exported["tables"].get_object()) ++tables;
+  EXPECT_EQ(listed.size(), tables * 2);  // a JSON Lines and a CSV file per table
+  EXPECT_EQ(files.size(), listed.size() + 1);
+  for (const auto& [name, bytes] : files) EXPECT_EQ(bytes.find("other@example.com"), std::string::npos) << name;
+  EXPECT_EQ(dsar_.Get(request->id)->status, "completed");
+}
+
+TEST_F(PrivacyTest, BundleIsOnlyForAccessAndPortability) {
+  CustomerId id = AddFullSubject("a@example.com");
+  auto request = dsar_.Open(id, "restrict", "gdpr", "");
+  ASSERT_OK(request);
+  ASSERT_OK(dsar_.Verify(request->id, "account", "user:1"));
+
+  EXPECT_FIELD_ERROR(dsar_.Fulfil(request->id, ExportFormat::kBundle), "format");
+
+  EXPECT_EQ(dsar_.Get(request->id)->status, "open");
+}
+
 TEST_F(PrivacyTest, EraseLeavesNoRowAnywhereAndTheCertificateCountsMatch) {
   CustomerId id = AddFullSubject("a@example.com");
   CustomerId other = AddFullSubject("other@example.com");
   auto before = DirectCounts(id);
   auto other_before = DirectCounts(other);
+  ASSERT_OK(dsar_.set_erasure_grace(std::chrono::days{0}));  // at once
   auto request = dsar_.Open(id, "erase", "gdpr", "by email");
   ASSERT_OK(request);
   ASSERT_OK(dsar_.Verify(request->id, "id_document", "user:1"));
@@ -400,6 +521,236 @@ TEST_F(PrivacyTest, EraseLeavesNoRowAnywhereAndTheCertificateCountsMatch) {
   ASSERT_OK(stored);
   EXPECT_EQ(stored->status, "completed");
   EXPECT_EQ(stored->result_json, *certificate);
+}
+
+// ---- Erasure grace period (SECURITY.md §2.7) ----
+
+int64_t OpenVerifiedErase(DsarService& dsar, CustomerId id) {
+  auto request = dsar.Open(id, "erase", "gdpr", "");
+  EXPECT_OK(request);
+  EXPECT_OK(dsar.Verify(request->id, "email", "user:1"));
+  return request->id;
+}
+
+TEST_F(PrivacyTest, ErasureWaitsForItsGracePeriodRestrictsMeanwhileAndRunsWhenDue) {
+  CustomerId id = AddFullSubject("a@example.com");
+  CustomerId other = AddFullSubject("other@example.com");
+  ASSERT_TRUE(consents_.MaySend(id, "marketing", "email"));
+  int64_t request = OpenVerifiedErase(dsar_, id);
+  auto before = DirectCounts(id);
+
+  auto scheduled = dsar_.Fulfil(request);
+
+  ASSERT_OK(scheduled);
+  EXPECT_NE(scheduled->find("\"status\":\"scheduled\""), std::string::npos) << *scheduled;
+  EXPECT_NE(scheduled->find("2026-01-08T00:00:00"), std::string::npos) << *scheduled;
+  auto stored = dsar_.Get(request);
+  ASSERT_OK(stored);
+  EXPECT_EQ(stored->status, "scheduled");
+  ASSERT_TRUE(stored->scheduled_for.has_value());
+  EXPECT_EQ(*stored->scheduled_for, kNow + std::chrono::days{7});
+  EXPECT_EQ(DirectCounts(id), before);
+  EXPECT_FALSE(consents_.MaySend(id, "marketing", "email"));  // restricted during the grace period
+  EXPECT_FALSE(consents_.MayProcess(id, "profiling"));
+  EXPECT_TRUE(consents_.MaySend(other, "marketing", "email"));
+  EXPECT_ERROR_CODE(dsar_.Fulfil(request), ErrorCode::kFailedPrecondition);  // not twice
+
+  clock_.Advance(std::chrono::days{7} - 1ms);
+  auto early = dsar_.RunDueErasures();
+  ASSERT_OK(early);
+  EXPECT_TRUE(early->erased.empty());
+  EXPECT_EQ(DirectCounts(id), before);
+
+  clock_.Advance(1ms);
+  auto due = dsar_.RunDueErasures();
+  ASSERT_OK(due);
+  EXPECT_EQ(due->erased, std::vector<int64_t>{request});
+  EXPECT_TRUE(due->failed.empty());
+  for (const auto& [table, count] : DirectCounts(id)) {
+    if (table != "privacy_requests") {
+      EXPECT_EQ(count, 0) << table;
+    }
+  }
+  auto done = dsar_.Get(request);
+  ASSERT_OK(done);
+  EXPECT_EQ(done->status, "completed");
+  EXPECT_NE(done->result_json.find("\"tables\":{"), std::string::npos) << done->result_json;
+  EXPECT_NE(done->result_json.find("\"events\":" + std::to_string(before["events"])), std::string::npos)
+      << done->result_json;
+  EXPECT_EQ(done->result_json.find("a@example.com"), std::string::npos);
+  EXPECT_TRUE(*dsar_.IsSuppressed("email", "a@example.com"));
+  EXPECT_TRUE(features_.Get(other, clock_.Now()).has_value());
+  auto again = dsar_.RunDueErasures();
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->erased.empty());
+}
+
+TEST_F(PrivacyTest, CancelDuringTheGracePeriodKeepsEverythingAndLiftsOnlyItsOwnRestriction) {
+  CustomerId id = AddFullSubject("a@example.com");
+  CustomerId restricted = AddFullSubject("r@example.com");
+  ASSERT_OK(dsar_.SetFlags(restricted, std::nullopt, true));
+  int64_t request = OpenVerifiedErase(dsar_, id);
+  int64_t request2 = OpenVerifiedErase(dsar_, restricted);
+  auto before = DirectCounts(id);
+  ASSERT_OK(dsar_.Fulfil(request));
+  ASSERT_OK(dsar_.Fulfil(request2));
+  clock_.Advance(std::chrono::days{3});
+
+  auto cancelled = dsar_.Cancel(request, "user:9");
+  ASSERT_OK(dsar_.Cancel(request2, "user:9"));
+
+  ASSERT_OK(cancelled);
+  EXPECT_EQ(cancelled->status, "cancelled");
+  EXPECT_NE(cancelled->result_json.find("\"cancelled_by\":\"user:9\""), std::string::npos) << cancelled->result_json;
+  EXPECT_EQ(dsar_.Get(request)->status, "cancelled");
+  EXPECT_TRUE(consents_.MaySend(id, "marketing", "email"));
+  EXPECT_FALSE(store_->GetPrivacyFlags(id)->restricted);
+  EXPECT_TRUE(store_->GetPrivacyFlags(restricted)->restricted);  // restricted before the request: stays so
+  EXPECT_FALSE(consents_.MaySend(restricted, "marketing", "email"));
+  clock_.Advance(std::chrono::days{30});
+  auto due = dsar_.RunDueErasures();
+  ASSERT_OK(due);
+  EXPECT_TRUE(due->erased.empty());
+  EXPECT_EQ(DirectCounts(id), before);
+  EXPECT_ERROR_CODE(dsar_.Cancel(request, "user:9"), ErrorCode::kFailedPrecondition);
+  EXPECT_ERROR_CODE(dsar_.Fulfil(request), ErrorCode::kFailedPrecondition);
+  EXPECT_ERROR_CODE(dsar_.Cancel(987654, "user:9"), ErrorCode::kNotFound);
+  auto open = dsar_.Open(id, "access", "gdpr", "");
+  ASSERT_OK(open);
+  EXPECT_ERROR_CODE(dsar_.Cancel(open->id, "user:9"), ErrorCode::kFailedPrecondition);  // not scheduled
+}
+
+TEST_F(PrivacyTest, AScheduledErasureSurvivesARestart) {
+  CustomerId id = AddFullSubject("a@example.com");
+  int64_t request = OpenVerifiedErase(dsar_, id);
+  ASSERT_OK(dsar_.Fulfil(request));
+  clock_.Advance(std::chrono::days{8});
+
+  // A new process: everything rebuilt from the same files, nothing carried over in memory.
+  auto store = Open(dir_);
+  features::FeatureStore features{clock_};
+  ASSERT_OK(features.Rebuild(*store));
+  ConsentService consents{*store, clock_};
+  ASSERT_OK(consents.Load());
+  DsarService dsar{*store, features, consents, clock_, std::string(kSecret)};
+  EXPECT_FALSE(consents.MaySend(id, "marketing", "email"));  // the restriction is in the database
+  auto due = dsar.RunDueErasures();
+
+  ASSERT_OK(due);
+  EXPECT_EQ(due->erased, std::vector<int64_t>{request});
+  EXPECT_EQ(DirectCounts(id)["customers"], 0);
+  EXPECT_EQ(dsar.Get(request)->status, "completed");
+  EXPECT_FALSE(features.Get(id, clock_.Now()).has_value());
+}
+
+TEST_F(PrivacyTest, ALegalHoldSetDuringTheGracePeriodStopsTheErasureAndItStaysScheduled) {
+  CustomerId id = AddFullSubject("a@example.com");
+  int64_t request = OpenVerifiedErase(dsar_, id);
+  ASSERT_OK(dsar_.Fulfil(request));
+  ASSERT_OK(dsar_.SetFlags(id, true, std::nullopt));
+  clock_.Advance(std::chrono::days{8});
+  auto before = DirectCounts(id);
+
+  auto due = dsar_.RunDueErasures();
+
+  ASSERT_OK(due);
+  EXPECT_TRUE(due->erased.empty());
+  ASSERT_EQ(due->failed.size(), 1u);
+  EXPECT_NE(due->failed[0].find("legal hold"), std::string::npos) << due->failed[0];
+  EXPECT_EQ(DirectCounts(id), before);
+  EXPECT_EQ(dsar_.Get(request)->status, "scheduled");
+}
+
+TEST_F(PrivacyTest, GracePeriodOutsideZeroToNinetyDaysIsRejectedNamingTheOption) {
+  EXPECT_FIELD_ERROR(dsar_.set_erasure_grace(std::chrono::days{91}), "erasure-grace-days");
+  EXPECT_FIELD_ERROR(dsar_.set_erasure_grace(std::chrono::days{-1}), "erasure-grace-days");
+  EXPECT_EQ(dsar_.erasure_grace(), kDefaultErasureGrace);
+  ASSERT_OK(dsar_.set_erasure_grace(std::chrono::days{90}));
+  EXPECT_EQ(dsar_.erasure_grace(), std::chrono::days{90});
+}
+
+// ---- Self-service requests: single-use codes ----
+
+// The code of the newest outbox message of `id` (what the messaging module would send).
+std::string LastCode(storage::Store& store, CustomerId id) {
+  auto outbox = store.ListOutbox(id);
+  if (!outbox || outbox->empty()) return "";
+  const std::string& payload = outbox->back().payload_json;
+  auto at = payload.find("\"code\":\"");
+  return at == std::string::npos ? "" : payload.substr(at + 8, 6);
+}
+
+std::string WrongCode(const std::string& code) {
+  std::string wrong = code;
+  wrong[0] = static_cast<char>('0' + (wrong[0] - '0' + 1) % 10);
+  return wrong;
+}
+
+TEST_F(PrivacyTest, SelfServiceCodeIsHashedSingleUseAndExpiresAfterADay) {
+  CustomerId id = AddFullSubject("a@example.com");
+  PublicRequestService requests{*store_, clock_, "code-key"};
+  ASSERT_OK(requests.Submit("erase", "email", "a@example.com", "gdpr"));
+  auto list = store_->ListPrivacyRequests({.customer = id});
+  ASSERT_OK(list);
+  const auto& opened = list->back();
+  EXPECT_EQ(opened.kind, "erase");
+  EXPECT_EQ(opened.verification, "unverified");
+  std::string code = LastCode(*store_, id);
+  ASSERT_EQ(code.size(), 6u);
+  auto stored = store_->GetVerificationCode(opened.id);
+  ASSERT_OK(stored);
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ((*stored)->code_hash, requests.CodeHash(opened.id, code));
+  EXPECT_EQ((*stored)->code_hash.find(code), std::string::npos);
+  EXPECT_EQ((*stored)->expires_at, kNow + std::chrono::hours(24));
+  auto outbox = store_->ListOutbox(id);
+  EXPECT_EQ(outbox->back().template_name, "dsar_verification");
+  EXPECT_EQ(outbox->back().channel, "email");
+  EXPECT_FALSE(outbox->back().sent_at.has_value());
+
+  clock_.Advance(std::chrono::hours(24));
+  EXPECT_FIELD_ERROR(requests.Verify(opened.id, code), "code");  // expired
+  EXPECT_EQ(dsar_.Get(opened.id)->verification, "unverified");
+  clock_.Set(kNow + std::chrono::hours(1));
+  auto verified = requests.Verify(opened.id, code);
+  ASSERT_OK(verified);
+  EXPECT_EQ(verified->verification, "verified");
+  EXPECT_EQ(verified->verification_method, "email");
+  EXPECT_EQ(verified->verified_by, "requester");
+  EXPECT_FIELD_ERROR(requests.Verify(opened.id, code), "code");  // reused
+}
+
+TEST_F(PrivacyTest, FiveWrongTriesBurnTheCode) {
+  CustomerId id = AddFullSubject("a@example.com");
+  PublicRequestService requests{*store_, clock_, "code-key"};
+  ASSERT_OK(requests.Submit("access", "email", "a@example.com", "pipl"));
+  int64_t request = store_->ListPrivacyRequests({.customer = id})->back().id;
+  std::string code = LastCode(*store_, id);
+
+  for (int i = 0; i < 5; ++i) EXPECT_FIELD_ERROR(requests.Verify(request, WrongCode(code)), "code");
+  auto burned = requests.Verify(request, code);
+
+  EXPECT_FIELD_ERROR(burned, "code");
+  EXPECT_NE(burned.error().message().find("too many"), std::string::npos) << burned.error().message();
+  EXPECT_EQ((*store_->GetVerificationCode(request))->attempts, 5);
+  EXPECT_EQ(dsar_.Get(request)->verification, "unverified");
+}
+
+TEST_F(PrivacyTest, SelfServiceForAnUnknownIdentifierStoresNothingAndBadInputIsRejected) {
+  CustomerId id = AddFullSubject("a@example.com");
+  PublicRequestService requests{*store_, clock_, "code-key"};
+  size_t before = store_->ListPrivacyRequests({})->size();
+
+  ASSERT_OK(requests.Submit("access", "email", "nobody@example.com", "gdpr"));
+
+  EXPECT_EQ(store_->ListPrivacyRequests({})->size(), before);
+  EXPECT_EQ(store_->ListOutbox(id)->size(), 1u);  // the fixture's own message only
+  EXPECT_FIELD_ERROR(requests.Submit("nuke", "email", "a@example.com", "gdpr"), "type");
+  EXPECT_FIELD_ERROR(requests.Submit("access", "fax", "a@example.com", "gdpr"), "channel");
+  EXPECT_FIELD_ERROR(requests.Submit("access", "email", "a@example.com", "mars"), "jurisdiction");
+  EXPECT_EQ(store_->ListPrivacyRequests({})->size(), before);
+  EXPECT_FIELD_ERROR(requests.Verify(999999, "123456"), "code");  // unknown id: like a wrong code
+  EXPECT_FIELD_ERROR(requests.Verify(1, "12ab56"), "code");
 }
 
 TEST_F(PrivacyTest, LegalHoldBlocksErasure) {

@@ -299,7 +299,7 @@ struct PrivacyRequestRecord {
   CustomerId customer;
   std::string kind;          // access | portability | rectify | erase | restrict
   std::string jurisdiction;  // gdpr | pipl | ccpa
-  std::string status;        // open | completed | rejected
+  std::string status;        // open | scheduled (erasure in its grace period) | completed | rejected | cancelled
   Timestamp received_at;
   Timestamp due_at;
   std::optional<Timestamp> completed_at;
@@ -310,13 +310,41 @@ struct PrivacyRequestRecord {
   std::string verification_method;  // id_document | account | email | phone | in_person | other
   std::string verified_by;          // actor, e.g. "user:3"
   std::optional<Timestamp> verified_at;
+  // An erasure in its grace period runs at this time (status "scheduled"; migration 11).
+  std::optional<Timestamp> scheduled_for;
 };
 
 struct PrivacyRequestQuery {
   std::optional<CustomerId> customer;
   std::optional<Timestamp> overdue_at;  // only open requests due before this time
+  std::optional<Timestamp> scheduled_due_at;  // only scheduled requests whose scheduled_for <= this time
   int64_t after_id = 0;
   int limit = 50;
+};
+
+// The single-use code of a self-service data-subject request (privacy/public_requests.h; migration 11): only
+// its hash is stored; `attempts` counts wrong tries (5 burn it); used_at is set once it verified the request.
+struct VerificationCodeRecord {
+  int64_t request_id = 0;
+  CustomerId customer;
+  std::string channel;    // email | phone
+  std::string code_hash;  // hex keyed hash of the code
+  Timestamp expires_at;
+  int attempts = 0;
+  std::optional<Timestamp> used_at;
+  Timestamp created_at;
+};
+
+// A message for the (future) messaging module to send (migration 11). There is no mailer yet: rows wait with
+// sent_at unset.
+struct OutboxRecord {
+  int64_t id = 0;
+  std::string channel;  // email | sms
+  CustomerId customer;  // the recipient
+  std::string template_name;
+  std::string payload_json;
+  Timestamp created_at;
+  std::optional<Timestamp> sent_at;
 };
 
 // Per-customer privacy switches; absent row = both false.

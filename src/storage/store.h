@@ -148,6 +148,10 @@ class WriteTxn {
   virtual Result<std::vector<TableCount>> EraseSubjectRows(CustomerId id,
                                                           const std::vector<std::string>& keep_tables) = 0;
   virtual Result<void> AddErasureSuppression(std::string_view hash, int64_t request_id, Timestamp at) = 0;
+  // Self-service requests (migration 11): insert or replace the code of a request, by request_id; append a
+  // message to the notification outbox and return its id.
+  virtual Result<void> PutVerificationCode(const VerificationCodeRecord& code) = 0;
+  virtual Result<int64_t> InsertOutbox(const OutboxRecord& message) = 0;
   // Rows changed (deleted or anonymised); 0 when nothing is left to do, so a second run is a no-op.
   virtual Result<int64_t> ApplyRetention(const RetentionRule& rule) = 0;
 
@@ -310,6 +314,10 @@ class Store {
   // tables included.
   virtual Result<std::vector<SubjectTable>> ExportSubjectRows(CustomerId id) = 0;
   virtual Result<bool> IsErasureSuppressed(std::string_view hash) = 0;
+  // The verification code of a self-service request; nullopt when it has none.
+  virtual Result<std::optional<VerificationCodeRecord>> GetVerificationCode(int64_t request_id) = 0;
+  // Outbox messages of one customer, oldest first (tests, the future messaging module).
+  virtual Result<std::vector<OutboxRecord>> ListOutbox(CustomerId customer) = 0;
 
   // Analytics settings (analytics/): the stored value, nullopt when never set. Default kInternal.
   virtual Result<std::optional<AnalyticsSettingRecord>> GetAnalyticsSetting(std::string_view) {

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "app/runtime.h"
+#include "privacy/public_requests.h"
 #include "audit/ledger_service.h"
 #include "http/handlers/api_services.h"
 #include "http/router.h"
@@ -119,6 +120,7 @@ TEST_F(ApiTest, EveryRegisteredRouteIsInTheOpenApiDocumentAndViceVersa) {
     http::ApiServices services{rt.store(), rt.auth(), rt.features(), rt.ingest(), views, rt.rates(), rt.clock()};
     services.consents = &rt.consents();
     services.dsar = &rt.dsar();
+    services.public_requests = &rt.public_requests();
     services.rfm = &rt.rfm();
     services.lifecycle = &rt.lifecycle();
     services.segments = &rt.segments();

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "app/runtime.h"
+#include "privacy/public_requests.h"
 #include "security/auth_service.h"
 #include "http/handlers/api_services.h"
 #include "http/router.h"
@@ -70,6 +71,9 @@ const std::map<std::string, std::string> kMatrix = {
     {"POST /api/v1/privacy/requests/{id}/fulfil", "UAFFFFFFFA"},
     {"POST /api/v1/privacy/requests/{id}/reject", "UAFFFFFFFA"},
     {"POST /api/v1/privacy/requests/{id}/verify", "UAFFFFFFFA"},
+    {"POST /api/v1/privacy/requests/{id}/cancel", "UAFFFFFFFA"},
+    {"POST /api/v1/privacy/public-requests", "AAAAAAAAAA"},
+    {"POST /api/v1/privacy/public-requests/verify", "AAAAAAAAAA"},
     {"GET /api/v1/privacy/pseudonymised-export", "UAFFFFFFFA"},
     {"POST /api/v1/privacy/retention/run", "UAFFFFFFFA"},
     {"GET /api/v1/me", "UAAAAAAFAA"},
@@ -243,6 +247,7 @@ class AuthzTest : public ::testing::Test {
                                views,      rt.rates(), rt.clock()};
     services.consents = &rt.consents();
     services.dsar = &rt.dsar();
+    services.public_requests = &rt.public_requests();
     services.rfm = &rt.rfm();
     services.lifecycle = &rt.lifecycle();
     services.segments = &rt.segments();

@@ -8,6 +8,8 @@
 #include "app/runtime.h"
 #include "security/auth_service.h"
 #include "privacy/consent_service.h"
+#include "ingest/ingest_pipeline.h"
+#include "privacy/dsar_service.h"
 #include "storage/store.h"
 #include "tests/support/http_client.h"
 #include "tests/support/served_runtime.h"
@@ -125,6 +127,7 @@ TEST_F(PrivacyApiTest, SegmentTraitsConsentIsRecordedWithSourceIngest) {
 }
 
 TEST_F(PrivacyApiTest, ErasureRequestRemovesTheCustomerAndReturnsACertificate) {
+  ASSERT_TRUE(runtime_->dsar().set_erasure_grace(std::chrono::days{0}).has_value());  // `--erasure-grace-days 0`
   int64_t id = CreateCustomer(R"({"name":"王芳","email":"wf@example.cn"})");
   ASSERT_EQ(Api("PUT", Consents(id), R"({"consents":[{"purpose":"marketing","channel":"sms","granted":true}]})").status, 200);
   HttpResponse opened = Api("POST", "/api/v1/privacy/requests",
@@ -162,6 +165,219 @@ TEST_F(PrivacyApiTest, ErasureRequestRemovesTheCustomerAndReturnsACertificate) {
   HttpResponse stored = Api("GET", "/api/v1/privacy/requests/" + std::to_string(request));
   ASSERT_EQ(stored.status, 200);
   EXPECT_EQ(std::string(parser_.parse(stored.body).value()["status"].get_string().value()), "completed");
+}
+
+TEST_F(PrivacyApiTest, ErasureIsScheduledForTheGracePeriodAndCanBeCancelled) {
+  int64_t id = CreateCustomer(R"({"name":"赵敏","email":"zm@example.cn"})");
+  ASSERT_EQ(Api("PUT", Consents(id), R"({"consents":[{"purpose":"marketing","channel":"sms","granted":true}]})").status, 200);
+  HttpResponse opened = Api("POST", "/api/v1/privacy/requests",
+                            R"({"customer_id":)" + std::to_string(id) + R"(,"kind":"erase","jurisdiction":"gdpr"})");
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  const std::string request = "/api/v1/privacy/requests/" + std::to_string(Json(opened)["id"].get_int64().value());
+  EXPECT_EQ(Api("POST", request + "/cancel").status, 422);  // open, not scheduled
+  ASSERT_EQ(Api("POST", request + "/verify", R"({"method":"email"})").status, 200);
+
+  HttpResponse scheduled = Api("POST", request + "/fulfil");
+
+  ASSERT_EQ(scheduled.status, 202) << scheduled.body;
+  EXPECT_EQ(std::string(Json(scheduled)["status"].get_string().value()), "scheduled");
+  HttpResponse stored = Api("GET", request);
+  ASSERT_EQ(stored.status, 200);
+  EXPECT_EQ(std::string(Json(stored)["status"].get_string().value()), "scheduled");
+  EXPECT_FALSE(Json(stored)["scheduled_for"].is_null()) << stored.body;
+  EXPECT_EQ(Api("GET", "/api/v1/customers/" + std::to_string(id)).status, 200);  // not erased yet
+  EXPECT_FALSE(runtime_->consents().MaySend(CustomerId(id), "marketing", "sms"));  // restricted meanwhile
+  auto due = runtime_->dsar().RunDueErasures();
+  ASSERT_TRUE(due.has_value());
+  EXPECT_TRUE(due->erased.empty());  // 7 days have not passed
+
+  HttpResponse cancelled = Api("POST", request + "/cancel");
+
+  ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+  EXPECT_EQ(std::string(Json(cancelled)["status"].get_string().value()), "cancelled");
+  EXPECT_TRUE(runtime_->consents().MaySend(CustomerId(id), "marketing", "sms"));
+  EXPECT_EQ(Api("POST", request + "/cancel").status, 422);
+  EXPECT_EQ(Api("POST", request + "/fulfil").status, 422);
+  EXPECT_EQ(Api("POST", "/api/v1/privacy/requests/999999/cancel").status, 404);
+  EXPECT_EQ(Api("POST", "/api/v1/privacy/requests/abc/cancel").status, 400);
+  EXPECT_EQ(Api("GET", "/api/v1/customers/" + std::to_string(id)).status, 200);
+  auto ledger = runtime_->store().ListLedger({.action = "privacy_request.cancel"});
+  ASSERT_TRUE(ledger.has_value());
+  EXPECT_EQ(ledger->size(), 1u);
+}
+
+TEST_F(PrivacyApiTest, AnErasedSubjectIsNotRecreatedByCsvImportOrIngest) {
+  ASSERT_TRUE(runtime_->dsar().set_erasure_grace(std::chrono::days{0}).has_value());
+  int64_t id = CreateCustomer(R"({"name":"孙悟空","email":"swk@example.cn","phone":"13900139000"})");
+  HttpResponse opened = Api("POST", "/api/v1/privacy/requests",
+                            R"({"customer_id":)" + std::to_string(id) + R"(,"kind":"erase","jurisdiction":"pipl"})");
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  const std::string request = "/api/v1/privacy/requests/" + std::to_string(Json(opened)["id"].get_int64().value());
+  ASSERT_EQ(Api("POST", request + "/verify", R"({"method":"phone"})").status, 200);
+  ASSERT_EQ(Api("POST", request + "/fulfil").status, 200);
+
+  // The same person in other spellings (the importer normalises them), between two new customers.
+  std::string csv = "name,email,phone\n孙悟空,SWK@Example.cn,\n新客户,new@example.cn,\n悟空,,+86 139 0013 9000\n";
+  HttpResponse strict = Api("POST", "/api/v1/imports/customers", csv, {{"Content-Type", "text/csv"}});
+  HttpResponse skipped =
+      Api("POST", "/api/v1/imports/customers?skip_invalid=true", csv, {{"Content-Type", "text/csv"}});
+
+  ASSERT_EQ(strict.status, 422) << strict.body;
+  ASSERT_EQ(skipped.status, 200) << skipped.body;
+  for (const HttpResponse* r : {&strict, &skipped}) {
+    auto errors = Json(*r)["errors"].get_array();
+    ASSERT_EQ(errors.size(), 2u) << r->body;
+    EXPECT_EQ(errors.at(0)["line"].get_int64().value(), 2);
+    EXPECT_EQ(std::string(errors.at(0)["field"].get_string().value()), "email");
+    EXPECT_EQ(std::string(errors.at(0)["reason"].get_string().value()), "erased_subject");
+    EXPECT_EQ(std::string(errors.at(0)["value"].get_string().value()), "");
+    EXPECT_EQ(errors.at(1)["line"].get_int64().value(), 4);
+    EXPECT_EQ(std::string(errors.at(1)["field"].get_string().value()), "phone");
+    EXPECT_EQ(std::string(errors.at(1)["reason"].get_string().value()), "erased_subject");
+    EXPECT_EQ(r->body.find("Example.cn"), std::string::npos) << r->body;
+    EXPECT_EQ(r->body.find("139"), std::string::npos) << r->body;
+  }
+  EXPECT_EQ(Json(skipped)["created"].get_int64().value(), 1);
+  EXPECT_TRUE(runtime_->store().FindIdentity("email", "new@example.cn")->has_value());
+  EXPECT_FALSE(runtime_->store().FindIdentity("email", "swk@example.cn")->has_value());
+  EXPECT_FALSE(runtime_->store().FindIdentity("phone", "+8613900139000")->has_value());
+
+  // Ingest: accepted (200, Segment semantics), but the erased identifiers and the traits are not stored.
+  std::string basic = "ZTJlLXdyaXRlLWtleS0wMTIzNDU2Nzg5Og==";  // base64("e2e-write-key-0123456789:")
+  HttpResponse identify = client_->Request(
+      "POST", "/v1/identify",
+      R"({"userId":"u-swk","messageId":"m-swk-1","traits":{"email":"swk@example.cn","name":"孙悟空","phone":"13900139000"}})",
+      {{"Authorization", "Basic " + basic}});
+  HttpResponse only_erased = client_->Request(
+      "POST", "/v1/track",
+      R"({"anonymousId":"anon-x","messageId":"m-swk-2","event":"Viewed","context":{"traits":{"email":"swk@example.cn"}}})",
+      {{"Authorization", "Basic " + basic}});
+  HttpResponse normal = client_->Request(
+      "POST", "/v1/identify", R"({"userId":"u-other","messageId":"m-other","traits":{"email":"other@example.cn"}})",
+      {{"Authorization", "Basic " + basic}});
+
+  ASSERT_EQ(identify.status, 200) << identify.body;
+  ASSERT_EQ(only_erased.status, 200) << only_erased.body;
+  ASSERT_EQ(normal.status, 200) << normal.body;
+  EXPECT_EQ(identify.body, normal.body);  // the sender cannot tell
+  EXPECT_FALSE(runtime_->store().FindIdentity("email", "swk@example.cn")->has_value());
+  EXPECT_FALSE(runtime_->store().FindIdentity("phone", "+8613900139000")->has_value());
+  EXPECT_TRUE(runtime_->store().FindIdentity("email", "other@example.cn")->has_value());
+  auto user = runtime_->store().FindIdentity("user_id", "u-swk");
+  ASSERT_TRUE(user.has_value() && user->has_value());  // the new user id itself is not suppressed
+  auto customer = runtime_->store().GetCustomer(**user);
+  ASSERT_TRUE(customer.has_value());
+  EXPECT_EQ(customer->email, "");
+  EXPECT_EQ(customer->name, "");
+  EXPECT_EQ(customer->phone, "");
+  EXPECT_EQ(runtime_->ingest().suppressed_total(), 2);
+}
+
+// The code of the newest outbox message of `id` (what the messaging module would send).
+std::string OutboxCode(storage::Store& store, int64_t id) {
+  auto outbox = store.ListOutbox(CustomerId(id));
+  if (!outbox || outbox->empty()) return "";
+  const std::string& payload = outbox->back().payload_json;
+  auto at = payload.find("\"code\":\"");
+  return at == std::string::npos ? "" : payload.substr(at + 8, 6);
+}
+
+TEST_F(PrivacyApiTest, SelfServiceRequestAnswersTheSameForAnyoneAndIsVerifiedWithTheCode) {
+  int64_t id = CreateCustomer(R"({"name":"林黛玉","email":"ldy@example.cn","phone":"13700137000"})");
+  auto submit = [&](const std::string& body) { return client_->Request("POST", "/api/v1/privacy/public-requests", body); };
+  auto verify = [&](int64_t request, const std::string& code) {
+    return client_->Request("POST", "/api/v1/privacy/public-requests/verify",
+                            R"({"request_id":)" + std::to_string(request) + R"(,"code":")" + code + "\"}");
+  };
+
+  HttpResponse known = submit(R"({"type":"access","email":"LDY@Example.cn"})");
+  HttpResponse unknown = submit(R"({"type":"access","email":"nobody@example.cn"})");
+  HttpResponse unknown_phone = submit(R"({"type":"erase","phone":"13900000000"})");
+
+  ASSERT_EQ(known.status, 202) << known.body;
+  EXPECT_EQ(unknown.status, 202) << unknown.body;
+  EXPECT_EQ(unknown_phone.status, 202) << unknown_phone.body;
+  EXPECT_EQ(known.body, unknown.body);  // no enumeration
+  EXPECT_EQ(known.body, unknown_phone.body);
+  HttpResponse all = Api("GET", "/api/v1/privacy/requests");
+  ASSERT_EQ(all.status, 200);
+  ASSERT_EQ(Json(all)["data"].get_array().size(), 1u) << all.body;  // only the matching identifier opened one
+  auto opened = Json(all)["data"].get_array().at(0);
+  int64_t request = opened["id"].get_int64().value();
+  EXPECT_EQ(opened["customer_id"].get_int64().value(), id);
+  EXPECT_EQ(std::string(opened["verification"].get_string().value()), "unverified");
+  std::string code = OutboxCode(runtime_->store(), id);
+  ASSERT_EQ(code.size(), 6u);
+  EXPECT_EQ(all.body.find(code), std::string::npos);
+  std::string wrong = code;
+  wrong[0] = static_cast<char>('0' + (wrong[0] - '0' + 1) % 10);
+
+  HttpResponse bad = verify(request, wrong);
+  HttpResponse ok = verify(request, code);
+  HttpResponse reused = verify(request, code);
+
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find(R"("field":"code")"), std::string::npos) << bad.body;
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(std::string(Json(ok)["verification"].get_string().value()), "verified");
+  EXPECT_EQ(reused.status, 400) << reused.body;
+  EXPECT_NE(reused.body.find(R"("field":"code")"), std::string::npos) << reused.body;
+  HttpResponse stored = Api("GET", "/api/v1/privacy/requests/" + std::to_string(request));
+  EXPECT_NE(stored.body.find(R"("verification":"verified","verification_method":"email","verified_by":"requester")"),
+            std::string::npos)
+      << stored.body;
+  auto ledger = runtime_->store().ListLedger({.actor = "requester", .action = "privacy_request.update"});
+  ASSERT_TRUE(ledger.has_value());
+  EXPECT_EQ(ledger->size(), 1u);
+  // The verified request goes on through the staff flow.
+  HttpResponse fulfilled = Api("POST", "/api/v1/privacy/requests/" + std::to_string(request) + "/fulfil");
+  EXPECT_EQ(fulfilled.status, 200) << fulfilled.body;
+}
+
+TEST_F(PrivacyApiTest, SelfServiceBurnsACodeAfterFiveWrongTriesAndRejectsBadInput) {
+  int64_t id = CreateCustomer(R"({"name":"贾宝玉","phone":"13600136000"})");
+  ASSERT_EQ(client_->Request("POST", "/api/v1/privacy/public-requests", R"({"type":"erase","phone":"136 0013 6000"})").status, 202);
+  auto list = runtime_->store().ListPrivacyRequests({.customer = CustomerId(id)});
+  ASSERT_TRUE(list.has_value() && list->size() == 1u);
+  int64_t request = list->back().id;
+  std::string code = OutboxCode(runtime_->store(), id);
+  ASSERT_EQ(code.size(), 6u);
+  EXPECT_EQ(runtime_->store().ListOutbox(CustomerId(id))->back().channel, "sms");
+  std::string wrong = code;
+  wrong[0] = static_cast<char>('0' + (wrong[0] - '0' + 1) % 10);
+  std::string target = "/api/v1/privacy/public-requests/verify";
+  std::string wrong_body = R"({"request_id":)" + std::to_string(request) + R"(,"code":")" + wrong + "\"}";
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(client_->Request("POST", target, wrong_body).status, 400);
+
+  HttpResponse burned = client_->Request("POST", target, R"({"request_id":)" + std::to_string(request) + R"(,"code":")" + code + "\"}");
+
+  EXPECT_EQ(burned.status, 400) << burned.body;
+  EXPECT_NE(burned.body.find("too many"), std::string::npos) << burned.body;
+  EXPECT_EQ(runtime_->store().GetPrivacyRequest(request)->verification, "unverified");
+  for (const char* body : {R"({})", R"({"type":"nuke","email":"a@b.cn"})", R"({"type":"access"})",
+                           R"({"type":"access","email":"a@b.cn","phone":"13600136000"})",
+                           R"({"type":"access","email":"not-an-email"})", R"({"type":"access","phone":"12"})",
+                           R"({"type":"access","email":"a@b.cn","jurisdiction":"mars"})",
+                           R"({"type":"access","email":"a@b.cn","x":1})", "not json"}) {
+    HttpResponse r = client_->Request("POST", "/api/v1/privacy/public-requests", body);
+    EXPECT_EQ(r.status, 400) << body << ": " << r.body;
+  }
+  for (const char* body : {R"({})", R"({"request_id":1})", R"({"request_id":1,"code":"12ab56"})",
+                           R"({"request_id":0,"code":"123456"})", R"({"request_id":999999,"code":"123456"})"}) {
+    HttpResponse r = client_->Request("POST", target, body);
+    EXPECT_EQ(r.status, 400) << body << ": " << r.body;
+  }
+  EXPECT_EQ(runtime_->store().ListPrivacyRequests({})->size(), 1u);
+}
+
+TEST_F(PrivacyApiTest, SelfServiceRequestsAreRateLimitedPerAddress) {
+  int statuses[12];
+  for (int& status : statuses) {
+    status = client_->Request("POST", "/api/v1/privacy/public-requests", R"({"type":"access","email":"x@example.cn"})").status;
+  }
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(statuses[i], 202) << i;
+  EXPECT_EQ(statuses[10], 429);
+  EXPECT_EQ(statuses[11], 429);
 }
 
 TEST_F(PrivacyApiTest, BadPrivacyRequestsAre400) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "app/runtime.h"
+#include "privacy/dsar_service.h"
 #include "tests/support/http_client.h"
 #include "tests/support/served_runtime.h"
 
@@ -266,6 +267,7 @@ TEST_F(SegmentsApiTest, IngestedCustomerEntersAndLaterExitsInRealTime) {
 }
 
 TEST_F(SegmentsApiTest, AnErasedMemberLeavesTheSegmentAtOnceWithoutAnExitEvent) {
+  ASSERT_TRUE(runtime_->dsar().set_erasure_grace(std::chrono::days{0}).has_value());  // no grace period
   int64_t erased = CreateCustomer(R"({"name":"韩梅梅","email":"han@example.cn","country":"CN"})");
   int64_t kept = CreateCustomer(R"({"name":"李雷","email":"li@example.cn","country":"CN"})");
   int64_t id = CreateSegment("中国客户", "country = \"CN\"");

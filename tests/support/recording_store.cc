@@ -374,6 +374,10 @@ class RecordingTxn final : public storage::WriteTxn {
   Result<std::vector<storage::TableCount>> EraseSubjectRows(CustomerId, const std::vector<std::string>&) override {
     return NotImplemented("EraseSubjectRows");
   }
+  Result<void> PutVerificationCode(const storage::VerificationCodeRecord&) override {
+    return NotImplemented("PutVerificationCode");
+  }
+  Result<int64_t> InsertOutbox(const storage::OutboxRecord&) override { return NotImplemented("InsertOutbox"); }
   Result<void> AddErasureSuppression(std::string_view, int64_t, Timestamp) override {
     return NotImplemented("AddErasureSuppression");
   }
@@ -639,6 +643,10 @@ Result<std::vector<storage::SubjectTable>> RecordingStore::ExportSubjectRows(Cus
   return NotImplemented("ExportSubjectRows");
 }
 Result<bool> RecordingStore::IsErasureSuppressed(std::string_view) { return NotImplemented("IsErasureSuppressed"); }
+Result<std::optional<storage::VerificationCodeRecord>> RecordingStore::GetVerificationCode(int64_t) {
+  return NotImplemented("GetVerificationCode");
+}
+Result<std::vector<storage::OutboxRecord>> RecordingStore::ListOutbox(CustomerId) { return NotImplemented("ListOutbox"); }
 Result<std::optional<storage::RoleRecord>> RecordingStore::FindRole(std::string_view) {
   return NotImplemented("FindRole");
 }

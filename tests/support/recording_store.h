@@ -120,6 +120,8 @@ class RecordingStore : public storage::Store {
   Result<std::vector<std::string>> ListSubjectTables() override;
   Result<std::vector<storage::SubjectTable>> ExportSubjectRows(CustomerId id) override;
   Result<bool> IsErasureSuppressed(std::string_view hash) override;
+  Result<std::optional<storage::VerificationCodeRecord>> GetVerificationCode(int64_t request_id) override;
+  Result<std::vector<storage::OutboxRecord>> ListOutbox(CustomerId customer) override;
   int SchemaVersion() const override { return 1; }
 
   // What has been committed.

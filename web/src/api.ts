@@ -484,6 +484,26 @@ export interface AuditEntry {
 
 export type AuditFilters = Partial<Record<'actor' | 'action' | 'object_type' | 'object_id' | 'from' | 'to', string>>;
 
+// A data-subject request (/api/v1/privacy/requests; docs/api.md "Privacy").
+export interface PrivacyRequest {
+  id: number;
+  customer_id: number;
+  kind: string;
+  jurisdiction: string;
+  status: string; // open | scheduled | completed | rejected | cancelled
+  received_at: string;
+  due_at: string;
+  overdue: boolean;
+  completed_at: string | null;
+  verification: string;
+  verification_method: string;
+  verified_by: string;
+  verified_at: string | null;
+  scheduled_for: string | null;
+  note: string;
+  result: Record<string, unknown>;
+}
+
 export interface Role {
   name: string;
   description: string;
@@ -617,6 +637,22 @@ export const api = {
   },
   roles(): Promise<{ data: Role[] }> {
     return request('GET', '/api/v1/roles');
+  },
+  privacyRequests(overdue: boolean, limit: number, cursor: string | null): Promise<Page<PrivacyRequest>> {
+    return request('GET', `/api/v1/privacy/requests${query({ overdue: overdue ? 'true' : null, limit, cursor })}`);
+  },
+  privacyRequest(id: string): Promise<PrivacyRequest> {
+    return request('GET', `/api/v1/privacy/requests/${encodeURIComponent(id)}`);
+  },
+  verifyPrivacyRequest(id: string, method: string): Promise<PrivacyRequest> {
+    return request('POST', `/api/v1/privacy/requests/${encodeURIComponent(id)}/verify`, { method });
+  },
+  // Needs a recent sign-in: a stale session gets the step-up dialog (stepup.ts) and the call is retried.
+  fulfilPrivacyRequest(id: string): Promise<Record<string, unknown>> {
+    return request('POST', `/api/v1/privacy/requests/${encodeURIComponent(id)}/fulfil`);
+  },
+  cancelPrivacyRequest(id: string): Promise<PrivacyRequest> {
+    return request('POST', `/api/v1/privacy/requests/${encodeURIComponent(id)}/cancel`);
   },
   permissions(): Promise<PermissionCatalogue> {
     return request('GET', '/api/v1/permissions');

@@ -33,6 +33,7 @@ class LedgerService;
 namespace panorama::privacy {
 class ConsentService;
 class DsarService;
+class PublicRequestService;
 }
 
 namespace panorama::analytics {
@@ -69,6 +70,8 @@ struct ApiServices {
   privacy::ConsentService* consents = nullptr;
   privacy::DsarService* dsar = nullptr;
   std::string pseudonym_secret;  // server secret the per-recipient pseudonym keys derive from
+  // Self-service data-subject requests (public, rate-limited per IP); the /privacy/public-requests routes need it.
+  privacy::PublicRequestService* public_requests = nullptr;
   // RFM and lifecycle (analytics/); the /rfm and /lifecycle routes and the 360° sections need both.
   analytics::RfmService* rfm = nullptr;
   analytics::LifecycleService* lifecycle = nullptr;

@@ -10,6 +10,7 @@
 #include "security/access/masking.h"
 #include "ingest/csv_importer.h"
 #include "ingest/feature_observer.h"
+#include "privacy/dsar_service.h"
 
 namespace panorama::http {
 namespace {
@@ -55,6 +56,7 @@ Response Import(ApiServices& s, Request& request, ingest::ImportKind kind) {
   if (!invalid.violations().empty()) return Response::Problem(invalid);
   if (request.body.empty()) return Response::Problem(Error::InvalidField("body", "the CSV file is empty"));
   ingest::FeatureObserver observer(s.features);
+  options.suppression = s.dsar;  // erased subjects are not re-created (null when privacy is not wired)
   auto report = ingest::ImportCsv(s.store, request.body, options, s.rates, s.clock.Now(), &observer);
   if (!report) return Response::Problem(report.error());
   // A bulk load moves the quintiles: score everyone again rather than rescoring order by order.

@@ -9,7 +9,10 @@
 #include "http/router.h"
 #include "privacy/consent_service.h"
 #include "privacy/dsar_service.h"
+#include "ingest/normalize.h"
+#include "privacy/public_requests.h"
 #include "privacy/pseudonymised_export.h"
+#include "security/rate_limiter.h"
 #include "privacy/retention.h"
 #include "storage/store.h"
 
@@ -45,6 +48,8 @@ void WriteRequest(JsonWriter& w, const storage::PrivacyRequestRecord& r, Timesta
   w.Key("verification").String(r.verification).Key("verification_method").String(r.verification_method);
   w.Key("verified_by").String(r.verified_by).Key("verified_at");
   WriteOptionalTime(w, r.verified_at);
+  w.Key("scheduled_for");
+  WriteOptionalTime(w, r.scheduled_for);
   w.Key("note").String(r.note).Key("result").RawJson(r.result_json.empty() ? "{}" : r.result_json).EndObject();
 }
 
@@ -223,14 +228,40 @@ Response GetRequest(ApiServices& s, Request& request, const security::Principal&
   return Response::Json(200, w.TakeString());
 }
 
-// Carries the request out; the body is the export bundle (access/portability), the erasure certificate (erase)
-// or a small status object.
+// Carries the request out; the body is the JSON export (access/portability; `?format=bundle`: the ZIP bundle),
+// the erasure certificate (erase
+// without a grace period) or a small status object. An erasure scheduled for the end of its grace period is 202.
 Response FulfilRequest(ApiServices& s, Request& request, const security::Principal&) {
   auto id = PathRequestId(request);
   if (!id) return Response::Problem(id.error());
-  auto result = s.dsar->Fulfil(*id);
+  std::string format(request.Query("format").value_or("json"));
+  if (format != "json" && format != "bundle") {
+    return Response::Problem(Error::InvalidField("format", "must be json or bundle"));
+  }
+  auto result = s.dsar->Fulfil(*id, format == "bundle" ? privacy::ExportFormat::kBundle : privacy::ExportFormat::kJson);
   if (!result) return Response::Problem(result.error());
-  return Response::Json(200, std::move(*result));
+  if (format == "bundle") {
+    // A ZIP: JSON Lines and CSV per table, manifest.json with row counts and SHA-256 (privacy/subject_bundle.h).
+    Response response = Response::Json(200, std::move(*result));
+    response.content_type = "application/zip";
+    response.headers.emplace_back("Content-Disposition",
+                                  "attachment; filename=\"subject-request-" + std::to_string(*id) + ".zip\"");
+    return response;
+  }
+  auto after = s.dsar->Get(*id);
+  int status = after && after->status == "scheduled" ? 202 : 200;
+  return Response::Json(status, std::move(*result));
+}
+
+// POST (no body): stops a scheduled erasure during its grace period; 422 when it is not scheduled.
+Response CancelRequest(ApiServices& s, Request& request, const security::Principal& who) {
+  auto id = PathRequestId(request);
+  if (!id) return Response::Problem(id.error());
+  auto cancelled = s.dsar->Cancel(*id, ActorOf(request, who).actor);
+  if (!cancelled) return Response::Problem(cancelled.error());
+  JsonWriter w;
+  WriteRequest(w, *cancelled, s.clock.Now());
+  return Response::Json(200, w.TakeString());
 }
 
 // POST {"method"}: staff confirm the requester's identity; fulfilment is refused until then.
@@ -310,9 +341,93 @@ Response RunRetentionNow(ApiServices& s, Request&, const security::Principal&) {
   return Response::Json(200, w.TakeString());
 }
 
+// ---- Self-service requests (public) ----
+
+// Per client IP, on top of the API-wide limit: `per_minute` requests a minute (bursts as large). Off with
+// `--no-rate-limit`, like the API-wide limits.
+std::shared_ptr<security::RateLimiter> PublicRequestLimiter(ApiServices& s, double per_minute) {
+  security::RateLimitOptions options;
+  options.enabled = s.limiter == nullptr || s.limiter->options().enabled;
+  options.per_key = {0, 0};
+  options.per_user = {0, 0};
+  options.per_ip = {per_minute / 60.0, per_minute};
+  return std::make_shared<security::RateLimiter>(s.clock, options);
+}
+
+std::optional<Response> LimitPublic(security::RateLimiter& limiter, const Request& request) {
+  auto allowed = limiter.Acquire(security::RateLimiter::Kind::kIp, request.remote_address);
+  if (!allowed) return Response::Problem(allowed.error());
+  return std::nullopt;
+}
+
+// POST {"type", "email" | "phone", "jurisdiction"?}: always 202 with the same body when the input is valid,
+// whether or not the identifier belongs to a customer (no enumeration).
+Response SubmitPublicRequest(ApiServices& s, security::RateLimiter& limiter, Request& request) {
+  if (auto limited = LimitClientIp(s, request)) return *limited;
+  if (auto limited = LimitPublic(limiter, request)) return *limited;
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"type", "email", "phone", "jurisdiction"});
+  auto type = body->String("type", 16, true);
+  auto email = body->String("email", 254);
+  auto phone = body->String("phone", 32);
+  std::string jurisdiction = body->String("jurisdiction", 16).value_or("pipl");
+  if (body->ok() && email.has_value() == phone.has_value()) body->Reject("email", "give exactly one of email or phone");
+  std::string channel, value;
+  if (body->ok() && email) {
+    auto normal = ingest::NormalizeEmail(*email);
+    if (!normal) {
+      body->Reject("email", "is not a valid email address");
+    } else {
+      channel = "email";
+      value = *normal;
+    }
+  } else if (body->ok() && phone) {
+    auto normal = ingest::NormalizePhone(*phone, s.default_phone_region);
+    if (!normal) {
+      body->Reject("phone", "is not a valid phone number");
+    } else {
+      channel = "phone";
+      value = *normal;
+    }
+  }
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  ActorScope actor(ActorContext{.actor = "requester", .ip = TruncateIp(request.remote_address)});
+  auto submitted = s.public_requests->Submit(*type, channel, value, jurisdiction);
+  if (!submitted) return Response::Problem(submitted.error());
+  return Response::Json(202, R"({"status":"received","message":"If the details match our records, a verification code has been sent. Enter it to confirm the request."})");
+}
+
+// POST {"request_id", "code"}: the requester proves control of the email or phone; the request is verified.
+Response VerifyPublicRequest(ApiServices& s, security::RateLimiter& limiter, Request& request) {
+  if (auto limited = LimitClientIp(s, request)) return *limited;
+  if (auto limited = LimitPublic(limiter, request)) return *limited;
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"request_id", "code"});
+  auto id = body->Int("request_id", 1, INT64_MAX, true);
+  auto code = body->String("code", 16, true);
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  ActorScope actor(ActorContext{.actor = "requester", .ip = TruncateIp(request.remote_address)});
+  auto verified = s.public_requests->Verify(*id, *code);
+  if (!verified) return Response::Problem(verified.error());
+  JsonWriter w;
+  w.StartObject().Key("request_id").Int64(verified->id).Key("verification").String(verified->verification);
+  w.Key("status").String(verified->status).EndObject();
+  return Response::Json(200, w.TakeString());
+}
+
 }  // namespace
 
 void RegisterPrivacyRoutes(Router& router, ApiServices& s) {
+  if (s.public_requests != nullptr) {
+    auto submissions = PublicRequestLimiter(s, 10);
+    auto checks = PublicRequestLimiter(s, 30);
+    router.Add(Method::kPost, "/api/v1/privacy/public-requests",
+               Public([&s, submissions](Request& r) { return SubmitPublicRequest(s, *submissions, r); }));
+    router.Add(Method::kPost, "/api/v1/privacy/public-requests/verify",
+               Public([&s, checks](Request& r) { return VerifyPublicRequest(s, *checks, r); }));
+  }
   if (s.consents == nullptr || s.dsar == nullptr) return;
   using security::access::Permission;
   router.Add(Method::kGet, "/api/v1/customers/{id}/consents", Read(s, Permission::kCustomersRead, GetConsents));
@@ -330,6 +445,8 @@ void RegisterPrivacyRoutes(Router& router, ApiServices& s) {
              Write(s, Permission::kPrivacyManage, VerifyRequest));
   router.Add(Method::kPost, "/api/v1/privacy/requests/{id}/reject",
              Write(s, Permission::kPrivacyManage, RejectRequest));
+  router.Add(Method::kPost, "/api/v1/privacy/requests/{id}/cancel",
+             Write(s, Permission::kPrivacyManage, CancelRequest));
   router.Add(Method::kGet, "/api/v1/privacy/pseudonymised-export",
              SensitiveRead(s, Permission::kPrivacyManage, PseudonymisedExport));
   router.Add(Method::kPost, "/api/v1/privacy/retention/run", Write(s, Permission::kPrivacyManage, RunRetentionNow));

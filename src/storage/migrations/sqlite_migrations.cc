@@ -355,9 +355,40 @@ ALTER TABLE privacy_requests ADD COLUMN verified_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE privacy_requests ADD COLUMN verified_at INTEGER;
 )sql";
 
+// Data-subject requests: the erasure grace period (a scheduled erasure runs at scheduled_for), the single-use
+// verification codes of self-service requests (hashed), and the outbox the future messaging module sends from.
+constexpr const char* kV11DsarGraceAndSelfService = R"sql(
+ALTER TABLE privacy_requests ADD COLUMN scheduled_for INTEGER;
+CREATE INDEX privacy_requests_scheduled ON privacy_requests(status, scheduled_for);
+
+CREATE TABLE privacy_verification_codes (
+  request_id  INTEGER PRIMARY KEY,
+  customer_id INTEGER NOT NULL,
+  channel     TEXT NOT NULL,
+  code_hash   TEXT NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  used_at     INTEGER,
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX privacy_verification_codes_customer ON privacy_verification_codes(customer_id);
+
+CREATE TABLE notification_outbox (
+  id          INTEGER PRIMARY KEY,
+  channel     TEXT NOT NULL,
+  customer_id INTEGER NOT NULL,
+  template    TEXT NOT NULL,
+  payload     TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  sent_at     INTEGER
+);
+CREATE INDEX notification_outbox_customer ON notification_outbox(customer_id);
+CREATE INDEX notification_outbox_unsent ON notification_outbox(id) WHERE sent_at IS NULL;
+)sql";
+
 // Known devices: a device token (SHA-256 only) per browser or client that completed a sign-in, so sign-in
 // throttling can tell the owner's device from an attacker's guesses (SECURITY.md §1 row 7, test S5).
-constexpr const char* kV13KnownDevices = R"sql(
+constexpr const char* kV12KnownDevices = R"sql(
 CREATE TABLE known_devices (
   id           INTEGER PRIMARY KEY,
   user_id      INTEGER NOT NULL,
@@ -462,7 +493,9 @@ constexpr Migration kMigrations[] = {
     {8, "analytics settings: RFM score map, lifecycle thresholds", kV8AnalyticsSettings},
     {9, "segments: definitions, memberships, entered/exited events", kV9Segments},
     {10, "step-up time per session, IP allowlist per api key, dsar requester verification", kV10StepUpAndKeyAllowlist},
-    {13, "known devices for sign-in throttling", kV13KnownDevices},
+    {11, "dsar erasure grace period, self-service verification codes, notification outbox",
+     kV11DsarGraceAndSelfService},
+    {12, "known devices for sign-in throttling", kV12KnownDevices},
 };
 
 }  // namespace

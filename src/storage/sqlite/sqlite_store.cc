@@ -334,7 +334,7 @@ ConsentRecord ReadConsent(const Statement& s) {
 
 constexpr const char* kRequestColumns =
     "id, customer_id, kind, jurisdiction, status, received_at, due_at, completed_at, note, result, verification,"
-    " verification_method, verified_by, verified_at";
+    " verification_method, verified_by, verified_at, scheduled_for";
 
 PrivacyRequestRecord ReadRequest(const Statement& s) {
   PrivacyRequestRecord r;
@@ -352,7 +352,32 @@ PrivacyRequestRecord ReadRequest(const Statement& s) {
   r.verification_method = s.Text(11);
   r.verified_by = s.Text(12);
   if (auto v = s.OptInt(13)) r.verified_at = FromUnixMillis(*v);
+  if (auto v = s.OptInt(14)) r.scheduled_for = FromUnixMillis(*v);
   return r;
+}
+
+void BindOptionalTime(Statement& s, int index, const std::optional<Timestamp>& t) {
+  if (t) {
+    s.Bind(index, ToUnixMillis(*t));
+  } else {
+    s.BindNull(index);
+  }
+}
+
+constexpr const char* kCodeColumns =
+    "request_id, customer_id, channel, code_hash, expires_at, attempts, used_at, created_at";
+
+VerificationCodeRecord ReadCode(const Statement& s) {
+  VerificationCodeRecord c;
+  c.request_id = s.Int(0);
+  c.customer = CustomerId(s.Int(1));
+  c.channel = s.Text(2);
+  c.code_hash = s.Text(3);
+  c.expires_at = FromUnixMillis(s.Int(4));
+  c.attempts = static_cast<int>(s.Int(5));
+  if (auto u = s.OptInt(6)) c.used_at = FromUnixMillis(*u);
+  c.created_at = FromUnixMillis(s.Int(7));
+  return c;
 }
 
 // The four verification columns from parameter `first` on.
@@ -992,8 +1017,8 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<int64_t> InsertPrivacyRequest(const PrivacyRequestRecord& r) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO privacy_requests (customer_id, kind, jurisdiction, status, received_at, due_at,"
-        " completed_at, note, result, verification, verification_method, verified_by, verified_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+        " completed_at, note, result, verification, verification_method, verified_by, verified_at, scheduled_for)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     s.Bind(1, r.customer.value()).Bind(2, r.kind).Bind(3, r.jurisdiction).Bind(4, r.status);
     s.Bind(5, ToUnixMillis(r.received_at)).Bind(6, ToUnixMillis(r.due_at));
     if (r.completed_at) {
@@ -1003,6 +1028,7 @@ class SqliteWriteTxn final : public WriteTxn {
     }
     s.Bind(8, r.note).Bind(9, r.result_json);
     BindVerification(s, 10, r);
+    BindOptionalTime(s, 14, r.scheduled_for);
     RETURN_IF_ERROR(s.Run());
     return db_.LastInsertId();
   }
@@ -1010,7 +1036,7 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<void> UpdatePrivacyRequest(const PrivacyRequestRecord& r) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "UPDATE privacy_requests SET status = ?, completed_at = ?, note = ?, result = ?, verification = ?,"
-        " verification_method = ?, verified_by = ?, verified_at = ? WHERE id = ?"));
+        " verification_method = ?, verified_by = ?, verified_at = ?, scheduled_for = ? WHERE id = ?"));
     s.Bind(1, r.status);
     if (r.completed_at) {
       s.Bind(2, ToUnixMillis(*r.completed_at));
@@ -1019,7 +1045,8 @@ class SqliteWriteTxn final : public WriteTxn {
     }
     s.Bind(3, r.note).Bind(4, r.result_json);
     BindVerification(s, 5, r);
-    s.Bind(9, r.id);
+    BindOptionalTime(s, 9, r.scheduled_for);
+    s.Bind(10, r.id);
     RETURN_IF_ERROR(s.Run());
     if (db_.Changes() == 0) return Error::NotFound("privacy request " + std::to_string(r.id) + " not found");
     return Ok();
@@ -1066,6 +1093,28 @@ class SqliteWriteTxn final : public WriteTxn {
         "INSERT OR IGNORE INTO erasure_suppressions (hash, request_id, erased_at) VALUES (?,?,?)"));
     s.Bind(1, hash).Bind(2, request_id).Bind(3, ToUnixMillis(at));
     return s.Run();
+  }
+
+  Result<void> PutVerificationCode(const VerificationCodeRecord& c) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT OR REPLACE INTO privacy_verification_codes (request_id, customer_id, channel, code_hash, expires_at,"
+        " attempts, used_at, created_at) VALUES (?,?,?,?,?,?,?,?)"));
+    s.Bind(1, c.request_id).Bind(2, c.customer.value()).Bind(3, c.channel).Bind(4, c.code_hash);
+    s.Bind(5, ToUnixMillis(c.expires_at)).Bind(6, static_cast<int64_t>(c.attempts));
+    BindOptionalTime(s, 7, c.used_at);
+    s.Bind(8, ToUnixMillis(c.created_at));
+    return s.Run();
+  }
+
+  Result<int64_t> InsertOutbox(const OutboxRecord& m) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT INTO notification_outbox (channel, customer_id, template, payload, created_at, sent_at)"
+        " VALUES (?,?,?,?,?,?)"));
+    s.Bind(1, m.channel).Bind(2, m.customer.value()).Bind(3, m.template_name).Bind(4, m.payload_json);
+    s.Bind(5, ToUnixMillis(m.created_at));
+    BindOptionalTime(s, 6, m.sent_at);
+    RETURN_IF_ERROR(s.Run());
+    return db_.LastInsertId();
   }
 
   Result<int64_t> ApplyRetention(const RetentionRule& rule) override {
@@ -2151,9 +2200,11 @@ class SqliteStore final : public Store {
     std::string sql = std::string("SELECT ") + kRequestColumns + " FROM privacy_requests WHERE id > ?1";
     if (q.customer) sql += " AND customer_id = ?2";
     if (q.overdue_at) sql += " AND status = 'open' AND due_at < ?3";
+    if (q.scheduled_due_at) sql += " AND status = 'scheduled' AND scheduled_for <= ?5";
     sql += " ORDER BY id LIMIT ?4";
     ASSIGN_OR_RETURN(Statement s, db->Prepare(sql));
     s.Bind(1, q.after_id).Bind(4, q.limit);
+    if (q.scheduled_due_at) s.Bind(5, ToUnixMillis(*q.scheduled_due_at));
     if (q.customer) s.Bind(2, q.customer->value());
     if (q.overdue_at) s.Bind(3, ToUnixMillis(*q.overdue_at));
     std::vector<PrivacyRequestRecord> out;
@@ -2258,6 +2309,37 @@ class SqliteStore final : public Store {
     ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT 1 FROM erasure_suppressions WHERE hash = ?"));
     s.Bind(1, hash);
     return s.Step();
+  }
+
+  Result<std::optional<VerificationCodeRecord>> GetVerificationCode(int64_t request_id) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(std::string("SELECT ") + kCodeColumns +
+                                              " FROM privacy_verification_codes WHERE request_id = ?"));
+    s.Bind(1, request_id);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<VerificationCodeRecord>();
+    return std::optional<VerificationCodeRecord>(ReadCode(s));
+  }
+
+  Result<std::vector<OutboxRecord>> ListOutbox(CustomerId customer) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT id, channel, customer_id, template, payload, created_at, sent_at FROM notification_outbox"
+        " WHERE customer_id = ? ORDER BY id"));
+    s.Bind(1, customer.value());
+    std::vector<OutboxRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      OutboxRecord m;
+      m.id = s.Int(0);
+      m.channel = s.Text(1);
+      m.customer = CustomerId(s.Int(2));
+      m.template_name = s.Text(3);
+      m.payload_json = s.Text(4);
+      m.created_at = FromUnixMillis(s.Int(5));
+      if (auto t = s.OptInt(6)) m.sent_at = FromUnixMillis(*t);
+      out.push_back(std::move(m));
+    }));
+    return out;
   }
 
   Result<void> CheckIntegrity() override {
