@@ -109,6 +109,8 @@ struct BehaviourCommands::Impl {
       for (double r : row.retention) std::printf(" %5.1f%%", 100 * r);
       std::printf("\n");
     }
+    if (matrix->through)
+      std::printf("complete months through %s\n", bh::FormatMonth(*matrix->through).c_str());
     return 0;
   }
 
@@ -164,7 +166,7 @@ BehaviourCommands::BehaviourCommands(CLI::App& cli, const std::function<void(CLI
   i.cohorts->add_option("--months", i.months, "periods per cohort")
       ->capture_default_str()
       ->check(CLI::Range(1, 120));
-  i.cohorts->add_option("--as-of", i.as_of, "ISO 8601 time: ignore later orders (default now)");
+  i.cohorts->add_option("--as-of", i.as_of, "ISO 8601 time: count the complete months before it (default now)");
 
   i.funnel = cli.add_subcommand(
       "funnel", "ordered funnel over events: customers per step, conversion, median time");

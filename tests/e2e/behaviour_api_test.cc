@@ -25,7 +25,7 @@ class BehaviourApiTest : public test::ServedRuntimeTest {
     Seed();
   }
   // Three customers: Ann (CN) buys in Jan, Feb and Apr 2011 and walks Home → Search → Buy; Bob (GB)
-  // buys in Jan and walks Home → Cart; Cy (CN) buys first in Feb and walks Home → Search → Search →
+  // buys in Jan and Jun and walks Home → Cart; Cy (CN) buys first in Feb and walks Home → Search → Search →
   // Buy.
   void Seed() {
     auto seeded = runtime_->store().Write([&](storage::WriteTxn& txn) -> Result<void> {
@@ -66,6 +66,7 @@ class BehaviourApiTest : public test::ServedRuntimeTest {
       for (const char* at : {"2011-01-03", "2011-02-03", "2011-04-03"})
         RETURN_IF_ERROR(order(ann, at));
       RETURN_IF_ERROR(order(bob, "2011-01-20"));
+      RETURN_IF_ERROR(order(bob, "2011-06-10"));  // in June, which is not complete on 2011-06-30
       RETURN_IF_ERROR(order(cy, "2011-02-14"));
       RETURN_IF_ERROR(events(ann, 0, {"Home", "Search", "Buy"}));
       RETURN_IF_ERROR(events(bob, 1, {"Home", "Cart"}));
@@ -90,11 +91,21 @@ TEST_F(BehaviourApiTest, CohortsAreRetentionByFirstPurchaseMonth) {
   ASSERT_EQ(cohorts.size(), 2u);
   EXPECT_EQ(std::string(cohorts.at(0)["cohort"].get_string().value()), "2011-01");
   EXPECT_EQ(cohorts.at(0)["size"].get_int64().value(), 2);
-  EXPECT_EQ(Ints(cohorts.at(0)["active"]),
-            (std::vector<int64_t>{2, 1, 0, 1}));  // data ends in April
+  // Through May, the last complete month: Bob's June order is not counted yet, May is a real 0.
+  EXPECT_EQ(Ints(cohorts.at(0)["active"]), (std::vector<int64_t>{2, 1, 0, 1, 0}));
   EXPECT_DOUBLE_EQ(cohorts.at(0)["retention"].at(1).get_double().value(), 0.5);
-  EXPECT_EQ(Ints(cohorts.at(1)["active"]), (std::vector<int64_t>{1, 0, 0}));
-  EXPECT_EQ(doc["months"].get_int64().value(), 4);
+  EXPECT_EQ(Ints(cohorts.at(1)["active"]), (std::vector<int64_t>{1, 0, 0, 0}));
+  EXPECT_EQ(doc["months"].get_int64().value(), 5);
+  EXPECT_EQ(std::string(doc["through"].get_string().value()), "2011-05");
+}
+
+TEST_F(BehaviourApiTest, CohortsCountAMonthOnceItIsComplete) {
+  HttpResponse r = Api("GET", "/api/v1/analytics/cohorts?months=12&as_of=2011-07-01T00:00:00Z");
+
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto doc = parser_.parse(r.body).value();
+  EXPECT_EQ(Ints(doc["cohorts"].at(0)["active"]), (std::vector<int64_t>{2, 1, 0, 1, 0, 1}));
+  EXPECT_EQ(std::string(doc["through"].get_string().value()), "2011-06");
 }
 
 TEST_F(BehaviourApiTest, CohortsFilterByFromAndTo) {

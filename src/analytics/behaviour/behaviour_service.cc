@@ -47,13 +47,18 @@ Result<CohortMatrix> BehaviourService::Cohorts(const CohortQuery& query) const {
     return Error::InvalidField(
         "to", "at most " + std::to_string(kMaxCohortMonths) + " cohorts per request");
   }
+  // Only complete months count: the month holding as_of is still running, and its low activity would
+  // read as a drop in retention. Rows run to the last complete month even where nobody ordered.
   Timestamp as_of = query.as_of.value_or(clock_.Now());
+  const MonthIndex through = MonthOf(as_of) - 1;
+  const Timestamp end = MonthStart(through + 1);
   CohortBuilder builder;
   RETURN_IF_ERROR(store_.ScanOrderFacts([&](const storage::Store::OrderFact& order) {
-    if (order.placed_at <= as_of)
+    if (order.placed_at < end)
       builder.Add(order.customer, order.placed_at);
   }));
-  return builder.Build({.from = query.from, .to = query.to, .months = query.months});
+  return builder.Build(
+      {.from = query.from, .to = query.to, .months = query.months, .through = through});
 }
 
 Result<FunnelResult> BehaviourService::Funnel(const FunnelQuery& query) const {

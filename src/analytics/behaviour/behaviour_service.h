@@ -31,7 +31,9 @@ struct CohortQuery {
   std::optional<MonthIndex> from;
   std::optional<MonthIndex> to;
   int months = 12;                 // 1..120
-  std::optional<Timestamp> as_of;  // orders after it are ignored; default the clock
+  // Only months complete at as_of count (default the clock): orders from the month holding as_of on
+  // are ignored and rows end with the month before it.
+  std::optional<Timestamp> as_of;
 };
 
 struct FunnelQuery {
@@ -57,7 +59,8 @@ class BehaviourService {
  public:
   BehaviourService(storage::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
 
-  // Completed orders of live customers (merged-away records have none; erased ones are gone).
+  // Completed orders of live customers (merged-away records have none; erased ones are gone), in
+  // complete months; CohortMatrix::through is the last of them.
   Result<CohortMatrix> Cohorts(const CohortQuery& query) const;
   Result<FunnelResult> Funnel(const FunnelQuery& query) const;
   Result<PathsResult> Paths(const PathsQuery& query) const;

@@ -68,52 +68,84 @@ class BehaviourServiceTest : public ::testing::Test {
 
 // Cohorts: the UCI Online Retail subset, one order per invoice, against the pandas reference cell
 // by cell.
-TEST_F(BehaviourServiceTest, CohortMatrixEqualsThePandasReferenceOnOnlineRetail) {
-  const std::string fixture = "tests/fixtures/online_retail_cohorts.csv.xz";
-  // Decompressed by the same Python the reference uses (no xz-utils needed).
-  std::istringstream csv(RunCommand(
-      Python() +
-      " -c 'import lzma, sys; sys.stdout.write(lzma.open(sys.argv[1], \"rt\").read())' " +
-      fixture));
-  std::map<int64_t, CustomerId> customers;
-  std::string line;
-  int64_t orders = 0;
-  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
-    while (std::getline(csv, line)) {
-      if (line.empty() || line[0] == '#' || line.rfind("InvoiceNo", 0) == 0)
-        continue;
-      std::vector<std::string> f;
-      std::stringstream fields(line);
-      for (std::string cell; std::getline(fields, cell, ',');) f.push_back(cell);
-      int64_t source_id = std::stoll(f.at(2));
-      if (!customers.count(source_id))
-        customers[source_id] = AddCustomer(txn);
-      storage::OrderRecord o;
-      o.customer = customers[source_id];
-      o.external_id = f[0];
-      o.total = {std::stoll(f[3]), "GBP"};
-      o.total_base_minor = o.total.minor;
-      ASSIGN_OR_RETURN(o.placed_at, ParseIso8601(f[1]));
-      RETURN_IF_ERROR(txn.InsertOrder(o));
-      ++orders;
-    }
-    return Ok();
-  }));
-  ASSERT_GT(orders, 4000);
-  std::string reference = RunCommand(Python() + " tests/reference/cohorts_reference.py " + fixture);
+class BehaviourServiceRetailTest : public BehaviourServiceTest {
+ protected:
+  static constexpr const char* kFixture = "tests/fixtures/online_retail_cohorts.csv.xz";
 
-  auto matrix = Service().Cohorts({.months = 120});
+  void LoadOnlineRetail() {
+    // Decompressed by the same Python the reference uses (no xz-utils needed).
+    std::istringstream csv(RunCommand(
+        Python() +
+        " -c 'import lzma, sys; sys.stdout.write(lzma.open(sys.argv[1], \"rt\").read())' " +
+        kFixture));
+    std::map<int64_t, CustomerId> customers;
+    std::string line;
+    int64_t orders = 0;
+    ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
+      while (std::getline(csv, line)) {
+        if (line.empty() || line[0] == '#' || line.rfind("InvoiceNo", 0) == 0)
+          continue;
+        std::vector<std::string> f;
+        std::stringstream fields(line);
+        for (std::string cell; std::getline(fields, cell, ',');) f.push_back(cell);
+        int64_t source_id = std::stoll(f.at(2));
+        if (!customers.count(source_id))
+          customers[source_id] = AddCustomer(txn);
+        storage::OrderRecord o;
+        o.customer = customers[source_id];
+        o.external_id = f[0];
+        o.total = {std::stoll(f[3]), "GBP"};
+        o.total_base_minor = o.total.minor;
+        ASSIGN_OR_RETURN(o.placed_at, ParseIso8601(f[1]));
+        RETURN_IF_ERROR(txn.InsertOrder(o));
+        ++orders;
+      }
+      return Ok();
+    }));
+    ASSERT_GT(orders, 4000);
+  }
+
+  static std::string Reference(const std::string& as_of) {
+    return RunCommand(Python() + " tests/reference/cohorts_reference.py " + kFixture + " " + as_of);
+  }
+
+  static std::string Text(const CohortMatrix& matrix) {
+    std::ostringstream ours;
+    for (const auto& row : matrix.cohorts) {
+      ours << FormatMonth(row.cohort) << ' ' << row.size;
+      for (int64_t active : row.active) ours << ' ' << active;
+      ours << '\n';
+    }
+    return ours.str();
+  }
+};
+
+TEST_F(BehaviourServiceRetailTest, CohortMatrixEqualsThePandasReferenceOnOnlineRetail) {
+  LoadOnlineRetail();
+  std::string reference = Reference("2012-01-01T00:00:00Z");
+
+  auto matrix = Service().Cohorts({.months = 120, .as_of = *ParseIso8601("2012-01-01T00:00:00Z")});
 
   ASSERT_OK(matrix);
-  std::ostringstream ours;
-  for (const auto& row : matrix->cohorts) {
-    ours << FormatMonth(row.cohort) << ' ' << row.size;
-    for (int64_t active : row.active) ours << ' ' << active;
-    ours << '\n';
-  }
-  EXPECT_EQ(ours.str(), reference);
+  EXPECT_EQ(Text(*matrix), reference);
   EXPECT_EQ(matrix->cohorts.size(), 13u);  // 2010-12 .. 2011-12
   EXPECT_EQ(matrix->months, 13);
+  EXPECT_EQ(FormatMonth(matrix->through.value()), "2011-12");
+}
+
+// As of the middle of a month, that month is not complete: its orders (and its new cohort) are left
+// out in both implementations rather than shown as a drop in retention.
+TEST_F(BehaviourServiceRetailTest, CohortMatrixLeavesOutThePartialMonthLikeThePandasReference) {
+  LoadOnlineRetail();
+  std::string reference = Reference("2011-09-15T12:00:00Z");
+
+  auto matrix = Service().Cohorts({.months = 120, .as_of = *ParseIso8601("2011-09-15T12:00:00Z")});
+
+  ASSERT_OK(matrix);
+  EXPECT_EQ(Text(*matrix), reference);
+  EXPECT_EQ(FormatMonth(matrix->cohorts.back().cohort), "2011-08");
+  EXPECT_EQ(matrix->months, 9);  // 2010-12 .. 2011-08
+  EXPECT_EQ(FormatMonth(matrix->through.value()), "2011-08");
 }
 
 TEST_F(BehaviourServiceTest, CohortsIgnoreOrdersAfterAsOfAndOtherStatuses) {
@@ -138,12 +170,32 @@ TEST_F(BehaviourServiceTest, CohortsIgnoreOrdersAfterAsOfAndOtherStatuses) {
     return Ok();
   }));
 
-  auto matrix = Service().Cohorts({.as_of = *ParseIso8601("2011-02-28")});
+  auto matrix = Service().Cohorts({.as_of = *ParseIso8601("2011-03-05")});
 
   ASSERT_OK(matrix);
   ASSERT_EQ(matrix->cohorts.size(), 1u);
   EXPECT_EQ(matrix->cohorts[0].size, 1);
-  EXPECT_EQ(matrix->cohorts[0].active, (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(matrix->cohorts[0].active, (std::vector<int64_t>{1, 1}));  // March is not complete
+}
+
+TEST_F(BehaviourServiceTest, CohortRowsRunToTheLastCompleteMonthEvenWithoutOrders) {
+  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
+    CustomerId a = AddCustomer(txn);
+    storage::OrderRecord o{.customer = a,
+                           .external_id = "o1",
+                           .total = {100, "CNY"},
+                           .total_base_minor = 100,
+                           .placed_at = *ParseIso8601("2011-01-10")};
+    RETURN_IF_ERROR(txn.InsertOrder(o));
+    return Ok();
+  }));
+
+  auto matrix = Service().Cohorts({.as_of = *ParseIso8601("2011-04-01T00:00:00Z")});
+
+  ASSERT_OK(matrix);
+  ASSERT_EQ(matrix->cohorts.size(), 1u);
+  EXPECT_EQ(matrix->cohorts[0].active, (std::vector<int64_t>{1, 0, 0}));  // through March
+  EXPECT_EQ(FormatMonth(matrix->through.value()), "2011-03");
 }
 
 TEST_F(BehaviourServiceTest, RejectsBadCohortQueriesNamingTheField) {

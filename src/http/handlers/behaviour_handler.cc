@@ -71,7 +71,9 @@ Response Cohorts(ApiServices& s, Request& request) {
     for (double r : row.retention) w.Double(r);
     w.EndArray().EndObject();
   }
-  w.EndArray().Key("months").Int64(matrix->months).EndObject();
+  w.EndArray().Key("months").Int64(matrix->months);
+  // The last complete month counted: the month holding as_of is left out (docs/segments.md).
+  w.Key("through").String(matrix->through ? bh::FormatMonth(*matrix->through) : "").EndObject();
   return Response::Json(200, w.TakeString());
 }
 
