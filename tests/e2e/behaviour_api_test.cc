@@ -108,6 +108,25 @@ TEST_F(BehaviourApiTest, CohortsCountAMonthOnceItIsComplete) {
   EXPECT_EQ(std::string(doc["through"].get_string().value()), "2011-06");
 }
 
+// Three customers viewed "shoes": under the default minimum group size of 5 the value is not listed.
+TEST_F(BehaviourApiTest, FunnelPropertyBreakdownHidesGroupsBelowTheMinimumSize) {
+  const char* body = R"({"steps":[{"event":"Home"},{"event":"Buy"}],"window":"1d",
+      "breakdown":"properties.category","as_of":"2011-07-01T00:00:00Z")";
+  HttpResponse folded = Api("POST", "/api/v1/analytics/funnel", std::string(body) + "}");
+  HttpResponse listed =
+      Api("POST", "/api/v1/analytics/funnel", std::string(body) + R"(,"min_group_size":3})");
+
+  ASSERT_EQ(folded.status, 200) << folded.body;
+  auto rows = parser_.parse(folded.body).value()["breakdown"].get_array().value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(std::string(rows.at(0)["value"].get_string().value()), "(other)");
+  EXPECT_EQ(rows.at(0)["steps"].at(0)["customers"].get_int64().value(), 3);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  auto shown = parser_.parse(listed.body).value()["breakdown"].get_array().value();
+  ASSERT_EQ(shown.size(), 1u);
+  EXPECT_EQ(std::string(shown.at(0)["value"].get_string().value()), "shoes");
+}
+
 TEST_F(BehaviourApiTest, CohortsFilterByFromAndTo) {
   HttpResponse r = Api("GET", "/api/v1/analytics/cohorts?from=2011-02&to=2011-02");
 
@@ -181,6 +200,13 @@ TEST_F(BehaviourApiTest, BadInputIs400NamingTheField) {
       {"GET", "/api/v1/analytics/cohorts?from=2011-05&to=2011-01", "", "from"},
       {"GET", "/api/v1/analytics/cohorts?from=2011-13", "", "from"},
       {"GET", "/api/v1/analytics/cohorts?as_of=yesterday", "", "as_of"},
+      {"POST", "/api/v1/analytics/funnel",
+       R"({"steps":[{"event":"Home"},{"event":"Buy"}],"breakdown":"properties.category","min_group_size":0})",
+       "min_group_size"},
+      {"POST", "/api/v1/analytics/funnel",
+       R"({"steps":[{"event":"Home"},{"event":"Buy"}],"min_group_size":1001})", "min_group_size"},
+      {"POST", "/api/v1/analytics/funnel",
+       R"({"steps":[{"event":"Home"},{"event":"Buy"}],"min_group_size":"5"})", "min_group_size"},
       {"POST", "/api/v1/analytics/funnel", R"({"steps":[{"event":"Home"}],"window":"7d"})",
        "steps"},
       {"POST", "/api/v1/analytics/funnel",

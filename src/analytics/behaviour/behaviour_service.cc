@@ -86,6 +86,10 @@ Result<FunnelResult> BehaviourService::Funnel(const FunnelQuery& query) const {
   if (query.from && query.to && *query.from >= *query.to) {
     return Error::InvalidField("from", "must be before to");
   }
+  if (query.min_group_size < 1 || query.min_group_size > kMaxMinGroupSize) {
+    return Error::InvalidField("min_group_size",
+                               "must be between 1 and " + std::to_string(kMaxMinGroupSize));
+  }
   FunnelSpec spec;
   spec.window = query.window;
   spec.from = query.from;
@@ -101,6 +105,9 @@ Result<FunnelResult> BehaviourService::Funnel(const FunnelQuery& query) const {
         ValidPropertyPath(query.breakdown.substr(11))) {
       spec.breakdown = BreakdownKind::kProperty;
       spec.breakdown_key = query.breakdown.substr(11);
+      // Free-form values (a coupon code, an order note) can name one person; the closed customer
+      // attributes below are listed as they are.
+      spec.min_group_size = query.min_group_size;
     } else if (query.breakdown == "country" || query.breakdown == "city" ||
                query.breakdown == "gender") {
       spec.breakdown = BreakdownKind::kCustomerAttribute;

@@ -1,7 +1,7 @@
 #pragma once
 // Behaviour analytics over the Store: cohort retention, funnels and paths (docs/segments.md). Each
 // call validates its query (kInvalidArgument naming the field: "months", "from", "to", "steps",
-// "steps[i].event", "steps[i].where", "window", "breakdown", "from_event", "to_event", "max_steps",
+// "steps[i].event", "steps[i].where", "window", "breakdown", "min_group_size", "from_event", "to_event", "max_steps",
 // "limit") and then scans the store; kUnavailable/kInternal from the store pass through. Stateless
 // apart from its references; thread-safe as the Store is.
 
@@ -26,6 +26,8 @@ inline constexpr int kMinFunnelSteps = 2;
 inline constexpr int kMaxFunnelSteps = 10;
 inline constexpr int kMaxPathSteps = 20;
 inline constexpr int kMaxPathLimit = 100;
+inline constexpr int kDefaultMinGroupSize = 5;
+inline constexpr int kMaxMinGroupSize = 1000;
 
 struct CohortQuery {
   std::optional<MonthIndex> from;
@@ -42,6 +44,9 @@ struct FunnelQuery {
   std::optional<Timestamp> from;
   std::optional<Timestamp> to;
   std::string breakdown;           // "", "properties.<path>", "country", "city" or "gender"
+  // A properties.<path> breakdown lists only values with at least this many step-1 customers (1..1000);
+  // rarer values are merged into "(other)".
+  int min_group_size = kDefaultMinGroupSize;
   std::optional<Timestamp> as_of;  // events after it are ignored; default the clock
 };
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -300,6 +301,59 @@ TEST_F(BehaviourServiceTest, FunnelBreaksDownByCustomerAttributeAndReadsNumericP
   EXPECT_EQ(result->breakdown[2].value, "GB");
 }
 
+// A free-form property breakdown hides rare values: groups under min_group_size (default 5) become
+// "(other)"; the expected rows are derived from the generated counts, not written out.
+TEST_F(BehaviourServiceTest, FunnelPropertyBreakdownFoldsSmallGroupsIntoOther) {
+  const std::vector<std::pair<std::string, int>> sources = {
+      {"ads", 7}, {"mail", 5}, {"partner", 4}, {"ref-ann-1984", 1}, {"", 2}};
+  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
+    int n = 0;
+    for (const auto& [source, count] : sources) {
+      for (int i = 0; i < count; ++i) {
+        CustomerId id = AddCustomer(txn);
+        storage::EventRecord ev{
+            .customer = id,
+            .message_id = "m" + std::to_string(++n),
+            .type = "track",
+            .name = "View",
+            .properties_json = source.empty() ? "{}" : R"({"source":")" + source + R"("})",
+            .timestamp = *ParseIso8601("2011-06-01T10:00:00Z") + std::chrono::minutes(n)};
+        ev.received_at = ev.timestamp;
+        RETURN_IF_ERROR(txn.InsertEvent(ev));
+      }
+    }
+    return Ok();
+  }));
+  FunnelQuery query;
+  query.steps = {{"View", {}}, {"Buy", {}}};
+  query.breakdown = "properties.source";
+
+  for (int min_size : {kDefaultMinGroupSize, 1, 8}) {
+    query.min_group_size = min_size;
+    std::vector<std::pair<std::string, int64_t>> expected;
+    int64_t other = 0;
+    for (const auto& [source, count] : sources) {
+      std::string value = source.empty() ? "(none)" : source;
+      if (count >= min_size) {
+        expected.emplace_back(value, count);
+      } else {
+        other += count;
+      }
+    }
+    std::stable_sort(expected.begin(), expected.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    if (other > 0)
+      expected.emplace_back("(other)", other);
+
+    auto result = Service().Funnel(query);
+
+    ASSERT_OK(result);
+    std::vector<std::pair<std::string, int64_t>> shown;
+    for (const auto& row : result->breakdown) shown.emplace_back(row.value, row.steps[0].customers);
+    EXPECT_EQ(shown, expected) << "min_group_size " << min_size;
+  }
+}
+
 TEST_F(BehaviourServiceTest, RejectsBadFunnelQueriesNamingTheField) {
   FunnelQuery one;
   one.steps = {{"View", {}}};
@@ -321,6 +375,13 @@ TEST_F(BehaviourServiceTest, RejectsBadFunnelQueriesNamingTheField) {
   EXPECT_FIELD_ERROR(Service().Funnel(bad_breakdown), "breakdown");
   EXPECT_FIELD_ERROR(Service().Funnel(bad_where), "steps[1].where");
   EXPECT_FIELD_ERROR(Service().Funnel(reversed), "from");
+  for (int bad : {0, -1, 1001}) {
+    FunnelQuery small = bad_where;
+    small.steps[1].where.clear();
+    small.breakdown = "properties.source";
+    small.min_group_size = bad;
+    EXPECT_FIELD_ERROR(Service().Funnel(small), "min_group_size");
+  }
 }
 
 TEST_F(BehaviourServiceTest, PathsFollowEachCustomersEventsAndSkipMergedAwayRecords) {

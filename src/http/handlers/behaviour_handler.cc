@@ -130,7 +130,7 @@ Response Funnel(ApiServices& s, Request& request) {
   auto body = JsonBody::Parse(request.body);
   if (!body)
     return Response::Problem(body.error());
-  body->AllowOnly({"steps", "window", "from", "to", "breakdown", "as_of"});
+  body->AllowOnly({"steps", "window", "from", "to", "breakdown", "min_group_size", "as_of"});
   bh::FunnelQuery query;
   body->Objects("steps", bh::kMaxFunnelSteps, true, [&](JsonBody& step, const std::string&) {
     step.AllowOnly({"event", "where"});
@@ -159,6 +159,8 @@ Response Funnel(ApiServices& s, Request& request) {
     }
   }
   query.breakdown = body->String("breakdown", 200).value_or("");
+  query.min_group_size = static_cast<int>(
+      body->Int("min_group_size", 1, bh::kMaxMinGroupSize).value_or(bh::kDefaultMinGroupSize));
   if (!body->ok())
     return Response::Problem(body->TakeError());
   auto result = s.behaviour->Funnel(query);
