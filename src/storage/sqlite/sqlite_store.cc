@@ -1057,8 +1057,13 @@ class SqliteWriteTxn final : public WriteTxn {
       sql = rule.anonymise ? "UPDATE interactions SET subject = '', body = '' WHERE occurred_at < ?"
                              " AND (subject <> '' OR body <> '')"
                            : "DELETE FROM interactions WHERE occurred_at < ?";
+    } else if (rule.data_class == "segment_events") {
+      // The entered/exited feed holds ids only: nothing to anonymise, old rows are deleted. Current
+      // memberships (segment_members, with entered_at) are not touched.
+      if (rule.anonymise) return Error::InvalidField("anonymise", "segment_events can only be deleted");
+      sql = "DELETE FROM segment_events WHERE at < ?";
     } else {
-      return Error::InvalidField("data_class", "must be events or interactions");
+      return Error::InvalidField("data_class", "must be events, interactions or segment_events");
     }
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(sql + kHold));
     s.Bind(1, ToUnixMillis(rule.cutoff));
