@@ -1826,6 +1826,17 @@ class SqliteStore final : public Store {
     return Ok();
   }
 
+  Result<void> ScanCustomerFacts(const std::function<void(const CustomerFact&)>& fn) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT id, merged_into, created_at FROM customers ORDER BY id"));
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      CustomerFact fact{CustomerId(s.Int(0)), std::nullopt, FromUnixMillis(s.Int(2))};
+      if (!s.IsNull(1)) fact.merged_into = CustomerId(s.Int(1));
+      fn(fact);
+    }));
+    return Ok();
+  }
+
   Result<UserRecord> FindUserByName(std::string_view username) override {
     return FindUser("username = ?", [&](Statement& s) { s.Bind(1, username); });
   }
