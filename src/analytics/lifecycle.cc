@@ -195,11 +195,22 @@ Result<std::vector<MonthPoint>> LifecycleService::History(YearMonth from, YearMo
     return Error::InvalidField("to", "at most " + std::to_string(kMaxHistoryMonths) + " months");
   }
   const LifecycleThresholds t = thresholds();
-  std::vector<int64_t> live;
-  RETURN_IF_ERROR(store_.ScanCustomerIds([&](CustomerId id, bool merged) {
-    if (!merged) live.push_back(id.value());
+  // (customer, exists from ms) of live customers, ascending id. A merge keeps the survivor's row, so the
+  // survivor existed as early as any record merged into it.
+  std::vector<std::pair<int64_t, int64_t>> live;
+  std::vector<std::pair<int64_t, int64_t>> merged;  // (survivor, created ms of a merged-away record)
+  RETURN_IF_ERROR(store_.ScanCustomerFacts([&](const storage::Store::CustomerFact& c) {
+    if (c.merged_into) {
+      merged.emplace_back(c.merged_into->value(), ToUnixMillis(c.created_at));
+    } else {
+      live.emplace_back(c.customer.value(), ToUnixMillis(c.created_at));
+    }
   }));
   std::sort(live.begin(), live.end());
+  for (auto [survivor, created] : merged) {
+    auto it = std::lower_bound(live.begin(), live.end(), std::pair{survivor, INT64_MIN});
+    if (it != live.end() && it->first == survivor) it->second = std::min(it->second, created);
+  }
   std::vector<std::pair<int64_t, int64_t>> orders;  // (customer, placed ms)
   RETURN_IF_ERROR(store_.ScanOrderFacts([&](const storage::Store::OrderFact& o) {
     orders.emplace_back(o.customer.value(), ToUnixMillis(o.placed_at));
@@ -213,16 +224,18 @@ Result<std::vector<MonthPoint>> LifecycleService::History(YearMonth from, YearMo
     points.push_back(MonthPoint{MonthText(index), FromUnixMillis(end), {}});
     ends.push_back(end);
   }
-  // Customers without any order are prospects at every month end.
+  // A customer is counted from the month end after it exists; without an order by then it is a prospect.
   size_t o = 0;
-  for (int64_t customer : live) {
+  for (auto [customer, created] : live) {
     while (o < orders.size() && orders[o].first < customer) ++o;  // orders of customers no longer live
     size_t begin = o;
     while (o < orders.size() && orders[o].first == customer) ++o;
+    const int64_t exists_from = begin < o ? std::min(created, orders[begin].second) : created;
     // Walk the month ends and this customer's orders (ascending time) together.
     size_t k = begin;
     int64_t count = 0;
     for (size_t j = 0; j < ends.size(); ++j) {
+      if (ends[j] < exists_from) continue;
       while (k < o && orders[k].second <= ends[j]) {
         ++count;
         ++k;

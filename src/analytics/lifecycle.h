@@ -102,8 +102,9 @@ class LifecycleService {
   // Every live customer and its stage, under the feature store's shared lock: keep `fn` cheap.
   void ReadStages(const std::function<void(CustomerId, Stage)>& fn, std::optional<Timestamp> as_of = std::nullopt) const;
   // Stage counts at each month end in [from, to] (at most kMaxHistoryMonths, else kInvalidArgument naming
-  // "to"), from a scan of the stored orders. Customers are today's live customers: one with no order by a
-  // month end counts as a prospect then, even if created later (the scan has no creation times).
+  // "to"), from a scan of the stored customers and orders. Customers are today's live customers, each counted
+  // only from when it existed: the earliest of its created_at, the created_at of records merged into it and
+  // its first order (an import may bring orders older than the record). Before that it is in no stage.
   Result<std::vector<MonthPoint>> History(YearMonth from, YearMonth to) const;
 
  private:

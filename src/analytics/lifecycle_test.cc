@@ -81,11 +81,14 @@ class LifecycleServiceTest : public ::testing::Test {
     store_ = std::move(store).value();
   }
 
-  CustomerId AddCustomerWithOrders(const std::string& name, const std::vector<Timestamp>& orders) {
+  // `created_at` defaults to the epoch (a customer that has always existed).
+  CustomerId AddCustomerWithOrders(const std::string& name, const std::vector<Timestamp>& orders,
+                                   Timestamp created_at = FromUnixMillis(0)) {
     CustomerId id;
     auto written = store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
       storage::CustomerRecord c;
       c.name = name;
+      c.created_at = c.updated_at = created_at;
       ASSIGN_OR_RETURN(id, txn.InsertCustomer(c));
       int n = 0;
       for (Timestamp at : orders) {
@@ -159,6 +162,81 @@ TEST_F(LifecycleServiceTest, HistoryCountsStagesAtEachMonthEnd) {
   EXPECT_EQ((*history)[0].counts.counts, (std::array<int64_t, 6>{2, 1, 0, 0, 0, 0}));
   EXPECT_EQ((*history)[1].counts.counts, (std::array<int64_t, 6>{1, 1, 1, 0, 0, 0}));
   EXPECT_EQ((*history)[2].counts.counts, (std::array<int64_t, 6>{1, 0, 1, 1, 0, 0}));
+}
+
+// Regression: a customer created in May was counted as a prospect at every earlier month end. Customers are
+// created as a FakeClock moves through 2024 (created_at = its now); the expected counts are worked out below
+// from the same plan with the default thresholds, apart from the service's code.
+TEST_F(LifecycleServiceTest, HistoryCountsACustomerOnlyFromWhenItExisted) {
+  const auto at = [](int y, unsigned m, unsigned d) { return FromUnixMillis(DaysFromCivil(y, m, d) * kDay); };
+  struct Plan {
+    const char* name;
+    Timestamp created;
+    std::vector<Timestamp> orders;
+  };
+  const std::vector<Plan> plans = {
+      {"jan-prospect", at(2024, 1, 5), {}},
+      {"feb-buyer", at(2024, 2, 10), {at(2024, 2, 12), at(2024, 4, 2), at(2024, 4, 20)}},
+      {"apr-prospect", at(2024, 4, 30), {}},
+      {"may-buyer", at(2024, 5, 3), {at(2024, 5, 4)}},
+      // Imported in June with an order history from January: it existed by its first order.
+      {"imported", at(2024, 6, 2), {at(2024, 1, 20)}},
+      {"jul-prospect", at(2024, 7, 1), {}},
+  };
+  testing::FakeClock clock(at(2024, 1, 1));
+  std::vector<CustomerId> ids;
+  for (const auto& p : plans) {
+    clock.Set(p.created);
+    ids.push_back(AddCustomerWithOrders(p.name, p.orders, clock.Now()));
+  }
+  // A record created in January merged into one created in March: the survivor existed in January.
+  clock.Set(at(2024, 3, 9));
+  CustomerId survivor = AddCustomerWithOrders("survivor", {}, clock.Now());
+  CustomerId early = AddCustomerWithOrders("early-duplicate", {}, at(2024, 1, 8));
+  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) {
+    return txn.MergeCustomers({early, survivor, "shared identifier", clock.Now()});
+  }));
+  LifecycleService lifecycle(*store_, features_, clock);
+  ASSERT_OK(lifecycle.Load());
+
+  auto history = lifecycle.History({2023, 12}, {2024, 6});
+
+  // Expected, from the plan alone: a customer is in a stage at a month end once it was created or had
+  // ordered; prospect without orders, new within 30 days of the first order, at risk after 90 days
+  // without one, loyal from 3 orders, active otherwise.
+  std::vector<std::pair<Timestamp, std::vector<Timestamp>>> people;
+  for (const auto& p : plans) people.emplace_back(p.created, p.orders);
+  people.emplace_back(at(2024, 1, 8), std::vector<Timestamp>{});  // the survivor, by the January record
+  ASSERT_OK(history);
+  ASSERT_EQ(history->size(), 7u);
+  for (const MonthPoint& point : *history) {
+    std::array<int64_t, kStageCount> expected{};
+    for (const auto& [created, orders] : people) {
+      std::vector<Timestamp> by_then;
+      for (Timestamp o : orders) {
+        if (o <= point.at) by_then.push_back(o);
+      }
+      if (created > point.at && by_then.empty()) continue;
+      Stage stage = Stage::kProspect;
+      if (!by_then.empty()) {
+        auto days_since = [&](Timestamp t) { return (point.at - t) / std::chrono::days(1); };
+        if (days_since(by_then.back()) > 90) {
+          stage = Stage::kAtRisk;
+        } else if (days_since(by_then.front()) <= 30) {
+          stage = Stage::kNew;
+        } else {
+          stage = by_then.size() >= 3 ? Stage::kLoyal : Stage::kActive;
+        }
+      }
+      ++expected[static_cast<size_t>(stage)];
+    }
+    EXPECT_EQ(point.counts.counts, expected) << point.month;
+  }
+  // Spot checks of the worked example: nobody before January; in February the January prospect, the
+  // survivor (by its January duplicate), the imported buyer (its January order) and the new February buyer.
+  EXPECT_EQ((*history)[0].counts.counts, (std::array<int64_t, 6>{0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ((*history)[2].counts.counts, (std::array<int64_t, 6>{2, 1, 1, 0, 0, 0}));
+  EXPECT_EQ((*history)[6].counts.counts, (std::array<int64_t, 6>{3, 0, 1, 1, 1, 0}));
 }
 
 TEST_F(LifecycleServiceTest, HistoryRejectsMoreThan120MonthsAndReversedRanges) {

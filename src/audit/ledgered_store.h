@@ -82,6 +82,9 @@ class LedgeredStore final : public storage::Store {
   Result<void> ScanCustomerIds(const std::function<void(CustomerId, bool)>& fn) override {
     return inner_->ScanCustomerIds(fn);
   }
+  Result<void> ScanCustomerFacts(const std::function<void(const CustomerFact&)>& fn) override {
+    return inner_->ScanCustomerFacts(fn);
+  }
   Result<void> ScanEvents(const EventScan& scan, const std::function<void(const EventRow&)>& fn) override {
     return inner_->ScanEvents(scan, fn);
   }

@@ -49,6 +49,7 @@ struct BehaviourCommands::Impl {
   int months = 12;
   int max_steps = 5;
   int limit = 10;
+  int min_group_size = bh::kDefaultMinGroupSize;
   std::vector<std::string> steps;
   std::vector<std::string> where;
 
@@ -75,6 +76,7 @@ struct BehaviourCommands::Impl {
     ASSIGN_OR_RETURN(q.to, OptionalTime(to, "to"));
     ASSIGN_OR_RETURN(q.as_of, OptionalTime(as_of, "as-of"));
     q.breakdown = breakdown;
+    q.min_group_size = min_group_size;
     return q;
   }
 
@@ -109,6 +111,8 @@ struct BehaviourCommands::Impl {
       for (double r : row.retention) std::printf(" %5.1f%%", 100 * r);
       std::printf("\n");
     }
+    if (matrix->through)
+      std::printf("complete months through %s\n", bh::FormatMonth(*matrix->through).c_str());
     return 0;
   }
 
@@ -164,7 +168,7 @@ BehaviourCommands::BehaviourCommands(CLI::App& cli, const std::function<void(CLI
   i.cohorts->add_option("--months", i.months, "periods per cohort")
       ->capture_default_str()
       ->check(CLI::Range(1, 120));
-  i.cohorts->add_option("--as-of", i.as_of, "ISO 8601 time: ignore later orders (default now)");
+  i.cohorts->add_option("--as-of", i.as_of, "ISO 8601 time: count the complete months before it (default now)");
 
   i.funnel = cli.add_subcommand(
       "funnel", "ordered funnel over events: customers per step, conversion, median time");
@@ -178,6 +182,10 @@ BehaviourCommands::BehaviourCommands(CLI::App& cli, const std::function<void(CLI
   i.funnel->add_option("--from", i.from, "ISO 8601: step-1 events at or after");
   i.funnel->add_option("--to", i.to, "ISO 8601: step-1 events before");
   i.funnel->add_option("--breakdown", i.breakdown, "properties.KEY, country, city or gender");
+  i.funnel->add_option("--min-group-size", i.min_group_size,
+                       "properties.KEY values with fewer step-1 customers go to (other)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, bh::kMaxMinGroupSize));
   i.funnel->add_option("--as-of", i.as_of, "ISO 8601 time: ignore later events (default now)");
 
   i.paths = cli.add_subcommand("paths",

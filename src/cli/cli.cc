@@ -564,6 +564,9 @@ int Run(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(0, 36500));
   retention_run->add_option("--interactions-action", interactions_action, "delete | anonymise")
       ->capture_default_str()->check(CLI::IsMember({"delete", "anonymise"}));
+  retention_run->add_option("--segment-events-days", policies[2].max_age_days,
+                            "max age of the segments' entered/exited feed, deleted (0: keep)")
+      ->capture_default_str()->check(CLI::Range(0, 36500));
   serve->add_flag("!--no-retention-job", serve_options.retention_job, "do not run the daily retention job");
   serve->add_option("--erasure-grace-days", serve_options.erasure_grace_days,
                     "days between fulfilling an erase request and the erasure (0..90; 0: at once)")

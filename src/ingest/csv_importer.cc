@@ -122,6 +122,7 @@ Result<ImportReport> ImportCsv(storage::Store& store, std::string_view file_byte
         effects.created.push_back(r.customer);
       } else {
         ++counts.updated;
+        effects.updated.push_back(r.customer);
       }
       counts.merged += static_cast<int64_t>(r.merges.size());
       for (const auto& m : r.merges) effects.merges.emplace_back(m.from, m.into);

@@ -169,6 +169,7 @@ void PublishEffects(IngestObserver* observer, const IngestEffects& effects) {
   for (auto [customer, at] : effects.events) observer->OnEvent(customer, at);
   for (const auto& o : effects.orders) observer->OnOrder(o.customer, o.at, o.total_base_minor);
   for (const auto& c : effects.consents) observer->OnConsent(c);
+  if (!effects.updated.empty()) observer->OnCustomersUpdated(effects.updated);
 }
 
 Result<IngestStats> IngestPipeline::Apply(storage::WriteTxn& txn, const SegmentMessage& original,

@@ -39,6 +39,8 @@ class IngestObserver {
   virtual void OnOrder(CustomerId customer, Timestamp placed_at, int64_t total_base_minor) = 0;
   // A consent change from Segment traits (traits.consent), after its commit.
   virtual void OnConsent(const storage::ConsentRecord&) {}
+  // Existing customers whose profile a CSV import changed, once per import after its commit (one batch).
+  virtual void OnCustomersUpdated(const std::vector<CustomerId>&) {}
 };
 
 // What a transaction changed, collected while it runs and published to the observer after it commits.
@@ -53,6 +55,7 @@ struct IngestEffects {
   };
   std::vector<Order> orders;
   std::vector<storage::ConsentRecord> consents;
+  std::vector<CustomerId> updated;  // existing customers a CSV import matched and updated
 };
 
 // Tells `observer` (may be null) about committed effects, in the order merges need: creations, merges, facts.

@@ -895,9 +895,60 @@ TEST_F(PrivacyTest, RetentionRemovesExpiredRowsSparesLegalHoldAndIsIdempotent) {
             plain_export->rfind("\"subject\":\"subject\",\"body\":\"body text\""));
 }
 
+// The segments' entered/exited feed: its own age, delete only, legal hold respected, memberships kept.
+TEST_F(PrivacyTest, RetentionDeletesOldSegmentEventsOnlyAndIsIdempotent) {
+  CustomerId plain = AddCustomer();
+  CustomerId held = AddCustomer();
+  ASSERT_OK(dsar_.SetFlags(held, true, std::nullopt));
+  storage::SegmentRecord segment{.name = "s", .rule = "country = \"CN\"", .created_by = "cli",
+                                 .created_at = kNow, .updated_at = kNow};
+  SegmentId id;
+  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
+    ASSIGN_OR_RETURN(id, txn.InsertSegment(segment));
+    // Per customer: entered 500 days ago, exited 200 days ago, entered again today.
+    for (int age_days : {500, 200, 0}) {
+      storage::SegmentChanges c{.segment = id, .at = kNow - std::chrono::days{age_days}, .size = 2};
+      (age_days == 200 ? c.exited : c.entered) = {plain, held};
+      RETURN_IF_ERROR(txn.ApplySegmentChanges(c));
+    }
+    return Ok();
+  }));
+  clock_.Advance(std::chrono::days{100});
+  // Ages are now 600, 300 and 100 days; the default policy keeps 400 days.
+  auto policies = DefaultRetentionPolicies();
+  ASSERT_EQ(policies.back().data_class, "segment_events");
+  ASSERT_EQ(policies.back().max_age_days, kDefaultSegmentEventsDays);
+
+  auto first = RunRetention(*store_, policies, clock_.Now());
+  auto second = RunRetention(*store_, policies, clock_.Now());
+
+  ASSERT_OK(first);
+  EXPECT_EQ(first->total_rows, 1);  // the 600-day-old "entered" of `plain`
+  EXPECT_EQ(first->lines.back().data_class, "segment_events");
+  EXPECT_EQ(first->lines.back().action, "delete");
+  ASSERT_OK(second);
+  EXPECT_EQ(second->total_rows, 0);
+  EXPECT_EQ(DirectCounts(plain)["segment_events"], 2);
+  EXPECT_EQ(DirectCounts(held)["segment_events"], 3);
+  EXPECT_EQ(DirectCounts(plain)["segment_members"], 1);  // the current membership stays
+  auto feed = store_->ListSegmentEvents({.segment = id, .limit = 10});
+  ASSERT_OK(feed);
+  EXPECT_EQ(feed->size(), 5u);
+}
+
 TEST_F(PrivacyTest, RetentionRejectsBadPolicies) {
+  CustomerId c = AddCustomer();
+  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
+    ASSIGN_OR_RETURN(SegmentId id, txn.InsertSegment({.name = "s", .rule = "age > 1", .created_by = "cli",
+                                                      .created_at = kNow, .updated_at = kNow}));
+    return txn.ApplySegmentChanges({.segment = id, .entered = {c}, .at = kNow - std::chrono::days{900}, .size = 1});
+  }));
+
   EXPECT_FIELD_ERROR(RunRetention(*store_, {{"tickets", 30, false}}, kNow), "data_class");
   EXPECT_FIELD_ERROR(RunRetention(*store_, {{"events", -1, false}}, kNow), "max_age_days");
+  EXPECT_FIELD_ERROR(RunRetention(*store_, {{"segment_events", 30, true}}, kNow), "anonymise");
+  EXPECT_FIELD_ERROR(RunRetention(*store_, {{"segment_events", 36501, false}}, kNow), "max_age_days");
+  EXPECT_EQ(DirectCounts(c)["segment_events"], 1);  // nothing changed
 }
 
 // ---- S19: pseudonymised export ----

@@ -7,14 +7,17 @@
 namespace panorama::privacy {
 
 std::vector<RetentionPolicy> DefaultRetentionPolicies() {
-  return {{"events", 761, false}, {"interactions", 1096, true}};
+  return {{"events", 761, false}, {"interactions", 1096, true}, {"segment_events", kDefaultSegmentEventsDays, false}};
 }
 
 Result<RetentionReport> RunRetention(storage::Store& store, const std::vector<RetentionPolicy>& policies,
                                      Timestamp now) {
   for (const auto& p : policies) {
-    if (p.data_class != "events" && p.data_class != "interactions") {
-      return Error::InvalidField("data_class", "must be events or interactions");
+    if (p.data_class != "events" && p.data_class != "interactions" && p.data_class != "segment_events") {
+      return Error::InvalidField("data_class", "must be events, interactions or segment_events");
+    }
+    if (p.data_class == "segment_events" && p.anonymise) {
+      return Error::InvalidField("anonymise", "segment_events can only be deleted");
     }
     if (p.max_age_days < 0 || p.max_age_days > 36500) {
       return Error::InvalidField("max_age_days", "must be between 0 and 36500");

@@ -18,12 +18,15 @@ class Store;
 namespace panorama::privacy {
 
 struct RetentionPolicy {
-  std::string data_class;   // events | interactions
+  std::string data_class;   // events | interactions | segment_events
   int max_age_days = 0;     // 0 = keep forever
-  bool anonymise = false;   // false: delete
+  bool anonymise = false;   // false: delete (segment_events: delete only)
 };
 
-// Defaults: raw events deleted after 25 months (761 days); interactions anonymised after 3 years (1096 days).
+inline constexpr int kDefaultSegmentEventsDays = 400;
+
+// Defaults: raw events deleted after 25 months (761 days); interactions anonymised after 3 years (1096 days);
+// the segments' entered/exited feed (segment_events) deleted after 400 days (kDefaultSegmentEventsDays).
 std::vector<RetentionPolicy> DefaultRetentionPolicies();
 
 struct RetentionReport {
@@ -37,7 +40,8 @@ struct RetentionReport {
   int64_t total_rows = 0;
 };
 
-// kInvalidArgument naming "data_class" / "max_age_days" for a bad policy (nothing is changed then).
+// kInvalidArgument naming "data_class" / "max_age_days" / "anonymise" (segment_events can only be deleted) for
+// a bad policy (nothing is changed then).
 Result<RetentionReport> RunRetention(storage::Store& store, const std::vector<RetentionPolicy>& policies,
                                      Timestamp now);
 

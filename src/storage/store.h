@@ -226,6 +226,17 @@ class Store {
   virtual Result<void> ScanOrderFacts(const std::function<void(const OrderFact&)>& fn) = 0;
   virtual Result<void> ScanEventFacts(const std::function<void(const EventFact&)>& fn) = 0;
   virtual Result<void> ScanCustomerIds(const std::function<void(CustomerId, bool merged)>& fn) = 0;
+  // Every customer record, ascending id, with its creation time and, for a merged-away record, the survivor
+  // (lineage is one hop). Lifecycle history uses it so a customer exists only from its creation. Default
+  // kInternal so test fakes need not implement it.
+  struct CustomerFact {
+    CustomerId customer;
+    std::optional<CustomerId> merged_into;
+    Timestamp created_at;
+  };
+  virtual Result<void> ScanCustomerFacts(const std::function<void(const CustomerFact&)>&) {
+    return Unsupported("ScanCustomerFacts");
+  }
 
   // Events named `name` with from <= timestamp <= to, ascending time, of one customer when `customer` is set
   // (segment rules' `did`, behaviour analytics). Reads the events(name, ts) index (v7); properties are the

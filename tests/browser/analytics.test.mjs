@@ -211,6 +211,9 @@ test('the cohorts page shows the retention triangle of the API', async () => {
     const rows = await page.locator('[data-testid=cohort-row]').evaluateAll((els) =>
       els.map((el) => `${el.dataset.cohort}=${el.dataset.size}`));
     assert.deepEqual(rows, cohorts.cohorts.map((c) => `${c.cohort}=${c.size}`));
+    assert.match(cohorts.through, /^\d{4}-\d{2}$/);
+    assert.notEqual(cohorts.through, to, 'the running month is not complete');
+    assert.match(await page.getByTestId('cohorts-through').textContent(), new RegExp(cohorts.through));
     const first = cohorts.cohorts[0];
     const firstCell = await page.locator('[data-testid=cohort-row]').first().getByTestId('cohort-cell').first().textContent();
     assert.equal(firstCell, `${new Intl.NumberFormat('zh-CN', { maximumFractionDigits: 1 }).format(first.retention[0] * 100)}%`);

@@ -25,7 +25,7 @@ class BehaviourApiTest : public test::ServedRuntimeTest {
     Seed();
   }
   // Three customers: Ann (CN) buys in Jan, Feb and Apr 2011 and walks Home → Search → Buy; Bob (GB)
-  // buys in Jan and walks Home → Cart; Cy (CN) buys first in Feb and walks Home → Search → Search →
+  // buys in Jan and Jun and walks Home → Cart; Cy (CN) buys first in Feb and walks Home → Search → Search →
   // Buy.
   void Seed() {
     auto seeded = runtime_->store().Write([&](storage::WriteTxn& txn) -> Result<void> {
@@ -66,6 +66,7 @@ class BehaviourApiTest : public test::ServedRuntimeTest {
       for (const char* at : {"2011-01-03", "2011-02-03", "2011-04-03"})
         RETURN_IF_ERROR(order(ann, at));
       RETURN_IF_ERROR(order(bob, "2011-01-20"));
+      RETURN_IF_ERROR(order(bob, "2011-06-10"));  // in June, which is not complete on 2011-06-30
       RETURN_IF_ERROR(order(cy, "2011-02-14"));
       RETURN_IF_ERROR(events(ann, 0, {"Home", "Search", "Buy"}));
       RETURN_IF_ERROR(events(bob, 1, {"Home", "Cart"}));
@@ -90,11 +91,40 @@ TEST_F(BehaviourApiTest, CohortsAreRetentionByFirstPurchaseMonth) {
   ASSERT_EQ(cohorts.size(), 2u);
   EXPECT_EQ(std::string(cohorts.at(0)["cohort"].get_string().value()), "2011-01");
   EXPECT_EQ(cohorts.at(0)["size"].get_int64().value(), 2);
-  EXPECT_EQ(Ints(cohorts.at(0)["active"]),
-            (std::vector<int64_t>{2, 1, 0, 1}));  // data ends in April
+  // Through May, the last complete month: Bob's June order is not counted yet, May is a real 0.
+  EXPECT_EQ(Ints(cohorts.at(0)["active"]), (std::vector<int64_t>{2, 1, 0, 1, 0}));
   EXPECT_DOUBLE_EQ(cohorts.at(0)["retention"].at(1).get_double().value(), 0.5);
-  EXPECT_EQ(Ints(cohorts.at(1)["active"]), (std::vector<int64_t>{1, 0, 0}));
-  EXPECT_EQ(doc["months"].get_int64().value(), 4);
+  EXPECT_EQ(Ints(cohorts.at(1)["active"]), (std::vector<int64_t>{1, 0, 0, 0}));
+  EXPECT_EQ(doc["months"].get_int64().value(), 5);
+  EXPECT_EQ(std::string(doc["through"].get_string().value()), "2011-05");
+}
+
+TEST_F(BehaviourApiTest, CohortsCountAMonthOnceItIsComplete) {
+  HttpResponse r = Api("GET", "/api/v1/analytics/cohorts?months=12&as_of=2011-07-01T00:00:00Z");
+
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto doc = parser_.parse(r.body).value();
+  EXPECT_EQ(Ints(doc["cohorts"].at(0)["active"]), (std::vector<int64_t>{2, 1, 0, 1, 0, 1}));
+  EXPECT_EQ(std::string(doc["through"].get_string().value()), "2011-06");
+}
+
+// Three customers viewed "shoes": under the default minimum group size of 5 the value is not listed.
+TEST_F(BehaviourApiTest, FunnelPropertyBreakdownHidesGroupsBelowTheMinimumSize) {
+  const char* body = R"({"steps":[{"event":"Home"},{"event":"Buy"}],"window":"1d",
+      "breakdown":"properties.category","as_of":"2011-07-01T00:00:00Z")";
+  HttpResponse folded = Api("POST", "/api/v1/analytics/funnel", std::string(body) + "}");
+  HttpResponse listed =
+      Api("POST", "/api/v1/analytics/funnel", std::string(body) + R"(,"min_group_size":3})");
+
+  ASSERT_EQ(folded.status, 200) << folded.body;
+  auto rows = parser_.parse(folded.body).value()["breakdown"].get_array().value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(std::string(rows.at(0)["value"].get_string().value()), "(other)");
+  EXPECT_EQ(rows.at(0)["steps"].at(0)["customers"].get_int64().value(), 3);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  auto shown = parser_.parse(listed.body).value()["breakdown"].get_array().value();
+  ASSERT_EQ(shown.size(), 1u);
+  EXPECT_EQ(std::string(shown.at(0)["value"].get_string().value()), "shoes");
 }
 
 TEST_F(BehaviourApiTest, CohortsFilterByFromAndTo) {
@@ -170,6 +200,13 @@ TEST_F(BehaviourApiTest, BadInputIs400NamingTheField) {
       {"GET", "/api/v1/analytics/cohorts?from=2011-05&to=2011-01", "", "from"},
       {"GET", "/api/v1/analytics/cohorts?from=2011-13", "", "from"},
       {"GET", "/api/v1/analytics/cohorts?as_of=yesterday", "", "as_of"},
+      {"POST", "/api/v1/analytics/funnel",
+       R"({"steps":[{"event":"Home"},{"event":"Buy"}],"breakdown":"properties.category","min_group_size":0})",
+       "min_group_size"},
+      {"POST", "/api/v1/analytics/funnel",
+       R"({"steps":[{"event":"Home"},{"event":"Buy"}],"min_group_size":1001})", "min_group_size"},
+      {"POST", "/api/v1/analytics/funnel",
+       R"({"steps":[{"event":"Home"},{"event":"Buy"}],"min_group_size":"5"})", "min_group_size"},
       {"POST", "/api/v1/analytics/funnel", R"({"steps":[{"event":"Home"}],"window":"7d"})",
        "steps"},
       {"POST", "/api/v1/analytics/funnel",

@@ -139,6 +139,35 @@ TEST_F(SegmentsApiTest, PatchWithAnEmptyDescriptionClearsIt) {
   EXPECT_EQ(std::string(after["description"].get_string().value()), "");
 }
 
+// A CSV import that changes `country` moves customers in and out of a country segment straight away (the
+// incremental path; the full re-evaluation runs only every 60 s): existing customers updated by the file and a
+// customer it creates.
+TEST_F(SegmentsApiTest, CsvImportMovesCustomersInAndOutOfSegmentsAtOnce) {
+  int64_t ann = CreateCustomer(R"({"name":"Ann Lee","email":"ann@example.com","country":"CN"})");
+  int64_t bob = CreateCustomer(R"({"name":"Bob Ray","email":"bob@example.com","country":"US"})");
+  int64_t id = CreateSegment("China", "country = \"CN\"");
+  ASSERT_EQ(Feed(id, 1).size(), 1u);
+
+  HttpResponse imported = Api("POST", "/api/v1/imports/customers",
+                              "email,country\nann@example.com,GB\nbob@example.com,CN\ncy@example.com,CN\n",
+                              {{"Content-Type", "text/csv"}});
+
+  ASSERT_EQ(imported.status, 200) << imported.body;
+  EXPECT_EQ(Json(imported)["updated"].get_int64().value(), 2);
+  EXPECT_EQ(Json(imported)["created"].get_int64().value(), 1);
+  auto feed = Feed(id, 4);
+  ASSERT_EQ(feed.size(), 4u);
+  EXPECT_NE(std::find(feed.begin(), feed.end(), std::make_pair(ann, std::string("exited"))), feed.end());
+  EXPECT_NE(std::find(feed.begin(), feed.end(), std::make_pair(bob, std::string("entered"))), feed.end());
+  HttpResponse members = Api("GET", "/api/v1/segments/" + std::to_string(id) + "/members");
+  ASSERT_EQ(members.status, 200) << members.body;
+  std::vector<int64_t> ids;
+  for (auto m : Json(members)["data"].get_array()) ids.push_back(m["id"].get_int64().value());
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[0], bob);
+  EXPECT_GT(ids[1], bob);  // the customer the file created
+}
+
 TEST_F(SegmentsApiTest, RuleErrorsCarryLineAndColumn) {
   HttpResponse bad = Api("POST", "/api/v1/segments", R"({"name":"Bad","rule":"country ="})");
   HttpResponse preview = Api("POST", "/api/v1/segments/preview", R"({"rule":"country = \"CN\" and\n  age >"})");

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "ingest/csv_importer.h"
+#include "ingest/ingest_pipeline.h"
 #include "storage/store.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/test_crypto.h"
@@ -69,6 +70,46 @@ TEST_F(CsvImportTest, ReimportingTheSameFileCreatesNoDuplicates) {
   EXPECT_EQ(store_->CountCustomers().value(), 3);
   auto wang = store_->GetCustomer(**store_->FindIdentity("external_id", "C1"));
   EXPECT_EQ(wang->tags.size(), 2u);
+}
+
+// Collects what an import tells its observer after the commit.
+class RecordingObserver final : public IngestObserver {
+ public:
+  void OnCustomerCreated(CustomerId c) override { created.push_back(c); }
+  void OnMerged(CustomerId, CustomerId) override {}
+  void OnEvent(CustomerId, Timestamp) override {}
+  void OnOrder(CustomerId, Timestamp, int64_t) override {}
+  void OnCustomersUpdated(const std::vector<CustomerId>& customers) override {
+    ++update_batches;
+    updated.insert(updated.end(), customers.begin(), customers.end());
+  }
+  std::vector<CustomerId> created;
+  std::vector<CustomerId> updated;
+  int update_batches = 0;
+};
+
+TEST_F(CsvImportTest, TellsTheObserverWhichExistingCustomersWereUpdatedInOneBatch) {
+  ASSERT_OK(Import(kCustomers, Customers()));
+  RecordingObserver observer;
+  RecordingObserver dry_observer;
+  std::string file = std::string(kCustomers.substr(0, kCustomers.find('\n') + 1)) +
+                     "C1,王芳,,,上海,GB,\nC3,欧阳娜娜,,,北京,GB,\nC9,新客户,,,北京,CN,\n";
+  ImportOptions dry = Customers();
+  dry.dry_run = true;
+
+  auto preview = ImportCsv(*store_, file, dry, rates_, kNow, &dry_observer);
+  auto report = ImportCsv(*store_, file, Customers(), rates_, kNow, &observer);
+
+  ASSERT_OK(preview);
+  EXPECT_TRUE(dry_observer.updated.empty());  // a dry run commits nothing, so tells nothing
+  EXPECT_EQ(dry_observer.update_batches, 0);
+  ASSERT_OK(report);
+  EXPECT_EQ(report->updated, 2);
+  EXPECT_EQ(observer.update_batches, 1);
+  EXPECT_EQ(observer.updated, (std::vector<CustomerId>{**store_->FindIdentity("external_id", "C1"),
+                                                       **store_->FindIdentity("external_id", "C3")}));
+  ASSERT_EQ(observer.created.size(), 1u);
+  EXPECT_EQ(store_->GetCustomer(observer.updated[0])->country, "GB");
 }
 
 TEST_F(CsvImportTest, BrokenRowsAreReportedWithLineAndFieldAndNothingIsWritten) {

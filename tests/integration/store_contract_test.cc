@@ -183,6 +183,22 @@ TEST_P(StoreContractTest, MergeMovesEverythingAndRecordsLineage) {
   EXPECT_EQ(store_->CountCustomers().value(), 1);
 }
 
+TEST_P(StoreContractTest, CustomerFactsGiveCreationTimesAndTheSurvivorOfAMerge) {
+  CustomerId from = AddCustomer("early duplicate");
+  CustomerId into = AddCustomer("Jane");
+  ASSERT_OK(store_->Write([&](WriteTxn& txn) { return txn.MergeCustomers({from, into, "identify", At(200)}); }));
+  std::vector<Store::CustomerFact> facts;
+
+  ASSERT_OK(store_->ScanCustomerFacts([&](const Store::CustomerFact& f) { facts.push_back(f); }));
+
+  ASSERT_EQ(facts.size(), 2u);
+  EXPECT_EQ(facts[0].customer, from);  // ascending id
+  EXPECT_EQ(facts[0].merged_into, std::optional<CustomerId>(into));
+  EXPECT_EQ(facts[1].customer, into);
+  EXPECT_FALSE(facts[1].merged_into.has_value());
+  EXPECT_EQ(facts[1].created_at, At(1000));
+}
+
 TEST_P(StoreContractTest, EventsByNameAreScannedInTheirWindowPerCustomerWithProperties) {
   CustomerId a = AddCustomer("A");
   CustomerId b = AddCustomer("B");

@@ -311,6 +311,7 @@ export interface Overlap {
 
 export interface Cohorts {
   cohorts: { cohort: string; size: number; active: number[]; retention: number[] }[];
+  through: string; // last complete month counted (YYYY-MM); the running month is left out
   months: number;
 }
 

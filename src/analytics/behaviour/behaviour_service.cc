@@ -47,13 +47,18 @@ Result<CohortMatrix> BehaviourService::Cohorts(const CohortQuery& query) const {
     return Error::InvalidField(
         "to", "at most " + std::to_string(kMaxCohortMonths) + " cohorts per request");
   }
+  // Only complete months count: the month holding as_of is still running, and its low activity would
+  // read as a drop in retention. Rows run to the last complete month even where nobody ordered.
   Timestamp as_of = query.as_of.value_or(clock_.Now());
+  const MonthIndex through = MonthOf(as_of) - 1;
+  const Timestamp end = MonthStart(through + 1);
   CohortBuilder builder;
   RETURN_IF_ERROR(store_.ScanOrderFacts([&](const storage::Store::OrderFact& order) {
-    if (order.placed_at <= as_of)
+    if (order.placed_at < end)
       builder.Add(order.customer, order.placed_at);
   }));
-  return builder.Build({.from = query.from, .to = query.to, .months = query.months});
+  return builder.Build(
+      {.from = query.from, .to = query.to, .months = query.months, .through = through});
 }
 
 Result<FunnelResult> BehaviourService::Funnel(const FunnelQuery& query) const {
@@ -81,6 +86,10 @@ Result<FunnelResult> BehaviourService::Funnel(const FunnelQuery& query) const {
   if (query.from && query.to && *query.from >= *query.to) {
     return Error::InvalidField("from", "must be before to");
   }
+  if (query.min_group_size < 1 || query.min_group_size > kMaxMinGroupSize) {
+    return Error::InvalidField("min_group_size",
+                               "must be between 1 and " + std::to_string(kMaxMinGroupSize));
+  }
   FunnelSpec spec;
   spec.window = query.window;
   spec.from = query.from;
@@ -96,6 +105,9 @@ Result<FunnelResult> BehaviourService::Funnel(const FunnelQuery& query) const {
         ValidPropertyPath(query.breakdown.substr(11))) {
       spec.breakdown = BreakdownKind::kProperty;
       spec.breakdown_key = query.breakdown.substr(11);
+      // Free-form values (a coupon code, an order note) can name one person; the closed customer
+      // attributes below are listed as they are.
+      spec.min_group_size = query.min_group_size;
     } else if (query.breakdown == "country" || query.breakdown == "city" ||
                query.breakdown == "gender") {
       spec.breakdown = BreakdownKind::kCustomerAttribute;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -68,52 +69,84 @@ class BehaviourServiceTest : public ::testing::Test {
 
 // Cohorts: the UCI Online Retail subset, one order per invoice, against the pandas reference cell
 // by cell.
-TEST_F(BehaviourServiceTest, CohortMatrixEqualsThePandasReferenceOnOnlineRetail) {
-  const std::string fixture = "tests/fixtures/online_retail_cohorts.csv.xz";
-  // Decompressed by the same Python the reference uses (no xz-utils needed).
-  std::istringstream csv(RunCommand(
-      Python() +
-      " -c 'import lzma, sys; sys.stdout.write(lzma.open(sys.argv[1], \"rt\").read())' " +
-      fixture));
-  std::map<int64_t, CustomerId> customers;
-  std::string line;
-  int64_t orders = 0;
-  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
-    while (std::getline(csv, line)) {
-      if (line.empty() || line[0] == '#' || line.rfind("InvoiceNo", 0) == 0)
-        continue;
-      std::vector<std::string> f;
-      std::stringstream fields(line);
-      for (std::string cell; std::getline(fields, cell, ',');) f.push_back(cell);
-      int64_t source_id = std::stoll(f.at(2));
-      if (!customers.count(source_id))
-        customers[source_id] = AddCustomer(txn);
-      storage::OrderRecord o;
-      o.customer = customers[source_id];
-      o.external_id = f[0];
-      o.total = {std::stoll(f[3]), "GBP"};
-      o.total_base_minor = o.total.minor;
-      ASSIGN_OR_RETURN(o.placed_at, ParseIso8601(f[1]));
-      RETURN_IF_ERROR(txn.InsertOrder(o));
-      ++orders;
-    }
-    return Ok();
-  }));
-  ASSERT_GT(orders, 4000);
-  std::string reference = RunCommand(Python() + " tests/reference/cohorts_reference.py " + fixture);
+class BehaviourServiceRetailTest : public BehaviourServiceTest {
+ protected:
+  static constexpr const char* kFixture = "tests/fixtures/online_retail_cohorts.csv.xz";
 
-  auto matrix = Service().Cohorts({.months = 120});
+  void LoadOnlineRetail() {
+    // Decompressed by the same Python the reference uses (no xz-utils needed).
+    std::istringstream csv(RunCommand(
+        Python() +
+        " -c 'import lzma, sys; sys.stdout.write(lzma.open(sys.argv[1], \"rt\").read())' " +
+        kFixture));
+    std::map<int64_t, CustomerId> customers;
+    std::string line;
+    int64_t orders = 0;
+    ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
+      while (std::getline(csv, line)) {
+        if (line.empty() || line[0] == '#' || line.rfind("InvoiceNo", 0) == 0)
+          continue;
+        std::vector<std::string> f;
+        std::stringstream fields(line);
+        for (std::string cell; std::getline(fields, cell, ',');) f.push_back(cell);
+        int64_t source_id = std::stoll(f.at(2));
+        if (!customers.count(source_id))
+          customers[source_id] = AddCustomer(txn);
+        storage::OrderRecord o;
+        o.customer = customers[source_id];
+        o.external_id = f[0];
+        o.total = {std::stoll(f[3]), "GBP"};
+        o.total_base_minor = o.total.minor;
+        ASSIGN_OR_RETURN(o.placed_at, ParseIso8601(f[1]));
+        RETURN_IF_ERROR(txn.InsertOrder(o));
+        ++orders;
+      }
+      return Ok();
+    }));
+    ASSERT_GT(orders, 4000);
+  }
+
+  static std::string Reference(const std::string& as_of) {
+    return RunCommand(Python() + " tests/reference/cohorts_reference.py " + kFixture + " " + as_of);
+  }
+
+  static std::string Text(const CohortMatrix& matrix) {
+    std::ostringstream ours;
+    for (const auto& row : matrix.cohorts) {
+      ours << FormatMonth(row.cohort) << ' ' << row.size;
+      for (int64_t active : row.active) ours << ' ' << active;
+      ours << '\n';
+    }
+    return ours.str();
+  }
+};
+
+TEST_F(BehaviourServiceRetailTest, CohortMatrixEqualsThePandasReferenceOnOnlineRetail) {
+  LoadOnlineRetail();
+  std::string reference = Reference("2012-01-01T00:00:00Z");
+
+  auto matrix = Service().Cohorts({.months = 120, .as_of = *ParseIso8601("2012-01-01T00:00:00Z")});
 
   ASSERT_OK(matrix);
-  std::ostringstream ours;
-  for (const auto& row : matrix->cohorts) {
-    ours << FormatMonth(row.cohort) << ' ' << row.size;
-    for (int64_t active : row.active) ours << ' ' << active;
-    ours << '\n';
-  }
-  EXPECT_EQ(ours.str(), reference);
+  EXPECT_EQ(Text(*matrix), reference);
   EXPECT_EQ(matrix->cohorts.size(), 13u);  // 2010-12 .. 2011-12
   EXPECT_EQ(matrix->months, 13);
+  EXPECT_EQ(FormatMonth(matrix->through.value()), "2011-12");
+}
+
+// As of the middle of a month, that month is not complete: its orders (and its new cohort) are left
+// out in both implementations rather than shown as a drop in retention.
+TEST_F(BehaviourServiceRetailTest, CohortMatrixLeavesOutThePartialMonthLikeThePandasReference) {
+  LoadOnlineRetail();
+  std::string reference = Reference("2011-09-15T12:00:00Z");
+
+  auto matrix = Service().Cohorts({.months = 120, .as_of = *ParseIso8601("2011-09-15T12:00:00Z")});
+
+  ASSERT_OK(matrix);
+  EXPECT_EQ(Text(*matrix), reference);
+  EXPECT_EQ(FormatMonth(matrix->cohorts.back().cohort), "2011-08");
+  EXPECT_EQ(matrix->months, 9);  // 2010-12 .. 2011-08
+  EXPECT_EQ(FormatMonth(matrix->through.value()), "2011-08");
 }
 
 TEST_F(BehaviourServiceTest, CohortsIgnoreOrdersAfterAsOfAndOtherStatuses) {
@@ -138,12 +171,32 @@ TEST_F(BehaviourServiceTest, CohortsIgnoreOrdersAfterAsOfAndOtherStatuses) {
     return Ok();
   }));
 
-  auto matrix = Service().Cohorts({.as_of = *ParseIso8601("2011-02-28")});
+  auto matrix = Service().Cohorts({.as_of = *ParseIso8601("2011-03-05")});
 
   ASSERT_OK(matrix);
   ASSERT_EQ(matrix->cohorts.size(), 1u);
   EXPECT_EQ(matrix->cohorts[0].size, 1);
-  EXPECT_EQ(matrix->cohorts[0].active, (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(matrix->cohorts[0].active, (std::vector<int64_t>{1, 1}));  // March is not complete
+}
+
+TEST_F(BehaviourServiceTest, CohortRowsRunToTheLastCompleteMonthEvenWithoutOrders) {
+  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
+    CustomerId a = AddCustomer(txn);
+    storage::OrderRecord o{.customer = a,
+                           .external_id = "o1",
+                           .total = {100, "CNY"},
+                           .total_base_minor = 100,
+                           .placed_at = *ParseIso8601("2011-01-10")};
+    RETURN_IF_ERROR(txn.InsertOrder(o));
+    return Ok();
+  }));
+
+  auto matrix = Service().Cohorts({.as_of = *ParseIso8601("2011-04-01T00:00:00Z")});
+
+  ASSERT_OK(matrix);
+  ASSERT_EQ(matrix->cohorts.size(), 1u);
+  EXPECT_EQ(matrix->cohorts[0].active, (std::vector<int64_t>{1, 0, 0}));  // through March
+  EXPECT_EQ(FormatMonth(matrix->through.value()), "2011-03");
 }
 
 TEST_F(BehaviourServiceTest, RejectsBadCohortQueriesNamingTheField) {
@@ -248,6 +301,59 @@ TEST_F(BehaviourServiceTest, FunnelBreaksDownByCustomerAttributeAndReadsNumericP
   EXPECT_EQ(result->breakdown[2].value, "GB");
 }
 
+// A free-form property breakdown hides rare values: groups under min_group_size (default 5) become
+// "(other)"; the expected rows are derived from the generated counts, not written out.
+TEST_F(BehaviourServiceTest, FunnelPropertyBreakdownFoldsSmallGroupsIntoOther) {
+  const std::vector<std::pair<std::string, int>> sources = {
+      {"ads", 7}, {"mail", 5}, {"partner", 4}, {"ref-ann-1984", 1}, {"", 2}};
+  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
+    int n = 0;
+    for (const auto& [source, count] : sources) {
+      for (int i = 0; i < count; ++i) {
+        CustomerId id = AddCustomer(txn);
+        storage::EventRecord ev{
+            .customer = id,
+            .message_id = "m" + std::to_string(++n),
+            .type = "track",
+            .name = "View",
+            .properties_json = source.empty() ? "{}" : R"({"source":")" + source + R"("})",
+            .timestamp = *ParseIso8601("2011-06-01T10:00:00Z") + std::chrono::minutes(n)};
+        ev.received_at = ev.timestamp;
+        RETURN_IF_ERROR(txn.InsertEvent(ev));
+      }
+    }
+    return Ok();
+  }));
+  FunnelQuery query;
+  query.steps = {{"View", {}}, {"Buy", {}}};
+  query.breakdown = "properties.source";
+
+  for (int min_size : {kDefaultMinGroupSize, 1, 8}) {
+    query.min_group_size = min_size;
+    std::vector<std::pair<std::string, int64_t>> expected;
+    int64_t other = 0;
+    for (const auto& [source, count] : sources) {
+      std::string value = source.empty() ? "(none)" : source;
+      if (count >= min_size) {
+        expected.emplace_back(value, count);
+      } else {
+        other += count;
+      }
+    }
+    std::stable_sort(expected.begin(), expected.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    if (other > 0)
+      expected.emplace_back("(other)", other);
+
+    auto result = Service().Funnel(query);
+
+    ASSERT_OK(result);
+    std::vector<std::pair<std::string, int64_t>> shown;
+    for (const auto& row : result->breakdown) shown.emplace_back(row.value, row.steps[0].customers);
+    EXPECT_EQ(shown, expected) << "min_group_size " << min_size;
+  }
+}
+
 TEST_F(BehaviourServiceTest, RejectsBadFunnelQueriesNamingTheField) {
   FunnelQuery one;
   one.steps = {{"View", {}}};
@@ -269,6 +375,13 @@ TEST_F(BehaviourServiceTest, RejectsBadFunnelQueriesNamingTheField) {
   EXPECT_FIELD_ERROR(Service().Funnel(bad_breakdown), "breakdown");
   EXPECT_FIELD_ERROR(Service().Funnel(bad_where), "steps[1].where");
   EXPECT_FIELD_ERROR(Service().Funnel(reversed), "from");
+  for (int bad : {0, -1, 1001}) {
+    FunnelQuery small = bad_where;
+    small.steps[1].where.clear();
+    small.breakdown = "properties.source";
+    small.min_group_size = bad;
+    EXPECT_FIELD_ERROR(Service().Funnel(small), "min_group_size");
+  }
 }
 
 TEST_F(BehaviourServiceTest, PathsFollowEachCustomersEventsAndSkipMergedAwayRecords) {

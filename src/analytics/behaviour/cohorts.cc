@@ -22,10 +22,16 @@ CohortMatrix CohortBuilder::Build(const CohortOptions& options) {
                              }),
                  entries_.end());
   CohortMatrix matrix;
+  matrix.through = options.through;
+  if (options.through) {
+    std::erase_if(entries_, [&](const Entry& e) { return e.month > *options.through; });
+  }
   if (entries_.empty())
     return matrix;
-  int32_t data_end = 0;
-  for (const Entry& e : entries_) data_end = std::max(data_end, e.month);
+  MonthIndex data_end = 0;
+  for (const Entry& e : entries_) data_end = std::max<MonthIndex>(data_end, e.month);
+  data_end = options.through.value_or(data_end);
+  matrix.through = data_end;
 
   std::map<MonthIndex, CohortRow> rows;
   int64_t current = -1;

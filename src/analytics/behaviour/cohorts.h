@@ -15,6 +15,9 @@ struct CohortOptions {
   std::optional<MonthIndex> from;  // first cohort listed (inclusive); default: the earliest
   std::optional<MonthIndex> to;    // last cohort listed (inclusive); default: the latest
   int months = 12;                 // periods per cohort, 1..120 (the caller validates)
+  // The last month counted (inclusive): later orders are dropped and every row runs up to it (a
+  // month with no orders is a real 0). Default: the month of the latest order seen.
+  std::optional<MonthIndex> through;
 };
 
 struct CohortRow {
@@ -28,11 +31,12 @@ struct CohortRow {
 struct CohortMatrix {
   std::vector<CohortRow> cohorts;  // ascending, only months that have new customers
   int months = 0;                  // the longest row
+  std::optional<MonthIndex> through;  // the last month counted; empty for no orders and no `through`
 };
 
-// Collects orders (customer, time), then builds the matrix. Every order counts (the caller drops
-// orders that are not purchases, or after "as of"). Rows stop at the month of the latest order seen
-// (the end of the data), or after `months` periods. Memory: 12 bytes per order. Not thread-safe.
+// Collects orders (customer, time), then builds the matrix. Every order up to `through` counts (the
+// caller drops orders that are not purchases). Rows stop at `through` (by default the month of the
+// latest order seen), or after `months` periods. Memory: 12 bytes per order. Not thread-safe.
 class CohortBuilder {
  public:
   void Add(CustomerId customer, Timestamp placed_at);

@@ -164,12 +164,19 @@ FunnelResult FunnelCalculator::Finish() const {
   result.steps = Steps(total_);
   if (spec_.breakdown == BreakdownKind::kNone)
     return result;
-  // Top values by entrants, ties by value; everything after them is one "(other)" row.
+  // Values below the minimum group size go to "(other)" first; of the rest, the top values by
+  // entrants (ties by value) are listed and everything after them joins "(other)".
   std::vector<const std::pair<const std::string, Group>*> order;
-  for (const auto& entry : groups_) order.push_back(&entry);
+  Group other;
+  for (const auto& entry : groups_) {
+    if (entry.second.entrants < spec_.min_group_size) {
+      Merge(other, entry.second);
+    } else {
+      order.push_back(&entry);
+    }
+  }
   std::stable_sort(order.begin(), order.end(),
                    [](auto* a, auto* b) { return a->second.entrants > b->second.entrants; });
-  Group other;
   for (size_t i = 0; i < order.size(); ++i) {
     if (static_cast<int>(i) < spec_.breakdown_top) {
       result.breakdown.push_back({order[i]->first, Steps(order[i]->second)});

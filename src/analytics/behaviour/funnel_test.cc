@@ -135,5 +135,42 @@ TEST(FunnelCalculator, BreakdownKeepsTopValuesAndMergesTheRestIntoOther) {
   EXPECT_EQ(Counts(r.steps), (std::vector<int64_t>{7, 4}));
 }
 
+TEST(FunnelCalculator, MergesValuesBelowTheMinimumGroupSizeIntoOther) {
+  FunnelSpec spec = Spec({"View", "Buy"});
+  spec.breakdown = BreakdownKind::kProperty;
+  spec.breakdown_key = "category";
+  spec.min_group_size = 3;
+  FunnelCalculator f(spec);
+  for (int i = 0; i < 4; ++i) f.AddCustomer(Seq({{0, "View", "shoes"}, {1, "Buy", nullptr}}));
+  for (int i = 0; i < 3; ++i) f.AddCustomer(Seq({{0, "View", "hats"}}));
+  for (int i = 0; i < 2; ++i) f.AddCustomer(Seq({{0, "View", "bags"}, {1, "Buy", nullptr}}));
+  f.AddCustomer(Seq({{0, "View", "coupon-ZX81-ann"}, {1, "Buy", nullptr}}));
+
+  FunnelResult r = f.Finish();
+
+  ASSERT_EQ(r.breakdown.size(), 3u);
+  EXPECT_EQ(r.breakdown[0].value, "shoes");
+  EXPECT_EQ(r.breakdown[1].value, "hats");  // exactly the minimum: listed
+  EXPECT_EQ(r.breakdown[2].value, "(other)");  // "bags" (2) and the one-off value (1)
+  EXPECT_EQ(Counts(r.breakdown[2].steps), (std::vector<int64_t>{3, 3}));
+  EXPECT_EQ(Counts(r.steps), (std::vector<int64_t>{10, 7}));
+}
+
+TEST(FunnelCalculator, AllValuesBelowTheMinimumLeaveOnlyOther) {
+  FunnelSpec spec = Spec({"View", "Buy"});
+  spec.breakdown = BreakdownKind::kProperty;
+  spec.breakdown_key = "category";
+  spec.min_group_size = 5;
+  FunnelCalculator f(spec);
+  f.AddCustomer(Seq({{0, "View", "a"}}));
+  f.AddCustomer(Seq({{0, "View", "b"}, {1, "Buy", nullptr}}));
+
+  FunnelResult r = f.Finish();
+
+  ASSERT_EQ(r.breakdown.size(), 1u);
+  EXPECT_EQ(r.breakdown[0].value, "(other)");
+  EXPECT_EQ(Counts(r.breakdown[0].steps), (std::vector<int64_t>{2, 1}));
+}
+
 }  // namespace
 }  // namespace panorama::behaviour

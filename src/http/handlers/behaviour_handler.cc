@@ -71,7 +71,9 @@ Response Cohorts(ApiServices& s, Request& request) {
     for (double r : row.retention) w.Double(r);
     w.EndArray().EndObject();
   }
-  w.EndArray().Key("months").Int64(matrix->months).EndObject();
+  w.EndArray().Key("months").Int64(matrix->months);
+  // The last complete month counted: the month holding as_of is left out (docs/segments.md).
+  w.Key("through").String(matrix->through ? bh::FormatMonth(*matrix->through) : "").EndObject();
   return Response::Json(200, w.TakeString());
 }
 
@@ -128,7 +130,7 @@ Response Funnel(ApiServices& s, Request& request) {
   auto body = JsonBody::Parse(request.body);
   if (!body)
     return Response::Problem(body.error());
-  body->AllowOnly({"steps", "window", "from", "to", "breakdown", "as_of"});
+  body->AllowOnly({"steps", "window", "from", "to", "breakdown", "min_group_size", "as_of"});
   bh::FunnelQuery query;
   body->Objects("steps", bh::kMaxFunnelSteps, true, [&](JsonBody& step, const std::string&) {
     step.AllowOnly({"event", "where"});
@@ -157,6 +159,8 @@ Response Funnel(ApiServices& s, Request& request) {
     }
   }
   query.breakdown = body->String("breakdown", 200).value_or("");
+  query.min_group_size = static_cast<int>(
+      body->Int("min_group_size", 1, bh::kMaxMinGroupSize).value_or(bh::kDefaultMinGroupSize));
   if (!body->ok())
     return Response::Problem(body->TakeError());
   auto result = s.behaviour->Funnel(query);

@@ -11,9 +11,49 @@
 #include "ingest/csv_importer.h"
 #include "ingest/feature_observer.h"
 #include "privacy/dsar_service.h"
+#include "segments/service/segment_service.h"
 
 namespace panorama::http {
 namespace {
+
+// An import's committed effects: the feature store first (segment rules read it), then every customer the
+// import created, updated, merged or gave an order is handed to the segments in one batch, so audiences
+// follow the file at once rather than at the customer's next event or the next full evaluation.
+class ImportObserver final : public ingest::IngestObserver {
+ public:
+  ImportObserver(features::FeatureStore& features, segments::SegmentService* segments)
+      : feature_observer_(features), segments_(segments) {}
+  // IngestObserver
+  void OnCustomerCreated(CustomerId customer) override {
+    feature_observer_.OnCustomerCreated(customer);
+    touched_.push_back(customer);
+  }
+  void OnMerged(CustomerId from, CustomerId into) override {
+    feature_observer_.OnMerged(from, into);
+    if (segments_ != nullptr) segments_->OnMerged(from, into);
+  }
+  void OnEvent(CustomerId customer, Timestamp at) override {
+    feature_observer_.OnEvent(customer, at);
+    touched_.push_back(customer);
+  }
+  void OnOrder(CustomerId customer, Timestamp at, int64_t total) override {
+    feature_observer_.OnOrder(customer, at, total);
+    touched_.push_back(customer);
+  }
+  void OnCustomersUpdated(const std::vector<CustomerId>& customers) override {
+    touched_.insert(touched_.end(), customers.begin(), customers.end());
+  }
+  // After ImportCsv returned: queues the batch (the segment worker de-duplicates it).
+  void NotifySegments() {
+    if (segments_ != nullptr) segments_->OnCustomersChanged(touched_);
+    touched_.clear();
+  }
+
+ private:
+  ingest::FeatureObserver feature_observer_;
+  segments::SegmentService* segments_;
+  std::vector<CustomerId> touched_;
+};
 
 bool QueryFlag(const Request& request, std::string_view name) {
   auto value = request.Query(name);
@@ -55,12 +95,13 @@ Response Import(ApiServices& s, Request& request, ingest::ImportKind kind) {
   }
   if (!invalid.violations().empty()) return Response::Problem(invalid);
   if (request.body.empty()) return Response::Problem(Error::InvalidField("body", "the CSV file is empty"));
-  ingest::FeatureObserver observer(s.features);
   options.suppression = s.dsar;  // erased subjects are not re-created (null when privacy is not wired)
+  ImportObserver observer(s.features, s.segments);
   auto report = ingest::ImportCsv(s.store, request.body, options, s.rates, s.clock.Now(), &observer);
   if (!report) return Response::Problem(report.error());
   // A bulk load moves the quintiles: score everyone again rather than rescoring order by order.
   if (report->applied && options.kind == ingest::ImportKind::kOrders && s.rfm != nullptr) s.rfm->Recompute();
+  observer.NotifySegments();  // after the rescoring: rules may read RFM scores
   JsonWriter w;
   w.StartObject();
   w.Key("applied").Bool(report->applied).Key("dry_run").Bool(options.dry_run);

@@ -493,6 +493,15 @@ void SegmentService::OnCustomerChanged(CustomerId customer) {
   impl_->wake.notify_one();
 }
 
+void SegmentService::OnCustomersChanged(const std::vector<CustomerId>& customers) {
+  if (customers.empty()) return;
+  {
+    std::lock_guard lock(impl_->queue_mu);
+    for (CustomerId customer : customers) impl_->dirty.insert(customer.value());
+  }
+  impl_->wake.notify_one();
+}
+
 void SegmentService::OnEvent(CustomerId customer, Timestamp at) {
   impl_->engine.OnEvent(customer, at);
   OnCustomerChanged(customer);

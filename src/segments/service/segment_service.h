@@ -115,6 +115,8 @@ class SegmentService {
   // worker runs (Start), or Flush() on the calling thread; the update first asks the engine to reload the
   // customer (RuleEngine::OnCustomerChanged), since an event (identify) or a consent may change the profile.
   void OnCustomerChanged(CustomerId customer);
+  // The same for many customers at once (a CSV import): one queue lock, one wake-up, one incremental batch.
+  void OnCustomersChanged(const std::vector<CustomerId>& customers);
   void OnEvent(CustomerId customer, Timestamp at);
   void OnOrder(CustomerId customer, Timestamp at, int64_t total_base_minor);
   void OnMerged(CustomerId from, CustomerId into);

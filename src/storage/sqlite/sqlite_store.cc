@@ -1130,8 +1130,13 @@ class SqliteWriteTxn final : public WriteTxn {
       sql = rule.anonymise ? "UPDATE interactions SET subject = '', body = '' WHERE occurred_at < ?"
                              " AND (subject <> '' OR body <> '')"
                            : "DELETE FROM interactions WHERE occurred_at < ?";
+    } else if (rule.data_class == "segment_events") {
+      // The entered/exited feed holds ids only: nothing to anonymise, old rows are deleted. Current
+      // memberships (segment_members, with entered_at) are not touched.
+      if (rule.anonymise) return Error::InvalidField("anonymise", "segment_events can only be deleted");
+      sql = "DELETE FROM segment_events WHERE at < ?";
     } else {
-      return Error::InvalidField("data_class", "must be events or interactions");
+      return Error::InvalidField("data_class", "must be events, interactions or segment_events");
     }
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(sql + kHold));
     s.Bind(1, ToUnixMillis(rule.cutoff));
@@ -1891,6 +1896,17 @@ class SqliteStore final : public Store {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT id, merged_into IS NOT NULL FROM customers ORDER BY id"));
     RETURN_IF_ERROR(ForEachRow(s, [&] { fn(CustomerId(s.Int(0)), s.Int(1) != 0); }));
+    return Ok();
+  }
+
+  Result<void> ScanCustomerFacts(const std::function<void(const CustomerFact&)>& fn) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare("SELECT id, merged_into, created_at FROM customers ORDER BY id"));
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      CustomerFact fact{CustomerId(s.Int(0)), std::nullopt, FromUnixMillis(s.Int(2))};
+      if (!s.IsNull(1)) fact.merged_into = CustomerId(s.Int(1));
+      fn(fact);
+    }));
     return Ok();
   }
 

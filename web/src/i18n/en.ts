@@ -305,6 +305,7 @@ export const en = {
   'cohorts.size': 'Customers',
   'cohorts.months': 'Months',
   'cohorts.monthOffset': 'Months after the first order',
+  'cohorts.through': 'Complete months only, through {month}: the current month is counted once it has ended.',
 
   'funnel.title': 'Funnel',
   'funnel.step': 'Step {n}',

@@ -306,6 +306,7 @@ export const zhCN: Messages = {
   'cohorts.size': '客户数',
   'cohorts.months': '月数',
   'cohorts.monthOffset': '首单后月数',
+  'cohorts.through': '只统计完整月份（截至 {month}）：本月结束后才计入。',
 
   'funnel.title': '转化漏斗',
   'funnel.step': '第 {n} 步',

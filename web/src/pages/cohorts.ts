@@ -98,7 +98,9 @@ export function mountCohorts(root: HTMLElement): View {
       body = h('div', { class: 'empty', testid: 'cohorts-empty' }, t('analytics.noData'));
     } else {
       body = h('div', { class: 'results' },
-        h('section', { class: 'card' }, h('p', { class: 'muted small' }, t('cohorts.hint')), triangle(data)),
+        h('section', { class: 'card' }, h('p', { class: 'muted small' }, t('cohorts.hint')),
+          h('p', { class: 'muted small', testid: 'cohorts-through' }, t('cohorts.through', { month: data.through })),
+          triangle(data)),
         table(data));
     }
     root.replaceChildren(pageFrame('cohorts-page', t('cohorts.title'), '#/analytics/cohorts', form, body));
