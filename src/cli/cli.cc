@@ -403,6 +403,12 @@ int Restore(const backup::RestoreOptions& options) {
   if (!restored) return Fail(restored.error());
   std::printf("restored %s (schema %u, backup taken %s)\n", restored->restored_path.c_str(),
               restored->header.schema_version, FormatIso8601(restored->header.created).c_str());
+  if (restored->header.kind == backup::BackupKind::kData) {
+    std::printf("ledger ok: %lld entries, %lld checkpoints%s\n", static_cast<long long>(restored->ledger_entries),
+                static_cast<long long>(restored->ledger_checkpoints),
+                restored->ledger_signatures_checked ? ", signatures checked"
+                                                    : "; signatures NOT checked (no signing key: give --ledger-pubkey)");
+  }
   return 0;
 }
 
@@ -641,6 +647,8 @@ int Run(int argc, char** argv) {
   restore->add_option("--data", restore_options.data_dir, "data directory to restore into")->required();
   restore->add_option("--from", restore_options.from_file, "backup file (.pnbk)")->required();
   restore->add_option("--secret-key", restore_options.secret_key_file, "backup.sec")->required();
+  restore->add_option("--ledger-pubkey", restore_options.ledger_public_key_hex,
+                      "ledger signing public key in hex (default: the data directory's)");
 
   SegmentsCommand segments_command(cli, add_data);
 
