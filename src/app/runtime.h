@@ -3,6 +3,7 @@
 // system clock) and wires the contexts together. Commands open a Runtime over a data directory and use what
 // they need; `serve` runs the HTTP server on it.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,6 +41,7 @@ class FeatureObserver;
 }
 namespace panorama::backup {
 class DataDirLock;
+struct BackupResult;
 }
 namespace panorama::profile {
 class CustomerViewService;
@@ -101,6 +103,12 @@ struct ServeOptions {
   // Retention: the daily job runs these policies once after start and then every 24 h (privacy/retention.h).
   bool retention_job = true;
   std::vector<privacy::RetentionPolicy> retention = privacy::DefaultRetentionPolicies();
+  // Scheduled backups (backup/backup_scheduler.h), on when backup_dir is set: the same encrypted online backup
+  // as `panorama backup` every backup_every on its own thread, keeping the newest backup_keep files.
+  std::string backup_dir;
+  std::string backup_public_key;
+  std::chrono::milliseconds backup_every = std::chrono::hours(24);
+  int backup_keep = 7;
 };
 
 // What bootstrap created or found: secrets are only known when created now or given by the environment.
@@ -175,6 +183,7 @@ class Runtime {
 
  private:
   Runtime() = default;
+  void RecordBackupRun(const Result<backup::BackupResult>& result);
 
   std::unique_ptr<backup::DataDirLock> lock_;
   std::string data_dir_;

@@ -18,6 +18,7 @@
 #include "cli/behaviour_commands.h"
 #include "core/actor_context.h"
 #include "backup/backup.h"
+#include "backup/backup_scheduler.h"
 #include "demo/demo_generator.h"
 #include "features/feature_store.h"
 #include "http/json.h"
@@ -555,6 +556,13 @@ int Run(int argc, char** argv) {
   retention_run->add_option("--interactions-action", interactions_action, "delete | anonymise")
       ->capture_default_str()->check(CLI::IsMember({"delete", "anonymise"}));
   serve->add_flag("!--no-retention-job", serve_options.retention_job, "do not run the daily retention job");
+  std::string backup_every;
+  serve->add_option("--backup-dir", serve_options.backup_dir, "scheduled encrypted backups into this directory");
+  serve->add_option("--backup-every", backup_every, "interval of scheduled backups: 30m, 24h, 7d (default 24h)");
+  serve->add_option("--backup-keep", serve_options.backup_keep, "keep the newest N scheduled backups")
+      ->capture_default_str();
+  serve->add_option("--backup-public-key", serve_options.backup_public_key,
+                    "backup.pub (panorama backup keygen) the scheduled backups are encrypted to");
 
   AnalyticsArgs analytics_args;
   auto* rfm = cli.add_subcommand("rfm", "RFM scores: R×F grid and segments (table), per customer (csv), or json");
@@ -673,6 +681,15 @@ int Run(int argc, char** argv) {
     limit->burst = 2 * limit->per_second;
   }
   if (serve->parsed()) {
+    if (!backup_every.empty()) {
+      auto every = backup::ParseBackupInterval(backup_every, "backup-every");
+      if (!every) return Fail(every.error());
+      serve_options.backup_every = *every;
+    }
+    if (serve_options.backup_dir.empty() &&
+        (!backup_every.empty() || serve->count("--backup-keep") > 0 || !serve_options.backup_public_key.empty())) {
+      return Fail(Error::InvalidField("backup-dir", "is required with --backup-every/--backup-keep/--backup-public-key"));
+    }
     runtime_options.lock_data_dir = true;
     serve_options.insecure_dev = runtime_options.insecure_dev;  // one --insecure-dev: throw-away key, plain HTTP
     return Serve(runtime_options, serve_options);
@@ -724,7 +741,16 @@ int Run(int argc, char** argv) {
     return RunRetentionCommand(runtime_options, policies);
   }
 
+  // A running server may have cached the customer's old key and could still encrypt a write under it after the
+  // rotation destroyed it: rotate from the CLI only while no server holds the data directory (else use the route).
+  if (key_rotate->parsed()) runtime_options.lock_data_dir = true;
   auto runtime = app::Runtime::Open(runtime_options);
+  if (!runtime && key_rotate->parsed() && runtime.error().code() == ErrorCode::kFailedPrecondition &&
+      runtime.error().message().find("running server") != std::string::npos) {
+    return Fail(Error::FailedPrecondition(runtime.error().message() +
+                                          "; stop it, or rotate through the server: POST /api/v1/customers/" +
+                                          std::to_string(rotate_customer) + "/rotate-key"));
+  }
   if (!runtime) return Fail(runtime.error());
   auto& auth = (*runtime)->auth();
   auto& store = (*runtime)->store();
