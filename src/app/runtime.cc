@@ -17,6 +17,7 @@
 #include "analytics/lifecycle.h"
 #include "analytics/rfm_service.h"
 #include "analytics/segment_metrics.h"
+#include "audit/checkpoint_sinks.h"
 #include "audit/ledger_service.h"
 #include "audit/ledgered_store.h"
 #include "audit/merkle.h"
@@ -28,6 +29,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/tls_certificate.h"
+#include "http/webhook_client.h"
 #include "ingest/feature_observer.h"
 #include "segments/audience_index.h"
 #include "segments/service/audience_rule_engine.h"
@@ -179,6 +181,10 @@ Result<std::string> Runtime::LedgerPublicKey(const std::string& data_dir) {
 
 Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   if (!security::InitCrypto()) return Error::Internal("libsodium failed to initialise");
+  // Options first: a bad one is refused before anything is created or opened.
+  if (!options.audit_webhook.empty()) {
+    if (auto url = http::ParseWebhookUrl(options.audit_webhook, "audit-webhook"); !url) return std::move(url.error());
+  }
   // The data directory holds personal data and credentials' hashes: owner-only for everything created here.
   umask(077);
   std::error_code ec;
@@ -233,14 +239,38 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   runtime->store_ = std::move(ledgered);
   ASSIGN_OR_RETURN(auto signer, audit::LedgerSigner::LoadOrCreate(SigningKeyPath(options.data_dir)));
   runtime->signer_ = std::make_unique<audit::LedgerSigner>(std::move(signer));
-  runtime->ledger_service_ = std::make_unique<audit::LedgerService>(
-      *runtime->ledger_, *runtime->signer_, audit::LedgerServiceOptions{.witness_path = options.audit_witness});
+  audit::LedgerServiceOptions ledger_options{.witness_path = options.audit_witness};
+  if (options.audit_syslog) ledger_options.sinks.push_back(std::make_shared<audit::SyslogSink>());
+  if (!options.audit_webhook.empty()) {
+    ASSIGN_OR_RETURN(http::WebhookUrl url, http::ParseWebhookUrl(options.audit_webhook, "audit-webhook"));
+    ledger_options.sinks.push_back(std::make_shared<audit::WebhookSink>(
+        url.text, [url](const std::string& json) { return http::PostJson(url, json); },
+        audit::WebhookSink::Options{.first_backoff = options.audit_webhook_first_backoff}));
+  }
+  runtime->ledger_service_ =
+      std::make_unique<audit::LedgerService>(*runtime->ledger_, *runtime->signer_, std::move(ledger_options));
   runtime->ledger_service_->Start();
   runtime->features_ = std::make_unique<features::FeatureStore>(runtime->clock_);
-  ASSIGN_OR_RETURN(runtime->sealer_,
-                   security::OpenFileKeySealer((std::filesystem::path(options.data_dir) / "system.key").string()));
-  runtime->auth_ = std::make_unique<security::AuthService>(*runtime->store_, runtime->clock_,
-                                                           security::AuthOptions{}, runtime->sealer_.get());
+  // TOTP seeds are sealed under the keystore's system data key `system:totp` (covered by master rotation).
+  // <data>/system.key, the file key of earlier versions, is only opened when present, to reseal its seeds.
+  {
+    ASSIGN_OR_RETURN(auto system_sealer, runtime->encryptor_->SystemSealer("totp"));
+    std::unique_ptr<security::SecretSealer> legacy;
+    std::string legacy_path = (std::filesystem::path(options.data_dir) / "system.key").string();
+    bool has_legacy = std::filesystem::exists(legacy_path);
+    if (has_legacy) {
+      ASSIGN_OR_RETURN(legacy, security::OpenFileKeySealer(legacy_path));
+    }
+    runtime->sealer_ = security::MakeMigratingSealer(std::move(system_sealer), std::move(legacy));
+    runtime->auth_ = std::make_unique<security::AuthService>(*runtime->store_, runtime->clock_,
+                                                             security::AuthOptions{}, runtime->sealer_.get());
+    ASSIGN_OR_RETURN(int resealed, runtime->auth_->ResealLegacyMfaSeeds());
+    if (resealed > 0) spdlog::info("resealed {} TOTP seeds under the keystore's system data key", resealed);
+    if (has_legacy) {
+      spdlog::info("{} is no longer used: every TOTP seed is under the keystore's system data key; delete it "
+                   "(after a backup)", legacy_path);
+    }
+  }
   // Until the audit ledger is wired in (the lead connects it), security events go to the log: ids and
   // settings only, never secrets.
   runtime->auth_->SetSecurityEventSink([](const security::SecurityEvent& e) {

@@ -72,6 +72,11 @@ struct RuntimeOptions {
   bool bulk_load = false;  // fsync off: only for `panorama demo` filling a fresh store
   int read_connections = 4;  // SQLite read connections; API workers beyond this wait for one
   std::string audit_witness;  // off-box JSON-lines file each signed ledger checkpoint is appended to
+  // Further off-box copies of each checkpoint (the witness line): syslog(3) with LOG_AUTHPRIV, and an HTTP POST to
+  // https://… (or http:// to loopback), retried from the ledger thread with backoff starting at the given delay.
+  bool audit_syslog = false;
+  std::string audit_webhook;
+  std::chrono::milliseconds audit_webhook_first_backoff = std::chrono::seconds(1);
   // The master key (file, command, or PANORAMA_MASTER_KEY when both are empty). Without one Open refuses,
   // unless insecure_dev: then a throw-away key is kept in <data>/insecure-dev-master.key (beside the data, so
   // it protects nothing) and a warning says so.
@@ -195,7 +200,7 @@ class Runtime {
   std::unique_ptr<audit::LedgerSigner> signer_;
   std::unique_ptr<audit::LedgerService> ledger_service_;
   std::unique_ptr<features::FeatureStore> features_;
-  std::unique_ptr<security::SecretSealer> sealer_;  // <data>/system.key; TODO(#3): the system DEK
+  std::unique_ptr<security::SecretSealer> sealer_;  // the keystore's system:totp key (+ legacy system.key)
   std::unique_ptr<security::AuthService> auth_;
   std::unique_ptr<security::RateLimiter> limiter_;
   std::unique_ptr<ingest::FeatureObserver> feature_observer_;

@@ -635,6 +635,10 @@ int Run(int argc, char** argv) {
   add_data(audit_pubkey);
   std::string audit_witness;
   serve->add_option("--audit-witness", audit_witness, "append each signed ledger checkpoint to this file (off-box)");
+  serve->add_flag("--audit-syslog", runtime_options.audit_syslog,
+                  "also send each signed ledger checkpoint to syslog (LOG_AUTHPRIV)");
+  serve->add_option("--audit-webhook", runtime_options.audit_webhook,
+                    "also POST each signed ledger checkpoint to this https:// URL (http:// only to loopback)");
 
   backup::BackupOptions backup_options;
   bool backup_keystore = false;

@@ -1,10 +1,17 @@
 // Operational security through the real server on 127.0.0.1 (docs/security.md): per-customer data key
 // rotation online (POST /api/v1/customers/{id}/rotate-key) and scheduled backups inside the server.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sodium.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -13,8 +20,15 @@
 #include <thread>
 #include <vector>
 
+#include "audit/ledger_service.h"
 #include "backup/backup.h"
 #include "backup/backup_scheduler.h"
+#include "http/webhook_client.h"
+#include "security/auth_service.h"
+#include "security/field_encryptor.h"
+#include "security/keys.h"
+#include "security/secret_sealer.h"
+#include "security/totp.h"
 #include "storage/records.h"
 #include "storage/store.h"
 #include "tests/support/result_matchers.h"
@@ -264,6 +278,265 @@ TEST_F(ScheduledBackupTest, EveryBadOptionIsRefusedNamingItBeforeAnythingStarts)
   EXPECT_EQ(backup::ParseBackupInterval("24h", "backup-every").value(), std::chrono::hours(24));
   EXPECT_EQ(backup::ParseBackupInterval("60s", "backup-every").value(), std::chrono::minutes(1));
   EXPECT_EQ(backup::ParseBackupInterval("7d", "backup-every").value(), std::chrono::hours(24 * 7));
+}
+
+// A little HTTP receiver on 127.0.0.1: answers the first `fail_first` requests with 503, then 200, and keeps
+// every request body it answered with 200.
+class WebhookReceiver {
+ public:
+  explicit WebhookReceiver(int fail_first) : fail_first_(fail_first) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(fd_, 8), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~WebhookReceiver() {
+    stopping_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  int requests() const { return requests_; }
+  std::vector<std::string> bodies() {
+    std::lock_guard lock(mu_);
+    return bodies_;
+  }
+
+ private:
+  void Serve() {
+    while (!stopping_) {
+      int client = ::accept(fd_, nullptr, nullptr);
+      if (client < 0) return;
+      std::string data;
+      char buffer[4096];
+      size_t body_at = std::string::npos, length = 0;
+      while (true) {
+        ssize_t n = ::recv(client, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        data.append(buffer, static_cast<size_t>(n));
+        if (body_at == std::string::npos && (body_at = data.find("\r\n\r\n")) != std::string::npos) {
+          body_at += 4;
+          auto header = data.find("Content-Length: ");
+          if (header != std::string::npos) length = std::stoul(data.substr(header + 16));
+        }
+        if (body_at != std::string::npos && data.size() >= body_at + length) break;
+      }
+      int n = ++requests_;
+      bool fail = n <= fail_first_;
+      if (!fail && body_at != std::string::npos && data.starts_with("POST /hook ")) {
+        std::lock_guard lock(mu_);
+        bodies_.push_back(data.substr(body_at, length));
+      }
+      std::string answer = fail ? "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                                : "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      (void)::send(client, answer.data(), answer.size(), MSG_NOSIGNAL);
+      ::close(client);
+    }
+  }
+
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  int fail_first_;
+  std::atomic<int> requests_{0};
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::vector<std::string> bodies_;
+  std::thread thread_;
+};
+
+class CheckpointShippingTest : public ::testing::Test {
+ protected:
+  std::string WitnessLines() {
+    std::ifstream in(dir_.File("witness.jsonl"));
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(CheckpointShippingTest, EachCheckpointIsPostedAsTheWitnessLineAndRetriedAfterTheReceiverFailed) {
+  WebhookReceiver receiver(/*fail_first=*/1);
+  auto runtime = app::Runtime::Open({.data_dir = (dir_.path() / "data").string(),
+                                     .audit_witness = dir_.File("witness.jsonl"),
+                                     .audit_webhook = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/hook",
+                                     .audit_webhook_first_backoff = std::chrono::milliseconds(100)});
+  ASSERT_OK(runtime);
+  ASSERT_OK((*runtime)->Bootstrap());  // writes ledger entries (admin user, write key)
+
+  // The receiver answers 503 first: the checkpoint is in the database and the witness file all the same.
+  ASSERT_OK((*runtime)->ledger_service().CheckpointNow());
+  EXPECT_EQ(receiver.requests(), 1);
+  EXPECT_TRUE(receiver.bodies().empty());
+  auto checkpoints = (*runtime)->store().ListCheckpoints();
+  ASSERT_OK(checkpoints);
+  EXPECT_EQ(checkpoints->size(), 1u);
+
+  // The ledger thread retries after the backoff.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (receiver.bodies().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto bodies = receiver.bodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  std::string witness = WitnessLines();
+  EXPECT_EQ(bodies[0] + "\n", witness);
+  EXPECT_NE(bodies[0].find("\"signature\":\""), std::string::npos);
+}
+
+TEST_F(CheckpointShippingTest, AWebhookUrlThatWouldLeakOrIsMalformedIsRefusedBeforeAnythingIsCreated) {
+  for (const char* bad : {"http://example.com/hook", "http://10.0.0.1/hook", "ftp://127.0.0.1/x", "https://", "https:///x",
+                          "https://user:pw@example.com/", "https://example.com:0/", "https://example.com:99999/",
+                          "https://exa mple.com/", "https://example.com/a b", "https://example.com/#frag"}) {
+    auto runtime = app::Runtime::Open({.data_dir = (dir_.path() / "data").string(), .audit_webhook = bad});
+    EXPECT_FIELD_ERROR(runtime, "audit-webhook");
+  }
+  EXPECT_FALSE(fs::exists(dir_.path() / "data")) << "nothing was created";
+  EXPECT_OK(http::ParseWebhookUrl("https://audit.example.com:8443/in?x=1", "audit-webhook"));
+  EXPECT_OK(http::ParseWebhookUrl("http://[::1]:9000/hook", "audit-webhook"));
+  EXPECT_OK(http::ParseWebhookUrl("http://localhost/hook", "audit-webhook"));
+  // Nothing listens: the POST fails within its deadline, naming the step.
+  auto url = http::ParseWebhookUrl("http://127.0.0.1:1/hook", "audit-webhook");
+  ASSERT_OK(url);
+  auto posted = http::PostJson(*url, "{}", std::chrono::milliseconds(500));
+  ASSERT_FALSE(posted.has_value());
+  EXPECT_EQ(posted.error().code(), ErrorCode::kUnavailable);
+}
+
+// TOTP seeds under the keystore's system data key `system:totp` (no more <data>/system.key).
+class TotpSystemKeyTest : public ::testing::Test {
+ protected:
+  static constexpr const char* kUserPassword = "totp-user-password-123";
+
+  void SetUp() override {
+    security::MasterKeyRing ring;
+    ring.Add(1, security::RandomKey());
+    ASSERT_OK(security::WriteMasterKeyFile(key_file_, ring, /*replace=*/false));
+  }
+  Result<std::unique_ptr<app::Runtime>> Open() {
+    return app::Runtime::Open({.data_dir = data_.string(), .master_key = {.file = key_file_}});
+  }
+  static std::string DecodeBase32(std::string_view text) {
+    std::string out;
+    int buffer = 0, bits = 0;
+    for (char c : text) {
+      int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= '2' && c <= '7' ? c - '2' + 26 : -1;
+      if (v < 0) continue;
+      buffer = (buffer << 5) | v;
+      bits += 5;
+      if (bits >= 8) {
+        out.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xFF));
+        bits -= 8;
+      }
+    }
+    return out;
+  }
+  static std::string CodeNow(const std::string& seed, int offset) {
+    return security::TotpCode(seed, security::TotpStep(ToUnixMillis(SystemClock().Now()) / 1000) + offset);
+  }
+  // Password, then the TOTP code: a session, or the error.
+  static Result<void> SignIn(app::Runtime& runtime, const std::string& code) {
+    ASSIGN_OR_RETURN(auto first, runtime.auth().Login("totp-user", kUserPassword));
+    if (first.step != security::LoginResult::Step::kMfaRequired) return Error::Internal("expected an MFA step");
+    ASSIGN_OR_RETURN(auto second, runtime.auth().VerifyMfa(first.mfa_token, code));
+    if (!second.session) return Error::Internal("no session");
+    return Ok();
+  }
+  static std::string SealedSeed(app::Runtime& runtime, UserId user) {
+    auto mfa = runtime.store().GetMfa(user);
+    return mfa && *mfa ? (*mfa)->seed_sealed : "";
+  }
+
+  testing::TempDir dir_;
+  fs::path data_ = dir_.path() / "data";
+  std::string key_file_ = dir_.File("master.key");
+};
+
+TEST_F(TotpSystemKeyTest, EnrolRestartRotateTheMasterKeyAndSignInWithoutAnySystemKeyFile) {
+  UserId user;
+  std::string seed;
+  {
+    auto runtime = Open();
+    ASSERT_OK(runtime);
+    auto created = (*runtime)->auth().CreateUser("totp-user", kUserPassword, "sales");
+    ASSERT_OK(created);
+    user = *created;
+    auto enrolment = (*runtime)->auth().BeginMfaEnrolment(user);
+    ASSERT_OK(enrolment);
+    seed = DecodeBase32(enrolment->secret_base32);
+    ASSERT_OK((*runtime)->auth().ConfirmMfaEnrolment(user, CodeNow(seed, 0)));
+    EXPECT_TRUE(SealedSeed(**runtime, user).starts_with("v2:")) << SealedSeed(**runtime, user);
+  }
+  EXPECT_FALSE(fs::exists(data_ / "system.key")) << "no file key is created any more";
+
+  // Rotate the master key as `panorama key rotate --master` does, and keep only the new version.
+  {
+    auto ring = security::LoadMasterKeys({.file = key_file_});
+    ASSERT_OK(ring);
+    ring->Add(2, security::RandomKey());
+    ASSERT_OK(security::WriteMasterKeyFile(key_file_, *ring, /*replace=*/true));
+    auto runtime = Open();
+    ASSERT_OK(runtime);
+    ASSERT_OK((*runtime)->encryptor().RotateMaster(2));
+    auto left = (*runtime)->encryptor().keystore().CountKeysNotUnder(2);
+    ASSERT_OK(left);
+    EXPECT_EQ(*left, 0) << "system:totp was re-wrapped with every other key";
+    security::MasterKeyRing only_new;
+    only_new.Add(2, std::move(ring->keys().at(2)));
+    ASSERT_OK(security::WriteMasterKeyFile(key_file_, only_new, /*replace=*/true));
+  }
+  auto runtime = Open();
+  ASSERT_OK(runtime);
+  EXPECT_OK(SignIn(**runtime, CodeNow(seed, 1)));
+  auto wrong = SignIn(**runtime, "000000");
+  EXPECT_FALSE(wrong.has_value());
+}
+
+TEST_F(TotpSystemKeyTest, SeedsSealedUnderTheOldSystemKeyFileAreResealedAtStartOnceAndTheFileIsThenNotNeeded) {
+  std::string seed(security::kTotpSeedBytes, '\0');
+  randombytes_buf(seed.data(), seed.size());
+  UserId user;
+  std::string legacy_value;
+  {
+    auto runtime = Open();
+    ASSERT_OK(runtime);
+    auto created = (*runtime)->auth().CreateUser("totp-user", kUserPassword, "sales");
+    ASSERT_OK(created);
+    user = *created;
+    // What an earlier version stored: the seed sealed under <data>/system.key.
+    auto legacy = security::OpenFileKeySealer((data_ / "system.key").string());
+    ASSERT_OK(legacy);
+    auto sealed = (*legacy)->Seal(seed, "mfa-seed:user:" + user.ToString());
+    ASSERT_OK(sealed);
+    legacy_value = *sealed;
+    ASSERT_TRUE(security::IsLegacySealed(legacy_value));
+    ASSERT_OK((*runtime)->store().Write([&](storage::WriteTxn& txn) {
+      return txn.PutMfa({user, legacy_value, true, 0, SystemClock().Now()});
+    }));
+  }
+  std::string resealed;
+  {
+    auto runtime = Open();  // reseals at start
+    ASSERT_OK(runtime);
+    resealed = SealedSeed(**runtime, user);
+    EXPECT_TRUE(resealed.starts_with("v2:")) << resealed;
+    EXPECT_OK(SignIn(**runtime, CodeNow(seed, 0)));
+  }
+  {
+    auto runtime = Open();  // idempotent: nothing left to reseal
+    ASSERT_OK(runtime);
+    EXPECT_EQ(SealedSeed(**runtime, user), resealed);
+  }
+  fs::remove(data_ / "system.key");
+  auto runtime = Open();
+  ASSERT_OK(runtime);
+  EXPECT_OK(SignIn(**runtime, CodeNow(seed, 1)));
+  EXPECT_FALSE(fs::exists(data_ / "system.key"));
 }
 
 }  // namespace

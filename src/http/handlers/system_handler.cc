@@ -21,10 +21,14 @@ void RegisterSystemRoutes(Router& router, ApiServices& s) {
       // Times and counts only: the reason of a failure (paths) goes to the log, not to this public route.
       backup::BackupStatus b = s.backups->Status();
       w.Key("backup").StartObject();
-      w.Key("last_success");
-      b.last_success ? w.String(FormatIso8601(*b.last_success)) : w.Null();
-      w.Key("last_failure");
-      b.last_failure ? w.String(FormatIso8601(*b.last_failure)) : w.Null();
+      for (auto [key, at] : {std::pair{"last_success", &b.last_success}, std::pair{"last_failure", &b.last_failure}}) {
+        w.Key(key);
+        if (*at) {
+          w.String(FormatIso8601(**at));
+        } else {
+          w.Null();
+        }
+      }
       w.Key("last_file").String(b.last_file).Key("successes").Int64(b.successes).Key("failures").Int64(b.failures);
       w.EndObject();
     }
