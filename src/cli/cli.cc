@@ -694,6 +694,13 @@ int Run(int argc, char** argv) {
         (!backup_every.empty() || serve->count("--backup-keep") > 0 || !serve_options.backup_public_key.empty())) {
       return Fail(Error::InvalidField("backup-dir", "is required with --backup-every/--backup-keep/--backup-public-key"));
     }
+    // Checked again by Start(); here so that a bad option is refused before the data directory is opened.
+    if (!serve_options.backup_dir.empty()) {
+      auto valid = backup::ValidateSchedule({.data_dir = data, .to_dir = serve_options.backup_dir,
+                                             .public_key_file = serve_options.backup_public_key,
+                                             .every = serve_options.backup_every, .keep = serve_options.backup_keep});
+      if (!valid) return Fail(valid.error());
+    }
     runtime_options.lock_data_dir = true;
     serve_options.insecure_dev = runtime_options.insecure_dev;  // one --insecure-dev: throw-away key, plain HTTP
     return Serve(runtime_options, serve_options);
