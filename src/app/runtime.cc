@@ -17,16 +17,19 @@
 #include "analytics/lifecycle.h"
 #include "analytics/rfm_service.h"
 #include "analytics/segment_metrics.h"
+#include "audit/checkpoint_sinks.h"
 #include "audit/ledger_service.h"
 #include "audit/ledgered_store.h"
 #include "audit/merkle.h"
 #include "audit/verifier.h"
+#include "backup/backup_scheduler.h"
 #include "backup/data_dir_lock.h"
 #include "features/feature_store.h"
 #include "http/handlers/api_services.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/tls_certificate.h"
+#include "http/webhook_client.h"
 #include "ingest/feature_observer.h"
 #include "segments/audience_index.h"
 #include "segments/service/audience_rule_engine.h"
@@ -179,6 +182,10 @@ Result<std::string> Runtime::LedgerPublicKey(const std::string& data_dir) {
 
 Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   if (!security::InitCrypto()) return Error::Internal("libsodium failed to initialise");
+  // Options first: a bad one is refused before anything is created or opened.
+  if (!options.audit_webhook.empty()) {
+    if (auto url = http::ParseWebhookUrl(options.audit_webhook, "audit-webhook"); !url) return std::move(url.error());
+  }
   // The data directory holds personal data and credentials' hashes: owner-only for everything created here.
   umask(077);
   std::error_code ec;
@@ -233,14 +240,38 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   runtime->store_ = std::move(ledgered);
   ASSIGN_OR_RETURN(auto signer, audit::LedgerSigner::LoadOrCreate(SigningKeyPath(options.data_dir)));
   runtime->signer_ = std::make_unique<audit::LedgerSigner>(std::move(signer));
-  runtime->ledger_service_ = std::make_unique<audit::LedgerService>(
-      *runtime->ledger_, *runtime->signer_, audit::LedgerServiceOptions{.witness_path = options.audit_witness});
+  audit::LedgerServiceOptions ledger_options{.witness_path = options.audit_witness};
+  if (options.audit_syslog) ledger_options.sinks.push_back(std::make_shared<audit::SyslogSink>());
+  if (!options.audit_webhook.empty()) {
+    ASSIGN_OR_RETURN(http::WebhookUrl url, http::ParseWebhookUrl(options.audit_webhook, "audit-webhook"));
+    ledger_options.sinks.push_back(std::make_shared<audit::WebhookSink>(
+        url.text, [url](const std::string& json) { return http::PostJson(url, json); },
+        audit::WebhookSink::Options{.first_backoff = options.audit_webhook_first_backoff}));
+  }
+  runtime->ledger_service_ =
+      std::make_unique<audit::LedgerService>(*runtime->ledger_, *runtime->signer_, std::move(ledger_options));
   runtime->ledger_service_->Start();
   runtime->features_ = std::make_unique<features::FeatureStore>(runtime->clock_);
-  ASSIGN_OR_RETURN(runtime->sealer_,
-                   security::OpenFileKeySealer((std::filesystem::path(options.data_dir) / "system.key").string()));
-  runtime->auth_ = std::make_unique<security::AuthService>(*runtime->store_, runtime->clock_,
-                                                           security::AuthOptions{}, runtime->sealer_.get());
+  // TOTP seeds are sealed under the keystore's system data key `system:totp` (covered by master rotation).
+  // <data>/system.key, the file key of earlier versions, is only opened when present, to reseal its seeds.
+  {
+    ASSIGN_OR_RETURN(auto system_sealer, runtime->encryptor_->SystemSealer("totp"));
+    std::unique_ptr<security::SecretSealer> legacy;
+    std::string legacy_path = (std::filesystem::path(options.data_dir) / "system.key").string();
+    bool has_legacy = std::filesystem::exists(legacy_path);
+    if (has_legacy) {
+      ASSIGN_OR_RETURN(legacy, security::OpenFileKeySealer(legacy_path));
+    }
+    runtime->sealer_ = security::MakeMigratingSealer(std::move(system_sealer), std::move(legacy));
+    runtime->auth_ = std::make_unique<security::AuthService>(*runtime->store_, runtime->clock_,
+                                                             security::AuthOptions{}, runtime->sealer_.get());
+    ASSIGN_OR_RETURN(int resealed, runtime->auth_->ResealLegacyMfaSeeds());
+    if (resealed > 0) spdlog::info("resealed {} TOTP seeds under the keystore's system data key", resealed);
+    if (has_legacy) {
+      spdlog::info("{} is no longer used: every TOTP seed is under the keystore's system data key; delete it "
+                   "(after a backup)", legacy_path);
+    }
+  }
   // Until the audit ledger is wired in (the lead connects it), security events go to the log: ids and
   // settings only, never secrets.
   runtime->auth_->SetSecurityEventSink([](const security::SecurityEvent& e) {
@@ -420,6 +451,7 @@ class ServerHandle final : public Runtime::RunningServer {
     if (!server_) return;
     if (retention_) retention_->Stop();
     if (erasures_) erasures_->Stop();
+    if (backups_) backups_->Stop();  // waits for a backup in progress
     server_->Stop();
     server_->Wait();
     server_.reset();
@@ -430,6 +462,7 @@ class ServerHandle final : public Runtime::RunningServer {
   void set_server(std::unique_ptr<http::Server> server) { server_ = std::move(server); }
   void set_retention(std::unique_ptr<RetentionJob> job) { retention_ = std::move(job); }
   void set_erasures(std::unique_ptr<ErasureJob> job) { erasures_ = std::move(job); }
+  void set_backups(std::unique_ptr<backup::BackupScheduler> backups) { backups_ = std::move(backups); }
 
  private:
   ingest::IngestPipeline& ingest_;
@@ -439,6 +472,7 @@ class ServerHandle final : public Runtime::RunningServer {
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<RetentionJob> retention_;
   std::unique_ptr<ErasureJob> erasures_;
+  std::unique_ptr<backup::BackupScheduler> backups_;  // declared after services_, which points to it
 };
 
 }  // namespace
@@ -450,6 +484,16 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   }
   ASSIGN_OR_RETURN(auto address, ParseListen(options.listen));
   RETURN_IF_ERROR(dsar_->set_erasure_grace(std::chrono::days(options.erasure_grace_days)));
+  std::unique_ptr<backup::BackupScheduler> backups;
+  if (!options.backup_dir.empty() || !options.backup_public_key.empty()) {
+    backup::ScheduleOptions schedule{.data_dir = data_dir_, .to_dir = options.backup_dir,
+                                     .public_key_file = options.backup_public_key,
+                                     .every = options.backup_every, .keep = options.backup_keep};
+    RETURN_IF_ERROR(backup::ValidateSchedule(schedule));
+    backups = std::make_unique<backup::BackupScheduler>(schedule, clock_, [this](const Result<backup::BackupResult>& r) {
+      RecordBackupRun(r);
+    });
+  }
   std::string tls_cert = options.tls_cert, tls_key = options.tls_key;
   if (options.tls_self_signed) {
     if (!tls_cert.empty() || !tls_key.empty()) {
@@ -506,6 +550,7 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   services->behaviour = behaviour_.get();
   services->pseudonym_secret = privacy_secret_;
   services->segments = segments_.get();
+  services->backups = backups.get();
   auto router = std::make_unique<http::Router>();
   http::RegisterApiRoutes(*router, *services);
   auto handle = std::make_unique<ServerHandle>(*ingest_, std::move(views), std::move(services), std::move(router));
@@ -539,7 +584,33 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
     handle->set_retention(std::make_unique<RetentionJob>(*store_, *features_, clock_, options.retention));
   }
   if (options.erasure_job) handle->set_erasures(std::make_unique<ErasureJob>(*dsar_));
+  if (backups) {
+    spdlog::info("scheduled backups every {} ms into {} (keeping {})", options.backup_every.count(), options.backup_dir,
+                 options.backup_keep);
+    backups->Start();
+    handle->set_backups(std::move(backups));
+  }
   return std::unique_ptr<RunningServer>(std::move(handle));
+}
+
+// Each scheduled backup is logged and ledgered (`backup.create`, actor system, the file name; outcome "failed"
+// without the reason, which goes to the log and the readiness output).
+void Runtime::RecordBackupRun(const Result<backup::BackupResult>& result) {
+  audit::LedgerEntry entry;
+  entry.actor = "system";
+  entry.action = "backup.create";
+  entry.object_type = "backup";
+  if (result) {
+    entry.object_id = std::filesystem::path(result->path).filename().string();
+    spdlog::info("scheduled backup written: {} ({} bytes of database, {} older removed)", result->path,
+                 result->header.plaintext_bytes, result->removed.size());
+  } else {
+    entry.outcome = "failed";
+    spdlog::error("scheduled backup failed: {}", result.error().message());
+  }
+  if (auto recorded = ledger_->AppendEntries({std::move(entry)}); !recorded) {
+    spdlog::error("could not ledger the scheduled backup: {}", recorded.error().message());
+  }
 }
 
 Result<segments::EvaluationReport> Runtime::EvaluateSegments() {

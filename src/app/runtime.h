@@ -3,6 +3,7 @@
 // system clock) and wires the contexts together. Commands open a Runtime over a data directory and use what
 // they need; `serve` runs the HTTP server on it.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,6 +41,7 @@ class FeatureObserver;
 }
 namespace panorama::backup {
 class DataDirLock;
+struct BackupResult;
 }
 namespace panorama::profile {
 class CustomerViewService;
@@ -71,6 +73,11 @@ struct RuntimeOptions {
   bool bulk_load = false;  // fsync off: only for `panorama demo` filling a fresh store
   int read_connections = 4;  // SQLite read connections; API workers beyond this wait for one
   std::string audit_witness;  // off-box JSON-lines file each signed ledger checkpoint is appended to
+  // Further off-box copies of each checkpoint (the witness line): syslog(3) with LOG_AUTHPRIV, and an HTTP POST to
+  // https://… (or http:// to loopback), retried from the ledger thread with backoff starting at the given delay.
+  bool audit_syslog = false;
+  std::string audit_webhook;
+  std::chrono::milliseconds audit_webhook_first_backoff = std::chrono::seconds(1);
   // The master key (file, command, or PANORAMA_MASTER_KEY when both are empty). Without one Open refuses,
   // unless insecure_dev: then a throw-away key is kept in <data>/insecure-dev-master.key (beside the data, so
   // it protects nothing) and a warning says so.
@@ -106,6 +113,12 @@ struct ServeOptions {
   // (`serve --erasure-grace-days`). The erasure job runs due erasures at start and then every 10 minutes.
   int erasure_grace_days = 7;
   bool erasure_job = true;
+  // Scheduled backups (backup/backup_scheduler.h), on when backup_dir is set: the same encrypted online backup
+  // as `panorama backup` every backup_every on its own thread, keeping the newest backup_keep files.
+  std::string backup_dir;
+  std::string backup_public_key;
+  std::chrono::milliseconds backup_every = std::chrono::hours(24);
+  int backup_keep = 7;
 };
 
 // What bootstrap created or found: secrets are only known when created now or given by the environment.
@@ -181,6 +194,7 @@ class Runtime {
 
  private:
   Runtime() = default;
+  void RecordBackupRun(const Result<backup::BackupResult>& result);
 
   std::unique_ptr<backup::DataDirLock> lock_;
   std::string data_dir_;
@@ -192,7 +206,7 @@ class Runtime {
   std::unique_ptr<audit::LedgerSigner> signer_;
   std::unique_ptr<audit::LedgerService> ledger_service_;
   std::unique_ptr<features::FeatureStore> features_;
-  std::unique_ptr<security::SecretSealer> sealer_;  // <data>/system.key; TODO(#3): the system DEK
+  std::unique_ptr<security::SecretSealer> sealer_;  // the keystore's system:totp key (+ legacy system.key)
   std::unique_ptr<security::AuthService> auth_;
   std::unique_ptr<security::RateLimiter> limiter_;
   std::unique_ptr<ingest::FeatureObserver> feature_observer_;

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -23,6 +24,7 @@ namespace panorama::audit {
 
 class LedgeredStore;
 class LedgerSigner;
+class CheckpointSink;
 
 struct LedgerServiceOptions {
   std::chrono::milliseconds flush_interval{100};
@@ -30,6 +32,9 @@ struct LedgerServiceOptions {
   int64_t checkpoint_every = 1000;
   std::chrono::milliseconds checkpoint_interval{60'000};
   std::string witness_path;  // empty: checkpoints only in the database
+  // Further off-box copies (syslog, webhook): each gets the witness line of every checkpoint; their failures
+  // are logged and never undo or block the database checkpoint.
+  std::vector<std::shared_ptr<CheckpointSink>> sinks;
 };
 
 class LedgerService {

@@ -16,6 +16,9 @@ namespace panorama::audit {
 struct VerifyOptions {
   std::string public_key_hex;  // the signing key's public half (`panorama audit pubkey`)
   std::string witness_path;    // optional JSON-lines file of shipped checkpoints
+  // false: checkpoints' Merkle roots and heads are still checked, their signatures not (restore into a data
+  // directory that has no signing key and was given no public key).
+  bool check_signatures = true;
 };
 
 struct VerifyReport {
@@ -28,5 +31,9 @@ struct VerifyReport {
 // reorder, or entries missing at the tail); kInvalidArgument naming "witness" for an unreadable or malformed
 // witness file; storage errors as they come.
 Result<VerifyReport> VerifyLedger(storage::Store& store, const VerifyOptions& options);
+
+// The same over the SQLite file at `path`, opened ledger-only (no keys). Used by `panorama restore` on a private
+// copy of the decrypted backup: opening may apply pending migrations to that copy.
+Result<VerifyReport> VerifyLedgerFile(const std::string& path, const VerifyOptions& options);
 
 }  // namespace panorama::audit

@@ -11,6 +11,8 @@
 #include <ctime>
 #include <filesystem>
 
+#include "audit/merkle.h"
+#include "audit/verifier.h"
 #include "backup/data_dir_lock.h"
 #include "storage/sqlite/sqlite_backup.h"
 
@@ -81,6 +83,36 @@ Result<void> EnsurePrivateDir(const std::string& dir, const std::string& field) 
     ::chmod(dir.c_str(), 0700);
   }
   return Ok();
+}
+
+// Verifies the restored database's audit ledger on a private copy (opening it may migrate the copy; the file that
+// is swapped in stays as it was decrypted).
+Result<audit::VerifyReport> CheckLedger(const std::string& plain, const fs::path& temp_dir,
+                                        const RestoreOptions& options, RestoreResult& result) {
+  audit::VerifyOptions verify{.public_key_hex = options.ledger_public_key_hex};
+  if (verify.public_key_hex.empty()) {
+    auto signer = audit::LedgerSigner::Load((fs::path(options.data_dir) / kLedgerSigningKeyFile).string());
+    if (signer) {
+      verify.public_key_hex = signer->PublicKeyHex();
+    } else if (signer.error().code() == ErrorCode::kNotFound) {
+      verify.check_signatures = false;
+    } else {
+      return std::move(signer.error());
+    }
+  }
+  result.ledger_signatures_checked = verify.check_signatures;
+  std::string copy = (temp_dir / "ledger-check.db").string();
+  std::error_code ec;
+  fs::copy_file(plain, copy, ec);
+  if (ec) return Error::Unavailable("cannot copy the restored database for the ledger check: " + ec.message());
+  auto report = audit::VerifyLedgerFile(copy, verify);
+  fs::remove(copy, ec);
+  fs::remove(copy + "-wal", ec);
+  fs::remove(copy + "-shm", ec);
+  if (!report) {
+    return Error::FailedPrecondition("backup refused: " + report.error().message());
+  }
+  return report;
 }
 
 }  // namespace
@@ -165,6 +197,11 @@ Result<RestoreResult> RestoreBackup(const RestoreOptions& options) {
   if (!fs::is_regular_file(options.from_file, ec)) {
     return Error::InvalidField("from", options.from_file + " is not a file");
   }
+  if (!options.ledger_public_key_hex.empty() &&
+      (options.ledger_public_key_hex.size() != 64 ||
+       options.ledger_public_key_hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
+    return Error::InvalidField("ledger-pubkey", "must be 64 hex digits (`panorama audit pubkey`)");
+  }
   ASSIGN_OR_RETURN(SecretKey key, ReadSecretKey(options.secret_key_file));
   // Reject what the header alone shows before touching the target directory at all.
   RETURN_IF_ERROR(ReadHeader(options.from_file));
@@ -185,6 +222,12 @@ Result<RestoreResult> RestoreBackup(const RestoreOptions& options) {
                                        " is newer than this build's " +
                                        std::to_string(storage::SqliteLatestSchemaVersion()) + "; upgrade panorama");
     }
+    RestoreResult result{.header = header, .restored_path = {}};
+    if (header.kind == BackupKind::kData) {
+      ASSIGN_OR_RETURN(audit::VerifyReport ledger, CheckLedger(plain, temp.path(), options, result));
+      result.ledger_entries = ledger.entries;
+      result.ledger_checkpoints = ledger.checkpoints;
+    }
     ASSIGN_OR_RETURN(DataDirLock lock, DataDirLock::Acquire(options.data_dir));
     fs::path target = fs::path(options.data_dir) / SourceFile(header.kind);
     // The old database's log must not be applied to the new file: fold it into the old file (no server runs,
@@ -194,7 +237,8 @@ Result<RestoreResult> RestoreBackup(const RestoreOptions& options) {
     fs::rename(plain, target, ec);
     if (ec) return Error::Unavailable("cannot move the restored database into place: " + ec.message());
     RETURN_IF_ERROR(SyncDir(options.data_dir));
-    return RestoreResult{.header = header, .restored_path = target.string()};
+    result.restored_path = target.string();
+    return result;
   }();
   if (!restored && created_dir) fs::remove_all(options.data_dir, ec);
   return restored;

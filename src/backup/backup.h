@@ -16,6 +16,7 @@ namespace panorama::backup {
 
 inline constexpr char kDatabaseFile[] = "panorama.db";
 inline constexpr char kKeystoreFile[] = "keystore.db";
+inline constexpr char kLedgerSigningKeyFile[] = "ledger-signing.key";
 
 struct BackupOptions {
   std::string data_dir;
@@ -49,16 +50,24 @@ struct RestoreOptions {
   std::string from_file;
   std::string secret_key_file;
   std::string data_dir;  // created 0700 when absent
+  // Public half of the ledger signing key (hex) the restored ledger's checkpoints must verify under; empty:
+  // the one in DATA/ledger-signing.key, and when that is absent too only the chain and Merkle roots are checked.
+  std::string ledger_public_key_hex;
 };
 
 struct RestoreResult {
   BackupHeader header;
   std::string restored_path;
+  int64_t ledger_entries = 0;            // data backups: entries whose chain was verified
+  int64_t ledger_checkpoints = 0;
+  bool ledger_signatures_checked = false;
 };
 
 // Decrypts into a private temp dir inside the data dir, opens the result as untrusted (DEFENSIVE,
 // trusted_schema=OFF), runs integrity_check, checks the schema version (equal to the header's and not newer
-// than this build's migrations), takes the data dir's lock (refusing while a server holds it), then replaces
+// than this build's migrations), verifies the audit ledger of a data backup (hash chain, checkpoints' Merkle
+// roots and signatures — refusing with "ledger broken at seq N: …" naming the first broken seq), takes the data
+// dir's lock (refusing while a server holds it), then replaces
 // panorama.db (or keystore.db for a keystore backup) with one rename. Any refusal is an error naming the reason
 // (kFailedPrecondition for the file and the server lock, kInvalidArgument naming the field for bad options), and
 // leaves the data directory exactly as it was.

@@ -18,6 +18,7 @@
 #include "cli/behaviour_commands.h"
 #include "core/actor_context.h"
 #include "backup/backup.h"
+#include "backup/backup_scheduler.h"
 #include "demo/demo_generator.h"
 #include "features/feature_store.h"
 #include "http/json.h"
@@ -406,6 +407,12 @@ int Restore(const backup::RestoreOptions& options) {
   if (!restored) return Fail(restored.error());
   std::printf("restored %s (schema %u, backup taken %s)\n", restored->restored_path.c_str(),
               restored->header.schema_version, FormatIso8601(restored->header.created).c_str());
+  if (restored->header.kind == backup::BackupKind::kData) {
+    std::printf("ledger ok: %lld entries, %lld checkpoints%s\n", static_cast<long long>(restored->ledger_entries),
+                static_cast<long long>(restored->ledger_checkpoints),
+                restored->ledger_signatures_checked ? ", signatures checked"
+                                                    : "; signatures NOT checked (no signing key: give --ledger-pubkey)");
+  }
   return 0;
 }
 
@@ -576,6 +583,13 @@ int Run(int argc, char** argv) {
   auto* privacy_run_due =
       privacy_cmd->add_subcommand("run-due", "carry out scheduled erasures whose grace period is over");
   add_data(privacy_run_due);
+  std::string backup_every;
+  serve->add_option("--backup-dir", serve_options.backup_dir, "scheduled encrypted backups into this directory");
+  serve->add_option("--backup-every", backup_every, "interval of scheduled backups: 30m, 24h, 7d (default 24h)");
+  serve->add_option("--backup-keep", serve_options.backup_keep, "keep the newest N scheduled backups")
+      ->capture_default_str();
+  serve->add_option("--backup-public-key", serve_options.backup_public_key,
+                    "backup.pub (panorama backup keygen) the scheduled backups are encrypted to");
 
   AnalyticsArgs analytics_args;
   auto* rfm = cli.add_subcommand("rfm", "RFM scores: R×F grid and segments (table), per customer (csv), or json");
@@ -652,6 +666,10 @@ int Run(int argc, char** argv) {
   add_data(audit_pubkey);
   std::string audit_witness;
   serve->add_option("--audit-witness", audit_witness, "append each signed ledger checkpoint to this file (off-box)");
+  serve->add_flag("--audit-syslog", runtime_options.audit_syslog,
+                  "also send each signed ledger checkpoint to syslog (LOG_AUTHPRIV)");
+  serve->add_option("--audit-webhook", runtime_options.audit_webhook,
+                    "also POST each signed ledger checkpoint to this https:// URL (http:// only to loopback)");
 
   backup::BackupOptions backup_options;
   bool backup_keystore = false;
@@ -672,6 +690,8 @@ int Run(int argc, char** argv) {
   restore->add_option("--data", restore_options.data_dir, "data directory to restore into")->required();
   restore->add_option("--from", restore_options.from_file, "backup file (.pnbk)")->required();
   restore->add_option("--secret-key", restore_options.secret_key_file, "backup.sec")->required();
+  restore->add_option("--ledger-pubkey", restore_options.ledger_public_key_hex,
+                      "ledger signing public key in hex (default: the data directory's)");
 
   SegmentsCommand segments_command(cli, add_data);
 
@@ -696,6 +716,22 @@ int Run(int argc, char** argv) {
     limit->burst = 2 * limit->per_second;
   }
   if (serve->parsed()) {
+    if (!backup_every.empty()) {
+      auto every = backup::ParseBackupInterval(backup_every, "backup-every");
+      if (!every) return Fail(every.error());
+      serve_options.backup_every = *every;
+    }
+    if (serve_options.backup_dir.empty() &&
+        (!backup_every.empty() || serve->count("--backup-keep") > 0 || !serve_options.backup_public_key.empty())) {
+      return Fail(Error::InvalidField("backup-dir", "is required with --backup-every/--backup-keep/--backup-public-key"));
+    }
+    // Checked again by Start(); here so that a bad option is refused before the data directory is opened.
+    if (!serve_options.backup_dir.empty()) {
+      auto valid = backup::ValidateSchedule({.data_dir = data, .to_dir = serve_options.backup_dir,
+                                             .public_key_file = serve_options.backup_public_key,
+                                             .every = serve_options.backup_every, .keep = serve_options.backup_keep});
+      if (!valid) return Fail(valid.error());
+    }
     runtime_options.lock_data_dir = true;
     serve_options.insecure_dev = runtime_options.insecure_dev;  // one --insecure-dev: throw-away key, plain HTTP
     return Serve(runtime_options, serve_options);
@@ -748,7 +784,16 @@ int Run(int argc, char** argv) {
   }
   if (privacy_run_due->parsed()) return RunDueErasuresCommand(runtime_options);
 
+  // A running server may have cached the customer's old key and could still encrypt a write under it after the
+  // rotation destroyed it: rotate from the CLI only while no server holds the data directory (else use the route).
+  if (key_rotate->parsed()) runtime_options.lock_data_dir = true;
   auto runtime = app::Runtime::Open(runtime_options);
+  if (!runtime && key_rotate->parsed() && runtime.error().code() == ErrorCode::kFailedPrecondition &&
+      runtime.error().message().find("running server") != std::string::npos) {
+    return Fail(Error::FailedPrecondition(runtime.error().message() +
+                                          "; stop it, or rotate through the server: POST /api/v1/customers/" +
+                                          std::to_string(rotate_customer) + "/rotate-key"));
+  }
   if (!runtime) return Fail(runtime.error());
   auto& auth = (*runtime)->auth();
   auto& store = (*runtime)->store();

@@ -498,6 +498,24 @@ Result<std::vector<std::string>> AuthService::RegenerateRecoveryCodes(UserId use
   return NewRecoveryCodes(user);
 }
 
+Result<int> AuthService::ResealLegacyMfaSeeds() {
+  if (sealer_ == nullptr) return 0;
+  ASSIGN_OR_RETURN(auto users, store_.ListUsers());
+  int resealed = 0;
+  for (const auto& user : users) {
+    ASSIGN_OR_RETURN(auto mfa, store_.GetMfa(user.id));
+    if (!mfa || !IsLegacySealed(mfa->seed_sealed)) continue;
+    ASSIGN_OR_RETURN(std::string seed, sealer_->Open(mfa->seed_sealed, SeedContext(user.id)));
+    auto sealed = sealer_->Seal(seed, SeedContext(user.id));
+    sodium_memzero(seed.data(), seed.size());
+    if (!sealed) return std::move(sealed.error());
+    mfa->seed_sealed = std::move(*sealed);
+    RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.PutMfa(*mfa); }));
+    ++resealed;
+  }
+  return resealed;
+}
+
 Result<void> AuthService::ResetMfa(UserId user, std::string_view actor) {
   ASSIGN_OR_RETURN(storage::UserRecord target, store_.GetUser(user));
   auto reset = store_.Write([&](storage::WriteTxn& txn) -> Result<void> {

@@ -189,6 +189,9 @@ class AuthService {
   Result<std::vector<std::string>> RegenerateRecoveryCodes(UserId user, std::string_view totp_code);
   // Admin: removes the user's second factor and sessions; the user enrols again at next sign-in.
   Result<void> ResetMfa(UserId user, std::string_view actor);
+  // Reseals every TOTP seed still sealed under the retired file key ("v1:") with the current sealer (the
+  // keystore's system data key). Idempotent; returns how many were resealed. Called at every start.
+  Result<int> ResealLegacyMfaSeeds();
   Result<bool> HasMfa(UserId user);
 
   // Per-role MFA requirement (default: required). Relaxing is recorded (actor, time) and reported.

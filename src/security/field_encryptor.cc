@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "security/crypto_util.h"
+
 namespace panorama::security {
 namespace {
 
@@ -53,6 +55,35 @@ bool AeadOpen(const unsigned char* key, std::string_view sealed, std::string_vie
 }
 
 Error IntegrityError(std::string what) { return Error::Internal("integrity error: " + what); }
+
+// Small secrets under a system data key (FieldEncryptor::SystemSealer).
+class SystemKeySealer final : public SecretSealer {
+ public:
+  explicit SystemKeySealer(SecretBytes key) : key_(std::move(key)) {}
+
+  // SecretSealer
+  Result<std::string> Seal(std::string_view plaintext, std::string_view context) const override {
+    std::string raw = AeadSeal(key_.data(), plaintext, "sealed|" + std::string(context));
+    std::string text(sodium_base64_ENCODED_LEN(raw.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+    sodium_bin2base64(text.data(), text.size(), reinterpret_cast<const unsigned char*>(raw.data()), raw.size(),
+                      sodium_base64_VARIANT_ORIGINAL);
+    text.resize(std::char_traits<char>::length(text.c_str()));
+    return "v2:" + text;
+  }
+  Result<std::string> Open(std::string_view sealed, std::string_view context) const override {
+    if (!sealed.starts_with("v2:")) return Error::Internal("sealed secret is not sealed under a system data key");
+    auto raw = DecodeBase64(sealed.substr(3));
+    if (!raw || raw->size() < kNonceBytes + kTagBytes) return Error::Internal("sealed secret is malformed");
+    std::string plain(raw->size() - kNonceBytes - kTagBytes, '\0');
+    if (!AeadOpen(key_.data(), *raw, "sealed|" + std::string(context), reinterpret_cast<unsigned char*>(plain.data()))) {
+      return Error::Internal("sealed secret does not open under the system data key");
+    }
+    return plain;
+  }
+
+ private:
+  SecretBytes key_;
+};
 
 }  // namespace
 
@@ -469,6 +500,37 @@ int FieldEncryptor::CurrentMasterVersion() {
 Result<int64_t> FieldEncryptor::Epoch() {
   ASSIGN_OR_RETURN(auto epoch, keystore_->GetMeta("epoch"));
   return epoch ? std::atoll(epoch->c_str()) : 0;
+}
+
+}  // namespace panorama::security
+
+namespace panorama::security {
+
+Result<std::unique_ptr<SecretSealer>> FieldEncryptor::SystemSealer(std::string_view purpose) {
+  if (purpose.empty() || purpose.find('|') != std::string_view::npos) {
+    return Error::InvalidField("purpose", "must be a non-empty name without '|'");
+  }
+  std::string subject = "system:" + std::string(purpose);
+  SecretBytes key(kKeyBytes);
+  std::lock_guard lock(state_->mu);
+  ASSIGN_OR_RETURN(auto keys, keystore_->GetKeys(subject));
+  if (keys.empty()) {
+    int version = state_->master_current;
+    ASSIGN_OR_RETURN(const unsigned char* kek, state_->Kek(version));
+    randombytes_buf(key.data(), key.size());
+    std::string plain(reinterpret_cast<const char*>(key.data()), key.size());
+    std::string wrapped = AeadSeal(kek, plain, WrapAd(subject, 1));
+    sodium_memzero(plain.data(), plain.size());
+    RETURN_IF_ERROR(keystore_->Write([&](storage::KeyStoreTxn& txn) { return txn.PutKey({subject, 1, version, wrapped}); }));
+  } else {
+    const auto& newest = keys.back();
+    ASSIGN_OR_RETURN(const unsigned char* kek, state_->Kek(newest.master_version));
+    if (newest.wrapped.size() != kNonceBytes + kKeyBytes + kTagBytes ||
+        !AeadOpen(kek, newest.wrapped, WrapAd(subject, newest.key_version), key.data())) {
+      return IntegrityError("the system key " + subject + " failed to unwrap");
+    }
+  }
+  return std::unique_ptr<SecretSealer>(new SystemKeySealer(std::move(key)));
 }
 
 }  // namespace panorama::security

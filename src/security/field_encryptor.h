@@ -15,6 +15,7 @@
 #include <string>
 
 #include "security/keys.h"
+#include "security/secret_sealer.h"
 #include "storage/field_crypto.h"
 #include "storage/keystore.h"
 
@@ -60,6 +61,11 @@ class FieldEncryptor final : public storage::FieldCrypto {
   // The keystore's erasure counter (bumped by each Shred).
   Result<int64_t> Epoch();
   storage::KeyStore& keystore() { return *keystore_; }
+  // A sealer for small secrets (TOTP seeds: purpose "totp") under the system data key `system:<purpose>` of the
+  // keystore, created on first use and wrapped under the current master key like every data key — so a master
+  // rotation re-wraps it and a data backup never holds it. Values are "v2:" + base64(nonce | ct | tag), AD =
+  // "sealed|<context>".
+  Result<std::unique_ptr<SecretSealer>> SystemSealer(std::string_view purpose);
 
  private:
   struct State;

@@ -94,4 +94,35 @@ Result<std::unique_ptr<SecretSealer>> OpenFileKeySealer(const std::string& key_p
   return std::unique_ptr<SecretSealer>(std::move(sealer));
 }
 
+namespace {
+
+class MigratingSealer final : public SecretSealer {
+ public:
+  MigratingSealer(std::unique_ptr<SecretSealer> current, std::unique_ptr<SecretSealer> legacy)
+      : current_(std::move(current)), legacy_(std::move(legacy)) {}
+
+  // SecretSealer
+  Result<std::string> Seal(std::string_view plaintext, std::string_view context) const override {
+    return current_->Seal(plaintext, context);
+  }
+  Result<std::string> Open(std::string_view sealed, std::string_view context) const override {
+    if (IsLegacySealed(sealed)) {
+      if (!legacy_) return Error::Internal("sealed secret needs the retired system.key, which is gone");
+      return legacy_->Open(sealed, context);
+    }
+    return current_->Open(sealed, context);
+  }
+
+ private:
+  std::unique_ptr<SecretSealer> current_;
+  std::unique_ptr<SecretSealer> legacy_;
+};
+
+}  // namespace
+
+std::unique_ptr<SecretSealer> MakeMigratingSealer(std::unique_ptr<SecretSealer> current,
+                                                  std::unique_ptr<SecretSealer> legacy) {
+  return std::make_unique<MigratingSealer>(std::move(current), std::move(legacy));
+}
+
 }  // namespace panorama::security

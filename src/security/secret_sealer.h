@@ -1,7 +1,7 @@
 #pragma once
-// Encryption of small secrets at rest (TOTP seeds). A narrow interface so the composition root can later point
-// it at the system data-encryption key of the key hierarchy; today FileKeySealer derives its key from
-// <data>/system.key.
+// Encryption of small secrets at rest (TOTP seeds). The composition root seals with the keystore's system data
+// key (FieldEncryptor::SystemSealer, "v2:" values); FileKeySealer (<data>/system.key, "v1:" values) remains
+// only to open seeds sealed before, which are resealed at start (AuthService::ResealLegacyMfaSeeds).
 
 #include <memory>
 #include <string>
@@ -25,5 +25,13 @@ class SecretSealer {
 // `key_path`. The file is created with mode 0600 when absent; an existing file that is not exactly 32 bytes or
 // is readable by group/others is refused (kFailedPrecondition naming the path).
 Result<std::unique_ptr<SecretSealer>> OpenFileKeySealer(const std::string& key_path);
+
+// Seals with `current`; opens "v1:" values with `legacy` (the retired file key; null when it is gone) and every
+// other value with `current`.
+std::unique_ptr<SecretSealer> MakeMigratingSealer(std::unique_ptr<SecretSealer> current,
+                                                  std::unique_ptr<SecretSealer> legacy);
+
+// true for a value sealed by FileKeySealer (the retired <data>/system.key).
+inline bool IsLegacySealed(std::string_view sealed) { return sealed.starts_with("v1:"); }
 
 }  // namespace panorama::security

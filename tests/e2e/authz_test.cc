@@ -99,6 +99,7 @@ const std::map<std::string, std::string> kMatrix = {
     {"DELETE /api/v1/customers/{id}", "UAFFFFFFFA"},
     {"GET /api/v1/customers/{id}/360", "UAAAAAAFAA"},
     {"POST /api/v1/customers/{id}/reveal", "UAFFFFFFFF"},
+    {"POST /api/v1/customers/{id}/rotate-key", "UAFFFFFFFF"},
     {"POST /api/v1/customers/{id}/interactions", "UAAAAFFFFA"},
     {"GET /api/v1/customers/{id}/interactions", "UAAAAAAFAA"},
     {"POST /api/v1/orders", "UAAFFFFFFA"},

@@ -218,6 +218,12 @@ test('backup of a running server, rotation, refused tampered restore, restore ov
     assert.notEqual(busy.code, 0);
     assert.match(busy.stderr, /in use by a running server/);
 
+    // Customer key rotation from the CLI would race the server's cached key: refused, pointing at the route.
+    const rotateBusy = run(['key', '--data', server.dataDir, 'rotate', '--customer', '1'],
+      { PANORAMA_MASTER_KEY: server.masterKey });
+    assert.equal(rotateBusy.code, 1, rotateBusy.stdout);
+    assert.match(rotateBusy.stderr, /in use by a running server.*POST \/api\/v1\/customers\/1\/rotate-key/);
+
     // The keystore is backed up on its own (data backups never hold the data keys) and restored beside it.
     const keystoreBackups = path.join(dir, 'keystore-backups');
     const ks = run(['backup', '--data', server.dataDir, '--to', keystoreBackups, '--public-key', pub, '--keystore']);
@@ -225,7 +231,9 @@ test('backup of a running server, rotation, refused tampered restore, restore ov
     const keystoreBackup = path.join(keystoreBackups, (await readdir(keystoreBackups)).find((f) => f.endsWith('.pnbk')));
 
     const target = path.join(dir, 'target');
-    assert.equal(run(['restore', '--data', target, '--from', backup, '--secret-key', sec]).code, 0);
+    const restored = run(['restore', '--data', target, '--from', backup, '--secret-key', sec]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.match(restored.stdout, /ledger ok: [1-9]\d* entries/);
     assert.equal(run(['restore', '--data', target, '--from', keystoreBackup, '--secret-key', sec]).code, 0);
     const serverKey = { PANORAMA_MASTER_KEY: server.masterKey };
     const expected = exportedCustomers(server.dataDir, serverKey);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <filesystem>
@@ -13,10 +14,14 @@
 #include <set>
 #include <thread>
 
+#include "audit/ledger_service.h"
+#include "audit/ledgered_store.h"
+#include "audit/merkle.h"
 #include "backup/backup.h"
 #include "backup/data_dir_lock.h"
 #include "storage/sqlite/sqlite_backup.h"
 #include "storage/store.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
@@ -365,6 +370,134 @@ TEST_F(BackupTamperTest, FailedRestoreIntoANewDirLeavesNoDir) {
 
   EXPECT_ERROR_CODE(result, ErrorCode::kFailedPrecondition);
   EXPECT_FALSE(fs::exists(root_.path() / "fresh"));
+}
+
+// Restore checks the audit ledger of a data backup before the swap (SECURITY.md §2.5): a backup whose ledger
+// was edited behind the store's back is refused naming the first broken seq, and the target stays untouched.
+class BackupLedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_GE(sodium_init(), 0);
+    ASSERT_OK(GenerateKeyPair(keys_.path().string()));
+    data_ = root_.path() / "data";
+    fs::create_directories(data_);
+    crypto_ = testing::MakeTestCrypto((root_.path() / "test-keystore.db").string());
+    auto signer = audit::LedgerSigner::LoadOrCreate((data_ / kLedgerSigningKeyFile).string());
+    ASSERT_OK(signer);
+    public_key_ = signer->PublicKeyHex();
+    testing::FakeClock clock(FromUnixMillis(1'700'000'000'000));
+    auto inner = storage::OpenSqliteStore({.path = (data_ / kDatabaseFile).string(), .crypto = crypto_.get()});
+    ASSERT_OK(inner);
+    auto store = audit::LedgeredStore::Open(std::move(*inner), clock);
+    ASSERT_OK(store);
+    audit::LedgerService service(**store, *signer);
+    ASSERT_OK(AddCustomers(**store, 1, 10));  // ledger entries 1..20 (customer.create + identity.add)
+    ASSERT_OK(service.CheckpointNow());
+    for (int i = 11; i <= 15; ++i) ASSERT_OK(AddCustomer(**store, i));
+    entries_ = std::stoll(RawText("SELECT count(*) FROM ledger"));
+    ASSERT_GE(entries_, 25);
+    // The target: a data dir with its own signing key and database, which a refusal must not touch.
+    target_ = root_.path() / "target";
+    fs::create_directories(target_);
+    fs::copy_file(data_ / kLedgerSigningKeyFile, target_ / kLedgerSigningKeyFile);
+  }
+
+  std::string RawText(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open((data_ / kDatabaseFile).c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  }
+
+  // Edits the source database as an intruder with file access would, before the backup is taken.
+  void RawSql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((data_ / kDatabaseFile).c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+    std::string message = error ? error : "";
+    sqlite3_free(error);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << message;
+  }
+
+  Result<BackupResult> Backup() {
+    return CreateBackup({.data_dir = data_.string(), .to_dir = (root_.path() / "backups").string(),
+                         .public_key_file = keys_.File("backup.pub"), .now = FromUnixMillis(1'800'000'000'000)});
+  }
+
+  void ExpectRefusedAt(int64_t seq, const std::string& what) {
+    auto made = Backup();
+    ASSERT_OK(made);
+    auto before = DirFingerprint(target_);
+    auto result = RestoreBackup({.from_file = made->path, .secret_key_file = keys_.File("backup.sec"),
+                                 .data_dir = target_.string()});
+    ASSERT_FALSE(result.has_value()) << what;
+    EXPECT_EQ(result.error().code(), ErrorCode::kFailedPrecondition) << what;
+    EXPECT_EQ(result.error().message().rfind("backup refused: ledger broken at seq " + std::to_string(seq) + ":", 0), 0u)
+        << what << ": " << result.error().message();
+    EXPECT_EQ(DirFingerprint(target_), before) << what;
+  }
+
+  testing::TempDir root_, keys_;
+  std::unique_ptr<security::FieldEncryptor> crypto_;
+  fs::path data_, target_;
+  std::string public_key_;
+  int64_t entries_ = 0;
+};
+
+TEST_F(BackupLedgerTest, AnIntactLedgerIsVerifiedWithSignaturesBeforeTheSwap) {
+  auto made = Backup();
+  ASSERT_OK(made);
+
+  auto restored = RestoreBackup({.from_file = made->path, .secret_key_file = keys_.File("backup.sec"),
+                                 .data_dir = target_.string()});
+
+  ASSERT_OK(restored);
+  EXPECT_EQ(restored->ledger_entries, entries_);
+  EXPECT_EQ(restored->ledger_checkpoints, 1);
+  EXPECT_TRUE(restored->ledger_signatures_checked);
+  EXPECT_TRUE(fs::exists(target_ / kDatabaseFile));
+}
+
+TEST_F(BackupLedgerTest, AnEditedEntryIsRefusedNamingItsSeq) {
+  RawSql("UPDATE ledger SET body = replace(body, '\"customer.create\"', '\"customer.delete\"') WHERE seq = 23");
+  ExpectRefusedAt(23, "edited entry after the checkpoint");
+}
+
+TEST_F(BackupLedgerTest, ADeletedEntryIsRefusedNamingItsSeq) {
+  RawSql("DELETE FROM ledger WHERE seq = 7");
+  ExpectRefusedAt(7, "deleted entry");
+}
+
+TEST_F(BackupLedgerTest, AReSignedCheckpointUnderAnotherKeyIsRefused) {
+  RawSql("UPDATE ledger_checkpoints SET signature = '" + std::string(128, '0') + "'");
+  ExpectRefusedAt(1, "forged checkpoint signature");
+}
+
+TEST_F(BackupLedgerTest, WithoutASigningKeyTheChainIsStillCheckedAndAWrongPublicKeyIsRefused) {
+  fs::remove(target_ / kLedgerSigningKeyFile);
+  auto made = Backup();
+  ASSERT_OK(made);
+  auto unsigned_check = RestoreBackup({.from_file = made->path, .secret_key_file = keys_.File("backup.sec"),
+                                       .data_dir = target_.string()});
+  ASSERT_OK(unsigned_check);
+  EXPECT_FALSE(unsigned_check->ledger_signatures_checked);
+  EXPECT_EQ(unsigned_check->ledger_entries, entries_);
+
+  auto wrong_key = RestoreBackup({.from_file = made->path, .secret_key_file = keys_.File("backup.sec"),
+                                  .data_dir = target_.string(), .ledger_public_key_hex = std::string(64, 'a')});
+  ASSERT_FALSE(wrong_key.has_value());
+  EXPECT_NE(wrong_key.error().message().find("bad signature"), std::string::npos) << wrong_key.error().message();
+  EXPECT_FIELD_ERROR(RestoreBackup({.from_file = made->path, .secret_key_file = keys_.File("backup.sec"),
+                                    .data_dir = target_.string(), .ledger_public_key_hex = "xyz"}),
+                     "ledger-pubkey");
 }
 
 }  // namespace

@@ -46,6 +46,9 @@ class SegmentService;
 namespace panorama::behaviour {
 class BehaviourService;
 }
+namespace panorama::backup {
+class BackupScheduler;
+}
 
 namespace panorama::http {
 
@@ -79,6 +82,8 @@ struct ApiServices {
   segments::SegmentService* segments = nullptr;
   // Cohorts, funnels, paths (analytics/behaviour); the /analytics/cohorts|funnel|paths routes need it.
   behaviour::BehaviourService* behaviour = nullptr;
+  // Scheduled backups (serve --backup-dir); when set, /readyz reports the last success and failure.
+  backup::BackupScheduler* backups = nullptr;
 };
 
 // Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.

@@ -18,5 +18,6 @@ void RegisterAccessRoutes(Router& router, ApiServices& services);    // roles, t
 void RegisterAnalyticsRoutes(Router& router, ApiServices& services);  // RFM and lifecycle (when both are set)
 void RegisterSegmentRoutes(Router& router, ApiServices& services);   // segments (when services.segments is set)
 void RegisterBehaviourRoutes(Router& router, ApiServices& services);  // cohorts, funnels, paths
+void RegisterKeyRotationRoutes(Router& router, ApiServices& services);  // per-customer data key rotation
 
 }  // namespace panorama::http

@@ -1,5 +1,6 @@
 // Liveness, readiness, the OpenAPI document, and the composition of every route.
 
+#include "backup/backup_scheduler.h"
 #include "features/feature_store.h"
 #include "http/handlers/handler_util.h"
 #include "http/handlers/routes.h"
@@ -15,7 +16,24 @@ void RegisterSystemRoutes(Router& router, ApiServices& s) {
     bool features_ok = s.features.loaded();
     JsonWriter w;
     w.StartObject().Key("store").Bool(store_ok).Key("feature_store").Bool(features_ok);
-    w.Key("schema_version").Int64(s.store.SchemaVersion()).EndObject();
+    w.Key("schema_version").Int64(s.store.SchemaVersion());
+    if (s.backups != nullptr) {
+      // Times and counts only: the reason of a failure (paths) goes to the log, not to this public route.
+      backup::BackupStatus b = s.backups->Status();
+      w.Key("backup").StartObject();
+      for (auto [key, at] : {std::pair{"last_success", &b.last_success}, std::pair{"last_failure", &b.last_failure}}) {
+        w.Key(key);
+        if (*at) {
+          w.String(FormatIso8601(**at));
+        } else {
+          w.Null();
+        }
+      }
+      w.Key("last_file").String(b.last_file).Key("successes").Int64(b.successes).Key("failures").Int64(b.failures);
+      w.EndObject();
+    }
+    w.EndObject();
+    // A failing backup does not make the server unready: it still serves; monitoring reads backup.last_failure.
     return Response::Json(store_ok && features_ok ? 200 : 503, w.TakeString());
   }));
   router.Add(Method::kGet, "/api/v1/openapi.json",
@@ -38,6 +56,7 @@ void RegisterApiRoutes(Router& router, ApiServices& services) {
   RegisterAnalyticsRoutes(router, services);
   RegisterSegmentRoutes(router, services);
   RegisterBehaviourRoutes(router, services);
+  RegisterKeyRotationRoutes(router, services);
 }
 
 }  // namespace panorama::http

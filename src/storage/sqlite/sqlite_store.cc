@@ -1419,6 +1419,12 @@ class NoKeyCrypto final : public FieldCrypto {
   }
 };
 
+Result<void> Distrust(Connection& connection) {
+  sqlite3_db_config(connection.raw(), SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(connection.raw(), SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  return connection.Exec("PRAGMA trusted_schema=OFF");
+}
+
 class SqliteStore final : public Store {
  public:
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options) {
@@ -1429,6 +1435,9 @@ class SqliteStore final : public Store {
     auto store = std::unique_ptr<SqliteStore>(
         new SqliteStore(options.crypto != nullptr ? *options.crypto : static_cast<FieldCrypto&>(no_key)));
     ASSIGN_OR_RETURN(store->writer_, Connection::Open(options.path, /*read_only=*/false, options.vfs));
+    // Ledger-only opens inspect files that may come from outside (audit verify, restore): no schema-defined
+    // functions run with our privileges, no statement may corrupt the file on purpose.
+    if (options.ledger_only) RETURN_IF_ERROR(Distrust(*store->writer_));
     // WAL: readers never block the writer. synchronous=FULL fsyncs the WAL at every commit, which is what makes
     // an acknowledged write survive power loss; group commit (ingest/) amortises that fsync over many requests.
     RETURN_IF_ERROR(store->writer_->Exec("PRAGMA journal_mode=WAL"));
@@ -1439,6 +1448,7 @@ class SqliteStore final : public Store {
     for (int i = 0; i < std::max(1, options.read_connections); ++i) {
       ASSIGN_OR_RETURN(auto reader, Connection::Open(options.path, /*read_only=*/true, options.vfs));
       RETURN_IF_ERROR(reader->Exec("PRAGMA cache_size=-32768"));
+      if (options.ledger_only) RETURN_IF_ERROR(Distrust(*reader));
       store->readers_.Add(std::move(reader));
     }
     if (!options.ledger_only) RETURN_IF_ERROR(store->ReconcileErasures());

@@ -1,0 +1,78 @@
+#pragma once
+// Scheduled backups inside `panorama serve` (--backup-dir, --backup-every, --backup-keep, --backup-public-key):
+// the same online, encrypted backup as `panorama backup`, on its own thread (requests never wait for it), with
+// rotation, and the outcome of the last runs for the readiness output.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "backup/backup.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace panorama::backup {
+
+struct ScheduleOptions {
+  std::string data_dir;
+  std::string to_dir;           // --backup-dir
+  std::string public_key_file;  // --backup-public-key
+  std::chrono::milliseconds every = std::chrono::hours(24);  // --backup-every
+  int keep = 7;                 // --backup-keep: the newest N stay, older ones are deleted after each run
+};
+
+// "30m", "24h", "7d", "90s": a whole number and one unit (s, m, h, d), at least one minute, at most 30 days.
+// kInvalidArgument naming `field` otherwise.
+Result<std::chrono::milliseconds> ParseBackupInterval(const std::string& text, const std::string& field);
+
+// Checks every option (the public key file is read), naming the serve flag: backup-dir, backup-every,
+// backup-keep, backup-public-key.
+Result<void> ValidateSchedule(const ScheduleOptions& options);
+
+struct BackupStatus {
+  std::optional<Timestamp> last_success;
+  std::optional<Timestamp> last_failure;
+  std::string last_file;    // file name (no directory) of the newest backup this server wrote
+  std::string last_error;   // reason of the last failure (no secrets: paths and error text only)
+  int64_t successes = 0;
+  int64_t failures = 0;
+};
+
+class BackupScheduler {
+ public:
+  // Called after each run on the scheduler's thread (log and ledger it); `result` is the error on failure.
+  using RunObserver = std::function<void(const Result<BackupResult>& result)>;
+
+  // Validate first: the constructor does not. The first run happens one interval after Start().
+  BackupScheduler(ScheduleOptions options, const Clock& clock, RunObserver observer);
+  ~BackupScheduler();
+  BackupScheduler(const BackupScheduler&) = delete;
+  BackupScheduler& operator=(const BackupScheduler&) = delete;
+
+  void Start();
+  // Waits for a run in progress, then stops the thread. Idempotent.
+  void Stop();
+  // One backup now on the caller's thread (serialised with the scheduled ones); updates the status.
+  Result<BackupResult> RunNow();
+  BackupStatus Status() const;
+
+ private:
+  void Loop();
+
+  ScheduleOptions options_;
+  const Clock& clock_;
+  RunObserver observer_;
+  std::mutex run_mu_;  // one backup at a time
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mu_
+  BackupStatus status_;    // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace panorama::backup
