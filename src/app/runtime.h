@@ -101,6 +101,9 @@ struct ServeOptions {
   // Retention: the daily job runs these policies once after start and then every 24 h (privacy/retention.h).
   bool retention_job = true;
   std::vector<privacy::RetentionPolicy> retention = privacy::DefaultRetentionPolicies();
+  // Run as root (effective uid 0): on a loopback address Start() only warns; on any other address it refuses
+  // (kFailedPrecondition) unless allow_root. Nothing here needs root (docs/security.md "Hardening").
+  bool allow_root = false;
 };
 
 // What bootstrap created or found: secrets are only known when created now or given by the environment.
