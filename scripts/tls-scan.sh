@@ -12,7 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-build/src/app/panorama}
-command -v sslscan >/dev/null || { echo "sslscan is not installed (scripts/setup.sh --nightly)"; exit 77; }
+command -v sslscan >/dev/null || { echo "sslscan is not installed (apt-get install sslscan, or scripts/setup.sh)"; exit 77; }
 [[ -x "$BIN" ]] || { echo "no binary at $BIN"; exit 1; }
 
 tmp=$(mktemp -d)
