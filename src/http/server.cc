@@ -104,13 +104,15 @@ std::string LowerCase(std::string_view text) {
 
 // S18 (RFC 9112 §6.1–6.3): the only framings we accept are one Content-Length of plain digits, or one
 // Transfer-Encoding that is exactly "chunked" on HTTP/1.1. Beast already refuses both together, differing
-// lengths and non-digit lengths; it accepts repeated equal lengths (also as a list, "5, 5"), codings other than chunked (reading no
-// body) and chunked on HTTP/1.0, any of which a proxy in front of us may frame differently.
+// lengths and non-digit lengths; it accepts repeated equal lengths (also as a list, "5, 5"), codings other
+// than chunked (reading no body) and chunked on HTTP/1.0, which a proxy in front of us may frame differently.
 const char* FramingProblem(const bhttp::request_header<>& header) {
   if (header.count(bhttp::field::content_length) > 1) return "more than one content-length";
   if (auto length = header.find(bhttp::field::content_length); length != header.end()) {
     std::string_view digits = ToStd(length->value());
-    if (digits.find_first_not_of("0123456789") != std::string_view::npos) return "content-length is not a number";
+    if (digits.find_first_not_of("0123456789") != std::string_view::npos) {
+      return "content-length is not a number";
+    }
   }
   size_t codings = header.count(bhttp::field::transfer_encoding);
   if (codings == 0) return nullptr;
@@ -365,7 +367,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                });
       return;
     }
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    auto on_read = [self = shared_from_this()](beast::error_code ec, size_t n) {
       if (ec) {
         self->idle_ = false;
         self->start_ = Clock::now();
@@ -374,7 +376,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       }
       self->buffer_.commit(n);
       self->ScanHeaderBytes();
-    });
+    };
+    stream_.async_read_some(buffer_.prepare(4096), std::move(on_read));
   }
 
   void OnHeader(beast::error_code ec) {
@@ -390,9 +393,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (method_ == Method::kOther) {
       // TRACE, CONNECT, lower-case or invented methods: nothing here serves them, and answering them on a
       // kept-alive connection would leave the framing of what follows to a guess.
-      Response refused = Response::Problem(
-          405, Error::InvalidArgument("method " + std::string(ToStd(header.method_string())).substr(0, 32) +
-                                      " is not supported"));
+      Response refused =
+          Response::Problem(405, Error::InvalidArgument("this request method is not supported"));
       refused.headers.emplace_back("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
       keep_alive_ = false;
       linger_ = true;

@@ -52,7 +52,8 @@ RawExchange SendRawAndReadUntilClose(uint16_t port, const std::string& bytes,
   auto until = std::chrono::steady_clock::now() + deadline;
   char buffer[16 * 1024];
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd pfd{fd, POLLIN, 0};
     if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
