@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# The long tier of SECURITY.md §3, which anyone can start (about 5–6 h on 2 cores with the defaults):
+# The long tier of SECURITY.md §3, which anyone can start (about 5–6 h on 2 cores with the defaults, plus a
+# cold TSan build the first time):
 #   R14 fuzzing, FUZZ_SECONDS per target (default 3600), over the corpus grown by earlier runs;
 #   R1  the crash test with CRASH_KILLS SIGKILLs (default 50), seed printed (PANORAMA_CRASH_SEED to replay);
 #   R4  fsync-before-ack over FSYNC_BATCHES batches (default 5000);
 #   R13 every C++ tier (unit, integration, e2e, benchmark smoke runs) under ASan + UBSan;
-#   S10 a TLS scan with testssl.sh or sslscan — only when a scanner is installed and `panorama serve` has an
-#       HTTPS listener; otherwise it says which is missing and counts as skipped, never as passed;
-#   S4  sqlmap against the API — likewise only when sqlmap is installed;
+#   S10 the TLS scan (scripts/tls-scan.sh): sslscan over `serve --tls-cert/--tls-key` (RSA) and
+#       `--tls-self-signed` (P-256): TLS 1.2/1.3 only, forward-secret AEAD suites only, no renegotiation,
+#       compression or heartbleed, HSTS >= 2 years, no HTTP answer on the TLS port; SKIPPED without sslscan;
+#   S18 the HTTP framing test (smuggling, malformed requests; also in the CI tier);
+#   S20 hardening: readelf on the release binary, the secrets scan, data-file modes, root refused (also CI);
+#   R13 the TSan half: scripts/tsan.sh builds build-tsan/ and runs the concurrency suites (ledger service,
+#       segment service worker, ingest pipeline, rate limiter, HTTP server) with halt_on_error;
+#   S4  sqlmap against the API — only when sqlmap is installed, otherwise SKIPPED;
 #   S17 the log-hygiene scan over everything the run logged.
 # Every stage runs even if an earlier one failed; the exit status is non-zero if any failed. A summary with
 # times is printed at the end and written to build/security-nightly.txt.
@@ -35,16 +41,7 @@ skip() {
 }
 
 tls_scan() {
-  if ! "$BUILD_DIR/src/app/panorama" serve --help 2>/dev/null | grep -qiE -- '--tls|--cert'; then
-    skip "panorama serve has no HTTPS listener yet (S10 needs one)"
-    return
-  fi
-  local scanner
-  if command -v testssl.sh >/dev/null; then scanner=testssl.sh
-  elif command -v sslscan >/dev/null; then scanner=sslscan
-  else skip "neither testssl.sh nor sslscan is installed"; return; fi
-  echo "TLS scanner $scanner found, but no scan recipe is wired for the HTTPS listener yet"
-  return 1
+  scripts/tls-scan.sh "$BUILD_DIR/src/app/panorama"
 }
 
 sqlmap_scan() {
@@ -90,6 +87,9 @@ run_stage "R4 fsync-before-ack" \
 run_stage "S4 injection + static check" ctest --test-dir "$BUILD_DIR" -R 'Injection|sql_literals' --output-on-failure
 run_stage "S4 sqlmap" sqlmap_scan
 run_stage "S10 TLS scan" tls_scan
+run_stage "S18 HTTP framing" ctest --test-dir "$BUILD_DIR" -R 'HttpFraming' --output-on-failure
+run_stage "S20 hardening + secrets scan" ctest --test-dir "$BUILD_DIR" -R 'hardening_check|secrets_scan' --output-on-failure
+run_stage "R13 TSan, concurrency suites" scripts/tsan.sh
 run_stage "R13 ASan+UBSan, all C++ tiers" scripts/sanitize.sh -L 'unit|integration|e2e|bench'
 run_stage "R14 fuzzing, ${FUZZ_SECONDS:-3600} s per target" scripts/fuzz.sh "${FUZZ_SECONDS:-3600}"
 run_stage "S17 log hygiene" scripts/check-logs.sh "$BUILD_DIR"

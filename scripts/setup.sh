@@ -8,6 +8,7 @@ packages=(
   libphonenumber-dev libicu-dev libspdlog-dev libfmt-dev libcli11-dev libroaring-dev libxlsxwriter-dev libarchive-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   liboath-dev libqrencode-dev oathtool faketime libfaketime strace clang libclang-rt-14-dev
+  sslscan  # the S10 TLS scan of scripts/security-nightly.sh (scripts/tls-scan.sh)
   nodejs npm chromium python3 python3-pandas
 )
 

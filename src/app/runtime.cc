@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <condition_variable>
@@ -510,6 +511,16 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   if (tls_cert.empty() && tls_key.empty() && !IsLoopback(address.first) && !options.insecure_dev) {
     return Error::FailedPrecondition("refusing plain http on non-loopback address " + address.first +
                                      ": use --tls-cert/--tls-key or --tls-self-signed (or --insecure-dev)");
+  }
+  // S20: a compromised root process owns the machine, the master key and the backup keys with it, and nothing
+  // here needs root (ports from 1024 up, or CAP_NET_BIND_SERVICE). Refused where the network can reach us;
+  // on loopback (a laptop, a demo, a container's tests) a warning.
+  if (::geteuid() == 0) {
+    if (!IsLoopback(address.first) && !options.allow_root) {
+      return Error::FailedPrecondition("refusing to serve on non-loopback address " + address.first +
+                                       " as root: run as an unprivileged service user (or --allow-root)");
+    }
+    spdlog::warn("running as root: run panorama as an unprivileged service user that owns the data directory");
   }
   if (options.step_up_window_seconds != 0) {
     auth_->SetStepUpWindow(std::chrono::seconds(options.step_up_window_seconds));

@@ -119,6 +119,9 @@ struct ServeOptions {
   std::string backup_public_key;
   std::chrono::milliseconds backup_every = std::chrono::hours(24);
   int backup_keep = 7;
+  // Run as root (effective uid 0): on a loopback address Start() only warns; on any other address it refuses
+  // (kFailedPrecondition) unless allow_root. Nothing here needs root (docs/security.md "Hardening").
+  bool allow_root = false;
 };
 
 // What bootstrap created or found: secrets are only known when created now or given by the environment.

@@ -506,6 +506,8 @@ int Run(int argc, char** argv) {
   serve->add_option("--tls-key", serve_options.tls_key, "HTTPS: PEM private key file");
   serve->add_flag("--tls-self-signed", serve_options.tls_self_signed,
                   "HTTPS with a self-signed certificate generated into the data directory (local use)");
+  serve->add_flag("--allow-root", serve_options.allow_root,
+                  "serve on a non-loopback address although running as root (refused by default)");
   serve->add_flag("!--no-rate-limit", serve_options.rate_limits.enabled, "no per key/user/IP API rate limits (benchmarks)");
   serve->add_option("--rate-limit-key", serve_options.rate_limits.per_key.per_second, "requests/s per API key (burst 2x)")
       ->capture_default_str()->check(CLI::PositiveNumber);

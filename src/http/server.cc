@@ -20,6 +20,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -30,6 +32,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include "http/internal/header_scan.h"
 #include "http/internal/url.h"
 #include "http/router.h"
 #include "http/static_files.h"
@@ -97,6 +100,28 @@ std::string LowerCase(std::string_view text) {
     }
   }
   return out;
+}
+
+// S18 (RFC 9112 §6.1–6.3): the only framings we accept are one Content-Length of plain digits, or one
+// Transfer-Encoding that is exactly "chunked" on HTTP/1.1. Beast already refuses both together, differing
+// lengths and non-digit lengths; it accepts repeated equal lengths (also as a list, "5, 5"), codings other
+// than chunked (reading no body) and chunked on HTTP/1.0, which a proxy in front of us may frame differently.
+const char* FramingProblem(const bhttp::request_header<>& header) {
+  if (header.count(bhttp::field::content_length) > 1) return "more than one content-length";
+  if (auto length = header.find(bhttp::field::content_length); length != header.end()) {
+    std::string_view digits = ToStd(length->value());
+    if (digits.find_first_not_of("0123456789") != std::string_view::npos) {
+      return "content-length is not a number";
+    }
+  }
+  size_t codings = header.count(bhttp::field::transfer_encoding);
+  if (codings == 0) return nullptr;
+  if (codings > 1) return "more than one transfer-encoding";
+  if (LowerCase(ToStd(header[bhttp::field::transfer_encoding])) != "chunked") {
+    return "transfer-encoding other than chunked";
+  }
+  if (header.version() != 11) return "transfer-encoding before http/1.1";
+  return nullptr;
 }
 
 // What Stop() needs from a connection, whatever its stream type.
@@ -314,10 +339,45 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     idle_ = true;
     Lowest().expires_after(first_request_ ? core_.options.read_timeout : core_.options.idle_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                               self->OnHeader(ec);
-                             });
+    ScanHeaderBytes();
+  }
+
+  // S18: Beast unfolds obs-fold into a space, which would let a folded Transfer-Encoding or Content-Length
+  // through to our checks unseen. RFC 9112 §5.2 allows a server to refuse it with 400, §2.2 to refuse a bare
+  // CR; we also refuse bare LF. So the header section is checked as raw bytes before Beast parses it.
+  void ScanHeaderBytes() {
+    if (closed_) {
+      return;
+    }
+    auto data = buffer_.data();
+    std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    size_t end = bytes.find("\r\n\r\n");
+    std::string_view head = bytes.substr(0, end == std::string_view::npos ? bytes.size() : end + 2);
+    if (const char* problem = internal::HeaderFramingProblem(head)) {
+      idle_ = false;
+      start_ = Clock::now();
+      SendErrorAndClose(400, Error::InvalidArgument(std::string("malformed http request: ") + problem));
+      return;
+    }
+    if (end != std::string_view::npos || bytes.size() > core_.options.max_header_bytes) {
+      // A complete header section (or one over the limit, which Beast answers with header_limit).
+      bhttp::async_read_header(stream_, buffer_, *parser_,
+                               [self = shared_from_this()](beast::error_code ec, size_t) {
+                                 self->OnHeader(ec);
+                               });
+      return;
+    }
+    auto on_read = [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) {
+        self->idle_ = false;
+        self->start_ = Clock::now();
+        self->OnReadError(ec);
+        return;
+      }
+      self->buffer_.commit(n);
+      self->ScanHeaderBytes();
+    };
+    stream_.async_read_some(buffer_.prepare(4096), std::move(on_read));
   }
 
   void OnHeader(beast::error_code ec) {
@@ -330,6 +390,21 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const auto& header = parser_->get();
     method_ = ToMethod(header.method());
     log_path_ = std::string(internal::TargetPath(ToStd(header.target())).substr(0, kLoggedPathChars));
+    if (method_ == Method::kOther) {
+      // TRACE, CONNECT, lower-case or invented methods: nothing here serves them, and answering them on a
+      // kept-alive connection would leave the framing of what follows to a guess.
+      Response refused =
+          Response::Problem(405, Error::InvalidArgument("this request method is not supported"));
+      refused.headers.emplace_back("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+      keep_alive_ = false;
+      linger_ = true;
+      SendResponse(std::move(refused));
+      return;
+    }
+    if (const char* problem = FramingProblem(header)) {
+      SendErrorAndClose(400, Error::InvalidArgument(std::string("malformed http request: ") + problem));
+      return;
+    }
     size_t limit = core_.BodyLimitFor(log_path_);
     if (parser_->content_length() && *parser_->content_length() > limit) {
       SendErrorAndClose(413, Error::ResourceExhausted("request body exceeds " +
@@ -382,19 +457,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     request.secure = kTls;
     std::string_view raw_path = internal::TargetPath(request.target);
     if (raw_path.empty() || raw_path.front() != '/') {
-      SendResponse(Response::Problem(Error::InvalidField("target", "must be an absolute path")));
+      SendErrorAndClose(400, Error::InvalidField("target", "must be an absolute path"));
       return;
     }
     auto path = internal::PercentDecode(raw_path, false);
     if (!path) {
-      SendResponse(Response::Problem(Error::InvalidField("path", path.error().message())));
+      SendErrorAndClose(400, Error::InvalidField("path", path.error().message()));
       return;
     }
     request.path = std::move(path).value();
     if (raw_path.size() < request.target.size()) {
       auto query = internal::ParseQuery(std::string_view(request.target).substr(raw_path.size() + 1));
       if (!query) {
-        SendResponse(Response::Problem(Error::InvalidField("query", query.error().message())));
+        SendErrorAndClose(400, Error::InvalidField("query", query.error().message()));
         return;
       }
       request.query = std::move(query).value();

@@ -1,5 +1,10 @@
 #include "security/rate_limiter.h"
 
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "tests/support/fake_clock.h"
@@ -34,6 +39,31 @@ TEST(RateLimiter, HoldsAKeyAtItsLimitAndLeavesAnotherKeyAlone) {
   EXPECT_GE(total, 100 * 10);        // and the limit is not stricter than configured
   EXPECT_EQ(rejected_without_retry_after, 0);
   EXPECT_EQ(other_rejected, 0);
+}
+
+// Callers on many threads (the HTTP workers) share one bucket: with the clock still, exactly the burst gets
+// through, whatever the interleaving. Part of the TSan suites (scripts/tsan.sh).
+TEST(RateLimiter, ConcurrentCallersShareOneBucketExactly) {
+  testing::FakeClock clock(FromUnixMillis(1'700'000'000'000));
+  RateLimiter limiter(clock, {.per_key = {10, 50}});
+  std::atomic<int> accepted{0};
+  std::atomic<int> other_keys_accepted{0};
+  std::vector<std::thread> threads;
+
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        if (limiter.Acquire(RateLimiter::Kind::kKey, "shared")) ++accepted;
+        if (limiter.Acquire(RateLimiter::Kind::kKey, "own-" + std::to_string(t) + "-" + std::to_string(i % 5))) {
+          ++other_keys_accepted;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  EXPECT_EQ(accepted.load(), 50);
+  EXPECT_EQ(other_keys_accepted.load(), 8 * 100);  // 5 keys per thread, 20 calls each: within their bursts
 }
 
 TEST(RateLimiter, RetryAfterSaysWhenATokenIsBack) {

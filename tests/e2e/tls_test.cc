@@ -202,20 +202,32 @@ class RuntimeTlsTest : public ::testing::Test {
 };
 
 TEST_F(RuntimeTlsTest, PlainHttpOnANonLoopbackAddressIsRefused) {
-  auto started = runtime_->Start({.listen = "0.0.0.0:0", .access_log = false});
+  auto started = runtime_->Start({.listen = "0.0.0.0:0", .access_log = false, .allow_root = true});
 
   EXPECT_ERROR_CODE(started, ErrorCode::kFailedPrecondition);
   EXPECT_NE(started.error().message().find("--insecure-dev"), std::string::npos);
 }
 
+// S20: docs/security.md "Hardening" — root is refused where the network reaches the server.
+TEST_F(RuntimeTlsTest, RootIsRefusedOffLoopbackUnlessAllowed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs to run as root";
+
+  auto refused = runtime_->Start({.listen = "0.0.0.0:0", .access_log = false, .tls_self_signed = true});
+  auto loopback = runtime_->Start({.listen = "127.0.0.1:0", .access_log = false});
+
+  EXPECT_ERROR_CODE(refused, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(refused.error().message().find("--allow-root"), std::string::npos);
+  EXPECT_OK(loopback);
+}
+
 TEST_F(RuntimeTlsTest, InsecureDevAllowsPlainHttpOffLoopback) {
-  auto started = runtime_->Start({.listen = "0.0.0.0:0", .access_log = false, .insecure_dev = true});
+  auto started = runtime_->Start({.listen = "0.0.0.0:0", .access_log = false, .insecure_dev = true, .allow_root = true});
 
   EXPECT_OK(started);
 }
 
 TEST_F(RuntimeTlsTest, SelfSignedServesHttpsOffLoopbackWithItsCertificateInTheDataDir) {
-  auto started = runtime_->Start({.listen = "0.0.0.0:0", .access_log = false, .tls_self_signed = true});
+  auto started = runtime_->Start({.listen = "0.0.0.0:0", .access_log = false, .tls_self_signed = true, .allow_root = true});
 
   ASSERT_OK(started);
   EXPECT_TRUE(std::filesystem::exists(dir_.path() / "tls-self-signed.key"));

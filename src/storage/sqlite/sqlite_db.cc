@@ -9,6 +9,9 @@ Error ErrorFromSqlite(int rc, sqlite3* db, std::string_view what) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return Error::Unavailable("database is busy: " + detail);
+    case SQLITE_NOMEM:
+      // R7: a failed allocation is transient (SQLite rolls the statement back and stays usable): retry later.
+      return Error::Unavailable("database out of memory");
     case SQLITE_FULL:
       return Error::ResourceExhausted("disk full: " + detail);
     case SQLITE_IOERR:

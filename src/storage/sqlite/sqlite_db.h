@@ -24,7 +24,9 @@ class Statement {
   explicit Statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
-  Statement(Statement&& other) noexcept : stmt_(other.stmt_), db_(other.db_) { other.stmt_ = nullptr; }
+  Statement(Statement&& other) noexcept : stmt_(other.stmt_), db_(other.db_), bind_rc_(other.bind_rc_) {
+    other.stmt_ = nullptr;
+  }
   Statement& operator=(Statement&&) = delete;
   ~Statement() {
     if (stmt_ == nullptr) return;
@@ -33,23 +35,23 @@ class Statement {
   }
 
   Statement& Bind(int index, int64_t value) {
-    sqlite3_bind_int64(stmt_, index, value);
+    Check(sqlite3_bind_int64(stmt_, index, value));
     return *this;
   }
   Statement& Bind(int index, int value) { return Bind(index, static_cast<int64_t>(value)); }
   Statement& Bind(int index, std::string_view value) {
-    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+    Check(sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT));
     return *this;
   }
   Statement& Bind(int index, const std::string& value) { return Bind(index, std::string_view(value)); }
   Statement& Bind(int index, const char* value) { return Bind(index, std::string_view(value)); }
   // Binary values (ciphertexts, blind indexes) are stored as BLOBs, never as text.
   Statement& BindBlob(int index, std::string_view value) {
-    sqlite3_bind_blob(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+    Check(sqlite3_bind_blob(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT));
     return *this;
   }
   Statement& BindNull(int index) {
-    sqlite3_bind_null(stmt_, index);
+    Check(sqlite3_bind_null(stmt_, index));
     return *this;
   }
   template <typename T>
@@ -60,6 +62,7 @@ class Statement {
 
   // true while a row is available; false at the end; an error for failures.
   Result<bool> Step() {
+    if (bind_rc_ != SQLITE_OK) return ErrorFromSqlite(bind_rc_, db_, sqlite3_sql(stmt_));
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
@@ -94,8 +97,15 @@ class Statement {
   }
 
  private:
+  // R7: a bind that fails (SQLITE_NOMEM copying a value) would leave the parameter NULL, and the statement would
+  // then fail as a NOT NULL constraint (a 400) or, worse, store a NULL; Step() reports the bind failure instead.
+  void Check(int rc) {
+    if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
+
   sqlite3_stmt* stmt_;
   sqlite3* db_;
+  int bind_rc_ = SQLITE_OK;
 };
 
 // Calls `fn` once per result row of `s` (read the row through `s` inside `fn`); stops at the first error.

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# R13, TSan half (SECURITY.md §3): builds the concurrency suites with ThreadSanitizer (gcc, build-tsan/, -O1,
+# CMake option PANORAMA_TSAN) and runs them with halt_on_error; any report fails the run.
+#   the audit ledger service (group-committed appends, Flush) — panorama_audit_tests
+#   the segment service and its evaluation worker — panorama_segment_service_tests
+#   the ingest queue and group-commit pipeline under concurrent requests — panorama_ingest_flow_tests
+#   the rate limiter and login throttle shared by HTTP workers — panorama_security_tests (RateLimiter*, LoginThrottle*)
+#   the HTTP server (I/O threads, worker pool, async responders, graceful stop) — panorama_http_e2e_tests
+# Suppressions: scripts/tsan.supp (at most 5 entries, each with its reason; SECURITY.md R13).
+#   scripts/tsan.sh            build + run (a cold build is about as long as the ASan one; only these targets)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_DIR=${TSAN_BUILD_DIR:-build-tsan}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+start=$(date +%s)
+# No -Werror, as in sanitize.sh: GCC 12 gives false -Wmaybe-uninitialized under sanitizers.
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+  -DPANORAMA_TSAN=ON -DPANORAMA_WERROR=OFF >/dev/null
+targets=(panorama_audit_tests panorama_segment_service_tests panorama_ingest_flow_tests panorama_security_tests
+         panorama_http_e2e_tests)
+ninja -C "$BUILD_DIR" -j "${JOBS:-2}" "${targets[@]}"
+built=$(date +%s)
+
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$PWD/scripts/tsan.supp}
+export PANORAMA_MASTER_KEY=${PANORAMA_MASTER_KEY:-AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=}  # the test-only key
+# gcc 12's TSan cannot map its shadow memory with the 32-bit mmap randomisation of newer kernels; without ASLR
+# it can (setarch -R only changes this process tree).
+run=()
+if [[ $(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28) -gt 28 ]]; then run=(setarch "$(uname -m)" -R); fi
+failed=0
+suite() {
+  local binary=$1 filter=${2:-*}
+  echo "== tsan: $binary --gtest_filter=$filter"
+  "${run[@]}" "$BUILD_DIR/$binary" --gtest_filter="$filter" --gtest_brief=1 || failed=1
+}
+suite src/audit/panorama_audit_tests
+suite src/segments/service/panorama_segment_service_tests
+suite tests/panorama_ingest_flow_tests
+suite src/security/panorama_security_tests 'RateLimiter*:LoginThrottle*'
+suite tests/panorama_http_e2e_tests
+echo "tsan: build $(( built - start )) s, tests $(( $(date +%s) - built )) s, $([[ $failed -eq 0 ]] && echo ok || echo FAILED)"
+exit $failed
