@@ -10,6 +10,10 @@
 namespace panorama::analytics {
 namespace {
 
+int64_t WrappingAdd(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+
 constexpr int64_t kDayMs = 86'400'000;
 
 bool ValidName(std::string_view name) {
@@ -244,9 +248,10 @@ void Finish(RfmResult& result, const KeyCounts& counts, int64_t live_customers, 
     result.segment[i] = seg;
     RfmCell& cell = s.grid[(r - 1) * 5 + (f - 1)];
     ++cell.customers;
-    cell.revenue_minor += monetary[i];
+    // Sums wrap (defined, as unsigned) rather than overflow: only absurd test spends near INT64_MAX get there.
+    cell.revenue_minor = WrappingAdd(cell.revenue_minor, monetary[i]);
     ++s.segments[seg].customers;
-    s.segments[seg].revenue_minor += monetary[i];
+    s.segments[seg].revenue_minor = WrappingAdd(s.segments[seg].revenue_minor, monetary[i]);
   }
   s.as_of = as_of;
   s.computed_at = computed_at;
