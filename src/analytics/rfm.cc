@@ -5,6 +5,7 @@
 #include <charconv>
 #include <numeric>
 
+#include "core/money.h"
 #include "features/feature_store.h"
 
 namespace panorama::analytics {
@@ -500,7 +501,7 @@ RfmInput InputFromOrders(std::span<const int64_t> customer, std::span<const int6
     if (id <= 0 || id > max_customer_id) continue;
     last[id] = std::max(last[id], placed_ms[i]);
     ++count[id];
-    spend[id] += amount_minor[i];
+    spend[id] = SaturatingAddMinor(spend[id], amount_minor[i]);
   }
   RfmInput in;
   for (size_t id = 1; id < slots; ++id) {

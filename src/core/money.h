@@ -26,6 +26,16 @@ Result<std::string> NormalizeCurrency(std::string_view currency);
 Result<int64_t> DecimalToMinor(double major_amount, std::string_view currency);
 Result<int64_t> DecimalStringToMinor(std::string_view text, std::string_view currency);
 
+// Adds two amounts, clamping at the int64 range: a running spend total that cannot be represented stays at the
+// extreme instead of wrapping to the opposite sign (no real customer gets near 9.2e16 CNY; fuzzed input does).
+inline int64_t SaturatingAddMinor(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    return b > 0 ? INT64_MAX : INT64_MIN;
+  }
+  return sum;
+}
+
 // "12.50" for 1250 CNY; "100" for 100 JPY.
 std::string FormatMinor(int64_t minor, std::string_view currency);
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/money.h"
 #include "storage/store.h"
 
 namespace panorama::features {
@@ -152,7 +153,7 @@ struct Columns {
       last_order_ms[slot] = ms;
     }
     ++order_count[slot];
-    spend[slot] += amount;
+    spend[slot] = SaturatingAddMinor(spend[slot], amount);
   }
 
   void AddEvent(uint32_t slot, int64_t ms, int64_t today) {
@@ -233,7 +234,7 @@ struct Columns {
       }
     }
     order_count[into] += order_count[from];
-    spend[into] += spend[from];
+    spend[into] = SaturatingAddMinor(spend[into], spend[from]);
     last_event_ms[into] = std::max(last_event_ms[into], last_event_ms[from]);
     event_count[into] += event_count[from];
     MergeWindow(from, into);
@@ -396,7 +397,7 @@ void AddToSums(OrderSums& o, int64_t ms, int64_t amount) {
   if (o.count == 0 || ms > o.last_ms) {
     o.last_ms = ms;
   }
-  o.spend += amount;
+  o.spend = SaturatingAddMinor(o.spend, amount);
   ++o.count;
 }
 }  // namespace
