@@ -25,6 +25,7 @@
 #include "audit/verifier.h"
 #include "backup/backup_scheduler.h"
 #include "backup/data_dir_lock.h"
+#include "core/periodic_task.h"
 #include "features/feature_store.h"
 #include "http/handlers/api_services.h"
 #include "http/router.h"
@@ -353,91 +354,41 @@ Result<BootstrapInfo> Runtime::Bootstrap() {
 namespace {
 
 // The daily retention job: runs the policies once right after start, then every 24 hours, until stopped.
-class RetentionJob {
- public:
-  RetentionJob(storage::Store& store, features::FeatureStore& features, const Clock& clock,
-               std::vector<privacy::RetentionPolicy> policies)
-      : store_(store), features_(features), clock_(clock), policies_(std::move(policies)) {
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~RetentionJob() { Stop(); }
-  void Stop() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void Loop() {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      lock.unlock();
-      auto report = privacy::RunRetention(store_, policies_, clock_.Now());
-      if (!report) {
-        spdlog::error("retention run failed: {}", report.error().message());
-      } else {
+std::unique_ptr<PeriodicTask> StartRetentionJob(storage::Store& store, features::FeatureStore& features,
+                                                const Clock& clock, std::vector<privacy::RetentionPolicy> policies) {
+  auto task = std::make_unique<PeriodicTask>(
+      std::chrono::hours(24), PeriodicTask::FirstRun::kAtStart,
+      [&store, &features, &clock, policies = std::move(policies)] {
+        auto report = privacy::RunRetention(store, policies, clock.Now());
+        if (!report) {
+          spdlog::error("retention run failed: {}", report.error().message());
+          return;
+        }
         spdlog::info("retention run: {} rows deleted or anonymised", report->total_rows);
         if (report->total_rows > 0) {
-          if (auto rebuilt = features_.Rebuild(store_); !rebuilt) {
+          if (auto rebuilt = features.Rebuild(store); !rebuilt) {
             spdlog::error("feature store rebuild after retention failed: {}", rebuilt.error().message());
           }
         }
-      }
-      lock.lock();
-      wake_.wait_for(lock, std::chrono::hours(24), [this] { return stopping_; });
-    }
-  }
-
-  storage::Store& store_;
-  features::FeatureStore& features_;
-  const Clock& clock_;
-  std::vector<privacy::RetentionPolicy> policies_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;
-};
+      });
+  task->Start();
+  return task;
+}
 
 // Carries out scheduled erasures whose grace period is over: once right after start, then every 10 minutes.
-class ErasureJob {
- public:
-  explicit ErasureJob(privacy::DsarService& dsar) : dsar_(dsar) { thread_ = std::thread([this] { Loop(); }); }
-  ~ErasureJob() { Stop(); }
-  void Stop() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
+std::unique_ptr<PeriodicTask> StartErasureJob(privacy::DsarService& dsar) {
+  auto task = std::make_unique<PeriodicTask>(std::chrono::minutes(10), PeriodicTask::FirstRun::kAtStart, [&dsar] {
+    auto due = dsar.RunDueErasures();
+    if (!due) {
+      spdlog::error("erasure run failed: {}", due.error().message());
+      return;
     }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void Loop() {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      lock.unlock();
-      auto due = dsar_.RunDueErasures();
-      if (!due) {
-        spdlog::error("erasure run failed: {}", due.error().message());
-      } else {
-        if (!due->erased.empty()) spdlog::info("erasure run: {} scheduled erasures carried out", due->erased.size());
-        for (const auto& failure : due->failed) spdlog::error("scheduled erasure not carried out: {}", failure);
-      }
-      lock.lock();
-      wake_.wait_for(lock, std::chrono::minutes(10), [this] { return stopping_; });
-    }
-  }
-
-  privacy::DsarService& dsar_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;
-};
+    if (!due->erased.empty()) spdlog::info("erasure run: {} scheduled erasures carried out", due->erased.size());
+    for (const auto& failure : due->failed) spdlog::error("scheduled erasure not carried out: {}", failure);
+  });
+  task->Start();
+  return task;
+}
 
 class ServerHandle final : public Runtime::RunningServer {
  public:
@@ -461,8 +412,8 @@ class ServerHandle final : public Runtime::RunningServer {
 
   http::Router& router() { return *router_; }
   void set_server(std::unique_ptr<http::Server> server) { server_ = std::move(server); }
-  void set_retention(std::unique_ptr<RetentionJob> job) { retention_ = std::move(job); }
-  void set_erasures(std::unique_ptr<ErasureJob> job) { erasures_ = std::move(job); }
+  void set_retention(std::unique_ptr<PeriodicTask> job) { retention_ = std::move(job); }
+  void set_erasures(std::unique_ptr<PeriodicTask> job) { erasures_ = std::move(job); }
   void set_backups(std::unique_ptr<backup::BackupScheduler> backups) { backups_ = std::move(backups); }
 
  private:
@@ -471,8 +422,8 @@ class ServerHandle final : public Runtime::RunningServer {
   std::unique_ptr<http::ApiServices> services_;
   std::unique_ptr<http::Router> router_;
   std::unique_ptr<http::Server> server_;
-  std::unique_ptr<RetentionJob> retention_;
-  std::unique_ptr<ErasureJob> erasures_;
+  std::unique_ptr<PeriodicTask> retention_;
+  std::unique_ptr<PeriodicTask> erasures_;
   std::unique_ptr<backup::BackupScheduler> backups_;  // declared after services_, which points to it
 };
 
@@ -592,9 +543,9 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   handle->set_server(std::move(*server));
   segments_->Start();  // stopped by ~Runtime (after the server, so no request sees it stopped)
   if (options.retention_job) {
-    handle->set_retention(std::make_unique<RetentionJob>(*store_, *features_, clock_, options.retention));
+    handle->set_retention(StartRetentionJob(*store_, *features_, clock_, options.retention));
   }
-  if (options.erasure_job) handle->set_erasures(std::make_unique<ErasureJob>(*dsar_));
+  if (options.erasure_job) handle->set_erasures(StartErasureJob(*dsar_));
   if (backups) {
     spdlog::info("scheduled backups every {} ms into {} (keeping {})", options.backup_every.count(), options.backup_dir,
                  options.backup_keep);

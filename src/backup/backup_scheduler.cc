@@ -46,24 +46,18 @@ Result<void> ValidateSchedule(const ScheduleOptions& options) {
 }
 
 BackupScheduler::BackupScheduler(ScheduleOptions options, const Clock& clock, RunObserver observer)
-    : options_(std::move(options)), clock_(clock), observer_(std::move(observer)) {}
+    : options_(std::move(options)),
+      clock_(clock),
+      observer_(std::move(observer)),
+      // Steady time, not the wall clock: a clock step must neither skip nor repeat backups. The observer logs
+      // and ledgers each outcome; the status keeps it.
+      task_(options_.every, PeriodicTask::FirstRun::kAfterOneInterval, [this] { (void)RunNow(); }) {}
 
 BackupScheduler::~BackupScheduler() { Stop(); }
 
-void BackupScheduler::Start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable() || stopping_) return;
-  thread_ = std::thread([this] { Loop(); });
-}
+void BackupScheduler::Start() { task_.Start(); }
 
-void BackupScheduler::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void BackupScheduler::Stop() { task_.Stop(); }
 
 Result<BackupResult> BackupScheduler::RunNow() {
   std::lock_guard run(run_mu_);
@@ -93,17 +87,6 @@ Result<BackupResult> BackupScheduler::RunNow() {
 BackupStatus BackupScheduler::Status() const {
   std::lock_guard lock(mu_);
   return status_;
-}
-
-void BackupScheduler::Loop() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    // Steady time, not the wall clock: a clock step must neither skip nor repeat backups.
-    if (wake_.wait_for(lock, options_.every, [this] { return stopping_; })) break;
-    lock.unlock();
-    (void)RunNow();  // the observer logs and ledgers the outcome; the status keeps it
-    lock.lock();
-  }
 }
 
 }  // namespace panorama::backup

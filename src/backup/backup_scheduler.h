@@ -4,15 +4,14 @@
 // rotation, and the outcome of the last runs for the readiness output.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "backup/backup.h"
+#include "core/periodic_task.h"
 #include "core/result.h"
 #include "core/time.h"
 
@@ -62,17 +61,13 @@ class BackupScheduler {
   BackupStatus Status() const;
 
  private:
-  void Loop();
-
   ScheduleOptions options_;
   const Clock& clock_;
   RunObserver observer_;
   std::mutex run_mu_;  // one backup at a time
   mutable std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mu_
-  BackupStatus status_;    // guarded by mu_
-  std::thread thread_;
+  BackupStatus status_;  // guarded by mu_
+  PeriodicTask task_;    // last member: its thread stops before the members it uses go
 };
 
 }  // namespace panorama::backup
