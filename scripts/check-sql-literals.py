@@ -32,6 +32,7 @@ ALLOWED = {
     "m.sql",                              # migrations: compiled-in constants of storage/migrations
     "table",                              # NextId(table): every call passes a literal (checked below)
     "owned.sql",                          # rows of the constant kOwned table (erasure, DeleteOwnedRows)
+    "purge.sql",                          # rows of the constant purges table (PurgeExpired)
     "column", "condition",                # parameters of local lambdas, always called with literals
     "QuoteIdent",                         # DSAR schema walker: table names read from sqlite_schema, quoted
     "cond", "rule.anonymise",             # IN-list placeholders; a bool choosing between two literal statements

@@ -390,6 +390,20 @@ std::unique_ptr<PeriodicTask> StartErasureJob(privacy::DsarService& dsar) {
   return task;
 }
 
+// Deletes expired sessions, devices, verification codes and old Idempotency-Key answers: at start, then hourly.
+std::unique_ptr<PeriodicTask> StartHousekeepingJob(security::AuthService& auth) {
+  auto task = std::make_unique<PeriodicTask>(std::chrono::hours(1), PeriodicTask::FirstRun::kAtStart, [&auth] {
+    auto report = auth.PurgeExpired();
+    if (!report) {
+      spdlog::error("housekeeping run failed: {}", report.error().message());
+    } else if (report->total() > 0) {
+      spdlog::info("housekeeping run: {} expired rows deleted", report->total());
+    }
+  });
+  task->Start();
+  return task;
+}
+
 class ServerHandle final : public Runtime::RunningServer {
  public:
   ServerHandle(ingest::IngestPipeline& ingest, std::unique_ptr<profile::CustomerViewService> views,
@@ -401,8 +415,7 @@ class ServerHandle final : public Runtime::RunningServer {
   uint16_t port() const override { return server_->port(); }
   void Stop() override {
     if (!server_) return;
-    if (retention_) retention_->Stop();
-    if (erasures_) erasures_->Stop();
+    for (auto& job : jobs_) job->Stop();  // each waits for a run in progress
     if (backups_) backups_->Stop();  // waits for a backup in progress
     server_->Stop();
     server_->Wait();
@@ -412,8 +425,7 @@ class ServerHandle final : public Runtime::RunningServer {
 
   http::Router& router() { return *router_; }
   void set_server(std::unique_ptr<http::Server> server) { server_ = std::move(server); }
-  void set_retention(std::unique_ptr<PeriodicTask> job) { retention_ = std::move(job); }
-  void set_erasures(std::unique_ptr<PeriodicTask> job) { erasures_ = std::move(job); }
+  void add_job(std::unique_ptr<PeriodicTask> job) { jobs_.push_back(std::move(job)); }
   void set_backups(std::unique_ptr<backup::BackupScheduler> backups) { backups_ = std::move(backups); }
 
  private:
@@ -422,8 +434,7 @@ class ServerHandle final : public Runtime::RunningServer {
   std::unique_ptr<http::ApiServices> services_;
   std::unique_ptr<http::Router> router_;
   std::unique_ptr<http::Server> server_;
-  std::unique_ptr<PeriodicTask> retention_;
-  std::unique_ptr<PeriodicTask> erasures_;
+  std::vector<std::unique_ptr<PeriodicTask>> jobs_;  // retention, erasures, housekeeping
   std::unique_ptr<backup::BackupScheduler> backups_;  // declared after services_, which points to it
 };
 
@@ -543,9 +554,10 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   handle->set_server(std::move(*server));
   segments_->Start();  // stopped by ~Runtime (after the server, so no request sees it stopped)
   if (options.retention_job) {
-    handle->set_retention(StartRetentionJob(*store_, *features_, clock_, options.retention));
+    handle->add_job(StartRetentionJob(*store_, *features_, clock_, options.retention));
   }
-  if (options.erasure_job) handle->set_erasures(StartErasureJob(*dsar_));
+  if (options.erasure_job) handle->add_job(StartErasureJob(*dsar_));
+  handle->add_job(StartHousekeepingJob(*auth_));
   if (backups) {
     spdlog::info("scheduled backups every {} ms into {} (keeping {})", options.backup_every.count(), options.backup_dir,
                  options.backup_keep);

@@ -306,6 +306,16 @@ class LedgeredTxn final : public WriteTxn {
     if (rows > 0) RETURN_IF_ERROR(Record(Entry("retention.apply", "data_class", rule.data_class)));
     return rows;
   }
+  // One entry per run that deleted something; the ids field carries "table=rows" per table.
+  Result<storage::HousekeepingReport> PurgeExpired(const storage::HousekeepingRule& rule) override {
+    ASSIGN_OR_RETURN(storage::HousekeepingReport report, inner_.PurgeExpired(rule));
+    if (report.total() > 0) {
+      std::vector<std::string> counts;
+      for (const auto& t : report.tables) counts.push_back(t.table + "=" + std::to_string(t.rows));
+      RETURN_IF_ERROR(Record(Entry("housekeeping.purge", "system", "credentials", {}, std::move(counts))));
+    }
+    return report;
+  }
   // Segment definitions are audited like any configuration change (the rule text is not personal data).
   // Membership diffs are not: they are derived from audited writes (events, orders, profiles) and recomputable.
   Result<SegmentId> InsertSegment(const storage::SegmentRecord& r) override {

@@ -245,6 +245,19 @@ Result<void> AuthService::RememberDevice(LoginResult& result, const ClientInfo& 
   return Ok();
 }
 
+Result<storage::HousekeepingReport> AuthService::PurgeExpired() {
+  const Timestamp now = clock_.Now();
+  const storage::HousekeepingRule rule{.now = now,
+                                       .idempotency_cutoff = now - storage::kIdempotencyKeyLifetime,
+                                       .spent_refresh_cutoff = now - 2 * options_.session_absolute};
+  storage::HousekeepingReport report;
+  RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    ASSIGN_OR_RETURN(report, txn.PurgeExpired(rule));
+    return Ok();
+  }));
+  return report;
+}
+
 Result<std::vector<storage::DeviceRecord>> AuthService::ListDevices(UserId user) {
   ASSIGN_OR_RETURN(auto devices, store_.ListUserDevices(user));
   Timestamp now = clock_.Now();

@@ -172,6 +172,12 @@ class AuthService {
   Result<std::vector<storage::DeviceRecord>> ListDevices(UserId user);
   Result<void> RevokeDevice(UserId user, int64_t device_id);
 
+  // Housekeeping (run hourly by `panorama serve`): deletes sessions whose refresh token or absolute lifetime
+  // ran out, known devices and verification codes past expiry, refresh tokens spent more than two absolute
+  // session lifetimes ago (reuse detection only matters while a session can live), and Idempotency-Key
+  // answers older than storage::kIdempotencyKeyLifetime. Idempotent; audited when it deleted something.
+  Result<storage::HousekeepingReport> PurgeExpired();
+
   // A session access token or an API key of kind "api".
   Result<Principal> AuthenticateBearer(std::string_view token);
   // A Segment write key (kind "write", or an "api" key with scope "ingest").

@@ -208,5 +208,45 @@ TEST_F(SessionTest, AnApiKeyCannotExpireInThePast) {
   EXPECT_TRUE(store_->ListApiKeys()->empty());
 }
 
+int64_t Purged(const storage::HousekeepingReport& report, const std::string& table) {
+  for (const auto& t : report.tables) {
+    if (t.table == table) return t.rows;
+  }
+  return -1;
+}
+
+TEST_F(SessionTest, HousekeepingDeletesSessionsPastTheirIdleLimitAndKeepsLiveOnes) {
+  SessionTokens idle = SignIn();
+  clock_.Advance(minutes(31));  // past the 30-minute refresh idle limit
+  SessionTokens live = SignIn();
+
+  auto report = auth_->PurgeExpired();
+
+  ASSERT_OK(report);
+  EXPECT_EQ(Purged(*report, "sessions"), 1);
+  EXPECT_TRUE(Works(live.access_token));
+  EXPECT_FALSE(auth_->Refresh(idle.refresh_token).has_value());
+  auto sessions = auth_->ListSessions(alice_);
+  ASSERT_OK(sessions);
+  EXPECT_EQ(sessions->size(), 1u);
+  EXPECT_EQ(auth_->PurgeExpired().value().total(), 0) << "a second run deletes nothing";
+}
+
+TEST_F(SessionTest, HousekeepingKeepsSpentRefreshTokensForTwoAbsoluteLifetimes) {
+  SessionTokens s = SignIn();
+  ASSERT_OK(auth_->Refresh(s.refresh_token));  // spends the first refresh token
+
+  clock_.Advance(std::chrono::hours(24) - seconds(1));
+  auto early = auth_->PurgeExpired();
+  ASSERT_OK(early);
+  EXPECT_EQ(Purged(*early, "sessions"), 1) << "the session itself is long over";
+  EXPECT_EQ(Purged(*early, "spent_refresh_tokens"), 0);
+
+  clock_.Advance(seconds(2));
+  auto late = auth_->PurgeExpired();
+  ASSERT_OK(late);
+  EXPECT_EQ(Purged(*late, "spent_refresh_tokens"), 1);
+}
+
 }  // namespace
 }  // namespace panorama::security

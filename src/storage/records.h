@@ -228,6 +228,10 @@ struct AnalyticsSettingRecord {
 };
 
 // A stored response for an Idempotency-Key, replayed for a repeat of the same request.
+// A stored Idempotency-Key answer is replayed for this long after the first request; later the key is new again
+// (the housekeeping job deletes older records; the handler ignores any not yet deleted).
+inline constexpr std::chrono::hours kIdempotencyKeyLifetime{24};
+
 struct IdempotencyRecord {
   std::string key;            // caller + ":" + header value
   std::string request_hash;   // method, path and body digest; a different request with the same key is a 422
@@ -375,6 +379,26 @@ struct RetentionRule {
   std::string data_class;  // events | interactions
   Timestamp cutoff;
   bool anonymise = false;
+};
+
+// Housekeeping of short-lived credentials (app/housekeeping): what expired before `now` goes, and stored
+// Idempotency-Key answers older than `idempotency_cutoff`. Spent refresh tokens are kept for
+// `spent_refresh_keep` after they were spent (longer than any session lives), so token reuse is still
+// recognised for as long as it could matter.
+struct HousekeepingRule {
+  Timestamp now;
+  Timestamp idempotency_cutoff;
+  Timestamp spent_refresh_cutoff;
+};
+// Rows deleted per table, in a fixed order: sessions, spent_refresh_tokens, known_devices,
+// privacy_verification_codes, idempotency.
+struct HousekeepingReport {
+  std::vector<TableCount> tables;
+  int64_t total() const {
+    int64_t n = 0;
+    for (const auto& t : tables) n += t.rows;
+    return n;
+  }
 };
 
 // A saved segment (segments/service/): a named rule. `size` and `evaluated_at` are the last evaluation's.

@@ -155,6 +155,10 @@ class WriteTxn {
   // Rows changed (deleted or anonymised); 0 when nothing is left to do, so a second run is a no-op.
   virtual Result<int64_t> ApplyRetention(const RetentionRule& rule) = 0;
 
+  // Deletes expired sessions, spent refresh tokens, known devices and verification codes, and old stored
+  // Idempotency-Key answers (HousekeepingRule); a second run with the same rule deletes nothing.
+  virtual Result<HousekeepingReport> PurgeExpired(const HousekeepingRule&) { return Unsupported("PurgeExpired"); }
+
   // Analytics settings (analytics/): insert or replace by key. Default kInternal, as for privacy.
   virtual Result<void> PutAnalyticsSetting(const AnalyticsSettingRecord&) { return Unsupported("PutAnalyticsSetting"); }
 

@@ -264,6 +264,44 @@ TEST_F(ApiTest, IdempotencyKeyReplaysTheFirstAnswerAndRefusesADifferentRequest) 
   EXPECT_EQ(CustomerCount(), 1);
 }
 
+TEST_F(ApiTest, AnIdempotencyKeyOlderThanItsLifetimeIsNewAgainAndHousekeepingDeletesItInTheLedger) {
+  // A record stored 25 hours ago under this caller's scope, for a different request.
+  storage::IdempotencyRecord old{"admin:reused-key", "not-this-request", 201, R"({"id":999})",
+                                 SystemClock().Now() - storage::kIdempotencyKeyLifetime - std::chrono::hours(1)};
+  ASSERT_TRUE(runtime_->store().Write([&](storage::WriteTxn& txn) { return txn.PutIdempotency(old); }).has_value());
+  test::HeaderList key = {{"Idempotency-Key", "reused-key"}};
+
+  HttpResponse first = Api("POST", "/api/v1/customers", R"({"name":"王芳","email":"wf@qq.com"})", key);
+  HttpResponse again = Api("POST", "/api/v1/customers", R"({"name":"王芳","email":"wf@qq.com"})", key);
+
+  EXPECT_EQ(first.status, 201) << "an expired key must not answer 422 for a different request: " << first.body;
+  EXPECT_EQ(first.Header("idempotent-replayed"), "");
+  EXPECT_EQ(again.Header("idempotent-replayed"), "true") << "the new answer replaced the expired one";
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(CustomerCount(), 1);
+
+  // Housekeeping removes a record once it is old enough; the live one stays, and the run is ledgered.
+  storage::IdempotencyRecord stale{"admin:stale-key", "h", 200, "{}",
+                                   SystemClock().Now() - storage::kIdempotencyKeyLifetime - std::chrono::hours(2)};
+  ASSERT_TRUE(runtime_->store().Write([&](storage::WriteTxn& txn) { return txn.PutIdempotency(stale); }).has_value());
+  auto purged = runtime_->auth().PurgeExpired();
+  ASSERT_TRUE(purged.has_value()) << purged.error().message();
+  int64_t idempotency_rows = -1;
+  for (const auto& t : purged->tables) {
+    if (t.table == "idempotency") idempotency_rows = t.rows;
+  }
+  EXPECT_EQ(idempotency_rows, 1);
+  EXPECT_FALSE(runtime_->store().FindIdempotency("admin:stale-key").value().has_value());
+  EXPECT_TRUE(runtime_->store().FindIdempotency("admin:reused-key").value().has_value());
+  EXPECT_EQ(runtime_->auth().PurgeExpired().value().total(), 0) << "a second run deletes nothing";
+  ASSERT_TRUE(runtime_->ledger_service().Flush().has_value());
+  auto entries = runtime_->store().ListLedger({.object_type = "system", .limit = 10});
+  ASSERT_TRUE(entries.has_value());
+  int purges = 0;
+  for (const auto& e : *entries) purges += e.body.find("housekeeping.purge") != std::string::npos;
+  EXPECT_EQ(purges, 1);
+}
+
 TEST_F(ApiTest, SegmentBatchIsDurableWhenAcknowledgedAndShowsInThe360) {
   HttpResponse ack = Segment("/v1/batch", R"({"batch":[
       {"type":"identify","userId":"buyer-1","messageId":"b1","traits":{"name":"陈静","email":"cj@163.com"}},

@@ -189,6 +189,9 @@ Handler IdempotentWrite(ApiServices& services, std::optional<Permission> needed,
             security::Sha256Hex(std::string(MethodName(request.method)) + " " + request.path + "\n" + request.body);
         auto stored = services.store.FindIdempotency(scoped);
         if (!stored) return Response::Problem(stored.error());
+        if (*stored && services.clock.Now() - (*stored)->created_at >= storage::kIdempotencyKeyLifetime) {
+          stored->reset();  // expired: the key is new again (PutIdempotency replaces the old record)
+        }
         if (*stored) {
           if ((*stored)->request_hash != request_hash) {
             return Response::Problem(

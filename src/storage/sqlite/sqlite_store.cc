@@ -931,9 +931,13 @@ class SqliteWriteTxn final : public WriteTxn {
 
   Result<void> PutIdempotency(const IdempotencyRecord& r) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-        "INSERT INTO idempotency (key, request_hash, status, response_body, created_at) VALUES (?,?,?,?,?)"));
+        "INSERT INTO idempotency (key, request_hash, status, response_body, created_at) VALUES (?1,?2,?3,?4,?5)"
+        " ON CONFLICT(key) DO UPDATE SET request_hash = ?2, status = ?3, response_body = ?4, created_at = ?5"
+        " WHERE idempotency.created_at <= ?6"));
+    // An expired record (older than kIdempotencyKeyLifetime) is replaced; a live one stays: a concurrent twin's
+    // answer stored first wins, and a second insert changes nothing.
     s.Bind(1, r.key).Bind(2, r.request_hash).Bind(3, r.status).Bind(4, r.response_body);
-    s.Bind(5, ToUnixMillis(r.created_at));
+    s.Bind(5, ToUnixMillis(r.created_at)).Bind(6, ToUnixMillis(r.created_at - kIdempotencyKeyLifetime));
     return s.Run();
   }
 
@@ -1142,6 +1146,31 @@ class SqliteWriteTxn final : public WriteTxn {
     s.Bind(1, ToUnixMillis(rule.cutoff));
     RETURN_IF_ERROR(s.Run());
     return static_cast<int64_t>(db_.Changes());
+  }
+
+  Result<HousekeepingReport> PurgeExpired(const HousekeepingRule& rule) override {
+    struct Purge {
+      const char* table;
+      const char* sql;
+      Timestamp before;
+    };
+    // A session is over when its refresh token or its absolute lifetime ran out (an expired access token
+    // alone can still be refreshed). Used codes are kept until they expire: the row is what refuses a replay.
+    const Purge purges[] = {
+        {"sessions", "DELETE FROM sessions WHERE refresh_expires_at < ?1 OR absolute_expires_at < ?1", rule.now},
+        {"spent_refresh_tokens", "DELETE FROM spent_refresh_tokens WHERE spent_at < ?1", rule.spent_refresh_cutoff},
+        {"known_devices", "DELETE FROM known_devices WHERE expires_at < ?1", rule.now},
+        {"privacy_verification_codes", "DELETE FROM privacy_verification_codes WHERE expires_at < ?1", rule.now},
+        {"idempotency", "DELETE FROM idempotency WHERE created_at < ?1", rule.idempotency_cutoff},
+    };
+    HousekeepingReport report;
+    for (const Purge& purge : purges) {
+      ASSIGN_OR_RETURN(Statement s, db_.Prepare(purge.sql));
+      s.Bind(1, ToUnixMillis(purge.before));
+      RETURN_IF_ERROR(s.Run());
+      report.tables.push_back({purge.table, static_cast<int64_t>(db_.Changes())});
+    }
+    return report;
   }
 
   Result<SegmentId> InsertSegment(const SegmentRecord& r) override {
