@@ -338,7 +338,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // compares the length with the optional, and any length is greater than none.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     idle_ = true;
-    Lowest().expires_after(first_request_ ? core_.options.read_timeout : core_.options.idle_timeout);
+    Lowest().expires_after(first_request_ ? core_.options.header_timeout : core_.options.idle_timeout);
     ScanHeaderBytes();
   }
 
@@ -373,6 +373,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         self->start_ = Clock::now();
         self->OnReadError(ec);
         return;
+      }
+      if (self->buffer_.size() == 0 && n > 0 && !self->first_request_) {
+        // The first byte of a kept-alive connection's next request: from here its header has header_timeout.
+        self->Lowest().expires_after(self->core_.options.header_timeout);
       }
       self->buffer_.commit(n);
       self->ScanHeaderBytes();
