@@ -6,6 +6,7 @@ row's pass figures in code and exits non-zero naming every figure that failed. `
 self-test (<= 30 s each, registered in ctest); without it the full size runs (scripts/security-nightly.sh).
 
   security_load.py r12 --bin build/src/app/panorama [--short] [--ops-per-client 10000]
+  security_load.py r12-self-test           # the R12 checker flags a broken history (no server)
   security_load.py r15 --bin B --load-bin build/bench/panorama_http_load --ingest-bin build/bench/panorama_ingest_load
   security_load.py r16 --bin B --load-bin L [--short]
   security_load.py r17 --bin B --load-bin L [--short] [--slowloris 1000] [--slow-bodies 100]
@@ -316,80 +317,114 @@ def r12(args):
             log("error: " + e)
         checks.expect(not errors, f"0 failed operations ({len(errors)} of {len(history)})")
 
-        # The model: groups from acknowledged merges; a key's appends belong to its group's survivor.
-        uf = UnionFind(keys)
-        for kind, k, other, *_ in history:
-            if kind == "merge":
-                uf.union(k, other)
-        attempted = {h[2] for h in history if h[0] == "append"}
-        acked_by_group = {}
-        for kind, k, value, _, _, ok, _ in history:
-            if kind == "append" and ok:
-                acked_by_group.setdefault(uf.find(k), set()).add(value)
-
-        lost = duplicated = phantom = 0
-        survivors = {}
-        lineage_ok = True
+        finals = {}
         for k in range(keys):
             survivor, values, merges = read_key(api, ids[k])
             if survivor is None:
                 checks.expect(False, f"final read of key {k}: {values}")
                 continue
-            got = set(values)
-            duplicated += len(values) - len(got)
-            phantom += len(got - attempted)
-            lost += len(acked_by_group.get(uf.find(k), set()) - got)
-            survivors.setdefault(uf.find(k), set()).add(survivor)
-            into = {m["from"]: m["into"] for m in merges}
-            for start in into:
-                seen, node = set(), start
-                while node in into:
-                    if node in seen or into[node] == node:
-                        lineage_ok = False
-                        break
-                    seen.add(node)
-                    node = into[node]
-        checks.figures.update(lost=lost, duplicated=duplicated, phantom=phantom, groups=len(survivors))
-        checks.expect(lost == 0, f"0 lost updates (acknowledged appends missing from the final read: {lost})")
-        checks.expect(duplicated == 0, f"0 duplicated appends ({duplicated})")
-        checks.expect(phantom == 0, f"0 phantom values ({phantom})")
-        one_each = all(len(s) == 1 for s in survivors.values())
-        distinct = len({next(iter(s)) for s in survivors.values()}) == len(survivors)
-        checks.expect(one_each and distinct, "each merged group has exactly one survivor, groups distinct "
-                      f"({len(survivors)} groups)")
-        checks.expect(lineage_ok, "merge lineage has no cycle")
-
-        # Reads during the run (same key): real-time read-after-ack and monotonic reads.
-        stale = non_monotonic = 0
-        for k in range(keys):
-            appends = sorted((h[4], h[2]) for h in history if h[0] == "append" and h[1] == k and h[5])
-            reads = [h for h in history if h[0] == "read" and h[1] == k and h[5]]
-            for r in reads:
-                seen = set(r[2])
-                stale += sum(1 for done, v in appends if done < r[3] and v not in seen)
-            by_complete = sorted(reads, key=lambda r: r[4])
-            for r in reads:
-                union = set()
-                for earlier in by_complete:
-                    if earlier[4] >= r[3]:
-                        break
-                    union |= set(earlier[2])
-                non_monotonic += len(union - set(r[2]))
-        checks.figures.update(stale_reads=stale, non_monotonic_values=non_monotonic)
-        checks.expect(stale == 0, f"every read holds the appends acknowledged before it began ({stale} missing)")
-        checks.expect(non_monotonic == 0, f"no read lost a value an earlier completed read saw ({non_monotonic})")
-
-        # The segment name register: the final value's write must not precede (in real time) another acked write.
+            finals[k] = (survivor, values, merges)
         status, final = api.request("GET", f"/api/v1/segments/{segment['id']}")
-        writes = [h for h in history if h[0] == "register" and h[5]]
-        final_name = final.get("name") if status == 200 else None
-        mine = [w for w in writes if w[2] == final_name]
-        register_ok = bool(mine) and not any(w[3] > mine[0][4] for w in writes) if writes else True
-        checks.expect(register_ok, f"segment name '{final_name}' is a value the last concurrent writes could leave "
-                      f"({len(writes)} writes)")
+        check_history(checks, history, finals, keys, final.get("name") if status == 200 else None)
     finally:
         server.stop()
     return checks.finish()
+
+
+def check_history(checks, history, finals, keys, final_name):
+    """The R12 model check over a recorded history: entries (kind, key, value, invoke, complete, ok, extra) of
+    kind append/read/merge/register; finals: key -> (survivor id, [values], merge lineage) read after the run."""
+    # Groups from acknowledged merges; a key's appends belong to its group's survivor.
+    uf = UnionFind(keys)
+    for kind, k, other, _, _, ok, _ in history:
+        if kind == "merge" and ok:
+            uf.union(k, other)
+    attempted = {h[2] for h in history if h[0] == "append"}
+    acked_by_group = {}
+    for kind, k, value, _, _, ok, _ in history:
+        if kind == "append" and ok:
+            acked_by_group.setdefault(uf.find(k), set()).add(value)
+
+    lost = duplicated = phantom = 0
+    survivors = {}
+    lineage_ok = True
+    for k, (survivor, values, merges) in finals.items():
+        got = set(values)
+        duplicated += len(values) - len(got)
+        phantom += len(got - attempted)
+        lost += len(acked_by_group.get(uf.find(k), set()) - got)
+        survivors.setdefault(uf.find(k), set()).add(survivor)
+        into = {m["from"]: m["into"] for m in merges}
+        for start in into:
+            seen, node = set(), start
+            while node in into:
+                if node in seen or into[node] == node:
+                    lineage_ok = False
+                    break
+                seen.add(node)
+                node = into[node]
+    checks.figures.update(lost=lost, duplicated=duplicated, phantom=phantom, groups=len(survivors))
+    checks.expect(lost == 0, f"0 lost updates (acknowledged appends missing from the final read: {lost})")
+    checks.expect(duplicated == 0, f"0 duplicated appends ({duplicated})")
+    checks.expect(phantom == 0, f"0 phantom values ({phantom})")
+    one_each = all(len(s) == 1 for s in survivors.values())
+    distinct = len({next(iter(s)) for s in survivors.values()}) == len(survivors)
+    checks.expect(one_each and distinct, f"each merged group has exactly one survivor, groups distinct "
+                  f"({len(survivors)} groups)")
+    checks.expect(lineage_ok, "merge lineage has no cycle")
+
+    # Reads during the run (same key): real-time read-after-ack and monotonic reads.
+    stale = non_monotonic = 0
+    for k in range(keys):
+        appends = sorted((h[4], h[2]) for h in history if h[0] == "append" and h[1] == k and h[5])
+        reads = [h for h in history if h[0] == "read" and h[1] == k and h[5]]
+        for r in reads:
+            seen = set(r[2])
+            stale += sum(1 for done, v in appends if done < r[3] and v not in seen)
+        by_complete = sorted(reads, key=lambda r: r[4])
+        for r in reads:
+            union = set()
+            for earlier in by_complete:
+                if earlier[4] >= r[3]:
+                    break
+                union |= set(earlier[2])
+            non_monotonic += len(union - set(r[2]))
+    checks.figures.update(stale_reads=stale, non_monotonic_values=non_monotonic)
+    checks.expect(stale == 0, f"every read holds the appends acknowledged before it began ({stale} missing)")
+    checks.expect(non_monotonic == 0, f"no read lost a value an earlier completed read saw ({non_monotonic})")
+
+    # The segment name register: the final value's write must not precede (in real time) another acked write.
+    writes = [h for h in history if h[0] == "register" and h[5]]
+    mine = [w for w in writes if w[2] == final_name]
+    register_ok = (bool(mine) and not any(w[3] > mine[0][4] for w in writes)) if writes else True
+    checks.expect(register_ok, f"segment name {final_name!r} is a value the last concurrent writes could leave "
+                  f"({len(writes)} writes)")
+
+
+def r12_self_test(_args):
+    """The checker must pass a clean history and flag each kind of anomaly in a broken one (no server)."""
+    clean = [("append", 0, "a", 0, 1, True, None), ("append", 1, "b", 0, 1, True, None),
+             ("merge", 0, 1, 2, 3, True, None), ("read", 0, ["a", "b"], 4, 5, True, 10),
+             ("read", 0, ["a", "b"], 6, 7, True, 10), ("register", 0, "n1", 0, 1, True, None),
+             ("register", 0, "n2", 2, 3, True, None)]
+    clean_finals = {0: (10, ["a", "b"], [{"from": 11, "into": 10}]), 1: (10, ["a", "b"], [{"from": 11, "into": 10}])}
+    ok = Checks("R12 checker, clean history")
+    check_history(ok, clean, clean_finals, 2, "n2")
+    broken = clean + [("append", 0, "c", 8, 9, True, None),           # acked, never read: lost
+                      ("read", 0, ["a"], 6, 7, True, 10),            # misses b (stale) after a read saw it
+                      ("read", 0, ["a", "b"], 10, 11, True, 10),    # began after c was acked: stale
+                      ("append", 2, "d", 0, 1, True, None)]
+    broken_finals = {0: (10, ["a", "b", "b", "zz"], [{"from": 11, "into": 12}, {"from": 12, "into": 11}]),
+                     1: (11, ["a", "b"], []), 2: (12, ["d"], [])}
+    bad = Checks("R12 checker, broken history")
+    check_history(bad, broken, broken_finals, 3, "n1")  # n1's write ended before n2's began
+    expected = {"0 lost updates", "0 duplicated appends", "0 phantom values", "each merged group",
+                "merge lineage", "every read holds", "no read lost", "segment name"}
+    missed = [e for e in expected if not any(f.startswith(e) for f in bad.failures)]
+    result = Checks("R12 checker self-test")
+    result.expect(not ok.failures, f"a clean history passes ({ok.failures})")
+    result.expect(not missed, f"every anomaly of the broken history is flagged (missed: {missed})")
+    return result.finish()
 
 
 # ------------------------------------------------------------------------------------------------ R15
@@ -687,8 +722,8 @@ def r18(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("row", choices=["r12", "r15", "r16", "r17", "r18"])
-    parser.add_argument("--bin", required=True, help="the panorama binary")
+    parser.add_argument("row", choices=["r12", "r12-self-test", "r15", "r16", "r17", "r18"])
+    parser.add_argument("--bin", help="the panorama binary")
     parser.add_argument("--load-bin", help="panorama_http_load")
     parser.add_argument("--ingest-bin", help="panorama_ingest_load")
     parser.add_argument("--short", action="store_true", help="the bounded self-test size")
@@ -700,12 +735,14 @@ def main():
     parser.add_argument("--no-latency-assert", action="store_true",
                         help="R15 full run: report the latency targets without failing on them")
     args = parser.parse_args()
+    if args.row != "r12-self-test" and not args.bin:
+        parser.error("--bin is required")
     if args.row in ("r15", "r16", "r17", "r18") and not args.load_bin:
         parser.error("--load-bin is required for " + args.row)
     if args.row in ("r15", "r18") and not args.ingest_bin:
         parser.error("--ingest-bin is required for " + args.row)
     random.seed(args.seed)
-    return {"r12": r12, "r15": r15, "r16": r16, "r17": r17, "r18": r18}[args.row](args)
+    return {"r12": r12, "r12-self-test": r12_self_test, "r15": r15, "r16": r16, "r17": r17, "r18": r18}[args.row](args)
 
 
 if __name__ == "__main__":
