@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -141,6 +142,7 @@ struct ServerCore {
         logger(spdlog::default_logger()),
         workers(static_cast<size_t>(std::max(1, options.worker_threads))),
         acceptor(asio::make_strand(ioc)),
+        accept_retry(acceptor.get_executor()),
         work_guard(asio::make_work_guard(ioc)) {}
 
   void Register(uint64_t id, const std::shared_ptr<SessionBase>& session) {
@@ -200,6 +202,8 @@ struct ServerCore {
   asio::io_context ioc;
   asio::thread_pool workers;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_retry;  // on the acceptor's strand: a pause after a failed accept (EMFILE)
+  uint64_t accept_failures = 0;      // acceptor strand only; for the rate-limited warning
   asio::executor_work_guard<asio::io_context::executor_type> work_guard;
   std::vector<std::thread> io_threads;
 
@@ -657,7 +661,16 @@ void ServerCore::DoAccept() {
       return;
     }
     if (ec) {
-      logger->warn("accept failed: {}", ec.message());
+      // Out of file descriptors (EMFILE/ENFILE) the pending connection stays queued and accept fails again at
+      // once: pause 50 ms so the I/O thread does not spin and the log is not flooded (R16/R17).
+      if (accept_failures++ % 100 == 0) {
+        logger->warn("accept failed: {} ({} times so far)", ec.message(), accept_failures);
+      }
+      accept_retry.expires_after(std::chrono::milliseconds(50));
+      accept_retry.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && acceptor.is_open()) DoAccept();
+      });
+      return;
     } else {
       bool over_limit = SessionCount() >= options.max_connections;
       uint64_t id = next_session_id.fetch_add(1);
@@ -786,6 +799,7 @@ void Server::Stop() {
   asio::post(core.acceptor.get_executor(), [&core] {
     beast::error_code ignored;
     core.acceptor.close(ignored);
+    core.accept_retry.cancel();
   });
   for (auto& session : core.LiveSessions()) {
     session->CloseIfIdle();
