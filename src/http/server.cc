@@ -342,7 +342,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // compares the length with the optional, and any length is greater than none.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     idle_ = true;
-    Lowest().expires_after(first_request_ ? core_.options.header_timeout : core_.options.idle_timeout);
+    // Bytes of the next request already read with the last one: its header's clock runs now.
+    bool started = first_request_ || buffer_.size() > 0;
+    Lowest().expires_after(started ? core_.options.header_timeout : core_.options.idle_timeout);
     ScanHeaderBytes();
   }
 
