@@ -482,7 +482,8 @@ def r15(args):
 # ------------------------------------------------------------------------------------------------ R16
 def r16(args):
     """Overload: 8x connections (512) against a rate-limited server at >= 4x its limit. >= 99 % of answers
-    2xx/429/503 (connection errors and timeouts count against it), RSS growth < 10 %, and p99 of a light probe
+    2xx/429/503 (connection errors and timeouts count against it), RSS growth < 10 % across a second overload
+    (the first sets the allocator's high-water mark; reported as rss_cold_kb), and p99 of a light probe
     back within 1.5x (+2 ms) of its baseline <= 10 s after the overload stops."""
     checks = Checks("R16")
     limit = 200  # requests/s per user (burst 2x)
@@ -497,6 +498,12 @@ def r16(args):
         run_load(args.load_bin, server.port, *probe_args)  # warm-up
         time.sleep(1.1)  # refill the buckets
         baseline = run_load(args.load_bin, server.port, *probe_args)["latency_ms"]["p99"]
+        time.sleep(1.1)
+        # A first overload sets the allocator's high-water mark (512 sessions' buffers stay in malloc's pools);
+        # growth is measured across the second, so it shows memory that each overload keeps (a leak).
+        rss_cold = server.rss_kb()
+        run_load(args.load_bin, server.port, "-c", "512", "-d", f"{seconds}s", "--timeout", "10s",
+                 "--requests-file", view, "-H", auth)
         time.sleep(1.1)
         rss_before = server.rss_kb()
         over = run_load(args.load_bin, server.port, "-c", "512", "-d", f"{seconds}s", "--timeout", "10s",
@@ -517,7 +524,7 @@ def r16(args):
         growth = (rss_after - rss_before) / rss_before
         checks.figures.update(connections=512, limit_per_s=limit, offered_per_s=round(offered),
                               statuses=over["statuses"], errors=over["errors"], good_share=round(share, 4),
-                              rss_before_kb=rss_before, rss_after_kb=rss_after, rss_growth=round(growth, 3),
+                              rss_cold_kb=rss_cold, rss_before_kb=rss_before, rss_after_kb=rss_after, rss_growth=round(growth, 3),
                               baseline_p99_ms=baseline, recovered_after_s=recovered_after and round(recovered_after, 1))
         checks.expect(offered >= 4 * limit, f"offered {offered:.0f}/s >= 4x the limit ({limit}/s)")
         checks.expect(share >= 0.99, f"{share:.2%} of {attempts} attempts answered 2xx/429/503 (>= 99 %)")
