@@ -172,6 +172,11 @@ int main(int argc, char** argv) {
     json.EndObject();
     json.Key("errors").Uint64(total.errors);
     json.Key("non_2xx").Uint64(total.non_2xx);
+    json.Key("statuses").StartObject();
+    for (const auto& [status, count] : total.statuses) {
+      json.Key(std::to_string(status)).Uint64(count);
+    }
+    json.EndObject();
     json.Key("connects").Uint64(total.connects);
     json.Key("bytes_read").Uint64(total.bytes);
     json.EndObject();

@@ -116,6 +116,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stats_.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(elapsed.count(), UINT32_MAX)));
     stats_.bytes += bytes;
     unsigned status = parser_->get().result_int();
+    ++stats_.statuses[status];
     if (status < 200 || status >= 300) {
       ++stats_.non_2xx;
       static std::atomic<int> shown{0};
@@ -286,6 +287,9 @@ LoadStats RunLoad(const LoadOptions& options, RequestSource& source) {
     total.latencies_us.insert(total.latencies_us.end(), stats.latencies_us.begin(), stats.latencies_us.end());
     total.errors += stats.errors;
     total.non_2xx += stats.non_2xx;
+    for (const auto& [status, count] : stats.statuses) {
+      total.statuses[status] += count;
+    }
     total.units_2xx += stats.units_2xx;
     total.bytes += stats.bytes;
     total.connects += stats.connects;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,6 +61,7 @@ struct LoadStats {
   std::vector<uint32_t> latencies_us;  // every completed request, sorted after RunLoad
   uint64_t errors = 0;                 // connect, write, read or timeout failures
   uint64_t non_2xx = 0;
+  std::map<unsigned, uint64_t> statuses;  // answers per HTTP status (R16 counts 2xx/429/503 against the rest)
   uint64_t units_2xx = 0;
   uint64_t bytes = 0;
   uint64_t connects = 0;

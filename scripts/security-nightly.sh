@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The long tier of SECURITY.md §3, which anyone can start (about 5–6 h on 2 cores with the defaults, plus a
+# The long tier of SECURITY.md §3, which anyone can start (about 8 h on 2 cores with the defaults, plus a
 # cold TSan build the first time):
 #   R14 fuzzing, FUZZ_SECONDS per target (default 3600), over the corpus grown by earlier runs;
 #   R1  the crash test with CRASH_KILLS SIGKILLs (default 50), seed printed (PANORAMA_CRASH_SEED to replay);
@@ -13,7 +13,18 @@
 #   R13 the TSan half: scripts/tsan.sh builds build-tsan/ and runs the concurrency suites (ledger service,
 #       segment service worker, ingest pipeline, rate limiter, HTTP server) with halt_on_error;
 #   S4  sqlmap against the API — only when sqlmap is installed, otherwise SKIPPED;
-#   S17 the log-hygiene scan over everything the run logged.
+#   S17 the log-hygiene scan over everything the run logged;
+#   R12 invariant history: 8 clients x R12_OPS ops (default 10000) of appends, reads, identity merges and
+#       segment edits against the real server; 0 lost/duplicated/phantom appends, read-after-ack, one survivor
+#       per merged group, acyclic lineage (tests/load/security_load.py r12);
+#   R15 load: 360° view, filtered list, /v1/batch at 64 connections for 60 s each; DESIGN §5 p99 targets
+#       asserted (LOAD_NO_LATENCY_ASSERT=1: report only, for a shared machine) and error rate 0; wrk beside it
+#       when installed;
+#   R16 overload: 512 connections for 60 s at >= 4x the per-user rate limit: >= 99 % 2xx/429/503, RSS growth
+#       < 10 %, p99 back to baseline <= 10 s;
+#   R17 slow clients: 1,000 slowloris + 100 slow bodies during normal load: closed <= 10 s / <= 30 s, fds bounded;
+#   R18 soak for SOAK_DURATION (default 2h; e.g. SOAK_DURATION=2m to try): reads, ingest, backups, the retention
+#       job and key rotations; RSS/fds/threads flat +-5 % after the first quarter, 0 errors, ledger verifies.
 # Every stage runs even if an earlier one failed; the exit status is non-zero if any failed. A summary with
 # times is printed at the end and written to build/security-nightly.txt.
 set -uo pipefail
@@ -92,6 +103,15 @@ run_stage "S20 hardening + secrets scan" ctest --test-dir "$BUILD_DIR" -R 'harde
 run_stage "R13 TSan, concurrency suites" scripts/tsan.sh
 run_stage "R13 ASan+UBSan, all C++ tiers" scripts/sanitize.sh -L 'unit|integration|e2e|bench'
 run_stage "R14 fuzzing, ${FUZZ_SECONDS:-3600} s per target" scripts/fuzz.sh "${FUZZ_SECONDS:-3600}"
+load() {
+  python3 tests/load/security_load.py "$@" --bin "$BUILD_DIR/src/app/panorama" \
+    --load-bin "$BUILD_DIR/bench/panorama_http_load" --ingest-bin "$BUILD_DIR/bench/panorama_ingest_load"
+}
+run_stage "R12 invariant history" load r12 --ops-per-client "${R12_OPS:-10000}"
+run_stage "R15 load (DESIGN §5 targets)" load r15 ${LOAD_NO_LATENCY_ASSERT:+--no-latency-assert}
+run_stage "R16 overload" load r16
+run_stage "R17 slow clients" load r17
+run_stage "R18 soak, ${SOAK_DURATION:-2h}" load r18 --duration "${SOAK_DURATION:-2h}"
 run_stage "S17 log hygiene" scripts/check-logs.sh "$BUILD_DIR"
 
 printf '%s\n' "== security-nightly summary ($(date -u +%FT%TZ))" "${summary[@]}" | tee "$BUILD_DIR/security-nightly.txt"

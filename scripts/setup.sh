@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   liboath-dev libqrencode-dev oathtool faketime libfaketime strace clang libclang-rt-14-dev
   sslscan  # the S10 TLS scan of scripts/security-nightly.sh (scripts/tls-scan.sh)
+  wrk  # R15 in scripts/security-nightly.sh: a second opinion on the 360° latency beside panorama_http_load
   nodejs npm chromium python3 python3-pandas
 )
 

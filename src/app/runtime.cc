@@ -532,6 +532,8 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   server_options.address = address.first;
   server_options.port = address.second;
   server_options.worker_threads = options.worker_threads;
+  server_options.header_timeout = std::chrono::seconds(options.header_timeout_seconds);
+  server_options.read_timeout = std::chrono::seconds(options.body_timeout_seconds);
   server_options.access_log = options.access_log;
   server_options.static_dir = options.static_dir;
   server_options.tls_cert_file = tls_cert;

@@ -93,6 +93,9 @@ struct ServeOptions {
   std::string static_dir;                 // the console build (web/dist); empty: ./web/dist if present
   // Measured at 1M customers on 2 cores: 4 workers beat 32 (7.0k vs 6.0k req/s, p99 19 vs 44 ms; docs/benchmarks.md).
   int worker_threads = 4;
+  // R17: seconds a request's header (from its first byte) and then its body may take; slower clients are closed.
+  int header_timeout_seconds = 10;
+  int body_timeout_seconds = 30;
   bool access_log = true;
   // HTTPS: PEM certificate chain and key; or a self-signed P-256 certificate kept in the data directory
   // (tls-self-signed.crt/.key, 0600, created on first use) for local use.

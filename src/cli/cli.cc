@@ -501,6 +501,12 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--static-dir", serve_options.static_dir, "console build directory (default ./web/dist)");
   serve->add_option("--worker-threads", serve_options.worker_threads, "threads for API handlers")->capture_default_str();
+  serve->add_option("--header-timeout", serve_options.header_timeout_seconds,
+                    "seconds a request header may take from its first byte (slow clients are closed)")
+      ->capture_default_str()->check(CLI::Range(1, 3600));
+  serve->add_option("--body-timeout", serve_options.body_timeout_seconds,
+                    "seconds a request body (and a response write) may take")
+      ->capture_default_str()->check(CLI::Range(1, 3600));
   serve->add_flag("!--no-access-log", serve_options.access_log, "do not log each request");
   serve->add_option("--tls-cert", serve_options.tls_cert, "HTTPS: PEM certificate chain file");
   serve->add_option("--tls-key", serve_options.tls_key, "HTTPS: PEM private key file");

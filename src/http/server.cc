@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -141,6 +142,7 @@ struct ServerCore {
         logger(spdlog::default_logger()),
         workers(static_cast<size_t>(std::max(1, options.worker_threads))),
         acceptor(asio::make_strand(ioc)),
+        accept_retry(acceptor.get_executor()),
         work_guard(asio::make_work_guard(ioc)) {}
 
   void Register(uint64_t id, const std::shared_ptr<SessionBase>& session) {
@@ -200,6 +202,8 @@ struct ServerCore {
   asio::io_context ioc;
   asio::thread_pool workers;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_retry;  // on the acceptor's strand: a pause after a failed accept (EMFILE)
+  uint64_t accept_failures = 0;      // acceptor strand only; for the rate-limited warning
   asio::executor_work_guard<asio::io_context::executor_type> work_guard;
   std::vector<std::thread> io_threads;
 
@@ -338,7 +342,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // compares the length with the optional, and any length is greater than none.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     idle_ = true;
-    Lowest().expires_after(first_request_ ? core_.options.read_timeout : core_.options.idle_timeout);
+    // Bytes of the next request already read with the last one: its header's clock runs now.
+    bool started = first_request_ || buffer_.size() > 0;
+    Lowest().expires_after(started ? core_.options.header_timeout : core_.options.idle_timeout);
     ScanHeaderBytes();
   }
 
@@ -373,6 +379,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         self->start_ = Clock::now();
         self->OnReadError(ec);
         return;
+      }
+      if (self->buffer_.size() == 0 && n > 0 && !self->first_request_) {
+        // The first byte of a kept-alive connection's next request: from here its header has header_timeout.
+        self->Lowest().expires_after(self->core_.options.header_timeout);
       }
       self->buffer_.commit(n);
       self->ScanHeaderBytes();
@@ -653,7 +663,16 @@ void ServerCore::DoAccept() {
       return;
     }
     if (ec) {
-      logger->warn("accept failed: {}", ec.message());
+      // Out of file descriptors (EMFILE/ENFILE) the pending connection stays queued and accept fails again at
+      // once: pause 50 ms so the I/O thread does not spin and the log is not flooded (R16/R17).
+      if (accept_failures++ % 100 == 0) {
+        logger->warn("accept failed: {} ({} times so far)", ec.message(), accept_failures);
+      }
+      accept_retry.expires_after(std::chrono::milliseconds(50));
+      accept_retry.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && acceptor.is_open()) DoAccept();
+      });
+      return;
     } else {
       bool over_limit = SessionCount() >= options.max_connections;
       uint64_t id = next_session_id.fetch_add(1);
@@ -782,6 +801,7 @@ void Server::Stop() {
   asio::post(core.acceptor.get_executor(), [&core] {
     beast::error_code ignored;
     core.acceptor.close(ignored);
+    core.accept_retry.cancel();
   });
   for (auto& session : core.LiveSessions()) {
     session->CloseIfIdle();

@@ -29,6 +29,9 @@ struct ServerOptions {
   size_t max_body_bytes = 1024 * 1024;
   size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds read_timeout = std::chrono::seconds(30);  // one whole request
+  // R17 slowloris: a request's header must be complete this long after its first byte (on a new connection:
+  // after accept); read_timeout then covers the body. Trickling bytes does not extend either deadline.
+  std::chrono::milliseconds header_timeout = std::chrono::seconds(10);
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);  // keep-alive between requests
   size_t max_connections = 10000;
   std::string static_dir;  // the console's files; empty serves none

@@ -14,6 +14,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "http/router.h"
 #include "http/server.h"
 #include "tests/support/http_client.h"
@@ -393,6 +399,87 @@ TEST_F(HttpServerTest, TooManyConnectionsIsServiceUnavailable) {
 
   EXPECT_EQ(response.status, 503);
   EXPECT_EQ(response.Header("Content-Type"), "application/problem+json");
+}
+
+// R17 slowloris: opens a raw connection, sends `first` at once, then trickles `trickle` one byte every 50 ms
+// (repeating it) until the server closes the connection. Returns the seconds from the first trickled byte to
+// the close, or -1 when the server still had it open after `give_up`.
+double TrickleUntilClosed(uint16_t port, const std::string& first, const std::string& trickle,
+                          std::chrono::milliseconds give_up, std::string* answered = nullptr) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -2;
+  }
+  auto start = std::chrono::steady_clock::now();
+  bool closed = !first.empty() && ::send(fd, first.data(), first.size(), MSG_NOSIGNAL) < 0;
+  for (size_t i = 0; !closed && std::chrono::steady_clock::now() - start < give_up; ++i) {
+    if (::send(fd, &trickle[i % trickle.size()], 1, MSG_NOSIGNAL) < 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) > 0) {
+      char buffer[4096];
+      ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) break;
+      if (answered) answered->append(buffer, static_cast<size_t>(n));
+    }
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ::close(fd);
+  return std::chrono::steady_clock::now() - start >= give_up ? -1 : seconds;
+}
+
+TEST_F(HttpServerTest, TrickledHeaderIsClosedAfterHeaderTimeout) {
+  server_->Stop();
+  ServerOptions options;
+  options.header_timeout = std::chrono::milliseconds(600);
+  options.read_timeout = std::chrono::seconds(20);
+  options.idle_timeout = std::chrono::seconds(20);
+  StartServer(options);
+
+  double seconds = TrickleUntilClosed(server_->port(), "", "GET /api/v1/customers/1 HTTP/1.1\r\nX-A: b\r\n",
+                                      std::chrono::seconds(10));
+
+  EXPECT_GE(seconds, 0.5);  // bytes kept arriving, yet the header's deadline held
+  EXPECT_LT(seconds, 3.0);
+}
+
+TEST_F(HttpServerTest, TrickledHeaderOnKeptAliveConnectionIsClosedAfterHeaderTimeout) {
+  server_->Stop();
+  ServerOptions options;
+  options.header_timeout = std::chrono::milliseconds(600);
+  options.read_timeout = std::chrono::seconds(20);
+  options.idle_timeout = std::chrono::seconds(20);
+  StartServer(options);
+  std::string answered;
+
+  double seconds = TrickleUntilClosed(server_->port(), "GET /api/v1/customers/7 HTTP/1.1\r\nHost: x\r\n\r\n",
+                                      "GET /api/v1/customers/1 HTTP/1.1\r\nX-A: b\r\n", std::chrono::seconds(10),
+                                      &answered);
+
+  EXPECT_THAT(answered, HasSubstr("{\"id\":\"7\"}"));  // the first request was served
+  EXPECT_GE(seconds, 0.5);
+  EXPECT_LT(seconds, 3.0);  // not the 20 s idle timeout
+}
+
+TEST_F(HttpServerTest, TrickledBodyIsClosedAfterReadTimeout) {
+  server_->Stop();
+  ServerOptions options;
+  options.header_timeout = std::chrono::seconds(20);
+  options.read_timeout = std::chrono::milliseconds(800);
+  StartServer(options);
+  std::string answered;
+
+  double seconds = TrickleUntilClosed(
+      server_->port(), "POST /api/v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", "{",
+      std::chrono::seconds(10), &answered);
+
+  EXPECT_GE(seconds, 0.7);
+  EXPECT_LT(seconds, 3.0);
+  EXPECT_THAT(answered, Not(HasSubstr("\"bytes\"")));  // never handled
 }
 
 TEST_F(HttpServerTest, BindFailureIsUnavailableNamingTheAddress) {
