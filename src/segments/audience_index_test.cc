@@ -348,6 +348,87 @@ TEST_F(AudienceIndexTest, EvaluatesWhileCustomersChangeOnOtherThreads) {
   EXPECT_EQ(Members(R"(country = "CN")"), Ids({c1_, c3_}));
 }
 
+// A writer grants and then withdraws consents in a fixed order while readers evaluate consent rules: every
+// evaluation sees the consent bitmaps between two whole changes, so its members are always a prefix (granting)
+// or a suffix (withdrawing) of that order, and never shrink while granting or grow while withdrawing.
+TEST_F(AudienceIndexTest, ConsentRulesSeeWholeChangesWhileAWriterRecordsConsents) {
+  std::vector<CustomerId> order;
+  for (int i = 0; i < 40; ++i) {
+    order.push_back(AddCustomer("c" + std::to_string(i), "DE", "Berlin", "", "", {"bulk"}, "{}", kNow - 24h));
+  }
+  ASSERT_OK(index_->Rebuild());
+  std::map<int64_t, size_t> position;
+  for (size_t i = 0; i < order.size(); ++i) position[order[i].value()] = i;
+  auto plain = Compile("consent.marketing.email");
+  auto narrowed = Compile(R"(tags contains "bulk" and consent.marketing.email)");  // the `within` path
+  ASSERT_OK(plain);
+  ASSERT_OK(narrowed);
+
+  std::atomic<int> phase{0};  // 0 granting, 1 withdrawing, 2 done
+  std::atomic<bool> bad{false};
+  std::atomic<int> evaluations{0};
+  std::thread writer([&] {
+    storage::ConsentRecord c;
+    c.lawful_basis = "consent";
+    c.source = "api";
+    c.purpose = "marketing";
+    for (CustomerId id : order) {
+      c.channel = "email";
+      c.granted = true;
+      if (!consents_->Record(id, {c})) bad = true;
+    }
+    phase = 1;
+    for (CustomerId id : order) {  // a purpose-level withdrawal overrides the channel grant
+      c.channel = "";
+      c.granted = false;
+      if (!consents_->Record(id, {c})) bad = true;
+    }
+    phase = 2;
+  });
+  auto read = [&](const CompiledRule& rule) {
+    size_t last_count = 0;
+    int last_phase = 0;
+    while (true) {
+      const int before = phase.load();
+      auto members = index_->Evaluate(rule, kNow);
+      if (!members) {
+        bad = true;
+        return;
+      }
+      ++evaluations;
+      std::vector<size_t> at;  // positions of the bulk members, ascending
+      for (uint32_t id : *members) {
+        auto it = position.find(id);
+        if (it != position.end()) {
+          at.push_back(it->second);
+        } else if (id != c1_.value()) {
+          bad = true;  // c1 is the only other customer with the email consent
+        }
+      }
+      const size_t n = at.size();
+      const bool contiguous = n == 0 || at.back() - at.front() + 1 == n;
+      const bool prefix = n == 0 || at.front() == 0;
+      const bool suffix = n == 0 || at.back() == order.size() - 1;
+      if (!contiguous || !(prefix || suffix)) bad = true;
+      if (before == 0 && last_phase == 0 && n < last_count) bad = true;
+      if (before >= 1 && last_phase >= 1 && n > last_count) bad = true;
+      last_count = n;
+      last_phase = before;
+      if (before == 2) return;
+    }
+  };
+  std::thread reader1([&] { read(**plain); });
+  std::thread reader2([&] { read(**narrowed); });
+  writer.join();
+  reader1.join();
+  reader2.join();
+
+  EXPECT_FALSE(bad.load());
+  EXPECT_GE(evaluations.load(), 2);
+  EXPECT_EQ(Members("consent.marketing.email"), Ids({c1_}));
+  EXPECT_TRUE(Members(R"(tags contains "bulk" and consent.marketing.email)").empty());
+}
+
 TEST_F(AudienceIndexTest, FailsWithoutASource) {
   AudienceIndex bare(*store_);
   ASSERT_OK(bare.Rebuild());
