@@ -171,7 +171,7 @@ TEST_F(ConsentBitmapsTest, RandomHistoriesMatchTheGateAndARebuildFromTheStore) {
     model[id.value()] = {};
     live.push_back(id.value());
   }
-  const int64_t max_id = live.back();
+  int64_t max_id = live.back();
 
   const std::vector<std::pair<std::string, std::string>> slots = {
       {"marketing", ""},    {"marketing", "email"}, {"marketing", "sms"}, {"marketing", "phone"},
@@ -185,7 +185,7 @@ TEST_F(ConsentBitmapsTest, RandomHistoriesMatchTheGateAndARebuildFromTheStore) {
     clock_.Advance(1s);
     const int64_t who = live[pick(live.size())];
     const int op = static_cast<int>(pick(100));
-    if (op < 55) {  // one to three changes through Record (API, console, import)
+    if (op < 52) {  // one to three changes through Record (API, console, import)
       std::vector<ConsentRecord> changes;
       for (size_t k = 1 + pick(3); k > 0; --k) {
         const auto& [purpose, channel] = slots[pick(slots.size())];
@@ -194,7 +194,12 @@ TEST_F(ConsentBitmapsTest, RandomHistoriesMatchTheGateAndARebuildFromTheStore) {
       }
       ASSERT_OK(consents_->Record(CustomerId(who), changes));
       for (const auto& c : changes) model[who].newest[{c.purpose, c.channel}] = ++sequence;
-    } else if (op < 75) {  // an ingested trait: written by the pipeline, reported after its commit
+    } else if (op < 60) {  // a new customer
+      CustomerId id = AddCustomer();
+      model[id.value()] = {};
+      live.push_back(id.value());
+      max_id = id.value();
+    } else if (op < 78) {  // an ingested trait: written by the pipeline, reported after its commit
       const auto& [purpose, channel] = slots[pick(slots.size())];
       ConsentRecord c = Change(purpose, channel, pick(2) != 0, "ingest");
       c.customer = CustomerId(who);
@@ -206,14 +211,14 @@ TEST_F(ConsentBitmapsTest, RandomHistoriesMatchTheGateAndARebuildFromTheStore) {
       consents_->OnCommitted(c);
       model[who].newest[{c.purpose, c.channel}] = ++sequence;
       ++ingested;
-    } else if (op < 85) {  // restriction (GDPR 18) set or lifted
+    } else if (op < 88) {  // restriction (GDPR 18) set or lifted
       const bool restricted = !model[who].restricted;
       storage::PrivacyFlagsRecord flags{.customer = CustomerId(who), .restricted = restricted, .updated_at = clock_.Now()};
       ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) { return txn.PutPrivacyFlags(flags); }));
       consents_->OnRestricted(CustomerId(who), restricted);
       model[who].restricted = restricted;
       ++restrictions;
-    } else if (op < 95) {  // merge `who` into another live customer, when the index can follow it exactly
+    } else if (op < 96) {  // merge `who` into another live customer, when the index can follow it exactly
       const int64_t into = live[pick(live.size())];
       if (into == who || model[who].restricted) continue;
       bool exact = true;
@@ -246,6 +251,7 @@ TEST_F(ConsentBitmapsTest, RandomHistoriesMatchTheGateAndARebuildFromTheStore) {
     }
   }
   // The history really exercised every kind of change.
+  EXPECT_GT(live.size(), 20u);
   EXPECT_GT(merges, 3);
   EXPECT_GT(erasures, 3);
   EXPECT_GT(restrictions, 10);
