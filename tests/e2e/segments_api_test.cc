@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "app/runtime.h"
+#include "privacy/consent_service.h"
 #include "privacy/dsar_service.h"
 #include "tests/support/http_client.h"
 #include "tests/support/served_runtime.h"
