@@ -1,9 +1,11 @@
 #include "privacy/consent_service.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <mutex>
 
+#include "privacy/consent_bitmaps.h"
 #include "storage/store.h"
 
 namespace panorama::privacy {
@@ -73,6 +75,11 @@ Result<void> ValidateConsent(const storage::ConsentRecord& c, const std::string&
   return Error::InvalidField(field + bad[0].first, message);
 }
 
+ConsentService::ConsentService(storage::Store& store, const Clock& clock)
+    : store_(store), clock_(clock), bitmaps_(std::make_unique<ConsentBitmaps>()) {}
+
+ConsentService::~ConsentService() = default;
+
 int ConsentService::Slot(std::string_view purpose, std::string_view channel) {
   int p = IndexOf(kPurposes, purpose);
   if (p < 0) return -1;
@@ -82,10 +89,41 @@ int ConsentService::Slot(std::string_view purpose, std::string_view channel) {
   return p * static_cast<int>(kChannels.size() + 1) + ch;
 }
 
+namespace {
+
+constexpr size_t kSlotsPerPurpose = kChannels.size() + 1;
+
+bool Dense(int64_t customer) {
+  return customer > 0 && customer <= static_cast<int64_t>(std::numeric_limits<uint32_t>::max());
+}
+
+}  // namespace
+
 void ConsentService::ApplyLocked(const storage::ConsentRecord& change) {
   int slot = Slot(change.purpose, change.channel);
   if (slot < 0) return;
   index_[change.customer.value()].slots[static_cast<size_t>(slot)] = change.granted ? 1 : 2;
+  // A channel slot's answer depends on its purpose slot too: refresh the purpose's six bits.
+  SyncBitsLocked(change.customer.value(), slot / static_cast<int>(kSlotsPerPurpose));
+}
+
+void ConsentService::SyncBitsLocked(int64_t customer, int purpose) {
+  if (!Dense(customer)) return;
+  const auto id = static_cast<uint32_t>(customer);
+  auto it = index_.find(customer);
+  const State* state = it == index_.end() ? nullptr : &it->second;
+  const size_t first = purpose < 0 ? 0 : static_cast<size_t>(purpose);
+  const size_t last = purpose < 0 ? kPurposes.size() : first + 1;
+  for (size_t p = first; p < last; ++p) {
+    const size_t purpose_slot = p * kSlotsPerPurpose;
+    for (size_t slot = purpose_slot; slot < purpose_slot + kSlotsPerPurpose; ++slot) {
+      if (state != nullptr && Allows(*state, slot, purpose_slot)) {
+        bitmaps_->granted[slot].add(id);
+      } else {
+        bitmaps_->granted[slot].remove(id);
+      }
+    }
+  }
 }
 
 Result<void> ConsentService::Load() {
@@ -97,8 +135,23 @@ Result<void> ConsentService::Load() {
   RETURN_IF_ERROR(store_.ScanPrivacyFlags([&](const storage::PrivacyFlagsRecord& f) {
     if (f.restricted) fresh[f.customer.value()].restricted = true;
   }));
+  // The bitmaps from the fresh index with the same test, built before taking the lock: sorted bulk adds.
+  auto bitmaps = std::make_unique<ConsentBitmaps>();
+  std::array<std::vector<uint32_t>, kSlots> ids;
+  for (const auto& [customer, state] : fresh) {
+    if (!Dense(customer)) continue;
+    for (size_t slot = 0; slot < kSlots; ++slot) {
+      if (Allows(state, slot, slot - slot % kSlotsPerPurpose)) ids[slot].push_back(static_cast<uint32_t>(customer));
+    }
+  }
+  for (size_t slot = 0; slot < kSlots; ++slot) {
+    std::sort(ids[slot].begin(), ids[slot].end());
+    bitmaps->granted[slot].addMany(ids[slot].size(), ids[slot].data());
+    bitmaps->granted[slot].runOptimize();
+  }
   std::unique_lock lock(mu_);
   index_ = std::move(fresh);
+  bitmaps_ = std::move(bitmaps);
   return Ok();
 }
 
@@ -142,16 +195,20 @@ void ConsentService::OnMerged(CustomerId from, CustomerId into) {
     if (target.slots[i] == 0) target.slots[i] = moved.slots[i];
   }
   target.restricted = target.restricted || moved.restricted;
+  SyncBitsLocked(from.value(), -1);
+  SyncBitsLocked(into.value(), -1);
 }
 
 void ConsentService::OnErased(CustomerId customer) {
   std::unique_lock lock(mu_);
   index_.erase(customer.value());
+  SyncBitsLocked(customer.value(), -1);
 }
 
 void ConsentService::OnRestricted(CustomerId customer, bool restricted) {
   std::unique_lock lock(mu_);
   index_[customer.value()].restricted = restricted;
+  SyncBitsLocked(customer.value(), -1);
 }
 
 bool ConsentService::MaySend(CustomerId customer, std::string_view purpose, std::string_view channel) const {
@@ -161,8 +218,8 @@ bool ConsentService::MaySend(CustomerId customer, std::string_view purpose, std:
   if (slot < 0 || purpose_slot < 0) return false;
   std::shared_lock lock(mu_);
   auto it = index_.find(customer.value());
-  if (it == index_.end() || it->second.restricted) return false;
-  return it->second.slots[static_cast<size_t>(slot)] == 1 && it->second.slots[static_cast<size_t>(purpose_slot)] != 2;
+  if (it == index_.end()) return false;
+  return Allows(it->second, static_cast<size_t>(slot), static_cast<size_t>(purpose_slot));
 }
 
 bool ConsentService::MayProcess(CustomerId customer, std::string_view purpose) const {
@@ -170,8 +227,8 @@ bool ConsentService::MayProcess(CustomerId customer, std::string_view purpose) c
   if (slot < 0) return false;
   std::shared_lock lock(mu_);
   auto it = index_.find(customer.value());
-  if (it == index_.end() || it->second.restricted) return false;
-  return it->second.slots[static_cast<size_t>(slot)] == 1;
+  if (it == index_.end()) return false;
+  return Allows(it->second, static_cast<size_t>(slot), static_cast<size_t>(slot));
 }
 
 std::vector<CustomerId> ConsentService::Permitted(std::string_view purpose, std::string_view channel) const {
@@ -180,15 +237,27 @@ std::vector<CustomerId> ConsentService::Permitted(std::string_view purpose, std:
   const int slot = Slot(purpose, channel);
   if (slot < 0 || purpose_slot < 0) return out;
   const auto s = static_cast<size_t>(slot), p = static_cast<size_t>(purpose_slot);
-  const bool send = !channel.empty();
   std::shared_lock lock(mu_);
   for (const auto& [customer, state] : index_) {
-    // The same tests as MaySend / MayProcess.
-    if (state.restricted || state.slots[s] != 1) continue;
-    if (send && state.slots[p] == 2) continue;
-    out.emplace_back(customer);
+    if (Allows(state, s, p)) out.emplace_back(customer);  // the same test as MaySend / MayProcess
   }
   return out;
+}
+
+::Roaring ConsentBitmapReader::Intersect(const ConsentService& service, std::string_view purpose,
+                                         std::string_view channel, const ::Roaring& with) {
+  const int slot = ConsentService::Slot(purpose, channel);
+  if (slot < 0) return {};
+  std::shared_lock lock(service.mu_);
+  return service.bitmaps_->granted[static_cast<size_t>(slot)] & with;
+}
+
+::Roaring ConsentBitmapReader::Granted(const ConsentService& service, std::string_view purpose,
+                                       std::string_view channel) {
+  const int slot = ConsentService::Slot(purpose, channel);
+  if (slot < 0) return {};
+  std::shared_lock lock(service.mu_);
+  return service.bitmaps_->granted[static_cast<size_t>(slot)];
 }
 
 Result<void> ConsentService::CheckSensitiveWrite(std::optional<CustomerId> customer,

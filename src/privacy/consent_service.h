@@ -18,9 +18,15 @@
 //
 // Thread-safety: all methods may be called from any thread; the index is guarded by a shared mutex and
 // MaySend/MayProcess take only a shared lock (no SQL).
+//
+// Beside the per-customer index the service keeps the same answers as compressed bitmaps over the dense
+// customer id (privacy/consent_bitmaps.h, CRoaring): one per purpose (MayProcess) and one per (purpose,
+// channel) (MaySend), updated under the same lock by every change above and rebuilt by Load(), so segment rules
+// answer consent.* with one bitmap AND. They are a cache of the per-customer test, never a second definition.
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -37,6 +43,9 @@ class Store;
 }
 
 namespace panorama::privacy {
+
+struct ConsentBitmaps;       // privacy/consent_bitmaps.h (keeps roaring.hh out of this header)
+class ConsentBitmapReader;  // ditto
 
 inline constexpr std::array<std::string_view, 5> kPurposes = {"marketing", "profiling", "third_party_sharing",
                                                               "sensitive", "cross_border"};
@@ -57,7 +66,10 @@ Result<void> ValidateConsent(const storage::ConsentRecord& c, const std::string&
 
 class ConsentService {
  public:
-  explicit ConsentService(storage::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+  explicit ConsentService(storage::Store& store, const Clock& clock);
+  ~ConsentService();
+  ConsentService(const ConsentService&) = delete;
+  ConsentService& operator=(const ConsentService&) = delete;
 
   // Loads the index from the ledger and the restriction flags. Call once at start.
   Result<void> Load();
@@ -96,14 +108,24 @@ class ConsentService {
     std::array<uint8_t, kSlots> slots{};
     bool restricted = false;
   };
+  friend class ConsentBitmapReader;
   static int Slot(std::string_view purpose, std::string_view channel);
+  // THE test behind MaySend (slot = (purpose, channel)) and MayProcess (slot = purpose_slot); the bitmaps
+  // and Permitted use it too.
+  static bool Allows(const State& state, size_t slot, size_t purpose_slot) {
+    return !state.restricted && state.slots[slot] == 1 && state.slots[purpose_slot] != 2;
+  }
   void ApplyLocked(const storage::ConsentRecord& change);
+  // Sets customer's bits in the bitmaps from index_ (cleared when it has no entry): the slots of one purpose,
+  // or of every purpose when `purpose` < 0.
+  void SyncBitsLocked(int64_t customer, int purpose);
 
   storage::Store& store_;
   const Clock& clock_;
   mutable std::shared_mutex mu_;
   // guarded by mu_
   std::unordered_map<int64_t, State> index_;
+  std::unique_ptr<ConsentBitmaps> bitmaps_;
 };
 
 }  // namespace panorama::privacy

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -11,6 +10,7 @@
 #include <utility>
 
 #include "features/feature_store.h"
+#include "privacy/consent_bitmaps.h"
 #include "privacy/consent_service.h"
 #include "segments/internal/json_lite.h"
 #include "segments/metric_provider.h"
@@ -562,33 +562,13 @@ class AudienceIndex::Evaluator {
       case FieldId::kTrait: return ScanRows(n, within);
       case FieldId::kConsent: {
         if (!index_.sources_.consents) return MissingSource("consents are", n);
-        // Few candidates: ask per customer. Otherwise one pass over the consent index beats a lookup (lock,
-        // hash probe) per live customer.
-        if (within != nullptr && within->cardinality() * 8 < d_.live.cardinality()) {
-          return ScanLive([&](uint32_t id) { return ConsentGranted(n, id); }, within);
+        // ConsentService keeps "granted now" as a bitmap over the same dense ids: one AND, under its lock.
+        const std::string_view channel = n.path.size() == 2 ? std::string_view(n.path[1]) : std::string_view();
+        if (within != nullptr) {
+          return privacy::ConsentBitmapReader::Intersect(*index_.sources_.consents, n.path[0], channel, *within) &
+                 d_.live;
         }
-        const auto permitted =
-            index_.sources_.consents->Permitted(n.path[0], n.path.size() == 2 ? n.path[1] : std::string_view());
-        // The index is in hash order: a bit per live slot puts the ids in order without a sort.
-        const size_t slots = d_.live_flag.size();
-        std::vector<uint64_t> bits((slots + 63) / 64, 0);
-        size_t count = 0;
-        for (CustomerId c : permitted) {
-          auto id = DenseId(c);
-          if (!id || *id >= slots) continue;
-          count += ((bits[*id / 64] >> (*id % 64)) & 1) == 0 ? 1 : 0;
-          bits[*id / 64] |= uint64_t{1} << (*id % 64);
-        }
-        std::vector<uint32_t> ids;
-        ids.reserve(count);
-        for (size_t w = 0; w < bits.size(); ++w) {
-          for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
-            ids.push_back(static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(word))));
-          }
-        }
-        Bitmap out;
-        out.addMany(ids.size(), ids.data());
-        return Restrict(out & d_.live, within);
+        return privacy::ConsentBitmapReader::Intersect(*index_.sources_.consents, n.path[0], channel, d_.live);
       }
       case FieldId::kMetric: {
         if (!index_.sources_.metrics) return MissingSource("rfm and lifecycle metrics are", n);

@@ -9,7 +9,8 @@
 //   - order and event aggregates (total_spend, order_count, first/last_order, last_event, event_count,
 //     event_count_30d, avg_days_between_orders): the FeatureStore's columns (ReadColumns), which ingest keeps
 //     current; OnOrder/OnEvent need not be called for them.
-//   - consent.*: privacy::ConsentService (MaySend / MayProcess), asked at evaluation time.
+//   - consent.*: privacy::ConsentService's "granted now" bitmaps (privacy/consent_bitmaps.h, one AND per
+//     condition); Matches asks MaySend / MayProcess.
 //   - rfm.* and lifecycle.*: a MetricProvider.
 //   - `did "Event" …`: the Store's events, read at evaluation time with Store::ScanEventsByName over the
 //     events(name, ts) index (v7): a full evaluation costs one indexed range scan per `did` (rows of that

@@ -348,6 +348,90 @@ TEST_F(AudienceIndexTest, EvaluatesWhileCustomersChangeOnOtherThreads) {
   EXPECT_EQ(Members(R"(country = "CN")"), Ids({c1_, c3_}));
 }
 
+// A writer grants and then withdraws consents in a fixed order while readers evaluate consent rules: every
+// evaluation sees the consent bitmaps between two whole changes, so its members are always a prefix (granting)
+// or a suffix (withdrawing) of that order, and never shrink while granting or grow while withdrawing.
+TEST_F(AudienceIndexTest, ConsentRulesSeeWholeChangesWhileAWriterRecordsConsents) {
+  std::vector<CustomerId> order;
+  for (int i = 0; i < 40; ++i) {
+    order.push_back(AddCustomer("c" + std::to_string(i), "DE", "Berlin", "", "", {"bulk"}, "{}", kNow - 24h));
+  }
+  ASSERT_OK(index_->Rebuild());
+  std::map<int64_t, size_t> position;
+  for (size_t i = 0; i < order.size(); ++i) position[order[i].value()] = i;
+  auto plain = Compile("consent.marketing.email");
+  auto narrowed = Compile(R"(tags contains "bulk" and consent.marketing.email)");  // the `within` path
+  ASSERT_OK(plain);
+  ASSERT_OK(narrowed);
+
+  std::atomic<int> phase{0};  // 0 granting, 1 withdrawing, 2 done
+  std::atomic<int> bad{0};  // the first failed check, for the message
+  std::atomic<int> evaluations{0};
+  std::thread writer([&] {
+    storage::ConsentRecord c;
+    c.lawful_basis = "consent";
+    c.source = "api";
+    c.purpose = "marketing";
+    for (CustomerId id : order) {
+      c.channel = "email";
+      c.granted = true;
+      if (!consents_->Record(id, {c})) bad = 1;
+    }
+    phase = 1;
+    for (CustomerId id : order) {  // a purpose-level withdrawal overrides the channel grant
+      c.channel = "";
+      c.granted = false;
+      if (!consents_->Record(id, {c})) bad = 2;
+    }
+    phase = 2;
+  });
+  auto read = [&](const CompiledRule& rule) {
+    size_t last_count = 0;
+    int last_seen = 0;
+    while (true) {
+      const int before = phase.load();
+      auto members = index_->Evaluate(rule, kNow);
+      if (!members) {
+        bad = 3;
+        return;
+      }
+      ++evaluations;
+      std::vector<size_t> at;  // positions of the bulk members, ascending
+      for (uint32_t id : *members) {
+        auto it = position.find(id);
+        if (it != position.end()) {
+          at.push_back(it->second);
+        } else if (id != c1_.value()) {
+          bad = 4;  // c1 is the only other customer with the email consent
+        }
+      }
+      const size_t n = at.size();
+      const bool contiguous = n == 0 || at.back() - at.front() + 1 == n;
+      const bool prefix = n == 0 || at.front() == 0;
+      const bool suffix = n == 0 || at.back() == order.size() - 1;
+      if (!contiguous || !(prefix || suffix)) bad = 5;
+      // The evaluation's snapshot lies between the two loads: phase 0 after it means only grants were
+      // visible; phase >= 1 before it means every grant was.
+      const int seen = phase.load() == 0 ? 0 : before >= 1 ? 1 : -1;  // -1: around the switch
+      if (seen == 0 && last_seen == 0 && n < last_count) bad = 6;
+      if (seen == 1 && last_seen == 1 && n > last_count) bad = 7;
+      last_count = n;
+      last_seen = seen;
+      if (before == 2) return;
+    }
+  };
+  std::thread reader1([&] { read(**plain); });
+  std::thread reader2([&] { read(**narrowed); });
+  writer.join();
+  reader1.join();
+  reader2.join();
+
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GE(evaluations.load(), 2);
+  EXPECT_EQ(Members("consent.marketing.email"), Ids({c1_}));
+  EXPECT_TRUE(Members(R"(tags contains "bulk" and consent.marketing.email)").empty());
+}
+
 TEST_F(AudienceIndexTest, FailsWithoutASource) {
   AudienceIndex bare(*store_);
   ASSERT_OK(bare.Rebuild());

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "app/runtime.h"
+#include "privacy/consent_service.h"
 #include "privacy/dsar_service.h"
 #include "tests/support/http_client.h"
 #include "tests/support/served_runtime.h"
@@ -275,6 +276,30 @@ TEST_F(SegmentsApiTest, ExportsCsvAndXlsx) {
     if (k == "content-disposition" || k == "Content-Disposition") disposition = v.find(".xlsx") != std::string::npos;
   }
   EXPECT_TRUE(disposition);
+}
+
+// A CSV row naming two customers merges the newer into the older; the merged-away customer's consent moves to
+// the survivor in the consent index and its bitmaps at once, so a consent rule finds the survivor without a
+// restart.
+TEST_F(SegmentsApiTest, CsvImportMergeCarriesConsentToTheSurvivorForConsentRules) {
+  int64_t ann = CreateCustomer(R"({"name":"Ann Lee","email":"ann@example.com","country":"CN"})");
+  int64_t phone = CreateCustomer(R"({"name":"Ann L.","phone":"+8613812345678","country":"CN"})");
+  ASSERT_LT(ann, phone);
+  HttpResponse granted = Api("PUT", "/api/v1/customers/" + std::to_string(phone) + "/consents",
+                             R"({"policy_version":"2026-01","consents":[{"purpose":"marketing","channel":"email","granted":true}]})");
+  ASSERT_EQ(granted.status, 200) << granted.body;
+  const std::string rule = R"({"rule":"consent.marketing.email"})";
+  ASSERT_EQ(Json(Api("POST", "/api/v1/segments/preview", rule))["size"].get_int64().value(), 1);
+
+  HttpResponse imported = Api("POST", "/api/v1/imports/customers", "email,phone\nann@example.com,+8613812345678\n",
+                              {{"Content-Type", "text/csv"}});
+  ASSERT_EQ(imported.status, 200) << imported.body;
+  ASSERT_EQ(Json(imported)["merged"].get_int64().value(), 1);
+
+  EXPECT_TRUE(runtime_->consents().MaySend(CustomerId(ann), "marketing", "email"));
+  HttpResponse preview = Api("POST", "/api/v1/segments/preview", rule);
+  ASSERT_EQ(preview.status, 200) << preview.body;
+  EXPECT_EQ(Json(preview)["size"].get_int64().value(), 1);  // Ann, who now holds the consent
 }
 
 TEST_F(SegmentsApiTest, IngestedCustomerEntersAndLaterExitsInRealTime) {

@@ -10,6 +10,7 @@
 #include "security/access/masking.h"
 #include "ingest/csv_importer.h"
 #include "ingest/feature_observer.h"
+#include "privacy/consent_service.h"
 #include "privacy/dsar_service.h"
 #include "segments/service/segment_service.h"
 
@@ -21,8 +22,9 @@ namespace {
 // follow the file at once rather than at the customer's next event or the next full evaluation.
 class ImportObserver final : public ingest::IngestObserver {
  public:
-  ImportObserver(features::FeatureStore& features, segments::SegmentService* segments)
-      : feature_observer_(features), segments_(segments) {}
+  ImportObserver(features::FeatureStore& features, privacy::ConsentService* consents,
+                 segments::SegmentService* segments)
+      : feature_observer_(features), consents_(consents), segments_(segments) {}
   // IngestObserver
   void OnCustomerCreated(CustomerId customer) override {
     feature_observer_.OnCustomerCreated(customer);
@@ -30,6 +32,8 @@ class ImportObserver final : public ingest::IngestObserver {
   }
   void OnMerged(CustomerId from, CustomerId into) override {
     feature_observer_.OnMerged(from, into);
+    // The consent index (and its bitmaps, which segment rules read) moves `from`'s consents to the survivor.
+    if (consents_ != nullptr) consents_->OnMerged(from, into);
     if (segments_ != nullptr) segments_->OnMerged(from, into);
   }
   void OnEvent(CustomerId customer, Timestamp at) override {
@@ -51,6 +55,7 @@ class ImportObserver final : public ingest::IngestObserver {
 
  private:
   ingest::FeatureObserver feature_observer_;
+  privacy::ConsentService* consents_;
   segments::SegmentService* segments_;
   std::vector<CustomerId> touched_;
 };
@@ -96,7 +101,7 @@ Response Import(ApiServices& s, Request& request, ingest::ImportKind kind) {
   if (!invalid.violations().empty()) return Response::Problem(invalid);
   if (request.body.empty()) return Response::Problem(Error::InvalidField("body", "the CSV file is empty"));
   options.suppression = s.dsar;  // erased subjects are not re-created (null when privacy is not wired)
-  ImportObserver observer(s.features, s.segments);
+  ImportObserver observer(s.features, s.consents, s.segments);
   auto report = ingest::ImportCsv(s.store, request.body, options, s.rates, s.clock.Now(), &observer);
   if (!report) return Response::Problem(report.error());
   // A bulk load moves the quintiles: score everyone again rather than rescoring order by order.
