@@ -127,6 +127,45 @@ TEST_F(BehaviourApiTest, FunnelPropertyBreakdownHidesGroupsBelowTheMinimumSize) 
   EXPECT_EQ(std::string(shown.at(0)["value"].get_string().value()), "shoes");
 }
 
+// Customer attributes fold like properties: two customers in CN and one in GB. Under the default
+// minimum of 5 no country is listed; with 2, CN is listed and Bob's GB is hidden in "(other)".
+TEST_F(BehaviourApiTest, FunnelCountryBreakdownFoldsGroupsBelowTheMinimumSize) {
+  const char* body = R"({"steps":[{"event":"Home"},{"event":"Buy"}],"window":"1d",
+      "breakdown":"country","as_of":"2011-07-01T00:00:00Z")";
+  HttpResponse folded = Api("POST", "/api/v1/analytics/funnel", std::string(body) + "}");
+  HttpResponse two =
+      Api("POST", "/api/v1/analytics/funnel", std::string(body) + R"(,"min_group_size":2})");
+
+  ASSERT_EQ(folded.status, 200) << folded.body;
+  auto rows = parser_.parse(folded.body).value()["breakdown"].get_array().value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(std::string(rows.at(0)["value"].get_string().value()), "(other)");
+  EXPECT_EQ(rows.at(0)["steps"].at(0)["customers"].get_int64().value(), 3);
+  EXPECT_EQ(rows.at(0)["steps"].at(1)["customers"].get_int64().value(), 2);
+  ASSERT_EQ(two.status, 200) << two.body;
+  auto shown = parser_.parse(two.body).value()["breakdown"].get_array().value();
+  ASSERT_EQ(shown.size(), 2u);
+  EXPECT_EQ(std::string(shown.at(0)["value"].get_string().value()), "CN");
+  EXPECT_EQ(shown.at(0)["steps"].at(0)["customers"].get_int64().value(), 2);
+  EXPECT_EQ(std::string(shown.at(1)["value"].get_string().value()), "(other)");
+  EXPECT_EQ(shown.at(1)["steps"].at(0)["customers"].get_int64().value(), 1);
+  EXPECT_EQ(two.body.find("\"GB\""), std::string::npos) << two.body;
+}
+
+// The seeded customers have no city or gender: "(none)" is a group like any other and folds too.
+TEST_F(BehaviourApiTest, FunnelCityAndGenderBreakdownsFoldTheirGroups) {
+  for (const char* attribute : {"city", "gender"}) {
+    HttpResponse r = Api("POST", "/api/v1/analytics/funnel",
+                         std::string(R"({"steps":[{"event":"Home"},{"event":"Buy"}],"breakdown":")") +
+                             attribute + R"(","as_of":"2011-07-01T00:00:00Z"})");
+
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto rows = parser_.parse(r.body).value()["breakdown"].get_array().value();
+    ASSERT_EQ(rows.size(), 1u) << attribute;
+    EXPECT_EQ(std::string(rows.at(0)["value"].get_string().value()), "(other)") << attribute;
+  }
+}
+
 TEST_F(BehaviourApiTest, CohortsFilterByFromAndTo) {
   HttpResponse r = Api("GET", "/api/v1/analytics/cohorts?from=2011-02&to=2011-02");
 
@@ -139,7 +178,7 @@ TEST_F(BehaviourApiTest, CohortsFilterByFromAndTo) {
 TEST_F(BehaviourApiTest, FunnelCountsCustomersPerStepWithBreakdown) {
   HttpResponse r = Api("POST", "/api/v1/analytics/funnel", R"({"steps":[
       {"event":"Home","where":{"properties.category":"shoes"}},{"event":"Search"},{"event":"Buy"}],
-      "window":"1d","breakdown":"country","as_of":"2011-07-01T00:00:00Z"})");
+      "window":"1d","breakdown":"country","min_group_size":1,"as_of":"2011-07-01T00:00:00Z"})");
 
   ASSERT_EQ(r.status, 200) << r.body;
   auto doc = parser_.parse(r.body).value();
@@ -207,6 +246,24 @@ TEST_F(BehaviourApiTest, BadInputIs400NamingTheField) {
        R"({"steps":[{"event":"Home"},{"event":"Buy"}],"min_group_size":1001})", "min_group_size"},
       {"POST", "/api/v1/analytics/funnel",
        R"({"steps":[{"event":"Home"},{"event":"Buy"}],"min_group_size":"5"})", "min_group_size"},
+      {"POST", "/api/v1/analytics/funnel",
+       R"({"steps":[{"event":"Home"},{"event":"Buy"}],"breakdown":"country","min_group_size":0})",
+       "min_group_size"},
+      {"POST", "/api/v1/analytics/funnel",
+       R"({"steps":[{"event":"Home"},{"event":"Buy"}],"breakdown":"city","min_group_size":-3})",
+       "min_group_size"},
+      {"POST", "/api/v1/analytics/funnel",
+       R"({"steps":[{"event":"Home"},{"event":"Buy"}],"breakdown":"gender","min_group_size":2.5})",
+       "min_group_size"},
+      {"POST", "/api/v1/analytics/funnel",
+       R"({"steps":[{"event":"Home"},{"event":"Buy"}],"breakdown":"country","min_group_size":1001})",
+       "min_group_size"},
+      {"POST", "/api/v1/analytics/funnel",
+       R"({"steps":[{"event":"Home"},{"event":"Buy"}],"breakdown":"city","min_group_size":true})",
+       "min_group_size"},
+      {"POST", "/api/v1/analytics/funnel",
+       R"({"steps":[{"event":"Home"},{"event":"Buy"}],"min_group_size":4294967301})",
+       "min_group_size"},
       {"POST", "/api/v1/analytics/funnel", R"({"steps":[{"event":"Home"}],"window":"7d"})",
        "steps"},
       {"POST", "/api/v1/analytics/funnel",

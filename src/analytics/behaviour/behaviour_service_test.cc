@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <sstream>
@@ -289,6 +290,7 @@ TEST_F(BehaviourServiceTest, FunnelBreaksDownByCustomerAttributeAndReadsNumericP
   FunnelQuery query;
   query.steps = {{"View", {{"properties.size", "42"}, {"properties.gift", "1"}}}, {"Buy", {}}};
   query.breakdown = "country";
+  query.min_group_size = 1;  // every value listed: this test is about the attribute and the filters
 
   auto result = Service().Funnel(query);
 
@@ -354,6 +356,86 @@ TEST_F(BehaviourServiceTest, FunnelPropertyBreakdownFoldsSmallGroupsIntoOther) {
   }
 }
 
+// A customer-attribute breakdown (country, city, gender) folds small groups like a property one: the
+// one customer in a small city must not show as its own row. Expected rows are derived from the
+// generated counts for each attribute and several minimum sizes, not written out.
+TEST_F(BehaviourServiceTest, FunnelAttributeBreakdownsFoldSmallGroupsIntoOther) {
+  struct Group {
+    const char* country;
+    const char* city;
+    const char* gender;
+    int count;
+  };
+  const std::vector<Group> groups = {{"CN", "上海", "female", 7},
+                                     {"CN", "杭州", "male", 5},
+                                     {"GB", "Leeds", "male", 3},
+                                     {"US", "Boston", "other", 1},
+                                     {"", "", "", 2}};
+  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
+    int n = 0;
+    for (const auto& g : groups) {
+      for (int i = 0; i < g.count; ++i) {
+        storage::CustomerRecord c;
+        c.country = g.country;
+        c.city = g.city;
+        c.gender = g.gender;
+        c.created_at = c.updated_at = FromUnixMillis(0);
+        ASSIGN_OR_RETURN(CustomerId id, txn.InsertCustomer(c));
+        storage::EventRecord ev{
+            .customer = id,
+            .message_id = "m" + std::to_string(++n),
+            .type = "track",
+            .name = "View",
+            .properties_json = "{}",
+            .timestamp = *ParseIso8601("2011-06-01T10:00:00Z") + std::chrono::minutes(n)};
+        ev.received_at = ev.timestamp;
+        RETURN_IF_ERROR(txn.InsertEvent(ev));
+      }
+    }
+    return Ok();
+  }));
+
+  for (const std::string attribute : {"country", "city", "gender"}) {
+    std::map<std::string, int64_t> counts;
+    for (const auto& g : groups) {
+      std::string value = attribute == "country" ? g.country
+                          : attribute == "city"  ? g.city
+                                                 : g.gender;
+      counts[value.empty() ? "(none)" : value] += g.count;
+    }
+    for (int min_size : {kDefaultMinGroupSize, 1, 6, 13}) {
+      FunnelQuery query;
+      query.steps = {{"View", {}}, {"Buy", {}}};
+      query.breakdown = attribute;
+      query.min_group_size = min_size;
+      std::vector<std::pair<std::string, int64_t>> expected;
+      int64_t other = 0;
+      for (const auto& [value, count] : counts) {
+        if (count >= min_size) {
+          expected.emplace_back(value, count);
+        } else {
+          other += count;
+        }
+      }
+      std::stable_sort(expected.begin(), expected.end(),
+                       [](const auto& a, const auto& b) { return a.second > b.second; });
+      if (other > 0)
+        expected.emplace_back("(other)", other);
+
+      auto result = Service().Funnel(query);
+
+      ASSERT_OK(result);
+      std::vector<std::pair<std::string, int64_t>> shown;
+      for (const auto& row : result->breakdown) shown.emplace_back(row.value, row.steps[0].customers);
+      EXPECT_EQ(shown, expected) << attribute << " min_group_size " << min_size;
+      for (const auto& [value, customers] : shown) {
+        if (value != "(other)")
+          EXPECT_GE(customers, min_size) << attribute << " lists " << value;
+      }
+    }
+  }
+}
+
 TEST_F(BehaviourServiceTest, RejectsBadFunnelQueriesNamingTheField) {
   FunnelQuery one;
   one.steps = {{"View", {}}};
@@ -375,12 +457,15 @@ TEST_F(BehaviourServiceTest, RejectsBadFunnelQueriesNamingTheField) {
   EXPECT_FIELD_ERROR(Service().Funnel(bad_breakdown), "breakdown");
   EXPECT_FIELD_ERROR(Service().Funnel(bad_where), "steps[1].where");
   EXPECT_FIELD_ERROR(Service().Funnel(reversed), "from");
-  for (int bad : {0, -1, 1001}) {
-    FunnelQuery small = bad_where;
-    small.steps[1].where.clear();
-    small.breakdown = "properties.source";
-    small.min_group_size = bad;
-    EXPECT_FIELD_ERROR(Service().Funnel(small), "min_group_size");
+  for (const char* breakdown : {"properties.source", "country", "city", "gender", ""}) {
+    for (int bad : {0, -1, 1001, std::numeric_limits<int>::min()}) {
+      FunnelQuery small = bad_where;
+      small.steps[1].where.clear();
+      small.breakdown = breakdown;
+      small.min_group_size = bad;
+      SCOPED_TRACE(std::string(breakdown) + " " + std::to_string(bad));
+      EXPECT_FIELD_ERROR(Service().Funnel(small), "min_group_size");
+    }
   }
 }
 
