@@ -186,6 +186,68 @@ test('the funnels page draws the funnel and the paths the API computes', async (
   });
 });
 
+// The smallest group size (min_group_size) on the funnel page: with a size chosen from the API's own
+// per-city counts, the page's breakdown rows are the API's rows (no city below the size listed, the rest
+// in "(other)"), and a size the API refuses shows its reason beside the field.
+test('the funnel breakdown by city folds small groups into (other) as the API does, and shows the API\'s error for a bad size', async () => {
+  const base = { steps: [{ event: 'Product Viewed' }, { event: 'Order Completed' }], window: '7d', breakdown: 'city' };
+  const every = await post('/api/v1/analytics/funnel', { ...base, min_group_size: 1 });
+  const listed = every.breakdown.filter((b) => b.value !== '(other)').map((b) => b.steps[0].customers);
+  const sizes = [...new Set(listed)].sort((a, b) => a - b);
+  assert.ok(sizes.length >= 2, `the demo cities have groups of different sizes: ${JSON.stringify(every.breakdown)}`);
+  const minSize = sizes[Math.floor(sizes.length / 2)];
+  const folded = await post('/api/v1/analytics/funnel', { ...base, min_group_size: minSize });
+  const other = folded.breakdown.find((b) => b.value === '(other)');
+  assert.ok(other, 'some city is below the size');
+  assert.ok(other.steps[0].customers >= listed.filter((n) => n < minSize).reduce((a, n) => a + n, 0));
+  for (const b of folded.breakdown) {
+    assert.ok(b.value === '(other)' || b.steps[0].customers >= minSize, `${b.value} listed below ${minSize}`);
+  }
+  assert.equal(folded.breakdown.reduce((a, b) => a + b.steps[0].customers, 0), folded.steps[0].customers);
+  const refusals = {};
+  for (const bad of ['0', '2.5', '1001']) {
+    const r = await call('POST', '/api/v1/analytics/funnel', { ...base, min_group_size: Number(bad) });
+    assert.equal(r.status, 400, r.text);
+    refusals[bad] = r.json.errors.find((e) => e.field === 'min_group_size').reason;
+  }
+
+  await withPage('funnel-min-group-size', async (page) => {
+    await signIn(page);
+    await open(page, '/analytics/funnels');
+    await page.getByTestId('funnel-form').waitFor();
+    while ((await page.getByTestId('funnel-step').count()) > 2) {
+      await page.getByTestId('funnel-step-remove').last().click();
+    }
+    const events = page.getByTestId('funnel-step-event');
+    await events.nth(0).fill('Product Viewed');
+    await events.nth(1).fill('Order Completed');
+    await page.getByTestId('funnel-window').fill('7d');
+    await page.getByTestId('funnel-breakdown-key').fill('city');
+    await page.getByTestId('funnel-min-group-size').fill(String(minSize));
+    await page.getByTestId('funnel-run').click();
+    await page.getByTestId('funnel-breakdown').waitFor();
+    assert.deepEqual(await dataset(page, '[data-testid=breakdown-row]', 'value'), folded.breakdown.map((b) => b.value));
+    assert.deepEqual(await dataset(page, '[data-testid=breakdown-row]', 'customers'), folded.breakdown.map((b) => String(b.steps[0].customers)));
+    const otherRow = page.locator('[data-testid=breakdown-row][data-value="(other)"] th');
+    assert.equal(await otherRow.textContent(), '（其他）');
+
+    for (const [bad, reason] of Object.entries(refusals)) {
+      await page.getByTestId('funnel-min-group-size').fill(bad);
+      await page.getByTestId('funnel-run').click();
+      const error = page.getByTestId('funnel-min-group-size-error');
+      await error.filter({ hasText: reason }).waitFor();
+      assert.equal(await page.getByTestId('funnel-min-group-size').getAttribute('aria-invalid'), 'true');
+      assert.equal(await page.getByTestId('funnel-result').count(), 0, `no result for ${bad}`);
+    }
+    // A good size again: the error goes and the API's rows come back.
+    await page.getByTestId('funnel-min-group-size').fill(String(minSize));
+    await page.getByTestId('funnel-run').click();
+    await page.getByTestId('funnel-breakdown').waitFor();
+    assert.equal(await page.getByTestId('funnel-min-group-size-error').count(), 0);
+    assert.deepEqual(await dataset(page, '[data-testid=breakdown-row]', 'value'), folded.breakdown.map((b) => b.value));
+  });
+});
+
 test('the segment builder marks a rule error at line:column, counts a good rule live and saves it', async () => {
   const bad = 'country = "CN" and\n  totl_spend > 5';
   const badAnswer = await call('POST', '/api/v1/segments/preview', { rule: bad });
