@@ -121,8 +121,8 @@ TEST_F(BehaviourApiTest, CohortsCountAMonthOnceItIsComplete) {
 }
 
 // Every breakdown folds values held by fewer step-1 customers than min_group_size (default 5) into
-// "(other)". Three customers walk Home → …: all viewed "shoes"; Ann and Cy are in CN, Bob in GB; none has a
-// city or gender, so "(none)" is one group of three.
+// "(other)". Three customers walk Home → …: all viewed "shoes"; Ann and Cy are in CN, Bob in GB;
+// none has a city or gender, so "(none)" is one group of three.
 TEST_F(BehaviourApiTest, FunnelBreakdownsFoldGroupsBelowTheMinimumSize) {
   struct Case {
     const char* breakdown;
@@ -141,10 +141,10 @@ TEST_F(BehaviourApiTest, FunnelBreakdownsFoldGroupsBelowTheMinimumSize) {
       {"gender", "4", {{"(other)", 3}}},
   };
   for (const auto& c : cases) {
-    std::string body = std::string(R"({"steps":[{"event":"Home"},{"event":"Buy"}],"window":"1d",)") +
-                       R"("as_of":"2011-07-01T00:00:00Z","breakdown":")" + c.breakdown + "\"" +
-                       (*c.min_group_size ? std::string(R"(,"min_group_size":)") + c.min_group_size : "") +
-                       "}";
+    std::string body =
+        std::string(R"({"steps":[{"event":"Home"},{"event":"Buy"}],"window":"1d",)") +
+        R"("as_of":"2011-07-01T00:00:00Z","breakdown":")" + c.breakdown + "\"" +
+        (*c.min_group_size ? std::string(R"(,"min_group_size":)") + c.min_group_size : "") + "}";
 
     HttpResponse r = Api("POST", "/api/v1/analytics/funnel", body);
 
@@ -272,14 +272,15 @@ TEST_F(BehaviourApiTest, BadInputIs400NamingTheField) {
 TEST_F(BehaviourApiTest, BadMinGroupSizeIs400NamingItWithEveryBreakdown) {
   for (const char* breakdown : {"", "properties.category", "country", "city", "gender"}) {
     for (const char* bad : {"0", "-3", "2.5", "1001", "true", "\"5\"", "4294967301"}) {
-      std::string body = std::string(R"({"steps":[{"event":"Home"},{"event":"Buy"}],"min_group_size":)") +
-                         bad + (*breakdown ? std::string(R"(,"breakdown":")") + breakdown + "\"" : "") +
-                         "}";
+      std::string body =
+          std::string(R"({"steps":[{"event":"Home"},{"event":"Buy"}],"min_group_size":)") + bad +
+          (*breakdown ? std::string(R"(,"breakdown":")") + breakdown + "\"" : "") + "}";
 
       HttpResponse r = Api("POST", "/api/v1/analytics/funnel", body);
 
       EXPECT_EQ(r.status, 400) << body << " " << r.body;
-      EXPECT_NE(r.body.find(R"("field":"min_group_size")"), std::string::npos) << body << " " << r.body;
+      EXPECT_NE(r.body.find(R"("field":"min_group_size")"), std::string::npos)
+          << body << " " << r.body;
     }
   }
 }

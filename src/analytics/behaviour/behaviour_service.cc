@@ -113,8 +113,8 @@ Result<FunnelResult> BehaviourService::Funnel(const FunnelQuery& query) const {
     } else {
       return Error::InvalidField("breakdown", "must be properties.<key>, country, city or gender");
     }
-    // Every breakdown folds small groups: a free-form value (a coupon code) names one person, and so
-    // does a customer attribute held by few (the one customer in a small city, or of a rare gender).
+    // Every breakdown folds small groups: a free-form value (a coupon code) names one person, and
+    // so does an attribute held by few (the one customer in a small city, or of a rare gender).
     spec.min_group_size = query.min_group_size;
   }
   FunnelCalculator calculator(spec);

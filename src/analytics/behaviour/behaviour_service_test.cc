@@ -356,8 +356,8 @@ TEST_F(BehaviourServiceTest, FunnelPropertyBreakdownFoldsSmallGroupsIntoOther) {
   }
 }
 
-// A customer-attribute breakdown (country, city, gender) folds small groups like a property one: the
-// one customer in a small city must not show as its own row. Expected rows are derived from the
+// A customer-attribute breakdown (country, city, gender) folds small groups like a property one:
+// the one customer in a small city must not show as its own row. Expected rows are derived from the
 // generated counts for each attribute and several minimum sizes, not written out.
 TEST_F(BehaviourServiceTest, FunnelAttributeBreakdownsFoldSmallGroupsIntoOther) {
   struct Group {
@@ -426,7 +426,8 @@ TEST_F(BehaviourServiceTest, FunnelAttributeBreakdownsFoldSmallGroupsIntoOther) 
 
       ASSERT_OK(result);
       std::vector<std::pair<std::string, int64_t>> shown;
-      for (const auto& row : result->breakdown) shown.emplace_back(row.value, row.steps[0].customers);
+      for (const auto& row : result->breakdown)
+        shown.emplace_back(row.value, row.steps[0].customers);
       EXPECT_EQ(shown, expected) << attribute << " min_group_size " << min_size;
       for (const auto& [value, customers] : shown) {
         if (value != "(other)")
