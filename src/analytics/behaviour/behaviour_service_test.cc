@@ -419,19 +419,22 @@ TEST_F(BehaviourServiceTest, FunnelAttributeBreakdownsFoldSmallGroupsIntoOther) 
       }
       std::stable_sort(expected.begin(), expected.end(),
                        [](const auto& a, const auto& b) { return a.second > b.second; });
-      if (other > 0)
+      if (other > 0) {
         expected.emplace_back("(other)", other);
+      }
 
       auto result = Service().Funnel(query);
 
       ASSERT_OK(result);
       std::vector<std::pair<std::string, int64_t>> shown;
-      for (const auto& row : result->breakdown)
+      for (const auto& row : result->breakdown) {
         shown.emplace_back(row.value, row.steps[0].customers);
+      }
       EXPECT_EQ(shown, expected) << attribute << " min_group_size " << min_size;
       for (const auto& [value, customers] : shown) {
-        if (value != "(other)")
+        if (value != "(other)") {
           EXPECT_GE(customers, min_size) << attribute << " lists " << value;
+        }
       }
     }
   }

@@ -178,8 +178,9 @@ TEST(FunnelCalculator, MergesCustomerAttributesBelowTheMinimumGroupSizeIntoOther
   spec.breakdown_key = "city";
   spec.min_group_size = 2;
   FunnelCalculator f(spec);
-  for (int i = 0; i < 3; ++i)
+  for (int i = 0; i < 3; ++i) {
     f.AddCustomer(Seq({{0, "View", nullptr}, {1, "Buy", nullptr}}), "上海");
+  }
   f.AddCustomer(Seq({{0, "View", nullptr}}), "Leeds");
   f.AddCustomer(Seq({{0, "View", nullptr}, {1, "Buy", nullptr}}), "");
 
