@@ -80,7 +80,8 @@ class BehaviourApiTest : public test::ServedRuntimeTest {
   // (value, step-1 customers) of each breakdown row of a funnel answer.
   Rows BreakdownRows(const std::string& body) {
     Rows out;
-    for (auto row : parser_.parse(body).value()["breakdown"].get_array().value()) {
+    simdjson::dom::array rows = parser_.parse(body).value()["breakdown"].get_array().value();
+    for (auto row : rows) {
       out.emplace_back(std::string(row["value"].get_string().value()),
                        row["steps"].at(0)["customers"].get_int64().value());
     }
