@@ -43,6 +43,38 @@ std::string RunCommand(const std::string& command) {
   return out;
 }
 
+using Rows = std::vector<std::pair<std::string, int64_t>>;
+
+// The breakdown rows a funnel should show for step-1 customers per value (`counts`, "(none)" for a
+// missing value): values with at least `min_size` customers, most first (ties by value, as the map
+// orders them), then one "(other)" row with the rest. Derived from the counts, not written out.
+Rows ExpectedRows(const std::map<std::string, int64_t>& counts, int min_size) {
+  Rows expected;
+  int64_t other = 0;
+  for (const auto& [value, count] : counts) {
+    if (count >= min_size) {
+      expected.emplace_back(value, count);
+    } else {
+      other += count;
+    }
+  }
+  std::stable_sort(expected.begin(), expected.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (other > 0) {
+    expected.emplace_back("(other)", other);
+  }
+  return expected;
+}
+
+// (value, step-1 customers) of each breakdown row.
+Rows ShownRows(const FunnelResult& result) {
+  Rows shown;
+  for (const auto& row : result.breakdown) {
+    shown.emplace_back(row.value, row.steps[0].customers);
+  }
+  return shown;
+}
+
 class BehaviourServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -330,29 +362,18 @@ TEST_F(BehaviourServiceTest, FunnelPropertyBreakdownFoldsSmallGroupsIntoOther) {
   query.steps = {{"View", {}}, {"Buy", {}}};
   query.breakdown = "properties.source";
 
+  std::map<std::string, int64_t> counts;
+  for (const auto& [source, count] : sources) {
+    counts[source.empty() ? "(none)" : source] += count;
+  }
+
   for (int min_size : {kDefaultMinGroupSize, 1, 8}) {
     query.min_group_size = min_size;
-    std::vector<std::pair<std::string, int64_t>> expected;
-    int64_t other = 0;
-    for (const auto& [source, count] : sources) {
-      std::string value = source.empty() ? "(none)" : source;
-      if (count >= min_size) {
-        expected.emplace_back(value, count);
-      } else {
-        other += count;
-      }
-    }
-    std::stable_sort(expected.begin(), expected.end(),
-                     [](const auto& a, const auto& b) { return a.second > b.second; });
-    if (other > 0)
-      expected.emplace_back("(other)", other);
 
     auto result = Service().Funnel(query);
 
     ASSERT_OK(result);
-    std::vector<std::pair<std::string, int64_t>> shown;
-    for (const auto& row : result->breakdown) shown.emplace_back(row.value, row.steps[0].customers);
-    EXPECT_EQ(shown, expected) << "min_group_size " << min_size;
+    EXPECT_EQ(ShownRows(*result), ExpectedRows(counts, min_size)) << "min_group_size " << min_size;
   }
 }
 
@@ -408,29 +429,13 @@ TEST_F(BehaviourServiceTest, FunnelAttributeBreakdownsFoldSmallGroupsIntoOther) 
       query.steps = {{"View", {}}, {"Buy", {}}};
       query.breakdown = attribute;
       query.min_group_size = min_size;
-      std::vector<std::pair<std::string, int64_t>> expected;
-      int64_t other = 0;
-      for (const auto& [value, count] : counts) {
-        if (count >= min_size) {
-          expected.emplace_back(value, count);
-        } else {
-          other += count;
-        }
-      }
-      std::stable_sort(expected.begin(), expected.end(),
-                       [](const auto& a, const auto& b) { return a.second > b.second; });
-      if (other > 0) {
-        expected.emplace_back("(other)", other);
-      }
 
       auto result = Service().Funnel(query);
 
       ASSERT_OK(result);
-      std::vector<std::pair<std::string, int64_t>> shown;
-      for (const auto& row : result->breakdown) {
-        shown.emplace_back(row.value, row.steps[0].customers);
-      }
-      EXPECT_EQ(shown, expected) << attribute << " min_group_size " << min_size;
+      Rows shown = ShownRows(*result);
+      EXPECT_EQ(shown, ExpectedRows(counts, min_size))
+          << attribute << " min_group_size " << min_size;
       for (const auto& [value, customers] : shown) {
         if (value != "(other)") {
           EXPECT_GE(customers, min_size) << attribute << " lists " << value;
