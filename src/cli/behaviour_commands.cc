@@ -182,8 +182,9 @@ BehaviourCommands::BehaviourCommands(CLI::App& cli, const std::function<void(CLI
   i.funnel->add_option("--from", i.from, "ISO 8601: step-1 events at or after");
   i.funnel->add_option("--to", i.to, "ISO 8601: step-1 events before");
   i.funnel->add_option("--breakdown", i.breakdown, "properties.KEY, country, city or gender");
-  i.funnel->add_option("--min-group-size", i.min_group_size,
-                       "properties.KEY values with fewer step-1 customers go to (other)")
+  i.funnel
+      ->add_option("--min-group-size", i.min_group_size,
+                   "breakdown values with fewer step-1 customers go to (other)")
       ->capture_default_str()
       ->check(CLI::Range(1, bh::kMaxMinGroupSize));
   i.funnel->add_option("--as-of", i.as_of, "ISO 8601 time: ignore later events (default now)");

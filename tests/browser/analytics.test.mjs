@@ -4,88 +4,14 @@
 // chunk), and the segment builder shows a rule error at its line:column, the live count of a good
 // rule, and a saved segment in the list.
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
 
-import { launchConsoleBrowser } from '../js/browser.mjs';
-import { apiClient, requireBinary, requireConsoleBuild, startServer } from '../js/server.mjs';
+import { consoleSuite, dataset } from '../js/console.mjs';
+import { totp } from '../js/totp.mjs';
 
-
-let server;
-let api;
-let browser;
-let context;
-
-before(async () => {
-  requireBinary();
-  requireConsoleBuild();
-  server = await startServer({ demo: { customers: 200, seed: 11 } });
-  api = await apiClient(server);
-  browser = await launchConsoleBrowser({ timeoutMs: 15_000, timezoneId: 'Asia/Shanghai' });
-  context = browser.context;
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function call(method, pathAndQuery, body) {
-  const response = await fetch(`${server.baseUrl}${pathAndQuery}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${api.token}`,
-      Accept: 'application/json',
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : null, text };
-}
-
-async function post(pathAndQuery, body) {
-  const r = await call('POST', pathAndQuery, body);
-  assert.ok(r.status >= 200 && r.status < 300, `POST ${pathAndQuery}: HTTP ${r.status} ${r.text}`);
-  return r.json;
-}
-
-async function withPage(name, scenario) {
-  const page = await context.newPage();
-  const pageErrors = [];
-  page.on('pageerror', (err) => pageErrors.push(err));
-  try {
-    await scenario(page);
-    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
-  } catch (err) {
-    const dir = await mkdtemp(path.join(tmpdir(), 'panorama-browser-failure-'));
-    const file = path.join(dir, `${name}.png`);
-    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-    const where = `screenshot: ${file}\nURL: ${page.url()}`;
-    err.message += `\n${where}`;
-    if (typeof err.stack === 'string') {
-      err.stack += `\n${where}`;
-    }
-    throw err;
-  } finally {
-    await page.close();
-  }
-}
-
-async function signIn(page) {
-  await page.goto(`${server.baseUrl}/`);
-  await page.getByTestId('login-username').fill(server.adminUsername);
-  await page.getByTestId('login-password').fill(server.adminPassword);
-  await page.getByTestId('login-submit').click();
-  await page.locator('[data-testid=customers-page] h1').waitFor();
-}
-
-async function open(page, hash) {
-  await page.goto(`${server.baseUrl}/#${hash}`);
-}
+const suite = consoleSuite({ server: { demo: { customers: 200, seed: 11 } }, timeoutMs: 15_000, timezoneId: 'Asia/Shanghai' });
+const { call, post, withPage, signIn, open } = suite;
 
 // ECharts draws into a <canvas> it creates inside the container once the lazy chunk has loaded.
 async function assertChartDrawn(page, testid) {
@@ -123,16 +49,13 @@ function sankeyOf(paths) {
   return { nodes: [...nodes], links: [...links].map(([key, value]) => `${key} = ${value}`) };
 }
 
-const dataset = (page, selector, key) =>
-  page.locator(selector).evaluateAll((els, k) => els.map((el) => el.dataset[k]), key);
-
 function monthOf(date, delta) {
   const d = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + delta, 1));
   return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
 test('the RFM page draws the R×F heatmap and shows the API figures, in Chinese and English', async () => {
-  const rfm = await api.get('/api/v1/rfm');
+  const rfm = await suite.api.get('/api/v1/rfm');
   assert.equal(rfm.grid.length, 25);
   assert.ok(rfm.scored > 0, 'the demo data has customers with orders');
 
@@ -160,7 +83,7 @@ test('the RFM page draws the R×F heatmap and shows the API figures, in Chinese 
       assert.equal(await page.locator('[data-testid=rfm-segment-row][data-segment=Champions] td').first().textContent(), '冠军客户');
     }
     // The admin may edit the score map: one editable row per rule.
-    const map = await api.get('/api/v1/rfm/score-map');
+    const map = await suite.api.get('/api/v1/rfm/score-map');
     assert.equal(await page.getByTestId('map-rule').count(), map.rules.length);
 
     await page.getByTestId('lang-en').click();
@@ -175,7 +98,7 @@ test('the RFM page draws the R×F heatmap and shows the API figures, in Chinese 
 });
 
 test('the lifecycle page shows the six stages as the API counts them and the history chart', async () => {
-  const lifecycle = await api.get('/api/v1/lifecycle');
+  const lifecycle = await suite.api.get('/api/v1/lifecycle');
   await withPage('lifecycle', async (page) => {
     await signIn(page);
     await open(page, '/analytics/lifecycle');
@@ -195,7 +118,7 @@ test('the cohorts page shows the retention triangle of the API', async () => {
   const now = new Date();
   const from = monthOf(now, -23);
   const to = monthOf(now, 0);
-  const cohorts = await api.get(`/api/v1/analytics/cohorts?from=${from}&to=${to}&months=12`);
+  const cohorts = await suite.api.get(`/api/v1/analytics/cohorts?from=${from}&to=${to}&months=12`);
   assert.ok(cohorts.cohorts.length > 0, 'the demo data has first orders in the last two years');
 
   await withPage('cohorts', async (page) => {
@@ -224,7 +147,7 @@ test('the funnels page draws the funnel and the paths the API computes', async (
   const request = { steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }, { event: 'Order Completed' }], window: '7d' };
   const funnel = await post('/api/v1/analytics/funnel', request);
   assert.ok(funnel.steps[0].customers > 0, 'the demo data has product views');
-  const paths = await api.get('/api/v1/analytics/paths?from_event=Product%20Viewed&to_event=Order%20Completed&max_steps=5&limit=10&window=7d');
+  const paths = await suite.api.get('/api/v1/analytics/paths?from_event=Product%20Viewed&to_event=Order%20Completed&max_steps=5&limit=10&window=7d');
 
   await withPage('funnels', async (page) => {
     await signIn(page);
@@ -260,6 +183,68 @@ test('the funnels page draws the funnel and the paths the API computes', async (
       assert.deepEqual(series.data.map((n) => n.name).sort(), expected.nodes.sort());
       assert.deepEqual(series.links.map((l) => `${l.source} → ${l.target} = ${l.value}`).sort(), expected.links.sort());
     }
+  });
+});
+
+// The smallest group size (min_group_size) on the funnel page: with a size chosen from the API's own
+// per-city counts, the page's breakdown rows are the API's rows (no city below the size listed, the rest
+// in "(other)"), and a size the API refuses shows its reason beside the field.
+test('the funnel breakdown by city folds small groups into (other) as the API does, and shows the API\'s error for a bad size', async () => {
+  const base = { steps: [{ event: 'Product Viewed' }, { event: 'Order Completed' }], window: '7d', breakdown: 'city' };
+  const every = await post('/api/v1/analytics/funnel', { ...base, min_group_size: 1 });
+  const listed = every.breakdown.filter((b) => b.value !== '(other)').map((b) => b.steps[0].customers);
+  const sizes = [...new Set(listed)].sort((a, b) => a - b);
+  assert.ok(sizes.length >= 2, `the demo cities have groups of different sizes: ${JSON.stringify(every.breakdown)}`);
+  const minSize = sizes[Math.floor(sizes.length / 2)];
+  const folded = await post('/api/v1/analytics/funnel', { ...base, min_group_size: minSize });
+  const other = folded.breakdown.find((b) => b.value === '(other)');
+  assert.ok(other, 'some city is below the size');
+  assert.ok(other.steps[0].customers >= listed.filter((n) => n < minSize).reduce((a, n) => a + n, 0));
+  for (const b of folded.breakdown) {
+    assert.ok(b.value === '(other)' || b.steps[0].customers >= minSize, `${b.value} listed below ${minSize}`);
+  }
+  assert.equal(folded.breakdown.reduce((a, b) => a + b.steps[0].customers, 0), folded.steps[0].customers);
+  const refusals = {};
+  for (const bad of ['0', '2.5', '1001']) {
+    const r = await call('POST', '/api/v1/analytics/funnel', { ...base, min_group_size: Number(bad) });
+    assert.equal(r.status, 400, r.text);
+    refusals[bad] = r.json.errors.find((e) => e.field === 'min_group_size').reason;
+  }
+
+  await withPage('funnel-min-group-size', async (page) => {
+    await signIn(page);
+    await open(page, '/analytics/funnels');
+    await page.getByTestId('funnel-form').waitFor();
+    while ((await page.getByTestId('funnel-step').count()) > 2) {
+      await page.getByTestId('funnel-step-remove').last().click();
+    }
+    const events = page.getByTestId('funnel-step-event');
+    await events.nth(0).fill('Product Viewed');
+    await events.nth(1).fill('Order Completed');
+    await page.getByTestId('funnel-window').fill('7d');
+    await page.getByTestId('funnel-breakdown-key').fill('city');
+    await page.getByTestId('funnel-min-group-size').fill(String(minSize));
+    await page.getByTestId('funnel-run').click();
+    await page.getByTestId('funnel-breakdown').waitFor();
+    assert.deepEqual(await dataset(page, '[data-testid=breakdown-row]', 'value'), folded.breakdown.map((b) => b.value));
+    assert.deepEqual(await dataset(page, '[data-testid=breakdown-row]', 'customers'), folded.breakdown.map((b) => String(b.steps[0].customers)));
+    const otherRow = page.locator('[data-testid=breakdown-row][data-value="(other)"] th');
+    assert.equal(await otherRow.textContent(), '（其他）');
+
+    for (const [bad, reason] of Object.entries(refusals)) {
+      await page.getByTestId('funnel-min-group-size').fill(bad);
+      await page.getByTestId('funnel-run').click();
+      const error = page.getByTestId('funnel-min-group-size-error');
+      await error.filter({ hasText: reason }).waitFor();
+      assert.equal(await page.getByTestId('funnel-min-group-size').getAttribute('aria-invalid'), 'true');
+      assert.equal(await page.getByTestId('funnel-result').count(), 0, `no result for ${bad}`);
+    }
+    // A good size again: the error goes and the API's rows come back.
+    await page.getByTestId('funnel-min-group-size').fill(String(minSize));
+    await page.getByTestId('funnel-run').click();
+    await page.getByTestId('funnel-breakdown').waitFor();
+    assert.equal(await page.getByTestId('funnel-min-group-size-error').count(), 0);
+    assert.deepEqual(await dataset(page, '[data-testid=breakdown-row]', 'value'), folded.breakdown.map((b) => b.value));
   });
 });
 
@@ -303,13 +288,13 @@ test('the segment builder marks a rule error at line:column, counts a good rule 
     await page.getByTestId('segment-page').waitFor();
     const id = /#\/segments\/(\d+)$/.exec(page.url())?.[1];
     assert.ok(id, page.url());
-    const saved = await api.get(`/api/v1/segments/${id}`);
+    const saved = await suite.api.get(`/api/v1/segments/${id}`);
     assert.equal(saved.name, name);
     assert.equal(saved.rule, good);
     assert.equal(saved.size, goodAnswer.size);
     assert.equal(await page.getByTestId('segment-size-value').textContent(), new Intl.NumberFormat('zh-CN').format(saved.size));
 
-    const members = await api.get(`/api/v1/segments/${id}/members?limit=25`);
+    const members = await suite.api.get(`/api/v1/segments/${id}/members?limit=25`);
     if (members.data.length > 0) {
       await page.getByTestId('members-table').waitFor();
       assert.deepEqual(await dataset(page, '[data-testid=member-row]', 'customerId'), members.data.map((m) => String(m.id)));
@@ -328,7 +313,7 @@ test('the segment builder marks a rule error at line:column, counts a good rule 
 test('the segment list shows the overlap of selected segments and combines them', async () => {
   const a = await post('/api/v1/segments', { name: `Buyers ${Date.now()}`, rule: 'order_count >= 1' });
   const b = await post('/api/v1/segments', { name: `Viewers ${Date.now()}`, rule: 'did "Product Viewed"' });
-  const overlap = await api.get(`/api/v1/segments/overlap?ids=${a.id},${b.id}`);
+  const overlap = await suite.api.get(`/api/v1/segments/overlap?ids=${a.id},${b.id}`);
   const minus = await post('/api/v1/segments/combine', { op: 'minus', segments: [a.id, b.id] });
 
   await withPage('segment-overlap', async (page) => {
@@ -357,8 +342,8 @@ test('the segment list shows the overlap of selected segments and combines them'
     const saved = await download.path();
     // (fetch's text() drops a UTF-8 byte-order mark, which the file may start with for Excel)
     const csv = (await readFile(saved, 'utf8')).replace(/^\uFEFF/, '');
-    const fromApi = await fetch(`${server.baseUrl}/api/v1/segments/${a.id}/export?format=csv`, {
-      headers: { Authorization: `Bearer ${api.token}` },
+    const fromApi = await fetch(`${suite.server.baseUrl}/api/v1/segments/${a.id}/export?format=csv`, {
+      headers: { Authorization: `Bearer ${suite.api.token}` },
     });
     assert.equal(fromApi.status, 200);
     assert.equal(csv, await fromApi.text());
@@ -367,13 +352,13 @@ test('the segment list shows the overlap of selected segments and combines them'
 });
 
 test('the 360 page shows the customer\'s RFM scores, lifecycle stage and segments', async () => {
-  const rfm = await api.get('/api/v1/rfm');
+  const rfm = await suite.api.get('/api/v1/rfm');
   assert.ok(rfm.scored > 0);
   // A customer with orders: the first member of a segment of buyers.
   const seg = await post('/api/v1/segments', { name: `Has orders ${Date.now()}`, rule: 'order_count >= 1' });
-  const members = await api.get(`/api/v1/segments/${seg.id}/members?limit=1`);
+  const members = await suite.api.get(`/api/v1/segments/${seg.id}/members?limit=1`);
   const id = members.data[0].id;
-  const view = await api.customer360(id, 5);
+  const view = await suite.api.customer360(id, 5);
 
   await withPage('c360-analytics', async (page) => {
     await signIn(page);
@@ -391,31 +376,6 @@ test('the 360 page shows the customer\'s RFM scores, lifecycle stage and segment
   });
 });
 
-function base32Decode(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const c of text.replace(/=+$/, '')) {
-    value = (value << 5) | alphabet.indexOf(c);
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-// RFC 6238 (SHA-1, 6 digits, 30 s), as in mfa.test.mjs: new staff must enrol a second factor.
-function totp(secret) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
-  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
-
 // Signs a new staff member of `role` in through the API (enrolling TOTP) and returns the session (tokens in
 // the body, as for any API client; useSession hands it to the console).
 async function sessionFor(role) {
@@ -430,7 +390,7 @@ async function sessionFor(role) {
     assert.equal(access.status, 200, access.text);
   }
   const unauth = async (p, body) => {
-    const r = await fetch(`${server.baseUrl}${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(`${suite.server.baseUrl}${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     const json = await r.json();
     assert.ok(r.ok, `${p}: HTTP ${r.status} ${JSON.stringify(json)}`);
     return json;
@@ -448,9 +408,9 @@ async function sessionFor(role) {
 // in the __Host- cookies (HttpOnly, so only the browser context can set them) and the non-secret details
 // in sessionStorage.
 async function useSession(page, session) {
-  const domain = new URL(server.baseUrl).hostname;
+  const domain = new URL(suite.server.baseUrl).hostname;
   const cookie = (name, value) => ({ name, value, domain, path: '/', secure: true, httpOnly: true, sameSite: 'Strict' });
-  await context.addCookies([cookie('__Host-pn_session', session.token), cookie('__Host-pn_refresh', session.refresh_token)]);
+  await suite.context.addCookies([cookie('__Host-pn_session', session.token), cookie('__Host-pn_refresh', session.refresh_token)]);
   const { token: _token, refresh_token: _refresh, device_token: _device, ...details } = session;
   await page.evaluate((s) => sessionStorage.setItem('panorama.session', JSON.stringify(s)), { ...details, session: 'cookie' });
 }
@@ -458,11 +418,11 @@ async function useSession(page, session) {
 test('a role without analytics.read sees no analytics navigation and is sent back from its pages', async () => {
   const session = await sessionFor('support');
   assert.equal(session.user.role, 'support');
-  const denied = await fetch(`${server.baseUrl}/api/v1/rfm`, { headers: { Authorization: `Bearer ${session.token}` } });
+  const denied = await fetch(`${suite.server.baseUrl}/api/v1/rfm`, { headers: { Authorization: `Bearer ${session.token}` } });
   assert.equal(denied.status, 403);
 
   await withPage('no-analytics', async (page) => {
-    await page.goto(`${server.baseUrl}/`);
+    await page.goto(`${suite.server.baseUrl}/`);
     await useSession(page, session);
     await open(page, '/analytics/rfm');
     await page.locator('[data-testid=customers-page] h1').waitFor();
@@ -477,10 +437,10 @@ test('a custom role with analytics.read but not segments.manage sees the pages r
   const created = await call('POST', '/api/v1/roles', { name: role, permissions: ['customers.read', 'customers.read_all', 'analytics.read'] });
   assert.equal(created.status, 201, created.text);
   const session = await sessionFor(role);
-  const map = await api.get('/api/v1/rfm/score-map');
+  const map = await suite.api.get('/api/v1/rfm/score-map');
 
   await withPage('custom-role-analytics', async (page) => {
-    await page.goto(`${server.baseUrl}/`);
+    await page.goto(`${suite.server.baseUrl}/`);
     await useSession(page, session);
     await open(page, '/analytics/rfm');
     await page.getByTestId('rfm-page').waitFor();

@@ -5,117 +5,32 @@
 // outcome is checked through the API, not only on the page. Its own server: these tests change settings
 // the read-only page tests in analytics.test.mjs compare against.
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import ExcelJS from 'exceljs';
 
-import { launchConsoleBrowser } from '../js/browser.mjs';
-import { apiClient, requireBinary, requireConsoleBuild, startServer } from '../js/server.mjs';
+import { consoleSuite, fieldErrors } from '../js/console.mjs';
 
-let server;
-let api;
-let browser;
-let context;
+const suite = consoleSuite({ server: { demo: { customers: 200, seed: 7 } }, timeoutMs: 15_000, timezoneId: 'Asia/Shanghai' });
+const { call, post, withPage, signIn, open } = suite;
 
-before(async () => {
-  requireBinary();
-  requireConsoleBuild();
-  server = await startServer({ demo: { customers: 200, seed: 7 } });
-  api = await apiClient(server);
-  browser = await launchConsoleBrowser({ timeoutMs: 15_000, timezoneId: 'Asia/Shanghai' });
-  context = browser.context;
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function call(method, pathAndQuery, body) {
-  const response = await fetch(`${server.baseUrl}${pathAndQuery}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${api.token}`,
-      Accept: 'application/json',
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : null, text };
-}
-
-async function post(pathAndQuery, body) {
-  const r = await call('POST', pathAndQuery, body);
-  assert.ok(r.status >= 200 && r.status < 300, `POST ${pathAndQuery}: HTTP ${r.status} ${r.text}`);
-  return r.json;
-}
-
-// Every member of a segment as the admin sees them, following the cursor.
-async function allMembers(id) {
+// Every item of a cursor-paged list as the admin sees it, following the cursor.
+async function allPages(path) {
   const out = [];
   let cursor = null;
   do {
-    const page = await api.get(`/api/v1/segments/${id}/members?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const page = await suite.api.get(`${path}?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     out.push(...page.data);
     cursor = page.next_cursor;
   } while (cursor);
   return out;
 }
 
-async function allEvents(id) {
-  const out = [];
-  let cursor = null;
-  do {
-    const page = await api.get(`/api/v1/segments/${id}/events?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    out.push(...page.data);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return out;
-}
-
-async function withPage(name, scenario) {
-  const page = await context.newPage();
-  const pageErrors = [];
-  page.on('pageerror', (err) => pageErrors.push(err));
-  try {
-    await scenario(page);
-    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
-  } catch (err) {
-    const dir = await mkdtemp(path.join(tmpdir(), 'panorama-browser-failure-'));
-    const file = path.join(dir, `${name}.png`);
-    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-    const where = `screenshot: ${file}\nURL: ${page.url()}`;
-    err.message += `\n${where}`;
-    if (typeof err.stack === 'string') {
-      err.stack += `\n${where}`;
-    }
-    throw err;
-  } finally {
-    await page.close();
-  }
-}
-
-async function signIn(page) {
-  await page.goto(`${server.baseUrl}/`);
-  await page.getByTestId('login-username').fill(server.adminUsername);
-  await page.getByTestId('login-password').fill(server.adminPassword);
-  await page.getByTestId('login-submit').click();
-  await page.locator('[data-testid=customers-page] h1').waitFor();
-}
-
-async function open(page, hash) {
-  await page.goto(`${server.baseUrl}/#${hash}`);
-}
-
-const fieldErrors = (page) =>
-  page.locator('[data-testid=error-field]').evaluateAll((els) => els.map((el) => el.dataset.field));
+const allMembers = (id) => allPages(`/api/v1/segments/${id}/members`);
+const allEvents = (id) => allPages(`/api/v1/segments/${id}/events`);
 
 test('the score-map editor saves an edited rule, and a bad range shows its field error and changes nothing', async () => {
-  const before = await api.get('/api/v1/rfm/score-map');
+  const before = await suite.api.get('/api/v1/rfm/score-map');
   assert.ok(before.rules.length >= 2, JSON.stringify(before));
   const renamed = `${before.rules[0].segment} 精选`;
   const expected = structuredClone(before);
@@ -136,10 +51,10 @@ test('the score-map editor saves an edited rule, and a bad range shows its field
     await page.getByTestId('map-save').click();
     await page.getByTestId('score-map-saved').waitFor();
     assert.equal(await page.getByTestId('error').count(), 0);
-    assert.deepEqual(await api.get('/api/v1/rfm/score-map'), expected);
+    assert.deepEqual(await suite.api.get('/api/v1/rfm/score-map'), expected);
 
     // Saving recomputed the scores: the segment table is the API's report under the new map.
-    const rfm = await api.get('/api/v1/rfm');
+    const rfm = await suite.api.get('/api/v1/rfm');
     const shown = await page.locator('[data-testid=rfm-segment-row]').evaluateAll((els) => els.map((el) => el.dataset.segment));
     assert.deepEqual(shown, rfm.segments.map((s) => s.name));
 
@@ -160,7 +75,7 @@ test('the score-map editor saves an edited rule, and a bad range shows its field
     assert.deepEqual(marked, ['map-r-min', 'map-r-max']);
     // The draft keeps what was typed, so it can be corrected.
     assert.equal(await rules.nth(0).getByTestId('map-r-min').inputValue(), '4');
-    assert.deepEqual(await api.get('/api/v1/rfm/score-map'), expected);
+    assert.deepEqual(await suite.api.get('/api/v1/rfm/score-map'), expected);
 
     // Reset goes back to the stored map.
     await page.getByTestId('map-reset').click();
@@ -171,7 +86,7 @@ test('the score-map editor saves an edited rule, and a bad range shows its field
 });
 
 test('the lifecycle thresholds save, survive a reload, and an inconsistent value is refused on its field', async () => {
-  const before = await api.get('/api/v1/lifecycle/thresholds');
+  const before = await suite.api.get('/api/v1/lifecycle/thresholds');
   const expected = { ...before, loyal_min_orders: before.loyal_min_orders + 1 };
 
   await withPage('thresholds-save', async (page) => {
@@ -186,9 +101,9 @@ test('the lifecycle thresholds save, survive a reload, and an inconsistent value
     await loyal.fill(String(expected.loyal_min_orders));
     await page.getByTestId('thresholds-save').click();
     await page.getByTestId('thresholds-saved').waitFor();
-    assert.deepEqual(await api.get('/api/v1/lifecycle/thresholds'), expected);
+    assert.deepEqual(await suite.api.get('/api/v1/lifecycle/thresholds'), expected);
     // The stage counts on the page are the API's under the new thresholds.
-    const lifecycle = await api.get('/api/v1/lifecycle');
+    const lifecycle = await suite.api.get('/api/v1/lifecycle');
     assert.deepEqual(lifecycle.thresholds, expected);
     const stages = await page.locator('[data-testid=lifecycle-stages] [data-stage]').evaluateAll((els) =>
       els.map((el) => `${el.dataset.stage}=${el.dataset.customers}`));
@@ -206,7 +121,7 @@ test('the lifecycle thresholds save, survive a reload, and an inconsistent value
     assert.equal(await page.getByTestId('thresholds-saved').count(), 0);
     assert.equal(await page.getByTestId('threshold-churned_days').getAttribute('aria-invalid'), 'true');
     assert.equal(await page.getByTestId('threshold-active_days').getAttribute('aria-invalid'), null);
-    assert.deepEqual(await api.get('/api/v1/lifecycle/thresholds'), expected);
+    assert.deepEqual(await suite.api.get('/api/v1/lifecycle/thresholds'), expected);
 
     await page.reload();
     await loyal.waitFor();
@@ -259,7 +174,7 @@ test('editing a segment\'s rule (and clearing its description) updates its count
     await page.getByTestId('segment-save').click();
     await page.locator('[data-testid=segment-size-value]', { hasText: new RegExp(`^${fmt.format(preview.size)}$`) }).waitFor();
 
-    const saved = await api.get(`/api/v1/segments/${seg.id}`);
+    const saved = await suite.api.get(`/api/v1/segments/${seg.id}`);
     assert.equal(saved.rule, narrower);
     assert.equal(saved.description, '');
     assert.equal(saved.name, seg.name);
@@ -278,7 +193,7 @@ test('editing a segment\'s rule (and clearing its description) updates its count
     await page.getByTestId('segment-page').waitFor();
     assert.equal(await page.getByTestId('rule-input').inputValue(), narrower);
     assert.equal(await page.getByTestId('segment-size-value').textContent(), fmt.format(preview.size));
-    const members = await api.get(`/api/v1/segments/${seg.id}/members?limit=25`);
+    const members = await suite.api.get(`/api/v1/segments/${seg.id}/members?limit=25`);
     await page.getByTestId('members-table').waitFor();
     const shown = await page.locator('[data-testid=member-row]').evaluateAll((els) => els.map((el) => el.dataset.customerId));
     assert.deepEqual(shown, members.data.map((m) => String(m.id)));

@@ -2,81 +2,33 @@
 // in, switch language, search a customer by a Chinese name and check the 360 page shows what the
 // API returns for that customer.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launchConsoleBrowser } from '../js/browser.mjs';
-import { apiClient, requireBinary, requireConsoleBuild, startServer } from '../js/server.mjs';
+import { consoleSuite } from '../js/console.mjs';
+
+const suite = consoleSuite({ server: { demo: { customers: 300, seed: 7 } }, timezoneId: 'Asia/Shanghai' });
+const { withPage } = suite;
+// These tests look at the page right after the sign-in form is sent (a wrong password stays on it).
+const signIn = (page, password) => suite.signIn(page, { password, waitForConsole: false });
 
 const kTimelinePage = 20; // the console's timeline page size
 const kHan = /[\u3400-\u9fff]/;
-
-let server;
-let api;
-let browser;
-let context;
-
-before(async () => {
-  requireBinary();
-  requireConsoleBuild();
-  server = await startServer({ demo: { customers: 300, seed: 7 } });
-  api = await apiClient(server);
-  browser = await launchConsoleBrowser({ timeoutMs: 10_000, timezoneId: 'Asia/Shanghai' });
-  context = browser.context;
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-// Runs a browser scenario; on failure saves a full-page screenshot and names it in the error.
-async function withPage(name, scenario) {
-  const page = await context.newPage();
-  const pageErrors = [];
-  page.on('pageerror', (err) => pageErrors.push(err));
-  try {
-    await scenario(page);
-    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
-  } catch (err) {
-    const dir = await mkdtemp(path.join(tmpdir(), 'panorama-browser-failure-'));
-    const file = path.join(dir, `${name}.png`);
-    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-    const where = `screenshot: ${file}\nURL: ${page.url()}`;
-    err.message += `\n${where}`;
-    if (typeof err.stack === 'string') {
-      err.stack += `\n${where}`;
-    }
-    throw err;
-  } finally {
-    await page.close();
-  }
-}
-
-async function signIn(page, password = server.adminPassword) {
-  await page.goto(`${server.baseUrl}/`);
-  await page.getByTestId('login-username').fill(server.adminUsername);
-  await page.getByTestId('login-password').fill(password);
-  await page.getByTestId('login-submit').click();
-}
 
 // A demo customer with a Chinese name that searching for that name finds on the first page and
 // that has a timeline, so the test depends on no particular generated data.
 async function pickChineseCustomer() {
   let cursor = null;
   for (let pages = 0; pages < 10; pages++) {
-    const list = await api.get(`/api/v1/customers?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const list = await suite.api.get(`/api/v1/customers?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     for (const c of list.data) {
       if (!c.name || !kHan.test(c.name)) {
         continue;
       }
-      const found = await api.searchCustomers(c.name);
+      const found = await suite.api.searchCustomers(c.name);
       if (!found.data.some((x) => x.id === c.id)) {
         continue;
       }
-      const view = await api.customer360(c.id, kTimelinePage);
+      const view = await suite.api.customer360(c.id, kTimelinePage);
       if (view.timeline.data.length > 0 && view.identities.length > 0) {
         return { customer: c, view };
       }
@@ -179,7 +131,7 @@ test('the session is an HttpOnly cookie scripts cannot read, and a change withou
       assert.doesNotMatch(seen.cookie, secret);
       assert.doesNotMatch(seen.storage, secret);
     }
-    const cookies = await context.cookies(server.baseUrl);
+    const cookies = await suite.context.cookies(suite.server.baseUrl);
     const session = cookies.find((c) => c.name === '__Host-pn_session');
     assert.ok(session?.value.startsWith('pst_'), JSON.stringify(cookies.map((c) => c.name)));
     assert.equal(session.httpOnly, true);
@@ -218,18 +170,18 @@ test('the audit page lists ledger entries and filters them like the API', async 
     );
 
     const shown = await page.locator('[data-testid=audit-row]').evaluateAll((rows) => rows.map((r) => Number(r.dataset.seq)));
-    const fromApi = await api.get('/api/v1/audit?action=session.create&limit=50');
+    const fromApi = await suite.api.get('/api/v1/audit?action=session.create&limit=50');
     assert.deepEqual(shown, fromApi.data.map((e) => e.seq));
     assert.ok(shown.length >= 2, 'the API client and this page each signed in');
   });
 });
 
 test('the 360 page shows the current consents in Chinese and English', async () => {
-  const list = await api.get('/api/v1/customers?limit=1');
+  const list = await suite.api.get('/api/v1/customers?limit=1');
   const id = list.data[0].id;
-  const put = await fetch(`${server.baseUrl}/api/v1/customers/${id}/consents`, {
+  const put = await fetch(`${suite.server.baseUrl}/api/v1/customers/${id}/consents`, {
     method: 'PUT',
-    headers: { Authorization: `Bearer ${api.token}`, 'Content-Type': 'application/json' },
+    headers: { Authorization: `Bearer ${suite.api.token}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({ source: 'console', consents: [{ purpose: 'marketing', channel: 'wechat', granted: true }] }),
   });
   assert.equal(put.status, 200, await put.text());
@@ -237,7 +189,7 @@ test('the 360 page shows the current consents in Chinese and English', async () 
   await withPage('consents', async (page) => {
     await signIn(page);
     await page.locator('[data-testid=customers-page] h1').waitFor();
-    await page.goto(`${server.baseUrl}/#/customers/${id}`);
+    await page.goto(`${suite.server.baseUrl}/#/customers/${id}`);
     const consent = page.getByTestId('consent');
     await consent.first().waitFor();
 
@@ -252,7 +204,7 @@ test('the 360 page shows the current consents in Chinese and English', async () 
     await page.getByTestId('consent-purpose').selectOption('profiling');
     await page.getByTestId('consent-grant').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=consent]').length === 2);
-    const history = await api.get(`/api/v1/customers/${id}/consents/history`);
+    const history = await suite.api.get(`/api/v1/customers/${id}/consents/history`);
     assert.ok(
       history.data.some((c) => c.purpose === 'profiling' && c.granted === true && c.source === 'console'),
       JSON.stringify(history.data),

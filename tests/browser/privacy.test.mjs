@@ -3,52 +3,20 @@
 // for the grace period and restricts the customer), then cancelled during the grace period; the API must show
 // each step's state, and the customer must still exist.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launchConsoleBrowser } from '../js/browser.mjs';
-import { apiClient, requireBinary, requireConsoleBuild, startServer } from '../js/server.mjs';
+import { consoleSuite } from '../js/console.mjs';
 
-let server;
-let api;
-let browser;
-
-before(async () => {
-  requireBinary();
-  requireConsoleBuild();
-  server = await startServer({});
-  api = await apiClient(server);
-  browser = await launchConsoleBrowser({ timeoutMs: 10_000 });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function post(pathAndQuery, body) {
-  const response = await fetch(`${server.baseUrl}${pathAndQuery}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${api.token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `POST ${pathAndQuery}: HTTP ${response.status} ${text}`);
-  return JSON.parse(text);
-}
+const suite = consoleSuite();
+const { post, withPage, signIn } = suite;
 
 test('an erase request is verified, scheduled and cancelled in the console, and the API agrees at each step', async () => {
   const customer = await post('/api/v1/customers', { name: '薛宝钗', email: 'xbc@example.cn' });
   const request = await post('/api/v1/privacy/requests', { customer_id: customer.id, kind: 'erase', jurisdiction: 'pipl' });
   assert.equal(request.verification, 'unverified');
 
-  const page = await browser.context.newPage();
-  const pageErrors = [];
-  page.on('pageerror', (err) => pageErrors.push(err));
-  try {
-    await page.goto(`${server.baseUrl}/`);
-    await page.getByTestId('login-username').fill(server.adminUsername);
-    await page.getByTestId('login-password').fill(server.adminPassword);
-    await page.getByTestId('login-submit').click();
+  await withPage('privacy-request', async (page) => {
+    await signIn(page);
     await page.getByTestId('nav-privacy').click();
     const row = page.locator(`[data-testid="privacy-row"][data-id="${request.id}"]`);
     await row.waitFor();
@@ -60,27 +28,24 @@ test('an erase request is verified, scheduled and cancelled in the console, and 
     await page.getByTestId('privacy-verify-method').selectOption('id_document');
     await page.getByTestId('privacy-verify').click();
     await page.getByTestId('privacy-detail-verification').filter({ hasText: '已核验' }).waitFor();
-    let state = await api.get(`/api/v1/privacy/requests/${request.id}`);
+    let state = await suite.api.get(`/api/v1/privacy/requests/${request.id}`);
     assert.equal(state.verification, 'verified');
     assert.equal(state.verification_method, 'id_document');
 
     await page.getByTestId('privacy-fulfil').click();
     await page.getByTestId('privacy-grace-notice').waitFor();
     assert.equal(await page.getByTestId('privacy-detail-status').textContent(), '已排期删除');
-    state = await api.get(`/api/v1/privacy/requests/${request.id}`);
+    state = await suite.api.get(`/api/v1/privacy/requests/${request.id}`);
     assert.equal(state.status, 'scheduled');
     assert.ok(state.scheduled_for, 'scheduled_for is set');
     assert.ok(await page.getByTestId('privacy-detail-scheduled').isVisible());
 
     await page.getByTestId('privacy-cancel').click();
     await page.getByTestId('privacy-detail-status').filter({ hasText: '已撤销' }).waitFor();
-    state = await api.get(`/api/v1/privacy/requests/${request.id}`);
+    state = await suite.api.get(`/api/v1/privacy/requests/${request.id}`);
     assert.equal(state.status, 'cancelled');
     assert.match(await page.getByTestId('privacy-result').textContent(), /cancelled_by/);
-    const still = await api.get(`/api/v1/customers/${customer.id}`);
+    const still = await suite.api.get(`/api/v1/customers/${customer.id}`);
     assert.equal(still.id, customer.id);
-    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
-  } finally {
-    await page.close();
-  }
+  });
 });

@@ -4,48 +4,24 @@
 // password in an accessible dialog, show the server's message for a wrong one, retry the action once after
 // the right one, and leave nothing created when the user cancels.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launchConsoleBrowser } from '../js/browser.mjs';
-import { apiClient, requireBinary, requireConsoleBuild, startServer } from '../js/server.mjs';
+import { consoleSuite } from '../js/console.mjs';
 
 const kWindowSeconds = 2;
 // Long enough past the window that the session is surely stale.
 const kStaleMs = kWindowSeconds * 1000 + 700;
 
-let server;
-let api;
-let browser;
-let context;
-
-before(async () => {
-  requireBinary();
-  requireConsoleBuild();
-  server = await startServer({ serveArgs: ['--step-up-window-seconds', String(kWindowSeconds)] });
-  api = await apiClient(server);
-  browser = await launchConsoleBrowser({ timeoutMs: 10_000 });
-  context = browser.context;
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = consoleSuite({ server: { serveArgs: ['--step-up-window-seconds', String(kWindowSeconds)] } });
 
 async function roleNames() {
-  const { data } = await api.get('/api/v1/roles');
+  const { data } = await suite.api.get('/api/v1/roles');
   return data.map((r) => r.name);
 }
 
 async function signInToRoles(page) {
-  await page.goto(`${server.baseUrl}/`);
-  await page.getByTestId('login-username').fill(server.adminUsername);
-  await page.getByTestId('login-password').fill(server.adminPassword);
-  await page.getByTestId('login-submit').click();
+  await suite.signIn(page);
   await page.getByTestId('nav-roles').click();
   await page.getByTestId('role-form').waitFor();
 }
@@ -58,20 +34,8 @@ async function submitRole(page, name) {
 
 const activeTestId = (page) => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? '');
 
-async function withPage(scenario) {
-  const page = await context.newPage();
-  const pageErrors = [];
-  page.on('pageerror', (err) => pageErrors.push(err));
-  try {
-    await scenario(page);
-    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
-  } finally {
-    await page.close();
-  }
-}
-
 test('a stale session is asked for the password; a wrong one is refused in the dialog, the right one completes the action', async () => {
-  await withPage(async (page) => {
+  await suite.withPage('stepup-password', async (page) => {
     await signInToRoles(page);
     await sleep(kStaleMs);
     await submitRole(page, 'stepup-ok');
@@ -88,7 +52,7 @@ test('a stale session is asked for the password; a wrong one is refused in the d
     assert.equal(await activeTestId(page), 'stepup-code');
     assert.ok(!(await roleNames()).includes('stepup-ok'), 'nothing created while the dialog is open');
 
-    await page.getByTestId('stepup-password').fill(`${server.adminPassword}-wrong`);
+    await page.getByTestId('stepup-password').fill(`${suite.server.adminPassword}-wrong`);
     await page.getByTestId('stepup-submit').click();
     const error = page.getByTestId('stepup-error');
     await page.waitForFunction(
@@ -97,7 +61,7 @@ test('a stale session is asked for the password; a wrong one is refused in the d
     assert.ok(await dialog.isVisible(), 'the dialog stays open after a wrong password');
     assert.ok(!(await roleNames()).includes('stepup-ok'));
 
-    await page.getByTestId('stepup-password').fill(server.adminPassword);
+    await page.getByTestId('stepup-password').fill(suite.server.adminPassword);
     await page.getByTestId('stepup-submit').click();
     await dialog.waitFor({ state: 'detached' });
     await page.getByTestId('roles-notice').waitFor();
@@ -108,7 +72,7 @@ test('a stale session is asked for the password; a wrong one is refused in the d
 });
 
 test('cancelling the dialog (Escape or the button) rejects with the original error and creates nothing', async () => {
-  await withPage(async (page) => {
+  await suite.withPage('stepup-cancel', async (page) => {
     await signInToRoles(page);
     await sleep(kStaleMs);
 
@@ -121,11 +85,11 @@ test('cancelling the dialog (Escape or the button) rejects with the original err
     await page.getByTestId('error-detail').waitFor();
     assert.match(await page.getByTestId('error-detail').textContent(), /step-up/);
 
-    await page.goto(`${server.baseUrl}/#/roles`);
+    await page.goto(`${suite.server.baseUrl}/#/roles`);
     await page.getByTestId('role-form').waitFor();
     await submitRole(page, 'stepup-cancel');
     await dialog.waitFor();
-    await page.getByTestId('stepup-password').fill(server.adminPassword);
+    await page.getByTestId('stepup-password').fill(suite.server.adminPassword);
     await page.getByTestId('stepup-cancel').click();
     await dialog.waitFor({ state: 'detached' });
 

@@ -75,6 +75,19 @@ class BehaviourApiTest : public test::ServedRuntimeTest {
     ASSERT_TRUE(seeded.has_value()) << seeded.error().message();
   }
 
+  using Rows = std::vector<std::pair<std::string, int64_t>>;
+
+  // (value, step-1 customers) of each breakdown row of a funnel answer.
+  Rows BreakdownRows(const std::string& body) {
+    Rows out;
+    simdjson::dom::array rows = parser_.parse(body).value()["breakdown"].get_array().value();
+    for (auto row : rows) {
+      out.emplace_back(std::string(row["value"].get_string().value()),
+                       row["steps"].at(0)["customers"].get_int64().value());
+    }
+    return out;
+  }
+
   std::vector<int64_t> Ints(simdjson::dom::element array) {
     std::vector<int64_t> out;
     for (auto v : array.get_array()) out.push_back(v.get_int64().value());
@@ -108,23 +121,37 @@ TEST_F(BehaviourApiTest, CohortsCountAMonthOnceItIsComplete) {
   EXPECT_EQ(std::string(doc["through"].get_string().value()), "2011-06");
 }
 
-// Three customers viewed "shoes": under the default minimum group size of 5 the value is not listed.
-TEST_F(BehaviourApiTest, FunnelPropertyBreakdownHidesGroupsBelowTheMinimumSize) {
-  const char* body = R"({"steps":[{"event":"Home"},{"event":"Buy"}],"window":"1d",
-      "breakdown":"properties.category","as_of":"2011-07-01T00:00:00Z")";
-  HttpResponse folded = Api("POST", "/api/v1/analytics/funnel", std::string(body) + "}");
-  HttpResponse listed =
-      Api("POST", "/api/v1/analytics/funnel", std::string(body) + R"(,"min_group_size":3})");
+// Every breakdown folds values held by fewer step-1 customers than min_group_size (default 5) into
+// "(other)". Three customers walk Home → …: all viewed "shoes"; Ann and Cy are in CN, Bob in GB;
+// none has a city or gender, so "(none)" is one group of three.
+TEST_F(BehaviourApiTest, FunnelBreakdownsFoldGroupsBelowTheMinimumSize) {
+  struct Case {
+    const char* breakdown;
+    const char* min_group_size;  // "" for the default
+    Rows expected;
+  };
+  const Case cases[] = {
+      {"properties.category", "", {{"(other)", 3}}},
+      {"properties.category", "3", {{"shoes", 3}}},
+      {"country", "", {{"(other)", 3}}},
+      {"country", "2", {{"CN", 2}, {"(other)", 1}}},  // Bob's GB is not named
+      {"country", "1", {{"CN", 2}, {"GB", 1}}},
+      {"city", "", {{"(other)", 3}}},
+      {"city", "1", {{"(none)", 3}}},
+      {"gender", "", {{"(other)", 3}}},
+      {"gender", "4", {{"(other)", 3}}},
+  };
+  for (const auto& c : cases) {
+    std::string body =
+        std::string(R"({"steps":[{"event":"Home"},{"event":"Buy"}],"window":"1d",)") +
+        R"("as_of":"2011-07-01T00:00:00Z","breakdown":")" + c.breakdown + "\"" +
+        (*c.min_group_size ? std::string(R"(,"min_group_size":)") + c.min_group_size : "") + "}";
 
-  ASSERT_EQ(folded.status, 200) << folded.body;
-  auto rows = parser_.parse(folded.body).value()["breakdown"].get_array().value();
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(std::string(rows.at(0)["value"].get_string().value()), "(other)");
-  EXPECT_EQ(rows.at(0)["steps"].at(0)["customers"].get_int64().value(), 3);
-  ASSERT_EQ(listed.status, 200) << listed.body;
-  auto shown = parser_.parse(listed.body).value()["breakdown"].get_array().value();
-  ASSERT_EQ(shown.size(), 1u);
-  EXPECT_EQ(std::string(shown.at(0)["value"].get_string().value()), "shoes");
+    HttpResponse r = Api("POST", "/api/v1/analytics/funnel", body);
+
+    ASSERT_EQ(r.status, 200) << body << " " << r.body;
+    EXPECT_EQ(BreakdownRows(r.body), c.expected) << body;
+  }
 }
 
 TEST_F(BehaviourApiTest, CohortsFilterByFromAndTo) {
@@ -139,7 +166,7 @@ TEST_F(BehaviourApiTest, CohortsFilterByFromAndTo) {
 TEST_F(BehaviourApiTest, FunnelCountsCustomersPerStepWithBreakdown) {
   HttpResponse r = Api("POST", "/api/v1/analytics/funnel", R"({"steps":[
       {"event":"Home","where":{"properties.category":"shoes"}},{"event":"Search"},{"event":"Buy"}],
-      "window":"1d","breakdown":"country","as_of":"2011-07-01T00:00:00Z"})");
+      "window":"1d","breakdown":"country","min_group_size":1,"as_of":"2011-07-01T00:00:00Z"})");
 
   ASSERT_EQ(r.status, 200) << r.body;
   auto doc = parser_.parse(r.body).value();
@@ -239,6 +266,23 @@ TEST_F(BehaviourApiTest, BadInputIs400NamingTheField) {
     EXPECT_EQ(r.status, 400) << c.target << " " << r.body;
     EXPECT_NE(r.body.find(std::string("\"field\":\"") + c.field + "\""), std::string::npos)
         << c.target << " " << r.body;
+  }
+}
+
+// min_group_size is a whole JSON number in 1..1000 with every breakdown (and without one).
+TEST_F(BehaviourApiTest, BadMinGroupSizeIs400NamingItWithEveryBreakdown) {
+  for (const char* breakdown : {"", "properties.category", "country", "city", "gender"}) {
+    for (const char* bad : {"0", "-3", "2.5", "1001", "true", "\"5\"", "4294967301"}) {
+      std::string body =
+          std::string(R"({"steps":[{"event":"Home"},{"event":"Buy"}],"min_group_size":)") + bad +
+          (*breakdown ? std::string(R"(,"breakdown":")") + breakdown + "\"" : "") + "}";
+
+      HttpResponse r = Api("POST", "/api/v1/analytics/funnel", body);
+
+      EXPECT_EQ(r.status, 400) << body << " " << r.body;
+      EXPECT_NE(r.body.find(R"("field":"min_group_size")"), std::string::npos)
+          << body << " " << r.body;
+    }
   }
 }
 

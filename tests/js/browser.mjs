@@ -17,14 +17,15 @@ export const kChromiumArgs = [
   '--disable-sync',
 ];
 
-// { context, close }: a persistent context in zh-CN at 1280×900 with `timeoutMs` as the default timeout.
-export async function launchConsoleBrowser({ timeoutMs = 10_000, timezoneId } = {}) {
+// { context, close }: a persistent context in `locale` (zh-CN unless given) at 1280×900 with `timeoutMs` as the
+// default timeout.
+export async function launchConsoleBrowser({ timeoutMs = 10_000, timezoneId, locale = 'zh-CN' } = {}) {
   const profileDir = await mkdtemp(path.join(tmpdir(), 'panorama-chromium-'));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: kChromium,
     headless: true,
     args: kChromiumArgs,
-    locale: 'zh-CN',
+    locale,
     ...(timezoneId ? { timezoneId } : {}),
     viewport: { width: 1280, height: 900 },
   });

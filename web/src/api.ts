@@ -326,6 +326,9 @@ export interface FunnelRequest {
   from?: string;
   to?: string;
   breakdown?: string;
+  // Breakdown values with fewer step-1 customers are merged into "(other)" (API default 5, 1..1000).
+  // The console sends what was typed (a number, or the raw text) and shows the API's verdict.
+  min_group_size?: number | string;
 }
 
 export interface FunnelStep {

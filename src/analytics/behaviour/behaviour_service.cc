@@ -105,9 +105,6 @@ Result<FunnelResult> BehaviourService::Funnel(const FunnelQuery& query) const {
         ValidPropertyPath(query.breakdown.substr(11))) {
       spec.breakdown = BreakdownKind::kProperty;
       spec.breakdown_key = query.breakdown.substr(11);
-      // Free-form values (a coupon code, an order note) can name one person; the closed customer
-      // attributes below are listed as they are.
-      spec.min_group_size = query.min_group_size;
     } else if (query.breakdown == "country" || query.breakdown == "city" ||
                query.breakdown == "gender") {
       spec.breakdown = BreakdownKind::kCustomerAttribute;
@@ -116,6 +113,9 @@ Result<FunnelResult> BehaviourService::Funnel(const FunnelQuery& query) const {
     } else {
       return Error::InvalidField("breakdown", "must be properties.<key>, country, city or gender");
     }
+    // Every breakdown folds small groups: a free-form value (a coupon code) names one person, and
+    // so does an attribute held by few (the one customer in a small city, or of a rare gender).
+    spec.min_group_size = query.min_group_size;
   }
   FunnelCalculator calculator(spec);
   for (const auto& step : spec.steps) {

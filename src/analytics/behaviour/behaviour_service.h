@@ -44,8 +44,8 @@ struct FunnelQuery {
   std::optional<Timestamp> from;
   std::optional<Timestamp> to;
   std::string breakdown;           // "", "properties.<path>", "country", "city" or "gender"
-  // A properties.<path> breakdown lists only values with at least this many step-1 customers (1..1000);
-  // rarer values are merged into "(other)".
+  // Any breakdown (properties.<path>, country, city, gender) lists only values with at least this
+  // many step-1 customers (1..1000); rarer values, "(none)" included, are merged into "(other)".
   int min_group_size = kDefaultMinGroupSize;
   std::optional<Timestamp> as_of;  // events after it are ignored; default the clock
 };

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <sstream>
@@ -40,6 +41,38 @@ std::string RunCommand(const std::string& command) {
   if (status != 0)
     out = "command failed: " + command;
   return out;
+}
+
+using Rows = std::vector<std::pair<std::string, int64_t>>;
+
+// The breakdown rows a funnel should show for step-1 customers per value (`counts`, "(none)" for a
+// missing value): values with at least `min_size` customers, most first (ties by value, as the map
+// orders them), then one "(other)" row with the rest. Derived from the counts, not written out.
+Rows ExpectedRows(const std::map<std::string, int64_t>& counts, int min_size) {
+  Rows expected;
+  int64_t other = 0;
+  for (const auto& [value, count] : counts) {
+    if (count >= min_size) {
+      expected.emplace_back(value, count);
+    } else {
+      other += count;
+    }
+  }
+  std::stable_sort(expected.begin(), expected.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (other > 0) {
+    expected.emplace_back("(other)", other);
+  }
+  return expected;
+}
+
+// (value, step-1 customers) of each breakdown row.
+Rows ShownRows(const FunnelResult& result) {
+  Rows shown;
+  for (const auto& row : result.breakdown) {
+    shown.emplace_back(row.value, row.steps[0].customers);
+  }
+  return shown;
 }
 
 class BehaviourServiceTest : public ::testing::Test {
@@ -289,6 +322,7 @@ TEST_F(BehaviourServiceTest, FunnelBreaksDownByCustomerAttributeAndReadsNumericP
   FunnelQuery query;
   query.steps = {{"View", {{"properties.size", "42"}, {"properties.gift", "1"}}}, {"Buy", {}}};
   query.breakdown = "country";
+  query.min_group_size = 1;  // every value listed: this test is about the attribute and the filters
 
   auto result = Service().Funnel(query);
 
@@ -328,29 +362,86 @@ TEST_F(BehaviourServiceTest, FunnelPropertyBreakdownFoldsSmallGroupsIntoOther) {
   query.steps = {{"View", {}}, {"Buy", {}}};
   query.breakdown = "properties.source";
 
+  std::map<std::string, int64_t> counts;
+  for (const auto& [source, count] : sources) {
+    counts[source.empty() ? "(none)" : source] += count;
+  }
+
   for (int min_size : {kDefaultMinGroupSize, 1, 8}) {
     query.min_group_size = min_size;
-    std::vector<std::pair<std::string, int64_t>> expected;
-    int64_t other = 0;
-    for (const auto& [source, count] : sources) {
-      std::string value = source.empty() ? "(none)" : source;
-      if (count >= min_size) {
-        expected.emplace_back(value, count);
-      } else {
-        other += count;
-      }
-    }
-    std::stable_sort(expected.begin(), expected.end(),
-                     [](const auto& a, const auto& b) { return a.second > b.second; });
-    if (other > 0)
-      expected.emplace_back("(other)", other);
 
     auto result = Service().Funnel(query);
 
     ASSERT_OK(result);
-    std::vector<std::pair<std::string, int64_t>> shown;
-    for (const auto& row : result->breakdown) shown.emplace_back(row.value, row.steps[0].customers);
-    EXPECT_EQ(shown, expected) << "min_group_size " << min_size;
+    EXPECT_EQ(ShownRows(*result), ExpectedRows(counts, min_size)) << "min_group_size " << min_size;
+  }
+}
+
+// A customer-attribute breakdown (country, city, gender) folds small groups like a property one:
+// the one customer in a small city must not show as its own row. Expected rows are derived from the
+// generated counts for each attribute and several minimum sizes, not written out.
+TEST_F(BehaviourServiceTest, FunnelAttributeBreakdownsFoldSmallGroupsIntoOther) {
+  struct Group {
+    const char* country;
+    const char* city;
+    const char* gender;
+    int count;
+  };
+  const std::vector<Group> groups = {{"CN", "上海", "female", 7},
+                                     {"CN", "杭州", "male", 5},
+                                     {"GB", "Leeds", "male", 3},
+                                     {"US", "Boston", "other", 1},
+                                     {"", "", "", 2}};
+  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
+    int n = 0;
+    for (const auto& g : groups) {
+      for (int i = 0; i < g.count; ++i) {
+        storage::CustomerRecord c;
+        c.country = g.country;
+        c.city = g.city;
+        c.gender = g.gender;
+        c.created_at = c.updated_at = FromUnixMillis(0);
+        ASSIGN_OR_RETURN(CustomerId id, txn.InsertCustomer(c));
+        storage::EventRecord ev{
+            .customer = id,
+            .message_id = "m" + std::to_string(++n),
+            .type = "track",
+            .name = "View",
+            .properties_json = "{}",
+            .timestamp = *ParseIso8601("2011-06-01T10:00:00Z") + std::chrono::minutes(n)};
+        ev.received_at = ev.timestamp;
+        RETURN_IF_ERROR(txn.InsertEvent(ev));
+      }
+    }
+    return Ok();
+  }));
+
+  for (const std::string attribute : {"country", "city", "gender"}) {
+    std::map<std::string, int64_t> counts;
+    for (const auto& g : groups) {
+      std::string value = attribute == "country" ? g.country
+                          : attribute == "city"  ? g.city
+                                                 : g.gender;
+      counts[value.empty() ? "(none)" : value] += g.count;
+    }
+    for (int min_size : {kDefaultMinGroupSize, 1, 6, 13}) {
+      FunnelQuery query;
+      query.steps = {{"View", {}}, {"Buy", {}}};
+      query.breakdown = attribute;
+      query.min_group_size = min_size;
+
+      auto result = Service().Funnel(query);
+
+      ASSERT_OK(result);
+      Rows shown = ShownRows(*result);
+      EXPECT_EQ(shown, ExpectedRows(counts, min_size))
+          << attribute << " min_group_size " << min_size;
+      for (const auto& [value, customers] : shown) {
+        if (value != "(other)") {
+          EXPECT_GE(customers, min_size) << attribute << " lists " << value;
+        }
+      }
+    }
   }
 }
 
@@ -375,12 +466,15 @@ TEST_F(BehaviourServiceTest, RejectsBadFunnelQueriesNamingTheField) {
   EXPECT_FIELD_ERROR(Service().Funnel(bad_breakdown), "breakdown");
   EXPECT_FIELD_ERROR(Service().Funnel(bad_where), "steps[1].where");
   EXPECT_FIELD_ERROR(Service().Funnel(reversed), "from");
-  for (int bad : {0, -1, 1001}) {
-    FunnelQuery small = bad_where;
-    small.steps[1].where.clear();
-    small.breakdown = "properties.source";
-    small.min_group_size = bad;
-    EXPECT_FIELD_ERROR(Service().Funnel(small), "min_group_size");
+  for (const char* breakdown : {"properties.source", "country", "city", "gender", ""}) {
+    for (int bad : {0, -1, 1001, std::numeric_limits<int>::min()}) {
+      FunnelQuery small = bad_where;
+      small.steps[1].where.clear();
+      small.breakdown = breakdown;
+      small.min_group_size = bad;
+      SCOPED_TRACE(std::string(breakdown) + " " + std::to_string(bad));
+      EXPECT_FIELD_ERROR(Service().Funnel(small), "min_group_size");
+    }
   }
 }
 

@@ -30,8 +30,9 @@ struct FunnelSpec {
   BreakdownKind breakdown = BreakdownKind::kNone;
   std::string breakdown_key;  // property path of the step-1 event, or country | city | gender
   int breakdown_top = 20;     // values listed; the rest are merged into "(other)"
-  // Values with fewer step-1 customers than this are merged into "(other)" before the top values are
-  // chosen, so a rare value (which can single a person out) is never listed. 1: every value may show.
+  // Values (property or customer attribute) with fewer step-1 customers than this are merged into
+  // "(other)" before the top values are chosen, so a rare value (which can single a person out) is
+  // never listed. 1: every value may show.
   int min_group_size = 1;
 };
 

@@ -172,5 +172,26 @@ TEST(FunnelCalculator, AllValuesBelowTheMinimumLeaveOnlyOther) {
   EXPECT_EQ(Counts(r.breakdown[0].steps), (std::vector<int64_t>{2, 1}));
 }
 
+TEST(FunnelCalculator, MergesCustomerAttributesBelowTheMinimumGroupSizeIntoOther) {
+  FunnelSpec spec = Spec({"View", "Buy"});
+  spec.breakdown = BreakdownKind::kCustomerAttribute;
+  spec.breakdown_key = "city";
+  spec.min_group_size = 2;
+  FunnelCalculator f(spec);
+  for (int i = 0; i < 3; ++i) {
+    f.AddCustomer(Seq({{0, "View", nullptr}, {1, "Buy", nullptr}}), "上海");
+  }
+  f.AddCustomer(Seq({{0, "View", nullptr}}), "Leeds");
+  f.AddCustomer(Seq({{0, "View", nullptr}, {1, "Buy", nullptr}}), "");
+
+  FunnelResult r = f.Finish();
+
+  ASSERT_EQ(r.breakdown.size(), 2u);
+  EXPECT_EQ(r.breakdown[0].value, "上海");
+  // The one customer in Leeds and the one without a city.
+  EXPECT_EQ(r.breakdown[1].value, "(other)");
+  EXPECT_EQ(Counts(r.breakdown[1].steps), (std::vector<int64_t>{2, 1}));
+}
+
 }  // namespace
 }  // namespace panorama::behaviour

@@ -324,6 +324,8 @@ export const en = {
   'funnel.breakdownValue': 'Value',
   'funnel.overall': 'Converted',
   'funnel.other': '(other)',
+  'funnel.minGroupSize': 'Smallest group',
+  'funnel.minGroupSizeHint': 'Breakdown values with fewer customers are merged into (other), so no one can be singled out (1–1000, default 5).',
   'paths.title': 'Paths',
   'paths.from': 'From event',
   'paths.to': 'To event',

@@ -325,6 +325,8 @@ export const zhCN: Messages = {
   'funnel.breakdownValue': '取值',
   'funnel.overall': '完成转化',
   'funnel.other': '（其他）',
+  'funnel.minGroupSize': '最小分组人数',
+  'funnel.minGroupSizeHint': '客户数少于此值的拆分取值并入“（其他）”，以免识别出个人（1–1000，默认 5）。',
   'paths.title': '用户路径',
   'paths.from': '起始事件',
   'paths.to': '目标事件',

@@ -1,6 +1,6 @@
 // 漏斗 / Funnels and 路径 / paths: the share of customers who did each step in order within the
 // window (with an optional breakdown), and the most common event sequences between two events.
-import { analyticsApi, type Funnel, type FunnelRequest, type FunnelStep, type Paths } from '../api';
+import { ApiError, analyticsApi, type Funnel, type FunnelRequest, type FunnelStep, type Paths } from '../api';
 import { ChartSet, chart } from '../analytics/charts';
 import { formatPercent, formatSeconds, pageFrame } from '../analytics/common';
 import { h } from '../dom';
@@ -17,6 +17,7 @@ interface StepDraft {
 
 const kMaxSteps = 10;
 const kWindowPattern = /^\d+[smhd]$/;
+const kNumberPattern = /^-?\d+(\.\d+)?$/;
 
 // The funnel editor's state survives leaving the page, like the customer search.
 const draft = {
@@ -26,6 +27,7 @@ const draft = {
   ] as StepDraft[],
   window: '7d',
   breakdown: '',
+  minGroupSize: '5',
   pathFrom: 'Product Viewed',
   pathTo: 'Order Completed',
   pathSteps: 5,
@@ -90,6 +92,12 @@ export function mountFunnels(root: HTMLElement): View {
     };
     if (draft.breakdown.trim()) {
       body.breakdown = draft.breakdown.trim();
+    }
+    // The API validates min_group_size (a whole number 1..1000) and names the field; a number is sent as
+    // one and anything else as typed, so its message is the one shown next to the input.
+    const minGroupSize = draft.minGroupSize.trim();
+    if (minGroupSize) {
+      body.min_group_size = kNumberPattern.test(minGroupSize) ? Number(minGroupSize) : minGroupSize;
     }
     return body;
   }
@@ -189,6 +197,26 @@ export function mountFunnels(root: HTMLElement): View {
             h('td', { class: 'num' }, i === 0 ? t('common.none') : formatSeconds(s.median_seconds_from_previous)))))));
   }
 
+  // The API's reason for a field of the funnel request, if the last run was refused for it.
+  function fieldReason(field: string): string | null {
+    if (!(funnelError instanceof ApiError)) {
+      return null;
+    }
+    return funnelError.fieldErrors.find((f) => f.field === field)?.reason ?? null;
+  }
+
+  function minGroupSizeField(): HTMLElement {
+    const reason = fieldReason('min_group_size');
+    return h('label', { class: 'field-inline', title: t('funnel.minGroupSizeHint') },
+      h('span', { class: 'muted' }, t('funnel.minGroupSize')),
+      h('input', { value: draft.minGroupSize, class: 'input-short', inputmode: 'numeric', name: 'min_group_size',
+        'data-field': 'min_group_size', 'aria-invalid': reason ? 'true' : undefined,
+        'aria-describedby': reason ? 'funnel-min-group-size-error' : undefined,
+        testid: 'funnel-min-group-size', oninput: bind(draft, 'minGroupSize') }),
+      reason && h('span', { id: 'funnel-min-group-size-error', class: 'field-error', role: 'alert',
+        testid: 'funnel-min-group-size-error' }, reason));
+  }
+
   function breakdownTable(f: Funnel): HTMLElement | null {
     if (!f.breakdown?.length) {
       return null;
@@ -201,7 +229,7 @@ export function mountFunnels(root: HTMLElement): View {
           f.steps.map((s, i) => h('th', { scope: 'col', class: 'num' }, `${i + 1}. ${s.event}`)),
           h('th', { scope: 'col', class: 'num' }, t('funnel.overall')))),
         h('tbody', null, f.breakdown.map((b) =>
-          h('tr', { testid: 'breakdown-row' },
+          h('tr', { testid: 'breakdown-row', 'data-value': b.value, 'data-customers': b.steps[0]?.customers ?? 0 },
             h('th', { scope: 'row' }, b.value === '(other)' ? t('funnel.other') : b.value || t('common.none')),
             b.steps.map((s) => h('td', { class: 'num' }, formatNumber(s.customers))),
             h('td', { class: 'num' }, formatPercent(b.steps[n - 1]?.conversion_from_start)))))));
@@ -268,6 +296,7 @@ export function mountFunnels(root: HTMLElement): View {
         h('input', { value: draft.window, class: 'input-short', pattern: '\\d+[smhd]', title: t('funnel.windowHint'), testid: 'funnel-window', oninput: bind(draft, 'window') })),
       h('label', { class: 'field-inline' }, h('span', { class: 'muted' }, t('funnel.breakdown')),
         h('input', { value: draft.breakdown, list: 'breakdown-keys', placeholder: 'country', testid: 'funnel-breakdown-key', oninput: bind(draft, 'breakdown') })),
+      minGroupSizeField(),
       h('button', { type: 'submit', class: 'btn btn-primary', testid: 'funnel-run', disabled: running }, t('analytics.run'))),
     h('datalist', { id: 'known-events' }, events.map((e) => h('option', { value: e }))),
     h('datalist', { id: 'breakdown-keys' }, ['country', 'city', 'gender'].map((e) => h('option', { value: e }))));

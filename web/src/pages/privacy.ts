@@ -2,7 +2,8 @@
 // overdue flag, and one request with its actions — verify the requester, fulfil (a step-up operation: a stale
 // sign-in gets the password dialog), cancel a scheduled erasure during its grace period — and the result (the
 // erasure certificate, or the export summary).
-import { api, type Page, type PrivacyRequest } from '../api';
+import { api, type PrivacyRequest } from '../api';
+import { PagedTable } from '../components/paged-table';
 import { h } from '../dom';
 import { errorView } from '../errors';
 import { formatDateTime, orNone } from '../format';
@@ -23,85 +24,39 @@ function kindLabel(kind: string): string {
 
 export function mountPrivacyRequests(root: HTMLElement): View {
   let overdueOnly = false;
-  let stack: (string | null)[] = [];
-  let cursor: string | null = null;
-  let page: Page<PrivacyRequest> | null = null;
-  let error: unknown = null;
-  let loading = false;
-  let seq = 0;
-  let destroyed = false;
-  const results = h('div', { class: 'results', testid: 'privacy-results' });
-
-  async function load(): Promise<void> {
-    const mine = ++seq;
-    loading = true;
-    error = null;
-    renderResults();
-    try {
-      const next = await api.privacyRequests(overdueOnly, kPageSize, cursor);
-      if (mine !== seq || destroyed) return;
-      page = next;
-    } catch (e) {
-      if (mine !== seq || destroyed) return;
-      page = null;
-      error = e;
-    }
-    loading = false;
-    renderResults();
-  }
+  const table = new PagedTable<PrivacyRequest>({
+    prefix: 'privacy',
+    fetch: (cursor) => api.privacyRequests(overdueOnly, kPageSize, cursor),
+    columns: ['privacy.col.id', 'privacy.col.customer', 'privacy.col.kind', 'privacy.col.status',
+      'privacy.col.verification', 'privacy.col.due'],
+    empty: 'privacy.empty',
+    row: (r) => h('tr', { testid: 'privacy-row', 'data-id': String(r.id) },
+      h('td', { class: 'num' }, h('a', { href: `#/privacy/requests/${r.id}`, testid: `privacy-open-${r.id}` }, `#${r.id}`)),
+      h('td', null, h('a', { href: `#/customers/${r.customer_id}` }, `#${r.customer_id}`)),
+      h('td', null, `${kindLabel(r.kind)} · ${r.jurisdiction.toUpperCase()}`),
+      h('td', null, h('span', { class: 'badge', testid: 'privacy-status' }, statusLabel(r.status))),
+      h('td', null, r.verification === 'verified' ? t('privacy.verified') : t('privacy.unverified')),
+      h('td', { class: 'nowrap' }, formatDateTime(r.due_at),
+        r.overdue && h('span', { class: 'badge badge-warn', testid: 'privacy-overdue-badge' }, ' ', t('privacy.overdue')))),
+  });
 
   function render(): void {
     setTitle(t('privacy.title'));
     const overdue = h('input', { type: 'checkbox', testid: 'privacy-overdue', checked: overdueOnly,
-      onchange: () => { overdueOnly = overdue.checked; stack = []; cursor = null; void load(); } });
+      onchange: () => { overdueOnly = overdue.checked; void table.reset(); } });
     root.replaceChildren(
       h('section', { class: 'page', testid: 'privacy-page' },
         h('div', { class: 'page-head' }, h('h1', null, t('privacy.title'))),
         h('p', { class: 'muted' }, t('privacy.hint')),
         h('label', { class: 'filter-field' }, overdue, ' ', t('privacy.overdueOnly')),
-        results),
+        table.element),
     );
-    renderResults();
-  }
-
-  function renderResults(): void {
-    const rows = page?.data ?? [];
-    const body: Node[] = [];
-    if (error) {
-      body.push(errorView(error, { onRetry: () => void load() }));
-    } else if (page && rows.length === 0) {
-      body.push(h('div', { class: 'empty', testid: 'privacy-empty' }, t('privacy.empty')));
-    } else if (page) {
-      const head = (['privacy.col.id', 'privacy.col.customer', 'privacy.col.kind', 'privacy.col.status',
-        'privacy.col.verification', 'privacy.col.due'] as const).map((key) => h('th', { scope: 'col' }, t(key)));
-      body.push(h('div', { class: 'table-wrap' }, h('table', { class: 'table', testid: 'privacy-table' },
-        h('thead', null, h('tr', null, head)),
-        h('tbody', null, rows.map((r) => h('tr', { testid: 'privacy-row', 'data-id': String(r.id) },
-          h('td', { class: 'num' }, h('a', { href: `#/privacy/requests/${r.id}`, testid: `privacy-open-${r.id}` }, `#${r.id}`)),
-          h('td', null, h('a', { href: `#/customers/${r.customer_id}` }, `#${r.customer_id}`)),
-          h('td', null, `${kindLabel(r.kind)} · ${r.jurisdiction.toUpperCase()}`),
-          h('td', null, h('span', { class: 'badge', testid: 'privacy-status' }, statusLabel(r.status))),
-          h('td', null, r.verification === 'verified' ? t('privacy.verified') : t('privacy.unverified')),
-          h('td', { class: 'nowrap' }, formatDateTime(r.due_at),
-            r.overdue && h('span', { class: 'badge badge-warn', testid: 'privacy-overdue-badge' }, ' ', t('privacy.overdue'))),
-        ))))));
-    } else if (loading) {
-      body.push(h('div', { class: 'empty' }, t('common.loading')));
-    }
-    const pager = h('div', { class: 'pager' },
-      h('span', { class: 'pager-info' }, t('customers.page', { n: stack.length + 1 })),
-      h('span', { class: 'pager-buttons' },
-        h('button', { class: 'btn', type: 'button', disabled: stack.length === 0 || loading,
-          onclick: () => { cursor = stack.pop() ?? null; void load(); } }, t('customers.prev')),
-        h('button', { class: 'btn', type: 'button', disabled: !page?.next_cursor || loading,
-          onclick: () => { stack.push(cursor); cursor = page?.next_cursor ?? null; void load(); } }, t('customers.next')),
-      ));
-    results.replaceChildren(...body, pager);
+    table.render();
   }
 
   render();
-  void load();
-  return { render, destroy() { destroyed = true; } };
+  void table.load();
+  return { render, destroy() { table.destroy(); } };
 }
 
 export function mountPrivacyRequest(root: HTMLElement, id: string): View {
