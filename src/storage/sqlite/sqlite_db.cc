@@ -1,6 +1,19 @@
 #include "storage/sqlite/sqlite_db.h"
 
+#include <cerrno>
+
 namespace panorama::storage::sqlite {
+
+namespace {
+
+// R6: storage full is transient from the client's view (space can return); 503 with Retry-After, not 429.
+Error StorageFull(const std::string& detail) {
+  Error error = Error::Unavailable(std::string(kStorageFullPrefix) + detail);
+  error.WithRetryAfter(5);
+  return error;
+}
+
+}  // namespace
 
 Error ErrorFromSqlite(int rc, sqlite3* db, std::string_view what) {
   std::string detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -13,8 +26,13 @@ Error ErrorFromSqlite(int rc, sqlite3* db, std::string_view what) {
       // R7: a failed allocation is transient (SQLite rolls the statement back and stays usable): retry later.
       return Error::Unavailable("database out of memory");
     case SQLITE_FULL:
-      return Error::ResourceExhausted("disk full: " + detail);
+      return StorageFull(detail);
     case SQLITE_IOERR:
+      // R6: the unix VFS reports SQLITE_FULL only for ENOSPC; a file-size limit (RLIMIT_FSIZE: EFBIG) or a quota
+      // (EDQUOT) arrives as an I/O error, but it is the same condition for clients and operators.
+      if (int os = db ? sqlite3_system_errno(db) : 0; os == ENOSPC || os == EFBIG || os == EDQUOT) {
+        return StorageFull(detail);
+      }
       return Error::Unavailable("database i/o error: " + detail);
     case SQLITE_CONSTRAINT:
       if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {

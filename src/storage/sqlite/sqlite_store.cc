@@ -9,6 +9,8 @@
 #include <tuple>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "storage/field_crypto.h"
 #include "storage/migrations/sqlite_migrations.h"
 #include "storage/sqlite/sqlite_db.h"
@@ -1444,6 +1446,10 @@ class SqliteStore final : public Store {
     RETURN_IF_ERROR(store->writer_->Exec(options.synchronous_full ? "PRAGMA synchronous=FULL"
                                                                   : "PRAGMA synchronous=OFF"));
     RETURN_IF_ERROR(store->writer_->Exec("PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY"));
+    if (options.max_page_count > 0) {
+      // No user input reaches this text: a number from the options (R6 tests of a full database).
+      RETURN_IF_ERROR(store->writer_->Exec("PRAGMA max_page_count=" + std::to_string(options.max_page_count)));
+    }
     RETURN_IF_ERROR(store->Migrate());
     for (int i = 0; i < std::max(1, options.read_connections); ++i) {
       ASSIGN_OR_RETURN(auto reader, Connection::Open(options.path, /*read_only=*/true, options.vfs));
@@ -1465,10 +1471,22 @@ class SqliteStore final : public Store {
     if (result) result = crypto_.Flush();
     if (result) {
       auto committed = writer_->Exec("COMMIT");
-      if (committed) return Ok();
+      if (committed) {
+        if (storage_full_) {
+          storage_full_ = false;
+          spdlog::warn("storage space is back: writes resume");
+        }
+        return Ok();
+      }
       result = std::move(committed.error());
     }
     (void)writer_->Exec("ROLLBACK");
+    // R6: operators must see why writes answer 503; once per episode, not per refused request.
+    if (IsStorageFull(result.error()) && !storage_full_) {
+      storage_full_ = true;
+      spdlog::error("storage full: writes are refused (503, Retry-After) until space returns: {}",
+                    result.error().message());
+    }
     return result;
   }
 
@@ -2572,6 +2590,7 @@ class SqliteStore final : public Store {
   std::mutex write_mu_;
   // guarded by write_mu_
   std::unique_ptr<Connection> writer_;
+  bool storage_full_ = false;  // the last write failed for lack of space (logged once per episode)
   ReadPool readers_;
   FieldCrypto& crypto_;
   int schema_version_ = 0;
