@@ -27,7 +27,6 @@ ALLOWED = {
     "src.table", "src.time_column",       # rows of the constant kSources table (ListTimeline)
     "q.customer", "q.scope",              # only as conditions choosing between literals
     "options.synchronous_full",           # a bool choosing between two literal PRAGMAs
-    "options.max_page_count",             # an int64 option in std::to_string (R6 page cap)
     "Placeholders", "ids.size",           # "?,?,?" for an IN list of bound values
     "where",                              # FindUser(where, …): every call passes a literal (checked below)
     "m.sql",                              # migrations: compiled-in constants of storage/migrations

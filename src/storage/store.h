@@ -373,9 +373,6 @@ struct StoreOptions {
   // For the ledger verifier, which needs no key: opens without `crypto`; any personal-data operation then fails
   // with kFailedPrecondition, and erasures are not reconciled (that needs the keystore).
   bool ledger_only = false;
-  // Caps the database at this many pages (PRAGMA max_page_count on the writer; 0 = SQLite's default). Writes past
-  // it fail with "storage full" (kUnavailable, Retry-After) like a full disk; tests of SECURITY.md R6 use it.
-  int64_t max_page_count = 0;
 };
 
 // Opens (creating if needed) the SQLite store and applies pending migrations, then reconciles erasures with the

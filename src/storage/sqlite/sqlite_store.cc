@@ -1446,10 +1446,6 @@ class SqliteStore final : public Store {
     RETURN_IF_ERROR(store->writer_->Exec(options.synchronous_full ? "PRAGMA synchronous=FULL"
                                                                   : "PRAGMA synchronous=OFF"));
     RETURN_IF_ERROR(store->writer_->Exec("PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY"));
-    if (options.max_page_count > 0) {
-      // No user input reaches this text: a number from the options (R6 tests of a full database).
-      RETURN_IF_ERROR(store->writer_->Exec("PRAGMA max_page_count=" + std::to_string(options.max_page_count)));
-    }
     RETURN_IF_ERROR(store->Migrate());
     for (int i = 0; i < std::max(1, options.read_connections); ++i) {
       ASSIGN_OR_RETURN(auto reader, Connection::Open(options.path, /*read_only=*/true, options.vfs));
