@@ -1478,7 +1478,7 @@ class SqliteStore final : public Store {
     }
     (void)writer_->Exec("ROLLBACK");
     // R6: operators must see why writes answer 503; once per episode, not per refused request.
-    if (IsStorageFull(result.error()) && !storage_full_) {
+    if (sqlite::IsStorageFull(result.error()) && !storage_full_) {
       storage_full_ = true;
       spdlog::error("storage full: writes are refused (503, Retry-After) until space returns: {}",
                     result.error().message());
