@@ -16,6 +16,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "storage/store.h"
 #include "tests/support/crash_vfs.h"
