@@ -79,8 +79,12 @@ std::map<std::string, int> StoredMessageCounts(const std::string& db_path, std::
   return counts;
 }
 
+// Sets the soft limit only: lowering the hard limit could not be undone without CAP_SYS_RESOURCE. RLIM_INFINITY
+// means "as high as the hard limit allows".
 bool SetFileSizeLimit(pid_t pid, rlim_t bytes) {
-  struct rlimit limit {bytes, bytes};
+  struct rlimit limit {};
+  if (prlimit(pid, RLIMIT_FSIZE, nullptr, &limit) != 0) return false;
+  limit.rlim_cur = std::min(bytes, limit.rlim_max);
   return prlimit(pid, RLIMIT_FSIZE, &limit, nullptr) == 0;
 }
 
@@ -102,6 +106,7 @@ TEST(DiskFull, RefusesWith503RetryAfterLosesNothingAndResumesWhenSpaceReturns) {
   std::vector<std::vector<Batch>> batches(kSenders);
   int acked = 0, refused = 0, refused_without_retry_after = 0, other_failures = 0;
   std::map<int, int> other_statuses;
+  std::string first_refusal;
   Clock::time_point space_returned{}, first_ack_after_space{};
   std::atomic<bool> stop{false}, space_back{false};
 
@@ -124,6 +129,7 @@ TEST(DiskFull, RefusesWith503RetryAfterLosesNothingAndResumesWhenSpaceReturns) {
         }
         if (response.status == 503) {
           ++refused;
+          if (first_refusal.empty()) first_refusal = response.body;
           if (response.Header("Retry-After").empty()) ++refused_without_retry_after;
         } else {
           ++other_failures;
@@ -203,6 +209,7 @@ TEST(DiskFull, RefusesWith503RetryAfterLosesNothingAndResumesWhenSpaceReturns) {
             << refused_without_retry_after << " without Retry-After, " << other_failures
             << " other failures; resumed " << resume_seconds << " s after space returned; lost " << lost
             << ", duplicated " << duplicated << ", torn " << torn << ", integrity " << integrity << "\n";
+  std::cout << "[ disk-full ] first refusal: " << first_refusal << "\n";
   for (const auto& [status, n] : other_statuses) std::cout << "[ disk-full ] status " << status << " x" << n << "\n";
   EXPECT_GT(refused_while_full, 0);
   EXPECT_EQ(refused_without_retry_after, 0) << "503 without Retry-After";

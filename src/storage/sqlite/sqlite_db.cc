@@ -1,6 +1,11 @@
 #include "storage/sqlite/sqlite_db.h"
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
 #include <cerrno>
+#include <cstdint>
 
 namespace panorama::storage::sqlite {
 
@@ -11,6 +16,25 @@ Error StorageFull(const std::string& detail) {
   Error error = Error::Unavailable(std::string(kStorageFullPrefix) + detail);
   error.WithRetryAfter(5);
   return error;
+}
+
+// Whether a failed write is explained by a full file system or by the process's file-size limit: the database
+// or its WAL within 64 KiB of RLIMIT_FSIZE, or less than 1 MiB free where the database lives.
+bool FilesAtTheirLimit(sqlite3* db) {
+  if (db == nullptr) return false;
+  const char* name = sqlite3_db_filename(db, "main");
+  if (name == nullptr || *name == '\0') return false;
+  std::string path(name);
+  constexpr uint64_t kSlack = 64 * 1024;
+  struct rlimit limit {};
+  if (getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    for (const std::string& file : {path, path + "-wal"}) {
+      struct stat st {};
+      if (stat(file.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) + kSlack >= limit.rlim_cur) return true;
+    }
+  }
+  struct statvfs fs {};
+  return statvfs(path.c_str(), &fs) == 0 && static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < 16 * kSlack;
 }
 
 }  // namespace
@@ -29,8 +53,9 @@ Error ErrorFromSqlite(int rc, sqlite3* db, std::string_view what) {
       return StorageFull(detail);
     case SQLITE_IOERR:
       // R6: the unix VFS reports SQLITE_FULL only for ENOSPC; a file-size limit (RLIMIT_FSIZE: EFBIG) or a quota
-      // (EDQUOT) arrives as an I/O error, but it is the same condition for clients and operators.
-      if (int os = db ? sqlite3_system_errno(db) : 0; os == ENOSPC || os == EFBIG || os == EDQUOT) {
+      // (EDQUOT) arrives as SQLITE_IOERR_WRITE, and its errno is usually gone by now, so the files are looked at.
+      if (int os = db ? sqlite3_system_errno(db) : 0; os == ENOSPC || os == EFBIG || os == EDQUOT ||
+                                                      (rc == SQLITE_IOERR_WRITE && FilesAtTheirLimit(db))) {
         return StorageFull(detail);
       }
       return Error::Unavailable("database i/o error: " + detail);

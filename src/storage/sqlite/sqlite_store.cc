@@ -1480,8 +1480,7 @@ class SqliteStore final : public Store {
     // R6: operators must see why writes answer 503; once per episode, not per refused request.
     if (sqlite::IsStorageFull(result.error()) && !storage_full_) {
       storage_full_ = true;
-      spdlog::error("storage full: writes are refused (503, Retry-After) until space returns: {}",
-                    result.error().message());
+      spdlog::error("{}; writes are refused (503, Retry-After) until space returns", result.error().message());
     }
     return result;
   }
