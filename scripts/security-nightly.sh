@@ -3,7 +3,13 @@
 # cold TSan build the first time):
 #   R14 fuzzing, FUZZ_SECONDS per target (default 3600), over the corpus grown by earlier runs;
 #   R1  the crash test with CRASH_KILLS SIGKILLs (default 50), seed printed (PANORAMA_CRASH_SEED to replay);
+#   R2  crash-mixed-writes: customers, orders, consents, CSV import and erasure under CRASH_MIXED_KILLS
+#       SIGKILLs (default 200), invariants after every kill (PANORAMA_CRASH_MIXED_SEED to replay);
+#   R3  power-loss-sim: POWER_CUTS simulated power cuts (default 1000) through the crash VFS, synchronous=FULL
+#       (PANORAMA_POWER_SEED to replay);
 #   R4  fsync-before-ack over FSYNC_BATCHES batches (default 5000);
+#   R5  io-error-sweep and R7 oom-sweep (also in CI);
+#   R6  disk-full: RLIMIT_FSIZE on the running server for DISK_FULL_SECONDS (default 20), and max_page_count;
 #   R13 every C++ tier (unit, integration, e2e, benchmark smoke runs) under ASan + UBSan;
 #   S10 the TLS scan (scripts/tls-scan.sh): sslscan over `serve --tls-cert/--tls-key` (RSA) and
 #       `--tls-self-signed` (P-256): TLS 1.2/1.3 only, forward-secret AEAD suites only, no renegotiation,
@@ -93,6 +99,13 @@ export PANORAMA_TEST_LOG_DIR="$PWD/$BUILD_DIR/test-logs"
 
 run_stage "R1 crash test, ${CRASH_KILLS:-50} kills" \
   env PANORAMA_CRASH_KILLS="${CRASH_KILLS:-50}" ctest --test-dir "$BUILD_DIR" -R CrashDurability --output-on-failure -V
+run_stage "R2 crash-mixed-writes, ${CRASH_MIXED_KILLS:-200} kills" \
+  env PANORAMA_CRASH_MIXED_KILLS="${CRASH_MIXED_KILLS:-200}" python3 tests/e2e/crash_mixed_writes.py "$BUILD_DIR/src/app/panorama"
+run_stage "R3 power-loss-sim, ${POWER_CUTS:-1000} cuts" \
+  env PANORAMA_POWER_CUTS="${POWER_CUTS:-1000}" ctest --test-dir "$BUILD_DIR" -R PowerLossSim --output-on-failure -V
+run_stage "R5 io-error + R7 oom sweeps" ctest --test-dir "$BUILD_DIR" -R 'IoFaultSweep|OomSweep' --output-on-failure
+run_stage "R6 disk-full, ${DISK_FULL_SECONDS:-20} s full" \
+  env PANORAMA_DISK_FULL_SECONDS="${DISK_FULL_SECONDS:-20}" ctest --test-dir "$BUILD_DIR" -R 'DiskFull' --output-on-failure -V
 run_stage "R4 fsync-before-ack" \
   python3 tests/e2e/fsync_before_ack.py "$BUILD_DIR/src/app/panorama" "${FSYNC_BATCHES:-5000}"
 run_stage "S4 injection + static check" ctest --test-dir "$BUILD_DIR" -R 'Injection|sql_literals' --output-on-failure

@@ -195,6 +195,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   if (ec) return Error::InvalidField("data", "cannot create " + options.data_dir + ": " + ec.message());
   // Keys live in this process's memory from here on: no core files.
   if (!security::DisableCoreDumps()) spdlog::warn("could not disable core dumps");
+  // R6: under a file-size limit (RLIMIT_FSIZE) a write past it must fail with EFBIG ("storage full", 503), not
+  // kill the server with SIGXFSZ.
+  ::signal(SIGXFSZ, SIG_IGN);
   auto runtime = std::unique_ptr<Runtime>(new Runtime());
   runtime->data_dir_ = options.data_dir;
   if (options.lock_data_dir) {

@@ -9,8 +9,8 @@
 #include <iostream>
 #include <string>
 
-#include "core/time.h"
 #include "storage/store.h"
+#include "tests/support/customer_fixture.h"
 #include "tests/support/fault_vfs.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/test_crypto.h"
@@ -25,21 +25,10 @@ storage::StoreOptions Options(const testing::TempDir& dir, storage::FieldCrypto*
   return {.path = dir.File("panorama.db"), .crypto = crypto, .read_connections = 1, .vfs = kVfsName};
 }
 
-// The write under test; `n` makes every customer's identities unique.
-Result<void> CreateCustomer(storage::Store& store, int n) {
-  Timestamp at = *ParseIso8601("2026-01-02T03:04:05Z");
-  return store.Write([&](storage::WriteTxn& txn) -> Result<void> {
-    storage::CustomerRecord c;
-    c.name = "王小明 " + std::to_string(n);
-    c.email = "wang" + std::to_string(n) + "@example.cn";
-    c.phone = "+861380013" + std::to_string(8000 + n);
-    c.tags = {"vip"};
-    c.created_at = c.updated_at = at;
-    ASSIGN_OR_RETURN(CustomerId id, txn.InsertCustomer(c));
-    RETURN_IF_ERROR(txn.AddIdentity({"email", c.email, id, at}));
-    return txn.AddIdentity({"phone", c.phone, id, at});
-  });
-}
+// The write under test (shared with the R7 and R3 sweeps).
+const testing::TestCustomers kCustomers("wang", "+861380013");
+
+Result<void> CreateCustomer(storage::Store& store, int n) { return kCustomers.Create(store, n); }
 
 // Rows the write touches, counted through the Store so a half-applied write shows up.
 struct Counts {
@@ -52,9 +41,9 @@ Counts CountFor(storage::Store& store, int n) {
   Counts counts;
   auto customers = store.CountCustomers();
   counts.customers = customers ? *customers : -1;
-  auto email = store.FindIdentity("email", "wang" + std::to_string(n) + "@example.cn");
+  auto email = store.FindIdentity("email", kCustomers.Email(n));
   counts.email_identity = email && email->has_value();
-  auto phone = store.FindIdentity("phone", "+861380013" + std::to_string(8000 + n));
+  auto phone = store.FindIdentity("phone", kCustomers.Phone(n));
   counts.phone_identity = phone && phone->has_value();
   return counts;
 }

@@ -14,8 +14,8 @@
 
 #include <gtest/gtest.h>
 
-#include "core/time.h"
 #include "storage/store.h"
+#include "tests/support/customer_fixture.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_crypto.h"
@@ -70,32 +70,12 @@ class FailingAllocator {
 // Before main(), hence before anything initialises SQLite (sqlite3_config is refused afterwards).
 const bool kInstalled = (FailingAllocator::Install(), true);
 
-Result<void> CreateCustomer(storage::Store& store, int n) {
-  Timestamp at = *ParseIso8601("2026-01-02T03:04:05Z");
-  return store.Write([&](storage::WriteTxn& txn) -> Result<void> {
-    storage::CustomerRecord c;
-    c.name = "王小明 " + std::to_string(n);
-    c.email = "oom" + std::to_string(n) + "@example.cn";
-    c.phone = "+861390013" + std::to_string(8000 + n);
-    c.tags = {"vip"};
-    c.created_at = c.updated_at = at;
-    ASSIGN_OR_RETURN(CustomerId id, txn.InsertCustomer(c));
-    RETURN_IF_ERROR(txn.AddIdentity({"email", c.email, id, at}));
-    return txn.AddIdentity({"phone", c.phone, id, at});
-  });
-}
+// The write under test (shared with the R5 and R3 sweeps).
+const testing::TestCustomers kCustomers("oom", "+861390013");
 
-bool HasIdentities(storage::Store& store, int n) {
-  auto email = store.FindIdentity("email", "oom" + std::to_string(n) + "@example.cn");
-  auto phone = store.FindIdentity("phone", "+861390013" + std::to_string(8000 + n));
-  return email && email->has_value() && phone && phone->has_value();
-}
-
-bool HasAnyIdentity(storage::Store& store, int n) {
-  auto email = store.FindIdentity("email", "oom" + std::to_string(n) + "@example.cn");
-  auto phone = store.FindIdentity("phone", "+861390013" + std::to_string(8000 + n));
-  return (email && email->has_value()) || (phone && phone->has_value());
-}
+Result<void> CreateCustomer(storage::Store& store, int n) { return kCustomers.Create(store, n); }
+bool HasIdentities(storage::Store& store, int n) { return kCustomers.IdentitiesFound(store, n) == 2; }
+bool HasAnyIdentity(storage::Store& store, int n) { return kCustomers.IdentitiesFound(store, n) != 0; }
 
 TEST(OomSweep, EveryFailedAllocationFailsTheWriteCleanlyOrNotAtAll) {
   ASSERT_TRUE(kInstalled && FailingAllocator::installed()) << "sqlite3_config ran after SQLite initialised";

@@ -67,7 +67,8 @@ AsyncHandler SegmentRoute(ApiServices& s, std::string type) {
     s.ingest.Submit(std::move(*messages), [respond = std::move(respond)](Result<ingest::IngestStats> stats) {
       if (!stats) {
         Response response = Response::Problem(stats.error());
-        if (stats.error().code() == ErrorCode::kResourceExhausted || stats.error().code() == ErrorCode::kUnavailable) {
+        if ((stats.error().code() == ErrorCode::kResourceExhausted || stats.error().code() == ErrorCode::kUnavailable) &&
+            !stats.error().retry_after_seconds()) {
           response.headers.emplace_back("Retry-After", "1");
         }
         respond(std::move(response));

@@ -15,9 +15,15 @@
 
 namespace panorama::storage::sqlite {
 
-// Maps a SQLite result code to the house error: busy/locked → kUnavailable, full → kResourceExhausted,
-// unique constraint → kAlreadyExists, anything else → kInternal.
+// Maps a SQLite result code to the house error: busy/locked, i/o and out of memory → kUnavailable; storage full
+// (SQLITE_FULL, max_page_count, ENOSPC/EFBIG/EDQUOT) → kUnavailable with Retry-After and a message starting with
+// kStorageFullPrefix; unique constraint → kAlreadyExists, anything else → kInternal.
 Error ErrorFromSqlite(int rc, sqlite3* db, std::string_view what);
+
+inline constexpr std::string_view kStorageFullPrefix = "storage full: ";
+inline bool IsStorageFull(const Error& error) {
+  return error.code() == ErrorCode::kUnavailable && error.message().starts_with(kStorageFullPrefix);
+}
 
 class Statement {
  public:

@@ -9,6 +9,8 @@
 #include <tuple>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "storage/field_crypto.h"
 #include "storage/migrations/sqlite_migrations.h"
 #include "storage/sqlite/sqlite_db.h"
@@ -1494,10 +1496,21 @@ class SqliteStore final : public Store {
     if (result) result = crypto_.Flush();
     if (result) {
       auto committed = writer_->Exec("COMMIT");
-      if (committed) return Ok();
+      if (committed) {
+        if (storage_full_) {
+          storage_full_ = false;
+          spdlog::warn("storage space is back: writes resume");
+        }
+        return Ok();
+      }
       result = std::move(committed.error());
     }
     (void)writer_->Exec("ROLLBACK");
+    // R6: operators must see why writes answer 503; once per episode, not per refused request.
+    if (sqlite::IsStorageFull(result.error()) && !storage_full_) {
+      storage_full_ = true;
+      spdlog::error("{}; writes are refused (503, Retry-After) until space returns", result.error().message());
+    }
     return result;
   }
 
@@ -2601,6 +2614,7 @@ class SqliteStore final : public Store {
   std::mutex write_mu_;
   // guarded by write_mu_
   std::unique_ptr<Connection> writer_;
+  bool storage_full_ = false;  // the last write failed for lack of space (logged once per episode)
   ReadPool readers_;
   FieldCrypto& crypto_;
   int schema_version_ = 0;
