@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <random>
 
 #include "analytics/rfm_service.h"
@@ -435,6 +436,60 @@ TEST(RfmComputationProperty, MatchesTheOracleFromTheFeatureStoreWhileReusingResu
     EXPECT_EQ(result.summary.customers, live) << "seed " << seed;
     ExpectMatchesOracle(result, expected, seed);
     previous = std::move(result);
+  }
+}
+
+// Arrays of 4 MB and more are allocated for huge pages (SizeForOverwrite in rfm.cc): 530k scored customers
+// put the int64 arrays over that size, so the fresh, the grown-from-smaller and the recycled computations
+// all take that path, and all must give ScoreRfm's answer (there the input's arrays are moved in and the
+// one-byte arrays stay below the threshold: the plain path, checked against the oracle above).
+TEST(RfmComputationProperty, GivesTheSameAnswerWithHugePageArraysFreshGrownOrRecycled) {
+  constexpr size_t kCustomers = 530'000;
+  for (uint64_t seed : {77u, 80u}) {
+    std::mt19937_64 rng(seed);
+    RfmInput in = RandomInput(rng, kCustomers);
+    testing::FakeClock clock(kNow);
+    features::FeatureStore features(clock);
+    // Customers arrive in id order, as the Store assigns ids (the feature store's id index is slow to grow
+    // when 530k sparse ids arrive shuffled).
+    std::vector<size_t> by_id(kCustomers);
+    std::iota(by_id.begin(), by_id.end(), size_t{0});
+    std::sort(by_id.begin(), by_id.end(), [&](size_t a, size_t b) { return in.customer_id[a] < in.customer_id[b]; });
+    for (size_t i : by_id) {
+      const CustomerId id(in.customer_id[i]);
+      features.OnCustomer(id);
+      // One order carries the spend; few orders each, so that filling the store stays fast.
+      in.frequency[i] = 1 + static_cast<int64_t>(rng() % 3);
+      for (int64_t k = 1; k < in.frequency[i]; ++k) features.OnOrder(id, FromUnixMillis(in.last_order_ms[i] - k), 0);
+      features.OnOrder(id, FromUnixMillis(in.last_order_ms[i]), in.monetary_minor[i]);
+    }
+    auto compute = [&](RfmResult reuse) {
+      RfmComputation computation(std::move(reuse));
+      features.ReadColumns([&](const features::FeatureColumns& c) { computation.Take(c, kNow); });
+      return computation.Score(DefaultScoreMap(), kNow);
+    };
+    const RfmResult want = ScoreRfm(in, static_cast<int64_t>(kCustomers), kNow, DefaultScoreMap(), kNow);
+
+    RfmResult fresh = compute(RfmResult{});
+    const RfmResult fresh_copy = fresh;
+    RfmResult grown = compute(ScoreRfm(Ladder(10), 10, kNow, DefaultScoreMap(), kNow));
+    RfmResult recycled = compute(std::move(fresh));
+
+    ASSERT_EQ(want.customer_id.size(), kCustomers);
+    for (const RfmResult* got : std::array<const RfmResult*, 3>{&fresh_copy, &grown, &recycled}) {
+      EXPECT_EQ(got->customer_id, want.customer_id) << "seed " << seed;
+      EXPECT_EQ(got->last_order_ms, want.last_order_ms) << "seed " << seed;
+      EXPECT_EQ(got->recency_days, want.recency_days) << "seed " << seed;
+      EXPECT_EQ(got->frequency, want.frequency) << "seed " << seed;
+      EXPECT_EQ(got->monetary_minor, want.monetary_minor) << "seed " << seed;
+      EXPECT_TRUE(got->r == want.r && got->f == want.f && got->m == want.m) << "seed " << seed;
+      EXPECT_EQ(got->segment, want.segment) << "seed " << seed;
+      EXPECT_EQ(got->summary.cuts.monetary_minor, want.summary.cuts.monetary_minor) << "seed " << seed;
+      for (size_t cell = 0; cell < want.summary.grid.size(); ++cell) {
+        EXPECT_EQ(got->summary.grid[cell].customers, want.summary.grid[cell].customers) << "seed " << seed;
+        EXPECT_EQ(got->summary.grid[cell].revenue_minor, want.summary.grid[cell].revenue_minor) << "seed " << seed;
+      }
+    }
   }
 }
 
