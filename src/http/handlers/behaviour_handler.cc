@@ -9,6 +9,7 @@
 #include "http/handlers/handler_util.h"
 #include "http/handlers/routes.h"
 #include "http/router.h"
+#include "security/access/masking.h"
 
 namespace panorama::http {
 namespace {
@@ -126,7 +127,7 @@ void ReadWhere(JsonBody& step, std::vector<std::pair<std::string, std::string>>&
   }
 }
 
-Response Funnel(ApiServices& s, Request& request) {
+Response Funnel(ApiServices& s, Request& request, const security::Principal& who) {
   auto body = JsonBody::Parse(request.body);
   if (!body)
     return Response::Problem(body.error());
@@ -163,6 +164,16 @@ Response Funnel(ApiServices& s, Request& request) {
       body->Int("min_group_size", 1, bh::kMaxMinGroupSize).value_or(bh::kDefaultMinGroupSize));
   if (!body->ok())
     return Response::Problem(body->TakeError());
+  // S3: a breakdown by a profile field the caller sees masked (city, gender) would list its values:
+  // 403 naming the field. Event properties are not classified (docs/security.md).
+  if (const auto* source = security::access::SourceCustomerField(query.breakdown);
+      source != nullptr && !security::access::CanRead(who.permissions, source->data_class)) {
+    std::string reason = "uses " + query.breakdown + " (" +
+                         std::string(security::access::DataClassName(source->data_class)) +
+                         " data), which this role may not read";
+    return Response::Problem(
+        Error(ErrorCode::kPermissionDenied, "breakdown " + reason, {{"breakdown", reason}}));
+  }
   auto result = s.behaviour->Funnel(query);
   if (!result)
     return Response::Problem(result.error());

@@ -83,6 +83,22 @@ TEST(Masking, EveryCustomerFieldHasADataClass) {
   }
 }
 
+TEST(Masking, DerivedAndQualifiedNamesReadTheirSourceField) {
+  ASSERT_NE(SourceCustomerField("age"), nullptr);
+  EXPECT_EQ(SourceCustomerField("age")->field, "birthday");
+  ASSERT_NE(SourceCustomerField("traits.vip.level"), nullptr);
+  EXPECT_EQ(SourceCustomerField("traits.vip.level")->field, "traits");
+  ASSERT_NE(SourceCustomerField("city"), nullptr);
+  EXPECT_EQ(SourceCustomerField("city")->data_class, DataClass::kPersonal);
+  EXPECT_EQ(SourceCustomerField("total_spend"), nullptr);
+  EXPECT_EQ(SourceCustomerField("consent.marketing"), nullptr);
+  // Only the exact prefix counts: "traitsx" is no trait path.
+  EXPECT_EQ(SourceCustomerField("traitsx"), nullptr);
+  PermissionSet marketing = *BuiltInRolePermissions("marketing");
+  EXPECT_TRUE(CanRead(marketing, SourceCustomerField("city")->data_class));
+  EXPECT_FALSE(CanRead(marketing, SourceCustomerField("age")->data_class));
+}
+
 TEST(Permissions, NamesRoundTrip) {
   for (Permission p : AllPermissions()) {
     EXPECT_EQ(ParsePermission(PermissionName(p)), p);

@@ -68,6 +68,14 @@ const FieldRule* FindCustomerField(std::string_view field) {
   return nullptr;
 }
 
+const FieldRule* SourceCustomerField(std::string_view name) {
+  if (name == "age")
+    return FindCustomerField("birthday");
+  if (name.starts_with("traits."))
+    return FindCustomerField("traits");
+  return FindCustomerField(name);
+}
+
 bool CanRead(const PermissionSet& permissions, DataClass c) {
   switch (c) {
     case DataClass::kPublic:

@@ -32,6 +32,11 @@ struct FieldRule {
 // Every customer field the API returns or accepts, with its class.
 std::span<const FieldRule> CustomerFieldCatalogue();
 const FieldRule* FindCustomerField(std::string_view field);
+// The catalogue field that a name used in a caller's expression (segment rule, funnel breakdown) reads:
+// a catalogue name reads itself, "age" reads the birthday it is computed from, "traits.<key>…" reads
+// traits. nullptr for anything else (order, event, score and consent data are not classified, like the
+// internal fields). Callers refuse an expression over a field the caller may not read (S3).
+const FieldRule* SourceCustomerField(std::string_view name);
 
 // Whether `permissions` read fields of class `c` in clear.
 bool CanRead(const PermissionSet& permissions, DataClass c);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "segments/audience_index.h"
 #include "segments/rule.h"
 #include "storage/store.h"
@@ -10,14 +12,27 @@ namespace panorama::segments {
 
 namespace {
 
+// Every compared field of the tree, each once, in order of first use.
+void CollectFields(const Node& node, std::vector<std::string>& out) {
+  if (node.kind == Node::Kind::kCompare &&
+      std::find(out.begin(), out.end(), node.field) == out.end()) {
+    out.push_back(node.field);
+  }
+  for (const Node& child : node.children) CollectFields(child, out);
+}
+
 class CompiledSegmentRule final : public SegmentRule {
  public:
-  explicit CompiledSegmentRule(std::shared_ptr<const CompiledRule> rule) : rule_(std::move(rule)) {}
+  explicit CompiledSegmentRule(std::shared_ptr<const CompiledRule> rule) : rule_(std::move(rule)) {
+    CollectFields(rule_->root(), fields_);
+  }
   const std::vector<std::string>& references() const override { return rule_->segment_refs(); }
+  const std::vector<std::string>& fields() const override { return fields_; }
   const CompiledRule& rule() const { return *rule_; }
 
  private:
   std::shared_ptr<const CompiledRule> rule_;
+  std::vector<std::string> fields_;
 };
 
 const CompiledRule& Unwrap(const SegmentRule& rule) { return static_cast<const CompiledSegmentRule&>(rule).rule(); }

@@ -49,11 +49,14 @@ class FakeRuleEngine final : public RuleEngine {
    public:
     Rule(NodePtr root, std::vector<std::string> refs) : root_(std::move(root)), refs_(std::move(refs)) {}
     const std::vector<std::string>& references() const override { return refs_; }
+    // The fake language's fields (tag, score) are not customer fields of the masking catalogue.
+    const std::vector<std::string>& fields() const override { return fields_; }
     const Node& root() const { return *root_; }
 
    private:
     NodePtr root_;
     std::vector<std::string> refs_;
+    std::vector<std::string> fields_;
   };
 
   // RuleEngine

@@ -31,6 +31,10 @@ class SegmentRule {
   virtual ~SegmentRule() = default;
   // Names of the segments the rule refers to (`segment "VIP"`), each once.
   virtual const std::vector<std::string>& references() const = 0;
+  // Profile fields the rule compares, as written ("city", "traits.vip", "age"), each once, in order of
+  // first use; the HTTP layer refuses a rule over a field the caller may not read (docs/security.md).
+  // Event properties inside `did … where` are not listed (they are not classified).
+  virtual const std::vector<std::string>& fields() const = 0;
 };
 
 // A set of customer ids (segments/bitmap.h).

@@ -578,6 +578,12 @@ Result<AudienceSample> SegmentService::Preview(std::string_view rule_text, RuleD
   return AudienceSample{static_cast<int64_t>(members.cardinality()), MillisSince(start), Sample(members)};
 }
 
+Result<std::vector<std::string>> SegmentService::RuleFields(std::string_view rule_text,
+                                                            RuleDiagnostic* diagnostic) const {
+  ASSIGN_OR_RETURN(auto rule, impl_->CompileRule(rule_text, diagnostic));
+  return rule->fields();
+}
+
 Result<std::vector<CustomerId>> SegmentService::Members(SegmentId id, CustomerId after, size_t limit,
                                                         bool* more) const {
   std::shared_lock lock(impl_->mu);

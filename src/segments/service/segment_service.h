@@ -131,6 +131,9 @@ class SegmentService {
 
   // Reads over the current memberships.
   Result<AudienceSample> Preview(std::string_view rule, RuleDiagnostic* diagnostic = nullptr) const;
+  // The profile fields `rule` compares (SegmentRule::fields), without evaluating it; the same errors as
+  // Preview for a rule that does not compile. Lets the caller check field permissions before a write.
+  Result<std::vector<std::string>> RuleFields(std::string_view rule, RuleDiagnostic* diagnostic = nullptr) const;
   // Members with id > after, ascending, at most `limit`; `more` says whether others follow.
   Result<std::vector<CustomerId>> Members(SegmentId id, CustomerId after, size_t limit, bool* more = nullptr) const;
   bool Contains(SegmentId id, CustomerId customer) const;
