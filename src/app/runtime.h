@@ -50,6 +50,7 @@ namespace panorama::privacy {
 class ConsentService;
 class DsarService;
 class PublicRequestService;
+class DataClassCatalogue;
 }
 namespace panorama::analytics {
 class RfmService;
@@ -217,6 +218,7 @@ class Runtime {
   std::unique_ptr<privacy::ConsentService> consents_;
   std::unique_ptr<privacy::DsarService> dsar_;
   std::unique_ptr<privacy::PublicRequestService> public_requests_;
+  std::unique_ptr<privacy::DataClassCatalogue> catalogue_;
   std::unique_ptr<analytics::RfmService> rfm_;
   std::unique_ptr<analytics::LifecycleService> lifecycle_;
   std::unique_ptr<analytics::SegmentMetrics> segment_metrics_;  // RFM and lifecycle as segment fields
