@@ -315,6 +315,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   runtime->catalogue_ = std::make_unique<privacy::DataClassCatalogue>(*runtime->store_);
   RETURN_IF_ERROR(runtime->catalogue_->Load());
   runtime->ingest_->set_catalogue(runtime->catalogue_.get());  // personal property values are sealed
+  runtime->segments_->set_personal_property_check(
+      [catalogue = runtime->catalogue_.get()](std::string_view key) { return catalogue->IsPersonal(key); });
   return runtime;
 }
 

@@ -76,6 +76,8 @@ const std::map<std::string, std::string> kMatrix = {
     {"POST /api/v1/privacy/public-requests/verify", "AAAAAAAAAA"},
     {"GET /api/v1/privacy/pseudonymised-export", "UAFFFFFFFA"},
     {"POST /api/v1/privacy/retention/run", "UAFFFFFFFA"},
+    {"GET /api/v1/privacy/catalogue", "UAFFFFFFFA"},
+    {"PUT /api/v1/privacy/catalogue", "UAFFFFFFFA"},
     {"GET /api/v1/me", "UAAAAAAFAA"},
     {"GET /api/v1/me/access", "UAAAAAAFAA"},
     {"POST /api/v1/users", "UAFFFFFFFF"},
