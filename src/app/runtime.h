@@ -154,6 +154,7 @@ class Runtime {
   privacy::ConsentService& consents() { return *consents_; }
   privacy::DsarService& dsar() { return *dsar_; }
   privacy::PublicRequestService& public_requests() { return *public_requests_; }
+  privacy::DataClassCatalogue& catalogue() { return *catalogue_; }
   // RFM and lifecycle over the feature store (Rebuild the feature store before reading them outside Start()).
   analytics::RfmService& rfm() { return *rfm_; }
   analytics::LifecycleService& lifecycle() { return *lifecycle_; }
