@@ -213,7 +213,8 @@ TEST_F(EncryptionTest, S12EventPropertySentinelsAreSealedAndShreddedWithTheCusto
     if (table.table != "events") continue;
     for (const auto& row : table.rows) {
       for (const auto& value : row) {
-        if (const auto* text = std::get_if<std::string>(&value)) exported_email |= text->find(kEmail) != std::string::npos;
+        const auto* text = std::get_if<std::string>(&value);
+        if (text && text->find(kEmail) != std::string::npos) exported_email = true;
       }
     }
   }

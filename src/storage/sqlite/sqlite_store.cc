@@ -1314,8 +1314,8 @@ class SqliteWriteTxn final : public WriteTxn {
     return s.Int(0);
   }
 
-  // Re-encrypts the identities, sealed event properties and interactions of `from` under `into`'s current data key and gives them to
-  // `into` (from == into: re-encryption in place, for key rotation).
+  // Re-encrypts the identities, sealed event properties and interactions of `from` under `into`'s current
+  // data key and gives them to `into` (from == into: re-encryption in place, for key rotation).
   Result<void> MoveEncryptedRows(CustomerId from, CustomerId into) {
     struct Row {
       int64_t id;
@@ -1731,7 +1731,8 @@ class SqliteStore final : public Store {
       if (auto sent = s.OptInt(10)) e.sent_at = FromUnixMillis(*sent);
       e.received_at = FromUnixMillis(s.Int(11));
       if (s.ColumnType(12) != SQLITE_NULL) {
-        ASSIGN_OR_RETURN(e.personal_json, RowCipher(crypto_, "events", e.id.value(), e.customer).Open("personal", s.Blob(12)));
+        RowCipher row(crypto_, "events", e.id.value(), e.customer);
+        ASSIGN_OR_RETURN(e.personal_json, row.Open("personal", s.Blob(12)));
       }
       out.push_back(std::move(e));
     }
