@@ -1731,8 +1731,8 @@ class SqliteStore final : public Store {
       if (auto sent = s.OptInt(10)) e.sent_at = FromUnixMillis(*sent);
       e.received_at = FromUnixMillis(s.Int(11));
       if (s.ColumnType(12) != SQLITE_NULL) {
-        RowCipher row(crypto_, "events", e.id.value(), e.customer);
-        ASSIGN_OR_RETURN(e.personal_json, row.Open("personal", s.Blob(12)));
+        RowCipher cipher(crypto_, "events", e.id.value(), e.customer);
+        ASSIGN_OR_RETURN(e.personal_json, cipher.Open("personal", s.Blob(12)));
       }
       out.push_back(std::move(e));
     }
