@@ -39,6 +39,7 @@
 #include "ingest/ingest_pipeline.h"
 #include "privacy/consent_service.h"
 #include "privacy/dsar_service.h"
+#include "privacy/data_class_catalogue.h"
 #include "privacy/public_requests.h"
 #include "profile/customer_view.h"
 #include "security/auth_service.h"
@@ -315,6 +316,11 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   runtime->behaviour_ = std::make_unique<behaviour::BehaviourService>(*runtime->store_, runtime->clock_);
   runtime->ingest_ = std::make_unique<ingest::IngestPipeline>(*runtime->store_, runtime->rates_, runtime->observers_.get());
   runtime->ingest_->set_suppression(runtime->dsar_.get());  // erased subjects are not re-created by ingest
+  runtime->catalogue_ = std::make_unique<privacy::DataClassCatalogue>(*runtime->store_);
+  RETURN_IF_ERROR(runtime->catalogue_->Load());
+  runtime->ingest_->set_catalogue(runtime->catalogue_.get());  // personal property values are sealed
+  runtime->segments_->set_personal_property_check(
+      [catalogue = runtime->catalogue_.get()](std::string_view key) { return catalogue->IsPersonal(key); });
   return runtime;
 }
 
@@ -521,6 +527,7 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   services->consents = consents_.get();
   services->dsar = dsar_.get();
   services->public_requests = public_requests_.get();
+  services->catalogue = catalogue_.get();
   services->rfm = rfm_.get();
   services->lifecycle = lifecycle_.get();
   services->behaviour = behaviour_.get();

@@ -50,6 +50,7 @@ namespace panorama::privacy {
 class ConsentService;
 class DsarService;
 class PublicRequestService;
+class DataClassCatalogue;
 }
 namespace panorama::analytics {
 class RfmService;
@@ -156,6 +157,7 @@ class Runtime {
   privacy::ConsentService& consents() { return *consents_; }
   privacy::DsarService& dsar() { return *dsar_; }
   privacy::PublicRequestService& public_requests() { return *public_requests_; }
+  privacy::DataClassCatalogue& catalogue() { return *catalogue_; }
   // RFM and lifecycle over the feature store (Rebuild the feature store before reading them outside Start()).
   analytics::RfmService& rfm() { return *rfm_; }
   analytics::LifecycleService& lifecycle() { return *lifecycle_; }
@@ -220,6 +222,7 @@ class Runtime {
   std::unique_ptr<privacy::ConsentService> consents_;
   std::unique_ptr<privacy::DsarService> dsar_;
   std::unique_ptr<privacy::PublicRequestService> public_requests_;
+  std::unique_ptr<privacy::DataClassCatalogue> catalogue_;
   std::unique_ptr<analytics::RfmService> rfm_;
   std::unique_ptr<analytics::LifecycleService> lifecycle_;
   std::unique_ptr<analytics::SegmentMetrics> segment_metrics_;  // RFM and lifecycle as segment fields

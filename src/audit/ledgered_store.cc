@@ -331,6 +331,14 @@ class LedgeredTxn final : public WriteTxn {
     RETURN_IF_ERROR(inner_.DeleteSegment(id));
     return Record(Entry("segment.delete", "segment", id.ToString()));
   }
+  Result<void> ReplaceDataClasses(std::string_view scope,
+                                  const std::vector<storage::DataClassRecord>& entries) override {
+    RETURN_IF_ERROR(inner_.ReplaceDataClasses(scope, entries));
+    // Keys only: they are property names chosen by the admin, never customer values.
+    std::vector<std::string> keys;
+    for (const auto& e : entries) keys.push_back(e.key + "=" + e.data_class);
+    return Record(Entry("privacy.catalogue", "data_classes", std::string(scope), std::move(keys)));
+  }
   Result<void> ApplySegmentChanges(const storage::SegmentChanges& c) override {
     return inner_.ApplySegmentChanges(c);
   }

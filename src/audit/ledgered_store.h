@@ -117,6 +117,7 @@ class LedgeredStore final : public storage::Store {
     return inner_->ExportSubjectRows(id);
   }
   Result<bool> IsErasureSuppressed(std::string_view hash) override { return inner_->IsErasureSuppressed(hash); }
+  Result<std::vector<storage::DataClassRecord>> ListDataClasses() override { return inner_->ListDataClasses(); }
   Result<std::vector<storage::SegmentRecord>> ListSegments() override { return inner_->ListSegments(); }
   Result<void> ScanSegmentMembers(SegmentId id,
                                   const std::function<void(const storage::SegmentMemberRecord&)>& fn) override {

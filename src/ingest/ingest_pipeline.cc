@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ingest/event_privacy.h"
+#include "privacy/data_class_catalogue.h"
 #include "privacy/suppression.h"
 #include "storage/store.h"
 
@@ -49,6 +51,15 @@ IngestPipeline::IngestPipeline(storage::Store& store, const ExchangeRates& rates
     : store_(store), rates_(rates), observer_(observer), options_(options) {}
 
 IngestPipeline::~IngestPipeline() { Stop(); }
+
+bool IngestPipeline::IsPersonalKey(std::string_view key) const {
+  if (catalogue_) return catalogue_->IsPersonal(key);
+  std::string k = privacy::CatalogueKey(key);
+  for (const auto& e : privacy::DefaultEventPropertyClasses()) {
+    if (e.key == k) return privacy::IsPersonalClass(e.data_class);
+  }
+  return false;
+}
 
 void IngestPipeline::Start() {
   std::lock_guard lock(mu_);
@@ -214,8 +225,12 @@ Result<IngestStats> IngestPipeline::Apply(storage::WriteTxn& txn, const SegmentM
     event.name = m.type == "track" ? m.event : m.name;
     event.anonymous_id = m.anonymous_id;
     event.user_id = m.user_id;
-    event.properties_json = m.type == "identify" || m.type == "group" ? m.traits_json : m.properties_json;
-    event.context_json = m.context_json;
+    ProtectedEventData data =
+        ProtectEventData(m.type == "identify" || m.type == "group" ? m.traits_json : m.properties_json,
+                         m.context_json, [this](std::string_view key) { return IsPersonalKey(key); });
+    event.properties_json = std::move(data.properties_json);
+    event.context_json = std::move(data.context_json);
+    event.personal_json = std::move(data.personal_json);
     event.timestamp = m.timestamp;
     event.sent_at = m.sent_at;
     event.received_at = m.received_at;

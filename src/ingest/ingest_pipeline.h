@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -25,6 +26,7 @@ class Store;
 }
 namespace panorama::privacy {
 class SuppressionCheck;
+class DataClassCatalogue;
 }
 
 namespace panorama::ingest {
@@ -94,6 +96,10 @@ class IngestPipeline {
 
   // The erased-subject check (privacy/suppression.h); null: none. Set before Start.
   void set_suppression(privacy::SuppressionCheck* check) { suppression_ = check; }
+  // The data-class catalogue deciding which property keys are personal (sealed, see event_privacy.h); null:
+  // the built-in defaults. Set before Start.
+  void set_catalogue(const privacy::DataClassCatalogue* catalogue) { catalogue_ = catalogue; }
+  bool IsPersonalKey(std::string_view key) const;
   // Messages that named erased subjects since start (a counter for metrics; values are never logged).
   int64_t suppressed_total() const { return suppressed_total_.load(); }
 
@@ -115,6 +121,7 @@ class IngestPipeline {
   IngestOptions options_;
   IdentityResolver resolver_;
   privacy::SuppressionCheck* suppression_ = nullptr;
+  const privacy::DataClassCatalogue* catalogue_ = nullptr;
   std::atomic<int64_t> suppressed_total_{0};
 
   std::mutex mu_;

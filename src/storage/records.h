@@ -68,6 +68,10 @@ struct EventRecord {
   std::string user_id;
   std::string properties_json = "{}";
   std::string context_json = "{}";
+  // Values of personal property keys (the data-class catalogue), kept out of properties_json/context_json:
+  // {"properties":{…},"context.traits":{…}}, sealed under the customer's data key in events.personal.
+  // Empty when the event has none.
+  std::string personal_json;
   Timestamp timestamp;        // when it happened (client clock, corrected)
   std::optional<Timestamp> sent_at;
   Timestamp received_at;
@@ -223,6 +227,16 @@ struct RoleSettingRecord {
 struct AnalyticsSettingRecord {
   std::string key;
   std::string value;
+  std::string changed_by;
+  Timestamp changed_at;
+};
+
+// One entry of the data-class catalogue (migration 13): scope "event_property", key lower-case, class
+// "public" | "internal" | "personal" | "personal-sensitive".
+struct DataClassRecord {
+  std::string scope;
+  std::string key;
+  std::string data_class;
   std::string changed_by;
   Timestamp changed_at;
 };

@@ -162,6 +162,11 @@ class WriteTxn {
   // Analytics settings (analytics/): insert or replace by key. Default kInternal, as for privacy.
   virtual Result<void> PutAnalyticsSetting(const AnalyticsSettingRecord&) { return Unsupported("PutAnalyticsSetting"); }
 
+  // Data-class catalogue (privacy/data_class_catalogue.h): replaces every entry of `scope`. Default kInternal.
+  virtual Result<void> ReplaceDataClasses(std::string_view, const std::vector<DataClassRecord>&) {
+    return Unsupported("ReplaceDataClasses");
+  }
+
   // Segments (segments/service/). Defaults return kInternal so test fakes need not implement them.
   // InsertSegment: kAlreadyExists for a taken name. UpdateSegment: name, description, rule, updated_at by id
   // (kNotFound, kAlreadyExists). DeleteSegment: the segment, its members and its events (kNotFound).
@@ -338,6 +343,9 @@ class Store {
   virtual Result<std::optional<AnalyticsSettingRecord>> GetAnalyticsSetting(std::string_view) {
     return Unsupported("GetAnalyticsSetting");
   }
+
+  // Data-class catalogue: every entry, by scope and key. Default kInternal.
+  virtual Result<std::vector<DataClassRecord>> ListDataClasses() { return Unsupported("ListDataClasses"); }
 
   // Segments (segments/service/). Defaults return kInternal so test fakes need not implement them.
   virtual Result<std::vector<SegmentRecord>> ListSegments() { return Unsupported("ListSegments"); }  // by id

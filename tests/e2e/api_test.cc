@@ -121,6 +121,7 @@ TEST_F(ApiTest, EveryRegisteredRouteIsInTheOpenApiDocumentAndViceVersa) {
     services.consents = &rt.consents();
     services.dsar = &rt.dsar();
     services.public_requests = &rt.public_requests();
+    services.catalogue = &rt.catalogue();
     services.rfm = &rt.rfm();
     services.lifecycle = &rt.lifecycle();
     services.segments = &rt.segments();

@@ -77,6 +77,8 @@ const std::map<std::string, std::string> kMatrix = {
     {"POST /api/v1/privacy/public-requests/verify", "AAAAAAAAAA"},
     {"GET /api/v1/privacy/pseudonymised-export", "UAFFFFFFFA"},
     {"POST /api/v1/privacy/retention/run", "UAFFFFFFFA"},
+    {"GET /api/v1/privacy/catalogue", "UAFFFFFFFA"},
+    {"PUT /api/v1/privacy/catalogue", "UAFFFFFFFA"},
     {"GET /api/v1/me", "UAAAAAAFAA"},
     {"GET /api/v1/me/access", "UAAAAAAFAA"},
     {"POST /api/v1/users", "UAFFFFFFFF"},
@@ -250,6 +252,7 @@ class AuthzTest : public ::testing::Test {
     services.consents = &rt.consents();
     services.dsar = &rt.dsar();
     services.public_requests = &rt.public_requests();
+    services.catalogue = &rt.catalogue();
     services.rfm = &rt.rfm();
     services.lifecycle = &rt.lifecycle();
     services.segments = &rt.segments();

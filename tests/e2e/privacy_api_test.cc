@@ -407,5 +407,112 @@ TEST_F(PrivacyApiTest, PseudonymisedExportRouteReturnsCsvWithoutIdentifiers) {
   EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 7);
 }
 
+// ---- Event property data classes (SECURITY.md §2.3 "Event properties") ----
+
+constexpr const char* kSegmentBasic = "ZTJlLXdyaXRlLWtleS0wMTIzNDU2Nzg5Og==";  // base64("e2e-write-key-0123456789:")
+
+TEST_F(PrivacyApiTest, PersonalEventPropertiesAreClearForAdminNullForAnalystAndInTheExport) {
+  HttpResponse sent = client_->Request(
+      "POST", "/v1/track",
+      R"({"userId":"ep-9","event":"Viewed","properties":{"plan":"pro","email":"zqe2eprop@example.cn",)"
+      R"("mobile":"13912340987"},"context":{"ip":"198.51.100.23"}})",
+      {{"Authorization", std::string("Basic ") + kSegmentBasic}});
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  auto id = runtime_->store().FindIdentity("user_id", "ep-9");
+  ASSERT_TRUE(id.has_value() && id->has_value());
+  const std::string view_path = "/api/v1/customers/" + std::to_string((*id)->value()) + "/360";
+  ASSERT_TRUE(runtime_->auth().CreateUser("ana", "analyst passphrase 123", "analyst").has_value());
+  HttpResponse login = client_->Request("POST", "/api/v1/auth/login",
+                                        R"({"username":"ana","password":"analyst passphrase 123"})");
+  ASSERT_EQ(login.status, 200) << login.body;
+  std::string analyst = std::string(Json(login)["token"].get_string().value());
+
+  HttpResponse admin_view = Api("GET", view_path);
+  HttpResponse analyst_view = client_->Request("GET", view_path, {}, {{"Authorization", "Bearer " + analyst}});
+
+  ASSERT_EQ(admin_view.status, 200) << admin_view.body;
+  ASSERT_EQ(analyst_view.status, 200) << analyst_view.body;
+  EXPECT_NE(admin_view.body.find(R"("email":"zqe2eprop@example.cn")"), std::string::npos) << admin_view.body;
+  EXPECT_NE(admin_view.body.find(R"("mobile":"13912340987")"), std::string::npos) << admin_view.body;
+  EXPECT_NE(admin_view.body.find(R"("ip":"198.51.100.0/24")"), std::string::npos) << admin_view.body;
+  EXPECT_EQ(admin_view.body.find("198.51.100.23"), std::string::npos) << admin_view.body;
+  EXPECT_EQ(analyst_view.body.find("zqe2eprop"), std::string::npos) << analyst_view.body;
+  EXPECT_EQ(analyst_view.body.find("13912340987"), std::string::npos) << analyst_view.body;
+  EXPECT_NE(analyst_view.body.find(R"("plan":"pro","email":null,"mobile":null)"), std::string::npos)
+      << analyst_view.body;
+  auto exported = runtime_->dsar().Export(**id);
+  ASSERT_TRUE(exported.has_value()) << exported.error().message();
+  EXPECT_NE(exported->find("zqe2eprop@example.cn"), std::string::npos);
+}
+
+TEST_F(PrivacyApiTest, CatalogueRejectsBadEntriesNamingTheFieldAndChangesNothing) {
+  HttpResponse before = Api("GET", "/api/v1/privacy/catalogue");
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_NE(before.body.find(R"({"key":"email","class":"personal"})"), std::string::npos) << before.body;
+  EXPECT_NE(before.body.find(R"({"key":"身份证","class":"personal"})"), std::string::npos) << before.body;
+  struct Case {
+    const char* body;
+    const char* field;
+  };
+  for (Case c : {Case{R"({})", "event_properties"},
+                 Case{R"({"event_properties":{}})", "event_properties"},
+                 Case{R"({"event_properties":[{"key":"plan","class":"secret-ish"}]})", "event_properties[0].class"},
+                 Case{R"({"event_properties":[{"key":"","class":"personal"}]})", "event_properties[0].key"},
+                 Case{R"({"event_properties":[{"key":"a.b","class":"personal"}]})", "event_properties[0].key"},
+                 Case{R"({"event_properties":[{"key":"plan"}]})", "event_properties[0].class"},
+                 Case{R"({"event_properties":[{"key":"x","class":"personal","extra":1}]})",
+                      "event_properties[0].extra"},
+                 Case{R"({"event_properties":[{"key":"Plan","class":"personal"},{"key":"plan","class":"public"}]})",
+                      "event_properties[1].key"},
+                 Case{R"({"event_properties":[],"more":true})", "more"}}) {
+    HttpResponse r = Api("PUT", "/api/v1/privacy/catalogue", c.body);
+
+    EXPECT_EQ(r.status, 400) << c.body << ": " << r.body;
+    EXPECT_NE(r.body.find(c.field), std::string::npos) << c.body << ": " << r.body;
+  }
+  EXPECT_EQ(Api("GET", "/api/v1/privacy/catalogue").body, before.body);
+}
+
+TEST_F(PrivacyApiTest, CatalogueChangeAppliesToTheNextEventsAndIsAudited) {
+  HttpResponse put = Api("PUT", "/api/v1/privacy/catalogue",
+                         R"({"event_properties":[{"key":"Plan","class":"personal"},{"key":"email","class":"public"}]})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_NE(put.body.find(R"({"key":"plan","class":"personal"})"), std::string::npos) << put.body;
+  EXPECT_EQ(put.body.find(R"("key":"phone")"), std::string::npos) << put.body;  // replaced as a whole
+
+  HttpResponse sent = client_->Request(
+      "POST", "/v1/track", R"({"userId":"ep-10","event":"Upgraded","properties":{"plan":"gold","email":"p@x.cn"}})",
+      {{"Authorization", std::string("Basic ") + kSegmentBasic}});
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  auto id = runtime_->store().FindIdentity("user_id", "ep-10");
+  ASSERT_TRUE(id.has_value() && id->has_value());
+  auto timeline = runtime_->store().ListTimeline({.customer = **id, .limit = 5});
+  ASSERT_TRUE(timeline.has_value() && timeline->size() == 1u);
+  auto events = runtime_->store().GetEvents({timeline->front().id});
+  ASSERT_TRUE(events.has_value() && events->size() == 1u);
+  EXPECT_EQ(events->front().properties_json, R"({"email":"p@x.cn"})");
+  EXPECT_EQ(events->front().personal_json, R"({"properties":{"plan":"gold"}})");
+  HttpResponse audit = Api("GET", "/api/v1/audit?action=privacy.catalogue");
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_NE(audit.body.find("plan=personal"), std::string::npos) << audit.body;
+}
+
+TEST_F(PrivacyApiTest, SegmentRulesOnPersonalPropertiesAreRefusedNamingTheProperty) {
+  HttpResponse personal = Api("POST", "/api/v1/segments",
+                              R"({"name":"By email","rule":"did \"Viewed\" where properties.Email = \"a@b.cn\""})");
+  HttpResponse nested = Api("POST", "/api/v1/segments",
+                            R"({"name":"Nested","rule":"country = \"CN\" or not did \"Viewed\" where properties.mobile = \"1\""})");
+  HttpResponse plain = Api("POST", "/api/v1/segments",
+                           R"({"name":"By plan","rule":"did \"Viewed\" where properties.plan = \"pro\""})");
+
+  EXPECT_EQ(personal.status, 400) << personal.body;
+  EXPECT_NE(personal.body.find("properties.Email is classed personal"), std::string::npos) << personal.body;
+  EXPECT_EQ(nested.status, 400) << nested.body;
+  EXPECT_NE(nested.body.find("properties.mobile"), std::string::npos) << nested.body;
+  EXPECT_EQ(plain.status, 201) << plain.body;
+  HttpResponse list = Api("GET", "/api/v1/segments");
+  EXPECT_EQ(list.body.find("By email"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace panorama

@@ -12,6 +12,8 @@
 #include <string>
 
 #include "app/runtime.h"
+#include "ingest/ingest_pipeline.h"
+#include "ingest/segment_message.h"
 #include "security/field_encryptor.h"
 #include "storage/field_crypto.h"
 #include "storage/store.h"
@@ -144,6 +146,110 @@ TEST_F(EncryptionTest, S12SentinelsNeverReachTheDatabaseFiles) {
   EXPECT_EQ(sample->name, "Zqsentinelname5000 Zqsentinelsurname");
   EXPECT_EQ(sample->address, "Zqsentineladdress 5000");
   EXPECT_EQ(sample->traits_json, R"({"nickname":"Zqsentineltrait5000"})");
+}
+
+// S12 for event properties (SECURITY.md §2.3): Segment events carrying sentinel emails and phones in properties,
+// identify traits and context.traits, ingested through the real pipeline. No sentinel and no full client IP
+// reaches the database files; the store gives the values back (timeline, DSAR export) and survives a key
+// rotation and a merge; after erasure the sealed column does not decrypt any more.
+TEST_F(EncryptionTest, S12EventPropertySentinelsAreSealedAndShreddedWithTheCustomer) {
+  constexpr const char* kEmail = "zqpropmail@example.cn";
+  constexpr const char* kPhone = "13912340987";
+  ExchangeRates rates;
+  ingest::IngestPipeline pipeline(*store_, rates, nullptr);
+  pipeline.Start();
+  std::string batch = std::string(R"({"batch":[)") +
+      R"({"type":"track","userId":"ep-1","messageId":"m1","event":"Signed Up","properties":{"plan":"pro",)"
+      R"("email":")" + kEmail + R"(","Phone":")" + kPhone + R"("},"context":{"ip":"203.0.113.77",)"
+      R"("traits":{"name":"Zqpropname"}}},)"
+      R"({"type":"identify","userId":"ep-1","messageId":"m2","traits":{"email":")" + kEmail +
+      R"(","身份证":"Zqpropidnumber","tier":"gold"}},)"
+      R"({"type":"page","userId":"ep-1","messageId":"m3","name":"Home","properties":{"path":"/"},)"
+      R"("context":{"ip":"2001:db8:85a3:8d3:1319:8a2e:370:7348"}}]})";
+  auto messages = ingest::ParseSegmentRequest(batch, "batch", At(5000));
+  ASSERT_OK(messages);
+  ASSERT_OK(pipeline.SubmitAndWait(std::move(*messages)));
+  pipeline.Stop();
+  auto id = store_->FindIdentity("user_id", "ep-1");
+  ASSERT_OK(id);
+  ASSERT_TRUE(id->has_value());
+  CustomerId customer = **id;
+
+  std::string files;
+  for (const char* name : {"panorama.db", "panorama.db-wal", "panorama.db-shm", "keystore.db", "keystore.db-wal"}) {
+    if (fs::exists(dir_.path() / name)) files += ReadBytes(dir_.path() / name);
+  }
+  EXPECT_EQ(CountOccurrences(files, "zqpropmail"), 0u);
+  EXPECT_EQ(CountOccurrences(files, kPhone), 0u);
+  EXPECT_EQ(CountOccurrences(files, "Zqprop"), 0u);
+  EXPECT_EQ(CountOccurrences(files, "203.0.113.77"), 0u);
+  EXPECT_EQ(CountOccurrences(files, "8a2e:370:7348"), 0u);
+  EXPECT_GT(CountOccurrences(files, "203.0.113.0/24"), 0u);  // the truncated form is kept
+  EXPECT_GT(CountOccurrences(files, R"("plan":"pro")"), 0u);  // non-personal properties stay plain
+
+  // Key rotation re-seals the column; the events still read back with their personal values.
+  ASSERT_OK(store_->RotateCustomerKey(customer));
+  auto timeline = store_->ListTimeline({.customer = customer, .limit = 10});
+  ASSERT_OK(timeline);
+  std::vector<int64_t> ids;
+  for (const auto& entry : *timeline) {
+    if (entry.kind == "event") ids.push_back(entry.id);
+  }
+  auto events = store_->GetEvents(ids);
+  ASSERT_OK(events);
+  ASSERT_EQ(events->size(), 3u);
+  std::string personal;
+  for (const auto& e : *events) personal += e.personal_json + "\n";
+  EXPECT_NE(personal.find(kEmail), std::string::npos) << personal;
+  EXPECT_NE(personal.find(kPhone), std::string::npos) << personal;
+  EXPECT_NE(personal.find("Zqpropidnumber"), std::string::npos) << personal;
+  EXPECT_NE(personal.find("Zqpropname"), std::string::npos) << personal;
+
+  // The data-subject export (schema walker) carries the decrypted values.
+  auto exported = store_->ExportSubjectRows(customer);
+  ASSERT_OK(exported);
+  bool exported_email = false;
+  for (const auto& table : *exported) {
+    if (table.table != "events") continue;
+    for (const auto& row : table.rows) {
+      for (const auto& value : row) {
+        const auto* text = std::get_if<std::string>(&value);
+        if (text && text->find(kEmail) != std::string::npos) exported_email = true;
+      }
+    }
+  }
+  EXPECT_TRUE(exported_email);
+
+  // Sealed column as stored, then erasure: the ciphertext no longer decrypts (its key is destroyed).
+  std::vector<std::pair<int64_t, std::string>> sealed;
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(dir_.File("panorama.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT id, personal FROM events WHERE personal IS NOT NULL", -1, &st, nullptr);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      sealed.emplace_back(sqlite3_column_int64(st, 0),
+                          std::string(static_cast<const char*>(sqlite3_column_blob(st, 1)),
+                                      static_cast<size_t>(sqlite3_column_bytes(st, 1))));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  ASSERT_EQ(sealed.size(), 2u);  // track and identify; the page event had nothing personal
+  for (const auto& [row, blob] : sealed) {
+    EXPECT_OK(crypto_->Open({"events", "personal", row, customer}, blob));
+    EXPECT_FALSE(crypto_->Open({"events", "personal", row, CustomerId(customer.value() + 1)}, blob).has_value());
+  }
+  ASSERT_OK(store_->Write([&](WriteTxn& txn) -> Result<void> {
+    ASSIGN_OR_RETURN(auto report, txn.EraseCustomer(customer));
+    return report.events == 3 ? Ok() : Result<void>(Error::Internal("events not erased"));
+  }));
+  for (const auto& [row, blob] : sealed) {
+    EXPECT_FALSE(crypto_->Open({"events", "personal", row, customer}, blob).has_value());
+  }
+  auto gone = store_->GetEvents(ids);
+  ASSERT_OK(gone);
+  EXPECT_TRUE(gone->empty());
 }
 
 TEST_F(EncryptionTest, BlindIndexSearchFindsByEmailPhoneFullNameSurnameExternalIdAndLast4) {

@@ -34,6 +34,7 @@ namespace panorama::privacy {
 class ConsentService;
 class DsarService;
 class PublicRequestService;
+class DataClassCatalogue;
 }
 
 namespace panorama::analytics {
@@ -75,6 +76,8 @@ struct ApiServices {
   std::string pseudonym_secret;  // server secret the per-recipient pseudonym keys derive from
   // Self-service data-subject requests (public, rate-limited per IP); the /privacy/public-requests routes need it.
   privacy::PublicRequestService* public_requests = nullptr;
+  // Data-class catalogue of event property keys; the /privacy/catalogue routes are registered only when set.
+  privacy::DataClassCatalogue* catalogue = nullptr;
   // RFM and lifecycle (analytics/); the /rfm and /lifecycle routes and the 360° sections need both.
   analytics::RfmService* rfm = nullptr;
   analytics::LifecycleService* lifecycle = nullptr;

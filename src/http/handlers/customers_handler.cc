@@ -8,6 +8,7 @@
 #include "http/handlers/handler_util.h"
 #include "http/handlers/routes.h"
 #include "http/router.h"
+#include "ingest/event_privacy.h"
 #include "ingest/identity/identity_resolver.h"
 #include "ingest/normalize.h"
 #include "privacy/consent_service.h"
@@ -301,6 +302,9 @@ void WriteTimelineItem(JsonWriter& w, const profile::TimelineItem& item,
   w.Key("at").String(FormatIso8601(item.at));
   if (const auto* event = std::get_if<storage::EventRecord>(&item.record)) {
     storage::EventRecord masked_event = *event;
+    // Personal property values (sealed at ingest): clear for personal.read, null otherwise.
+    ingest::RestoreEventData(masked_event,
+                             security::access::CanRead(permissions, security::access::DataClass::kPersonal));
     security::access::MaskEvent(masked_event, permissions);
     const auto* e = &masked_event;
     w.Key("id").Int64(e->id.value());

@@ -6,6 +6,7 @@
 #include "audit/ledger_service.h"
 #include "core/actor_context.h"
 #include "features/feature_store.h"
+#include "ingest/event_privacy.h"
 #include "security/access/masking.h"
 #include "security/crypto_util.h"
 #include "security/ip_allowlist.h"
@@ -624,6 +625,8 @@ void WriteInteraction(JsonWriter& w, storage::InteractionRecord i, const securit
 }
 
 void WriteEvent(JsonWriter& w, storage::EventRecord e, const security::access::PermissionSet& permissions) {
+  // Personal property values (sealed at ingest) come back in clear for personal.read, as nulls otherwise.
+  ingest::RestoreEventData(e, security::access::CanRead(permissions, security::access::DataClass::kPersonal));
   security::access::MaskEvent(e, permissions);
   w.StartObject();
   w.Key("id").Int64(e.id.value());

@@ -8,6 +8,7 @@
 #include "http/handlers/routes.h"
 #include "http/router.h"
 #include "privacy/consent_service.h"
+#include "privacy/data_class_catalogue.h"
 #include "privacy/dsar_service.h"
 #include "ingest/normalize.h"
 #include "privacy/public_requests.h"
@@ -341,6 +342,39 @@ Response RunRetentionNow(ApiServices& s, Request&, const security::Principal&) {
   return Response::Json(200, w.TakeString());
 }
 
+// ---- Data-class catalogue of event property keys ----
+
+Response CatalogueJson(const privacy::DataClassCatalogue& catalogue) {
+  JsonWriter w;
+  w.StartObject().Key("event_properties").StartArray();
+  for (const auto& e : catalogue.EventProperties()) {
+    w.StartObject().Key("key").String(e.key).Key("class").String(e.data_class).EndObject();
+  }
+  w.EndArray().Key("default_class").String("internal").EndObject();
+  return Response::Json(200, w.TakeString());
+}
+
+Response GetCatalogue(ApiServices& s, Request&, const security::Principal&) { return CatalogueJson(*s.catalogue); }
+
+// PUT {"event_properties":[{"key","class"}…]}: replaces the whole list (validated before anything is written).
+Response PutCatalogue(ApiServices& s, Request& request, const security::Principal& principal) {
+  auto body = JsonBody::Parse(request.body);
+  if (!body) return Response::Problem(body.error());
+  body->AllowOnly({"event_properties"});
+  std::vector<privacy::DataClassEntry> entries;
+  body->Objects("event_properties", privacy::kMaxCatalogueEntries, true,
+                [&](JsonBody& item, const std::string&) {
+                  item.AllowOnly({"key", "class"});
+                  auto key = item.String("key", privacy::kMaxCatalogueKeyBytes, true);
+                  auto data_class = item.String("class", 32, true);
+                  if (key && data_class) entries.push_back({*key, *data_class});
+                });
+  if (!body->ok()) return Response::Problem(body->TakeError());
+  auto replaced = s.catalogue->Replace(std::move(entries), ActorOf(principal), s.clock.Now());
+  if (!replaced) return Response::Problem(replaced.error());
+  return CatalogueJson(*s.catalogue);
+}
+
 // ---- Self-service requests (public) ----
 
 // Per client IP, on top of the API-wide limit: `per_minute` requests a minute (bursts as large). Off with
@@ -428,8 +462,12 @@ void RegisterPrivacyRoutes(Router& router, ApiServices& s) {
     router.Add(Method::kPost, "/api/v1/privacy/public-requests/verify",
                Public([&s, checks](Request& r) { return VerifyPublicRequest(s, *checks, r); }));
   }
-  if (s.consents == nullptr || s.dsar == nullptr) return;
   using security::access::Permission;
+  if (s.catalogue != nullptr) {
+    router.Add(Method::kGet, "/api/v1/privacy/catalogue", Read(s, Permission::kPrivacyManage, GetCatalogue));
+    router.Add(Method::kPut, "/api/v1/privacy/catalogue", Write(s, Permission::kPrivacyManage, PutCatalogue));
+  }
+  if (s.consents == nullptr || s.dsar == nullptr) return;
   router.Add(Method::kGet, "/api/v1/customers/{id}/consents", Read(s, Permission::kCustomersRead, GetConsents));
   router.Add(Method::kGet, "/api/v1/customers/{id}/consents/history",
              Read(s, Permission::kCustomersRead, GetConsentHistory));

@@ -141,8 +141,26 @@ struct SegmentService::Impl {
 
   Result<std::shared_ptr<const SegmentRule>> CompileRule(std::string_view text, RuleDiagnostic* diagnostic) const {
     if (text.empty()) return Error::InvalidField("rule", "must not be empty");
+    if (personal_property) {
+      // Parse errors are left to the engine below, which reports them with their position.
+      if (auto parsed = Compile(text)) RETURN_IF_ERROR(RefusePersonalProperties((*parsed)->root()));
+    }
     return engine.Compile(text, diagnostic);
   }
+
+  Result<void> RefusePersonalProperties(const Node& node) const {
+    for (const auto& filter : node.where) {
+      if (!filter.path.empty() && personal_property(filter.path.front())) {
+        return Error::InvalidField("rule", "properties." + filter.path.front() +
+                                               " is classed personal: its values are sealed at ingest and cannot"
+                                               " be used in segment rules");
+      }
+    }
+    for (const auto& child : node.children) RETURN_IF_ERROR(RefusePersonalProperties(child));
+    return Ok();
+  }
+
+  std::function<bool(std::string_view)> personal_property;
 
   Result<void> CheckName(std::string_view name, std::optional<int64_t> self) const {
     size_t chars = Utf8Length(name);
@@ -516,6 +534,10 @@ void SegmentService::OnMerged(CustomerId from, CustomerId into) {
   impl_->engine.OnMerged(from, into);
   OnCustomerChanged(from);  // merged away: matches nothing any more, so it exits its segments
   OnCustomerChanged(into);
+}
+
+void SegmentService::set_personal_property_check(std::function<bool(std::string_view key)> check) {
+  impl_->personal_property = std::move(check);
 }
 
 void SegmentService::OnErased(CustomerId customer) {

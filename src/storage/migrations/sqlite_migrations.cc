@@ -480,6 +480,29 @@ CREATE INDEX segment_events_segment ON segment_events(segment_id, id);
 CREATE INDEX segment_events_customer ON segment_events(customer_id);
 )sql";
 
+// Event property data classes (SECURITY.md §1 row 1, §2.3 "Event properties"): the catalogue of property keys
+// and the sealed column that holds the values of personal keys, under the subject's data key.
+constexpr const char* kV13EventPropertyClasses = R"sql(
+ALTER TABLE events ADD COLUMN personal BLOB;
+
+CREATE TABLE data_classes (
+  scope      TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  class      TEXT NOT NULL,
+  changed_by TEXT NOT NULL DEFAULT '',
+  changed_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+INSERT INTO data_classes (scope, key, class) VALUES
+  ('event_property', 'email', 'personal'), ('event_property', 'phone', 'personal'),
+  ('event_property', 'mobile', 'personal'), ('event_property', 'name', 'personal'),
+  ('event_property', 'first_name', 'personal'), ('event_property', 'last_name', 'personal'),
+  ('event_property', 'firstname', 'personal'), ('event_property', 'lastname', 'personal'),
+  ('event_property', 'address', 'personal'), ('event_property', 'ip', 'personal'),
+  ('event_property', 'birthday', 'personal'), ('event_property', 'id_number', 'personal'),
+  ('event_property', '身份证', 'personal');
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: customers, identities, merges, events, orders, products, interactions, staff",
      kV1Initial},
@@ -496,6 +519,7 @@ constexpr Migration kMigrations[] = {
     {11, "dsar erasure grace period, self-service verification codes, notification outbox",
      kV11DsarGraceAndSelfService},
     {12, "known devices for sign-in throttling", kV12KnownDevices},
+    {13, "event property data classes; sealed personal event properties", kV13EventPropertyClasses},
 };
 
 }  // namespace

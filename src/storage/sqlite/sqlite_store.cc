@@ -430,6 +430,7 @@ bool IsEncryptedColumn(std::string_view table, std::string_view column) {
   }
   if (table == "identities") return column == "value";
   if (table == "interactions") return column == "subject" || column == "body";
+  if (table == "events") return column == "personal";
   return false;
 }
 
@@ -657,9 +658,21 @@ class SqliteWriteTxn final : public WriteTxn {
   }
 
   Result<EventId> InsertEvent(const EventRecord& e) override {
+    // Personal property values are sealed with the row id in the AD, so the id is chosen before the insert.
+    std::optional<int64_t> id;
+    std::string personal;
+    if (!e.personal_json.empty()) {
+      ASSIGN_OR_RETURN(id, NextId("events"));
+      ASSIGN_OR_RETURN(personal, RowCipher(crypto_, "events", *id, e.customer).Seal("personal", e.personal_json));
+    }
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO events (customer_id, message_id, type, name, anonymous_id, user_id, properties, context,"
-        " ts, sent_at, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
+        " ts, sent_at, received_at, personal, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    if (id) {
+      s.BindBlob(12, personal).Bind(13, *id);
+    } else {
+      s.BindNull(12).BindNull(13);
+    }
     s.Bind(1, e.customer.value()).Bind(2, e.message_id).Bind(3, e.type).Bind(4, e.name);
     s.Bind(5, e.anonymous_id).Bind(6, e.user_id).Bind(7, e.properties_json).Bind(8, e.context_json);
     s.Bind(9, ToUnixMillis(e.timestamp));
@@ -931,6 +944,19 @@ class SqliteWriteTxn final : public WriteTxn {
     return s.Run();
   }
 
+  Result<void> ReplaceDataClasses(std::string_view scope, const std::vector<DataClassRecord>& entries) override {
+    ASSIGN_OR_RETURN(Statement d, db_.Prepare("DELETE FROM data_classes WHERE scope = ?"));
+    d.Bind(1, scope);
+    RETURN_IF_ERROR(d.Run());
+    for (const auto& r : entries) {
+      ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+          "INSERT INTO data_classes (scope, key, class, changed_by, changed_at) VALUES (?,?,?,?,?)"));
+      s.Bind(1, scope).Bind(2, r.key).Bind(3, r.data_class).Bind(4, r.changed_by).Bind(5, ToUnixMillis(r.changed_at));
+      RETURN_IF_ERROR(s.Run());
+    }
+    return Ok();
+  }
+
   Result<void> PutIdempotency(const IdempotencyRecord& r) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO idempotency (key, request_hash, status, response_body, created_at) VALUES (?1,?2,?3,?4,?5)"
@@ -1129,8 +1155,10 @@ class SqliteWriteTxn final : public WriteTxn {
     std::string sql;
     if (rule.data_class == "events") {
       sql = rule.anonymise
-                ? "UPDATE events SET anonymous_id = '', user_id = '', properties = '{}', context = '{}' WHERE ts < ?"
-                  " AND (anonymous_id <> '' OR user_id <> '' OR properties <> '{}' OR context <> '{}')"
+                ? "UPDATE events SET anonymous_id = '', user_id = '', properties = '{}', context = '{}',"
+                  " personal = NULL WHERE ts < ?"
+                  " AND (anonymous_id <> '' OR user_id <> '' OR properties <> '{}' OR context <> '{}'"
+                  " OR personal IS NOT NULL)"
                 : "DELETE FROM events WHERE ts < ?";
     } else if (rule.data_class == "interactions") {
       sql = rule.anonymise ? "UPDATE interactions SET subject = '', body = '' WHERE occurred_at < ?"
@@ -1317,8 +1345,8 @@ class SqliteWriteTxn final : public WriteTxn {
     return s.Int(0);
   }
 
-  // Re-encrypts the identities and interactions of `from` under `into`'s current data key and gives them to
-  // `into` (from == into: re-encryption in place, for key rotation).
+  // Re-encrypts the identities, sealed event properties and interactions of `from` under `into`'s current
+  // data key and gives them to `into` (from == into: re-encryption in place, for key rotation).
   Result<void> MoveEncryptedRows(CustomerId from, CustomerId into) {
     struct Row {
       int64_t id;
@@ -1334,6 +1362,20 @@ class SqliteWriteTxn final : public WriteTxn {
       ASSIGN_OR_RETURN(std::string plain, RowCipher(crypto_, "identities", r.id, from).Open("value", r.a));
       ASSIGN_OR_RETURN(std::string sealed, RowCipher(crypto_, "identities", r.id, into).Seal("value", plain));
       ASSIGN_OR_RETURN(Statement u, db_.Prepare("UPDATE identities SET value = ?, customer_id = ? WHERE id = ?"));
+      u.BindBlob(1, sealed).Bind(2, into.value()).Bind(3, r.id);
+      RETURN_IF_ERROR(u.Run());
+    }
+    rows.clear();
+    {
+      ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+          "SELECT id, personal FROM events WHERE customer_id = ? AND personal IS NOT NULL"));
+      s.Bind(1, from.value());
+      RETURN_IF_ERROR(ForEachRow(s, [&] { rows.push_back({s.Int(0), s.Blob(1), {}}); }));
+    }
+    for (auto& r : rows) {
+      ASSIGN_OR_RETURN(std::string plain, RowCipher(crypto_, "events", r.id, from).Open("personal", r.a));
+      ASSIGN_OR_RETURN(std::string sealed, RowCipher(crypto_, "events", r.id, into).Seal("personal", plain));
+      ASSIGN_OR_RETURN(Statement u, db_.Prepare("UPDATE events SET personal = ?, customer_id = ? WHERE id = ?"));
       u.BindBlob(1, sealed).Bind(2, into.value()).Bind(3, r.id);
       RETURN_IF_ERROR(u.Run());
     }
@@ -1712,7 +1754,7 @@ class SqliteStore final : public Store {
     auto db = readers_.Acquire();
     ASSIGN_OR_RETURN(Statement s, db->Prepare(
         "SELECT id, customer_id, message_id, type, name, anonymous_id, user_id, properties, context, ts, sent_at,"
-        " received_at FROM events WHERE id IN (" + Placeholders(ids.size()) + ")"));
+        " received_at, personal FROM events WHERE id IN (" + Placeholders(ids.size()) + ")"));
     for (size_t i = 0; i < ids.size(); ++i) s.Bind(static_cast<int>(i + 1), ids[i]);
     while (true) {
       ASSIGN_OR_RETURN(bool row, s.Step());
@@ -1730,6 +1772,10 @@ class SqliteStore final : public Store {
       e.timestamp = FromUnixMillis(s.Int(9));
       if (auto sent = s.OptInt(10)) e.sent_at = FromUnixMillis(*sent);
       e.received_at = FromUnixMillis(s.Int(11));
+      if (s.ColumnType(12) != SQLITE_NULL) {
+        RowCipher cipher(crypto_, "events", e.id.value(), e.customer);
+        ASSIGN_OR_RETURN(e.personal_json, cipher.Open("personal", s.Blob(12)));
+      }
       out.push_back(std::move(e));
     }
     return out;
@@ -2091,6 +2137,17 @@ class SqliteStore final : public Store {
     std::vector<RoleSettingRecord> out;
     RETURN_IF_ERROR(ForEachRow(s, [&] {
       out.push_back(RoleSettingRecord{s.Text(0), s.Int(1) != 0, s.Text(2), FromUnixMillis(s.Int(3))});
+    }));
+    return out;
+  }
+
+  Result<std::vector<DataClassRecord>> ListDataClasses() override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT scope, key, class, changed_by, changed_at FROM data_classes ORDER BY scope, key"));
+    std::vector<DataClassRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      out.push_back(DataClassRecord{s.Text(0), s.Text(1), s.Text(2), s.Text(3), FromUnixMillis(s.Int(4))});
     }));
     return out;
   }
