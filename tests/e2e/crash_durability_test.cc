@@ -32,6 +32,7 @@
 
 #include "storage/store.h"
 #include "tests/support/http_client.h"
+#include "tests/support/serve_process.h"
 #include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
 
@@ -51,53 +52,13 @@ constexpr const char* kMasterKey = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=
 
 constexpr const char* kBasicAuth = "Basic Y3Jhc2gtdGVzdC13cml0ZS1rZXktMDAwMTo=";  // base64("crash-test-write-key-0001:")
 
-struct Server {
-  pid_t pid = -1;
-  uint16_t port = 0;
-  double startup_seconds = 0;
-};
-
-int EnvInt(const char* name, int fallback) {
-  const char* value = std::getenv(name);
-  return value && *value ? std::atoi(value) : fallback;
-}
-
-// Starts `panorama serve` on a free port with stdout and stderr appended to `log_path`, and waits for its
-// "listening on" line. Returns port 0 if it does not come up within 10 s.
 // Only the first start sets the admin password: setting it re-hashes it with argon2id (about a second of CPU by
 // design), which would be measured as restart time although a real restart does not do it.
-Server StartServer(const std::string& data_dir, const std::string& log_path, bool first) {
-  auto offset = std::filesystem::exists(log_path) ? std::filesystem::file_size(log_path) : 0;
-  Server server;
-  auto start = Clock::now();
-  server.pid = fork();
-  PANORAMA_CHECK(server.pid >= 0);
-  if (server.pid == 0) {
-    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    setenv("PANORAMA_WRITE_KEY", kWriteKey, 1);
-    setenv("PANORAMA_MASTER_KEY", kMasterKey, 1);
-    if (first) setenv("PANORAMA_ADMIN_PASSWORD", "crash-test-admin-password", 1);
-    execl(PANORAMA_BINARY, PANORAMA_BINARY, "serve", "--data", data_dir.c_str(), "--listen", "127.0.0.1:0",
-          "--no-access-log", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  while (Clock::now() - start < std::chrono::seconds(10)) {
-    std::ifstream log(log_path);
-    log.seekg(static_cast<std::streamoff>(offset));
-    std::string line;
-    while (std::getline(log, line)) {
-      unsigned p = 0;
-      if (std::sscanf(line.c_str(), "listening on http://127.0.0.1:%u", &p) == 1) {
-        server.port = static_cast<uint16_t>(p);
-        server.startup_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-        return server;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return server;
+testing::ServeProcess StartServer(const std::string& data_dir, const std::string& log_path, bool first) {
+  std::vector<std::pair<std::string, std::string>> env = {{"PANORAMA_WRITE_KEY", kWriteKey},
+                                                          {"PANORAMA_MASTER_KEY", kMasterKey}};
+  if (first) env.emplace_back("PANORAMA_ADMIN_PASSWORD", "crash-test-admin-password");
+  return testing::StartServe(PANORAMA_BINARY, data_dir, log_path, env);
 }
 
 struct Batch {
@@ -138,7 +99,7 @@ std::map<std::string, int> StoredMessageCounts(const std::string& db_path) {
 }
 
 TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
-  const int kills = EnvInt("PANORAMA_CRASH_KILLS", 10);
+  const int kills = testing::EnvIntOr("PANORAMA_CRASH_KILLS", 10);
   const uint64_t seed = std::getenv("PANORAMA_CRASH_SEED") ? std::strtoull(std::getenv("PANORAMA_CRASH_SEED"), nullptr, 10)
                                                              : std::random_device{}();
   std::cout << "[ crash ] seed " << seed << ", " << kills << " kills (PANORAMA_CRASH_SEED, PANORAMA_CRASH_KILLS)\n";
@@ -159,7 +120,7 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
   int acked_batches_at_last_kill = 0;
 
   for (int round = 0; round <= kills; ++round) {
-    Server server = StartServer(dir.path().string(), log_path, round == 0);
+    testing::ServeProcess server = StartServer(dir.path().string(), log_path, round == 0);
     ASSERT_NE(server.port, 0) << "server did not start in round " << round << "; see " << log_path;
     if (round > 0) startups.push_back(server.startup_seconds);
     if (round == kills) {
