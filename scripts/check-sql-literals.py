@@ -34,6 +34,7 @@ ALLOWED = {
     "owned.sql",                          # rows of the constant kOwned table (erasure, DeleteOwnedRows)
     "purge.sql",                          # rows of the constant purges table (PurgeExpired)
     "column", "condition",                # parameters of local lambdas, always called with literals
+    "select_sql", "update_sql",           # parameters of MoveEncryptedRows' reseal lambda, called with literals
     "QuoteIdent",                         # DSAR schema walker: table names read from sqlite_schema, quoted
     "cond", "rule.anonymise",             # IN-list placeholders; a bool choosing between two literal statements
 }

@@ -1353,32 +1353,30 @@ class SqliteWriteTxn final : public WriteTxn {
       std::string a, b;
     };
     std::vector<Row> rows;
-    {
-      ASSIGN_OR_RETURN(Statement s, db_.Prepare("SELECT id, value FROM identities WHERE customer_id = ?"));
-      s.Bind(1, from.value());
-      RETURN_IF_ERROR(ForEachRow(s, [&] { rows.push_back({s.Int(0), s.Blob(1), {}}); }));
-    }
-    for (auto& r : rows) {
-      ASSIGN_OR_RETURN(std::string plain, RowCipher(crypto_, "identities", r.id, from).Open("value", r.a));
-      ASSIGN_OR_RETURN(std::string sealed, RowCipher(crypto_, "identities", r.id, into).Seal("value", plain));
-      ASSIGN_OR_RETURN(Statement u, db_.Prepare("UPDATE identities SET value = ?, customer_id = ? WHERE id = ?"));
-      u.BindBlob(1, sealed).Bind(2, into.value()).Bind(3, r.id);
-      RETURN_IF_ERROR(u.Run());
-    }
-    rows.clear();
-    {
-      ASSIGN_OR_RETURN(Statement s, db_.Prepare(
-          "SELECT id, personal FROM events WHERE customer_id = ? AND personal IS NOT NULL"));
-      s.Bind(1, from.value());
-      RETURN_IF_ERROR(ForEachRow(s, [&] { rows.push_back({s.Int(0), s.Blob(1), {}}); }));
-    }
-    for (auto& r : rows) {
-      ASSIGN_OR_RETURN(std::string plain, RowCipher(crypto_, "events", r.id, from).Open("personal", r.a));
-      ASSIGN_OR_RETURN(std::string sealed, RowCipher(crypto_, "events", r.id, into).Seal("personal", plain));
-      ASSIGN_OR_RETURN(Statement u, db_.Prepare("UPDATE events SET personal = ?, customer_id = ? WHERE id = ?"));
-      u.BindBlob(1, sealed).Bind(2, into.value()).Bind(3, r.id);
-      RETURN_IF_ERROR(u.Run());
-    }
+    // One sealed column of `table`: read the rows of `from` (select_sql binds the customer and returns id and
+    // the sealed blob), open each under `from`'s key, seal under `into`'s, and hand the row to `into`.
+    auto reseal = [&](const char* table, const char* column, const char* select_sql,
+                      const char* update_sql) -> Result<void> {
+      rows.clear();
+      {
+        ASSIGN_OR_RETURN(Statement s, db_.Prepare(select_sql));
+        s.Bind(1, from.value());
+        RETURN_IF_ERROR(ForEachRow(s, [&] { rows.push_back({s.Int(0), s.Blob(1), {}}); }));
+      }
+      for (auto& r : rows) {
+        ASSIGN_OR_RETURN(std::string plain, RowCipher(crypto_, table, r.id, from).Open(column, r.a));
+        ASSIGN_OR_RETURN(std::string sealed, RowCipher(crypto_, table, r.id, into).Seal(column, plain));
+        ASSIGN_OR_RETURN(Statement u, db_.Prepare(update_sql));
+        u.BindBlob(1, sealed).Bind(2, into.value()).Bind(3, r.id);
+        RETURN_IF_ERROR(u.Run());
+      }
+      return Ok();
+    };
+    RETURN_IF_ERROR(reseal("identities", "value", "SELECT id, value FROM identities WHERE customer_id = ?",
+                           "UPDATE identities SET value = ?, customer_id = ? WHERE id = ?"));
+    RETURN_IF_ERROR(reseal("events", "personal",
+                           "SELECT id, personal FROM events WHERE customer_id = ? AND personal IS NOT NULL",
+                           "UPDATE events SET personal = ?, customer_id = ? WHERE id = ?"));
     rows.clear();
     {
       ASSIGN_OR_RETURN(Statement s, db_.Prepare("SELECT id, subject, body FROM interactions WHERE customer_id = ?"));
