@@ -362,31 +362,34 @@ Result<BootstrapInfo> Runtime::Bootstrap() {
 
 namespace {
 
-// The daily retention job: runs the policies once right after start, then every 24 hours, until stopped.
-std::unique_ptr<PeriodicTask> StartRetentionJob(storage::Store& store, features::FeatureStore& features,
-                                                const Clock& clock, std::vector<privacy::RetentionPolicy> policies) {
-  auto task = std::make_unique<PeriodicTask>(
-      std::chrono::hours(24), PeriodicTask::FirstRun::kAtStart,
-      [&store, &features, &clock, policies = std::move(policies)] {
-        auto report = privacy::RunRetention(store, policies, clock.Now());
-        if (!report) {
-          spdlog::error("retention run failed: {}", report.error().message());
-          return;
-        }
-        spdlog::info("retention run: {} rows deleted or anonymised", report->total_rows);
-        if (report->total_rows > 0) {
-          if (auto rebuilt = features.Rebuild(store); !rebuilt) {
-            spdlog::error("feature store rebuild after retention failed: {}", rebuilt.error().message());
-          }
-        }
-      });
+// A job of `serve`, started: it runs once right away, then every `interval`.
+std::unique_ptr<PeriodicTask> StartJob(std::chrono::milliseconds interval, std::function<void()> work) {
+  auto task = std::make_unique<PeriodicTask>(interval, PeriodicTask::FirstRun::kAtStart, std::move(work));
   task->Start();
   return task;
 }
 
+// The daily retention job: runs the policies once right after start, then every 24 hours, until stopped.
+std::unique_ptr<PeriodicTask> StartRetentionJob(storage::Store& store, features::FeatureStore& features,
+                                                const Clock& clock, std::vector<privacy::RetentionPolicy> policies) {
+  return StartJob(std::chrono::hours(24), [&store, &features, &clock, policies = std::move(policies)] {
+    auto report = privacy::RunRetention(store, policies, clock.Now());
+    if (!report) {
+      spdlog::error("retention run failed: {}", report.error().message());
+      return;
+    }
+    spdlog::info("retention run: {} rows deleted or anonymised", report->total_rows);
+    if (report->total_rows > 0) {
+      if (auto rebuilt = features.Rebuild(store); !rebuilt) {
+        spdlog::error("feature store rebuild after retention failed: {}", rebuilt.error().message());
+      }
+    }
+  });
+}
+
 // Carries out scheduled erasures whose grace period is over: once right after start, then every 10 minutes.
 std::unique_ptr<PeriodicTask> StartErasureJob(privacy::DsarService& dsar) {
-  auto task = std::make_unique<PeriodicTask>(std::chrono::minutes(10), PeriodicTask::FirstRun::kAtStart, [&dsar] {
+  return StartJob(std::chrono::minutes(10), [&dsar] {
     auto due = dsar.RunDueErasures();
     if (!due) {
       spdlog::error("erasure run failed: {}", due.error().message());
@@ -395,13 +398,11 @@ std::unique_ptr<PeriodicTask> StartErasureJob(privacy::DsarService& dsar) {
     if (!due->erased.empty()) spdlog::info("erasure run: {} scheduled erasures carried out", due->erased.size());
     for (const auto& failure : due->failed) spdlog::error("scheduled erasure not carried out: {}", failure);
   });
-  task->Start();
-  return task;
 }
 
 // Deletes expired sessions, devices, verification codes and old Idempotency-Key answers: at start, then hourly.
 std::unique_ptr<PeriodicTask> StartHousekeepingJob(security::AuthService& auth) {
-  auto task = std::make_unique<PeriodicTask>(std::chrono::hours(1), PeriodicTask::FirstRun::kAtStart, [&auth] {
+  return StartJob(std::chrono::hours(1), [&auth] {
     auto report = auth.PurgeExpired();
     if (!report) {
       spdlog::error("housekeeping run failed: {}", report.error().message());
@@ -409,8 +410,6 @@ std::unique_ptr<PeriodicTask> StartHousekeepingJob(security::AuthService& auth) 
       spdlog::info("housekeeping run: {} expired rows deleted", report->total());
     }
   });
-  task->Start();
-  return task;
 }
 
 class ServerHandle final : public Runtime::RunningServer {
