@@ -131,6 +131,12 @@ struct Columns {
     }
     size_t new_size = std::max<size_t>(static_cast<size_t>(id) + 1, direct.size() * 2);
     new_size = std::min<size_t>(new_size, dense_limit);
+    // Each growth rescans the sparse map; grow only by at least its size, so that ids arriving shuffled (the
+    // limit creeping up one slot at a time) cost amortised O(1) each rather than a rescan per id.
+    if (new_size - direct.size() < sparse.size()) {
+      sparse[id] = slot;
+      return;
+    }
     direct.resize(new_size, kNoSlot);
     direct[static_cast<size_t>(id)] = slot;
     for (auto it = sparse.begin(); it != sparse.end();) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <random>
@@ -333,6 +334,19 @@ void FillBoth(testing::RecordingStore& store, FeatureStore& features) {
     return Ok();
   });
   ASSERT_TRUE(result.has_value());
+}
+
+TEST_F(FeatureStoreTest, ShuffledIdsAreAllFoundAndMostlyDirect) {
+  std::vector<int64_t> ids(200'000);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int64_t>(i) + 1;
+  std::shuffle(ids.begin(), ids.end(), std::mt19937_64(11));
+  for (int64_t id : ids) store_.OnOrder(CustomerId(id), kNow, id);
+
+  for (int64_t id = 1; id <= 200'000; ++id) {
+    ASSERT_EQ(Features(id).total_spend_base_minor, id) << id;
+  }
+  // A hash-map entry costs ~40 bytes more than a direct one: dense ids must not stay in the map.
+  EXPECT_LE(store_.MemoryBytes() / store_.size(), 100);
 }
 
 TEST_F(FeatureStoreTest, RebuildFromStoreEqualsIncrementalUpdates) {
