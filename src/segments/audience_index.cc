@@ -630,35 +630,46 @@ class AudienceIndex::Evaluator {
     // empty value does (e.g. `order_count = 0`), and only then are the seen ids worth collecting.
     const bool empty_matches = FeatureMatches(n, ReadFeature(n.field_id, features::CustomerFeatures{}), now_ms_);
     std::vector<uint32_t> seen_ids, matched;
-    fs->ReadColumns([&](const features::FeatureColumns& c) {
-      for (size_t i = 0; i < c.size(); ++i) {
-        if (c.live[i] != features::FeatureColumns::kLive) continue;
-        auto id = DenseId(CustomerId(c.customer_id[i]));
-        if (!id || *id >= d_.live_flag.size() || !d_.live_flag[*id]) continue;
-        if (empty_matches) seen_ids.push_back(*id);
-        FeatureValue v;
-        auto time = [&](int64_t ms) -> std::optional<int64_t> {
-          if (ms == features::FeatureColumns::kNoTime) return std::nullopt;
-          return ms;
-        };
-        switch (n.field_id) {
-          case FieldId::kTotalSpend: v.number = static_cast<double>(c.total_spend_base_minor[i]); break;
-          case FieldId::kOrderCount: v.number = static_cast<double>(c.order_count[i]); break;
-          case FieldId::kEventCount: v.number = static_cast<double>(c.event_count[i]); break;
-          case FieldId::kFirstOrder: v.time_ms = time(c.first_order_ms[i]); break;
-          case FieldId::kLastOrder: v.time_ms = time(c.last_order_ms[i]); break;
-          case FieldId::kLastEvent: v.time_ms = time(c.last_event_ms[i]); break;
-          case FieldId::kAvgDaysBetweenOrders:
-            if (c.order_count[i] > 1) {  // the same arithmetic as FeatureStore::Get
-              const double span_days = static_cast<double>(c.last_order_ms[i] - c.first_order_ms[i]) / kDayMs;
-              v.number = span_days / static_cast<double>(c.order_count[i] - 1);
-            }
-            break;
-          default: break;
+    // One loop per field (the lambda is a template argument), so the per-row work is the column read and the
+    // comparison: no switch on the field and no optional-holding value per row.
+    auto scan = [&](auto matches) {
+      fs->ReadColumns([&](const features::FeatureColumns& c) {
+        const size_t universe = d_.live_flag.size();
+        for (size_t i = 0; i < c.size(); ++i) {
+          if (c.live[i] != features::FeatureColumns::kLive) continue;
+          const int64_t customer = c.customer_id[i];  // the dense id (DenseId) when it is in the index
+          if (customer <= 0 || static_cast<uint64_t>(customer) >= universe || !d_.live_flag[customer]) continue;
+          const auto id = static_cast<uint32_t>(customer);
+          if (empty_matches) seen_ids.push_back(id);
+          if (matches(c, i)) matched.push_back(id);
         }
-        if (FeatureMatches(n, v, now_ms_)) matched.push_back(*id);
-      }
-    });
+      });
+    };
+    using Columns = features::FeatureColumns;
+    auto number = [&](double x) { return CompareNumber(n.op, x, n.values); };
+    auto time = [&](int64_t ms) { return ms != Columns::kNoTime && CompareTime(n.op, ms, n.values, now_ms_); };
+    switch (n.field_id) {
+      case FieldId::kTotalSpend:
+        scan([&](const Columns& c, size_t i) { return number(static_cast<double>(c.total_spend_base_minor[i])); });
+        break;
+      case FieldId::kOrderCount:
+        scan([&](const Columns& c, size_t i) { return number(static_cast<double>(c.order_count[i])); });
+        break;
+      case FieldId::kEventCount:
+        scan([&](const Columns& c, size_t i) { return number(static_cast<double>(c.event_count[i])); });
+        break;
+      case FieldId::kFirstOrder: scan([&](const Columns& c, size_t i) { return time(c.first_order_ms[i]); }); break;
+      case FieldId::kLastOrder: scan([&](const Columns& c, size_t i) { return time(c.last_order_ms[i]); }); break;
+      case FieldId::kLastEvent: scan([&](const Columns& c, size_t i) { return time(c.last_event_ms[i]); }); break;
+      case FieldId::kAvgDaysBetweenOrders:
+        scan([&](const Columns& c, size_t i) {
+          if (c.order_count[i] <= 1) return false;  // no gap below two orders; the same arithmetic as FeatureStore::Get
+          const double span_days = static_cast<double>(c.last_order_ms[i] - c.first_order_ms[i]) / kDayMs;
+          return number(span_days / static_cast<double>(c.order_count[i] - 1));
+        });
+        break;
+      default: return Error::Internal("feature without a column scan: " + n.field);
+    }
     // Slots are mostly in id order (Rebuild creates them so), but merges and late customers need not be.
     out = BitmapOfIds(matched);
     if (empty_matches) out |= d_.live - BitmapOfIds(seen_ids);
