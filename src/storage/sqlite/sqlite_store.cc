@@ -550,9 +550,7 @@ class SqliteWriteTxn final : public WriteTxn {
     RETURN_IF_ERROR(BindCustomer(s, c, c.id.value()));
     BindOptionalId(s, 22, c.owner);
     BindOptionalId(s, 23, c.team);
-    RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return Error::NotFound("customer " + c.id.ToString() + " not found");
-    return Ok();
+    return RunOnOneRow(s, "customer " + c.id.ToString());
   }
 
   Result<void> DeleteCustomer(CustomerId id) override {
@@ -560,9 +558,7 @@ class SqliteWriteTxn final : public WriteTxn {
     RETURN_IF_ERROR(DeleteOwnedRows(id, ignored));
     ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM customers WHERE id = ?"));
     s.Bind(1, id.value());
-    RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return Error::NotFound("customer " + id.ToString() + " not found");
-    return Ok();
+    return RunOnOneRow(s, "customer " + id.ToString());
   }
 
   Result<ErasureReport> EraseCustomer(CustomerId id) override {
@@ -786,9 +782,7 @@ class SqliteWriteTxn final : public WriteTxn {
         "UPDATE users SET password_hash=?, role=?, display_name=?, disabled=? WHERE id=?"));
     s.Bind(1, u.password_hash).Bind(2, u.role).Bind(3, u.display_name).Bind(4, u.disabled ? 1 : 0);
     s.Bind(5, u.id.value());
-    RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return Error::NotFound("user " + u.id.ToString() + " not found");
-    return Ok();
+    return RunOnOneRow(s, "user " + u.id.ToString());
   }
 
   Result<ApiKeyId> InsertApiKey(const ApiKeyRecord& k) override {
@@ -815,17 +809,13 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<void> SetApiKeyAllowedCidrs(ApiKeyId id, const std::vector<std::string>& cidrs) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare("UPDATE api_keys SET allowed_cidrs = ? WHERE id = ?"));
     s.Bind(1, JoinCidrs(cidrs)).Bind(2, id.value());
-    RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return Error::NotFound("api key " + id.ToString() + " not found");
-    return Ok();
+    return RunOnOneRow(s, "api key " + id.ToString());
   }
 
   Result<void> RevokeApiKey(ApiKeyId id) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare("UPDATE api_keys SET revoked = 1 WHERE id = ?"));
     s.Bind(1, id.value());
-    RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return Error::NotFound("api key " + id.ToString() + " not found");
-    return Ok();
+    return RunOnOneRow(s, "api key " + id.ToString());
   }
 
   Result<int64_t> InsertSession(const SessionRecord& x) override {
@@ -845,9 +835,7 @@ class SqliteWriteTxn final : public WriteTxn {
         " refresh_expires_at=?, absolute_expires_at=?, last_used_at=?, client_ip=?, user_agent=? WHERE id=?"));
     BindSession(s, x);
     s.Bind(11, x.id);
-    RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return Error::NotFound("session " + std::to_string(x.id) + " not found");
-    return Ok();
+    return RunOnOneRow(s, "session " + std::to_string(x.id));
   }
 
   Result<void> DeleteSession(int64_t session_id) override {
@@ -859,9 +847,7 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<void> MarkSessionReauthenticated(int64_t session_id, Timestamp at) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare("UPDATE sessions SET reauth_at = ? WHERE id = ?"));
     s.Bind(1, ToUnixMillis(at)).Bind(2, session_id);
-    RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return Error::NotFound("session " + std::to_string(session_id) + " not found");
-    return Ok();
+    return RunOnOneRow(s, "session " + std::to_string(session_id));
   }
 
   Result<void> DeleteUserSessions(UserId user) override {
@@ -883,9 +869,7 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<void> DeleteDevice(UserId user, int64_t device_id) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM known_devices WHERE id = ? AND user_id = ?"));
     s.Bind(1, device_id).Bind(2, user.value());
-    RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return Error::NotFound("device " + std::to_string(device_id) + " not found");
-    return Ok();
+    return RunOnOneRow(s, "device " + std::to_string(device_id));
   }
 
   Result<void> DeleteUserDevices(UserId user) override {
@@ -1012,9 +996,7 @@ class SqliteWriteTxn final : public WriteTxn {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare("UPDATE users SET team_id = ? WHERE id = ?"));
     BindOptionalId(s, 1, team);
     s.Bind(2, user.value());
-    RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return Error::NotFound("user " + user.ToString() + " not found");
-    return Ok();
+    return RunOnOneRow(s, "user " + user.ToString());
   }
 
   Result<void> PutRole(const RoleRecord& role) override {
@@ -1040,9 +1022,7 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<void> DeleteRole(std::string_view name) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM roles WHERE name = ?"));
     s.Bind(1, name);
-    RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return Error::NotFound("role not found");
-    return Ok();
+    return RunOnOneRow(s, "role");
   }
 
   Result<int64_t> InsertConsent(const ConsentRecord& c) override {
@@ -1089,9 +1069,7 @@ class SqliteWriteTxn final : public WriteTxn {
     BindVerification(s, 5, r);
     BindOptionalTime(s, 9, r.scheduled_for);
     s.Bind(10, r.id);
-    RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return Error::NotFound("privacy request " + std::to_string(r.id) + " not found");
-    return Ok();
+    return RunOnOneRow(s, "privacy request " + std::to_string(r.id));
   }
 
   Result<void> PutPrivacyFlags(const PrivacyFlagsRecord& f) override {
@@ -1287,9 +1265,7 @@ class SqliteWriteTxn final : public WriteTxn {
     for (CustomerId customer : c.exited) RETURN_IF_ERROR(apply(customer, false));
     ASSIGN_OR_RETURN(Statement s, db_.Prepare("UPDATE segments SET size = ?, evaluated_at = ? WHERE id = ?"));
     s.Bind(1, c.size).Bind(2, at).Bind(3, c.segment.value());
-    RETURN_IF_ERROR(s.Run());
-    if (db_.Changes() == 0) return Error::NotFound("segment " + c.segment.ToString() + " not found");
-    return Ok();
+    return RunOnOneRow(s, "segment " + c.segment.ToString());
   }
 
   Result<void> Nested(const std::function<Result<void>()>& fn) override {
@@ -1306,6 +1282,13 @@ class SqliteWriteTxn final : public WriteTxn {
   }
 
  private:
+  // Runs an UPDATE or DELETE meant for one row; NotFound ("<what> not found") when it matched none.
+  Result<void> RunOnOneRow(Statement& s, const std::string& what) {
+    RETURN_IF_ERROR(s.Run());
+    if (db_.Changes() == 0) return Error::NotFound(what + " not found");
+    return Ok();
+  }
+
   // The id of the row whose unique key equals `key`, if any.
   template <typename Id>
   Result<std::optional<Id>> FindIdBy(const char* sql, std::string_view key) {
