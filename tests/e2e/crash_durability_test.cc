@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "storage/store.h"
-#include "tests/support/base64.h"
+#include "tests/support/codecs.h"
 #include "tests/support/http_client.h"
 #include "tests/support/ingest_batches.h"
 #include "tests/support/serve_process.h"

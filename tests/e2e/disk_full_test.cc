@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/base64.h"
+#include "tests/support/codecs.h"
 #include "tests/support/http_client.h"
 #include "tests/support/ingest_batches.h"
 #include "tests/support/serve_process.h"

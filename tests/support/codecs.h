@@ -1,6 +1,7 @@
 #pragma once
-// Standard base64 for tests that must build what a client sends: HTTP Basic credentials (the Segment write key)
-// and master keys. The product only decodes base64 (security::DecodeBase64); encoding lives here. Header-only.
+// The text encodings tests need on the client's side: base64 to build HTTP Basic credentials (the Segment write
+// key) and master keys, base32 to read back a TOTP secret as an authenticator app does. The product does the other
+// direction of each (security::DecodeBase64, security::Base32). Header-only.
 
 #include <string>
 #include <string_view>
@@ -28,6 +29,23 @@ inline std::string Base64(std::string_view raw) {
 // The Authorization value for HTTP Basic with `user` and an empty password, as Segment SDKs send a write key.
 inline std::string BasicAuth(std::string_view user) {
   return "Basic " + Base64(std::string(user) + ":");
+}
+
+// RFC 4648 base32 (upper case, padding and unknown characters skipped) to bytes.
+inline std::string DecodeBase32(std::string_view text) {
+  std::string out;
+  int buffer = 0, bits = 0;
+  for (char c : text) {
+    int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= '2' && c <= '7' ? c - '2' + 26 : -1;
+    if (v < 0) continue;
+    buffer = (buffer << 5) | v;
+    bits += 5;
+    if (bits >= 8) {
+      out.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xFF));
+      bits -= 8;
+    }
+  }
+  return out;
 }
 
 }  // namespace panorama::testing
