@@ -32,7 +32,9 @@ using testing::RawText;
 
 // Runs SQL on the database file directly, as an intruder with file access would. No fsync: the file is a
 // throwaway copy, and 400 trials must stay within seconds.
-void RawSql(const std::string& path, const std::string& sql) { testing::RawSql(path, "PRAGMA synchronous=OFF;" + sql); }
+void RawSql(const std::string& path, const std::string& sql) {
+  testing::RawSql(path, "PRAGMA synchronous=OFF;" + sql);
+}
 
 class LedgerTamperTest : public ::testing::Test {
  protected:

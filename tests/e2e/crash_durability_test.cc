@@ -85,6 +85,7 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
   const std::string log_path = testing::FreshLog(PANORAMA_TEST_LOG_DIR, "crash_durability.log");
 
   constexpr int kSenders = 4;
+  const std::string basic_auth = testing::BasicAuth(kWriteKey);
   std::mutex mu;
   // guarded by mu
   std::vector<Batch> sent;              // every batch ever built
@@ -110,7 +111,7 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
           }
           for (int b : mine) {
             auto response = client.Request("POST", "/v1/batch", sent[static_cast<size_t>(b)].body,
-                                           {{"Authorization", testing::BasicAuth(kWriteKey)}});
+                                           {{"Authorization", basic_auth}});
             std::lock_guard lock(mu);
             if (response.status == 200) {
               sent[static_cast<size_t>(b)].acknowledged = true;
@@ -149,7 +150,7 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
             std::lock_guard lock(mu);
             body = sent[static_cast<size_t>(b)].body;
           }
-          auto response = client.Request("POST", "/v1/batch", body, {{"Authorization", testing::BasicAuth(kWriteKey)}});
+          auto response = client.Request("POST", "/v1/batch", body, {{"Authorization", basic_auth}});
           std::lock_guard lock(mu);
           if (response.status == 200) {
             sent[static_cast<size_t>(b)].acknowledged = true;

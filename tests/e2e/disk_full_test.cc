@@ -74,6 +74,7 @@ TEST(DiskFull, RefusesWith503RetryAfterLosesNothingAndResumesWhenSpaceReturns) {
   ASSERT_NE(server.port, 0) << "server did not start; see " << log_path;
 
   constexpr int kSenders = 2;
+  const std::string basic_auth = testing::BasicAuth(kWriteKey);
   std::mutex mu;
   // guarded by mu
   std::vector<std::vector<Batch>> batches(kSenders);
@@ -90,7 +91,7 @@ TEST(DiskFull, RefusesWith503RetryAfterLosesNothingAndResumesWhenSpaceReturns) {
       int number = 0;
       Batch batch = MakeBatch(t, number);
       while (!stop) {
-        auto response = client.Request("POST", "/v1/batch", batch.body, {{"Authorization", testing::BasicAuth(kWriteKey)}});
+        auto response = client.Request("POST", "/v1/batch", batch.body, {{"Authorization", basic_auth}});
         std::unique_lock lock(mu);
         if (response.status == 200) {
           batch.acknowledged = true;

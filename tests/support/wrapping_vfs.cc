@@ -40,7 +40,9 @@ int XShmUnmap(sqlite3_file* f, int delete_flag) { return Real(f)->pMethods->xShm
 int XFetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
   return Real(f)->pMethods->xFetch(Real(f), offset, amount, out);
 }
-int XUnfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) { return Real(f)->pMethods->xUnfetch(Real(f), offset, p); }
+int XUnfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
+  return Real(f)->pMethods->xUnfetch(Real(f), offset, p);
+}
 
 // Version 2 has no xFetch/xUnfetch, so SQLite never memory-maps the file; version 3 forwards them.
 const sqlite3_io_methods kMethodsV2 = {2, XClose, XRead, XWrite, XTruncate, XSync, XFileSize, XLock, XUnlock,
