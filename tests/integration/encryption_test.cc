@@ -17,6 +17,7 @@
 #include "security/field_encryptor.h"
 #include "storage/field_crypto.h"
 #include "storage/store.h"
+#include "tests/support/codecs.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_crypto.h"
@@ -529,19 +530,7 @@ TEST_F(EncryptionTest, DatabaseWithPlaintextCustomersFromBeforeEncryptionIsRefus
 class RuntimeKeyTest : public ::testing::Test {
  protected:
   static std::string KeyB64(unsigned char fill) {
-    std::string raw(32, static_cast<char>(fill));
-    static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    for (size_t i = 0; i < raw.size(); i += 3) {
-      uint32_t v = static_cast<unsigned char>(raw[i]) << 16;
-      if (i + 1 < raw.size()) v |= static_cast<unsigned char>(raw[i + 1]) << 8;
-      if (i + 2 < raw.size()) v |= static_cast<unsigned char>(raw[i + 2]);
-      out += kAlphabet[(v >> 18) & 63];
-      out += kAlphabet[(v >> 12) & 63];
-      out += i + 1 < raw.size() ? kAlphabet[(v >> 6) & 63] : '=';
-      out += i + 2 < raw.size() ? kAlphabet[v & 63] : '=';
-    }
-    return out;
+    return testing::Base64(std::string(32, static_cast<char>(fill)));
   }
   app::RuntimeOptions Options(unsigned char fill) {
     app::RuntimeOptions o;
