@@ -281,9 +281,9 @@ class AuthService {
   int hashes_waiting_ = 0;
 
   std::mutex challenge_mu_;
-  // Pending MFA challenges stay in memory on purpose: a restart voids them and the user gives the password again,
-  // which goes through the stored throttle counters, so a restart gains an attacker no code guesses, and no
-  // challenge token (a half sign-in) is ever at rest.
+  // Pending MFA challenges stay in memory on purpose: a restart voids them and the user gives the password again
+  // (through the stored throttle counters), as after 5 wrong codes, so a restart gains an attacker no code
+  // guesses, and no challenge token (a half sign-in) is ever at rest.
   std::unordered_map<std::string, Challenge> challenges_;  // guarded by challenge_mu_; sha256 → challenge
 
   struct CachedKey {
