@@ -878,6 +878,21 @@ class SqliteWriteTxn final : public WriteTxn {
     return s.Run();
   }
 
+  Result<void> PutThrottle(const ThrottleRecord& x) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare(
+        "INSERT OR REPLACE INTO login_throttle (kind, key, failures, started_at, locked_until, expires_at)"
+        " VALUES (?,?,?,?,?,?)"));
+    s.Bind(1, x.kind).Bind(2, x.key).Bind(3, x.failures).Bind(4, ToUnixMillis(x.started_at));
+    s.Bind(5, ToUnixMillis(x.locked_until)).Bind(6, ToUnixMillis(x.expires_at));
+    return s.Run();
+  }
+
+  Result<void> DeleteThrottle(std::string_view kind, std::string_view key) override {
+    ASSIGN_OR_RETURN(Statement s, db_.Prepare("DELETE FROM login_throttle WHERE kind = ? AND key = ?"));
+    s.Bind(1, kind).Bind(2, key);
+    return s.Run();
+  }
+
   Result<void> MarkRefreshSpent(std::string_view refresh_sha256, int64_t session_id, Timestamp at) override {
     ASSIGN_OR_RETURN(Statement s, db_.Prepare(
         "INSERT INTO spent_refresh_tokens (refresh_sha256, session_id, spent_at) VALUES (?,?,?)"));
@@ -1180,6 +1195,7 @@ class SqliteWriteTxn final : public WriteTxn {
         {"known_devices", "DELETE FROM known_devices WHERE expires_at < ?1", rule.now},
         {"privacy_verification_codes", "DELETE FROM privacy_verification_codes WHERE expires_at < ?1", rule.now},
         {"idempotency", "DELETE FROM idempotency WHERE created_at < ?1", rule.idempotency_cutoff},
+        {"login_throttle", "DELETE FROM login_throttle WHERE expires_at < ?1", rule.now},
     };
     HousekeepingReport report;
     for (const Purge& purge : purges) {
@@ -2011,6 +2027,19 @@ class SqliteStore final : public Store {
                                               " FROM known_devices WHERE user_id = ? ORDER BY id"));
     s.Bind(1, user.value());
     return CollectRows(s, [&] { return ReadDevice(s); });
+  }
+
+  Result<std::vector<ThrottleRecord>> ListThrottle(Timestamp now) override {
+    auto db = readers_.Acquire();
+    ASSIGN_OR_RETURN(Statement s, db->Prepare(
+        "SELECT kind, key, failures, started_at, locked_until, expires_at FROM login_throttle WHERE expires_at > ?"));
+    s.Bind(1, ToUnixMillis(now));
+    std::vector<ThrottleRecord> out;
+    RETURN_IF_ERROR(ForEachRow(s, [&] {
+      out.push_back({s.Text(0), s.Text(1), s.Int(2), FromUnixMillis(s.Int(3)), FromUnixMillis(s.Int(4)),
+                     FromUnixMillis(s.Int(5))});
+    }));
+    return out;
   }
 
   Result<void> TouchDevice(int64_t device_id, Timestamp at) override {
