@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
+#include "features/feature_store.h"
 #include "ingest/ingest_pipeline.h"
 #include "ingest/segment_message.h"
+#include "profile/customer_view.h"
 #include "storage/store.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
@@ -276,6 +280,36 @@ TEST_F(IngestFlowTest, ConcurrentRequestsAreAllAcknowledgedAndStored) {
   EXPECT_EQ(acknowledged.load(), kThreads * kPerThread);
   EXPECT_EQ(EventCount(), kThreads * kPerThread);
   EXPECT_EQ(store_->CountCustomers().value(), kThreads);
+}
+
+// R12: the 360° view is several reads. An alias merge that commits after the view resolved the customer and
+// before it read the timeline moved every event to the survivor; the view then showed the merged-away record
+// with an empty timeline — a read missing appends acknowledged before it began.
+TEST_F(IngestFlowTest, CustomerViewReadAcrossAMergeShowsTheSurvivorWithEveryEvent) {
+  ASSERT_OK(Send("identify", R"({"userId":"u-a","messageId":"a1","traits":{"email":"a@example.cn"}})"));
+  ASSERT_OK(Send("track", R"({"userId":"u-a","event":"Append","messageId":"a2"})"));
+  ASSERT_OK(Send("identify", R"({"userId":"u-b","messageId":"b1","traits":{"email":"b@example.cn"}})"));
+  ASSERT_OK(Send("track", R"({"userId":"u-b","event":"Append","messageId":"b2"})"));
+  CustomerId a = CustomerOf("user_id", "u-a"), b = CustomerOf("user_id", "u-b");
+  testing::FakeClock clock(kNow);
+  features::FeatureStore features(clock);
+  profile::CustomerViewService views(*store_, features, clock);
+  bool merged = false;
+  views.SetBeforeTimelineReadForTest([&] {
+    if (merged) return;
+    merged = true;
+    // u-b owns the message's user id, so u-a's record is merged into u-b's.
+    ASSERT_OK(Send("alias", R"({"userId":"u-b","previousId":"u-a","messageId":"m1"})"));
+  });
+
+  auto view = views.Get(a, {.timeline_limit = 50});
+
+  ASSERT_OK(view);
+  ASSERT_TRUE(merged);
+  EXPECT_EQ(view->customer.id, b);
+  std::set<std::string> messages;
+  for (const auto& item : view->timeline) messages.insert(std::get<storage::EventRecord>(item.record).message_id);
+  EXPECT_EQ(messages, (std::set<std::string>{"a1", "a2", "b1", "b2", "m1"}));
 }
 
 }  // namespace
