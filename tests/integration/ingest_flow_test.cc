@@ -312,5 +312,40 @@ TEST_F(IngestFlowTest, CustomerViewReadAcrossAMergeShowsTheSurvivorWithEveryEven
   EXPECT_EQ(messages, (std::set<std::string>{"a1", "a2", "b1", "b2", "m1"}));
 }
 
+// R12 (timeline paging): a merge between two page reads brings the survivor's events in among the merged
+// record's; the keyset cursor (time, kind, id) of page one still marks the same place, as merges keep row ids
+// and times, so the pages together hold every event of the merged record once.
+TEST_F(IngestFlowTest, TimelinePagesReadAcrossAMergeHoldEveryEventOfTheMergedRecordOnce) {
+  for (int i = 1; i <= 4; ++i) {
+    std::string at = "2025-01-01T10:0" + std::to_string(2 * i) + ":00Z";
+    ASSERT_OK(Send("track", R"({"userId":"u-a","event":"Append","messageId":"a)" + std::to_string(i) +
+                                R"(","timestamp":")" + at + R"("})"));
+    at = "2025-01-01T10:0" + std::to_string(2 * i + 1) + ":00Z";
+    ASSERT_OK(Send("track", R"({"userId":"u-b","event":"Append","messageId":"b)" + std::to_string(i) +
+                                R"(","timestamp":")" + at + R"("})"));
+  }
+  CustomerId a = CustomerOf("user_id", "u-a");
+  testing::FakeClock clock(kNow);
+  features::FeatureStore features(clock);
+  profile::CustomerViewService views(*store_, features, clock);
+  auto first = views.Get(a, {.timeline_limit = 2});
+  ASSERT_OK(first);
+  ASSERT_TRUE(first->next_cursor.has_value());
+
+  ASSERT_OK(Send("alias", R"({"userId":"u-b","previousId":"u-a","messageId":"m1","timestamp":"2025-01-01T09:00:00Z"})"));
+  std::vector<std::string> seen;
+  for (const auto& item : first->timeline) seen.push_back(std::get<storage::EventRecord>(item.record).message_id);
+  auto rest = views.Get(a, {.timeline_limit = 50, .cursor = first->next_cursor});
+
+  ASSERT_OK(rest);
+  EXPECT_EQ(rest->customer.id, CustomerOf("user_id", "u-b"));
+  for (const auto& item : rest->timeline) seen.push_back(std::get<storage::EventRecord>(item.record).message_id);
+  std::vector<std::string> mine;
+  for (const auto& m : seen) {
+    if (m.starts_with("a")) mine.push_back(m);
+  }
+  EXPECT_EQ(mine, (std::vector<std::string>{"a4", "a3", "a2", "a1"}));
+}
+
 }  // namespace
 }  // namespace panorama::ingest
