@@ -51,6 +51,21 @@ Result<CustomerView> CustomerViewService::Get(CustomerId id, const ViewQuery& qu
   if (query.timeline_limit < 1 || query.timeline_limit > 200) {
     return Error::InvalidField("timeline_limit", "must be between 1 and 200");
   }
+  // The view is several reads, each of the newest committed state. An identity merge committed between
+  // resolving the customer and reading its timeline has moved every row to the survivor, and the view would
+  // show the merged-away record with a timeline missing them (R12: a read without appends acknowledged before
+  // it began). A merge is never undone, so a record still live after the reads was live during all of them;
+  // one merged away meanwhile is read again, from its survivor.
+  constexpr int kAttempts = 4;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(CustomerView view, Read(id, query));
+    ASSIGN_OR_RETURN(storage::CustomerRecord now, store_.GetCustomer(view.customer.id));
+    if (!now.merged_into) return view;
+  }
+  return Error::Unavailable("customer " + id.ToString() + " was merged while its view was read; retry");
+}
+
+Result<CustomerView> CustomerViewService::Read(CustomerId id, const ViewQuery& query) const {
   CustomerView view;
   ASSIGN_OR_RETURN(view.customer, store_.GetCustomer(id));
   if (view.customer.merged_into) {
@@ -65,6 +80,8 @@ Result<CustomerView> CustomerViewService::Get(CustomerId id, const ViewQuery& qu
   for (auto& [key, c] : newest) view.consents.push_back(std::move(c));
   view.aggregates = features_.Get(customer, clock_.Now()).value_or(features::CustomerFeatures{});
   view.base_currency = base_currency_;
+
+  if (before_timeline_read_) before_timeline_read_();
 
   storage::TimelineQuery timeline{.customer = customer, .limit = query.timeline_limit + 1};
   if (query.cursor) {

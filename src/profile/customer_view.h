@@ -5,6 +5,7 @@
 //
 // Thread-safe (stateless over a thread-safe Store and FeatureStore).
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -60,14 +61,24 @@ class CustomerViewService {
                       std::string base_currency = "CNY");
 
   // A customer merged away resolves to the survivor (its id is in merges). kNotFound for unknown ids,
-  // kInvalidArgument for a limit out of range.
+  // kInvalidArgument for a limit out of range. The customer shown is still live (not merged away) after the
+  // last read of the view, so its timeline holds every row a merge moved to it; kUnavailable when it was
+  // merged away again during each of a few attempts (the caller retries).
   Result<CustomerView> Get(CustomerId id, const ViewQuery& query) const;
 
+  // Runs `hook` in every Get after the customer is resolved and before its timeline is read, so a test can
+  // commit a write (an identity merge) exactly there. Set before the service is used concurrently.
+  void SetBeforeTimelineReadForTest(std::function<void()> hook) { before_timeline_read_ = std::move(hook); }
+
  private:
+  // One attempt: every section of the record `id` resolves to at the time of the first read.
+  Result<CustomerView> Read(CustomerId id, const ViewQuery& query) const;
+
   storage::Store& store_;
   const features::FeatureStore& features_;
   const Clock& clock_;
   std::string base_currency_;
+  std::function<void()> before_timeline_read_;
 };
 
 }  // namespace panorama::profile

@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
+#include "features/feature_store.h"
 #include "ingest/ingest_pipeline.h"
 #include "ingest/segment_message.h"
+#include "profile/customer_view.h"
 #include "storage/store.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
@@ -276,6 +280,71 @@ TEST_F(IngestFlowTest, ConcurrentRequestsAreAllAcknowledgedAndStored) {
   EXPECT_EQ(acknowledged.load(), kThreads * kPerThread);
   EXPECT_EQ(EventCount(), kThreads * kPerThread);
   EXPECT_EQ(store_->CountCustomers().value(), kThreads);
+}
+
+// R12: the 360° view is several reads. An alias merge that commits after the view resolved the customer and
+// before it read the timeline moved every event to the survivor; the view then showed the merged-away record
+// with an empty timeline — a read missing appends acknowledged before it began.
+TEST_F(IngestFlowTest, CustomerViewReadAcrossAMergeShowsTheSurvivorWithEveryEvent) {
+  ASSERT_OK(Send("identify", R"({"userId":"u-a","messageId":"a1","traits":{"email":"a@example.cn"}})"));
+  ASSERT_OK(Send("track", R"({"userId":"u-a","event":"Append","messageId":"a2"})"));
+  ASSERT_OK(Send("identify", R"({"userId":"u-b","messageId":"b1","traits":{"email":"b@example.cn"}})"));
+  ASSERT_OK(Send("track", R"({"userId":"u-b","event":"Append","messageId":"b2"})"));
+  CustomerId a = CustomerOf("user_id", "u-a"), b = CustomerOf("user_id", "u-b");
+  testing::FakeClock clock(kNow);
+  features::FeatureStore features(clock);
+  profile::CustomerViewService views(*store_, features, clock);
+  bool merged = false;
+  views.SetBeforeTimelineReadForTest([&] {
+    if (merged) return;
+    merged = true;
+    // u-b owns the message's user id, so u-a's record is merged into u-b's.
+    ASSERT_OK(Send("alias", R"({"userId":"u-b","previousId":"u-a","messageId":"m1"})"));
+  });
+
+  auto view = views.Get(a, {.timeline_limit = 50});
+
+  ASSERT_OK(view);
+  ASSERT_TRUE(merged);
+  EXPECT_EQ(view->customer.id, b);
+  std::set<std::string> messages;
+  for (const auto& item : view->timeline) messages.insert(std::get<storage::EventRecord>(item.record).message_id);
+  EXPECT_EQ(messages, (std::set<std::string>{"a1", "a2", "b1", "b2", "m1"}));
+}
+
+// R12 (timeline paging): a merge between two page reads brings the survivor's events in among the merged
+// record's; the keyset cursor (time, kind, id) of page one still marks the same place, as merges keep row ids
+// and times, so the pages together hold every event of the merged record once.
+TEST_F(IngestFlowTest, TimelinePagesReadAcrossAMergeHoldEveryEventOfTheMergedRecordOnce) {
+  for (int i = 1; i <= 4; ++i) {
+    std::string at = "2025-01-01T10:0" + std::to_string(2 * i) + ":00Z";
+    ASSERT_OK(Send("track", R"({"userId":"u-a","event":"Append","messageId":"a)" + std::to_string(i) +
+                                R"(","timestamp":")" + at + R"("})"));
+    at = "2025-01-01T10:0" + std::to_string(2 * i + 1) + ":00Z";
+    ASSERT_OK(Send("track", R"({"userId":"u-b","event":"Append","messageId":"b)" + std::to_string(i) +
+                                R"(","timestamp":")" + at + R"("})"));
+  }
+  CustomerId a = CustomerOf("user_id", "u-a");
+  testing::FakeClock clock(kNow);
+  features::FeatureStore features(clock);
+  profile::CustomerViewService views(*store_, features, clock);
+  auto first = views.Get(a, {.timeline_limit = 2});
+  ASSERT_OK(first);
+  ASSERT_TRUE(first->next_cursor.has_value());
+
+  ASSERT_OK(Send("alias", R"({"userId":"u-b","previousId":"u-a","messageId":"m1","timestamp":"2025-01-01T09:00:00Z"})"));
+  std::vector<std::string> seen;
+  for (const auto& item : first->timeline) seen.push_back(std::get<storage::EventRecord>(item.record).message_id);
+  auto rest = views.Get(a, {.timeline_limit = 50, .cursor = first->next_cursor});
+
+  ASSERT_OK(rest);
+  EXPECT_EQ(rest->customer.id, CustomerOf("user_id", "u-b"));
+  for (const auto& item : rest->timeline) seen.push_back(std::get<storage::EventRecord>(item.record).message_id);
+  std::vector<std::string> mine;
+  for (const auto& m : seen) {
+    if (m.starts_with("a")) mine.push_back(m);
+  }
+  EXPECT_EQ(mine, (std::vector<std::string>{"a4", "a3", "a2", "a1"}));
 }
 
 }  // namespace

@@ -1721,6 +1721,16 @@ class SqliteStore final : public Store {
     int limit = std::clamp(q.limit, 1, 500);
     std::vector<TimelineEntry> all;
     auto db = readers_.Acquire();
+    // One read transaction, so the three tables are read at the same commit: a merge landing between two of
+    // the statements would otherwise give a page with the survivor's new events but not its new orders.
+    RETURN_IF_ERROR(db->Exec("BEGIN"));
+    // Ends the transaction on every path, or the pooled connection would keep this snapshot for good.
+    struct EndRead {
+      Connection& db;
+      ~EndRead() {
+        if (!db.Exec("COMMIT")) (void)db.Exec("ROLLBACK");
+      }
+    } end_read{*db};
     for (const auto& src : kSources) {
       std::string sql = std::string("SELECT id, ") + src.time_column + " FROM " + src.table +
                         " WHERE customer_id = ?1";
