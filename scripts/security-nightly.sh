@@ -17,7 +17,9 @@
 #   S18 the HTTP framing test (smuggling, malformed requests; also in the CI tier);
 #   S20 hardening: readelf on the release binary, the secrets scan, data-file modes, root refused (also CI);
 #   R13 the TSan half: scripts/tsan.sh builds build-tsan/ and runs the concurrency suites (ledger service,
-#       segment service worker, ingest pipeline, rate limiter, HTTP server) with halt_on_error;
+#       segment service worker, ingest pipeline, rate limiter, HTTP server, periodic jobs, feature store,
+#       audience index and consent bitmaps, phone normaliser, backups and the backup scheduler) with
+#       halt_on_error, after a race canary that must be reported (the same stage runs in CI);
 #   S4  sqlmap against the API — only when sqlmap is installed, otherwise SKIPPED;
 #   S17 the log-hygiene scan over everything the run logged;
 #   R12 invariant history: 8 clients x R12_OPS ops (default 10000) of appends, reads, identity merges and
