@@ -17,9 +17,18 @@
 # silently detects nothing fails rather than passing.
 # Suppressions: scripts/tsan.supp (at most 5 entries, each with its reason; SECURITY.md R13).
 #   scripts/tsan.sh            build + run (only these targets: ~110 objects cold, about 8 min on 2 free cores;
-#                              tests about 1 min). scripts/test.sh runs it in CI, security-nightly.sh nightly.
+#                              tests about 1 min); scripts/test.sh runs this in CI.
+#   scripts/tsan.sh --all      also the API e2e suites through the whole application (api, privacy, segments,
+#                              authz: a server in-process with its jobs, requests from the test thread), ~30 more
+#                              objects and ~5 min more of tests — over the CI budget, so security-nightly.sh only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+all=0
+case "${1:-}" in
+  "") ;;
+  --all) all=1 ;;
+  *) echo "usage: scripts/tsan.sh [--all]" >&2; exit 2 ;;
+esac
 
 BUILD_DIR=${TSAN_BUILD_DIR:-build-tsan}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
@@ -30,6 +39,8 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CX
 targets=(panorama_tsan_canary panorama_audit_tests panorama_segment_service_tests panorama_ingest_flow_tests
          panorama_security_tests panorama_http_e2e_tests panorama_core_tests panorama_features_tests
          panorama_segments_tests panorama_ingest_tests panorama_backup_integration_tests)
+app_suites=(panorama_api_e2e_tests panorama_privacy_e2e_tests panorama_segments_e2e_tests panorama_authz_e2e_tests)
+if [[ $all -eq 1 ]]; then targets+=("${app_suites[@]}"); fi
 ninja -C "$BUILD_DIR" -j "${JOBS:-2}" "${targets[@]}"
 built=$(date +%s)
 
@@ -64,5 +75,8 @@ suite src/segments/panorama_segments_tests \
 suite src/ingest/panorama_ingest_tests 'NormalizePhone.IsSafeToCallFromSeveralThreads'
 suite tests/panorama_backup_integration_tests \
   'BackupRestoreTest.OnlineBackupUnderContinuousWrites*:BackupRestoreTest.ScheduledAndManualRuns*'
+if [[ $all -eq 1 ]]; then
+  for binary in "${app_suites[@]}"; do suite "tests/$binary"; done
+fi
 echo "tsan: build $(( built - start )) s, tests $(( $(date +%s) - built )) s, $([[ $failed -eq 0 ]] && echo ok || echo FAILED)"
 exit $failed
