@@ -7,9 +7,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "features/feature_store.h"
 #include "privacy/consent_service.h"
@@ -54,6 +57,9 @@ Index& IndexOf(int64_t customers) {
   x.index = std::make_unique<AudienceIndex>(x.store,
                                             AudienceSources{.features = &x.features, .consents = &x.consents});
   std::mt19937_64 rng(42);
+  // Events are fed after the loop in a shuffled order, as a store scan or live ingest delivers them (customers
+  // interleaved), so the window pool's blocks are not in customer order as they would be if fed per customer.
+  std::vector<std::pair<CustomerId, Timestamp>> events;
   const char* countries[] = {"CN", "CN", "CN", "US", "JP", "DE"};
   const char* genders[] = {"female", "male", "other", ""};
   for (int64_t id = 1; id <= customers; ++id) {
@@ -85,7 +91,7 @@ Index& IndexOf(int64_t customers) {
       for (int k = 1 + static_cast<int>(rng() % 4); k > 0; --k) {
         const int64_t days_ago = static_cast<int64_t>(rng() % 60);
         // An hour before a midnight: the UTC day is today − days_ago − 1; the window is today − 29 … today.
-        x.features.OnEvent(c.id, kNow - std::chrono::hours(24 * days_ago + 1));
+        events.emplace_back(c.id, kNow - std::chrono::hours(24 * days_ago + 1));
         in_window += days_ago + 1 <= 29 ? 1 : 0;
       }
       if (in_window >= 2) ++x.expected_events;
@@ -103,6 +109,8 @@ Index& IndexOf(int64_t customers) {
     }
     if (email && !withdrawn) ++x.expected_consent;
   }
+  std::shuffle(events.begin(), events.end(), rng);
+  for (const auto& [customer, at] : events) x.features.OnEvent(customer, at);
   return x;
 }
 

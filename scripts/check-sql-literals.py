@@ -31,6 +31,7 @@ ALLOWED = {
     "where",                              # FindUser(where, …): every call passes a literal (checked below)
     "m.sql",                              # migrations: compiled-in constants of storage/migrations
     "table",                              # NextId(table): every call passes a literal (checked below)
+    "select",                             # GetByIds(select, …): literals and k-constants only (checked below)
     "owned.sql",                          # rows of the constant kOwned table (erasure, DeleteOwnedRows)
     "purge.sql",                          # rows of the constant purges table (PurgeExpired)
     "column", "condition",                # parameters of local lambdas, always called with literals
@@ -38,8 +39,9 @@ ALLOWED = {
     "QuoteIdent",                         # DSAR schema walker: table names read from sqlite_schema, quoted
     "cond", "rule.anonymise",             # IN-list placeholders; a bool choosing between two literal statements
 }
-# Helpers taking a SQL fragment as their first argument: every call must pass a string literal.
-FRAGMENT_TAKERS = re.compile(r"\b(FindUser|FindIdBy|NextId)\s*\(")
+# Helpers taking a SQL fragment as their first argument: every call must pass SQL made of string literals and
+# k-constants only (wrapped in std::string to concatenate them).
+FRAGMENT_TAKERS = re.compile(r"\b(FindUser|FindIdBy|NextId|GetByIds)(?:<[\w:]+>)?\s*\(")
 TOKEN = re.compile(r'R"(?P<d>[^(]*)\(.*?\)(?P=d)"|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|'
                    r"[A-Za-z_]\w*(?:(?:\.|->|::)[A-Za-z_]\w*)*|\S", re.S)
 
@@ -63,6 +65,25 @@ def balanced(text, start):
         while i < len(text) and text[i].isspace():
             i += 1
     return text[start:i - 1]
+
+
+def first_argument(args):
+    """The text of the first argument in `args` (a call's argument list): up to the first top-level comma."""
+    depth = 0
+    for m in TOKEN.finditer(args):
+        tok = m.group()
+        depth += tok in "([{"
+        depth -= tok in ")]}"
+        if tok == "," and depth == 0:
+            return args[:m.start()].strip()
+    return args.strip()
+
+
+def literal_sql(expr):
+    """Whether `expr` is SQL made of string literals and k-constants only (std::string(...) to join them)."""
+    names = [m.group() for m in TOKEN.finditer(expr) if m.group()[0].isalpha() or m.group()[0] == "_"]
+    return expr.startswith(('"', 'std::string("')) and all(
+        n == "std::string" or re.fullmatch(r"k[A-Z]\w*", n) or n.startswith('R"') for n in names)
 
 
 def bad_names(expr):
@@ -100,9 +121,9 @@ def check_file(path, text, in_storage, in_tests, in_wrapper):
             problems.append(f"{path}:{line_of(m.start())}: {m.group(1)}() SQL built from {', '.join(names)}")
     if in_storage:
         for m in FRAGMENT_TAKERS.finditer(text):
-            first = balanced(text, m.end()).split(",")[0].strip()
-            is_definition = re.match(r"(const\s+)?char\s*\*", first) is not None
-            if not is_definition and not first.startswith('"'):
+            first = first_argument(balanced(text, m.end()))
+            is_definition = re.match(r"(const\s+)?(char\s*\*|std::string\s*&)", first) is not None
+            if not is_definition and not literal_sql(first):
                 problems.append(f"{path}:{line_of(m.start())}: {m.group(1)}() given non-literal SQL {first}")
         for m in BUILD.finditer(text):
             end = text.find(";", m.end())
@@ -132,8 +153,12 @@ def self_test():
     found_good = check_file("src/storage/x.cc", good, True, False, False)
     raw = check_file("src/http/x.cc", 'void F() { sqlite3_exec(db, text.c_str(), 0, 0, 0); db.Exec("x"); }', False,
                      False, False)
-    ok = len(found_bad) == 3 and not found_good and len(raw) == 2
-    print("self-test", "ok" if ok else "FAILED", found_bad, found_good, raw)
+    fragments = check_file("src/storage/x.cc", 'void F() {\n  GetByIds<R>(std::string("SELECT ") + kCols + " FROM t", ids, f);\n'
+                           '  GetByIds<R>("SELECT a, b FROM t", ids, f);\n  FindUser("x = ?", b);\n'
+                           '  GetByIds<R>(std::string("SELECT ") + q.table, ids, f);\n  FindUser(where, b);\n}\n',
+                           True, False, False)
+    ok = len(found_bad) == 3 and not found_good and len(raw) == 2 and len(fragments) == 2
+    print("self-test", "ok" if ok else "FAILED", found_bad, found_good, raw, fragments)
     return ok
 
 

@@ -204,6 +204,11 @@ class LedgeredTxn final : public WriteTxn {
     RETURN_IF_ERROR(inner_.DeleteUserDevices(user));
     return Record(Entry("device.delete_all", "user", user.ToString()));
   }
+  // Throttle counters change at every failed sign-in; an entry each would let guessing grow the ledger.
+  Result<void> PutThrottle(const storage::ThrottleRecord& record) override { return inner_.PutThrottle(record); }
+  Result<void> DeleteThrottle(std::string_view kind, std::string_view key) override {
+    return inner_.DeleteThrottle(kind, key);
+  }
   Result<void> MarkRefreshSpent(std::string_view refresh_sha256, int64_t session_id, Timestamp at) override {
     return inner_.MarkRefreshSpent(refresh_sha256, session_id, at);
   }

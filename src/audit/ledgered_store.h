@@ -165,6 +165,9 @@ class LedgeredStore final : public storage::Store {
   }
   // Last-used time: best effort and frequent, like TouchApiKey; not a ledger entry.
   Result<void> TouchDevice(int64_t device_id, Timestamp at) override { return inner_->TouchDevice(device_id, at); }
+  Result<std::vector<storage::ThrottleRecord>> ListThrottle(Timestamp now) override {
+    return inner_->ListThrottle(now);
+  }
   Result<std::optional<storage::MfaRecord>> GetMfa(UserId user) override { return inner_->GetMfa(user); }
   Result<std::vector<storage::RecoveryCodeRecord>> ListRecoveryCodes(UserId user) override {
     return inner_->ListRecoveryCodes(user);

@@ -5,7 +5,6 @@
 #include "audit/verifier.h"
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
@@ -18,6 +17,7 @@
 #include "audit/ledgered_store.h"
 #include "audit/merkle.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/raw_sqlite.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_crypto.h"
@@ -28,30 +28,12 @@ namespace {
 constexpr int kEntries = 50;
 constexpr int kCheckpointAt = 40;
 
-// Runs SQL on the database file directly, as an intruder with file access would.
-void RawSql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* error = nullptr;
-  // No fsync: the file is a throwaway copy, and 400 trials must stay within seconds.
-  int rc = sqlite3_exec(db, ("PRAGMA synchronous=OFF;" + sql).c_str(), nullptr, nullptr, &error);
-  std::string message = error ? error : "";
-  sqlite3_free(error);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << message << "\n" << sql;
-}
+using testing::RawText;
 
-std::string RawText(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_stmt* stmt = nullptr;
-  std::string out;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
-    out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
+// Runs SQL on the database file directly, as an intruder with file access would. No fsync: the file is a
+// throwaway copy, and 400 trials must stay within seconds.
+void RawSql(const std::string& path, const std::string& sql) {
+  testing::RawSql(path, "PRAGMA synchronous=OFF;" + sql);
 }
 
 class LedgerTamperTest : public ::testing::Test {

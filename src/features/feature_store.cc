@@ -35,16 +35,25 @@ int64_t DayOf(int64_t millis) {
 
 size_t RingIndex(int64_t day) { return static_cast<size_t>(day & (kRingDays - 1)); }
 
+uint32_t SaturatingAdd32(uint32_t a, uint32_t b) { return a > UINT32_MAX - b ? UINT32_MAX : a + b; }
+
 }  // namespace
 
 // Per-day event counters for the days (newest_day − 32, newest_day], bucket = day mod 32.
 struct WindowBlock {
   int32_t newest_day = 0;
-  uint32_t owner = kNoSlot;  // the slot using this block; kNoSlot when free
   std::array<uint32_t, kRingDays> counts{};
 
   uint32_t CountOn(int64_t day) const {
     return (day <= newest_day && day > newest_day - kRingDays) ? counts[RingIndex(day)] : 0;
+  }
+  // Events in the 30 days ending `today`.
+  uint32_t CountIn30Days(int64_t today) const {
+    uint32_t sum = 0;
+    for (int64_t d = today - kWindowDays + 1; d <= today; ++d) {
+      sum += CountOn(d);
+    }
+    return sum;
   }
 };
 
@@ -57,8 +66,15 @@ struct Columns {
   std::vector<uint32_t> order_count;
   std::vector<int64_t> spend;
   std::vector<int64_t> last_event_ms;
-  std::vector<int64_t> event_count;
+  // uint32 like order_count (saturating: 4 billion events from one customer is a broken feed, not a customer),
+  // which keeps the store within DESIGN §5's 200 bytes per customer when every customer has a window block.
+  std::vector<uint32_t> event_count;
   std::vector<uint32_t> window;  // index into blocks, or kNoSlot
+  // Events in the 30 days ending `totals_day`, kept up to date by every update (0 without a block) and
+  // recomputed for every block's owner when the clock's day moves on (RollTotals). Per slot, not per block,
+  // so that ScanEventCount30d reads the slots in order instead of jumping from a recycled block to its owner.
+  std::vector<uint32_t> window_total;
+  int64_t totals_day = 0;
   std::vector<uint8_t> state;
 
   // CustomerId → slot: direct table for dense ids, hash map for the rest.
@@ -67,6 +83,7 @@ struct Columns {
   std::unordered_map<uint32_t, uint32_t> merged_into;  // merged-away slot → slot it was merged into
 
   std::vector<WindowBlock> blocks;
+  std::vector<uint32_t> block_owner;  // the slot using each block; kNoSlot when free
   std::vector<uint32_t> free_blocks;
   uint32_t allocations_since_sweep = 0;
   int64_t live = 0;
@@ -93,6 +110,7 @@ struct Columns {
     last_event_ms.push_back(kNoTime);
     event_count.push_back(0);
     window.push_back(kNoSlot);
+    window_total.push_back(0);
     state.push_back(kLive);
     ++live;
     Index(id, slot);
@@ -113,6 +131,12 @@ struct Columns {
     }
     size_t new_size = std::max<size_t>(static_cast<size_t>(id) + 1, direct.size() * 2);
     new_size = std::min<size_t>(new_size, dense_limit);
+    // Each growth rescans the sparse map; grow only by at least its size, so that ids arriving shuffled (the
+    // limit creeping up one slot at a time) cost amortised O(1) each rather than a rescan per id.
+    if (new_size - direct.size() < sparse.size()) {
+      sparse[id] = slot;
+      return;
+    }
     direct.resize(new_size, kNoSlot);
     direct[static_cast<size_t>(id)] = slot;
     for (auto it = sparse.begin(); it != sparse.end();) {
@@ -152,12 +176,12 @@ struct Columns {
     if (order_count[slot] == 0 || ms > last_order_ms[slot]) {
       last_order_ms[slot] = ms;
     }
-    ++order_count[slot];
+    order_count[slot] = SaturatingAdd32(order_count[slot], 1);
     spend[slot] = SaturatingAddMinor(spend[slot], amount);
   }
 
   void AddEvent(uint32_t slot, int64_t ms, int64_t today) {
-    ++event_count[slot];
+    event_count[slot] = SaturatingAdd32(event_count[slot], 1);
     last_event_ms[slot] = std::max(last_event_ms[slot], ms);
     CountInWindow(slot, DayOf(ms), today);
   }
@@ -170,16 +194,38 @@ struct Columns {
       }
       window[slot] = AllocateBlock(slot, day, today);
     }
-    WindowBlock& block = blocks[window[slot]];
+    const uint32_t b = window[slot];
+    WindowBlock& block = blocks[b];
     if (day > block.newest_day) {
       for (int64_t d = block.newest_day + 1; d <= day && d <= block.newest_day + kRingDays; ++d) {
         block.counts[RingIndex(d)] = 0;
       }
       block.newest_day = static_cast<int32_t>(day);
-    } else if (day <= block.newest_day - kRingDays) {
+      ++block.counts[RingIndex(day)];
+      window_total[slot] = block.CountIn30Days(totals_day);  // days may have left the ring: count afresh
+      return;
+    }
+    if (day <= block.newest_day - kRingDays) {
       return;  // older than the ring holds; outside the window of any now ≥ the newest event
     }
     ++block.counts[RingIndex(day)];
+    if (day <= totals_day && day > totals_day - kWindowDays) {
+      ++window_total[slot];
+    }
+  }
+
+  // Makes window_total count the 30 days ending `today`. A pass over every block, once per day (the
+  // first update or scan after midnight UTC); a few milliseconds per million active customers.
+  void RollTotals(int64_t today) {
+    if (today == totals_day) {
+      return;
+    }
+    totals_day = today;
+    for (size_t b = 0; b < blocks.size(); ++b) {
+      if (block_owner[b] != kNoSlot) {
+        window_total[block_owner[b]] = blocks[b].CountIn30Days(today);
+      }
+    }
   }
 
   uint32_t AllocateBlock(uint32_t owner, int64_t day, int64_t today) {
@@ -193,14 +239,16 @@ struct Columns {
     if (free_blocks.empty()) {
       index = static_cast<uint32_t>(blocks.size());
       blocks.emplace_back();
+      block_owner.push_back(kNoSlot);
     } else {
       index = free_blocks.back();
       free_blocks.pop_back();
     }
     WindowBlock& block = blocks[index];
     block.newest_day = static_cast<int32_t>(day);
-    block.owner = owner;
     block.counts.fill(0);
+    block_owner[index] = owner;
+    window_total[owner] = 0;
     return index;
   }
 
@@ -208,7 +256,8 @@ struct Columns {
     if (window[slot] == kNoSlot) {
       return;
     }
-    blocks[window[slot]].owner = kNoSlot;
+    block_owner[window[slot]] = kNoSlot;
+    window_total[slot] = 0;
     free_blocks.push_back(window[slot]);
     window[slot] = kNoSlot;
   }
@@ -217,9 +266,8 @@ struct Columns {
   void Sweep(int64_t today) {
     allocations_since_sweep = 0;
     for (uint32_t i = 0; i < blocks.size(); ++i) {
-      WindowBlock& block = blocks[i];
-      if (block.owner != kNoSlot && block.newest_day < today - (kWindowDays - 1)) {
-        FreeBlock(block.owner);
+      if (block_owner[i] != kNoSlot && blocks[i].newest_day < today - (kWindowDays - 1)) {
+        FreeBlock(block_owner[i]);
       }
     }
   }
@@ -233,10 +281,10 @@ struct Columns {
         last_order_ms[into] = last_order_ms[from];
       }
     }
-    order_count[into] += order_count[from];
+    order_count[into] = SaturatingAdd32(order_count[into], order_count[from]);
     spend[into] = SaturatingAddMinor(spend[into], spend[from]);
     last_event_ms[into] = std::max(last_event_ms[into], last_event_ms[from]);
-    event_count[into] += event_count[from];
+    event_count[into] = SaturatingAdd32(event_count[into], event_count[from]);
     MergeWindow(from, into);
     ClearAggregates(from);
     state[from] = kMerged;
@@ -250,8 +298,10 @@ struct Columns {
     }
     if (window[into] == kNoSlot) {
       window[into] = window[from];
-      blocks[window[into]].owner = into;
+      block_owner[window[into]] = into;
+      window_total[into] = window_total[from];
       window[from] = kNoSlot;
+      window_total[from] = 0;
       return;
     }
     const WindowBlock& a = blocks[window[from]];
@@ -263,6 +313,7 @@ struct Columns {
     }
     b.counts = merged;
     b.newest_day = static_cast<int32_t>(newest);
+    window_total[into] = b.CountIn30Days(totals_day);
     FreeBlock(from);
   }
 
@@ -304,11 +355,7 @@ struct Columns {
       f.last_event_at = FromUnixMillis(last_event_ms[slot]);
     }
     if (window[slot] != kNoSlot) {
-      const WindowBlock& block = blocks[window[slot]];
-      const int64_t today = DayOf(ToUnixMillis(now));
-      for (int64_t d = today - kWindowDays + 1; d <= today; ++d) {
-        f.event_count_30d += block.CountOn(d);
-      }
+      f.event_count_30d = blocks[window[slot]].CountIn30Days(DayOf(ToUnixMillis(now)));
     }
     return f;
   }
@@ -328,6 +375,8 @@ struct Columns {
     window.shrink_to_fit();
     state.shrink_to_fit();
     blocks.shrink_to_fit();
+    block_owner.shrink_to_fit();
+    window_total.shrink_to_fit();
   }
 
   int64_t Bytes() const {
@@ -343,8 +392,8 @@ struct Columns {
                                   m.bucket_count() * sizeof(void*));
     };
     return bytes(customer_id) + bytes(first_order_ms) + bytes(last_order_ms) + bytes(order_count) + bytes(spend) +
-           bytes(last_event_ms) + bytes(event_count) + bytes(window) + bytes(state) +
-           bytes(direct) + bytes(blocks) + bytes(free_blocks) + map_bytes(sparse) +
+           bytes(last_event_ms) + bytes(event_count) + bytes(window) + bytes(window_total) + bytes(state) +
+           bytes(direct) + bytes(blocks) + bytes(block_owner) + bytes(free_blocks) + map_bytes(sparse) +
            map_bytes(merged_into);
   }
 };
@@ -398,7 +447,7 @@ void AddToSums(OrderSums& o, int64_t ms, int64_t amount) {
     o.last_ms = ms;
   }
   o.spend = SaturatingAddMinor(o.spend, amount);
-  ++o.count;
+  o.count = internal::SaturatingAdd32(o.count, 1);
 }
 }  // namespace
 
@@ -406,6 +455,7 @@ Result<void> FeatureStore::Rebuild(storage::Store& store) {
   auto fresh = std::make_unique<internal::Columns>();
   const int64_t today = TodayOf(clock_);
   internal::Columns& c = *fresh;
+  c.totals_day = today;
   RETURN_IF_ERROR(store.ScanCustomerIds([&](CustomerId id, bool merged) {
     if (!id.valid()) {
       return;
@@ -471,7 +521,7 @@ Result<void> FeatureStore::Rebuild(storage::Store& store) {
     const EventSums& e = event_sums[slot];
     if (e.count > 0) {
       c.last_event_ms[slot] = e.last_ms;
-      c.event_count[slot] = e.count;
+      c.event_count[slot] = static_cast<uint32_t>(std::min<int64_t>(e.count, UINT32_MAX));
     }
   }
   order_sums = {};
@@ -522,6 +572,7 @@ void FeatureStore::OnEvent(CustomerId id, Timestamp at) {
   const int64_t today = TodayOf(clock_);
   std::unique_lock lock(mutex_);
   internal::Columns& c = *columns_;
+  c.RollTotals(today);  // before AllocateBlock's sweep frees blocks by `today`
   uint32_t slot = c.Target(c.FindOrAdd(id.value()));
   if (slot != kNoSlot) {
     c.AddEvent(slot, ToUnixMillis(at), today);
@@ -532,8 +583,10 @@ void FeatureStore::OnMerge(CustomerId from, CustomerId into) {
   if (!from.valid() || !into.valid() || from == into) {
     return;
   }
+  const int64_t today = TodayOf(clock_);
   std::unique_lock lock(mutex_);
   internal::Columns& c = *columns_;
+  c.RollTotals(today);
   uint32_t from_slot = c.FindOrAdd(from.value());
   if (c.state[from_slot] != internal::kLive) {
     return;
@@ -566,21 +619,34 @@ std::optional<CustomerFeatures> FeatureStore::Get(CustomerId id, Timestamp now) 
 
 void FeatureStore::ScanEventCount30d(Timestamp now,
                                      const std::function<void(CustomerId, int64_t)>& fn) const {
-  std::shared_lock lock(mutex_);
-  const internal::Columns& c = *columns_;
   const int64_t today = internal::DayOf(ToUnixMillis(now));
+  std::shared_lock lock(mutex_);
+  if (columns_->totals_day != today && today == TodayOf(clock_)) {
+    // The first scan of a new day before any update: roll the totals once rather than sum rings on every scan.
+    lock.unlock();
+    {
+      std::unique_lock exclusive(mutex_);
+      columns_->RollTotals(today);
+    }
+    lock.lock();  // a Rebuild may have swapped the columns meanwhile; the check below still holds
+  }
+  const internal::Columns& c = *columns_;
+  if (c.totals_day == today) {
+    // Kept totals: one sequential pass over the slots.
+    for (size_t slot = 0; slot < static_cast<size_t>(c.slots); ++slot) {
+      if (c.window_total[slot] != 0 && c.state[slot] == internal::kLive) {
+        fn(CustomerId(c.customer_id[slot]), c.window_total[slot]);
+      }
+    }
+    return;
+  }
+  // Another day than the clock's: sum each block's ring (the same sum as Read).
   for (uint32_t b = 0; b < c.blocks.size(); ++b) {
-    const internal::WindowBlock& block = c.blocks[b];
-    const uint32_t slot = block.owner;
+    const uint32_t slot = c.block_owner[b];
     if (slot == kNoSlot || c.state[slot] != internal::kLive || c.window[slot] != b) {
       continue;
     }
-    // The same sum as Columns::Read.
-    int64_t count = 0;
-    for (int64_t d = today - internal::kWindowDays + 1; d <= today; ++d) {
-      count += block.CountOn(d);
-    }
-    if (count != 0) {
+    if (const uint32_t count = c.blocks[b].CountIn30Days(today); count != 0) {
       fn(CustomerId(c.customer_id[slot]), count);
     }
   }

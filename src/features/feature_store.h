@@ -55,7 +55,7 @@ struct FeatureColumns {
   std::span<const uint32_t> order_count;
   std::span<const int64_t> total_spend_base_minor;
   std::span<const int64_t> last_event_ms;
-  std::span<const int64_t> event_count;
+  std::span<const uint32_t> event_count;  // saturates at UINT32_MAX
   size_t size() const { return customer_id.size(); }
 };
 
@@ -64,7 +64,7 @@ struct FeatureColumns {
 // through a direct table while ids are dense (SQLite rowids are) and a hash map for outliers. Times
 // are kept as int64 milliseconds, so nothing is lost to rounding. Memory is about 61 bytes per
 // customer plus 136 bytes per customer with an event in the last ~31 days (its 32 per-day
-// counters); MemoryBytes() reports it.
+// counters and their owner); MemoryBytes() reports it.
 //
 // 30-day window: a customer with a recent event owns a block of 32 per-day counters from a shared
 // pool (a ring indexed by day mod 32, anchored at the newest day written); the others hold only a
@@ -72,7 +72,9 @@ struct FeatureColumns {
 // today and are returned to the pool once their newest day falls out of the window. Counts are
 // exact whenever day(now) is at least the customer's newest event day − 2 and at least the clock's
 // day at ingest − 1, which holds when `now` is the clock's present; an earlier `now` may miss days
-// that had already left the ring.
+// that had already left the ring. Each customer also has its 30-day total for the clock's day, updated
+// with every event and merge and recomputed for every block's owner once when the day changes, so that
+// ScanEventCount30d reads one number per customer, in order, instead of summing 30 days per block.
 //
 // Merges: OnMerge folds `from` into `into` and marks `from` merged; later updates addressed to
 // `from` go to `into`, and Get(from) is empty. OnErase forgets a customer (Get is empty; the slot
@@ -114,9 +116,10 @@ class FeatureStore {
   void ReadColumns(const std::function<void(const FeatureColumns&)>& read) const;
 
   // Calls `fn` for every live customer whose event_count_30d as of `now` (see CustomerFeatures) is not
-  // zero, with that count, in no particular order; everyone else has 0. Visits only the window pool
-  // (customers with an event in the last ~31 days), not every slot, under the shared lock: keep `fn`
-  // to a cheap collect.
+  // zero, with that count, in slot order (mostly ascending ids); everyone else has 0. For the clock's day
+  // it reads the kept totals in one pass over the slots; for another day it sums the window pool's rings.
+  // Runs under the shared lock: keep `fn` to a cheap collect. The first scan of a new day (as of the
+  // clock) before any update takes the lock exclusively once to recompute the totals.
   void ScanEventCount30d(Timestamp now, const std::function<void(CustomerId, int64_t)>& fn) const;
 
   // Live customers: neither merged away nor erased.

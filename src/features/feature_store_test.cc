@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <random>
 #include <tuple>
 #include <thread>
 #include <vector>
@@ -127,6 +129,62 @@ TEST_F(FeatureStoreTest, ScanEventCount30dReportsTheNonZeroCountsGetGives) {
   std::map<int64_t, int64_t> today;
   store_.ScanEventCount30d(kNow, [&](CustomerId id, int64_t count) { today[id.value()] = count; });
   EXPECT_EQ(today, (std::map<int64_t, int64_t>{{1, 2}, {2, 1}, {6, 1}}));
+}
+
+// The scan reads each block's kept 30-day total for the clock's day; Get sums the ring. Random events (late,
+// early, future), merges, erasures and midnights — with and without updates after them — must leave both equal,
+// for the clock's day (kept totals) and for other days (summed rings).
+TEST_F(FeatureStoreTest, KeptThirtyDayTotalsEqualGetThroughDaysMergesAndErasures) {
+  std::mt19937_64 rng(7);
+  constexpr int64_t kIds = 300;
+  auto scan = [&](Timestamp now) {
+    std::map<int64_t, int64_t> got;
+    store_.ScanEventCount30d(now, [&](CustomerId id, int64_t count) { got[id.value()] += count; });
+    return got;
+  };
+  auto get = [&](Timestamp now) {
+    std::map<int64_t, int64_t> want;
+    for (int64_t id = 1; id <= kIds; ++id) {
+      auto f = store_.Get(CustomerId(id), now);
+      if (f && f->event_count_30d != 0) want[id] = f->event_count_30d;
+    }
+    return want;
+  };
+  int64_t nonzero_seen = 0;
+  for (int step = 0; step < 4000; ++step) {
+    const Timestamp now = clock_.Now();
+    const uint64_t pick = rng() % 100;
+    const CustomerId id(1 + static_cast<int64_t>(rng() % kIds));
+    if (pick < 80) {
+      // From 40 days ago to 2 days ahead (a client's clock running fast).
+      store_.OnEvent(id, now - hours(static_cast<int64_t>(rng() % (42 * 24))) + days(2));
+    } else if (pick < 90) {
+      store_.OnMerge(id, CustomerId(1 + static_cast<int64_t>(rng() % kIds)));
+    } else if (pick < 92) {
+      store_.OnErase(id);
+    } else {
+      clock_.Advance(hours(1 + static_cast<int64_t>(rng() % 30)));  // crosses midnight about every other time
+    }
+    if (step % 50 == 0) {
+      const Timestamp at = clock_.Now();
+      const auto want = get(at);
+      nonzero_seen += static_cast<int64_t>(want.size());
+      ASSERT_EQ(scan(at), want) << "step " << step;
+      ASSERT_EQ(scan(at + days(3)), get(at + days(3))) << "step " << step;
+    }
+  }
+  EXPECT_GT(nonzero_seen, 1000);  // the comparison was not between empty maps
+}
+
+TEST_F(FeatureStoreTest, FirstScanAfterMidnightWithoutUpdatesCountsTheNewDay) {
+  store_.OnEvent(CustomerId(1), kNow - days(29));  // leaves the window at the next midnight
+  store_.OnEvent(CustomerId(1), kNow);
+  store_.OnEvent(CustomerId(2), kNow - days(29));
+  clock_.Advance(days(1));
+
+  std::map<int64_t, int64_t> got;
+  store_.ScanEventCount30d(clock_.Now(), [&](CustomerId id, int64_t count) { got[id.value()] = count; });
+  EXPECT_EQ(got, (std::map<int64_t, int64_t>{{1, 1}}));
 }
 
 TEST_F(FeatureStoreTest, WindowSlidesWithNow) {
@@ -276,6 +334,19 @@ void FillBoth(testing::RecordingStore& store, FeatureStore& features) {
     return Ok();
   });
   ASSERT_TRUE(result.has_value());
+}
+
+TEST_F(FeatureStoreTest, ShuffledIdsAreAllFoundAndMostlyDirect) {
+  std::vector<int64_t> ids(200'000);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int64_t>(i) + 1;
+  std::shuffle(ids.begin(), ids.end(), std::mt19937_64(11));
+  for (int64_t id : ids) store_.OnOrder(CustomerId(id), kNow, id);
+
+  for (int64_t id = 1; id <= 200'000; ++id) {
+    ASSERT_EQ(Features(id).total_spend_base_minor, id) << id;
+  }
+  // A hash-map entry costs ~40 bytes more than a direct one: dense ids must not stay in the map.
+  EXPECT_LE(store_.MemoryBytes() / store_.size(), 100);
 }
 
 TEST_F(FeatureStoreTest, RebuildFromStoreEqualsIncrementalUpdates) {

@@ -24,31 +24,54 @@ bool ParseObject(std::string_view text, rapidjson::Document& doc) {
   return !doc.HasParseError() && doc.IsObject();
 }
 
+// Moves the personal members of `from` (the object at `path`, "" for the top) into `moved`, looking into the
+// objects that hold personal paths; a parent object stays in `from` even when emptied, which is how PutBack tells
+// a nested value from a whole object moved.
+void MoveMembers(rapidjson::Value& from, std::string& path, const PathClassifier& classify, rapidjson::Value& moved,
+                 rapidjson::Document::AllocatorType& alloc) {
+  for (auto it = from.MemberBegin(); it != from.MemberEnd();) {
+    size_t parent = path.size();
+    if (!path.empty()) path += '.';
+    path.append(it->name.GetString(), it->name.GetStringLength());
+    privacy::PathClass cls = classify(path);
+    if (cls == privacy::PathClass::kPersonal) {
+      moved.AddMember(rapidjson::Value(it->name, alloc), rapidjson::Value(it->value, alloc), alloc);
+      it = from.EraseMember(it);
+    } else {
+      if (cls == privacy::PathClass::kHoldsPersonal && it->value.IsObject()) {
+        rapidjson::Value inner(rapidjson::kObjectType);
+        MoveMembers(it->value, path, classify, inner, alloc);
+        if (inner.MemberCount() > 0) moved.AddMember(rapidjson::Value(it->name, alloc), inner, alloc);
+      }
+      ++it;
+    }
+    path.resize(parent);
+  }
+}
+
 // Moves the personal members of `from` into a new object added to `into` under `name`; true if any moved.
-bool MovePersonal(rapidjson::Value& from, const PersonalKeyCheck& is_personal, rapidjson::Document& into,
+bool MovePersonal(rapidjson::Value& from, const PathClassifier& classify, rapidjson::Document& into,
                   const char* name) {
   auto& alloc = into.GetAllocator();
   rapidjson::Value moved(rapidjson::kObjectType);
-  for (auto it = from.MemberBegin(); it != from.MemberEnd();) {
-    std::string_view key(it->name.GetString(), it->name.GetStringLength());
-    if (!is_personal(key)) {
-      ++it;
-      continue;
-    }
-    moved.AddMember(rapidjson::Value(it->name, alloc), rapidjson::Value(it->value, alloc), alloc);
-    it = from.EraseMember(it);
-  }
+  std::string path;
+  MoveMembers(from, path, classify, moved, alloc);
   if (moved.MemberCount() == 0) return false;
   into.AddMember(rapidjson::Value(name, alloc), moved, alloc);
   return true;
 }
 
-// Sets each member of `source` on `target` (the value, or null when hidden).
+// Sets each member of `source` on `target` (the value, or null when hidden). An object still in `target` where
+// `source` has one held nested personal values: they go back inside it.
 void PutBack(rapidjson::Value& target, const rapidjson::Value& source, bool reveal,
              rapidjson::Document::AllocatorType& alloc) {
   for (auto& m : source.GetObject()) {
-    rapidjson::Value value = reveal ? rapidjson::Value(m.value, alloc) : rapidjson::Value(rapidjson::kNullType);
     auto existing = target.FindMember(m.name);
+    if (existing != target.MemberEnd() && existing->value.IsObject() && m.value.IsObject()) {
+      PutBack(existing->value, m.value, reveal, alloc);
+      continue;
+    }
+    rapidjson::Value value = reveal ? rapidjson::Value(m.value, alloc) : rapidjson::Value(rapidjson::kNullType);
     if (existing != target.MemberEnd()) {
       existing->value = value;
     } else {
@@ -60,12 +83,12 @@ void PutBack(rapidjson::Value& target, const rapidjson::Value& source, bool reve
 }  // namespace
 
 ProtectedEventData ProtectEventData(std::string_view properties_json, std::string_view context_json,
-                                    const PersonalKeyCheck& is_personal) {
+                                    const PathClassifier& classify) {
   ProtectedEventData out{std::string(properties_json), std::string(context_json), ""};
   rapidjson::Document personal(rapidjson::kObjectType);
 
   rapidjson::Document properties;
-  if (ParseObject(properties_json, properties) && MovePersonal(properties, is_personal, personal, kProperties)) {
+  if (ParseObject(properties_json, properties) && MovePersonal(properties, classify, personal, kProperties)) {
     out.properties_json = Serialize(properties);
   }
 
@@ -80,7 +103,7 @@ ProtectedEventData ProtectEventData(std::string_view properties_json, std::strin
     }
     auto traits = context.FindMember("traits");
     if (traits != context.MemberEnd() && traits->value.IsObject() &&
-        MovePersonal(traits->value, is_personal, personal, kContextTraits)) {
+        MovePersonal(traits->value, classify, personal, kContextTraits)) {
       changed = true;
     }
     if (changed) out.context_json = Serialize(context);

@@ -52,13 +52,11 @@ IngestPipeline::IngestPipeline(storage::Store& store, const ExchangeRates& rates
 
 IngestPipeline::~IngestPipeline() { Stop(); }
 
-bool IngestPipeline::IsPersonalKey(std::string_view key) const {
-  if (catalogue_) return catalogue_->IsPersonal(key);
-  std::string k = privacy::CatalogueKey(key);
-  for (const auto& e : privacy::DefaultEventPropertyClasses()) {
-    if (e.key == k) return privacy::IsPersonalClass(e.data_class);
-  }
-  return false;
+std::shared_ptr<const std::vector<privacy::DataClassEntry>> IngestPipeline::PropertyClasses() const {
+  if (catalogue_) return catalogue_->Snapshot();
+  static const auto kDefaults =
+      std::make_shared<const std::vector<privacy::DataClassEntry>>(privacy::DefaultEventPropertyClasses());
+  return kDefaults;
 }
 
 void IngestPipeline::Start() {
@@ -225,9 +223,11 @@ Result<IngestStats> IngestPipeline::Apply(storage::WriteTxn& txn, const SegmentM
     event.name = m.type == "track" ? m.event : m.name;
     event.anonymous_id = m.anonymous_id;
     event.user_id = m.user_id;
-    ProtectedEventData data =
-        ProtectEventData(m.type == "identify" || m.type == "group" ? m.traits_json : m.properties_json,
-                         m.context_json, [this](std::string_view key) { return IsPersonalKey(key); });
+    // One catalogue snapshot per event: every path of it is classed against the same entries.
+    auto classes = PropertyClasses();
+    ProtectedEventData data = ProtectEventData(
+        m.type == "identify" || m.type == "group" ? m.traits_json : m.properties_json, m.context_json,
+        [&classes](std::string_view path) { return privacy::ClassifyPath(*classes, path); });
     event.properties_json = std::move(data.properties_json);
     event.context_json = std::move(data.context_json);
     event.personal_json = std::move(data.personal_json);

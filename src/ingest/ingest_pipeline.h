@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string_view>
 #include <thread>
@@ -27,6 +28,7 @@ class Store;
 namespace panorama::privacy {
 class SuppressionCheck;
 class DataClassCatalogue;
+struct DataClassEntry;
 }
 
 namespace panorama::ingest {
@@ -99,7 +101,8 @@ class IngestPipeline {
   // The data-class catalogue deciding which property keys are personal (sealed, see event_privacy.h); null:
   // the built-in defaults. Set before Start.
   void set_catalogue(const privacy::DataClassCatalogue* catalogue) { catalogue_ = catalogue; }
-  bool IsPersonalKey(std::string_view key) const;
+  // The catalogue's entries now (the migration's defaults without a catalogue), sorted.
+  std::shared_ptr<const std::vector<privacy::DataClassEntry>> PropertyClasses() const;
   // Messages that named erased subjects since start (a counter for metrics; values are never logged).
   int64_t suppressed_total() const { return suppressed_total_.load(); }
 

@@ -46,6 +46,23 @@ std::string CatalogueKey(std::string_view key) {
   return out;
 }
 
+PathClass ClassifyPath(const std::vector<DataClassEntry>& sorted, std::string_view path) {
+  std::string lower = CatalogueKey(path);
+  // The path itself and each parent ("user.address.city", "user.address", "user").
+  for (size_t end = lower.size(); end != std::string::npos && end > 0; end = lower.rfind('.', end - 1)) {
+    const DataClassEntry* e = Find(sorted, std::string_view(lower).substr(0, end));
+    if (e != nullptr && IsPersonalClass(e->data_class)) return PathClass::kPersonal;
+  }
+  // Entries below the path sort together right after "path.".
+  lower += '.';
+  for (auto it = std::lower_bound(sorted.begin(), sorted.end(), lower,
+                                  [](const DataClassEntry& e, const std::string& k) { return e.key < k; });
+       it != sorted.end() && std::string_view(it->key).starts_with(lower); ++it) {
+    if (IsPersonalClass(it->data_class)) return PathClass::kHoldsPersonal;
+  }
+  return PathClass::kPlain;
+}
+
 Result<std::vector<DataClassEntry>> ValidateCatalogue(std::vector<DataClassEntry> entries) {
   if (entries.size() > kMaxCatalogueEntries) {
     return Error::InvalidField("event_properties", "at most " + std::to_string(kMaxCatalogueEntries) + " entries");
@@ -58,11 +75,25 @@ Result<std::vector<DataClassEntry>> ValidateCatalogue(std::vector<DataClassEntry
       return Error::InvalidField(at + ".key", "at most " + std::to_string(kMaxCatalogueKeyBytes) + " bytes");
     }
     for (unsigned char c : e.key) {
-      // Top-level keys only: a dot would suggest a nested path, which is not classified.
-      if (c < 0x20 || c == 0x7f || c == '.' || c == '"' || c == '\\') {
-        return Error::InvalidField(at + ".key", "must be a top-level property name (no dots, quotes or control "
-                                                "characters)");
+      if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+        return Error::InvalidField(at + ".key", "must be a property name or a dotted path of them (no quotes, "
+                                                "backslashes or control characters)");
       }
+    }
+    // A dotted path names nested object keys ("user.email"); every part must be there.
+    size_t depth = 1;
+    for (size_t start = 0;; ++depth) {
+      size_t dot = e.key.find('.', start);
+      if (dot == start || (dot == std::string::npos && start == e.key.size())) {
+        return Error::InvalidField(at + ".key", "a dotted path must not have an empty part (\"user.email\", not "
+                                                "\".email\", \"user.\" or \"user..email\")");
+      }
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    if (depth > kMaxCataloguePathDepth) {
+      return Error::InvalidField(at + ".key", "at most " + std::to_string(kMaxCataloguePathDepth) +
+                                                  " keys in a dotted path");
     }
     if (std::find(std::begin(kClasses), std::end(kClasses), e.data_class) == std::end(kClasses)) {
       return Error::InvalidField(at + ".class", "must be public, internal, personal or personal-sensitive");
@@ -77,34 +108,36 @@ Result<std::vector<DataClassEntry>> ValidateCatalogue(std::vector<DataClassEntry
 }
 
 DataClassCatalogue::DataClassCatalogue(storage::Store& store)
-    : store_(store), snapshot_(std::make_shared<const Snapshot>(DefaultEventPropertyClasses())) {}
+    : store_(store), snapshot_(std::make_shared<const Entries>(DefaultEventPropertyClasses())) {}
 
 Result<void> DataClassCatalogue::Load() {
   ASSIGN_OR_RETURN(auto rows, store_.ListDataClasses());
-  Snapshot next;
+  Entries next;
   for (auto& r : rows) {
     if (r.scope == kEventPropertyScope) next.push_back({std::move(r.key), std::move(r.data_class)});
   }
   std::sort(next.begin(), next.end(), ByKey);
   std::lock_guard lock(mu_);
-  snapshot_ = std::make_shared<const Snapshot>(std::move(next));
+  snapshot_ = std::make_shared<const Entries>(std::move(next));
   return Ok();
 }
 
-std::shared_ptr<const DataClassCatalogue::Snapshot> DataClassCatalogue::Current() const {
+std::shared_ptr<const std::vector<DataClassEntry>> DataClassCatalogue::Snapshot() const {
   std::lock_guard lock(mu_);
   return snapshot_;
 }
 
-std::vector<DataClassEntry> DataClassCatalogue::EventProperties() const { return *Current(); }
+std::vector<DataClassEntry> DataClassCatalogue::EventProperties() const { return *Snapshot(); }
 
 std::string DataClassCatalogue::ClassOf(std::string_view key) const {
-  auto snapshot = Current();
+  auto snapshot = Snapshot();
   const DataClassEntry* e = Find(*snapshot, CatalogueKey(key));
   return e ? e->data_class : "internal";
 }
 
-bool DataClassCatalogue::IsPersonal(std::string_view key) const { return IsPersonalClass(ClassOf(key)); }
+PathClass DataClassCatalogue::Classify(std::string_view path) const { return ClassifyPath(*Snapshot(), path); }
+
+bool DataClassCatalogue::IsPersonal(std::string_view path) const { return Classify(path) == PathClass::kPersonal; }
 
 Result<void> DataClassCatalogue::Replace(std::vector<DataClassEntry> entries, std::string_view actor,
                                          Timestamp now) {
@@ -117,7 +150,7 @@ Result<void> DataClassCatalogue::Replace(std::vector<DataClassEntry> entries, st
     return txn.ReplaceDataClasses(kEventPropertyScope, rows);
   }));
   std::lock_guard lock(mu_);
-  snapshot_ = std::make_shared<const Snapshot>(std::move(valid));
+  snapshot_ = std::make_shared<const Entries>(std::move(valid));
   return Ok();
 }
 

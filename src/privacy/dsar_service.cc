@@ -16,23 +16,10 @@ namespace panorama::privacy {
 namespace {
 
 using internal::AppendJsonString;
+using internal::AppendJsonValue;
 
 bool OneOf(std::string_view value, std::initializer_list<std::string_view> list) {
   return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-void AppendValue(std::string& out, const storage::SubjectValue& v) {
-  if (std::holds_alternative<std::monostate>(v)) {
-    out += "null";
-  } else if (const auto* i = std::get_if<int64_t>(&v)) {
-    out += std::to_string(*i);
-  } else if (const auto* d = std::get_if<double>(&v)) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", *d);
-    out += buf;
-  } else {
-    AppendJsonString(out, std::get<std::string>(v));
-  }
 }
 
 Result<CustomerId> Survivor(storage::Store& store, CustomerId id) {
@@ -208,7 +195,7 @@ Result<std::string> DsarService::Export(CustomerId customer) {
         if (c) out += ',';
         AppendJsonString(out, tables[t].columns[c]);
         out += ':';
-        AppendValue(out, tables[t].rows[r][c]);
+        AppendJsonValue(out, tables[t].rows[r][c]);
       }
       out += '}';
     }

@@ -22,6 +22,7 @@
 #include "privacy/subject_bundle.h"
 #include "storage/store.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/raw_sqlite.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_crypto.h"
@@ -114,12 +115,7 @@ class PrivacyTest : public ::testing::Test {
     return out;
   }
 
-  void ExecRaw(const std::string& sql) {
-    sqlite3* db = nullptr;
-    sqlite3_open(dir_.File("p.db").c_str(), &db);
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  void ExecRaw(const std::string& sql) { testing::RawSql(dir_.File("p.db"), sql); }
 
   // A subject with rows in every table that refers to customers: identities, events, an order with items, an
   // interaction, consents, a privacy request, flags, and a second record merged into it.

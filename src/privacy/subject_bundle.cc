@@ -14,20 +14,7 @@ namespace panorama::privacy {
 namespace {
 
 using internal::AppendJsonString;
-
-void AppendJsonValue(std::string& out, const storage::SubjectValue& v) {
-  if (std::holds_alternative<std::monostate>(v)) {
-    out += "null";
-  } else if (const auto* i = std::get_if<int64_t>(&v)) {
-    out += std::to_string(*i);
-  } else if (const auto* d = std::get_if<double>(&v)) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", *d);
-    out += buf;
-  } else {
-    AppendJsonString(out, std::get<std::string>(v));
-  }
-}
+using internal::AppendJsonValue;
 
 std::string CsvText(const storage::SubjectValue& v) {
   if (std::holds_alternative<std::monostate>(v)) return "";

@@ -157,8 +157,44 @@ Result<void> CheckPasswordPolicy(std::string_view password, std::string_view use
 }
 
 AuthService::AuthService(storage::Store& store, const Clock& clock, AuthOptions options, const SecretSealer* sealer)
-    : store_(store), clock_(clock), options_(options), sealer_(sealer), throttle_(clock, options.throttle) {
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      sealer_(sealer),
+      throttle_(clock, options.throttle, [this](const LoginThrottle::Changes& c) { return SaveThrottle(c); }) {
   InitCrypto();
+}
+
+Result<void> AuthService::SaveThrottle(const LoginThrottle::Changes& changes) {
+  return store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    for (const auto& row : changes.put) RETURN_IF_ERROR(txn.PutThrottle(row));
+    for (const auto& [kind, key] : changes.erase) RETURN_IF_ERROR(txn.DeleteThrottle(kind, key));
+    return Ok();
+  });
+}
+
+Result<void> AuthService::LoadThrottle() {
+  if (throttle_loaded_.load(std::memory_order_acquire)) return Ok();
+  std::lock_guard lock(throttle_load_mu_);
+  if (throttle_loaded_.load(std::memory_order_relaxed)) return Ok();
+  // A failed read fails the sign-in (and is tried again at the next one) rather than starting with no counters.
+  ASSIGN_OR_RETURN(auto rows, store_.ListThrottle(clock_.Now()));
+  throttle_.Restore(rows);
+  throttle_loaded_.store(true, std::memory_order_release);
+  return Ok();
+}
+
+void AuthService::CountFailure(std::string_view account, const ClientInfo& client, std::string_view device) {
+  // The counter applies in memory either way; only a restart before the next stored change would forget it.
+  if (auto saved = throttle_.RecordFailure(account, client.ip, device); !saved) {
+    Emit("throttle_not_saved", "system", saved.error().message());
+  }
+}
+
+void AuthService::CountSuccess(std::string_view account, const ClientInfo& client, std::string_view device) {
+  if (auto saved = throttle_.RecordSuccess(account, client.ip, device); !saved) {
+    Emit("throttle_not_saved", "system", saved.error().message());
+  }
 }
 
 void AuthService::SetSecurityEventSink(SecurityEventSink sink) { sink_ = std::move(sink); }
@@ -255,6 +291,7 @@ Result<storage::HousekeepingReport> AuthService::PurgeExpired() {
     ASSIGN_OR_RETURN(report, txn.PurgeExpired(rule));
     return Ok();
   }));
+  throttle_.Prune();  // the stored counters went above; these are their copies in memory
   return report;
 }
 
@@ -273,21 +310,22 @@ Result<LoginResult> AuthService::Login(std::string_view username, std::string_vi
                                        const ClientInfo& client) {
   // A device token of this account moves the attempt to its own (account, device) counters (login_throttle.h).
   std::string device = ThrottleDevice(username, client);
+  RETURN_IF_ERROR(LoadThrottle());
   RETURN_IF_ERROR(throttle_.Check(username, client.ip, device));
   auto user = store_.FindUserByName(username);
   if (!user) {
     if (user.error().code() != ErrorCode::kNotFound) return std::move(user.error());
     ASSIGN_OR_RETURN(bool ignored, VerifyGated(DummyHash(), password));
     (void)ignored;
-    throttle_.RecordFailure(username, client.ip, device);
+    CountFailure(username, client, device);
     return BadCredentials();
   }
   ASSIGN_OR_RETURN(bool ok, VerifyGated(user->password_hash, password));
   if (!ok || user->disabled) {
-    throttle_.RecordFailure(username, client.ip, device);
+    CountFailure(username, client, device);
     return BadCredentials();
   }
-  throttle_.RecordSuccess(username, client.ip, device);
+  CountSuccess(username, client, device);
   std::string hash(user->password_hash);
   if (crypto_pwhash_str_needs_rehash(hash.c_str(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
@@ -634,6 +672,7 @@ Result<Timestamp> AuthService::StepUp(const Principal& who, std::string_view pas
   if (has_mfa && code.empty()) return Error::InvalidField("code", "is required: this account has a second factor");
   std::string actor = "user:" + who.user->ToString();
   std::string detail = "session " + std::to_string(*who.session_id);
+  RETURN_IF_ERROR(LoadThrottle());
   RETURN_IF_ERROR(throttle_.Check(who.name, client.ip));
   ASSIGN_OR_RETURN(storage::UserRecord user, store_.GetUser(*who.user));
   ASSIGN_OR_RETURN(bool ok, VerifyGated(user.password_hash, password));
@@ -641,11 +680,11 @@ Result<Timestamp> AuthService::StepUp(const Principal& who, std::string_view pas
     ASSIGN_OR_RETURN(ok, CheckSecondFactor(user.id, code, true));
   }
   if (!ok || user.disabled) {
-    throttle_.RecordFailure(who.name, client.ip);
+    CountFailure(who.name, client);
     Emit("step_up_failed", actor, detail);
     return Error::PermissionDenied("invalid credentials");
   }
-  throttle_.RecordSuccess(who.name, client.ip);
+  CountSuccess(who.name, client);
   Timestamp now = clock_.Now();
   RETURN_IF_ERROR(
       store_.Write([&](storage::WriteTxn& txn) { return txn.MarkSessionReauthenticated(*who.session_id, now); }));

@@ -144,7 +144,8 @@ class AuthService {
   // Where security events go (the audit ledger); set before serving. Default: dropped.
   void SetSecurityEventSink(SecurityEventSink sink);
 
-  // Password step. Throttled per account, per (account, IP) and per IP (login_throttle.h).
+  // Password step. Throttled per account, per (account, IP) and per IP (login_throttle.h); the counters are stored
+  // (migration 14) and read back at the first sign-in after a start, so a restart does not reset them.
   Result<LoginResult> Login(std::string_view username, std::string_view password, const ClientInfo& client = {});
   // Second step with a TOTP code (6 digits) or a recovery code. kUnauthenticated for a wrong code; after
   // `mfa_max_failures` the challenge ends and the user must sign in again.
@@ -173,7 +174,7 @@ class AuthService {
   Result<void> RevokeDevice(UserId user, int64_t device_id);
 
   // Housekeeping (run hourly by `panorama serve`): deletes sessions whose refresh token or absolute lifetime
-  // ran out, known devices and verification codes past expiry, refresh tokens spent more than two absolute
+  // ran out, known devices, verification codes and sign-in throttle counters past expiry, refresh tokens spent more than two absolute
   // session lifetimes ago (reuse detection only matters while a session can live), and Idempotency-Key
   // answers older than storage::kIdempotencyKeyLifetime. Idempotent; audited when it deleted something.
   Result<storage::HousekeepingReport> PurgeExpired();
@@ -254,6 +255,13 @@ class AuthService {
   Result<bool> CheckSecondFactor(UserId user, std::string_view code, bool allow_recovery);
   Result<std::vector<std::string>> NewRecoveryCodes(UserId user);
   Result<bool> VerifyGated(std::string_view encoded_hash, std::string_view password);
+  // Sign-in throttle persistence: writes what a failure or success changed; reads the stored counters once,
+  // before the first check (a failed read fails that sign-in and is retried by the next).
+  Result<void> SaveThrottle(const LoginThrottle::Changes& changes);
+  Result<void> LoadThrottle();
+  // Feed the throttle; a counter that could not be stored is reported as a security event.
+  void CountFailure(std::string_view account, const ClientInfo& client, std::string_view device = {});
+  void CountSuccess(std::string_view account, const ClientInfo& client, std::string_view device = {});
   void Emit(std::string action, std::string_view actor, std::string detail);
 
   storage::Store& store_;
@@ -261,6 +269,8 @@ class AuthService {
   AuthOptions options_;
   const SecretSealer* sealer_;
   LoginThrottle throttle_;
+  std::mutex throttle_load_mu_;
+  std::atomic<bool> throttle_loaded_{false};
   SecurityEventSink sink_;
   std::atomic<uint64_t> password_evaluations_{0};
 
@@ -271,6 +281,9 @@ class AuthService {
   int hashes_waiting_ = 0;
 
   std::mutex challenge_mu_;
+  // Pending MFA challenges stay in memory on purpose: a restart voids them and the user gives the password again
+  // (through the stored throttle counters), as after 5 wrong codes, so a restart gains an attacker no code
+  // guesses, and no challenge token (a half sign-in) is ever at rest.
   std::unordered_map<std::string, Challenge> challenges_;  // guarded by challenge_mu_; sha256 → challenge
 
   struct CachedKey {

@@ -3,17 +3,38 @@
 #include <algorithm>
 #include <cctype>
 
+#include "security/crypto_util.h"
+
 namespace panorama::security {
 namespace {
 
-std::string AccountKey(std::string_view account) {
+constexpr const char* kKindNames[] = {"ip", "pair", "account", "account_day", "device", "device_day"};
+
+constexpr auto kMinute = std::chrono::minutes(1);
+constexpr auto kDay = std::chrono::hours(24);
+// A restored count above this is not a count this code wrote.
+constexpr int64_t kMaxRestoredFailures = 1'000'000;
+
+std::string Lower(std::string_view account) {
   std::string key(account);
   for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return key;
 }
 
+// Keys are hashed before they are used, so neither memory dumps nor the store hold a submitted name in clear
+// (users do type passwords into the username field).
+std::string AccountKey(std::string_view account) { return Sha256Hex(Lower(account)); }
+std::string IpKey(std::string_view ip) { return Sha256Hex(ip); }
 std::string PairKey(std::string_view account, std::string_view ip) {
-  return AccountKey(account) + '\n' + std::string(ip);
+  return Sha256Hex(Lower(account) + '\n' + std::string(ip));
+}
+std::string DeviceKey(std::string_view account, std::string_view device) {
+  return Sha256Hex(Lower(account) + "\ndevice:" + std::string(device));
+}
+
+bool IsHexSha256(std::string_view key) {
+  return key.size() == 64 &&
+         std::all_of(key.begin(), key.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 int SecondsUntil(Timestamp now, Timestamp then) {
@@ -27,16 +48,31 @@ Error Throttled(int seconds) {
   return error;
 }
 
-constexpr auto kMinute = std::chrono::minutes(1);
-constexpr auto kDay = std::chrono::hours(24);
-
-std::string DeviceKey(std::string_view account, std::string_view device) {
-  return AccountKey(account) + "\ndevice:" + std::string(device);
-}
-
 }  // namespace
 
-LoginThrottle::LoginThrottle(const Clock& clock, LoginThrottleOptions options) : clock_(clock), options_(options) {}
+LoginThrottle::LoginThrottle(const Clock& clock, LoginThrottleOptions options, Persister persister)
+    : clock_(clock), options_(options), persister_(std::move(persister)) {}
+
+bool LoginThrottle::IsWindow(Kind kind) { return kind == kIp || kind == kAccountDay || kind == kDeviceDay; }
+
+std::chrono::milliseconds LoginThrottle::Lifetime(Kind kind) const {
+  // A window lasts its length; a backoff is remembered for a day after its last failure.
+  return kind == kIp ? std::chrono::milliseconds(kMinute) : std::chrono::milliseconds(kDay);
+}
+
+bool LoginThrottle::Live(Kind kind, const Counter& c, Timestamp now) const {
+  return now - c.started_at < Lifetime(kind);
+}
+
+Timestamp LoginThrottle::RefusedUntil(Kind kind, const std::string& key, Timestamp now) const {
+  const Counters& counters = counters_[kind];
+  auto it = counters.find(key);
+  if (it == counters.end() || !Live(kind, it->second, now)) return now;
+  const Counter& c = it->second;
+  if (!IsWindow(kind)) return c.locked_until;
+  int limit = kind == kIp ? options_.ip_failures_per_minute : options_.account_failures_per_day;
+  return c.failures >= limit ? c.started_at + Lifetime(kind) : now;
+}
 
 Result<void> LoginThrottle::Check(std::string_view account, std::string_view ip, std::string_view device) {
   Timestamp now = clock_.Now();
@@ -44,68 +80,106 @@ Result<void> LoginThrottle::Check(std::string_view account, std::string_view ip,
   Timestamp until = now;
   if (!device.empty()) {
     std::string key = DeviceKey(account, device);
-    if (auto it = device_.find(key); it != device_.end()) until = std::max(until, it->second.locked_until);
-    if (auto it = device_day_.find(key); it != device_day_.end() && now - it->second.start < kDay &&
-                                         it->second.count >= options_.account_failures_per_day) {
-      until = std::max(until, it->second.start + kDay);
-    }
-    if (until > now) return Throttled(SecondsUntil(now, until));
-    return Ok();
-  }
-  if (auto it = ip_.find(std::string(ip)); it != ip_.end() && now - it->second.start < kMinute &&
-                                           it->second.count >= options_.ip_failures_per_minute) {
-    until = std::max(until, it->second.start + kMinute);
-  }
-  if (auto it = pair_.find(PairKey(account, ip)); it != pair_.end()) until = std::max(until, it->second.locked_until);
-  std::string key = AccountKey(account);
-  if (auto it = account_.find(key); it != account_.end()) until = std::max(until, it->second.locked_until);
-  if (auto it = account_day_.find(key); it != account_day_.end() && now - it->second.start < kDay &&
-                                        it->second.count >= options_.account_failures_per_day) {
-    until = std::max(until, it->second.start + kDay);
+    until = std::max({until, RefusedUntil(kDevice, key, now), RefusedUntil(kDeviceDay, key, now)});
+  } else {
+    std::string key = AccountKey(account);
+    until = std::max({until, RefusedUntil(kIp, IpKey(ip), now), RefusedUntil(kPair, PairKey(account, ip), now),
+                      RefusedUntil(kAccount, key, now), RefusedUntil(kAccountDay, key, now)});
   }
   if (until > now) return Throttled(SecondsUntil(now, until));
   return Ok();
 }
 
-void LoginThrottle::Bump(Backoff& b, int free_failures, Timestamp now) {
-  ++b.failures;
-  int over = b.failures - free_failures;
-  if (over <= 0) return;
-  // 1 s, 2 s, 4 s, … doubling per further failure, capped.
-  auto backoff = std::chrono::seconds(over >= 30 ? options_.max_backoff.count() : (int64_t{1} << (over - 1)));
-  b.locked_until = now + std::min<std::chrono::seconds>(backoff, options_.max_backoff);
+storage::ThrottleRecord LoginThrottle::Count(Kind kind, const std::string& key, Timestamp now) {
+  Counter& c = counters_[kind][key];
+  if (!Live(kind, c, now)) c = Counter{};
+  ++c.failures;
+  if (IsWindow(kind)) {
+    if (c.failures == 1) c.started_at = now;
+    c.locked_until = c.started_at;
+  } else {
+    c.started_at = now;  // the last failure
+    int free_failures = kind == kAccount ? options_.account_free_failures : options_.pair_free_failures;
+    int64_t over = c.failures - free_failures;
+    if (over > 0) {
+      // 1 s, 2 s, 4 s, … doubling per further failure, capped.
+      auto backoff = over >= 30 ? options_.max_backoff : std::chrono::seconds(int64_t{1} << (over - 1));
+      c.locked_until = now + std::min<std::chrono::seconds>(backoff, options_.max_backoff);
+    }
+  }
+  return {kKindNames[kind], key, c.failures, c.started_at, c.locked_until, c.started_at + Lifetime(kind)};
 }
 
-void LoginThrottle::RecordFailure(std::string_view account, std::string_view ip, std::string_view device) {
+Result<void> LoginThrottle::Persist(const Changes& changes) {
+  if (!persister_ || (changes.put.empty() && changes.erase.empty())) return Ok();
+  return persister_(changes);
+}
+
+Result<void> LoginThrottle::RecordFailure(std::string_view account, std::string_view ip, std::string_view device) {
+  std::lock_guard order(persist_mu_);
+  Changes changes;
+  {
+    Timestamp now = clock_.Now();
+    std::lock_guard lock(mu_);
+    if (!device.empty()) {
+      std::string key = DeviceKey(account, device);
+      changes.put.push_back(Count(kDevice, key, now));
+      changes.put.push_back(Count(kDeviceDay, key, now));
+    } else {
+      std::string key = AccountKey(account);
+      changes.put.push_back(Count(kIp, IpKey(ip), now));
+      changes.put.push_back(Count(kPair, PairKey(account, ip), now));
+      changes.put.push_back(Count(kAccount, key, now));
+      changes.put.push_back(Count(kAccountDay, key, now));
+    }
+  }
+  return Persist(changes);
+}
+
+Result<void> LoginThrottle::RecordSuccess(std::string_view account, std::string_view ip, std::string_view device) {
+  std::lock_guard order(persist_mu_);
+  Changes changes;
+  {
+    std::lock_guard lock(mu_);
+    auto clear = [&](Kind kind, std::string key) {
+      // Only counters that exist are written, so a normal sign-in costs no write.
+      if (counters_[kind].erase(key) > 0) changes.erase.emplace_back(kKindNames[kind], std::move(key));
+    };
+    if (!device.empty()) {
+      clear(kDevice, DeviceKey(account, device));
+    } else {
+      clear(kPair, PairKey(account, ip));
+      clear(kAccount, AccountKey(account));
+    }
+  }
+  return Persist(changes);
+}
+
+int LoginThrottle::Restore(const std::vector<storage::ThrottleRecord>& rows) {
   Timestamp now = clock_.Now();
   std::lock_guard lock(mu_);
-  if (!device.empty()) {
-    std::string key = DeviceKey(account, device);
-    Bump(device_[key], options_.pair_free_failures, now);
-    auto& day = device_day_[key];
-    if (now - day.start >= kDay) day = {now, 0};
-    ++day.count;
-    return;
+  int used = 0;
+  for (const auto& row : rows) {
+    auto name = std::find(std::begin(kKindNames), std::end(kKindNames), row.kind);
+    if (name == std::end(kKindNames) || !IsHexSha256(row.key)) continue;
+    auto kind = static_cast<Kind>(name - std::begin(kKindNames));
+    if (row.failures < 1 || row.failures > kMaxRestoredFailures || row.started_at > now) continue;
+    Counter c{row.failures, row.started_at, row.started_at};
+    if (!Live(kind, c, now)) continue;
+    // A lockout is at most max_backoff after the failure that set it, whatever the row says.
+    if (!IsWindow(kind)) c.locked_until = std::min(row.locked_until, row.started_at + options_.max_backoff);
+    counters_[kind][row.key] = c;
+    ++used;
   }
-  auto& window = ip_[std::string(ip)];
-  if (now - window.start >= kMinute) window = {now, 0};
-  ++window.count;
-  Bump(pair_[PairKey(account, ip)], options_.pair_free_failures, now);
-  std::string key = AccountKey(account);
-  Bump(account_[key], options_.account_free_failures, now);
-  auto& day = account_day_[key];
-  if (now - day.start >= kDay) day = {now, 0};
-  ++day.count;
+  return used;
 }
 
-void LoginThrottle::RecordSuccess(std::string_view account, std::string_view ip, std::string_view device) {
+void LoginThrottle::Prune() {
+  Timestamp now = clock_.Now();
   std::lock_guard lock(mu_);
-  if (!device.empty()) {
-    device_.erase(DeviceKey(account, device));
-    return;
+  for (int kind = 0; kind < kKinds; ++kind) {
+    std::erase_if(counters_[kind], [&](const auto& entry) { return !Live(static_cast<Kind>(kind), entry.second, now); });
   }
-  pair_.erase(PairKey(account, ip));
-  account_.erase(AccountKey(account));
 }
 
 }  // namespace panorama::security

@@ -1,29 +1,41 @@
 #pragma once
-// Brute-force defences for password sign-in (SECURITY.md §2.4, test S5), kept in memory: a restart forgets them,
-// which an outside attacker cannot cause.
+// Brute-force defences for password sign-in (SECURITY.md §2.4, test S5).
 //
 // - per client IP: at most `ip_failures_per_minute` failures in a fixed one-minute window, then 429 until it ends;
 // - per (account, IP): after `pair_free_failures` consecutive failures, exponential backoff (1 s, 2 s, 4 s, …,
 //   capped at `max_backoff`) before the next attempt;
 // - per account (from every IP): the same after `account_free_failures`, and at most
 //   `account_failures_per_day` failed password evaluations per 24 h window.
-// Accounts are keyed by the submitted username, so unknown names are throttled exactly like real ones.
+// Accounts are keyed by the submitted username, so unknown names are throttled exactly like real ones. A backoff
+// is forgotten 24 h after its last failure (or at a correct password), so counters of names nobody tries again
+// do not live forever.
 //
 // Known devices (SECURITY.md §1 row 7): a sign-in that presents a valid device token of the account is counted
 // per (account, device) alone — backoff after `pair_free_failures` and at most `account_failures_per_day` per
 // 24 h — and neither reads nor feeds the per-IP and per-account counters. So guesses from unknown devices can
 // lock the account for unknown devices only; the owner's device still gets in, and a stolen device token
 // still meets its own backoff and ceiling.
-// Thread-safe (one mutex; sign-in is rare and already costs an argon2 evaluation).
+//
+// Persistence: every counter a failure changes and every counter a success clears is handed to the Persister
+// (AuthService writes it to the store, migration 14), and Restore() loads the stored counters at start, so a
+// restart does not give an attacker a fresh budget. Counters are keyed by the SHA-256 of what they count (name,
+// address, device id), in memory as in the store.
+// Thread-safe: one mutex for the counters (never held while persisting) and one that keeps the persisted order
+// equal to the in-memory order. Sign-in is rare and already costs an argon2 evaluation.
 
+#include <array>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 #include "core/time.h"
+#include "storage/records.h"
 
 namespace panorama::security {
 
@@ -37,37 +49,56 @@ struct LoginThrottleOptions {
 
 class LoginThrottle {
  public:
-  LoginThrottle(const Clock& clock, LoginThrottleOptions options = {});
+  // What a failure changed (`put`) or a success cleared (`erase`: kind, key), to be stored.
+  struct Changes {
+    std::vector<storage::ThrottleRecord> put;
+    std::vector<std::pair<std::string, std::string>> erase;
+  };
+  using Persister = std::function<Result<void>(const Changes&)>;
+
+  // Without a persister the counters live in memory only (unit tests, tools).
+  LoginThrottle(const Clock& clock, LoginThrottleOptions options = {}, Persister persister = {});
 
   // Ok when a password may be evaluated now; kResourceExhausted with retry-after seconds otherwise.
   // `device`: the id of a known device of this account the client proved (its token), or empty.
   Result<void> Check(std::string_view account, std::string_view ip, std::string_view device = {});
-  void RecordFailure(std::string_view account, std::string_view ip, std::string_view device = {});
+  // The counters change in memory whatever happens; an error is the persister's (the change is not stored).
+  Result<void> RecordFailure(std::string_view account, std::string_view ip, std::string_view device = {});
   // A correct password clears the backoff of the account and of this (account, IP) pair — or, on a known
-  // device, of that (account, device) pair only.
-  void RecordSuccess(std::string_view account, std::string_view ip, std::string_view device = {});
+  // device, of that (account, device) pair only. The IP and 24 h windows are not cleared.
+  Result<void> RecordSuccess(std::string_view account, std::string_view ip, std::string_view device = {});
+
+  // Loads counters read back from the store (before the first Check). Rows of an unknown kind, with a key that is
+  // not SHA-256 hex, a failure count out of range, a start in the future or already expired are skipped; a
+  // lockout is never restored longer than max_backoff after its last failure. Returns how many rows were used.
+  int Restore(const std::vector<storage::ThrottleRecord>& rows);
+  // Drops expired counters from memory (housekeeping; the store deletes its own rows).
+  void Prune();
 
  private:
-  struct Backoff {
-    int failures = 0;
-    Timestamp locked_until{};
+  enum Kind { kIp, kPair, kAccount, kAccountDay, kDevice, kDeviceDay, kKinds };
+  struct Counter {
+    int64_t failures = 0;
+    Timestamp started_at{};    // window start, or a backoff's last failure
+    Timestamp locked_until{};  // backoff only
   };
-  struct Window {
-    Timestamp start{};
-    int count = 0;
-  };
-  void Bump(Backoff& b, int free_failures, Timestamp now);
+  using Counters = std::unordered_map<std::string, Counter>;  // by hex SHA-256 key
+
+  static bool IsWindow(Kind kind);
+  std::chrono::milliseconds Lifetime(Kind kind) const;
+  bool Live(Kind kind, const Counter& c, Timestamp now) const;
+  // The time the counter refuses attempts until (`now` or earlier when it does not).
+  Timestamp RefusedUntil(Kind kind, const std::string& key, Timestamp now) const;
+  // Counts one failure on the counter; returns its row to store.
+  storage::ThrottleRecord Count(Kind kind, const std::string& key, Timestamp now);
+  Result<void> Persist(const Changes& changes);
 
   const Clock& clock_;
   LoginThrottleOptions options_;
-  std::mutex mu_;
-  // guarded by mu_
-  std::unordered_map<std::string, Window> ip_;
-  std::unordered_map<std::string, Backoff> pair_;
-  std::unordered_map<std::string, Backoff> account_;
-  std::unordered_map<std::string, Window> account_day_;
-  std::unordered_map<std::string, Backoff> device_;      // account + device id
-  std::unordered_map<std::string, Window> device_day_;   // account + device id
+  Persister persister_;
+  std::mutex persist_mu_;  // held from a change to its write, so the store sees changes in order
+  mutable std::mutex mu_;
+  std::array<Counters, kKinds> counters_;  // guarded by mu_
 };
 
 }  // namespace panorama::security

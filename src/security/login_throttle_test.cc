@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 
@@ -20,12 +21,12 @@ const Timestamp kStart = FromUnixMillis(1'790'000'000'000);
 TEST(LoginThrottle, BacksOffExponentiallyPerAccountAndIp) {
   testing::FakeClock clock(kStart);
   LoginThrottle throttle(clock, {.pair_free_failures = 3, .account_free_failures = 1000});
-  for (int i = 0; i < 3; ++i) throttle.RecordFailure("alice", "10.0.0.1");
+  for (int i = 0; i < 3; ++i) ASSERT_OK(throttle.RecordFailure("alice", "10.0.0.1"));
   ASSERT_OK(throttle.Check("alice", "10.0.0.1"));
 
-  throttle.RecordFailure("alice", "10.0.0.1");  // 4th: 1 s
+  ASSERT_OK(throttle.RecordFailure("alice", "10.0.0.1"));  // 4th: 1 s
   auto first = throttle.Check("alice", "10.0.0.1");
-  throttle.RecordFailure("alice", "10.0.0.1");  // 5th: 2 s
+  ASSERT_OK(throttle.RecordFailure("alice", "10.0.0.1"));  // 5th: 2 s
   auto second = throttle.Check("alice", "10.0.0.1");
 
   EXPECT_ERROR_CODE(first, ErrorCode::kResourceExhausted);
@@ -38,10 +39,10 @@ TEST(LoginThrottle, BacksOffExponentiallyPerAccountAndIp) {
 TEST(LoginThrottle, SuccessClearsTheBackoff) {
   testing::FakeClock clock(kStart);
   LoginThrottle throttle(clock);
-  for (int i = 0; i < 6; ++i) throttle.RecordFailure("alice", "10.0.0.1");
+  for (int i = 0; i < 6; ++i) ASSERT_OK(throttle.RecordFailure("alice", "10.0.0.1"));
   EXPECT_ERROR_CODE(throttle.Check("alice", "10.0.0.1"), ErrorCode::kResourceExhausted);
 
-  throttle.RecordSuccess("alice", "10.0.0.1");
+  ASSERT_OK(throttle.RecordSuccess("alice", "10.0.0.1"));
 
   EXPECT_OK(throttle.Check("alice", "10.0.0.1"));
 }
@@ -49,7 +50,7 @@ TEST(LoginThrottle, SuccessClearsTheBackoff) {
 TEST(LoginThrottle, AnIpIsRefusedAfterTwentyFailuresInAMinute) {
   testing::FakeClock clock(kStart);
   LoginThrottle throttle(clock);
-  for (int i = 0; i < 20; ++i) throttle.RecordFailure("user" + std::to_string(i), "10.9.9.9");
+  for (int i = 0; i < 20; ++i) ASSERT_OK(throttle.RecordFailure("user" + std::to_string(i), "10.9.9.9"));
 
   auto refused = throttle.Check("someone-new", "10.9.9.9");
   clock.Advance(std::chrono::seconds(61));
@@ -62,7 +63,7 @@ TEST(LoginThrottle, AnIpIsRefusedAfterTwentyFailuresInAMinute) {
 TEST(LoginThrottle, AKnownDeviceIsNotLockedByFailuresFromElsewhere) {
   testing::FakeClock clock(kStart);
   LoginThrottle throttle(clock);
-  for (int i = 0; i < 200; ++i) throttle.RecordFailure("alice", "10.0.0." + std::to_string(i % 50));
+  for (int i = 0; i < 200; ++i) ASSERT_OK(throttle.RecordFailure("alice", "10.0.0." + std::to_string(i % 50)));
   EXPECT_ERROR_CODE(throttle.Check("alice", "203.0.113.9"), ErrorCode::kResourceExhausted);
 
   auto on_device = throttle.Check("alice", "203.0.113.9", "7");
@@ -75,7 +76,7 @@ TEST(LoginThrottle, AKnownDeviceIsNotLockedByFailuresFromElsewhere) {
 TEST(LoginThrottle, AKnownDeviceHasItsOwnBackoffAndLeavesTheAccountCountersAlone) {
   testing::FakeClock clock(kStart);
   LoginThrottle throttle(clock, {.pair_free_failures = 3, .account_free_failures = 3});
-  for (int i = 0; i < 4; ++i) throttle.RecordFailure("alice", "10.0.0.1", "7");
+  for (int i = 0; i < 4; ++i) ASSERT_OK(throttle.RecordFailure("alice", "10.0.0.1", "7"));
 
   auto device = throttle.Check("alice", "10.0.0.1", "7");
   auto other_device = throttle.Check("alice", "10.0.0.1", "8");
@@ -85,6 +86,23 @@ TEST(LoginThrottle, AKnownDeviceHasItsOwnBackoffAndLeavesTheAccountCountersAlone
   EXPECT_EQ(device.error().retry_after_seconds(), 1);
   EXPECT_OK(other_device);
   EXPECT_OK(unknown_device);
+}
+
+TEST(LoginThrottle, ABackoffIsForgottenADayAfterItsLastFailure) {
+  testing::FakeClock clock(kStart);
+  LoginThrottle throttle(clock, {.pair_free_failures = 3, .account_free_failures = 1000});
+  for (int i = 0; i < 8; ++i) ASSERT_OK(throttle.RecordFailure("alice", "10.0.0.1"));  // 4th..8th: 1, 2, 4, 8, 16 s
+
+  clock.Advance(std::chrono::hours(24) - std::chrono::seconds(1));
+  ASSERT_OK(throttle.RecordFailure("alice", "10.0.0.1"));  // 9th within the day: 32 s
+  auto within_day = throttle.Check("alice", "10.0.0.1");
+  clock.Advance(std::chrono::hours(24) + std::chrono::seconds(20));
+  ASSERT_OK(throttle.RecordFailure("alice", "10.0.0.1"));  // a day after the last: counts as the first again
+  auto after_day = throttle.Check("alice", "10.0.0.1");
+
+  EXPECT_ERROR_CODE(within_day, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(within_day.error().retry_after_seconds(), 32);
+  EXPECT_OK(after_day);
 }
 
 class BruteForceTest : public ::testing::Test {
@@ -112,6 +130,17 @@ class BruteForceTest : public ::testing::Test {
       return Ok();
     }));
   }
+
+  // A restart of the services: the store and the auth service are closed and opened again on the same file.
+  void Reopen() {
+    auth_.reset();
+    store_.reset();
+    store_ = std::move(storage::OpenSqliteStore({.path = dir_.File("auth.db"), .crypto = crypto_.get()})).value();
+    auth_ = std::make_unique<AuthService>(*store_, clock_);
+  }
+
+  // Every stored throttle row, expired or not.
+  std::vector<storage::ThrottleRecord> StoredCounters() { return store_->ListThrottle(FromUnixMillis(0)).value(); }
 
   testing::TempDir dir_;
   std::unique_ptr<FieldEncryptor> crypto_;
@@ -256,6 +285,152 @@ TEST_F(BruteForceTest, DevicesExpireAfterNinetyDaysAndAreCappedPerUser) {
   for (int i = 0; i < 30; ++i) ASSERT_OK(auth_->Login("victim", "the real passphrase", {.ip = "203.0.113.7"}));
 
   EXPECT_EQ(auth_->ListDevices(first->user.id)->size(), 20u);
+}
+
+// Persistence (migration 14): the counters are in the database, so closing and opening the services again (a
+// restart of serve) gives an attacker no fresh budget.
+TEST_F(BruteForceTest, ABackoffSurvivesARestartWithTheSameRetryAfter) {
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_ERROR_CODE(auth_->Login("victim", "wrong guess", {.ip = "198.51.100.1"}), ErrorCode::kUnauthenticated);
+  }
+  clock_.Advance(std::chrono::milliseconds(200));
+  auto before = auth_->Login("victim", "the real passphrase", {.ip = "198.51.100.1"});
+
+  Reopen();
+  auto after = auth_->Login("victim", "the real passphrase", {.ip = "198.51.100.1"});
+  uint64_t evaluated_after_restart = auth_->PasswordEvaluationsForTest();
+  clock_.Advance(std::chrono::seconds(1));
+  auto later = auth_->Login("victim", "the real passphrase", {.ip = "198.51.100.1"});
+
+  EXPECT_ERROR_CODE(before, ErrorCode::kResourceExhausted);
+  EXPECT_ERROR_CODE(after, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(after.error().retry_after_seconds(), before.error().retry_after_seconds());
+  EXPECT_EQ(evaluated_after_restart, 0u);  // refused before any password check
+  EXPECT_OK(later);  // the backoff ends when it would have without the restart
+}
+
+// S5 across restarts: 1,000 wrong passwords from 50 IPs over ~16.7 h with the services restarted every 100 tries
+// still evaluate at most 100 (in memory only, each restart would have allowed about 100 more).
+TEST_F(BruteForceTest, AtMostOneHundredEvaluationsPerDayAcrossRestarts) {
+  uint64_t evaluations = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (i > 0 && i % 100 == 0) {
+      evaluations += auth_->PasswordEvaluationsForTest();
+      Reopen();
+    }
+    (void)auth_->Login("victim", "guess number " + std::to_string(i), {.ip = "198.51.100." + std::to_string(i % 50)});
+    clock_.Advance(std::chrono::seconds(60));
+  }
+  evaluations += auth_->PasswordEvaluationsForTest();
+
+  EXPECT_LE(evaluations, 100u);
+  EXPECT_GE(evaluations, 50u);  // guesses did get through: the ceiling is what stopped them (85 when written)
+}
+
+TEST_F(BruteForceTest, StoredCountersAreHashedAndASuccessDeletesTheBackoffRows) {
+  EXPECT_ERROR_CODE(auth_->Login("victim", "wrong guess", {.ip = "198.51.100.1"}), ErrorCode::kUnauthenticated);
+
+  auto rows = StoredCounters();
+  ASSERT_OK(auth_->Login("victim", "the real passphrase", {.ip = "198.51.100.1"}));
+  auto after_success = StoredCounters();
+
+  std::vector<std::string> kinds;
+  for (const auto& r : rows) {
+    kinds.push_back(r.kind);
+    EXPECT_EQ(r.key.size(), 64u) << r.kind;
+    EXPECT_EQ(r.key.find("victim"), std::string::npos);
+    EXPECT_EQ(r.key.find("198.51"), std::string::npos);
+    EXPECT_EQ(r.failures, 1);
+  }
+  std::sort(kinds.begin(), kinds.end());
+  EXPECT_EQ(kinds, (std::vector<std::string>{"account", "account_day", "ip", "pair"}));
+  // The windows (per IP, per day) are not cleared by a correct password; the backoffs are.
+  kinds.clear();
+  for (const auto& r : after_success) kinds.push_back(r.kind);
+  std::sort(kinds.begin(), kinds.end());
+  EXPECT_EQ(kinds, (std::vector<std::string>{"account_day", "ip"}));
+}
+
+TEST_F(BruteForceTest, HousekeepingDeletesExpiredCountersAndASecondRunNothing) {
+  for (int i = 0; i < 4; ++i) (void)auth_->Login("victim", "wrong guess", {.ip = "198.51.100.1"});
+  ASSERT_EQ(StoredCounters().size(), 4u);
+
+  clock_.Advance(std::chrono::minutes(2));
+  auto minute = auth_->PurgeExpired();
+  auto kept = StoredCounters();
+  clock_.Advance(std::chrono::hours(24));
+  auto day = auth_->PurgeExpired();
+  auto again = auth_->PurgeExpired();
+
+  auto purged = [](const Result<storage::HousekeepingReport>& report) -> int64_t {
+    for (const auto& t : report->tables) {
+      if (t.table == "login_throttle") return t.rows;
+    }
+    return -1;
+  };
+  ASSERT_OK(minute);
+  ASSERT_OK(day);
+  ASSERT_OK(again);
+  EXPECT_EQ(purged(minute), 1);  // the per-IP minute window
+  EXPECT_EQ(kept.size(), 3u);
+  EXPECT_EQ(purged(day), 3);     // the backoffs a day after their last failure, and the day window
+  EXPECT_EQ(purged(again), 0);
+  EXPECT_TRUE(StoredCounters().empty());
+  EXPECT_OK(auth_->Login("victim", "the real passphrase", {.ip = "198.51.100.1"}));
+}
+
+// Rows the code did not write (a damaged or edited database) must neither crash the start nor lock anyone out
+// for longer than the throttle ever would: unknown kinds, malformed keys, counts out of range and times in the
+// future are skipped, and a lockout is cut to max_backoff after its last failure.
+TEST_F(BruteForceTest, BadStoredCountersAreIgnoredOrBounded) {
+  EXPECT_ERROR_CODE(auth_->Login("victim", "wrong guess", {.ip = "198.51.100.1"}), ErrorCode::kUnauthenticated);
+  EXPECT_ERROR_CODE(auth_->Login("victim", "wrong guess", {.ip = "198.51.100.2"}), ErrorCode::kUnauthenticated);
+  std::string account_key;
+  for (const auto& r : StoredCounters()) {
+    if (r.kind == "account") account_key = r.key;
+  }
+  const Timestamp now = clock_.Now();
+  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) -> Result<void> {
+    for (const auto& r : StoredCounters()) {
+      storage::ThrottleRecord bad = r;
+      if (r.kind == "pair") {
+        bad.failures = 40;                                  // locked ...
+        bad.locked_until = now + std::chrono::hours(24 * 365);  // ... for a year: cut to 15 minutes
+        bad.expires_at = now + std::chrono::hours(1);
+      } else if (r.kind == "account") {
+        bad.failures = -7;  // skipped
+      } else if (r.kind == "account_day") {
+        bad.failures = 500;
+        bad.started_at = now + std::chrono::hours(2);  // from the future: skipped
+      } else {
+        bad.failures = int64_t{1} << 40;  // out of range: skipped
+      }
+      RETURN_IF_ERROR(txn.PutThrottle(bad));
+    }
+    RETURN_IF_ERROR(txn.PutThrottle({"bogus", account_key, 99, now, now + std::chrono::hours(5), now + std::chrono::hours(5)}));
+    RETURN_IF_ERROR(txn.PutThrottle({"account", "victim", 99, now, now + std::chrono::hours(5), now + std::chrono::hours(5)}));
+    return Ok();
+  }));
+  // Text where numbers belong reads as 0 and is skipped like any count out of range.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.File("auth.db").c_str(), &db), SQLITE_OK);
+    std::string sql = "INSERT INTO login_throttle VALUES ('account', '" + std::string(64, 'a') +
+                      "', 'many', 'soon', 'never', " + std::to_string(ToUnixMillis(now) + 3'600'000) + ")";
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+
+  Reopen();
+  auto locked_pair = auth_->Login("victim", "the real passphrase", {.ip = "198.51.100.1"});
+  auto other_ip = auth_->Login("victim", "the real passphrase", {.ip = "198.51.100.3"});
+  clock_.Advance(std::chrono::minutes(15));
+  auto after_cut = auth_->Login("victim", "the real passphrase", {.ip = "198.51.100.1"});
+
+  EXPECT_ERROR_CODE(locked_pair, ErrorCode::kResourceExhausted);
+  EXPECT_LE(locked_pair.error().retry_after_seconds().value_or(0), 15 * 60);
+  EXPECT_OK(other_ip);
+  EXPECT_OK(after_cut);
 }
 
 TEST(DeviceSummary, NamesBrowserAndSystemOnly) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -153,6 +154,31 @@ void RemoveRow(AudienceData& d, uint32_t id) {
 std::optional<uint32_t> DenseId(CustomerId id) {
   if (id.value() <= 0 || id.value() > std::numeric_limits<uint32_t>::max()) return std::nullopt;
   return static_cast<uint32_t>(id.value());
+}
+
+// One bitmap of `ids` (no duplicates; `ids` is reused as scratch). Roaring's addMany is fast on ascending input
+// only; ids collected in the feature store's window-pool order are not ascending once blocks are recycled, and
+// marking them in a bitset and reading it back in order is several times cheaper than std::sort for the
+// hundreds of thousands a segment holds.
+Bitmap BitmapOfIds(std::vector<uint32_t>& ids) {
+  Bitmap out;
+  if (!std::is_sorted(ids.begin(), ids.end())) {
+    const uint32_t max_id = *std::max_element(ids.begin(), ids.end());
+    if (ids.size() < max_id / 64) {
+      std::sort(ids.begin(), ids.end());  // sparse: the bitset would cost more than the sort
+    } else {
+      std::vector<uint64_t> words(max_id / 64 + 1);
+      for (uint32_t id : ids) words[id >> 6] |= uint64_t{1} << (id & 63);
+      ids.clear();
+      for (size_t w = 0; w < words.size(); ++w) {
+        for (uint64_t bits = words[w]; bits != 0; bits &= bits - 1) {
+          ids.push_back(static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(bits))));
+        }
+      }
+    }
+  }
+  out.addMany(ids.size(), ids.data());
+  return out;
 }
 
 // ---- Predicates shared by the full and the per-customer path ----
@@ -586,66 +612,67 @@ class AudienceIndex::Evaluator {
     if (fs == nullptr) return MissingSource("order and event features are", n);
     Bitmap out;
     if (n.field_id == FieldId::kEventCount30d) {
-      // Only customers with a recent event have a count; the rest have 0 and match when 0 does.
+      // Only customers with a recent event have a count; the rest have 0 and match when 0 does (and only then
+      // are the active ids worth collecting).
+      const bool zero_matches = CompareNumber(n.op, 0.0, n.values);
       std::vector<uint32_t> active_ids, matched;
       fs->ScanEventCount30d(now_, [&](CustomerId c, int64_t count) {
         auto id = DenseId(c);
         if (!id) return;
-        active_ids.push_back(*id);
+        if (zero_matches) active_ids.push_back(*id);
         if (CompareNumber(n.op, static_cast<double>(count), n.values)) matched.push_back(*id);
       });
-      std::sort(matched.begin(), matched.end());
-      out.addMany(matched.size(), matched.data());
-      if (CompareNumber(n.op, 0.0, n.values)) {
-        std::sort(active_ids.begin(), active_ids.end());
-        Bitmap active;
-        active.addMany(active_ids.size(), active_ids.data());
-        out |= d_.live - active;
-      }
+      out = BitmapOfIds(matched);
+      if (zero_matches) out |= d_.live - BitmapOfIds(active_ids);
       return Restrict(out & d_.live, within);
     }
     // Live customers the feature store has not seen yet have no orders and no events: they match only when the
     // empty value does (e.g. `order_count = 0`), and only then are the seen ids worth collecting.
     const bool empty_matches = FeatureMatches(n, ReadFeature(n.field_id, features::CustomerFeatures{}), now_ms_);
     std::vector<uint32_t> seen_ids, matched;
-    fs->ReadColumns([&](const features::FeatureColumns& c) {
-      for (size_t i = 0; i < c.size(); ++i) {
-        if (c.live[i] != features::FeatureColumns::kLive) continue;
-        auto id = DenseId(CustomerId(c.customer_id[i]));
-        if (!id || *id >= d_.live_flag.size() || !d_.live_flag[*id]) continue;
-        if (empty_matches) seen_ids.push_back(*id);
-        FeatureValue v;
-        auto time = [&](int64_t ms) -> std::optional<int64_t> {
-          if (ms == features::FeatureColumns::kNoTime) return std::nullopt;
-          return ms;
-        };
-        switch (n.field_id) {
-          case FieldId::kTotalSpend: v.number = static_cast<double>(c.total_spend_base_minor[i]); break;
-          case FieldId::kOrderCount: v.number = static_cast<double>(c.order_count[i]); break;
-          case FieldId::kEventCount: v.number = static_cast<double>(c.event_count[i]); break;
-          case FieldId::kFirstOrder: v.time_ms = time(c.first_order_ms[i]); break;
-          case FieldId::kLastOrder: v.time_ms = time(c.last_order_ms[i]); break;
-          case FieldId::kLastEvent: v.time_ms = time(c.last_event_ms[i]); break;
-          case FieldId::kAvgDaysBetweenOrders:
-            if (c.order_count[i] > 1) {  // the same arithmetic as FeatureStore::Get
-              const double span_days = static_cast<double>(c.last_order_ms[i] - c.first_order_ms[i]) / kDayMs;
-              v.number = span_days / static_cast<double>(c.order_count[i] - 1);
-            }
-            break;
-          default: break;
+    // One loop per field (the lambda is a template argument), so the per-row work is the column read and the
+    // comparison: no switch on the field and no optional-holding value per row.
+    auto scan = [&](auto matches) {
+      fs->ReadColumns([&](const features::FeatureColumns& c) {
+        const size_t universe = d_.live_flag.size();
+        for (size_t i = 0; i < c.size(); ++i) {
+          if (c.live[i] != features::FeatureColumns::kLive) continue;
+          const int64_t customer = c.customer_id[i];  // the dense id (DenseId) when it is in the index
+          if (customer <= 0 || static_cast<uint64_t>(customer) >= universe || !d_.live_flag[customer]) continue;
+          const auto id = static_cast<uint32_t>(customer);
+          if (empty_matches) seen_ids.push_back(id);
+          if (matches(c, i)) matched.push_back(id);
         }
-        if (FeatureMatches(n, v, now_ms_)) matched.push_back(*id);
-      }
-    });
-    // Slots are mostly in id order; sorting keeps addMany on its fast append path either way.
-    if (!std::is_sorted(matched.begin(), matched.end())) std::sort(matched.begin(), matched.end());
-    out.addMany(matched.size(), matched.data());
-    if (empty_matches) {
-      if (!std::is_sorted(seen_ids.begin(), seen_ids.end())) std::sort(seen_ids.begin(), seen_ids.end());
-      Bitmap seen;
-      seen.addMany(seen_ids.size(), seen_ids.data());
-      out |= d_.live - seen;
+      });
+    };
+    using Columns = features::FeatureColumns;
+    auto number = [&](double x) { return CompareNumber(n.op, x, n.values); };
+    auto time = [&](int64_t ms) { return ms != Columns::kNoTime && CompareTime(n.op, ms, n.values, now_ms_); };
+    switch (n.field_id) {
+      case FieldId::kTotalSpend:
+        scan([&](const Columns& c, size_t i) { return number(static_cast<double>(c.total_spend_base_minor[i])); });
+        break;
+      case FieldId::kOrderCount:
+        scan([&](const Columns& c, size_t i) { return number(static_cast<double>(c.order_count[i])); });
+        break;
+      case FieldId::kEventCount:
+        scan([&](const Columns& c, size_t i) { return number(static_cast<double>(c.event_count[i])); });
+        break;
+      case FieldId::kFirstOrder: scan([&](const Columns& c, size_t i) { return time(c.first_order_ms[i]); }); break;
+      case FieldId::kLastOrder: scan([&](const Columns& c, size_t i) { return time(c.last_order_ms[i]); }); break;
+      case FieldId::kLastEvent: scan([&](const Columns& c, size_t i) { return time(c.last_event_ms[i]); }); break;
+      case FieldId::kAvgDaysBetweenOrders:
+        scan([&](const Columns& c, size_t i) {
+          if (c.order_count[i] <= 1) return false;  // no gap below two orders; the same arithmetic as FeatureStore::Get
+          const double span_days = static_cast<double>(c.last_order_ms[i] - c.first_order_ms[i]) / kDayMs;
+          return number(span_days / static_cast<double>(c.order_count[i] - 1));
+        });
+        break;
+      default: return Error::Internal("feature without a column scan: " + n.field);
     }
+    // Slots are mostly in id order (Rebuild creates them so), but merges and late customers need not be.
+    out = BitmapOfIds(matched);
+    if (empty_matches) out |= d_.live - BitmapOfIds(seen_ids);
     return Restrict(std::move(out), within);
   }
 

@@ -198,6 +198,18 @@ struct DeviceRecord {
   std::string user_agent;
 };
 
+// One sign-in throttle counter (security/login_throttle.h, migration 14), kept so that a restart does not give
+// an attacker a fresh budget. `key` is the hex SHA-256 of what the counter is about (account name, client IP,
+// account + IP, account + device): a password typed into the username field is not kept in clear.
+struct ThrottleRecord {
+  std::string kind;        // ip | pair | account | account_day | device | device_day
+  std::string key;
+  int64_t failures = 0;    // a backoff's consecutive failures, or the failures in a window
+  Timestamp started_at;    // a window's start, or a backoff's last failure
+  Timestamp locked_until;  // a backoff's lockout end; a window's: started_at (unused)
+  Timestamp expires_at;    // when the row stops mattering; housekeeping deletes it after that
+};
+
 // A user's TOTP enrolment. The seed is sealed (encrypted) by the security context; storage never sees it.
 struct MfaRecord {
   UserId user;
@@ -405,7 +417,7 @@ struct HousekeepingRule {
   Timestamp spent_refresh_cutoff;
 };
 // Rows deleted per table, in a fixed order: sessions, spent_refresh_tokens, known_devices,
-// privacy_verification_codes, idempotency.
+// privacy_verification_codes, idempotency, login_throttle.
 struct HousekeepingReport {
   std::vector<TableCount> tables;
   int64_t total() const {

@@ -155,9 +155,15 @@ class WriteTxn {
   // Rows changed (deleted or anonymised); 0 when nothing is left to do, so a second run is a no-op.
   virtual Result<int64_t> ApplyRetention(const RetentionRule& rule) = 0;
 
-  // Deletes expired sessions, spent refresh tokens, known devices and verification codes, and old stored
-  // Idempotency-Key answers (HousekeepingRule); a second run with the same rule deletes nothing.
+  // Deletes expired sessions, spent refresh tokens, known devices, verification codes and sign-in throttle
+  // counters, and old stored Idempotency-Key answers (HousekeepingRule); a second run with the same rule deletes
+  // nothing.
   virtual Result<HousekeepingReport> PurgeExpired(const HousekeepingRule&) { return Unsupported("PurgeExpired"); }
+
+  // Sign-in throttle counters (security/login_throttle.h): insert or replace by (kind, key); delete (a no-op
+  // when absent). Default kInternal so test fakes need not implement them.
+  virtual Result<void> PutThrottle(const ThrottleRecord&) { return Unsupported("PutThrottle"); }
+  virtual Result<void> DeleteThrottle(std::string_view, std::string_view) { return Unsupported("DeleteThrottle"); }
 
   // Analytics settings (analytics/): insert or replace by key. Default kInternal, as for privacy.
   virtual Result<void> PutAnalyticsSetting(const AnalyticsSettingRecord&) { return Unsupported("PutAnalyticsSetting"); }
@@ -338,6 +344,9 @@ class Store {
   virtual Result<std::optional<VerificationCodeRecord>> GetVerificationCode(int64_t request_id) = 0;
   // Outbox messages of one customer, oldest first (tests, the future messaging module).
   virtual Result<std::vector<OutboxRecord>> ListOutbox(CustomerId customer) = 0;
+
+  // Sign-in throttle counters whose expires_at is after `now`, in no particular order. Default kInternal.
+  virtual Result<std::vector<ThrottleRecord>> ListThrottle(Timestamp) { return Unsupported("ListThrottle"); }
 
   // Analytics settings (analytics/): the stored value, nullopt when never set. Default kInternal.
   virtual Result<std::optional<AnalyticsSettingRecord>> GetAnalyticsSetting(std::string_view) {

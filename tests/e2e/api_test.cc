@@ -3,7 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <sqlite3.h>
 
 #include <cstdlib>
 #include <set>
@@ -17,7 +16,9 @@
 #include "security/auth_service.h"
 #include "security/crypto_util.h"
 #include "storage/store.h"
+#include "tests/support/codecs.h"
 #include "tests/support/http_client.h"
+#include "tests/support/raw_sqlite.h"
 #include "tests/support/relax_mfa.h"
 #include "tests/support/temp_dir.h"
 
@@ -63,25 +64,7 @@ class ApiTest : public ::testing::Test {
   }
 
   HttpResponse Segment(std::string_view path, std::string_view body) {
-    std::string basic = Base64(std::string(kWriteKey) + ":");
-    return client_->Request("POST", path, body, {{"Authorization", "Basic " + basic}});
-  }
-
-  static std::string Base64(const std::string& raw) {
-    static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    int val = 0, bits = -6;
-    for (unsigned char c : raw) {
-      val = (val << 8) + c;
-      bits += 8;
-      while (bits >= 0) {
-        out.push_back(kAlphabet[(val >> bits) & 0x3F]);
-        bits -= 6;
-      }
-    }
-    if (bits > -6) out.push_back(kAlphabet[((val << 8) >> (bits + 8)) & 0x3F]);
-    while (out.size() % 4) out.push_back('=');
-    return out;
+    return client_->Request("POST", path, body, {{"Authorization", testing::BasicAuth(kWriteKey)}});
   }
 
   int64_t CustomerCount() { return runtime_->store().CountCustomers().value(); }
@@ -376,13 +359,9 @@ TEST_F(ApiTest, MovedCiphertextIsA500IntegrityErrorWithoutPartialData) {
   ASSERT_EQ(b.status, 201) << b.body;
   int64_t a_id = Parse(parser_, a.body)["id"].get_int64().value();
   int64_t b_id = Parse(parser_, b.body)["id"].get_int64().value();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_.path() / "panorama.db").c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  std::string sql = "UPDATE customers SET email = (SELECT email FROM customers WHERE id = " + std::to_string(a_id) +
-                    ") WHERE id = " + std::to_string(b_id);
-  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
+  testing::RawSql((dir_.path() / "panorama.db").string(),
+                  "UPDATE customers SET email = (SELECT email FROM customers WHERE id = " + std::to_string(a_id) +
+                      ") WHERE id = " + std::to_string(b_id));
 
   HttpResponse tampered = Api("GET", "/api/v1/customers/" + std::to_string(b_id));
   HttpResponse intact = Api("GET", "/api/v1/customers/" + std::to_string(a_id));

@@ -9,6 +9,7 @@
 #include "security/auth_service.h"
 #include "security/totp.h"
 #include "storage/store.h"
+#include "tests/support/codecs.h"
 #include "tests/support/http_client.h"
 #include "tests/support/temp_dir.h"
 
@@ -17,24 +18,9 @@ namespace {
 
 using test::HttpClient;
 using test::HttpResponse;
+using testing::DecodeBase32;
 
 constexpr const char* kPassword = "e2e-admin-password-123";
-
-std::string DecodeBase32(std::string_view text) {
-  std::string out;
-  int buffer = 0, bits = 0;
-  for (char c : text) {
-    int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= '2' && c <= '7' ? c - '2' + 26 : -1;
-    if (v < 0) continue;
-    buffer = (buffer << 5) | v;
-    bits += 5;
-    if (bits >= 8) {
-      out.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
-}
 
 class AuthE2eTest : public ::testing::Test {
  protected:

@@ -19,6 +19,7 @@
 #include "security/crypto_util.h"
 #include "segments/service/segment_service.h"
 #include "storage/store.h"
+#include "tests/support/codecs.h"
 #include "tests/support/http_client.h"
 #include "tests/support/relax_mfa.h"
 #include "tests/support/temp_dir.h"
@@ -149,24 +150,6 @@ const std::map<std::string, std::string> kMatrix = {
     {"GET /api/v1/analytics/paths", "UAFAFAFFAA"},
 };
 
-std::string Base64(const std::string& raw) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : raw) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(kAlphabet[(val >> bits) & 0x3F]);
-      bits -= 6;
-    }
-  }
-  if (bits > -6)
-    out.push_back(kAlphabet[((val << 8) >> (bits + 8)) & 0x3F]);
-  while (out.size() % 4) out.push_back('=');
-  return out;
-}
-
 std::string Json(simdjson::dom::parser& parser, const std::string& body, const char* key) {
   auto value = parser.parse(body)[key];
   if (value.is_string())
@@ -187,7 +170,7 @@ class AuthzTest : public ::testing::Test {
     server_ = std::move(*server);
     client_ = std::make_unique<HttpClient>("127.0.0.1", server_->port());
     headers_["anonymous"] = {};
-    headers_["key:ingest"] = {{"Authorization", "Basic " + Base64(std::string(kWriteKey) + ":")}};
+    headers_["key:ingest"] = {{"Authorization", testing::BasicAuth(kWriteKey)}};
     tokens_["admin"] = Login("admin", kPassword);
     headers_["admin"] = Bearer(tokens_["admin"]);
   }

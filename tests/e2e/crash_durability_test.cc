@@ -9,9 +9,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sqlite3.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,7 +19,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -31,7 +27,9 @@
 #include <vector>
 
 #include "storage/store.h"
+#include "tests/support/codecs.h"
 #include "tests/support/http_client.h"
+#include "tests/support/ingest_batches.h"
 #include "tests/support/serve_process.h"
 #include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
@@ -50,8 +48,6 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kWriteKey = "crash-test-write-key-0001";
 constexpr const char* kMasterKey = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";  // test-only master key
 
-constexpr const char* kBasicAuth = "Basic Y3Jhc2gtdGVzdC13cml0ZS1rZXktMDAwMTo=";  // base64("crash-test-write-key-0001:")
-
 // Only the first start sets the admin password: setting it re-hashes it with argon2id (about a second of CPU by
 // design), which would be measured as restart time although a real restart does not do it.
 testing::ServeProcess StartServer(const std::string& data_dir, const std::string& log_path, bool first) {
@@ -61,41 +57,22 @@ testing::ServeProcess StartServer(const std::string& data_dir, const std::string
   return testing::StartServe(PANORAMA_BINARY, data_dir, log_path, env);
 }
 
-struct Batch {
-  std::vector<std::string> message_ids;
-  std::string body;
-};
+using testing::Batch;
 
-Batch MakeBatch(std::mt19937_64& rng, const std::string& prefix, int number) {
-  Batch batch;
-  int size = std::uniform_int_distribution<int>(20, 100)(rng);
-  batch.body = R"({"batch":[)";
-  for (int i = 0; i < size; ++i) {
-    std::string id = prefix + std::to_string(number) + "-" + std::to_string(i);
-    batch.message_ids.push_back(id);
-    // A few users per batch, shared across batches, so identity resolution and merges run under the crash too.
-    std::string user = "user-" + std::to_string(std::uniform_int_distribution<int>(0, 500)(rng));
-    batch.body += (i ? "," : "") + std::string(R"({"type":"track","event":"Clicked","userId":")") + user +
-                  R"(","messageId":")" + id + R"(","properties":{"n":)" + std::to_string(i) + "}}";
-  }
-  batch.body += "]}";
-  return batch;
+int AckedBatches(const std::vector<Batch>& sent) {
+  return static_cast<int>(std::count_if(sent.begin(), sent.end(), [](const Batch& b) { return b.acknowledged; }));
 }
 
-// message_id → stored count, read directly from the database file (the server is down).
-std::map<std::string, int> StoredMessageCounts(const std::string& db_path) {
-  std::map<std::string, int> counts;
-  sqlite3* db = nullptr;
-  PANORAMA_CHECK(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  PANORAMA_CHECK(sqlite3_prepare_v2(db, "SELECT message_id, count(*) FROM events GROUP BY message_id", -1, &stmt,
-                                    nullptr) == SQLITE_OK);
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    counts[reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))] = sqlite3_column_int(stmt, 1);
+Batch MakeBatch(std::mt19937_64& rng, const std::string& prefix, int number) {
+  int size = std::uniform_int_distribution<int>(20, 100)(rng);
+  std::vector<testing::TrackEvent> events;
+  for (int i = 0; i < size; ++i) {
+    // A few users per batch, shared across batches, so identity resolution and merges run under the crash too.
+    std::string user = "user-" + std::to_string(std::uniform_int_distribution<int>(0, 500)(rng));
+    events.push_back({prefix + std::to_string(number) + "-" + std::to_string(i), user,
+                      R"({"n":)" + std::to_string(i) + "}"});
   }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return counts;
+  return testing::MakeTrackBatch("Clicked", events);
 }
 
 TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
@@ -105,15 +82,13 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
   std::cout << "[ crash ] seed " << seed << ", " << kills << " kills (PANORAMA_CRASH_SEED, PANORAMA_CRASH_KILLS)\n";
   std::mt19937_64 rng(seed);
   testing::TempDir dir;
-  std::filesystem::create_directories(PANORAMA_TEST_LOG_DIR);
-  const std::string log_path = std::string(PANORAMA_TEST_LOG_DIR) + "/crash_durability.log";
-  std::filesystem::remove(log_path);
+  const std::string log_path = testing::FreshLog(PANORAMA_TEST_LOG_DIR, "crash_durability.log");
 
   constexpr int kSenders = 4;
+  const std::string basic_auth = testing::BasicAuth(kWriteKey);
   std::mutex mu;
   // guarded by mu
   std::vector<Batch> sent;              // every batch ever built
-  std::vector<bool> acknowledged;       // parallel to sent
   std::vector<std::vector<int>> pending(kSenders);  // per sender: batches to (re)send first, in order
   int next_batch = 0;
   std::vector<double> startups;
@@ -136,10 +111,10 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
           }
           for (int b : mine) {
             auto response = client.Request("POST", "/v1/batch", sent[static_cast<size_t>(b)].body,
-                                           {{"Authorization", kBasicAuth}});
+                                           {{"Authorization", basic_auth}});
             std::lock_guard lock(mu);
             if (response.status == 200) {
-              acknowledged[static_cast<size_t>(b)] = true;
+              sent[static_cast<size_t>(b)].acknowledged = true;
             } else {
               pending[t].push_back(b);
             }
@@ -147,8 +122,7 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
         });
       }
       for (auto& s : senders) s.join();
-      kill(server.pid, SIGKILL);
-      waitpid(server.pid, nullptr, 0);
+      testing::KillServe(server);
       break;
     }
 
@@ -168,7 +142,6 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
             } else {
               b = next_batch++;
               sent.push_back(MakeBatch(thread_rngs[static_cast<size_t>(t)], "m" + std::to_string(seed) + "-", b));
-              acknowledged.push_back(false);
               pending[t].push_back(b);
             }
           }
@@ -177,10 +150,10 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
             std::lock_guard lock(mu);
             body = sent[static_cast<size_t>(b)].body;
           }
-          auto response = client.Request("POST", "/v1/batch", body, {{"Authorization", kBasicAuth}});
+          auto response = client.Request("POST", "/v1/batch", body, {{"Authorization", basic_auth}});
           std::lock_guard lock(mu);
           if (response.status == 200) {
-            acknowledged[static_cast<size_t>(b)] = true;
+            sent[static_cast<size_t>(b)].acknowledged = true;
             pending[t].erase(pending[t].begin());
           } else if (response.status == 0) {
             return;  // the server is gone; the batch stays pending for the next round
@@ -193,19 +166,16 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
     for (auto deadline = Clock::now() + std::chrono::seconds(10); Clock::now() < deadline;) {
       {
         std::lock_guard lock(mu);
-        if (std::count(acknowledged.begin(), acknowledged.end(), true) > acked_batches_at_last_kill) break;
+        if (AckedBatches(sent) > acked_batches_at_last_kill) break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 300)(rng)));
-    kill(server.pid, SIGKILL);
-    int status = 0;
-    waitpid(server.pid, &status, 0);
-    EXPECT_TRUE(WIFSIGNALED(status)) << "round " << round << ": the server exited on its own";
+    EXPECT_TRUE(testing::KillServe(server)) << "round " << round << ": the server exited on its own";
     server_gone = true;
     for (auto& s : senders) s.join();
     std::lock_guard lock(mu);
-    acked_batches_at_last_kill = static_cast<int>(std::count(acknowledged.begin(), acknowledged.end(), true));
+    acked_batches_at_last_kill = AckedBatches(sent);
   }
 
   auto ring = security::ParseMasterKeyEnv(kMasterKey);
@@ -217,37 +187,22 @@ TEST(CrashDurability, AcknowledgedEventsSurviveRepeatedSigkillsExactlyOnce) {
   EXPECT_TRUE((*store)->CheckIntegrity().has_value()) << "PRAGMA integrity_check failed";
   store->reset();
 
-  auto counts = StoredMessageCounts(dir.File("panorama.db"));
-  size_t acked_events = 0, lost = 0, duplicated = 0, torn_batches = 0, unacked_batches = 0;
-  for (size_t b = 0; b < sent.size(); ++b) {
-    size_t present = 0;
-    for (const auto& id : sent[b].message_ids) {
-      auto it = counts.find(id);
-      if (it == counts.end()) continue;
-      ++present;
-      if (it->second != 1) ++duplicated;
-    }
-    if (present != 0 && present != sent[b].message_ids.size()) ++torn_batches;
-    if (acknowledged[b]) {
-      acked_events += sent[b].message_ids.size();
-      lost += sent[b].message_ids.size() - present;
-    } else {
-      ++unacked_batches;
-    }
-  }
+  auto counts = testing::StoredMessageCounts(dir.File("panorama.db"));
+  testing::BatchTally tally;
+  for (const Batch& batch : sent) tally.Add(batch, counts);
   double slowest = *std::max_element(startups.begin(), startups.end());
   std::vector<double> sorted = startups;
   std::sort(sorted.begin(), sorted.end());
   double median = sorted[sorted.size() / 2];
-  std::cout << "[ crash ] " << sent.size() << " batches, " << acked_events << " acknowledged events, "
-            << acked_batches_at_last_kill << " batches acked before the last kill; lost " << lost
-            << ", duplicated " << duplicated << ", torn batches " << torn_batches << ", still unacked "
-            << unacked_batches << "; start-up median " << median << " s, slowest " << slowest << " s\n";
+  std::cout << "[ crash ] " << sent.size() << " batches, " << tally.acked_events << " acknowledged events, "
+            << acked_batches_at_last_kill << " batches acked before the last kill; lost " << tally.lost
+            << ", duplicated " << tally.duplicated << ", torn batches " << tally.torn << ", still unacked "
+            << tally.unacked << "; start-up median " << median << " s, slowest " << slowest << " s\n";
   EXPECT_GE(acked_batches_at_last_kill, kills) << "the bursts did not get going";
-  EXPECT_EQ(lost, 0u) << "acknowledged events missing after SIGKILL (seed " << seed << ")";
-  EXPECT_EQ(duplicated, 0u) << "events stored more than once (seed " << seed << ")";
-  EXPECT_EQ(torn_batches, 0u) << "batches partly applied (seed " << seed << ")";
-  EXPECT_EQ(unacked_batches, 0u) << "retries after the last restart did not all succeed";
+  EXPECT_EQ(tally.lost, 0u) << "acknowledged events missing after SIGKILL (seed " << seed << ")";
+  EXPECT_EQ(tally.duplicated, 0u) << "events stored more than once (seed " << seed << ")";
+  EXPECT_EQ(tally.torn, 0u) << "batches partly applied (seed " << seed << ")";
+  EXPECT_EQ(tally.unacked, 0u) << "retries after the last restart did not all succeed";
   // The median, not the maximum: on a loaded 2-core CI machine one exec can stall for seconds without the
   // server being at fault; recovery itself is what must stay fast.
   EXPECT_LT(median, 2.0) << "restarts take 2 s or more (seed " << seed << ")";

@@ -9,7 +9,6 @@
 // PANORAMA_DISK_FULL_SECONDS (default 1; the nightly script uses 20) is how long the disk stays full.
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -23,7 +22,9 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/codecs.h"
 #include "tests/support/http_client.h"
+#include "tests/support/ingest_batches.h"
 #include "tests/support/serve_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -39,44 +40,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr const char* kWriteKey = "disk-full-write-key-0001";
-constexpr const char* kBasicAuth = "Basic ZGlzay1mdWxsLXdyaXRlLWtleS0wMDAxOg==";  // base64("disk-full-write-key-0001:")
 constexpr const char* kMasterKey = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";  // test-only master key
 
-struct Batch {
-  std::vector<std::string> message_ids;
-  std::string body;
-  bool acknowledged = false;
-};
+using testing::Batch;
 
 Batch MakeBatch(int sender, int number) {
-  Batch batch;
-  batch.body = R"({"batch":[)";
+  std::vector<testing::TrackEvent> events;
   for (int i = 0; i < 40; ++i) {
-    std::string id = "df-" + std::to_string(sender) + "-" + std::to_string(number) + "-" + std::to_string(i);
-    batch.message_ids.push_back(id);
-    batch.body += (i ? "," : "") + std::string(R"({"type":"track","event":"Viewed","userId":"u-)") +
-                  std::to_string((number * 7 + i) % 300) + R"(","messageId":")" + id +
-                  R"(","properties":{"padding":")" + std::string(200, 'x') + R"("}})";
+    events.push_back({"df-" + std::to_string(sender) + "-" + std::to_string(number) + "-" + std::to_string(i),
+                      "u-" + std::to_string((number * 7 + i) % 300),
+                      R"({"padding":")" + std::string(200, 'x') + R"("})"});
   }
-  batch.body += "]}";
-  return batch;
-}
-
-std::map<std::string, int> StoredMessageCounts(const std::string& db_path, std::string* integrity) {
-  std::map<std::string, int> counts;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) std::abort();
-  sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db, "SELECT message_id, count(*) FROM events GROUP BY message_id", -1, &stmt, nullptr);
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    counts[reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))] = sqlite3_column_int(stmt, 1);
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr);
-  if (sqlite3_step(stmt) == SQLITE_ROW) *integrity = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return counts;
+  return testing::MakeTrackBatch("Viewed", events);
 }
 
 // Sets the soft limit only: lowering the hard limit could not be undone without CAP_SYS_RESOURCE. RLIM_INFINITY
@@ -91,9 +66,7 @@ bool SetFileSizeLimit(pid_t pid, rlim_t bytes) {
 TEST(DiskFull, RefusesWith503RetryAfterLosesNothingAndResumesWhenSpaceReturns) {
   const int full_seconds = testing::EnvIntOr("PANORAMA_DISK_FULL_SECONDS", 1);
   testing::TempDir dir;
-  std::filesystem::create_directories(PANORAMA_TEST_LOG_DIR);
-  const std::string log_path = std::string(PANORAMA_TEST_LOG_DIR) + "/disk_full.log";
-  std::filesystem::remove(log_path);
+  const std::string log_path = testing::FreshLog(PANORAMA_TEST_LOG_DIR, "disk_full.log");
   auto server = testing::StartServe(PANORAMA_BINARY, dir.path().string(), log_path,
                                     {{"PANORAMA_WRITE_KEY", kWriteKey},
                                      {"PANORAMA_MASTER_KEY", kMasterKey},
@@ -101,6 +74,7 @@ TEST(DiskFull, RefusesWith503RetryAfterLosesNothingAndResumesWhenSpaceReturns) {
   ASSERT_NE(server.port, 0) << "server did not start; see " << log_path;
 
   constexpr int kSenders = 2;
+  const std::string basic_auth = testing::BasicAuth(kWriteKey);
   std::mutex mu;
   // guarded by mu
   std::vector<std::vector<Batch>> batches(kSenders);
@@ -117,7 +91,7 @@ TEST(DiskFull, RefusesWith503RetryAfterLosesNothingAndResumesWhenSpaceReturns) {
       int number = 0;
       Batch batch = MakeBatch(t, number);
       while (!stop) {
-        auto response = client.Request("POST", "/v1/batch", batch.body, {{"Authorization", kBasicAuth}});
+        auto response = client.Request("POST", "/v1/batch", batch.body, {{"Authorization", basic_auth}});
         std::unique_lock lock(mu);
         if (response.status == 200) {
           batch.acknowledged = true;
@@ -185,30 +159,17 @@ TEST(DiskFull, RefusesWith503RetryAfterLosesNothingAndResumesWhenSpaceReturns) {
   double resume_seconds =
       resumed ? std::chrono::duration<double>(first_ack_after_space - space_returned).count() : -1;
   std::string integrity;
-  auto counts = StoredMessageCounts(dir.File("panorama.db"), &integrity);
-  size_t acked_events = 0, lost = 0, duplicated = 0, torn = 0;
+  auto counts = testing::StoredMessageCounts(dir.File("panorama.db"), &integrity);
+  testing::BatchTally tally;
   for (const auto& mine : batches) {
-    for (const auto& batch : mine) {
-      size_t present = 0;
-      for (const auto& id : batch.message_ids) {
-        auto it = counts.find(id);
-        if (it == counts.end()) continue;
-        ++present;
-        if (it->second != 1) ++duplicated;
-      }
-      if (present != 0 && present != batch.message_ids.size()) ++torn;
-      if (batch.acknowledged) {
-        acked_events += batch.message_ids.size();
-        lost += batch.message_ids.size() - present;
-      }
-    }
+    for (const auto& batch : mine) tally.Add(batch, counts);
   }
   std::string log = testing::ReadFile(log_path);
   std::cout << "[ disk-full ] limit " << db_size + 64 * 1024 << " B; " << acked << " batches acked ("
-            << acked_events << " events), " << refused_while_full << " refused (503) while full, "
+            << tally.acked_events << " events), " << refused_while_full << " refused (503) while full, "
             << refused_without_retry_after << " without Retry-After, " << other_failures
-            << " other failures; resumed " << resume_seconds << " s after space returned; lost " << lost
-            << ", duplicated " << duplicated << ", torn " << torn << ", integrity " << integrity << "\n";
+            << " other failures; resumed " << resume_seconds << " s after space returned; lost " << tally.lost
+            << ", duplicated " << tally.duplicated << ", torn " << tally.torn << ", integrity " << integrity << "\n";
   std::cout << "[ disk-full ] first refusal: " << first_refusal << "\n";
   for (const auto& [status, n] : other_statuses) std::cout << "[ disk-full ] status " << status << " x" << n << "\n";
   EXPECT_GT(refused_while_full, 0);
@@ -217,9 +178,9 @@ TEST(DiskFull, RefusesWith503RetryAfterLosesNothingAndResumesWhenSpaceReturns) {
   EXPECT_NE(log.find("storage full"), std::string::npos) << "the log does not name \"storage full\": " << log_path;
   EXPECT_TRUE(resumed) << "no write acknowledged within 10 s after space returned";
   EXPECT_LE(resume_seconds, 5.0) << "writes resumed more than 5 s after space returned";
-  EXPECT_EQ(lost, 0u) << "acknowledged events lost";
-  EXPECT_EQ(duplicated, 0u);
-  EXPECT_EQ(torn, 0u) << "batches half-applied";
+  EXPECT_EQ(tally.lost, 0u) << "acknowledged events lost";
+  EXPECT_EQ(tally.duplicated, 0u);
+  EXPECT_EQ(tally.torn, 0u) << "batches half-applied";
   EXPECT_EQ(integrity, "ok");
   std::string verify = std::string(PANORAMA_BINARY) + " audit verify --data " + dir.path().string() + " >/dev/null";
   EXPECT_EQ(std::system(verify.c_str()), 0) << "audit verify failed after the disk-full episode";

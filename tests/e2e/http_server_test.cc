@@ -108,6 +108,17 @@ class HttpServerTest : public ::testing::Test {
     server_ = std::move(server).value();
   }
 
+  // Restarts the server with the short deadlines a slowloris (R17) test provokes; the idle timeout stays long so
+  // that it cannot be what closes the connection.
+  void RestartWithTimeouts(std::chrono::milliseconds header_timeout, std::chrono::milliseconds read_timeout) {
+    server_->Stop();
+    ServerOptions options;
+    options.header_timeout = header_timeout;
+    options.read_timeout = read_timeout;
+    options.idle_timeout = std::chrono::seconds(20);
+    StartServer(options);
+  }
+
   HttpClient Client() { return HttpClient("127.0.0.1", server_->port()); }
 
   static constexpr char kIndexHtml[] = "<!doctype html><title>Panorama</title>";
@@ -433,12 +444,7 @@ double TrickleUntilClosed(uint16_t port, const std::string& first, const std::st
 }
 
 TEST_F(HttpServerTest, TrickledHeaderIsClosedAfterHeaderTimeout) {
-  server_->Stop();
-  ServerOptions options;
-  options.header_timeout = std::chrono::milliseconds(600);
-  options.read_timeout = std::chrono::seconds(20);
-  options.idle_timeout = std::chrono::seconds(20);
-  StartServer(options);
+  RestartWithTimeouts(/*header_timeout=*/std::chrono::milliseconds(600), /*read_timeout=*/std::chrono::seconds(20));
 
   double seconds = TrickleUntilClosed(server_->port(), "", "GET /api/v1/customers/1 HTTP/1.1\r\nX-A: b\r\n",
                                       std::chrono::seconds(10));
@@ -448,12 +454,7 @@ TEST_F(HttpServerTest, TrickledHeaderIsClosedAfterHeaderTimeout) {
 }
 
 TEST_F(HttpServerTest, TrickledHeaderOnKeptAliveConnectionIsClosedAfterHeaderTimeout) {
-  server_->Stop();
-  ServerOptions options;
-  options.header_timeout = std::chrono::milliseconds(600);
-  options.read_timeout = std::chrono::seconds(20);
-  options.idle_timeout = std::chrono::seconds(20);
-  StartServer(options);
+  RestartWithTimeouts(/*header_timeout=*/std::chrono::milliseconds(600), /*read_timeout=*/std::chrono::seconds(20));
   std::string answered;
 
   double seconds = TrickleUntilClosed(server_->port(), "GET /api/v1/customers/7 HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -466,11 +467,7 @@ TEST_F(HttpServerTest, TrickledHeaderOnKeptAliveConnectionIsClosedAfterHeaderTim
 }
 
 TEST_F(HttpServerTest, TrickledBodyIsClosedAfterReadTimeout) {
-  server_->Stop();
-  ServerOptions options;
-  options.header_timeout = std::chrono::seconds(20);
-  options.read_timeout = std::chrono::milliseconds(800);
-  StartServer(options);
+  RestartWithTimeouts(/*header_timeout=*/std::chrono::seconds(20), /*read_timeout=*/std::chrono::milliseconds(800));
   std::string answered;
 
   double seconds = TrickleUntilClosed(

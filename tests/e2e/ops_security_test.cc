@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,6 +30,8 @@
 #include "security/totp.h"
 #include "storage/records.h"
 #include "storage/store.h"
+#include "tests/support/codecs.h"
+#include "tests/support/raw_sqlite.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/served_runtime.h"
 
@@ -43,20 +44,9 @@ class KeyRotationApiTest : public test::ServedRuntimeTest {
  protected:
   // The customer's data key versions in the keystore, read as a file (the wrapped keys, never their values).
   std::string KeyVersions(int64_t id) {
-    sqlite3* db = nullptr;
-    std::string path = (dir_.path() / "keystore.db").string();
-    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    std::string out;
-    std::string sql = "SELECT group_concat(key_version, ',') FROM (SELECT key_version FROM wrapped_keys WHERE "
-                      "subject = 'c:" + std::to_string(id) + "' ORDER BY key_version)";
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
-        sqlite3_column_text(stmt, 0) != nullptr) {
-      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return out;
+    return testing::RawText((dir_.path() / "keystore.db").string(),
+                            "SELECT group_concat(key_version, ',') FROM (SELECT key_version FROM wrapped_keys WHERE "
+                            "subject = 'c:" + std::to_string(id) + "' ORDER BY key_version)");
   }
 };
 
@@ -216,14 +206,7 @@ TEST_F(ScheduledBackupTest, RunsOnItsTimerRotatesToTheNewestNLedgersEachRunAndAB
   ASSERT_OK(restored);
   EXPECT_TRUE(restored->ledger_signatures_checked);
   EXPECT_GT(restored->ledger_entries, 0);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2((target / backup::kDatabaseFile).c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM customers", -1, &stmt, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 1);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  EXPECT_EQ(testing::RawText((target / backup::kDatabaseFile).string(), "SELECT count(*) FROM customers"), "1");
 }
 
 TEST_F(ScheduledBackupTest, AFailedRunIsReportedAndLedgeredAndTheServerKeepsServing) {
@@ -421,21 +404,6 @@ class TotpSystemKeyTest : public ::testing::Test {
   Result<std::unique_ptr<app::Runtime>> Open() {
     return app::Runtime::Open({.data_dir = data_.string(), .master_key = {.file = key_file_}});
   }
-  static std::string DecodeBase32(std::string_view text) {
-    std::string out;
-    int buffer = 0, bits = 0;
-    for (char c : text) {
-      int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= '2' && c <= '7' ? c - '2' + 26 : -1;
-      if (v < 0) continue;
-      buffer = (buffer << 5) | v;
-      bits += 5;
-      if (bits >= 8) {
-        out.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xFF));
-        bits -= 8;
-      }
-    }
-    return out;
-  }
   static std::string CodeNow(const std::string& seed, int offset) {
     return security::TotpCode(seed, security::TotpStep(ToUnixMillis(SystemClock().Now()) / 1000) + offset);
   }
@@ -468,7 +436,7 @@ TEST_F(TotpSystemKeyTest, EnrolRestartRotateTheMasterKeyAndSignInWithoutAnySyste
     user = *created;
     auto enrolment = (*runtime)->auth().BeginMfaEnrolment(user);
     ASSERT_OK(enrolment);
-    seed = DecodeBase32(enrolment->secret_base32);
+    seed = testing::DecodeBase32(enrolment->secret_base32);
     ASSERT_OK((*runtime)->auth().ConfirmMfaEnrolment(user, CodeNow(seed, 0)));
     EXPECT_TRUE(SealedSeed(**runtime, user).starts_with("v2:")) << SealedSeed(**runtime, user);
   }

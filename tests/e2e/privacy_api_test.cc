@@ -445,6 +445,70 @@ TEST_F(PrivacyApiTest, PersonalEventPropertiesAreClearForAdminNullForAnalystAndI
   EXPECT_NE(exported->find("zqe2eprop@example.cn"), std::string::npos);
 }
 
+// Nested paths (`user.email`): sealed at ingest like a top-level key, clear for admin, null for the analyst, in
+// the data-subject export, refused in segment rules.
+TEST_F(PrivacyApiTest, NestedPersonalEventPropertiesAreSealedShownOnlyWithPersonalReadAndExported) {
+  HttpResponse put = Api("PUT", "/api/v1/privacy/catalogue",
+                         R"({"event_properties":[{"key":"email","class":"personal"},)"
+                         R"({"key":"User.Email","class":"personal"},{"key":"buyer.contact","class":"personal"}]})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_NE(put.body.find(R"({"key":"user.email","class":"personal"})"), std::string::npos) << put.body;
+  HttpResponse sent = client_->Request(
+      "POST", "/v1/track",
+      R"({"userId":"ep-11","event":"Viewed","properties":{"plan":"pro","user":{"email":"zqnested@example.cn",)"
+      R"("tier":"gold"},"buyer":{"contact":{"phone":"13912345678"}}},)"
+      R"("context":{"traits":{"user":{"email":"zqnestedctx@example.cn"}}}})",
+      {{"Authorization", std::string("Basic ") + kSegmentBasic}});
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  auto id = runtime_->store().FindIdentity("user_id", "ep-11");
+  ASSERT_TRUE(id.has_value() && id->has_value());
+  auto timeline = runtime_->store().ListTimeline({.customer = **id, .limit = 5});
+  ASSERT_TRUE(timeline.has_value() && timeline->size() == 1u);
+  auto stored = runtime_->store().GetEvents({timeline->front().id});
+  ASSERT_TRUE(stored.has_value() && stored->size() == 1u);
+  const std::string view_path = "/api/v1/customers/" + std::to_string((*id)->value()) + "/360";
+  ASSERT_TRUE(runtime_->auth().CreateUser("ana", "analyst passphrase 123", "analyst").has_value());
+  HttpResponse login = client_->Request("POST", "/api/v1/auth/login",
+                                        R"({"username":"ana","password":"analyst passphrase 123"})");
+  ASSERT_EQ(login.status, 200) << login.body;
+  std::string analyst = std::string(Json(login)["token"].get_string().value());
+
+  HttpResponse admin_view = Api("GET", view_path);
+  HttpResponse analyst_view = client_->Request("GET", view_path, {}, {{"Authorization", "Bearer " + analyst}});
+  HttpResponse rule = Api("POST", "/api/v1/segments",
+                          R"({"name":"By nested email","rule":"did \"Viewed\" where properties.user.Email = \"a\""})");
+  HttpResponse under = Api("POST", "/api/v1/segments",
+                           R"({"name":"Under a personal parent","rule":"did \"Viewed\" where properties.buyer.contact.phone = \"1\""})");
+  HttpResponse sibling = Api("POST", "/api/v1/segments",
+                             R"({"name":"By tier","rule":"did \"Viewed\" where properties.user.tier = \"gold\""})");
+  auto exported = runtime_->dsar().Export(**id);
+
+  // As stored: the plain JSON keeps the parents and the rest; the sealed column (opened by the store) the values.
+  EXPECT_EQ(stored->front().properties_json, R"({"plan":"pro","user":{"tier":"gold"},"buyer":{}})");
+  EXPECT_EQ(stored->front().personal_json,
+            R"({"properties":{"user":{"email":"zqnested@example.cn"},"buyer":{"contact":{"phone":"13912345678"}}},)"
+            R"("context.traits":{"user":{"email":"zqnestedctx@example.cn"}}})");
+  ASSERT_EQ(admin_view.status, 200) << admin_view.body;
+  ASSERT_EQ(analyst_view.status, 200) << analyst_view.body;
+  EXPECT_NE(admin_view.body.find(R"("user":{"tier":"gold","email":"zqnested@example.cn"})"), std::string::npos)
+      << admin_view.body;
+  EXPECT_NE(admin_view.body.find(R"("buyer":{"contact":{"phone":"13912345678"}})"), std::string::npos)
+      << admin_view.body;
+  EXPECT_EQ(analyst_view.body.find("zqnested"), std::string::npos) << analyst_view.body;
+  EXPECT_EQ(analyst_view.body.find("13912345678"), std::string::npos) << analyst_view.body;
+  EXPECT_NE(analyst_view.body.find(R"("user":{"tier":"gold","email":null},"buyer":{"contact":null})"),
+            std::string::npos)
+      << analyst_view.body;
+  EXPECT_EQ(rule.status, 400) << rule.body;
+  EXPECT_NE(rule.body.find("properties.user.Email is classed personal"), std::string::npos) << rule.body;
+  EXPECT_EQ(under.status, 400) << under.body;
+  EXPECT_NE(under.body.find("properties.buyer.contact.phone"), std::string::npos) << under.body;
+  EXPECT_EQ(sibling.status, 201) << sibling.body;
+  ASSERT_TRUE(exported.has_value()) << exported.error().message();
+  EXPECT_NE(exported->find("zqnested@example.cn"), std::string::npos);
+  EXPECT_NE(exported->find("zqnestedctx@example.cn"), std::string::npos);
+}
+
 TEST_F(PrivacyApiTest, CatalogueRejectsBadEntriesNamingTheFieldAndChangesNothing) {
   HttpResponse before = Api("GET", "/api/v1/privacy/catalogue");
   ASSERT_EQ(before.status, 200) << before.body;
@@ -458,7 +522,11 @@ TEST_F(PrivacyApiTest, CatalogueRejectsBadEntriesNamingTheFieldAndChangesNothing
                  Case{R"({"event_properties":{}})", "event_properties"},
                  Case{R"({"event_properties":[{"key":"plan","class":"secret-ish"}]})", "event_properties[0].class"},
                  Case{R"({"event_properties":[{"key":"","class":"personal"}]})", "event_properties[0].key"},
-                 Case{R"({"event_properties":[{"key":"a.b","class":"personal"}]})", "event_properties[0].key"},
+                 Case{R"({"event_properties":[{"key":"a..b","class":"personal"}]})", "event_properties[0].key"},
+                 Case{R"({"event_properties":[{"key":"plan","class":"public"},{"key":"user.","class":"personal"}]})",
+                      "event_properties[1].key"},
+                 Case{R"({"event_properties":[{"key":"a.b.c.d.e.f.g.h.i","class":"personal"}]})",
+                      "event_properties[0].key"},
                  Case{R"({"event_properties":[{"key":"plan"}]})", "event_properties[0].class"},
                  Case{R"({"event_properties":[{"key":"x","class":"personal","extra":1}]})",
                       "event_properties[0].extra"},

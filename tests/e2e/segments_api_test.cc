@@ -14,6 +14,7 @@
 #include "app/runtime.h"
 #include "privacy/consent_service.h"
 #include "privacy/dsar_service.h"
+#include "tests/support/codecs.h"
 #include "tests/support/http_client.h"
 #include "tests/support/served_runtime.h"
 
@@ -24,28 +25,10 @@ using namespace std::chrono_literals;
 using test::HttpClient;
 using test::HttpResponse;
 
-
-std::string Base64(const std::string& raw) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : raw) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(kAlphabet[(val >> bits) & 0x3F]);
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out.push_back(kAlphabet[((val << 8) >> (bits + 8)) & 0x3F]);
-  while (out.size() % 4) out.push_back('=');
-  return out;
-}
-
 class SegmentsApiTest : public test::ServedRuntimeTest {
  protected:
   HttpResponse Segment(std::string_view path, std::string_view body) {
-    return client_->Request("POST", path, body, {{"Authorization", "Basic " + Base64(std::string(kWriteKey) + ":")}});
+    return client_->Request("POST", path, body, {{"Authorization", testing::BasicAuth(kWriteKey)}});
   }
   int64_t CreateSegment(const std::string& name, const std::string& rule) {
     HttpResponse created = Api("POST", "/api/v1/segments", R"({"name":")" + name + R"(","rule":)" + Quote(rule) + "}");

@@ -8,6 +8,7 @@
 #include "app/runtime.h"
 #include "security/auth_service.h"
 #include "storage/store.h"
+#include "tests/support/codecs.h"
 #include "tests/support/http_client.h"
 #include "tests/support/relax_mfa.h"
 #include "tests/support/temp_dir.h"
@@ -274,22 +275,7 @@ TEST_F(StepUpE2eTest, BadNetworksAreRejectedNamingTheIndexAndChangeNothing) {
 TEST_F(StepUpE2eTest, AWriteKeyOutsideItsNetworksCannotIngest) {
   auto [id, secret] = MakeKey(R"(["198.51.100.0/24"])", "ingest");
   (void)id;
-  std::string basic = "Basic " + [&] {
-    static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string in = secret + ":", out;
-    int val = 0, bits = -6;
-    for (unsigned char c : in) {
-      val = (val << 8) + c;
-      bits += 8;
-      while (bits >= 0) {
-        out.push_back(kAlphabet[(val >> bits) & 0x3F]);
-        bits -= 6;
-      }
-    }
-    if (bits > -6) out.push_back(kAlphabet[((val << 8) >> (bits + 8)) & 0x3F]);
-    while (out.size() % 4) out.push_back('=');
-    return out;
-  }();
+  std::string basic = testing::BasicAuth(secret);
 
   HttpResponse r = client_->Request("POST", "/v1/track", R"({"userId":"u1","event":"Viewed"})",
                                     {{"Authorization", basic}, {"Content-Type", "application/json"}});

@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include <atomic>
 #include <filesystem>
@@ -24,6 +23,7 @@
 #include "storage/sqlite/sqlite_backup.h"
 #include "storage/store.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/raw_sqlite.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/test_crypto.h"
 #include "tests/support/temp_dir.h"
@@ -470,30 +470,10 @@ class BackupLedgerTest : public ::testing::Test {
     fs::copy_file(data_ / kLedgerSigningKeyFile, target_ / kLedgerSigningKeyFile);
   }
 
-  std::string RawText(const std::string& sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open((data_ / kDatabaseFile).c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    std::string out;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
-      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return out;
-  }
+  std::string RawText(const std::string& sql) { return testing::RawText((data_ / kDatabaseFile).string(), sql); }
 
   // Edits the source database as an intruder with file access would, before the backup is taken.
-  void RawSql(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((data_ / kDatabaseFile).c_str(), &db), SQLITE_OK);
-    char* error = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-    std::string message = error ? error : "";
-    sqlite3_free(error);
-    sqlite3_close(db);
-    ASSERT_EQ(rc, SQLITE_OK) << message;
-  }
+  void RawSql(const std::string& sql) { testing::RawSql((data_ / kDatabaseFile).string(), sql); }
 
   Result<BackupResult> Backup() {
     return CreateBackup({.data_dir = data_.string(), .to_dir = (root_.path() / "backups").string(),

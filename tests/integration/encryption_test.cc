@@ -14,9 +14,11 @@
 #include "app/runtime.h"
 #include "ingest/ingest_pipeline.h"
 #include "ingest/segment_message.h"
+#include "privacy/data_class_catalogue.h"
 #include "security/field_encryptor.h"
 #include "storage/field_crypto.h"
 #include "storage/store.h"
+#include "tests/support/codecs.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_crypto.h"
@@ -157,11 +159,18 @@ TEST_F(EncryptionTest, S12EventPropertySentinelsAreSealedAndShreddedWithTheCusto
   constexpr const char* kPhone = "13912340987";
   ExchangeRates rates;
   ingest::IngestPipeline pipeline(*store_, rates, nullptr);
+  // The default catalogue plus nested paths: `user.email` and everything under `buyer.contact`.
+  privacy::DataClassCatalogue catalogue(*store_);
+  auto entries = privacy::DefaultEventPropertyClasses();
+  entries.push_back({"user.email", "personal"});
+  entries.push_back({"buyer.contact", "personal-sensitive"});
+  ASSERT_OK(catalogue.Replace(entries, "test", At(1000)));
+  pipeline.set_catalogue(&catalogue);
   pipeline.Start();
   std::string batch = std::string(R"({"batch":[)") +
       R"({"type":"track","userId":"ep-1","messageId":"m1","event":"Signed Up","properties":{"plan":"pro",)"
-      R"("email":")" + kEmail + R"(","Phone":")" + kPhone + R"("},"context":{"ip":"203.0.113.77",)"
-      R"("traits":{"name":"Zqpropname"}}},)"
+      R"("email":")" + kEmail + R"(","Phone":")" + kPhone + R"(","user":{"email":"zqnestmail@example.cn"}},)"
+      R"("context":{"ip":"203.0.113.77","traits":{"name":"Zqpropname","buyer":{"contact":{"id":"Zqnestid"}}}}},)"
       R"({"type":"identify","userId":"ep-1","messageId":"m2","traits":{"email":")" + kEmail +
       R"(","身份证":"Zqpropidnumber","tier":"gold"}},)"
       R"({"type":"page","userId":"ep-1","messageId":"m3","name":"Home","properties":{"path":"/"},)"
@@ -182,6 +191,8 @@ TEST_F(EncryptionTest, S12EventPropertySentinelsAreSealedAndShreddedWithTheCusto
   EXPECT_EQ(CountOccurrences(files, "zqpropmail"), 0u);
   EXPECT_EQ(CountOccurrences(files, kPhone), 0u);
   EXPECT_EQ(CountOccurrences(files, "Zqprop"), 0u);
+  EXPECT_EQ(CountOccurrences(files, "zqnestmail"), 0u);  // nested paths of the catalogue
+  EXPECT_EQ(CountOccurrences(files, "Zqnestid"), 0u);
   EXPECT_EQ(CountOccurrences(files, "203.0.113.77"), 0u);
   EXPECT_EQ(CountOccurrences(files, "8a2e:370:7348"), 0u);
   EXPECT_GT(CountOccurrences(files, "203.0.113.0/24"), 0u);  // the truncated form is kept
@@ -204,21 +215,26 @@ TEST_F(EncryptionTest, S12EventPropertySentinelsAreSealedAndShreddedWithTheCusto
   EXPECT_NE(personal.find(kPhone), std::string::npos) << personal;
   EXPECT_NE(personal.find("Zqpropidnumber"), std::string::npos) << personal;
   EXPECT_NE(personal.find("Zqpropname"), std::string::npos) << personal;
+  EXPECT_NE(personal.find(R"("user":{"email":"zqnestmail@example.cn"})"), std::string::npos) << personal;
+  EXPECT_NE(personal.find(R"("buyer":{"contact":{"id":"Zqnestid"}})"), std::string::npos) << personal;
 
   // The data-subject export (schema walker) carries the decrypted values.
   auto exported = store_->ExportSubjectRows(customer);
   ASSERT_OK(exported);
   bool exported_email = false;
+  bool exported_nested = false;
   for (const auto& table : *exported) {
     if (table.table != "events") continue;
     for (const auto& row : table.rows) {
       for (const auto& value : row) {
         const auto* text = std::get_if<std::string>(&value);
         if (text && text->find(kEmail) != std::string::npos) exported_email = true;
+        if (text && text->find("zqnestmail@example.cn") != std::string::npos) exported_nested = true;
       }
     }
   }
   EXPECT_TRUE(exported_email);
+  EXPECT_TRUE(exported_nested);
 
   // Sealed column as stored, then erasure: the ciphertext no longer decrypts (its key is destroyed).
   std::vector<std::pair<int64_t, std::string>> sealed;
@@ -529,19 +545,7 @@ TEST_F(EncryptionTest, DatabaseWithPlaintextCustomersFromBeforeEncryptionIsRefus
 class RuntimeKeyTest : public ::testing::Test {
  protected:
   static std::string KeyB64(unsigned char fill) {
-    std::string raw(32, static_cast<char>(fill));
-    static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    for (size_t i = 0; i < raw.size(); i += 3) {
-      uint32_t v = static_cast<unsigned char>(raw[i]) << 16;
-      if (i + 1 < raw.size()) v |= static_cast<unsigned char>(raw[i + 1]) << 8;
-      if (i + 2 < raw.size()) v |= static_cast<unsigned char>(raw[i + 2]);
-      out += kAlphabet[(v >> 18) & 63];
-      out += kAlphabet[(v >> 12) & 63];
-      out += i + 1 < raw.size() ? kAlphabet[(v >> 6) & 63] : '=';
-      out += i + 2 < raw.size() ? kAlphabet[v & 63] : '=';
-    }
-    return out;
+    return testing::Base64(std::string(32, static_cast<char>(fill)));
   }
   app::RuntimeOptions Options(unsigned char fill) {
     app::RuntimeOptions o;

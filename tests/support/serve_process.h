@@ -77,6 +77,14 @@ inline bool KillServe(ServeProcess& server) {
   return WIFSIGNALED(status);
 }
 
+// `dir`/`name`, emptied, with `dir` created: the log of one harness run, which the log-hygiene scan (S17) reads.
+inline std::string FreshLog(const std::string& dir, const std::string& name) {
+  std::filesystem::create_directories(dir);
+  std::string path = dir + "/" + name;
+  std::filesystem::remove(path);
+  return path;
+}
+
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());

@@ -35,6 +35,27 @@ std::vector<int64_t> Counts(const std::vector<FunnelStepResult>& steps) {
   return out;
 }
 
+// A View → Buy funnel broken down by `key`.
+FunnelSpec BreakdownSpec(BreakdownKind kind, const char* key) {
+  FunnelSpec spec = Spec({"View", "Buy"});
+  spec.breakdown = kind;
+  spec.breakdown_key = key;
+  return spec;
+}
+
+void AddCustomers(FunnelCalculator& f, int n, const std::vector<FunnelEvent>& events,
+                  const std::string& attribute = "") {
+  for (int i = 0; i < n; ++i) f.AddCustomer(events, attribute);
+}
+
+// The breakdown as (value, customers per step) rows, so a test compares all of it at once.
+using BreakdownRows = std::vector<std::pair<std::string, std::vector<int64_t>>>;
+BreakdownRows Groups(const FunnelResult& r) {
+  BreakdownRows out;
+  for (const auto& row : r.breakdown) out.emplace_back(row.value, Counts(row.steps));
+  return out;
+}
+
 TEST(FunnelCalculator, CountsCustomersPerStepWithConversionsAndMedians) {
   FunnelCalculator f(Spec({"View", "Cart", "Buy"}));
   f.AddCustomer(Seq({{0, "View", nullptr}, {10, "Cart", nullptr}, {20, "Buy", nullptr}}));
@@ -113,84 +134,57 @@ TEST(FunnelCalculator, DateRangeLimitsOnlyTheFirstStep) {
 }
 
 TEST(FunnelCalculator, BreakdownKeepsTopValuesAndMergesTheRestIntoOther) {
-  FunnelSpec spec = Spec({"View", "Buy"});
-  spec.breakdown = BreakdownKind::kProperty;
-  spec.breakdown_key = "category";
+  FunnelSpec spec = BreakdownSpec(BreakdownKind::kProperty, "category");
   spec.breakdown_top = 2;
   FunnelCalculator f(spec);
-  for (int i = 0; i < 3; ++i) f.AddCustomer(Seq({{0, "View", "shoes"}, {1, "Buy", nullptr}}));
-  for (int i = 0; i < 2; ++i) f.AddCustomer(Seq({{0, "View", "hats"}}));
+  AddCustomers(f, 3, Seq({{0, "View", "shoes"}, {1, "Buy", nullptr}}));
+  AddCustomers(f, 2, Seq({{0, "View", "hats"}}));
   f.AddCustomer(Seq({{0, "View", "bags"}, {1, "Buy", nullptr}}));
   f.AddCustomer(Seq({{0, "View", nullptr}}));
 
   FunnelResult r = f.Finish();
 
-  ASSERT_EQ(r.breakdown.size(), 3u);
-  EXPECT_EQ(r.breakdown[0].value, "shoes");
-  EXPECT_EQ(Counts(r.breakdown[0].steps), (std::vector<int64_t>{3, 3}));
-  EXPECT_EQ(r.breakdown[1].value, "hats");
-  EXPECT_EQ(Counts(r.breakdown[1].steps), (std::vector<int64_t>{2, 0}));
-  EXPECT_EQ(r.breakdown[2].value, "(other)");  // "(none)" and "bags"
-  EXPECT_EQ(Counts(r.breakdown[2].steps), (std::vector<int64_t>{2, 1}));
+  // "(other)": "(none)" and "bags".
+  EXPECT_EQ(Groups(r), (BreakdownRows{{"shoes", {3, 3}}, {"hats", {2, 0}}, {"(other)", {2, 1}}}));
   EXPECT_EQ(Counts(r.steps), (std::vector<int64_t>{7, 4}));
 }
 
 TEST(FunnelCalculator, MergesValuesBelowTheMinimumGroupSizeIntoOther) {
-  FunnelSpec spec = Spec({"View", "Buy"});
-  spec.breakdown = BreakdownKind::kProperty;
-  spec.breakdown_key = "category";
+  FunnelSpec spec = BreakdownSpec(BreakdownKind::kProperty, "category");
   spec.min_group_size = 3;
   FunnelCalculator f(spec);
-  for (int i = 0; i < 4; ++i) f.AddCustomer(Seq({{0, "View", "shoes"}, {1, "Buy", nullptr}}));
-  for (int i = 0; i < 3; ++i) f.AddCustomer(Seq({{0, "View", "hats"}}));
-  for (int i = 0; i < 2; ++i) f.AddCustomer(Seq({{0, "View", "bags"}, {1, "Buy", nullptr}}));
+  AddCustomers(f, 4, Seq({{0, "View", "shoes"}, {1, "Buy", nullptr}}));
+  AddCustomers(f, 3, Seq({{0, "View", "hats"}}));
+  AddCustomers(f, 2, Seq({{0, "View", "bags"}, {1, "Buy", nullptr}}));
   f.AddCustomer(Seq({{0, "View", "coupon-ZX81-ann"}, {1, "Buy", nullptr}}));
 
   FunnelResult r = f.Finish();
 
-  ASSERT_EQ(r.breakdown.size(), 3u);
-  EXPECT_EQ(r.breakdown[0].value, "shoes");
-  EXPECT_EQ(r.breakdown[1].value, "hats");  // exactly the minimum: listed
-  EXPECT_EQ(r.breakdown[2].value, "(other)");  // "bags" (2) and the one-off value (1)
-  EXPECT_EQ(Counts(r.breakdown[2].steps), (std::vector<int64_t>{3, 3}));
+  // "hats" has exactly the minimum: listed. "(other)": "bags" (2) and the one-off value (1).
+  EXPECT_EQ(Groups(r), (BreakdownRows{{"shoes", {4, 4}}, {"hats", {3, 0}}, {"(other)", {3, 3}}}));
   EXPECT_EQ(Counts(r.steps), (std::vector<int64_t>{10, 7}));
 }
 
 TEST(FunnelCalculator, AllValuesBelowTheMinimumLeaveOnlyOther) {
-  FunnelSpec spec = Spec({"View", "Buy"});
-  spec.breakdown = BreakdownKind::kProperty;
-  spec.breakdown_key = "category";
+  FunnelSpec spec = BreakdownSpec(BreakdownKind::kProperty, "category");
   spec.min_group_size = 5;
   FunnelCalculator f(spec);
   f.AddCustomer(Seq({{0, "View", "a"}}));
   f.AddCustomer(Seq({{0, "View", "b"}, {1, "Buy", nullptr}}));
 
-  FunnelResult r = f.Finish();
-
-  ASSERT_EQ(r.breakdown.size(), 1u);
-  EXPECT_EQ(r.breakdown[0].value, "(other)");
-  EXPECT_EQ(Counts(r.breakdown[0].steps), (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(Groups(f.Finish()), (BreakdownRows{{"(other)", {2, 1}}}));
 }
 
 TEST(FunnelCalculator, MergesCustomerAttributesBelowTheMinimumGroupSizeIntoOther) {
-  FunnelSpec spec = Spec({"View", "Buy"});
-  spec.breakdown = BreakdownKind::kCustomerAttribute;
-  spec.breakdown_key = "city";
+  FunnelSpec spec = BreakdownSpec(BreakdownKind::kCustomerAttribute, "city");
   spec.min_group_size = 2;
   FunnelCalculator f(spec);
-  for (int i = 0; i < 3; ++i) {
-    f.AddCustomer(Seq({{0, "View", nullptr}, {1, "Buy", nullptr}}), "上海");
-  }
+  AddCustomers(f, 3, Seq({{0, "View", nullptr}, {1, "Buy", nullptr}}), "上海");
   f.AddCustomer(Seq({{0, "View", nullptr}}), "Leeds");
   f.AddCustomer(Seq({{0, "View", nullptr}, {1, "Buy", nullptr}}), "");
 
-  FunnelResult r = f.Finish();
-
-  ASSERT_EQ(r.breakdown.size(), 2u);
-  EXPECT_EQ(r.breakdown[0].value, "上海");
-  // The one customer in Leeds and the one without a city.
-  EXPECT_EQ(r.breakdown[1].value, "(other)");
-  EXPECT_EQ(Counts(r.breakdown[1].steps), (std::vector<int64_t>{2, 1}));
+  // "(other)": the one customer in Leeds and the one without a city.
+  EXPECT_EQ(Groups(f.Finish()), (BreakdownRows{{"上海", {3, 3}}, {"(other)", {2, 1}}}));
 }
 
 }  // namespace

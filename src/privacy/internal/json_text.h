@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <variant>
+
+#include "storage/records.h"
 
 namespace panorama::privacy::internal {
 
@@ -25,6 +28,21 @@ inline void AppendJsonString(std::string& out, std::string_view text) {
     }
   }
   out += '"';
+}
+
+// A cell of a data subject's table (SubjectValue): null, a number (doubles round-trip with 17 digits) or a string.
+inline void AppendJsonValue(std::string& out, const storage::SubjectValue& v) {
+  if (std::holds_alternative<std::monostate>(v)) {
+    out += "null";
+  } else if (const auto* i = std::get_if<int64_t>(&v)) {
+    out += std::to_string(*i);
+  } else if (const auto* d = std::get_if<double>(&v)) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", *d);
+    out += buf;
+  } else {
+    AppendJsonString(out, std::get<std::string>(v));
+  }
 }
 
 inline std::string JsonString(std::string_view text) {

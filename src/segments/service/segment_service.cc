@@ -150,8 +150,12 @@ struct SegmentService::Impl {
 
   Result<void> RefusePersonalProperties(const Node& node) const {
     for (const auto& filter : node.where) {
-      if (!filter.path.empty() && personal_property(filter.path.front())) {
-        return Error::InvalidField("rule", "properties." + filter.path.front() +
+      if (filter.path.empty()) continue;
+      // The whole path: a nested "user.email" is classed like a top-level key (and under a personal "user").
+      std::string path;
+      for (const auto& key : filter.path) path += (path.empty() ? "" : ".") + key;
+      if (personal_property(path)) {
+        return Error::InvalidField("rule", "properties." + path +
                                                " is classed personal: its values are sealed at ingest and cannot"
                                                " be used in segment rules");
       }

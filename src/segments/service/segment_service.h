@@ -123,9 +123,10 @@ class SegmentService {
   void OnMerged(CustomerId from, CustomerId into);
   // After an erasure committed: drops the customer from the in-memory bitmaps; no event (the rows are gone).
   void OnErased(CustomerId customer);
-  // Event property keys whose values are sealed at ingest (privacy/data_class_catalogue.h): a new or changed
-  // rule (and a preview) filtering on one (`where properties.email = …`) is refused, 400 on "rule" naming the
-  // property, as it could never match. Unset: no check. Set before serving.
+  // Event property paths whose values are sealed at ingest (privacy/data_class_catalogue.h; called with the dotted
+  // path, "email" or "user.email"): a new or changed rule (and a preview) filtering on one
+  // (`where properties.email = …`) is refused, 400 on "rule" naming the property, as it could never match.
+  // Unset: no check. Set before serving.
   void set_personal_property_check(std::function<bool(std::string_view key)> check);
   // Runs the queued incremental updates now.
   Result<EvaluationReport> Flush();

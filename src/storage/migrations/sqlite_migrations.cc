@@ -503,6 +503,21 @@ INSERT INTO data_classes (scope, key, class) VALUES
   ('event_property', '身份证', 'personal');
 )sql";
 
+// Sign-in throttle counters (SECURITY.md §1 row 7, test S5), so that restarting `serve` does not reset an
+// attacker's budget. Keys are SHA-256 hex, never the submitted name or address; housekeeping deletes expired rows.
+constexpr const char* kV14LoginThrottle = R"sql(
+CREATE TABLE login_throttle (
+  kind         TEXT NOT NULL,
+  key          TEXT NOT NULL,
+  failures     INTEGER NOT NULL,
+  started_at   INTEGER NOT NULL,
+  locked_until INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE INDEX login_throttle_expiry ON login_throttle(expires_at);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: customers, identities, merges, events, orders, products, interactions, staff",
      kV1Initial},
@@ -520,6 +535,7 @@ constexpr Migration kMigrations[] = {
      kV11DsarGraceAndSelfService},
     {12, "known devices for sign-in throttling", kV12KnownDevices},
     {13, "event property data classes; sealed personal event properties", kV13EventPropertyClasses},
+    {14, "sign-in throttle counters", kV14LoginThrottle},
 };
 
 }  // namespace

@@ -9,7 +9,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
+#include <vector>
 
 #include "core/result.h"
 
@@ -122,6 +124,34 @@ Result<void> ForEachRow(Statement& s, Fn fn) {
     if (!row) return std::move(row.error());
     if (!*row) return Ok();
     fn();
+  }
+}
+
+template <typename T>
+struct RowValue {
+  using type = T;
+};
+template <typename T>
+struct RowValue<Result<T>> {
+  using type = T;
+};
+
+// Every result row of `s`, each made by `read` (which reads the row through `s`). `read` returns the row's value,
+// or a Result of it when reading can fail (decryption, a nested query); the first error stops the scan.
+template <typename Read>
+Result<std::vector<typename RowValue<std::invoke_result_t<Read&>>::type>> CollectRows(Statement& s, Read read) {
+  using Made = std::invoke_result_t<Read&>;
+  std::vector<typename RowValue<Made>::type> out;
+  while (true) {
+    auto row = s.Step();
+    if (!row) return std::move(row.error());
+    if (!*row) return out;
+    if constexpr (std::is_same_v<Made, typename RowValue<Made>::type>) {
+      out.push_back(read());
+    } else {
+      ASSIGN_OR_RETURN(auto value, read());
+      out.push_back(std::move(value));
+    }
   }
 }
 
