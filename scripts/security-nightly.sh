@@ -17,7 +17,10 @@
 #   S18 the HTTP framing test (smuggling, malformed requests; also in the CI tier);
 #   S20 hardening: readelf on the release binary, the secrets scan, data-file modes, root refused (also CI);
 #   R13 the TSan half: scripts/tsan.sh builds build-tsan/ and runs the concurrency suites (ledger service,
-#       segment service worker, ingest pipeline, rate limiter, HTTP server) with halt_on_error;
+#       segment service worker, ingest pipeline, rate limiter, HTTP server, periodic jobs, feature store,
+#       audience index and consent bitmaps, phone normaliser, backups and the backup scheduler) with
+#       halt_on_error, after a race canary that must be reported (that much runs in CI), and with --all the
+#       API e2e suites through the whole application (api, privacy, segments, authz);
 #   S4  sqlmap against the API — only when sqlmap is installed, otherwise SKIPPED;
 #   S17 the log-hygiene scan over everything the run logged;
 #   R12 invariant history: 8 clients x R12_OPS ops (default 10000) of appends, reads, identity merges and
@@ -113,7 +116,7 @@ run_stage "S4 sqlmap" sqlmap_scan
 run_stage "S10 TLS scan" tls_scan
 run_stage "S18 HTTP framing" ctest --test-dir "$BUILD_DIR" -R 'HttpFraming' --output-on-failure
 run_stage "S20 hardening + secrets scan" ctest --test-dir "$BUILD_DIR" -R 'hardening_check|secrets_scan' --output-on-failure
-run_stage "R13 TSan, concurrency suites" scripts/tsan.sh
+run_stage "R13 TSan, concurrency + API suites" scripts/tsan.sh --all
 run_stage "R13 ASan+UBSan, all C++ tiers" scripts/sanitize.sh -L 'unit|integration|e2e|bench'
 run_stage "R14 fuzzing, ${FUZZ_SECONDS:-3600} s per target" scripts/fuzz.sh "${FUZZ_SECONDS:-3600}"
 load() {

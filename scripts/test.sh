@@ -3,7 +3,8 @@
 # end-to-end tests and benchmark smoke runs (ctest), then the Segment SDK and browser tests (node --test)
 # against the real server binary, then the CI tier of the security tests (SECURITY.md §3; docs/security.md
 # "Fuzzing, sanitizers and durability tests"): the log-hygiene scan of this run's logs (S17), every fuzz
-# target for FUZZ_SECONDS each (R14) and the unit, integration and e2e suites under ASan + UBSan (R13).
+# target for FUZZ_SECONDS each (R14), the unit, integration and e2e suites under ASan + UBSan and the
+# concurrency suites under TSan (R13, scripts/tsan.sh).
 # PANORAMA_QUICK=1 skips the fuzzing and sanitizer stages (they need their own builds) for a fast local run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,4 +43,8 @@ if [[ "${PANORAMA_QUICK:-0}" != 1 ]]; then
   stage "R13 ASan + UBSan, unit, integration and e2e"
   scripts/sanitize.sh
   timing sanitizers
+  # Its own build-tsan/; every concurrency suite in the script fits the CI budget (docs/security.md, R13).
+  stage "R13 TSan, concurrency suites"
+  scripts/tsan.sh
+  timing tsan
 fi

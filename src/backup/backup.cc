@@ -150,8 +150,9 @@ Result<BackupResult> CreateBackup(const BackupOptions& options) {
   }
   fs::rename(partial, final_path, ec);
   if (ec) {
+    std::string reason = ec.message();  // before remove() overwrites ec (the message said "Success")
     fs::remove(partial, ec);
-    return Error::Unavailable("cannot rename the backup into place: " + ec.message());
+    return Error::Unavailable("cannot rename the backup into place: " + reason);
   }
   RETURN_IF_ERROR(SyncDir(options.to_dir));
 

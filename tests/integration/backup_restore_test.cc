@@ -12,11 +12,13 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "audit/ledger_service.h"
 #include "audit/ledgered_store.h"
 #include "audit/merkle.h"
 #include "backup/backup.h"
+#include "backup/backup_scheduler.h"
 #include "backup/data_dir_lock.h"
 #include "storage/sqlite/sqlite_backup.h"
 #include "storage/store.h"
@@ -181,6 +183,72 @@ TEST_F(BackupRestoreTest, OnlineBackupUnderContinuousWritesIsOneConsistentCommit
   auto next = (*restored)->FindIdentity("email", "c" + std::to_string(count + 1) + "@example.com");
   ASSERT_OK(next);
   EXPECT_FALSE(next->has_value());
+}
+
+// The scheduler's own thread runs backups every few milliseconds while three threads call RunNow() and
+// Status() and a second store keeps writing: runs never overlap (run_mu_), every run is counted once in the
+// status and seen once by the observer, and every file they wrote restores. Also an R13 TSan suite.
+TEST_F(BackupRestoreTest, ScheduledAndManualRunsAreSerialisedAndEachCountedOnce) {
+  ASSERT_OK(AddCustomers(*store_, 1, 50));
+  auto writer_store = storage::OpenSqliteStore({.path = (data_ / kDatabaseFile).string(), .crypto = crypto_.get()});
+  ASSERT_OK(writer_store);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 51; !stop.load() && i < 100'000; ++i) {
+      if (!AddCustomer(**writer_store, i)) return;
+    }
+  });
+  testing::FakeClock clock(FromUnixMillis(1'800'000'000'000));
+  std::atomic<int> in_run{0}, overlaps{0}, observed{0}, failed{0};
+  // every = 5 ms: far below the 1 minute --backup-every allows, to get many scheduled runs in a short test.
+  BackupScheduler scheduler({.data_dir = data_.string(),
+                             .to_dir = (root_.path() / "backups").string(),
+                             .public_key_file = keys_.File("backup.pub"),
+                             .every = std::chrono::milliseconds(5),
+                             .keep = 10'000},
+                            clock, [&](const Result<BackupResult>& result) {
+                              if (in_run.fetch_add(1) != 0) ++overlaps;
+                              if (!result) ++failed;
+                              ++observed;
+                              clock.Advance(std::chrono::seconds(1));  // the next run's file gets its own name
+                              in_run.fetch_sub(1);
+                            });
+  scheduler.Start();
+  // Three callers at once beside the scheduled runs: unserialised runs would read the same clock, so they
+  // would write the same file name and fail or overwrite each other's file.
+  std::atomic<int> manual_failed{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 3; ++t) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < 4; ++i) {
+        if (!scheduler.RunNow()) ++manual_failed;
+        (void)scheduler.Status();
+      }
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  const int manual = 12;
+  EXPECT_EQ(manual_failed.load(), 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (observed.load() < manual + 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  scheduler.Stop();
+  stop.store(true);
+  writer.join();
+
+  const BackupStatus status = scheduler.Status();
+  EXPECT_GE(observed.load(), manual + 3) << "the scheduled runs did not happen";
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(status.failures, 0);
+  EXPECT_EQ(status.successes, observed.load());
+  auto files = ListBackups((root_.path() / "backups").string(), BackupKind::kData);
+  ASSERT_OK(files);
+  EXPECT_EQ(static_cast<int64_t>(files->size()), status.successes);
+  ASSERT_FALSE(files->empty());
+  ASSERT_OK(Restore(files->back(), root_.path() / "restored"));
+  EXPECT_OK(storage::SqliteVerifyFile((root_.path() / "restored" / kDatabaseFile).string()));
 }
 
 TEST_F(BackupRestoreTest, DataBackupHoldsOnlyTheMainDatabase) {
