@@ -23,6 +23,8 @@ namespace {
 
 constexpr const char* kMasterKey = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";  // test-only master key
 constexpr const char* kAdminPassword = "throttle-e2e-admin-password";
+// Given, so that serve does not generate one and print it (S17 would find a pwk_ token in the log).
+constexpr const char* kWriteKey = "throttle-e2e-write-key-01";
 
 test::HttpResponse Login(uint16_t port, const std::string& user, const std::string& password) {
   test::HttpClient client("127.0.0.1", port);
@@ -40,7 +42,8 @@ TEST(ThrottleRestartE2eTest, AnAddressRefusedBeforeAKillIsStillRefusedAfterTheRe
   std::filesystem::remove(log_path);
   testing::ServeProcess server = testing::StartServe(
       PANORAMA_BINARY, dir.path().string(), log_path,
-      {{"PANORAMA_MASTER_KEY", kMasterKey}, {"PANORAMA_ADMIN_PASSWORD", kAdminPassword}});
+      {{"PANORAMA_MASTER_KEY", kMasterKey}, {"PANORAMA_ADMIN_PASSWORD", kAdminPassword},
+       {"PANORAMA_WRITE_KEY", kWriteKey}});
   ASSERT_NE(server.port, 0) << "server did not start; see " << log_path;
 
   int unauthorized = 0;
@@ -51,7 +54,8 @@ TEST(ThrottleRestartE2eTest, AnAddressRefusedBeforeAKillIsStillRefusedAfterTheRe
   ASSERT_TRUE(testing::KillServe(server));
 
   testing::ServeProcess restarted =
-      testing::StartServe(PANORAMA_BINARY, dir.path().string(), log_path, {{"PANORAMA_MASTER_KEY", kMasterKey}});
+      testing::StartServe(PANORAMA_BINARY, dir.path().string(), log_path,
+                          {{"PANORAMA_MASTER_KEY", kMasterKey}, {"PANORAMA_WRITE_KEY", kWriteKey}});
   ASSERT_NE(restarted.port, 0) << "server did not restart; see " << log_path;
   test::HttpResponse after = Login(restarted.port, "admin", kAdminPassword);
   testing::KillServe(restarted);
