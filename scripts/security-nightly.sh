@@ -23,6 +23,10 @@
 #       API e2e suites through the whole application (api, privacy, segments, authz);
 #   S4  sqlmap against the API — only when sqlmap is installed, otherwise SKIPPED;
 #   S17 the log-hygiene scan over everything the run logged;
+#   R8  backup round trip at size: R8_EVENTS events (default 1M) over 100k customers by /v1/batch, an online
+#       backup while ingesting, restore into an empty directory: ledger and signatures ok, integrity ok, the
+#       restored events exactly a prefix of the source holding all committed before the backup, backup and
+#       restore <= 60 s per GB (tests/load/security_load.py r8);
 #   R12 invariant history: 8 clients x R12_OPS ops (default 10000) of appends, reads, identity merges and
 #       segment edits against the real server; 0 lost/duplicated/phantom appends, read-after-ack, one survivor
 #       per merged group, acyclic lineage (tests/load/security_load.py r12);
@@ -123,6 +127,7 @@ load() {
   python3 tests/load/security_load.py "$@" --bin "$BUILD_DIR/src/app/panorama" \
     --load-bin "$BUILD_DIR/bench/panorama_http_load" --ingest-bin "$BUILD_DIR/bench/panorama_ingest_load"
 }
+run_stage "R8 backup round trip at size" load r8 --events "${R8_EVENTS:-1000000}"
 run_stage "R12 invariant history" load r12 --ops-per-client "${R12_OPS:-10000}"
 run_stage "R15 load (DESIGN §5 targets)" load r15 ${LOAD_NO_LATENCY_ASSERT:+--no-latency-assert}
 run_stage "R16 overload" load r16

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""SECURITY.md §3 R12, R15–R18: load, overload, slow-client, soak and invariant-history harnesses.
+"""SECURITY.md §3 R8 at size, R12, R15–R18: backup round trip, load, overload, slow-client, soak and invariant-history
+harnesses.
 
 Each starts its own `panorama serve` on 127.0.0.1 (port 0, a fresh data directory), drives it, checks the
 row's pass figures in code and exits non-zero naming every figure that failed. `--short` is the bounded
 self-test (<= 30 s each, registered in ctest); without it the full size runs (scripts/security-nightly.sh).
 
+  security_load.py r8 --bin B --ingest-bin I [--short] [--events 1000000]
   security_load.py r12 --bin build/src/app/panorama [--short] [--ops-per-client 10000]
   security_load.py r12-self-test           # the R12 checker flags a broken history (no server)
   security_load.py r15 --bin B --load-bin build/bench/panorama_http_load --ingest-bin build/bench/panorama_ingest_load
@@ -17,6 +19,7 @@ line per run ("figures: {...}") for docs/security.md.
 """
 import argparse
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -26,6 +29,7 @@ import resource
 import select
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -209,6 +213,149 @@ def seed_customers(port, token, n, prefix):
             raise SystemExit(f"seeded customer {prefix}{i} not found: {status} {body}")
         ids.append(body["data"][0]["id"])
     return ids
+
+
+# ------------------------------------------------------------------------------------------------ R8
+def master_key_env():
+    return dict(os.environ, PANORAMA_MASTER_KEY=os.environ.get("PANORAMA_MASTER_KEY", TEST_MASTER_KEY))
+
+
+def events_digest(db_path, max_id):
+    """(count, SHA-256 of every (id, message_id) with id <= max_id in id order): equal digests mean equal rows."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        digest, count = hashlib.sha256(), 0
+        for row_id, message_id in db.execute("SELECT id, message_id FROM events WHERE id <= ? ORDER BY id", (max_id,)):
+            digest.update(f"{row_id}:{message_id}\n".encode())
+            count += 1
+        return count, digest.hexdigest()
+    finally:
+        db.close()
+
+
+def max_event_id(db_path):
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        return db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+    finally:
+        db.close()
+
+
+def r8(args):
+    """Backup round trip at size (the CI tier runs it on small files in tests/integration/backup_restore_test.cc):
+    /v1/batch ingest over --users customers until the database holds --events events (1M; short: 20k), then an
+    online `panorama backup` while panorama_ingest_load keeps ingesting, then `panorama restore` (data, then
+    keystore) into an empty directory. Checks: both exit 0 and the restore reports the ledger ok; integrity_check
+    ok on the restored file; the restored events are exactly a prefix of the source's (same (id, message_id) rows
+    up to the restored maximum — one commit's state, as events are never deleted here) and hold every event
+    committed before the backup began; 0 ingest errors during the backup. Full run: backup and restore each
+    <= 60 s per GB of database (SECURITY.md: 1 GB backup <= 60 s, restore <= 60 s), ingest rate reported."""
+    checks = Checks("R8")
+    target_events = args.events or (20_000 if args.short else 1_000_000)
+    users = 2_000 if args.short else 100_000
+    server = Server(args.bin, ["--no-rate-limit"])
+    work = tempfile.mkdtemp(prefix="panorama-r8-")
+    backups, target = os.path.join(work, "backups"), os.path.join(work, "target")
+    db_path = os.path.join(server.data, "panorama.db")
+    try:
+        keygen = subprocess.run([args.bin, "backup", "keygen", "--out", backups], capture_output=True, text=True)
+        if keygen.returncode != 0:
+            raise SystemExit(f"backup keygen failed: {keygen.stderr}")
+        # The restore checks the ledger's signed checkpoints with the source's key, as an operator would.
+        pubkey = subprocess.run([args.bin, "audit", "pubkey", "--data", server.data], capture_output=True, text=True,
+                                env=master_key_env())
+        if pubkey.returncode != 0:
+            raise SystemExit(f"audit pubkey failed: {pubkey.stderr}")
+        fill_started, rounds, fill_errors = time.monotonic(), 0, 0
+        while max_event_id(db_path) < target_events:
+            rounds += 1
+            report = run_load(args.ingest_bin, server.port, "--write-key", WRITE_KEY, "-c", "8",
+                              "-d", "2s" if args.short else "20s",
+                              "--timeout", "30s", "--users", str(users), "--batch-size", "100",
+                              "--run-id", f"r8fill{rounds}")
+            fill_errors += report["errors"] + report["non_2xx"]
+            log(f"fill round {rounds}: {max_event_id(db_path)} events, {report['events_per_second']:.0f} events/s")
+            if rounds > 2000:
+                raise SystemExit("fill did not reach the target")
+        fill_seconds = time.monotonic() - fill_started
+
+        before_backup = max_event_id(db_path)  # committed before the backup began (all of them acknowledged)
+        during = {}
+
+        def ingest_during_backup():
+            during["report"] = run_load(args.ingest_bin, server.port, "--write-key", WRITE_KEY, "-c", "8", "-d",
+                                        "3s" if args.short else "30s", "--timeout", "30s", "--users", str(users),
+                                        "--batch-size", "100", "--run-id", "r8during")
+
+        ingest = threading.Thread(target=ingest_during_backup)
+        ingest.start()
+        time.sleep(0.5)  # the load is running when the backup starts
+        db_bytes = os.path.getsize(db_path)
+        started = time.monotonic()
+        backup = subprocess.run([args.bin, "backup", "--data", server.data, "--to", backups, "--public-key",
+                                 os.path.join(backups, "backup.pub")], capture_output=True, text=True,
+                                env=master_key_env())
+        backup_seconds = time.monotonic() - started
+        keystore = subprocess.run([args.bin, "backup", "--data", server.data, "--to", os.path.join(work, "ks"),
+                                   "--public-key", os.path.join(backups, "backup.pub"), "--keystore"],
+                                  capture_output=True, text=True, env=master_key_env())
+        ingest.join()
+        server.stop(keep_data=True)
+        source_max = max_event_id(db_path)
+        files = sorted(f for f in os.listdir(backups) if f.endswith(".pnbk"))
+        checks.expect(backup.returncode == 0 and len(files) == 1,
+                      f"online backup exits 0 with one file ({backup.returncode}: {backup.stderr.strip()[-200:]})")
+        checks.expect(keystore.returncode == 0, f"keystore backup exits 0 ({keystore.stderr.strip()[-200:]})")
+        if backup.returncode != 0 or not files:
+            return checks.finish()
+        backup_file = os.path.join(backups, files[0])
+        secret = os.path.join(backups, "backup.sec")
+        started = time.monotonic()
+        restore = subprocess.run([args.bin, "restore", "--data", target, "--from", backup_file, "--secret-key", secret,
+                                  "--ledger-pubkey", pubkey.stdout.strip()], capture_output=True, text=True,
+                                 env=master_key_env())
+        restore_seconds = time.monotonic() - started
+        ks_files = sorted(f for f in os.listdir(os.path.join(work, "ks")) if f.endswith(".pnbk"))
+        ks_restore = subprocess.run([args.bin, "restore", "--data", target, "--from",
+                                     os.path.join(work, "ks", ks_files[0]), "--secret-key", secret],
+                                    capture_output=True, text=True, env=master_key_env()) if ks_files else None
+        checks.expect(restore.returncode == 0 and "ledger ok" in restore.stdout and "NOT checked" not in restore.stdout,
+                      f"restore into an empty directory exits 0, ledger and signatures ok ({restore.stdout.strip()[-120:]}"
+                      f"{restore.stderr.strip()[-200:]})")
+        checks.expect(ks_restore is not None and ks_restore.returncode == 0, "keystore restore exits 0")
+        restored_db = os.path.join(target, "panorama.db")
+        integrity = "missing"
+        if os.path.exists(restored_db):
+            db = sqlite3.connect(f"file:{restored_db}?mode=ro", uri=True)
+            integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+            db.close()
+        checks.expect(integrity == "ok", f"integrity_check of the restored database: {integrity}")
+        restored_max = max_event_id(restored_db) if integrity == "ok" else 0
+        restored_rows = events_digest(restored_db, restored_max) if integrity == "ok" else (0, "")
+        source_rows = events_digest(db_path, restored_max)
+        checks.expect(restored_rows == source_rows,
+                      f"restored events are the source's first {restored_rows[0]} rows exactly (a prefix)")
+        checks.expect(before_backup <= restored_max <= source_max,
+                      f"restored events hold all committed before the backup ({before_backup} <= {restored_max} "
+                      f"<= {source_max})")
+        report = during.get("report", {"errors": -1, "non_2xx": -1, "events_per_second": 0})
+        checks.expect(report["errors"] == 0 and report["non_2xx"] == 0,
+                      f"0 ingest errors during the backup ({report['errors']} errors, {report['non_2xx']} non-2xx)")
+        gb = db_bytes / 1e9
+        checks.figures.update(events=source_max, events_at_backup=before_backup, restored_events=restored_max,
+                              users=users, fill_seconds=round(fill_seconds), fill_errors=fill_errors,
+                              db_mb=round(db_bytes / 1e6), backup_mb=round(os.path.getsize(backup_file) / 1e6),
+                              backup_s=round(backup_seconds, 2), restore_s=round(restore_seconds, 2),
+                              backup_s_per_gb=round(backup_seconds / gb, 1), restore_s_per_gb=round(restore_seconds / gb, 1),
+                              ingest_during_backup_events_per_s=round(report["events_per_second"]))
+        if not args.short:
+            checks.expect(backup_seconds / gb <= 60, f"backup {backup_seconds / gb:.1f} s per GB (<= 60)")
+            checks.expect(restore_seconds / gb <= 60, f"restore {restore_seconds / gb:.1f} s per GB (<= 60)")
+    finally:
+        server.stop()
+        shutil.rmtree(server.data, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+    return checks.finish()
 
 
 # ------------------------------------------------------------------------------------------------ R12
@@ -752,12 +899,13 @@ def r18(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("row", choices=["r12", "r12-self-test", "r15", "r16", "r17", "r18"])
+    parser.add_argument("row", choices=["r8", "r12", "r12-self-test", "r15", "r16", "r17", "r18"])
     parser.add_argument("--bin", help="the panorama binary")
     parser.add_argument("--load-bin", help="panorama_http_load")
     parser.add_argument("--ingest-bin", help="panorama_ingest_load")
     parser.add_argument("--short", action="store_true", help="the bounded self-test size")
     parser.add_argument("--ops-per-client", type=int, default=0)
+    parser.add_argument("--events", type=int, default=0, help="R8: events in the database before the backup")
     parser.add_argument("--slowloris", type=int, default=0)
     parser.add_argument("--slow-bodies", type=int, default=0)
     parser.add_argument("--duration", default="")
@@ -769,13 +917,13 @@ def main():
         parser.error("--bin is required")
     if args.row in ("r15", "r16", "r17", "r18") and not args.load_bin:
         parser.error("--load-bin is required for " + args.row)
-    if args.row in ("r15", "r18") and not args.ingest_bin:
+    if args.row in ("r8", "r15", "r18") and not args.ingest_bin:
         parser.error("--ingest-bin is required for " + args.row)
     random.seed(args.seed)
     # R17 holds 1,100 sockets here and as many in the server, which inherits this limit.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4096)), hard))
-    return {"r12": r12, "r12-self-test": r12_self_test, "r15": r15, "r16": r16, "r17": r17, "r18": r18}[args.row](args)
+    return {"r8": r8, "r12": r12, "r12-self-test": r12_self_test, "r15": r15, "r16": r16, "r17": r17, "r18": r18}[args.row](args)
 
 
 if __name__ == "__main__":
