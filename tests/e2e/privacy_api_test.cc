@@ -29,7 +29,15 @@ class PrivacyApiTest : public test::ServedRuntimeTest {
     EXPECT_EQ(h.status, 200) << h.body;
     return static_cast<int64_t>(parser_.parse(h.body).value()["data"].get_array().size());
   }
-
+  // Creates the analyst "ana" and signs her in; empty (with the failure recorded) when either step fails.
+  std::string AnalystToken() {
+    EXPECT_TRUE(runtime_->auth().CreateUser("ana", "analyst passphrase 123", "analyst").has_value());
+    HttpResponse login = client_->Request("POST", "/api/v1/auth/login",
+                                          R"({"username":"ana","password":"analyst passphrase 123"})");
+    EXPECT_EQ(login.status, 200) << login.body;
+    if (login.status != 200) return {};
+    return std::string(Json(login)["token"].get_string().value());
+  }
 };
 
 TEST_F(PrivacyApiTest, PutConsentsGrantsAndWithdrawsImmediately) {
@@ -421,11 +429,8 @@ TEST_F(PrivacyApiTest, PersonalEventPropertiesAreClearForAdminNullForAnalystAndI
   auto id = runtime_->store().FindIdentity("user_id", "ep-9");
   ASSERT_TRUE(id.has_value() && id->has_value());
   const std::string view_path = "/api/v1/customers/" + std::to_string((*id)->value()) + "/360";
-  ASSERT_TRUE(runtime_->auth().CreateUser("ana", "analyst passphrase 123", "analyst").has_value());
-  HttpResponse login = client_->Request("POST", "/api/v1/auth/login",
-                                        R"({"username":"ana","password":"analyst passphrase 123"})");
-  ASSERT_EQ(login.status, 200) << login.body;
-  std::string analyst = std::string(Json(login)["token"].get_string().value());
+  const std::string analyst = AnalystToken();
+  ASSERT_FALSE(analyst.empty());
 
   HttpResponse admin_view = Api("GET", view_path);
   HttpResponse analyst_view = client_->Request("GET", view_path, {}, {{"Authorization", "Bearer " + analyst}});
@@ -467,11 +472,8 @@ TEST_F(PrivacyApiTest, NestedPersonalEventPropertiesAreSealedShownOnlyWithPerson
   auto stored = runtime_->store().GetEvents({timeline->front().id});
   ASSERT_TRUE(stored.has_value() && stored->size() == 1u);
   const std::string view_path = "/api/v1/customers/" + std::to_string((*id)->value()) + "/360";
-  ASSERT_TRUE(runtime_->auth().CreateUser("ana", "analyst passphrase 123", "analyst").has_value());
-  HttpResponse login = client_->Request("POST", "/api/v1/auth/login",
-                                        R"({"username":"ana","password":"analyst passphrase 123"})");
-  ASSERT_EQ(login.status, 200) << login.body;
-  std::string analyst = std::string(Json(login)["token"].get_string().value());
+  const std::string analyst = AnalystToken();
+  ASSERT_FALSE(analyst.empty());
 
   HttpResponse admin_view = Api("GET", view_path);
   HttpResponse analyst_view = client_->Request("GET", view_path, {}, {{"Authorization", "Bearer " + analyst}});
