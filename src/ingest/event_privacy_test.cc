@@ -16,6 +16,15 @@ privacy::PathClass DefaultPersonal(std::string_view path) {
   return privacy::ClassifyPath(privacy::DefaultEventPropertyClasses(), path);
 }
 
+// The event row as ingest stores it after ProtectEventData.
+storage::EventRecord StoredAs(const ProtectedEventData& out) {
+  storage::EventRecord e;
+  e.properties_json = out.properties_json;
+  e.context_json = out.context_json;
+  e.personal_json = out.personal_json;
+  return e;
+}
+
 // A classifier over `entries` as an admin would PUT them.
 PathClassifier Catalogue(std::vector<privacy::DataClassEntry> entries) {
   auto sorted = std::make_shared<std::vector<privacy::DataClassEntry>>(privacy::ValidateCatalogue(entries).value());
@@ -56,10 +65,7 @@ TEST(EventPrivacy, ContextIpIsTruncatedAndPersonalContextTraitsAreSealed) {
 TEST(EventPrivacy, RestoreRevealsOrNullsThePersonalValues) {
   auto out = ProtectEventData(R"({"plan":"pro","email":"a@b.cn"})", R"({"traits":{"name":"王芳"}})",
                               DefaultPersonal);
-  storage::EventRecord e;
-  e.properties_json = out.properties_json;
-  e.context_json = out.context_json;
-  e.personal_json = out.personal_json;
+  storage::EventRecord e = StoredAs(out);
   storage::EventRecord hidden = e;
 
   RestoreEventData(e, /*reveal=*/true);
@@ -104,10 +110,7 @@ TEST(EventPrivacy, RestorePutsNestedValuesBackInsideTheirParentsOrNullsThem) {
   auto out = ProtectEventData(
       R"({"user":{"email":"a@b.cn","address":{"city":"杭州","zip":"310000"}},"profile":{"tier":"gold"}})",
       R"({"traits":{"user":{"email":"c@d.cn"}}})", classify);
-  storage::EventRecord e;
-  e.properties_json = out.properties_json;
-  e.context_json = out.context_json;
-  e.personal_json = out.personal_json;
+  storage::EventRecord e = StoredAs(out);
   storage::EventRecord hidden = e;
 
   RestoreEventData(e, /*reveal=*/true);
