@@ -7,16 +7,12 @@
 
 #include "analytics/behaviour/behaviour_service.h"
 #include "app/runtime.h"
+#include "cli/cli_fail.h"
 
 namespace panorama::cli {
 namespace {
 
 namespace bh = behaviour;
-
-int Fail(const Error& error) {
-  std::fprintf(stderr, "error: %s\n", error.message().c_str());
-  return 1;
-}
 
 Result<std::optional<Timestamp>> OptionalTime(const std::string& text, const std::string& field) {
   if (text.empty())

@@ -15,7 +15,9 @@
 #include "cli/segments_command.h"
 #include "audit/ledger_service.h"
 #include "audit/verifier.h"
+#include "cli/access_commands.h"
 #include "cli/behaviour_commands.h"
+#include "cli/cli_fail.h"
 #include "core/actor_context.h"
 #include "backup/backup.h"
 #include "backup/backup_scheduler.h"
@@ -35,14 +37,6 @@
 
 namespace panorama::cli {
 namespace {
-
-int Fail(const Error& error) {
-  std::fprintf(stderr, "error: %s\n", error.message().c_str());
-  for (const auto& v : error.violations()) {
-    if (error.message().find(v.field) == std::string::npos) std::fprintf(stderr, "  %s: %s\n", v.field.c_str(), v.reason.c_str());
-  }
-  return 1;
-}
 
 void PrintBootstrap(const app::BootstrapInfo& info) {
   if (info.admin_password_from_env) {
@@ -625,6 +619,7 @@ int Run(int argc, char** argv) {
   auto* user_list = user->add_subcommand("list", "list users");
   auto* user_password = user->add_subcommand("password", "set a user's password (PANORAMA_USER_PASSWORD or stdin)");
   user_password->add_option("username", username)->required();
+  AccessCommands access_commands(cli, *user, add_data);  // role, team, user access
 
   auto* key = cli.add_subcommand("key", "manage API keys and ingestion write keys");
   add_data(key);
@@ -785,6 +780,7 @@ int Run(int argc, char** argv) {
   }
   if (segments_command.parsed()) return segments_command.Run(runtime_options);
   if (behaviour_commands.parsed()) return behaviour_commands.Run(runtime_options);
+  if (access_commands.parsed()) return access_commands.Run(runtime_options);
   if (retention_run->parsed()) {
     policies[0].anonymise = events_action == "anonymise";
     policies[1].anonymise = interactions_action == "anonymise";

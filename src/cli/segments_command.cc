@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "app/runtime.h"
+#include "cli/cli_fail.h"
 #include "ingest/csv.h"
 #include "segments/service/segment_service.h"
 #include "segments/service/xlsx_table.h"
@@ -21,16 +22,6 @@ struct SegmentsCommand::State {
 };
 
 namespace {
-
-int Fail(const Error& error) {
-  std::fprintf(stderr, "error: %s\n", error.message().c_str());
-  for (const auto& v : error.violations()) {
-    if (error.message().find(v.field) == std::string::npos) {
-      std::fprintf(stderr, "  %s: %s\n", v.field.c_str(), v.reason.c_str());
-    }
-  }
-  return 1;
-}
 
 // A segment by id, or else by name.
 Result<storage::SegmentRecord> Find(segments::SegmentService& service, const std::string& target) {

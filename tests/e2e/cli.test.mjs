@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { panoramaBin, requireBinary, startServer } from '../js/server.mjs';
+import { apiClient, panoramaBin, requireBinary, startServer } from '../js/server.mjs';
 
 // One master key for the whole file: every command of a test reopens the same encrypted data directory.
 const kMasterKey = Buffer.alloc(32, 7).toString('base64');
@@ -30,7 +30,7 @@ function exportedCustomers(data, env = {}) {
 
 test('every command answers --help', () => {
   requireBinary();
-  for (const command of [[], ['serve'], ['demo'], ['import'], ['export'], ['user'], ['key'], ['backup'], ['backup', 'keygen'], ['restore'], ['rfm'], ['lifecycle'], ['segments'], ['cohorts'], ['funnel'], ['paths']]) {
+  for (const command of [[], ['serve'], ['demo'], ['import'], ['export'], ['user'], ['key'], ['backup'], ['backup', 'keygen'], ['restore'], ['rfm'], ['lifecycle'], ['segments'], ['cohorts'], ['funnel'], ['paths'], ['role'], ['team'], ['user', 'access']]) {
     const out = run([...command, '--help']);
     assert.equal(out.code, 0, `${command.join(' ')} --help: ${out.stderr}`);
     assert.match(out.stdout, /Usage:/);
@@ -294,6 +294,80 @@ test('key create --allow-cidr limits where the key works; a bad network is refus
     const call = (secret) => fetch(`${server.baseUrl}/api/v1/customers?limit=1`, { headers: { Authorization: `Bearer ${secretOf(secret)}` } });
     assert.equal((await call(local)).status, 200);
     assert.equal((await call(elsewhere)).status, 403);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('role, team and user access: the CLI builds roles and teams the running server enforces, ledgered as cli', async () => {
+  requireBinary();
+  const server = await startServer();
+  try {
+    const env = { PANORAMA_MASTER_KEY: server.masterKey, PANORAMA_USER_PASSWORD: 'cli-access-password-42' };
+    const cli = (...args) => run([args[0], '--data', server.dataDir, ...args.slice(1)], env);
+    const api = await apiClient(server);
+    const ok = (out) => { assert.equal(out.code, 0, out.stderr); return out.stdout; };
+
+    // Bad input is refused naming what is wrong, and writes nothing.
+    const rolesBefore = ok(cli('role', 'list'));
+    for (const [args, pattern] of [
+      [['role', 'add', 'Bad Name', '--permission', 'customers.read'], /name: must be 2 to 32/],
+      [['role', 'add', 'reviewer', '--permission', 'customers.read,no.such'], /permissions\[1\]/],
+      [['role', 'add', 'reviewer'], /permission: at least one is required/],
+      [['role', 'set', 'sales', '--permission', 'customers.read'], /built-in roles cannot be changed/],
+      [['role', 'remove', 'admin'], /built-in roles cannot be deleted/],
+      [['team', 'add', ''], /name: must not be empty/],
+      [['team', 'add', 'a\u0001b'], /name: must not contain control characters/],
+    ]) {
+      const refused = cli(...args);
+      assert.equal(refused.code, 1, `${args.join(' ')} was accepted`);
+      assert.match(refused.stderr, pattern);
+    }
+    assert.equal(ok(cli('role', 'list')), rolesBefore);
+    assert.equal(ok(cli('team', 'list')), '');
+
+    assert.match(ok(cli('role', 'add', 'reviewer', '--permission', 'customers.read', '--permission', 'audit.read',
+      '--description', '只读审阅')), /created role reviewer\tcustom\tcustomers\.read,audit\.read/);
+    assert.match(ok(cli('team', 'add', '华东销售')), /created team 华东销售 \(id (\d+)\)/);
+    const teamId = Number(/^(\d+)\t华东销售$/m.exec(ok(cli('team', 'list')))[1]);
+    ok(cli('user', 'add', 'liwei', '--role', 'sales'));
+
+    for (const [args, pattern] of [
+      [['user', 'access', 'liwei', '--role', 'nobody'], /role: is not a known role/],
+      [['user', 'access', 'liwei', '--team', 'no such team'], /team: no team named no such team/],
+      [['user', 'access', 'liwei', '--team', '华东销售', '--no-team'], /team: give --team or --no-team/],
+      [['user', 'access', 'liwei'], /role: --role, --team or --no-team is required/],
+      [['user', 'access', 'nobody', '--role', 'sales'], /user nobody not found/],
+    ]) {
+      const refused = cli(...args);
+      assert.equal(refused.code, 1, `${args.join(' ')} was accepted`);
+      assert.match(refused.stderr, pattern);
+    }
+
+    assert.match(ok(cli('user', 'access', 'liwei', '--role', 'reviewer', '--team', '华东销售')),
+      new RegExp(`liwei: role reviewer, team ${teamId}`));
+    const userOf = async () => (await api.get('/api/v1/users')).data.find((u) => u.username === 'liwei');
+    const liwei = await userOf();
+    assert.equal(liwei.role, 'reviewer');
+    assert.equal(liwei.team_id, teamId);
+
+    // The server sees the role as the CLI left it; a role still held cannot be removed.
+    const roleOf = async () => (await api.get('/api/v1/roles')).data.find((r) => r.name === 'reviewer');
+    assert.deepEqual((await roleOf()).permissions.sort(), ['audit.read', 'customers.read']);
+    assert.match(ok(cli('role', 'set', 'reviewer', '--permission', 'customers.read')), /customers\.read\t只读审阅/);
+    assert.deepEqual((await roleOf()).permissions, ['customers.read']);
+    const held = cli('role', 'remove', 'reviewer');
+    assert.equal(held.code, 1);
+    assert.match(held.stderr, /still held by user/);
+
+    assert.match(ok(cli('user', 'access', 'liwei', '--role', 'sales', '--no-team')), /liwei: role sales, team none/);
+    assert.equal((await userOf()).team_id ?? null, null);
+    assert.match(ok(cli('role', 'remove', 'reviewer')), /removed role reviewer/);
+    assert.equal(await roleOf(), undefined);
+
+    // Every change is in the audit ledger with the operator as actor.
+    const ledger = (await api.get('/api/v1/audit?actor=cli&limit=100')).data.map((e) => e.action);
+    for (const action of ['role.put', 'team.create', 'role.delete']) assert.ok(ledger.includes(action), `${action} in ${ledger}`);
   } finally {
     await server.stop();
   }

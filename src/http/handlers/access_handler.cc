@@ -128,16 +128,18 @@ Response DeleteRole(ApiServices& s, Request& request) {
   return Response::NoContent();
 }
 
+void WriteTeam(JsonWriter& w, const storage::TeamRecord& team) {
+  w.StartObject().Key("id").Int64(team.id.value()).Key("name").String(team.name);
+  w.Key("created_at").String(FormatIso8601(team.created_at)).EndObject();
+}
+
 Response ListTeams(ApiServices& s, Request&) {
   auto teams = s.store.ListTeams();
   if (!teams)
     return Response::Problem(teams.error());
   JsonWriter w;
   w.StartObject().Key("data").StartArray();
-  for (const auto& t : *teams) {
-    w.StartObject().Key("id").Int64(t.id.value()).Key("name").String(t.name);
-    w.Key("created_at").String(FormatIso8601(t.created_at)).EndObject();
-  }
+  for (const auto& t : *teams) WriteTeam(w, t);
   w.EndArray().EndObject();
   return Response::Json(200, w.TakeString());
 }
@@ -148,20 +150,13 @@ Response CreateTeam(ApiServices& s, Request& request) {
     return Response::Problem(body.error());
   body->AllowOnly({"name"});
   auto name = body->String("name", 100, true);
-  if (name && name->empty())
-    body->Reject("name", "must not be empty");
   if (!body->ok())
     return Response::Problem(body->TakeError());
-  storage::TeamRecord team{TeamId(), *name, s.clock.Now()};
-  auto written = s.store.Write([&](storage::WriteTxn& txn) -> Result<void> {
-    ASSIGN_OR_RETURN(team.id, txn.InsertTeam(team));
-    return Ok();
-  });
-  if (!written)
-    return Response::Problem(written.error());
+  auto team = s.access->CreateTeam(*name);
+  if (!team)
+    return Response::Problem(team.error());
   JsonWriter w;
-  w.StartObject().Key("id").Int64(team.id.value()).Key("name").String(team.name);
-  w.Key("created_at").String(FormatIso8601(team.created_at)).EndObject();
+  WriteTeam(w, *team);
   return Response::Json(201, w.TakeString());
 }
 
@@ -178,50 +173,23 @@ Response SetUserAccess(ApiServices& s, Request& request) {
     return Response::Problem(body.error());
   body->AllowOnly({"role", "team_id"});
   auto role = body->String("role", 32);
-  std::optional<TeamId> team;
-  bool set_team = body->Has("team_id");
-  if (set_team && !body->IsNull("team_id")) {
-    if (auto value = body->Int("team_id", 1, int64_t{1} << 53))
-      team = TeamId(*value);
-  }
-  if (!role && !set_team)
-    body->Reject("role", "role or team_id is required");
-  if (role) {
-    auto exists = s.access->RoleExists(*role);
-    if (!exists)
-      return Response::Problem(exists.error());
-    if (!*exists)
-      body->Reject("role", "is not a known role");
-  }
-  if (team) {
-    auto teams = s.store.ListTeams();
-    if (!teams)
-      return Response::Problem(teams.error());
-    if (std::none_of(teams->begin(), teams->end(), [&](const auto& t) { return t.id == *team; })) {
-      body->Reject("team_id", "no such team");
+  std::optional<std::optional<TeamId>> team;
+  if (body->Has("team_id")) {
+    team.emplace();
+    if (!body->IsNull("team_id")) {
+      if (auto value = body->Int("team_id", 1, int64_t{1} << 53))
+        *team = TeamId(*value);
     }
   }
   if (!body->ok())
     return Response::Problem(body->TakeError());
-  UserId id(raw_id);
-  auto user = s.store.GetUser(id);
+  auto user = s.access->SetUserAccess(UserId(raw_id), role, team);
   if (!user)
     return Response::Problem(user.error());
-  auto written = s.store.Write([&](storage::WriteTxn& txn) -> Result<void> {
-    if (role) {
-      user->role = *role;
-      RETURN_IF_ERROR(txn.UpdateUser(*user));
-    }
-    if (set_team)
-      RETURN_IF_ERROR(txn.SetUserTeam(id, team));
-    return Ok();
-  });
-  if (!written)
-    return Response::Problem(written.error());
   JsonWriter w;
-  w.StartObject().Key("id").Int64(id.value()).Key("role").String(user->role).Key("team_id");
-  if (set_team ? team.has_value() : user->team.has_value()) {
-    w.Int64(set_team ? team->value() : user->team->value());
+  w.StartObject().Key("id").Int64(user->id.value()).Key("role").String(user->role).Key("team_id");
+  if (user->team) {
+    w.Int64(user->team->value());
   } else {
     w.Null();
   }

@@ -34,6 +34,12 @@ void WriteUser(JsonWriter& w, const storage::UserRecord& u) {
   w.Key("display_name").String(u.display_name);
   w.Key("created_at").String(FormatIso8601(u.created_at));
   w.Key("disabled").Bool(u.disabled);
+  w.Key("team_id");
+  if (u.team) {
+    w.Int64(u.team->value());
+  } else {
+    w.Null();
+  }
   w.EndObject();
 }
 

@@ -1,5 +1,7 @@
 #include "security/access/access_policy.h"
 
+#include <algorithm>
+
 #include "security/auth_service.h"
 #include "storage/store.h"
 
@@ -144,6 +146,64 @@ Result<void> AccessPolicy::DeleteRole(std::string_view name) {
       return Error::FailedPrecondition("role is still held by user " + user.id.ToString());
   }
   return store_.Write([&](storage::WriteTxn& txn) { return txn.DeleteRole(name); });
+}
+
+Result<storage::TeamRecord> AccessPolicy::CreateTeam(std::string_view name) {
+  if (name.empty())
+    return Error::InvalidField("name", "must not be empty");
+  if (name.size() > 100)
+    return Error::InvalidField("name", "must be at most 100 bytes");
+  if (std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    return Error::InvalidField("name", "must not contain control characters");
+  storage::TeamRecord team{TeamId(), std::string(name), clock_.Now()};
+  RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    ASSIGN_OR_RETURN(team.id, txn.InsertTeam(team));
+    return Ok();
+  }));
+  return team;
+}
+
+Result<storage::TeamRecord> AccessPolicy::FindTeamByName(std::string_view name) const {
+  ASSIGN_OR_RETURN(auto teams, store_.ListTeams());
+  for (auto& team : teams) {
+    if (team.name == name)
+      return std::move(team);
+  }
+  return Error::NotFound("team " + std::string(name) + " not found");
+}
+
+Result<storage::UserRecord> AccessPolicy::SetUserAccess(UserId id, std::optional<std::string> role,
+                                                        std::optional<std::optional<TeamId>> team) {
+  Error invalid = Error::InvalidArgument("invalid access");
+  if (!role && !team)
+    invalid.AddViolation("role", "role or team_id is required");
+  if (role) {
+    ASSIGN_OR_RETURN(bool exists, RoleExists(*role));
+    if (!exists)
+      invalid.AddViolation("role", "is not a known role");
+  }
+  if (team && *team) {
+    ASSIGN_OR_RETURN(auto teams, store_.ListTeams());
+    if (std::none_of(teams.begin(), teams.end(), [&](const auto& t) { return t.id == **team; }))
+      invalid.AddViolation("team_id", "no such team");
+  }
+  if (!invalid.violations().empty())
+    return invalid;
+  ASSIGN_OR_RETURN(storage::UserRecord user, store_.GetUser(id));
+  auto written = store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
+    if (role) {
+      user.role = *role;
+      RETURN_IF_ERROR(txn.UpdateUser(user));
+    }
+    if (team)
+      return txn.SetUserTeam(id, *team);
+    return Ok();
+  });
+  if (!written)
+    return std::move(written.error());
+  if (team)
+    user.team = *team;
+  return user;
 }
 
 }  // namespace panorama::security::access

@@ -57,6 +57,16 @@ class AccessPolicy {
   // Whether `role` names a built-in or stored custom role (for creating users).
   Result<bool> RoleExists(std::string_view role) const;
 
+  // Teams of staff (and of the customers they own). kInvalidArgument naming "name" (empty, over 100 bytes,
+  // control characters), kAlreadyExists for a taken name.
+  Result<storage::TeamRecord> CreateTeam(std::string_view name);
+  Result<storage::TeamRecord> FindTeamByName(std::string_view name) const;  // kNotFound naming it
+  // A staff member's role and/or team (`team`: unset leaves it, nullopt inside removes it). Every problem at once
+  // as kInvalidArgument naming "role" (unknown) and "team_id" (no such team); kNotFound for the user. Returns the
+  // user as stored afterwards.
+  Result<storage::UserRecord> SetUserAccess(UserId user, std::optional<std::string> role,
+                                            std::optional<std::optional<TeamId>> team);
+
  private:
   storage::Store& store_;
   const Clock& clock_;
