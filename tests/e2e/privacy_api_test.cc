@@ -607,6 +607,8 @@ TEST_F(PrivacyApiTest, CatalogueRejectsBadEntriesNamingTheFieldAndChangesNothing
                       "event_properties[1].key"},
                  Case{R"({"event_properties":[{"key":"a.b.c.d.e.f.g.h.i","class":"personal"}]})",
                       "event_properties[0].key"},
+                 Case{R"({"event_properties":[{"key":"contacts[].email","class":"personal"}]})",
+                      "event_properties[0].key"},  // arrays need no marker
                  Case{R"({"event_properties":[{"key":"plan"}]})", "event_properties[0].class"},
                  Case{R"({"event_properties":[{"key":"x","class":"personal","extra":1}]})",
                       "event_properties[0].extra"},
