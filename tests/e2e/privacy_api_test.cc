@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <chrono>
 #include <cstdlib>
 
 #include "app/runtime.h"
@@ -587,6 +588,45 @@ TEST_F(PrivacyApiTest, PersonalValuesInsideArraysAreSealedShownInPlaceOnlyWithPe
   EXPECT_NE(exported->find("zqarr1@example.cn"), std::string::npos);
   EXPECT_NE(exported->find("zqarr2@example.cn"), std::string::npos);
   EXPECT_NE(exported->find("13955550001"), std::string::npos);
+}
+
+// The largest array a Segment message can carry (32 KB) goes through the walk in one request, every value sealed;
+// a larger one is refused whole by the existing message limit, before any walk.
+TEST_F(PrivacyApiTest, AMessageFullOfArrayElementsIsSealedWithinTheMessageLimit) {
+  HttpResponse put = Api("PUT", "/api/v1/privacy/catalogue",
+                         R"({"event_properties":[{"key":"contacts.email","class":"personal"}]})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  auto message = [](int elements) {
+    std::string m = R"({"userId":"ep-13","event":"Imported","properties":{"contacts":[)";
+    for (int i = 0; i < elements; ++i) {
+      m += (i ? "," : "") + std::string(R"({"email":"zqbulk)") + std::to_string(i) + R"(@x.cn","n":1})";
+    }
+    return m + "]}}";
+  };
+  int fits = 0;
+  while (message(fits + 1).size() <= 32 * 1024) ++fits;
+
+  auto start = std::chrono::steady_clock::now();
+  HttpResponse sent = client_->Request("POST", "/v1/track", message(fits),
+                                       {{"Authorization", std::string("Basic ") + kSegmentBasic}});
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  HttpResponse too_big = client_->Request("POST", "/v1/track", message(fits + 1),
+                                          {{"Authorization", std::string("Basic ") + kSegmentBasic}});
+
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  EXPECT_NE(too_big.status, 200) << too_big.body;
+  EXPECT_NE(too_big.body.find("32 KB"), std::string::npos) << too_big.body;
+  auto id = runtime_->store().FindIdentity("user_id", "ep-13");
+  ASSERT_TRUE(id.has_value() && id->has_value());
+  auto timeline = runtime_->store().ListTimeline({.customer = **id, .limit = 5});
+  ASSERT_TRUE(timeline.has_value() && timeline->size() == 1u);
+  auto stored = runtime_->store().GetEvents({timeline->front().id});
+  ASSERT_TRUE(stored.has_value() && stored->size() == 1u);
+  EXPECT_EQ(stored->front().properties_json.find("zqbulk"), std::string::npos);
+  EXPECT_NE(stored->front().personal_json.find("zqbulk" + std::to_string(fits - 1) + "@x.cn"), std::string::npos);
+  // Measured a median 53 ms for the request with 994 elements (43 ms with the array not classed; Release, load
+  // average 13); the bound only catches a blowup.
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count(), 3000);
 }
 
 TEST_F(PrivacyApiTest, CatalogueRejectsBadEntriesNamingTheFieldAndChangesNothing) {
