@@ -4,8 +4,8 @@
 // then sealed under the customer's data key instead of being stored in plain JSON. An entry is a top-level key
 // ("email") or a dotted path of nested object keys ("user.email"); arrays are transparent, with no marker in the
 // path ("contacts.email" classes the email of every object in the `contacts` array). A personal entry classes
-// everything below it ("user" personal seals the whole `user` object or array, whatever "user.email" says). Stored in the `data_classes`
-// table (migration 13, seeded with defaults) and replaced as a whole by an admin.
+// everything below it ("user" personal seals the whole `user` object or array, whatever "user.email" says).
+// Stored in the `data_classes` table (migration 13, seeded with defaults) and replaced as a whole by an admin.
 //
 // Thread-safe: lookups read an immutable snapshot; Replace swaps it after the commit.
 

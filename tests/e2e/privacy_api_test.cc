@@ -518,7 +518,8 @@ TEST_F(PrivacyApiTest, NestedPersonalEventPropertiesAreSealedShownOnlyWithPerson
 TEST_F(PrivacyApiTest, PersonalValuesInsideArraysAreSealedShownInPlaceOnlyWithPersonalReadAndExported) {
   HttpResponse put = Api("PUT", "/api/v1/privacy/catalogue",
                          R"({"event_properties":[{"key":"email","class":"personal"},)"
-                         R"({"key":"Contacts.Email","class":"personal"},{"key":"groups.members.phone","class":"personal"}]})");
+                         R"({"key":"Contacts.Email","class":"personal"},)"
+                         R"({"key":"groups.members.phone","class":"personal"}]})");
   ASSERT_EQ(put.status, 200) << put.body;
   HttpResponse sent = client_->Request(
       "POST", "/v1/track",
@@ -541,13 +542,14 @@ TEST_F(PrivacyApiTest, PersonalValuesInsideArraysAreSealedShownInPlaceOnlyWithPe
   HttpResponse analyst_view = client_->Request("GET", view_path, {}, {{"Authorization", "Bearer " + analyst}});
   HttpResponse rule = Api("POST", "/api/v1/segments",
                           R"({"name":"By contact","rule":"did \"Invited\" where properties.contacts.email = \"a\""})");
-  HttpResponse deeper = Api("POST", "/api/v1/segments",
-                            R"({"name":"By member","rule":"did \"Invited\" where properties.groups.members.phone = \"1\""})");
+  HttpResponse deeper =
+      Api("POST", "/api/v1/segments",
+          R"({"name":"By member","rule":"did \"Invited\" where properties.groups.members.phone = \"1\""})");
   HttpResponse sibling = Api("POST", "/api/v1/segments",
                              R"({"name":"By role","rule":"did \"Invited\" where properties.contacts.role = \"cto\""})");
   HttpResponse funnel = Api("POST", "/api/v1/analytics/funnel",
-                            R"({"steps":[{"event":"Invited","where":{"properties.contacts.email":"zqarr1@example.cn"}},)"
-                            R"({"event":"Invited"}],)"
+                            R"({"steps":[{"event":"Invited",)"
+                            R"("where":{"properties.contacts.email":"zqarr1@example.cn"}},{"event":"Invited"}],)"
                             R"("window":"1d"})");
   HttpResponse breakdown = Api("POST", "/api/v1/analytics/funnel",
                                R"({"steps":[{"event":"Invited"},{"event":"Invited"}],"window":"1d",)"
