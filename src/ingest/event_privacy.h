@@ -4,8 +4,11 @@
 // key (EventRecord::personal_json), so erasure shreds them; context.ip is cut to its network (/24, /48).
 // Non-personal properties stay plain, for segment rules and behaviour analytics. Catalogue paths reach into nested
 // objects ("user.email"): the personal value is moved and its parent object stays in place (possibly empty), so
-// personal_json keeps the same nesting, e.g. {"properties":{"user":{"email":…}}}. Values inside arrays are not
-// classed.
+// personal_json keeps the same nesting, e.g. {"properties":{"user":{"email":…}}}. Arrays are transparent to paths
+// (as in Segment/Mixpanel property paths): "contacts.email" reaches the email of every object in the `contacts`
+// array, arrays of arrays too; personal_json then holds an array of what was taken from each element (null where
+// nothing was), e.g. {"properties":{"contacts":[{"email":…},null,{"email":…}]}}. Arrays nested directly in
+// arrays more than 16 deep are not looked into: the whole value at the key is sealed.
 
 #include <functional>
 #include <string>
@@ -34,7 +37,7 @@ ProtectedEventData ProtectEventData(std::string_view properties_json, std::strin
 
 // For output: puts the personal values back into properties_json / context_json.traits when `reveal`, or the
 // same keys with null values otherwise (the caller may not read personal data), nested values inside their
-// parent objects. A no-op without personal_json.
+// parent objects and array elements. A no-op without personal_json.
 void RestoreEventData(storage::EventRecord& event, bool reveal);
 
 }  // namespace panorama::ingest

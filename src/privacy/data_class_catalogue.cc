@@ -80,6 +80,11 @@ Result<std::vector<DataClassEntry>> ValidateCatalogue(std::vector<DataClassEntry
                                                 "backslashes or control characters)");
       }
     }
+    // Arrays need no marker ("contacts.email" reaches into the array); "contacts[].email" would never match.
+    if (e.key.find("[]") != std::string::npos) {
+      return Error::InvalidField(at + ".key", "paths go through arrays without a marker: write \"contacts.email\" "
+                                              "for the email of every element of contacts, not \"contacts[].email\"");
+    }
     // A dotted path names nested object keys ("user.email"); every part must be there.
     size_t depth = 1;
     for (size_t start = 0;; ++depth) {

@@ -2,9 +2,10 @@
 // The data-class catalogue of event property keys (SECURITY.md §1 row 1, §2.3 "Event properties"). Ingest asks
 // it which keys of `properties` (identify/group: `traits`) and `context.traits` are personal; their values are
 // then sealed under the customer's data key instead of being stored in plain JSON. An entry is a top-level key
-// ("email") or a dotted path of nested object keys ("user.email"); a personal entry classes everything below it
-// ("user" personal seals the whole `user` object, whatever "user.email" says). Stored in the `data_classes`
-// table (migration 13, seeded with defaults) and replaced as a whole by an admin.
+// ("email") or a dotted path of nested object keys ("user.email"); arrays are transparent, with no marker in the
+// path ("contacts.email" classes the email of every object in the `contacts` array). A personal entry classes
+// everything below it ("user" personal seals the whole `user` object or array, whatever "user.email" says).
+// Stored in the `data_classes` table (migration 13, seeded with defaults) and replaced as a whole by an admin.
 //
 // Thread-safe: lookups read an immutable snapshot; Replace swaps it after the commit.
 
@@ -34,7 +35,8 @@ struct DataClassEntry {
 };
 
 // How the catalogue classes a property path (keys joined by dots, any case): personal (the path or one of its
-// parents is listed personal), holding personal paths below it (an object ingest must look into), or neither.
+// parents is listed personal), holding personal paths below it (an object or array ingest must look into), or
+// neither. Array elements have the path of their array.
 enum class PathClass { kPlain, kPersonal, kHoldsPersonal };
 // `sorted`: entries as ValidateCatalogue returns them (lower-case, by key).
 PathClass ClassifyPath(const std::vector<DataClassEntry>& sorted, std::string_view path);

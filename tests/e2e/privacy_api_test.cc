@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <chrono>
 #include <cstdlib>
 
 #include "app/runtime.h"
@@ -511,6 +512,125 @@ TEST_F(PrivacyApiTest, NestedPersonalEventPropertiesAreSealedShownOnlyWithPerson
   EXPECT_NE(exported->find("zqnestedctx@example.cn"), std::string::npos);
 }
 
+// Paths through arrays (`contacts.email`: the email of every object in `contacts`, arrays of arrays too): sealed
+// at ingest in their array positions, clear for admin and null in place for the analyst, in the data-subject
+// export, refused in segment rules; funnel filters and breakdowns over them see no value.
+TEST_F(PrivacyApiTest, PersonalValuesInsideArraysAreSealedShownInPlaceOnlyWithPersonalReadAndExported) {
+  HttpResponse put = Api("PUT", "/api/v1/privacy/catalogue",
+                         R"({"event_properties":[{"key":"email","class":"personal"},)"
+                         R"({"key":"Contacts.Email","class":"personal"},)"
+                         R"({"key":"groups.members.phone","class":"personal"}]})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  HttpResponse sent = client_->Request(
+      "POST", "/v1/track",
+      R"({"userId":"ep-12","event":"Invited","properties":{"plan":"pro","contacts":[{"email":"zqarr1@example.cn",)"
+      R"("role":"cto"},{"role":"cfo"},{"email":"zqarr2@example.cn"}],)"
+      R"("groups":[[{"members":[{"phone":"13955550001","id":1}]}],[]]}})",
+      {{"Authorization", std::string("Basic ") + kSegmentBasic}});
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  auto id = runtime_->store().FindIdentity("user_id", "ep-12");
+  ASSERT_TRUE(id.has_value() && id->has_value());
+  auto timeline = runtime_->store().ListTimeline({.customer = **id, .limit = 5});
+  ASSERT_TRUE(timeline.has_value() && timeline->size() == 1u);
+  auto stored = runtime_->store().GetEvents({timeline->front().id});
+  ASSERT_TRUE(stored.has_value() && stored->size() == 1u);
+  const std::string view_path = "/api/v1/customers/" + std::to_string((*id)->value()) + "/360";
+  const std::string analyst = AnalystToken();
+  ASSERT_FALSE(analyst.empty());
+
+  HttpResponse admin_view = Api("GET", view_path);
+  HttpResponse analyst_view = client_->Request("GET", view_path, {}, {{"Authorization", "Bearer " + analyst}});
+  HttpResponse rule = Api("POST", "/api/v1/segments",
+                          R"({"name":"By contact","rule":"did \"Invited\" where properties.contacts.email = \"a\""})");
+  HttpResponse deeper =
+      Api("POST", "/api/v1/segments",
+          R"({"name":"By member","rule":"did \"Invited\" where properties.groups.members.phone = \"1\""})");
+  HttpResponse sibling = Api("POST", "/api/v1/segments",
+                             R"({"name":"By role","rule":"did \"Invited\" where properties.contacts.role = \"cto\""})");
+  HttpResponse funnel = Api("POST", "/api/v1/analytics/funnel",
+                            R"({"steps":[{"event":"Invited",)"
+                            R"("where":{"properties.contacts.email":"zqarr1@example.cn"}},{"event":"Invited"}],)"
+                            R"("window":"1d"})");
+  HttpResponse breakdown = Api("POST", "/api/v1/analytics/funnel",
+                               R"({"steps":[{"event":"Invited"},{"event":"Invited"}],"window":"1d",)"
+                               R"("breakdown":"properties.contacts.email","min_group_size":1})");
+  auto exported = runtime_->dsar().Export(**id);
+
+  // As stored: every element keeps its place in the plain JSON; the sealed column has what was taken from each.
+  EXPECT_EQ(stored->front().properties_json,
+            R"({"plan":"pro","contacts":[{"role":"cto"},{"role":"cfo"},{}],"groups":[[{"members":[{"id":1}]}],[]]})");
+  EXPECT_EQ(stored->front().personal_json,
+            R"({"properties":{"contacts":[{"email":"zqarr1@example.cn"},null,{"email":"zqarr2@example.cn"}],)"
+            R"("groups":[[{"members":[{"phone":"13955550001"}]}]]}})");
+  ASSERT_EQ(admin_view.status, 200) << admin_view.body;
+  ASSERT_EQ(analyst_view.status, 200) << analyst_view.body;
+  EXPECT_NE(admin_view.body.find(R"("contacts":[{"role":"cto","email":"zqarr1@example.cn"},{"role":"cfo"},)"
+                                 R"({"email":"zqarr2@example.cn"}])"),
+            std::string::npos)
+      << admin_view.body;
+  EXPECT_NE(admin_view.body.find(R"("groups":[[{"members":[{"id":1,"phone":"13955550001"}]}],[]])"), std::string::npos)
+      << admin_view.body;
+  EXPECT_EQ(analyst_view.body.find("zqarr"), std::string::npos) << analyst_view.body;
+  EXPECT_EQ(analyst_view.body.find("13955550001"), std::string::npos) << analyst_view.body;
+  EXPECT_NE(analyst_view.body.find(R"("contacts":[{"role":"cto","email":null},{"role":"cfo"},{"email":null}],)"
+                                   R"("groups":[[{"members":[{"id":1,"phone":null}]}],[]])"),
+            std::string::npos)
+      << analyst_view.body;
+  EXPECT_EQ(rule.status, 400) << rule.body;
+  EXPECT_NE(rule.body.find("properties.contacts.email is classed personal"), std::string::npos) << rule.body;
+  EXPECT_EQ(deeper.status, 400) << deeper.body;
+  EXPECT_NE(deeper.body.find("properties.groups.members.phone"), std::string::npos) << deeper.body;
+  EXPECT_EQ(sibling.status, 201) << sibling.body;
+  ASSERT_EQ(funnel.status, 200) << funnel.body;
+  EXPECT_EQ(Json(funnel)["steps"].at(0)["customers"].get_int64().value(), 0) << funnel.body;
+  ASSERT_EQ(breakdown.status, 200) << breakdown.body;
+  EXPECT_EQ(Json(breakdown)["steps"].at(0)["customers"].get_int64().value(), 1) << breakdown.body;  // the event counts
+  EXPECT_EQ(breakdown.body.find("zqarr"), std::string::npos) << breakdown.body;
+  ASSERT_TRUE(exported.has_value()) << exported.error().message();
+  EXPECT_NE(exported->find("zqarr1@example.cn"), std::string::npos);
+  EXPECT_NE(exported->find("zqarr2@example.cn"), std::string::npos);
+  EXPECT_NE(exported->find("13955550001"), std::string::npos);
+}
+
+// The largest array a Segment message can carry (32 KB) goes through the walk in one request, every value sealed;
+// a larger one is refused whole by the existing message limit, before any walk.
+TEST_F(PrivacyApiTest, AMessageFullOfArrayElementsIsSealedWithinTheMessageLimit) {
+  HttpResponse put = Api("PUT", "/api/v1/privacy/catalogue",
+                         R"({"event_properties":[{"key":"contacts.email","class":"personal"}]})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  auto message = [](int elements) {
+    std::string m = R"({"userId":"ep-13","event":"Imported","properties":{"contacts":[)";
+    for (int i = 0; i < elements; ++i) {
+      m += (i ? "," : "") + std::string(R"({"email":"zqbulk)") + std::to_string(i) + R"(@x.cn","n":1})";
+    }
+    return m + "]}}";
+  };
+  int fits = 0;
+  while (message(fits + 1).size() <= 32 * 1024) ++fits;
+
+  auto start = std::chrono::steady_clock::now();
+  HttpResponse sent = client_->Request("POST", "/v1/track", message(fits),
+                                       {{"Authorization", std::string("Basic ") + kSegmentBasic}});
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  HttpResponse too_big = client_->Request("POST", "/v1/track", message(fits + 1),
+                                          {{"Authorization", std::string("Basic ") + kSegmentBasic}});
+
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  EXPECT_NE(too_big.status, 200) << too_big.body;
+  EXPECT_NE(too_big.body.find("32 KB"), std::string::npos) << too_big.body;
+  auto id = runtime_->store().FindIdentity("user_id", "ep-13");
+  ASSERT_TRUE(id.has_value() && id->has_value());
+  auto timeline = runtime_->store().ListTimeline({.customer = **id, .limit = 5});
+  ASSERT_TRUE(timeline.has_value() && timeline->size() == 1u);
+  auto stored = runtime_->store().GetEvents({timeline->front().id});
+  ASSERT_TRUE(stored.has_value() && stored->size() == 1u);
+  EXPECT_EQ(stored->front().properties_json.find("zqbulk"), std::string::npos);
+  EXPECT_NE(stored->front().personal_json.find("zqbulk" + std::to_string(fits - 1) + "@x.cn"), std::string::npos);
+  // Measured a median 53 ms for the request with 994 elements (43 ms with the array not classed; Release, load
+  // average 13); the bound only catches a blowup.
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count(), 3000);
+}
+
 TEST_F(PrivacyApiTest, CatalogueRejectsBadEntriesNamingTheFieldAndChangesNothing) {
   HttpResponse before = Api("GET", "/api/v1/privacy/catalogue");
   ASSERT_EQ(before.status, 200) << before.body;
@@ -529,6 +649,8 @@ TEST_F(PrivacyApiTest, CatalogueRejectsBadEntriesNamingTheFieldAndChangesNothing
                       "event_properties[1].key"},
                  Case{R"({"event_properties":[{"key":"a.b.c.d.e.f.g.h.i","class":"personal"}]})",
                       "event_properties[0].key"},
+                 Case{R"({"event_properties":[{"key":"contacts[].email","class":"personal"}]})",
+                      "event_properties[0].key"},  // arrays need no marker
                  Case{R"({"event_properties":[{"key":"plan"}]})", "event_properties[0].class"},
                  Case{R"({"event_properties":[{"key":"x","class":"personal","extra":1}]})",
                       "event_properties[0].extra"},

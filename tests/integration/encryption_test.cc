@@ -159,18 +159,24 @@ TEST_F(EncryptionTest, S12EventPropertySentinelsAreSealedAndShreddedWithTheCusto
   constexpr const char* kPhone = "13912340987";
   ExchangeRates rates;
   ingest::IngestPipeline pipeline(*store_, rates, nullptr);
-  // The default catalogue plus nested paths: `user.email` and everything under `buyer.contact`.
+  // The default catalogue plus nested paths: `user.email`, everything under `buyer.contact`, and paths through
+  // arrays: the email of each object in `contacts`, the phone of each object in the arrays of `groups`.
   privacy::DataClassCatalogue catalogue(*store_);
   auto entries = privacy::DefaultEventPropertyClasses();
   entries.push_back({"user.email", "personal"});
   entries.push_back({"buyer.contact", "personal-sensitive"});
+  entries.push_back({"contacts.email", "personal"});
+  entries.push_back({"groups.phone", "personal"});
   ASSERT_OK(catalogue.Replace(entries, "test", At(1000)));
   pipeline.set_catalogue(&catalogue);
   pipeline.Start();
   std::string batch = std::string(R"({"batch":[)") +
       R"({"type":"track","userId":"ep-1","messageId":"m1","event":"Signed Up","properties":{"plan":"pro",)"
-      R"("email":")" + kEmail + R"(","Phone":")" + kPhone + R"(","user":{"email":"zqnestmail@example.cn"}},)"
-      R"("context":{"ip":"203.0.113.77","traits":{"name":"Zqpropname","buyer":{"contact":{"id":"Zqnestid"}}}}},)"
+      R"("email":")" + kEmail + R"(","Phone":")" + kPhone + R"(","user":{"email":"zqnestmail@example.cn"},)"
+      R"("contacts":[{"email":"zqarrmail1@example.cn","role":"cto"},"loose",{"email":"zqarrmail2@example.cn"}],)"
+      R"("groups":[[{"phone":"Zqarrphone","id":1}],[]]},)"
+      R"("context":{"ip":"203.0.113.77","traits":{"name":"Zqpropname","buyer":{"contact":{"id":"Zqnestid"}},)"
+      R"("contacts":[{"email":"zqarrctx@example.cn"}]}}},)"
       R"({"type":"identify","userId":"ep-1","messageId":"m2","traits":{"email":")" + kEmail +
       R"(","身份证":"Zqpropidnumber","tier":"gold"}},)"
       R"({"type":"page","userId":"ep-1","messageId":"m3","name":"Home","properties":{"path":"/"},)"
@@ -193,6 +199,9 @@ TEST_F(EncryptionTest, S12EventPropertySentinelsAreSealedAndShreddedWithTheCusto
   EXPECT_EQ(CountOccurrences(files, "Zqprop"), 0u);
   EXPECT_EQ(CountOccurrences(files, "zqnestmail"), 0u);  // nested paths of the catalogue
   EXPECT_EQ(CountOccurrences(files, "Zqnestid"), 0u);
+  EXPECT_EQ(CountOccurrences(files, "zqarr"), 0u);  // values inside arrays
+  EXPECT_EQ(CountOccurrences(files, "Zqarr"), 0u);
+  EXPECT_GT(CountOccurrences(files, R"("contacts":[{"role":"cto"},"loose",{}])"), 0u);  // elements keep their places
   EXPECT_EQ(CountOccurrences(files, "203.0.113.77"), 0u);
   EXPECT_EQ(CountOccurrences(files, "8a2e:370:7348"), 0u);
   EXPECT_GT(CountOccurrences(files, "203.0.113.0/24"), 0u);  // the truncated form is kept
@@ -217,12 +226,18 @@ TEST_F(EncryptionTest, S12EventPropertySentinelsAreSealedAndShreddedWithTheCusto
   EXPECT_NE(personal.find("Zqpropname"), std::string::npos) << personal;
   EXPECT_NE(personal.find(R"("user":{"email":"zqnestmail@example.cn"})"), std::string::npos) << personal;
   EXPECT_NE(personal.find(R"("buyer":{"contact":{"id":"Zqnestid"}})"), std::string::npos) << personal;
+  EXPECT_NE(personal.find(R"("contacts":[{"email":"zqarrmail1@example.cn"},null,{"email":"zqarrmail2@example.cn"}])"),
+            std::string::npos)
+      << personal;
+  EXPECT_NE(personal.find(R"("groups":[[{"phone":"Zqarrphone"}]])"), std::string::npos) << personal;
+  EXPECT_NE(personal.find(R"("contacts":[{"email":"zqarrctx@example.cn"}])"), std::string::npos) << personal;
 
   // The data-subject export (schema walker) carries the decrypted values.
   auto exported = store_->ExportSubjectRows(customer);
   ASSERT_OK(exported);
   bool exported_email = false;
   bool exported_nested = false;
+  bool exported_in_array = false;
   for (const auto& table : *exported) {
     if (table.table != "events") continue;
     for (const auto& row : table.rows) {
@@ -230,11 +245,13 @@ TEST_F(EncryptionTest, S12EventPropertySentinelsAreSealedAndShreddedWithTheCusto
         const auto* text = std::get_if<std::string>(&value);
         if (text && text->find(kEmail) != std::string::npos) exported_email = true;
         if (text && text->find("zqnestmail@example.cn") != std::string::npos) exported_nested = true;
+        if (text && text->find("zqarrmail2@example.cn") != std::string::npos) exported_in_array = true;
       }
     }
   }
   EXPECT_TRUE(exported_email);
   EXPECT_TRUE(exported_nested);
+  EXPECT_TRUE(exported_in_array);
 
   // Sealed column as stored, then erasure: the ciphertext no longer decrypts (its key is destroyed).
   std::vector<std::pair<int64_t, std::string>> sealed;
