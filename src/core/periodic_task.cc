@@ -11,7 +11,8 @@ PeriodicTask::~PeriodicTask() { Stop(); }
 
 void PeriodicTask::Start() {
   std::lock_guard lock(mu_);
-  if (thread_.joinable() || stopping_) return;
+  // stopping_ first: once it is set, a Stop() may be joining thread_ under join_mu_, so thread_ is not read.
+  if (stopping_ || thread_.joinable()) return;
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -21,6 +22,8 @@ void PeriodicTask::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  // Two Stop() calls at once (a signal handler's shutdown and a destructor) must not both join the thread.
+  std::lock_guard join_lock(join_mu_);
   if (thread_.joinable()) thread_.join();
 }
 

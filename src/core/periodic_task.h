@@ -25,7 +25,8 @@ class PeriodicTask {
 
   // Starts the thread; a second call, or a call after Stop(), does nothing.
   void Start();
-  // Wakes the thread, waits for a run in progress to finish, and joins. Idempotent.
+  // Wakes the thread, waits for a run in progress to finish, and joins. Idempotent, and safe to call from
+  // several threads at once: every call returns only after the thread has ended.
   void Stop();
 
  private:
@@ -37,7 +38,8 @@ class PeriodicTask {
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;
+  std::mutex join_mu_;     // one Stop() joins; others wait for it
+  std::thread thread_;     // set under mu_ before stopping_, joined under join_mu_ after
 };
 
 }  // namespace panorama

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 namespace panorama {
 namespace {
@@ -69,6 +70,27 @@ TEST(PeriodicTask, StopWaitsForARunInProgressAndStartAfterStopDoesNothing) {
   task.Start();
   std::this_thread::sleep_for(20ms);
   EXPECT_FALSE(finished.load());
+}
+
+TEST(PeriodicTask, StopFromSeveralThreadsAtOnceJoinsOnceAndEveryCallerWaitsForTheRun) {
+  std::atomic<bool> in_run{false}, finished{false};
+  PeriodicTask task(std::chrono::hours(1), PeriodicTask::FirstRun::kAtStart, [&] {
+    in_run = true;
+    std::this_thread::sleep_for(50ms);
+    finished = true;
+  });
+  task.Start();
+  ASSERT_TRUE(Eventually([&] { return in_run.load(); }));
+  std::atomic<int> returned_early{0};
+  std::vector<std::thread> stoppers;
+  for (int i = 0; i < 4; ++i) {
+    stoppers.emplace_back([&] {
+      task.Stop();
+      if (!finished.load()) ++returned_early;
+    });
+  }
+  for (auto& t : stoppers) t.join();
+  EXPECT_EQ(returned_early.load(), 0) << "a Stop() returned while the run was still going";
 }
 
 }  // namespace
