@@ -497,6 +497,11 @@ int FieldEncryptor::CurrentMasterVersion() {
   return state_->master_current;
 }
 
+Result<std::string> FieldEncryptor::KeystoreId() {
+  ASSIGN_OR_RETURN(auto id, keystore_->GetMeta(storage::kKeystoreIdMeta));
+  return id.value_or(std::string());
+}
+
 Result<int64_t> FieldEncryptor::Epoch() {
   ASSIGN_OR_RETURN(auto epoch, keystore_->GetMeta("epoch"));
   return epoch ? std::atoll(epoch->c_str()) : 0;

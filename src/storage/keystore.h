@@ -17,6 +17,13 @@
 
 namespace panorama::storage {
 
+// Meta `keystore_id`: 32 lowercase hex digits (128 random bits), given to a keystore when it is created (or, for
+// a keystore from before ids, at its first open). The main database records it (keystore_pairing, migration 15)
+// and backups carry it, so a keystore.db from another data directory is refused instead of "reconciled".
+inline constexpr char kKeystoreIdMeta[] = "keystore_id";
+// Meta `epoch`: the erasure counter, bumped by every crypto-shred.
+inline constexpr char kKeystoreEpochMeta[] = "epoch";
+
 struct WrappedKey {
   std::string subject;     // "c:<customer id>" or "system:<domain>"
   int key_version = 1;     // dek_v
@@ -57,6 +64,17 @@ struct KeyStoreOptions {
   bool synchronous_full = true;  // tombstones and new keys are fsynced before a write returns
 };
 
+// Opens (creating if needed) the keystore and gives it a keystore_id when it has none.
 Result<std::unique_ptr<KeyStore>> OpenSqliteKeyStore(const KeyStoreOptions& options);
+
+// What backup and restore need to know about a keystore file, read without writing to it (a server may be using
+// it). `id` is empty for a keystore that has never been opened by a build with ids.
+struct KeystoreSummary {
+  std::string id;
+  int64_t epoch = 0;
+  std::vector<int64_t> erased_customers;  // tombstoned "c:<id>" subjects, ascending
+};
+// kUnavailable when the file cannot be read as a keystore.
+Result<KeystoreSummary> ReadSqliteKeystoreSummary(const std::string& path);
 
 }  // namespace panorama::storage
