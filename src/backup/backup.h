@@ -5,6 +5,7 @@
 // A data backup holds only DIR/panorama.db; DIR/keystore.db (wrapped encryption keys) is backed up separately
 // with kind kKeystore into its own directory, and key files are never copied by either.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,13 +62,23 @@ struct RestoreResult {
   int64_t ledger_entries = 0;            // data backups: entries whose chain was verified
   int64_t ledger_checkpoints = 0;
   bool ledger_signatures_checked = false;
+  // Where the restored file and its partner in the data dir disagree on erasures, the next start reconciles
+  // them (storage/store.h, OpenSqliteStore). Keystore backups: erasures the database records that the restored
+  // keystore lacks (an older keystore), whose keys are destroyed again. Data backups: customers the present
+  // keystore has erased that the restored database does not record, whose rows are deleted.
+  int64_t erasures_to_reapply = 0;
+  // Keystore backups: the erasure epoch of the keystore that was replaced (when there was one) — higher than
+  // the header's when the restored keystore is older.
+  std::optional<int64_t> replaced_keystore_epoch;
 };
 
 // Decrypts into a private temp dir inside the data dir, opens the result as untrusted (DEFENSIVE,
 // trusted_schema=OFF), runs integrity_check, checks the schema version (equal to the header's and not newer
 // than this build's migrations), verifies the audit ledger of a data backup (hash chain, checkpoints' Merkle
 // roots and signatures — refusing with "ledger broken at seq N: …" naming the first broken seq), takes the data
-// dir's lock (refusing while a server holds it), then replaces
+// dir's lock (refusing while a server holds it), refuses a backup of another keystore than the data dir's
+// (a data backup whose header names another keystore id than DATA/keystore.db's, a keystore backup whose id
+// differs from the one DATA/panorama.db is paired with — "belongs to keystore X, but …"), then replaces
 // panorama.db (or keystore.db for a keystore backup) with one rename. Any refusal is an error naming the reason
 // (kFailedPrecondition for the file and the server lock, kInvalidArgument naming the field for bad options), and
 // leaves the data directory exactly as it was.

@@ -389,6 +389,16 @@ int BackupKeygen(const std::string& out) {
   return 0;
 }
 
+// The keystore a backup belongs to (format 2 headers); restore refuses it for a data dir of another keystore.
+void PrintKeystoreFields(const backup::BackupHeader& header) {
+  if (header.keystore_id.empty()) {
+    std::printf("keystore: unknown (format %u backup, or no keystore.db when it was taken)\n", header.format_version);
+    return;
+  }
+  std::printf("keystore: %s, erasure epoch %lld\n", header.keystore_id.c_str(),
+              static_cast<long long>(header.keystore_epoch.value_or(-1)));
+}
+
 int Backup(backup::BackupOptions options) {
   if (options.to_dir.empty()) return Fail(Error::InvalidField("to", "is required"));
   if (options.public_key_file.empty()) return Fail(Error::InvalidField("public-key", "is required"));
@@ -397,6 +407,7 @@ int Backup(backup::BackupOptions options) {
   if (!made) return Fail(made.error());
   std::printf("backup written: %s (schema %u, %llu bytes of database)\n", made->path.c_str(),
               made->header.schema_version, static_cast<unsigned long long>(made->header.plaintext_bytes));
+  PrintKeystoreFields(made->header);
   for (const auto& removed : made->removed) std::printf("rotated out: %s\n", removed.c_str());
   return 0;
 }
@@ -412,6 +423,21 @@ int Restore(const backup::RestoreOptions& options) {
                 static_cast<long long>(restored->ledger_checkpoints),
                 restored->ledger_signatures_checked ? ", signatures checked"
                                                     : "; signatures NOT checked (no signing key: give --ledger-pubkey)");
+  }
+  PrintKeystoreFields(restored->header);
+  if (restored->header.kind == backup::BackupKind::kKeystore && restored->replaced_keystore_epoch &&
+      restored->header.keystore_epoch && *restored->header.keystore_epoch < *restored->replaced_keystore_epoch) {
+    std::printf("the restored keystore is older than the one it replaced (erasure epoch %lld < %lld)\n",
+                static_cast<long long>(*restored->header.keystore_epoch),
+                static_cast<long long>(*restored->replaced_keystore_epoch));
+  }
+  if (restored->erasures_to_reapply > 0) {
+    std::printf(restored->header.kind == backup::BackupKind::kKeystore
+                    ? "%lld erasures recorded in the database are missing from the restored keystore: they will be "
+                      "re-applied (keys destroyed again) at the next start\n"
+                    : "%lld customers erased in the keystore are not erased in the restored database: their rows "
+                      "will be deleted at the next start\n",
+                static_cast<long long>(restored->erasures_to_reapply));
   }
   return 0;
 }

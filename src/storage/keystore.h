@@ -67,14 +67,4 @@ struct KeyStoreOptions {
 // Opens (creating if needed) the keystore and gives it a keystore_id when it has none.
 Result<std::unique_ptr<KeyStore>> OpenSqliteKeyStore(const KeyStoreOptions& options);
 
-// What backup and restore need to know about a keystore file, read without writing to it (a server may be using
-// it). `id` is empty for a keystore that has never been opened by a build with ids.
-struct KeystoreSummary {
-  std::string id;
-  int64_t epoch = 0;
-  std::vector<int64_t> erased_customers;  // tombstoned "c:<id>" subjects, ascending
-};
-// kUnavailable when the file cannot be read as a keystore.
-Result<KeystoreSummary> ReadSqliteKeystoreSummary(const std::string& path);
-
 }  // namespace panorama::storage

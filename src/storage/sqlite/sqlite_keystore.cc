@@ -1,7 +1,6 @@
 // The keystore on SQLite: one connection guarded by a mutex (the keystore is small and its reads are cached by
 // the field encryptor), WAL and synchronous=FULL so a tombstone is on disk before an erasure proceeds.
 
-#include <cstdlib>
 #include <mutex>
 
 #include "storage/keystore.h"
@@ -183,26 +182,6 @@ class SqliteKeyStore final : public KeyStore {
 };
 
 }  // namespace
-
-Result<KeystoreSummary> ReadSqliteKeystoreSummary(const std::string& path) {
-  auto opened = Connection::Open(path, /*read_only=*/true);
-  if (!opened) return Error::Unavailable("cannot read the keystore " + path + ": " + opened.error().message());
-  Connection& db = **opened;
-  auto read = [&]() -> Result<KeystoreSummary> {
-    KeystoreSummary out;
-    ASSIGN_OR_RETURN(auto id, GetMetaOn(db, kKeystoreIdMeta));
-    out.id = id.value_or(std::string());
-    ASSIGN_OR_RETURN(auto epoch, GetMetaOn(db, kKeystoreEpochMeta));
-    out.epoch = epoch ? std::atoll(epoch->c_str()) : 0;
-    ASSIGN_OR_RETURN(Statement s, db.Prepare(
-        "SELECT CAST(substr(subject, 3) AS INTEGER) AS c FROM tombstones WHERE subject LIKE 'c:%' ORDER BY c"));
-    RETURN_IF_ERROR(sqlite::ForEachRow(s, [&] { out.erased_customers.push_back(s.Int(0)); }));
-    return out;
-  };
-  auto summary = read();
-  if (!summary) return Error::Unavailable("cannot read the keystore " + path + ": " + summary.error().message());
-  return summary;
-}
 
 Result<std::unique_ptr<KeyStore>> OpenSqliteKeyStore(const KeyStoreOptions& options) {
   return SqliteKeyStore::Open(options);
