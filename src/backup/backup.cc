@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iterator>
+#include <tuple>
 
 #include "audit/merkle.h"
 #include "audit/verifier.h"
@@ -179,6 +180,12 @@ Result<void> CountErasuresToReapply(const std::string& plain, const fs::path& da
 Result<BackupResult> CreateBackup(const BackupOptions& options) {
   if (options.data_dir.empty()) return Error::InvalidField("data", "is required");
   if (options.keep < 0) return Error::InvalidField("keep", "must be 0 (keep all) or more");
+  if (options.max_age < std::chrono::milliseconds::zero() || options.max_age > kKeystoreRetentionCap) {
+    return Error::InvalidField("max-age", "must be at most 35 days (the keystore backup retention cap)");
+  }
+  if (options.max_age != std::chrono::milliseconds::zero() && options.kind != BackupKind::kKeystore) {
+    return Error::InvalidField("max-age", "applies to keystore backups only");
+  }
   ASSIGN_OR_RETURN(PublicKey key, ReadPublicKey(options.public_key_file));
   std::string source = (fs::path(options.data_dir) / SourceFile(options.kind)).string();
   std::error_code ec;
@@ -230,6 +237,10 @@ Result<BackupResult> CreateBackup(const BackupOptions& options) {
   if (options.keep > 0) {
     ASSIGN_OR_RETURN(result.removed, RotateBackups(options.to_dir, options.kind, options.keep));
   }
+  if (options.kind == BackupKind::kKeystore) {
+    auto max_age = options.max_age == std::chrono::milliseconds::zero() ? kKeystoreRetentionCap : options.max_age;
+    ASSIGN_OR_RETURN(result.aged_out, AgeOutBackups(options.to_dir, options.kind, options.now, max_age));
+  }
   return result;
 }
 
@@ -245,7 +256,16 @@ Result<std::vector<std::string>> ListBackups(const std::string& dir, BackupKind 
       out.push_back(entry.path().string());
     }
   }
-  std::sort(out.begin(), out.end());
+  // Backups made in the same millisecond are named <time>.pnbk, <time>-1.pnbk, <time>-2.pnbk…; plain string
+  // order would put "-1" before "." (so rotation could delete the newer one): compare the time, then the suffix.
+  auto key = [&](const std::string& path) {
+    std::string stem = fs::path(path).filename().string();
+    stem = stem.substr(prefix.size(), stem.size() - prefix.size() - std::strlen(kSuffix));
+    size_t dash = stem.find('-');
+    long long sequence = dash == std::string::npos ? 0 : std::atoll(stem.c_str() + dash + 1);
+    return std::tuple(stem.substr(0, dash), sequence, path);
+  };
+  std::sort(out.begin(), out.end(), [&](const std::string& a, const std::string& b) { return key(a) < key(b); });
   return out;
 }
 
@@ -259,6 +279,24 @@ Result<std::vector<std::string>> RotateBackups(const std::string& dir, BackupKin
     if (ec) return Error::Unavailable("cannot delete old backup " + all[i] + ": " + ec.message());
     removed.push_back(all[i]);
   }
+  return removed;
+}
+
+Result<std::vector<std::string>> AgeOutBackups(const std::string& dir, BackupKind kind, Timestamp now,
+                                               std::chrono::milliseconds max_age) {
+  if (max_age <= std::chrono::milliseconds::zero()) return Error::InvalidField("max-age", "must be positive");
+  ASSIGN_OR_RETURN(std::vector<std::string> all, ListBackups(dir, kind));
+  std::vector<std::string> removed;
+  for (const std::string& path : all) {
+    auto header = ReadHeader(path);
+    if (!header || header->kind != kind) continue;
+    if (ToUnixMillis(now) - ToUnixMillis(header->created) <= max_age.count()) continue;
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (ec) return Error::Unavailable("cannot delete expired backup " + path + ": " + ec.message());
+    removed.push_back(path);
+  }
+  if (!removed.empty()) RETURN_IF_ERROR(SyncDir(dir));
   return removed;
 }
 

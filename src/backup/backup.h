@@ -5,6 +5,7 @@
 // A data backup holds only DIR/panorama.db; DIR/keystore.db (wrapped encryption keys) is backed up separately
 // with kind kKeystore into its own directory, and key files are never copied by either.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@ inline constexpr char kDatabaseFile[] = "panorama.db";
 inline constexpr char kKeystoreFile[] = "keystore.db";
 inline constexpr char kLedgerSigningKeyFile[] = "ledger-signing.key";
 
+// SECURITY.md §2.1/§2.7: keystore backups are kept at most 35 days, so that 35 days after an erasure no copy of
+// the customer's data key is left anywhere. Every keystore backup run deletes the older ones in its directory.
+inline constexpr std::chrono::milliseconds kKeystoreRetentionCap = std::chrono::hours(35 * 24);
+
 struct BackupOptions {
   std::string data_dir;
   std::string to_dir;           // created 0700 when absent
@@ -26,12 +31,16 @@ struct BackupOptions {
   BackupKind kind = BackupKind::kData;
   int keep = 0;                 // > 0: afterwards delete all but the newest `keep` backups of this kind in to_dir
   Timestamp now{};              // names the file and goes in the header
+  // Keystore backups only: afterwards delete keystore backups in to_dir whose header time is older than this
+  // (zero: kKeystoreRetentionCap, the most allowed).
+  std::chrono::milliseconds max_age{0};
 };
 
 struct BackupResult {
   std::string path;
   BackupHeader header;
-  std::vector<std::string> removed;  // rotated out
+  std::vector<std::string> removed;   // rotated out
+  std::vector<std::string> aged_out;  // keystore backups older than the retention, deleted
 };
 
 // Copies the live database (the server may be running and writing, in this or another process) through the
@@ -41,11 +50,18 @@ struct BackupResult {
 // kInvalidArgument naming the field for bad options; kNotFound when the database does not exist.
 Result<BackupResult> CreateBackup(const BackupOptions& options);
 
-// The backups of `kind` in `dir`, oldest first (names sort by time).
+// The backups of `kind` in `dir`, oldest first: by the time in the name, then by the -N suffix that backups
+// created in the same millisecond get.
 Result<std::vector<std::string>> ListBackups(const std::string& dir, BackupKind kind);
 
 // Keeps the newest `keep` backups of `kind` in `dir`, deletes the rest; returns the deleted paths.
 Result<std::vector<std::string>> RotateBackups(const std::string& dir, BackupKind kind, int keep);
+
+// Deletes the backups of `kind` in `dir` whose header time is more than `max_age` before `now`; returns the
+// deleted paths. Files whose header cannot be read are left alone (they are not ours, or damaged: the operator
+// decides). kInvalidArgument naming "max-age" unless 0 < max_age.
+Result<std::vector<std::string>> AgeOutBackups(const std::string& dir, BackupKind kind, Timestamp now,
+                                               std::chrono::milliseconds max_age);
 
 struct RestoreOptions {
   std::string from_file;

@@ -409,6 +409,7 @@ int Backup(backup::BackupOptions options) {
               made->header.schema_version, static_cast<unsigned long long>(made->header.plaintext_bytes));
   PrintKeystoreFields(made->header);
   for (const auto& removed : made->removed) std::printf("rotated out: %s\n", removed.c_str());
+  for (const auto& aged : made->aged_out) std::printf("aged out (older than the max age): %s\n", aged.c_str());
   return 0;
 }
 
@@ -624,6 +625,18 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--backup-public-key", serve_options.backup_public_key,
                     "backup.pub (panorama backup keygen) the scheduled backups are encrypted to");
+  std::string keystore_backup_every, keystore_backup_max_age;
+  serve->add_option("--keystore-backup-dir", serve_options.keystore_backup_dir,
+                    "scheduled encrypted keystore backups into this directory (not --backup-dir, not the data dir)");
+  serve->add_option("--keystore-backup-every", keystore_backup_every,
+                    "interval of scheduled keystore backups: 30m, 24h, 7d (default 24h)");
+  serve->add_option("--keystore-backup-keep", serve_options.keystore_backup_keep,
+                    "keep the newest N keystore backups (keep x every at most the max age)")
+      ->capture_default_str();
+  serve->add_option("--keystore-backup-public-key", serve_options.keystore_backup_public_key,
+                    "a separate backup.pub (not --backup-public-key's) the keystore backups are encrypted to");
+  serve->add_option("--keystore-backup-max-age", keystore_backup_max_age,
+                    "delete keystore backups older than this at each run: at most and by default 35d");
 
   AnalyticsArgs analytics_args;
   auto* rfm = cli.add_subcommand("rfm", "RFM scores: R×F grid and segments (table), per customer (csv), or json");
@@ -716,6 +729,10 @@ int Run(int argc, char** argv) {
   backup_cmd->add_option("--keep", backup_options.keep, "then keep only the newest N backups (0: keep all)")
       ->capture_default_str();
   backup_cmd->add_flag("--keystore", backup_keystore, "back up keystore.db (wrapped keys) instead of the data");
+  std::string backup_max_age;
+  backup_cmd->add_option("--max-age", backup_max_age,
+                         "with --keystore: then delete keystore backups in --to older than this (at most and by "
+                         "default 35d)");
   auto* backup_keygen = backup_cmd->add_subcommand("keygen", "create a backup key pair (backup.pub, backup.sec)");
   backup_keygen->add_option("--out", keygen_out, "directory for the key files")->required();
 
@@ -759,11 +776,41 @@ int Run(int argc, char** argv) {
         (!backup_every.empty() || serve->count("--backup-keep") > 0 || !serve_options.backup_public_key.empty())) {
       return Fail(Error::InvalidField("backup-dir", "is required with --backup-every/--backup-keep/--backup-public-key"));
     }
+    if (!keystore_backup_every.empty()) {
+      auto every = backup::ParseBackupInterval(keystore_backup_every, "keystore-backup-every");
+      if (!every) return Fail(every.error());
+      serve_options.keystore_backup_every = *every;
+    }
+    if (!keystore_backup_max_age.empty()) {
+      auto age = backup::ParseBackupInterval(keystore_backup_max_age, "keystore-backup-max-age",
+                                             backup::kKeystoreRetentionCap);
+      if (!age) return Fail(age.error());
+      serve_options.keystore_backup_max_age = *age;
+    }
+    if (serve_options.keystore_backup_dir.empty() &&
+        (!keystore_backup_every.empty() || !keystore_backup_max_age.empty() ||
+         serve->count("--keystore-backup-keep") > 0 || !serve_options.keystore_backup_public_key.empty())) {
+      return Fail(Error::InvalidField("keystore-backup-dir", "is required with the other --keystore-backup-* flags"));
+    }
     // Checked again by Start(); here so that a bad option is refused before the data directory is opened.
     if (!serve_options.backup_dir.empty()) {
       auto valid = backup::ValidateSchedule({.data_dir = data, .to_dir = serve_options.backup_dir,
                                              .public_key_file = serve_options.backup_public_key,
                                              .every = serve_options.backup_every, .keep = serve_options.backup_keep});
+      if (!valid) return Fail(valid.error());
+    }
+    if (!serve_options.keystore_backup_dir.empty()) {
+      backup::ScheduleOptions keystore{.data_dir = data, .to_dir = serve_options.keystore_backup_dir,
+                                       .public_key_file = serve_options.keystore_backup_public_key,
+                                       .every = serve_options.keystore_backup_every,
+                                       .keep = serve_options.keystore_backup_keep,
+                                       .kind = backup::BackupKind::kKeystore,
+                                       .max_age = serve_options.keystore_backup_max_age};
+      auto valid = backup::ValidateSchedule(keystore);
+      if (valid && !serve_options.backup_dir.empty()) {
+        valid = backup::ValidateSeparateSchedules(
+            {.to_dir = serve_options.backup_dir, .public_key_file = serve_options.backup_public_key}, keystore);
+      }
       if (!valid) return Fail(valid.error());
     }
     runtime_options.lock_data_dir = true;
@@ -774,6 +821,12 @@ int Run(int argc, char** argv) {
   if (backup_cmd->parsed()) {
     backup_options.data_dir = data;
     backup_options.kind = backup_keystore ? backup::BackupKind::kKeystore : backup::BackupKind::kData;
+    if (!backup_max_age.empty()) {
+      if (!backup_keystore) return Fail(Error::InvalidField("max-age", "applies to --keystore backups only"));
+      auto age = backup::ParseBackupInterval(backup_max_age, "max-age", backup::kKeystoreRetentionCap);
+      if (!age) return Fail(age.error());
+      backup_options.max_age = *age;
+    }
     return Backup(backup_options);
   }
   if (restore->parsed()) return Restore(restore_options);

@@ -310,6 +310,113 @@ TEST_F(BackupRestoreTest, RotationKeepsTheNewestN) {
   EXPECT_EQ(*left, (std::vector<std::string>{made[2], made[3], made[4]}));
 }
 
+// Backups in the same millisecond get -1, -2… suffixes; "-" sorts before ".", so by plain name order rotation
+// would have deleted the newer backups and kept the first. Ten of them also checks "-10" after "-9".
+TEST_F(BackupRestoreTest, BackupsInTheSameMillisecondSortInCreationOrderAndRotationKeepsTheNewest) {
+  ASSERT_OK(AddCustomer(*store_, 1));
+  std::vector<std::string> made;
+  for (int i = 0; i < 11; ++i) {
+    auto b = Backup(1'800'000'000'000, i == 10 ? 3 : 0);
+    ASSERT_OK(b);
+    made.push_back(b->path);
+  }
+  EXPECT_TRUE(made[10].ends_with("-10.pnbk")) << made[10];
+
+  auto left = ListBackups((root_.path() / "backups").string(), BackupKind::kData);
+
+  ASSERT_OK(left);
+  EXPECT_EQ(*left, (std::vector<std::string>{made[8], made[9], made[10]}));
+}
+
+// Keystore backups age out after 35 days (SECURITY.md §2.7) at every keystore backup run, whatever --keep says;
+// a lower max age is allowed, a higher one is not. Driven by a fake clock through the scheduler's RunNow().
+TEST_F(BackupRestoreTest, KeystoreBackupsOlderThanTheMaxAgeAreDeletedAtEachRun) {
+  ASSERT_OK(testing::OpenTestCrypto((data_ / kKeystoreFile).string(), testing::RandomRing()));
+  const fs::path dir = root_.path() / "keystore-backups";
+  const auto day = std::chrono::hours(24);
+  testing::FakeClock clock(FromUnixMillis(1'800'000'000'000));
+  BackupScheduler scheduler({.data_dir = data_.string(), .to_dir = dir.string(),
+                             .public_key_file = keys_.File("backup.pub"), .every = day, .keep = 10'000,
+                             .kind = BackupKind::kKeystore},
+                            clock, nullptr);
+  auto run = [&]() -> std::string {
+    auto r = scheduler.RunNow();
+    EXPECT_OK(r);
+    return r ? r->path : "";
+  };
+  std::string day0 = run();
+  clock.Advance(20 * day);
+  std::string day20 = run();
+  clock.Advance(15 * day);  // day 35: day0 is exactly 35 days old, still kept
+  std::string day35 = run();
+  EXPECT_EQ(*ListBackups(dir.string(), BackupKind::kKeystore), (std::vector<std::string>{day0, day20, day35}));
+
+  clock.Advance(std::chrono::milliseconds(1));
+  auto aged = scheduler.RunNow();
+
+  ASSERT_OK(aged);
+  EXPECT_EQ(aged->aged_out, std::vector<std::string>{day0});
+  EXPECT_EQ(*ListBackups(dir.string(), BackupKind::kKeystore), (std::vector<std::string>{day20, day35, aged->path}));
+
+  // `panorama backup --keystore --max-age 10d`: lower is allowed and applies to the whole directory; a data
+  // backup in the same directory is not touched by the keystore age-out.
+  ASSERT_OK(CreateBackup({.data_dir = data_.string(), .to_dir = dir.string(),
+                          .public_key_file = keys_.File("backup.pub"), .now = clock.Now()}));
+  clock.Advance(11 * day);
+  auto lower = CreateBackup({.data_dir = data_.string(), .to_dir = dir.string(),
+                             .public_key_file = keys_.File("backup.pub"), .kind = BackupKind::kKeystore,
+                             .now = clock.Now(), .max_age = 10 * day});
+  ASSERT_OK(lower);
+  EXPECT_EQ(lower->aged_out, (std::vector<std::string>{day20, day35, aged->path}));
+  EXPECT_EQ(*ListBackups(dir.string(), BackupKind::kKeystore), std::vector<std::string>{lower->path});
+  EXPECT_EQ(ListBackups(dir.string(), BackupKind::kData)->size(), 1u);
+  EXPECT_FIELD_ERROR(CreateBackup({.data_dir = data_.string(), .to_dir = dir.string(),
+                                   .public_key_file = keys_.File("backup.pub"), .kind = BackupKind::kKeystore,
+                                   .now = clock.Now(), .max_age = 36 * day}),
+                     "max-age");
+}
+
+// The keystore schedule's own validation: flags named keystore-backup-*, keep × every within the max age, and
+// apart from the data schedule (directory and key).
+TEST_F(BackupRestoreTest, KeystoreScheduleOptionsAreValidatedNamingTheFlag) {
+  ASSERT_OK(GenerateKeyPair((root_.path() / "other-keys").string()));
+  const auto day = std::chrono::hours(24);
+  ScheduleOptions ok{.data_dir = data_.string(), .to_dir = (root_.path() / "ks").string(),
+                     .public_key_file = (root_.path() / "other-keys" / "backup.pub").string(), .every = day,
+                     .keep = 35, .kind = BackupKind::kKeystore};
+  ScheduleOptions data{.data_dir = data_.string(), .to_dir = (root_.path() / "backups").string(),
+                       .public_key_file = keys_.File("backup.pub")};
+  auto with = [&](auto change) {
+    ScheduleOptions o = ok;
+    change(o);
+    auto valid = ValidateSchedule(o);
+    return valid ? ValidateSeparateSchedules(data, o) : valid;
+  };
+  EXPECT_OK(with([](ScheduleOptions&) {}));
+  EXPECT_FIELD_ERROR(with([](ScheduleOptions& o) { o.keep = 36; }), "keystore-backup-keep");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.keep = 2; o.every = 18 * day; }), "keystore-backup-keep");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.keep = 11; o.max_age = 10 * day; }), "keystore-backup-keep");
+  EXPECT_OK(with([&](ScheduleOptions& o) { o.keep = 10; o.max_age = 10 * day; }));
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.max_age = 36 * day; }), "keystore-backup-max-age");
+  EXPECT_FIELD_ERROR(with([](ScheduleOptions& o) { o.keep = 0; }), "keystore-backup-keep");
+  EXPECT_FIELD_ERROR(with([](ScheduleOptions& o) { o.every = std::chrono::milliseconds(0); }),
+                     "keystore-backup-every");
+  EXPECT_FIELD_ERROR(with([](ScheduleOptions& o) { o.to_dir.clear(); }), "keystore-backup-dir");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.to_dir = data_.string(); }), "keystore-backup-dir");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.to_dir = data.to_dir; }), "keystore-backup-dir");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.to_dir = data.to_dir + "/"; }), "keystore-backup-dir");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.public_key_file = data.public_key_file; }),
+                     "keystore-backup-public-key");
+  // The same key under another file name is still the same key.
+  fs::copy_file(data.public_key_file, root_.path() / "copy.pub");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.public_key_file = (root_.path() / "copy.pub").string(); }),
+                     "keystore-backup-public-key");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.public_key_file.clear(); }), "keystore-backup-public-key");
+  EXPECT_FIELD_ERROR(ParseBackupInterval("36d", "keystore-backup-max-age", kKeystoreRetentionCap),
+                     "keystore-backup-max-age");
+  EXPECT_EQ(*ParseBackupInterval("35d", "keystore-backup-max-age", kKeystoreRetentionCap), kKeystoreRetentionCap);
+}
+
 TEST_F(BackupRestoreTest, NoPlaintextIsLeftBehind) {
   ASSERT_OK(AddCustomer(*store_, 1));
   auto before = DirFingerprint(data_);
