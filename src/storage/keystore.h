@@ -17,8 +17,8 @@
 
 namespace panorama::storage {
 
-// Meta `keystore_id`: 32 lowercase hex digits (128 random bits), given to a keystore when it is created (or, for
-// a keystore from before ids, at its first open). The main database records it (keystore_pairing, migration 15)
+// Meta `keystore_id`: 32 lowercase hex digits (128 random bits), given to a keystore by security/field_encryptor
+// when it is created (or, for a keystore from before ids, at its first open after the master key check). The main database records it (keystore_pairing, migration 15)
 // and backups carry it, so a keystore.db from another data directory is refused instead of "reconciled".
 inline constexpr char kKeystoreIdMeta[] = "keystore_id";
 // Meta `epoch`: the erasure counter, bumped by every crypto-shred.
@@ -64,7 +64,6 @@ struct KeyStoreOptions {
   bool synchronous_full = true;  // tombstones and new keys are fsynced before a write returns
 };
 
-// Opens (creating if needed) the keystore and gives it a keystore_id when it has none.
 Result<std::unique_ptr<KeyStore>> OpenSqliteKeyStore(const KeyStoreOptions& options);
 
 }  // namespace panorama::storage

@@ -109,12 +109,6 @@ class SqliteKeyStore final : public KeyStore {
     RETURN_IF_ERROR(store->db_->Exec(options.synchronous_full ? "PRAGMA synchronous=FULL"
                                                               : "PRAGMA synchronous=OFF"));
     RETURN_IF_ERROR(store->db_->Exec(kSchema));
-    ASSIGN_OR_RETURN(auto id, GetMetaOn(*store->db_, kKeystoreIdMeta));
-    if (!id) {
-      // Checked first so that opening a keystore that has an id writes nothing to it.
-      RETURN_IF_ERROR(store->db_->Exec(
-          "INSERT OR IGNORE INTO keystore_meta (name, value) VALUES ('keystore_id', lower(hex(randomblob(16))))"));
-    }
     return std::unique_ptr<KeyStore>(std::move(store));
   }
 
