@@ -46,6 +46,7 @@
 #include "security/secret_sealer.h"
 #include "security/crypto_util.h"
 #include "security/field_encryptor.h"
+#include "security/password_pepper.h"
 #include "storage/keystore.h"
 #include "storage/store.h"
 
@@ -269,8 +270,13 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
       ASSIGN_OR_RETURN(legacy, security::OpenFileKeySealer(legacy_path));
     }
     runtime->sealer_ = security::MakeMigratingSealer(std::move(system_sealer), std::move(legacy));
+    // Passwords are peppered with another system data key (password_pepper.h): panorama.db alone allows no
+    // offline guessing.
+    ASSIGN_OR_RETURN(auto pepper_key, runtime->encryptor_->SystemKey(security::kPepperKeyPurpose));
+    runtime->pepper_ = std::make_unique<security::PasswordPepper>(std::move(pepper_key));
     runtime->auth_ = std::make_unique<security::AuthService>(*runtime->store_, runtime->clock_,
-                                                             security::AuthOptions{}, runtime->sealer_.get());
+                                                             security::AuthOptions{}, runtime->sealer_.get(),
+                                                             runtime->pepper_.get());
     ASSIGN_OR_RETURN(int resealed, runtime->auth_->ResealLegacyMfaSeeds());
     if (resealed > 0) spdlog::info("resealed {} TOTP seeds under the keystore's system data key", resealed);
     if (has_legacy) {

@@ -33,6 +33,7 @@ namespace panorama::security {
 class AuthService;
 class FieldEncryptor;
 class SecretSealer;
+class PasswordPepper;
 }
 namespace panorama::ingest {
 class IngestPipeline;
@@ -224,6 +225,7 @@ class Runtime {
   std::unique_ptr<audit::LedgerService> ledger_service_;
   std::unique_ptr<features::FeatureStore> features_;
   std::unique_ptr<security::SecretSealer> sealer_;  // the keystore's system:totp key (+ legacy system.key)
+  std::unique_ptr<security::PasswordPepper> pepper_;  // the keystore's system:password-pepper key
   std::unique_ptr<security::AuthService> auth_;
   std::unique_ptr<security::RateLimiter> limiter_;
   std::unique_ptr<ingest::FeatureObserver> feature_observer_;

@@ -156,11 +156,13 @@ Result<void> CheckPasswordPolicy(std::string_view password, std::string_view use
   return Ok();
 }
 
-AuthService::AuthService(storage::Store& store, const Clock& clock, AuthOptions options, const SecretSealer* sealer)
+AuthService::AuthService(storage::Store& store, const Clock& clock, AuthOptions options, const SecretSealer* sealer,
+                         const PasswordPepper* pepper)
     : store_(store),
       clock_(clock),
       options_(options),
       sealer_(sealer),
+      pepper_(pepper),
       throttle_(clock, options.throttle, [this](const LoginThrottle::Changes& c) { return SaveThrottle(c); }) {
   InitCrypto();
 }
@@ -203,6 +205,10 @@ void AuthService::Emit(std::string action, std::string_view actor, std::string d
   if (sink_) sink_(SecurityEvent{std::move(action), std::string(actor), std::move(detail), clock_.Now()});
 }
 
+std::string AuthService::HashForStorage(std::string_view password) const {
+  return pepper_ != nullptr ? pepper_->Hash(password) : HashPassword(password);
+}
+
 Result<bool> AuthService::VerifyGated(std::string_view encoded_hash, std::string_view password) {
   {
     std::unique_lock lock(gate_mu_);
@@ -219,7 +225,8 @@ Result<bool> AuthService::VerifyGated(std::string_view encoded_hash, std::string
     ++hashes_running_;
   }
   ++password_evaluations_;
-  bool ok = VerifyPassword(encoded_hash, password);
+  bool ok = pepper_ != nullptr ? pepper_->Verify(encoded_hash, password)
+                               : !IsPeppered(encoded_hash) && VerifyPassword(encoded_hash, password);
   {
     std::lock_guard lock(gate_mu_);
     --hashes_running_;
@@ -326,11 +333,15 @@ Result<LoginResult> AuthService::Login(std::string_view username, std::string_vi
     return BadCredentials();
   }
   CountSuccess(username, client, device);
-  std::string hash(user->password_hash);
+  std::string hash(IsPeppered(user->password_hash)
+                       ? std::string_view(user->password_hash).substr(kPepperedHashPrefix.size())
+                       : std::string_view(user->password_hash));
   if (crypto_pwhash_str_needs_rehash(hash.c_str(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                                     crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-    // Parameters changed since this hash was made: upgrade it now that we know the password.
-    user->password_hash = HashPassword(password);
+                                     crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0 ||
+      (pepper_ != nullptr && !IsPeppered(user->password_hash))) {
+    // Parameters changed since this hash was made, or it predates the pepper: upgrade it now that we know the
+    // password.
+    user->password_hash = HashForStorage(password);
     RETURN_IF_ERROR(store_.Write([&](storage::WriteTxn& txn) { return txn.UpdateUser(*user); }));
   }
   ASSIGN_OR_RETURN(bool mfa_required, RoleRequiresMfa(user->role));
@@ -808,7 +819,7 @@ Result<UserId> AuthService::CreateUser(std::string_view username, std::string_vi
   if (!invalid.violations().empty()) return invalid;
   storage::UserRecord user;
   user.username = std::string(username);
-  user.password_hash = HashPassword(password);
+  user.password_hash = HashForStorage(password);
   user.role = std::string(role);
   user.display_name = std::string(display_name);
   user.created_at = clock_.Now();
@@ -823,7 +834,7 @@ Result<UserId> AuthService::CreateUser(std::string_view username, std::string_vi
 Result<void> AuthService::SetPassword(std::string_view username, std::string_view password) {
   RETURN_IF_ERROR(CheckPasswordPolicy(password, username));
   ASSIGN_OR_RETURN(storage::UserRecord user, store_.FindUserByName(username));
-  user.password_hash = HashPassword(password);
+  user.password_hash = HashForStorage(password);
   // A new password ends every session of the user: whoever knew the old one is signed out.
   return store_.Write([&](storage::WriteTxn& txn) -> Result<void> {
     RETURN_IF_ERROR(txn.UpdateUser(user));

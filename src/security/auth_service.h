@@ -26,6 +26,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "security/login_throttle.h"
+#include "security/password_pepper.h"
 #include "security/access/permissions.h"
 #include "storage/records.h"
 
@@ -137,9 +138,10 @@ using SecurityEventSink = std::function<void(const SecurityEvent&)>;
 
 class AuthService {
  public:
-  // `sealer` (may be null: MFA enrolment then fails with kFailedPrecondition) must outlive the service.
+  // `sealer` (may be null: MFA enrolment then fails with kFailedPrecondition) and `pepper` (may be null: passwords
+  // are hashed without one, and peppered hashes never verify) must outlive the service.
   AuthService(storage::Store& store, const Clock& clock, AuthOptions options = {},
-              const SecretSealer* sealer = nullptr);
+              const SecretSealer* sealer = nullptr, const PasswordPepper* pepper = nullptr);
 
   // Where security events go (the audit ledger); set before serving. Default: dropped.
   void SetSecurityEventSink(SecurityEventSink sink);
@@ -231,6 +233,8 @@ class AuthService {
   uint64_t PasswordEvaluationsForTest() const { return password_evaluations_.load(); }
 
  private:
+  // The stored form of a new password: peppered when the service has a pepper.
+  std::string HashForStorage(std::string_view password) const;
   struct Challenge {
     UserId user;
     Timestamp expires_at;
@@ -268,6 +272,7 @@ class AuthService {
   const Clock& clock_;
   AuthOptions options_;
   const SecretSealer* sealer_;
+  const PasswordPepper* pepper_;
   LoginThrottle throttle_;
   std::mutex throttle_load_mu_;
   std::atomic<bool> throttle_loaded_{false};
@@ -301,6 +306,7 @@ class AuthService {
 // A short, log-safe summary of a User-Agent header for the device list: "Chrome on Linux", "curl", "unknown".
 std::string DeviceSummary(std::string_view user_agent);
 
+// argon2id without a pepper (AuthService hashes through its PasswordPepper when it has one).
 std::string HashPassword(std::string_view password);
 bool VerifyPassword(std::string_view encoded_hash, std::string_view password);
 // `username` is a context word the password must not be built on (as "panorama" is).

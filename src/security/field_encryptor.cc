@@ -524,6 +524,11 @@ Result<int64_t> FieldEncryptor::Epoch() {
 namespace panorama::security {
 
 Result<std::unique_ptr<SecretSealer>> FieldEncryptor::SystemSealer(std::string_view purpose) {
+  ASSIGN_OR_RETURN(SecretBytes key, SystemKey(purpose));
+  return std::unique_ptr<SecretSealer>(new SystemKeySealer(std::move(key)));
+}
+
+Result<SecretBytes> FieldEncryptor::SystemKey(std::string_view purpose) {
   if (purpose.empty() || purpose.find('|') != std::string_view::npos) {
     return Error::InvalidField("purpose", "must be a non-empty name without '|'");
   }
@@ -547,7 +552,7 @@ Result<std::unique_ptr<SecretSealer>> FieldEncryptor::SystemSealer(std::string_v
       return IntegrityError("the system key " + subject + " failed to unwrap");
     }
   }
-  return std::unique_ptr<SecretSealer>(new SystemKeySealer(std::move(key)));
+  return key;
 }
 
 }  // namespace panorama::security

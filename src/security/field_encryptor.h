@@ -67,6 +67,9 @@ class FieldEncryptor final : public storage::FieldCrypto {
   // rotation re-wraps it and a data backup never holds it. Values are "v2:" + base64(nonce | ct | tag), AD =
   // "sealed|<context>".
   Result<std::unique_ptr<SecretSealer>> SystemSealer(std::string_view purpose);
+  // The system data key `system:<purpose>` itself (32 bytes), created on first use like SystemSealer's: for
+  // keys used other than for sealing (the password pepper, password_pepper.h).
+  Result<SecretBytes> SystemKey(std::string_view purpose);
 
  private:
   struct State;

@@ -26,6 +26,7 @@
 #include "security/auth_service.h"
 #include "security/field_encryptor.h"
 #include "security/keys.h"
+#include "security/password_pepper.h"
 #include "security/secret_sealer.h"
 #include "security/totp.h"
 #include "storage/records.h"
@@ -532,6 +533,11 @@ TEST_F(TotpSystemKeyTest, EnrolRestartRotateTheMasterKeyAndSignInWithoutAnySyste
     seed = testing::DecodeBase32(enrolment->secret_base32);
     ASSERT_OK((*runtime)->auth().ConfirmMfaEnrolment(user, CodeNow(seed, 0)));
     EXPECT_TRUE(SealedSeed(**runtime, user).starts_with("v2:")) << SealedSeed(**runtime, user);
+    // The password is peppered with the keystore's system:password-pepper key, which the sign-in after the
+    // master rotation below needs as much as the TOTP seed's key.
+    auto stored = (*runtime)->store().FindUserByName("totp-user");
+    ASSERT_OK(stored);
+    EXPECT_TRUE(security::IsPeppered(stored->password_hash)) << stored->password_hash.substr(0, 12);
   }
   EXPECT_FALSE(fs::exists(data_ / "system.key")) << "no file key is created any more";
 
