@@ -431,6 +431,7 @@ class ServerHandle final : public Runtime::RunningServer {
     if (!server_) return;
     for (auto& job : jobs_) job->Stop();  // each waits for a run in progress
     if (backups_) backups_->Stop();  // waits for a backup in progress
+    if (keystore_backups_) keystore_backups_->Stop();
     server_->Stop();
     server_->Wait();
     server_.reset();
@@ -441,6 +442,9 @@ class ServerHandle final : public Runtime::RunningServer {
   void set_server(std::unique_ptr<http::Server> server) { server_ = std::move(server); }
   void add_job(std::unique_ptr<PeriodicTask> job) { jobs_.push_back(std::move(job)); }
   void set_backups(std::unique_ptr<backup::BackupScheduler> backups) { backups_ = std::move(backups); }
+  void set_keystore_backups(std::unique_ptr<backup::BackupScheduler> backups) {
+    keystore_backups_ = std::move(backups);
+  }
 
  private:
   ingest::IngestPipeline& ingest_;
@@ -450,6 +454,7 @@ class ServerHandle final : public Runtime::RunningServer {
   std::unique_ptr<http::Server> server_;
   std::vector<std::unique_ptr<PeriodicTask>> jobs_;  // retention, erasures, housekeeping
   std::unique_ptr<backup::BackupScheduler> backups_;  // declared after services_, which points to it
+  std::unique_ptr<backup::BackupScheduler> keystore_backups_;
 };
 
 }  // namespace
@@ -468,8 +473,25 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
                                      .every = options.backup_every, .keep = options.backup_keep};
     RETURN_IF_ERROR(backup::ValidateSchedule(schedule));
     backups = std::make_unique<backup::BackupScheduler>(schedule, clock_, [this](const Result<backup::BackupResult>& r) {
-      RecordBackupRun(r);
+      RecordBackupRun(backup::BackupKind::kData, r);
     });
+  }
+  std::unique_ptr<backup::BackupScheduler> keystore_backups;
+  if (!options.keystore_backup_dir.empty() || !options.keystore_backup_public_key.empty()) {
+    backup::ScheduleOptions schedule{.data_dir = data_dir_, .to_dir = options.keystore_backup_dir,
+                                     .public_key_file = options.keystore_backup_public_key,
+                                     .every = options.keystore_backup_every, .keep = options.keystore_backup_keep,
+                                     .kind = backup::BackupKind::kKeystore,
+                                     .max_age = options.keystore_backup_max_age};
+    RETURN_IF_ERROR(backup::ValidateSchedule(schedule));
+    if (backups) {
+      RETURN_IF_ERROR(backup::ValidateSeparateSchedules(
+          {.to_dir = options.backup_dir, .public_key_file = options.backup_public_key}, schedule));
+    }
+    keystore_backups = std::make_unique<backup::BackupScheduler>(
+        schedule, clock_, [this](const Result<backup::BackupResult>& r) {
+          RecordBackupRun(backup::BackupKind::kKeystore, r);
+        });
   }
   std::string tls_cert = options.tls_cert, tls_key = options.tls_key;
   if (options.tls_self_signed) {
@@ -539,6 +561,7 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
   services->pseudonym_secret = privacy_secret_;
   services->segments = segments_.get();
   services->backups = backups.get();
+  services->keystore_backups = keystore_backups.get();
   auto router = std::make_unique<http::Router>();
   http::RegisterApiRoutes(*router, *services);
   auto handle = std::make_unique<ServerHandle>(*ingest_, std::move(views), std::move(services), std::move(router));
@@ -581,23 +604,34 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
     backups->Start();
     handle->set_backups(std::move(backups));
   }
+  if (keystore_backups) {
+    spdlog::info("scheduled keystore backups every {} ms into {} (keeping {}, none older than {} h)",
+                 options.keystore_backup_every.count(), options.keystore_backup_dir, options.keystore_backup_keep,
+                 (options.keystore_backup_max_age.count() > 0 ? options.keystore_backup_max_age
+                                                              : backup::kKeystoreRetentionCap).count() / 3'600'000);
+    keystore_backups->Start();
+    handle->set_keystore_backups(std::move(keystore_backups));
+  }
   return std::unique_ptr<RunningServer>(std::move(handle));
 }
 
 // Each scheduled backup is logged and ledgered (`backup.create`, actor system, the file name; outcome "failed"
 // without the reason, which goes to the log and the readiness output).
-void Runtime::RecordBackupRun(const Result<backup::BackupResult>& result) {
+void Runtime::RecordBackupRun(backup::BackupKind kind, const Result<backup::BackupResult>& result) {
+  const char* what = kind == backup::BackupKind::kData ? "backup" : "keystore backup";
   audit::LedgerEntry entry;
   entry.actor = "system";
   entry.action = "backup.create";
   entry.object_type = "backup";
   if (result) {
     entry.object_id = std::filesystem::path(result->path).filename().string();
-    spdlog::info("scheduled backup written: {} ({} bytes of database, {} older removed)", result->path,
-                 result->header.plaintext_bytes, result->removed.size());
+    spdlog::info("scheduled {} written: {} ({} bytes of database, {} older removed, {} aged out)", what,
+                 result->path, result->header.plaintext_bytes, result->removed.size(), result->aged_out.size());
   } else {
     entry.outcome = "failed";
-    spdlog::error("scheduled backup failed: {}", result.error().message());
+    // The ledger entry still tells the two schedules apart (the file names start panorama- or keystore-).
+    entry.object_id = kind == backup::BackupKind::kData ? "panorama" : "keystore";
+    spdlog::error("scheduled {} failed: {}", what, result.error().message());
   }
   if (auto recorded = ledger_->AppendEntries({std::move(entry)}); !recorded) {
     spdlog::error("could not ledger the scheduled backup: {}", recorded.error().message());

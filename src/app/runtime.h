@@ -43,6 +43,7 @@ class FeatureObserver;
 namespace panorama::backup {
 class DataDirLock;
 struct BackupResult;
+enum class BackupKind : uint8_t;
 }
 namespace panorama::profile {
 class CustomerViewService;
@@ -124,6 +125,14 @@ struct ServeOptions {
   std::string backup_public_key;
   std::chrono::milliseconds backup_every = std::chrono::hours(24);
   int backup_keep = 7;
+  // Scheduled keystore backups, on when keystore_backup_dir is set: `panorama backup --keystore` on a schedule of
+  // its own, into another directory, to another key pair; each run also deletes keystore backups older than
+  // keystore_backup_max_age (zero: 35 days, the most allowed), and keep × every may not exceed that age.
+  std::string keystore_backup_dir;
+  std::string keystore_backup_public_key;
+  std::chrono::milliseconds keystore_backup_every = std::chrono::hours(24);
+  int keystore_backup_keep = 7;
+  std::chrono::milliseconds keystore_backup_max_age{0};
   // Run as root (effective uid 0): on a loopback address Start() only warns; on any other address it refuses
   // (kFailedPrecondition) unless allow_root. Nothing here needs root (docs/security.md "Hardening").
   bool allow_root = false;
@@ -203,7 +212,7 @@ class Runtime {
 
  private:
   Runtime() = default;
-  void RecordBackupRun(const Result<backup::BackupResult>& result);
+  void RecordBackupRun(backup::BackupKind kind, const Result<backup::BackupResult>& result);
 
   std::unique_ptr<backup::DataDirLock> lock_;
   std::string data_dir_;

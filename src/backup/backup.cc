@@ -10,6 +10,8 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <iterator>
+#include <tuple>
 
 #include "audit/merkle.h"
 #include "audit/verifier.h"
@@ -115,11 +117,75 @@ Result<audit::VerifyReport> CheckLedger(const std::string& plain, const fs::path
   return report;
 }
 
+// A backup of another keystore than the target directory's would pair a database with a foreign keystore (whose
+// tombstones the next start would apply to our customers). Checked from the clear header before anything in
+// the directory is touched.
+Result<void> CheckSameKeystore(const BackupHeader& header, const fs::path& data_dir) {
+  if (header.keystore_id.empty()) return Ok();  // format 1, or a data dir without a keystore when backed up
+  std::error_code ec;
+  if (header.kind == BackupKind::kData) {
+    fs::path keystore = data_dir / kKeystoreFile;
+    if (!fs::exists(keystore, ec)) return Ok();
+    auto present = storage::SqliteReadKeystoreSummary(keystore.string());
+    if (!present) return Error::FailedPrecondition("backup refused: " + present.error().message());
+    if (present->id.empty() || present->id == header.keystore_id) return Ok();
+    return Error::FailedPrecondition("backup refused: this data backup belongs to keystore " + header.keystore_id +
+                                     ", but " + keystore.string() + " is keystore " + present->id +
+                                     " (another database's); nothing was changed");
+  }
+  fs::path database = data_dir / kDatabaseFile;
+  if (!fs::exists(database, ec)) return Ok();
+  auto record = storage::SqliteReadKeystoreRecord(database.string());
+  if (!record) return Error::FailedPrecondition("backup refused: cannot read " + database.string() + ": " +
+                                                record.error().message());
+  if (record->paired_keystore_id.empty() || record->paired_keystore_id == header.keystore_id) return Ok();
+  return Error::FailedPrecondition("backup refused: this keystore backup is keystore " + header.keystore_id +
+                                   ", but " + database.string() + " belongs to keystore " +
+                                   record->paired_keystore_id + "; nothing was changed");
+}
+
+// How many erasures the next start will apply (RestoreResult::erasures_to_reapply): in `recorded` (the
+// database's) but not in `shredded` (the keystore's) for a keystore restore, and the reverse for a data restore.
+int64_t CountMissing(const std::vector<int64_t>& from, const std::vector<int64_t>& in) {
+  std::vector<int64_t> missing;
+  std::set_difference(from.begin(), from.end(), in.begin(), in.end(), std::back_inserter(missing));
+  return static_cast<int64_t>(missing.size());
+}
+
+Result<void> CountErasuresToReapply(const std::string& plain, const fs::path& data_dir, BackupKind kind,
+                                    RestoreResult& result) {
+  std::error_code ec;
+  fs::path keystore = data_dir / kKeystoreFile;
+  fs::path database = data_dir / kDatabaseFile;
+  if (kind == BackupKind::kKeystore) {
+    ASSIGN_OR_RETURN(storage::KeystoreSummary restored, storage::SqliteReadKeystoreSummary(plain));
+    if (fs::exists(keystore, ec)) {
+      ASSIGN_OR_RETURN(storage::KeystoreSummary present, storage::SqliteReadKeystoreSummary(keystore.string()));
+      result.replaced_keystore_epoch = present.epoch;
+    }
+    if (!fs::exists(database, ec)) return Ok();
+    ASSIGN_OR_RETURN(storage::DatabaseKeystoreRecord db, storage::SqliteReadKeystoreRecord(database.string()));
+    result.erasures_to_reapply = CountMissing(db.erased_customers, restored.erased_customers);
+    return Ok();
+  }
+  if (!fs::exists(keystore, ec)) return Ok();
+  ASSIGN_OR_RETURN(storage::DatabaseKeystoreRecord db, storage::SqliteReadKeystoreRecord(plain));
+  ASSIGN_OR_RETURN(storage::KeystoreSummary present, storage::SqliteReadKeystoreSummary(keystore.string()));
+  result.erasures_to_reapply = CountMissing(present.erased_customers, db.erased_customers);
+  return Ok();
+}
+
 }  // namespace
 
 Result<BackupResult> CreateBackup(const BackupOptions& options) {
   if (options.data_dir.empty()) return Error::InvalidField("data", "is required");
   if (options.keep < 0) return Error::InvalidField("keep", "must be 0 (keep all) or more");
+  if (options.max_age < std::chrono::milliseconds::zero() || options.max_age > kKeystoreRetentionCap) {
+    return Error::InvalidField("max-age", "must be at most 35 days (the keystore backup retention cap)");
+  }
+  if (options.max_age != std::chrono::milliseconds::zero() && options.kind != BackupKind::kKeystore) {
+    return Error::InvalidField("max-age", "applies to keystore backups only");
+  }
   ASSIGN_OR_RETURN(PublicKey key, ReadPublicKey(options.public_key_file));
   std::string source = (fs::path(options.data_dir) / SourceFile(options.kind)).string();
   std::error_code ec;
@@ -143,6 +209,17 @@ Result<BackupResult> CreateBackup(const BackupOptions& options) {
   header.kind = options.kind;
   header.schema_version = static_cast<uint32_t>(schema_version);
   header.created = options.now;
+  {
+    // A data backup names the data dir's keystore (read, never written); a keystore backup names itself, from
+    // the consistent copy.
+    fs::path keystore = options.kind == BackupKind::kKeystore ? fs::path(copy)
+                                                              : fs::path(options.data_dir) / kKeystoreFile;
+    if (options.kind == BackupKind::kKeystore || fs::exists(keystore, ec)) {
+      ASSIGN_OR_RETURN(storage::KeystoreSummary summary, storage::SqliteReadKeystoreSummary(keystore.string()));
+      header.keystore_id = summary.id;
+      header.keystore_epoch = summary.epoch;
+    }
+  }
   auto written = EncryptFile(copy, partial.string(), header, key);
   if (!written) {
     fs::remove(partial, ec);
@@ -160,6 +237,10 @@ Result<BackupResult> CreateBackup(const BackupOptions& options) {
   if (options.keep > 0) {
     ASSIGN_OR_RETURN(result.removed, RotateBackups(options.to_dir, options.kind, options.keep));
   }
+  if (options.kind == BackupKind::kKeystore) {
+    auto max_age = options.max_age == std::chrono::milliseconds::zero() ? kKeystoreRetentionCap : options.max_age;
+    ASSIGN_OR_RETURN(result.aged_out, AgeOutBackups(options.to_dir, options.kind, options.now, max_age));
+  }
   return result;
 }
 
@@ -175,7 +256,16 @@ Result<std::vector<std::string>> ListBackups(const std::string& dir, BackupKind 
       out.push_back(entry.path().string());
     }
   }
-  std::sort(out.begin(), out.end());
+  // Backups made in the same millisecond are named <time>.pnbk, <time>-1.pnbk, <time>-2.pnbk…; plain string
+  // order would put "-1" before "." (so rotation could delete the newer one): compare the time, then the suffix.
+  auto key = [&](const std::string& path) {
+    std::string stem = fs::path(path).filename().string();
+    stem = stem.substr(prefix.size(), stem.size() - prefix.size() - std::strlen(kSuffix));
+    size_t dash = stem.find('-');
+    long long sequence = dash == std::string::npos ? 0 : std::atoll(stem.c_str() + dash + 1);
+    return std::tuple(stem.substr(0, dash), sequence, path);
+  };
+  std::sort(out.begin(), out.end(), [&](const std::string& a, const std::string& b) { return key(a) < key(b); });
   return out;
 }
 
@@ -192,6 +282,24 @@ Result<std::vector<std::string>> RotateBackups(const std::string& dir, BackupKin
   return removed;
 }
 
+Result<std::vector<std::string>> AgeOutBackups(const std::string& dir, BackupKind kind, Timestamp now,
+                                               std::chrono::milliseconds max_age) {
+  if (max_age <= std::chrono::milliseconds::zero()) return Error::InvalidField("max-age", "must be positive");
+  ASSIGN_OR_RETURN(std::vector<std::string> all, ListBackups(dir, kind));
+  std::vector<std::string> removed;
+  for (const std::string& path : all) {
+    auto header = ReadHeader(path);
+    if (!header || header->kind != kind) continue;
+    if (ToUnixMillis(now) - ToUnixMillis(header->created) <= max_age.count()) continue;
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (ec) return Error::Unavailable("cannot delete expired backup " + path + ": " + ec.message());
+    removed.push_back(path);
+  }
+  if (!removed.empty()) RETURN_IF_ERROR(SyncDir(dir));
+  return removed;
+}
+
 Result<RestoreResult> RestoreBackup(const RestoreOptions& options) {
   if (options.from_file.empty()) return Error::InvalidField("from", "is required");
   std::error_code ec;
@@ -205,7 +313,8 @@ Result<RestoreResult> RestoreBackup(const RestoreOptions& options) {
   }
   ASSIGN_OR_RETURN(SecretKey key, ReadSecretKey(options.secret_key_file));
   // Reject what the header alone shows before touching the target directory at all.
-  RETURN_IF_ERROR(ReadHeader(options.from_file));
+  ASSIGN_OR_RETURN(BackupHeader clear, ReadHeader(options.from_file));
+  RETURN_IF_ERROR(CheckSameKeystore(clear, options.data_dir));
   bool created_dir = !fs::exists(options.data_dir, ec);
   RETURN_IF_ERROR(EnsurePrivateDir(options.data_dir, "data"));
   auto restored = [&]() -> Result<RestoreResult> {
@@ -230,6 +339,7 @@ Result<RestoreResult> RestoreBackup(const RestoreOptions& options) {
       result.ledger_checkpoints = ledger.checkpoints;
     }
     ASSIGN_OR_RETURN(DataDirLock lock, DataDirLock::Acquire(options.data_dir));
+    RETURN_IF_ERROR(CountErasuresToReapply(plain, options.data_dir, header.kind, result));
     fs::path target = fs::path(options.data_dir) / SourceFile(header.kind);
     // The old database's log must not be applied to the new file: fold it into the old file (no server runs,
     // we hold the lock) so that one rename swaps complete states.

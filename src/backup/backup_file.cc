@@ -19,12 +19,18 @@ namespace {
 
 constexpr char kMagic[8] = {'P', 'N', 'R', 'M', 'B', 'K', 'U', 'P'};
 constexpr size_t kSealedKeyBytes = crypto_box_SEALBYTES + crypto_secretstream_xchacha20poly1305_KEYBYTES;
-constexpr size_t kHeaderBytes = 8 + 2 + 1 + 1 + 4 + 8 + 8 + 32 + kSealedKeyBytes;
+constexpr size_t kHeaderBytesV1 = 8 + 2 + 1 + 1 + 4 + 8 + 8 + 32 + kSealedKeyBytes;
+constexpr size_t kKeystoreIdBytes = 16;
+constexpr size_t kHeaderBytesV2 = kHeaderBytesV1 + kKeystoreIdBytes + 8;
+constexpr size_t kMaxHeaderBytes = kHeaderBytesV2;
+constexpr size_t kPrefixBytes = 8 + 2;  // magic and format version: enough to know the header's length
 constexpr size_t kStreamHeaderBytes = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
 constexpr size_t kCipherChunkBytes = kChunkBytes + crypto_secretstream_xchacha20poly1305_ABYTES;
 constexpr char kPublicPrefix[] = "panorama-backup-public-key-v1:";
 constexpr char kSecretPrefix[] = "panorama-backup-secret-key-v1:";
-static_assert(kHeaderBytes == 144);
+static_assert(kHeaderBytesV1 == 144 && kHeaderBytesV2 == 168);
+
+size_t HeaderBytes(uint16_t version) { return version == 1 ? kHeaderBytesV1 : kHeaderBytesV2; }
 
 Error Refuse(const std::string& reason) { return Error::FailedPrecondition("backup refused: " + reason); }
 
@@ -86,7 +92,8 @@ T GetLe(const unsigned char*& p) {
   return static_cast<T>(value);
 }
 
-void EncodeHeader(const BackupHeader& h, const unsigned char* sealed_key, unsigned char* out) {
+// Returns the header's length.
+size_t EncodeHeader(const BackupHeader& h, const unsigned char* sealed_key, unsigned char* out) {
   unsigned char* p = out;
   std::memcpy(p, kMagic, sizeof kMagic);
   p += sizeof kMagic;
@@ -98,20 +105,29 @@ void EncodeHeader(const BackupHeader& h, const unsigned char* sealed_key, unsign
   PutLe<uint64_t>(p, h.plaintext_bytes);
   std::memcpy(p, h.plaintext_sha256.data(), 32);
   p += 32;
+  if (h.format_version >= 2) {
+    std::memset(p, 0, kKeystoreIdBytes);
+    if (!h.keystore_id.empty()) {
+      sodium_hex2bin(p, kKeystoreIdBytes, h.keystore_id.data(), h.keystore_id.size(), nullptr, nullptr, nullptr);
+    }
+    p += kKeystoreIdBytes;
+    PutLe<int64_t>(p, h.keystore_epoch.value_or(-1));
+  }
   std::memcpy(p, sealed_key, kSealedKeyBytes);
+  return static_cast<size_t>(p - out) + kSealedKeyBytes;
 }
 
 Result<BackupHeader> DecodeHeader(const unsigned char* in, size_t n) {
   if (n < sizeof kMagic || std::memcmp(in, kMagic, sizeof kMagic) != 0) return Refuse("bad magic (not a panorama backup)");
-  if (n < 10) return Refuse("truncated header");
+  if (n < kPrefixBytes) return Refuse("truncated header");
   const unsigned char* p = in + sizeof kMagic;
   BackupHeader h;
   h.format_version = GetLe<uint16_t>(p);
-  if (h.format_version != kFormatVersion) {
+  if (h.format_version < kOldestFormatVersion || h.format_version > kFormatVersion) {
     return Refuse("unsupported format version " + std::to_string(h.format_version) + " (this build reads " +
-                  std::to_string(kFormatVersion) + ")");
+                  std::to_string(kOldestFormatVersion) + " to " + std::to_string(kFormatVersion) + ")");
   }
-  if (n < kHeaderBytes) return Refuse("truncated header");
+  if (n < HeaderBytes(h.format_version)) return Refuse("truncated header");
   unsigned char kind = *p++;
   if (kind != static_cast<unsigned char>(BackupKind::kData) && kind != static_cast<unsigned char>(BackupKind::kKeystore)) {
     return Refuse("unknown backup kind " + std::to_string(kind));
@@ -122,7 +138,29 @@ Result<BackupHeader> DecodeHeader(const unsigned char* in, size_t n) {
   h.created = FromUnixMillis(GetLe<int64_t>(p));
   h.plaintext_bytes = GetLe<uint64_t>(p);
   std::memcpy(h.plaintext_sha256.data(), p, 32);
+  p += 32;
+  if (h.format_version >= 2) {
+    static constexpr unsigned char kZero[kKeystoreIdBytes] = {};
+    if (std::memcmp(p, kZero, kKeystoreIdBytes) != 0) {
+      char hex[2 * kKeystoreIdBytes + 1];
+      sodium_bin2hex(hex, sizeof hex, p, kKeystoreIdBytes);
+      h.keystore_id = hex;
+    }
+    p += kKeystoreIdBytes;
+    int64_t epoch = GetLe<int64_t>(p);
+    if (epoch < -1) return Refuse("keystore epoch " + std::to_string(epoch) + " in the header is invalid");
+    if (epoch >= 0) h.keystore_epoch = epoch;
+  }
   return h;
+}
+
+// Reads the clear header (its length depends on the format version) into `head`; returns the bytes read.
+size_t ReadHeaderBytes(std::FILE* in, unsigned char* head) {
+  size_t n = ReadUpTo(in, head, kPrefixBytes);
+  if (n < kPrefixBytes || std::memcmp(head, kMagic, sizeof kMagic) != 0) return n;
+  uint16_t version = static_cast<uint16_t>(head[8] | (head[9] << 8));
+  if (version < kOldestFormatVersion || version > kFormatVersion) return n;
+  return n + ReadUpTo(in, head + n, HeaderBytes(version) - n);
 }
 
 Result<std::string> ReadKeyFile(const std::string& path, const char* prefix, const std::string& field) {
@@ -207,7 +245,12 @@ Result<BackupHeader> EncryptFile(const std::string& plaintext_path, const std::s
                                  const BackupHeader& header_in, const PublicKey& key) {
   if (sodium_init() < 0) return Error::Internal("libsodium failed to initialise");
   BackupHeader header = header_in;
-  header.format_version = kFormatVersion;
+  header.format_version = header_in.format_version == 1 ? 1 : kFormatVersion;
+  if (!header.keystore_id.empty() &&
+      (header.keystore_id.size() != 2 * kKeystoreIdBytes ||
+       header.keystore_id.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    return Error::InvalidField("keystore_id", "must be 32 lowercase hex digits");
+  }
   // First pass: size and hash of the plaintext, which the header carries ahead of the stream.
   {
     ASSIGN_OR_RETURN(File in, OpenRead(plaintext_path));
@@ -230,8 +273,8 @@ Result<BackupHeader> EncryptFile(const std::string& plaintext_path, const std::s
   if (crypto_box_seal(sealed, file_key.bytes, sizeof file_key.bytes, key.bytes.data()) != 0) {
     return Error::InvalidField("public-key", "is not a usable public key");
   }
-  unsigned char head[kHeaderBytes];
-  EncodeHeader(header, sealed, head);
+  unsigned char head[kMaxHeaderBytes];
+  size_t head_len = EncodeHeader(header, sealed, head);
 
   crypto_secretstream_xchacha20poly1305_state state;
   unsigned char stream_header[kStreamHeaderBytes];
@@ -239,7 +282,7 @@ Result<BackupHeader> EncryptFile(const std::string& plaintext_path, const std::s
 
   ASSIGN_OR_RETURN(File in, OpenRead(plaintext_path));
   ASSIGN_OR_RETURN(File out, CreateWrite(out_path));
-  RETURN_IF_ERROR(WriteAll(out.get(), head, sizeof head, out_path));
+  RETURN_IF_ERROR(WriteAll(out.get(), head, head_len, out_path));
   RETURN_IF_ERROR(WriteAll(out.get(), stream_header, sizeof stream_header, out_path));
   std::vector<unsigned char> plain(kChunkBytes), cipher(kCipherChunkBytes);
   uint64_t done = 0;
@@ -252,7 +295,7 @@ Result<BackupHeader> EncryptFile(const std::string& plaintext_path, const std::s
     bool last = done >= header.plaintext_bytes;
     unsigned long long cipher_len = 0;
     crypto_secretstream_xchacha20poly1305_push(
-        &state, cipher.data(), &cipher_len, plain.data(), n, first ? head : nullptr, first ? sizeof head : 0,
+        &state, cipher.data(), &cipher_len, plain.data(), n, first ? head : nullptr, first ? head_len : 0,
         last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
     RETURN_IF_ERROR(WriteAll(out.get(), cipher.data(), static_cast<size_t>(cipher_len), out_path));
     first = false;
@@ -267,22 +310,23 @@ Result<BackupHeader> EncryptFile(const std::string& plaintext_path, const std::s
 
 Result<BackupHeader> ReadHeader(const std::string& backup_path) {
   ASSIGN_OR_RETURN(File in, OpenRead(backup_path));
-  unsigned char head[kHeaderBytes];
-  size_t n = ReadUpTo(in.get(), head, sizeof head);
+  unsigned char head[kMaxHeaderBytes];
+  size_t n = ReadHeaderBytes(in.get(), head);
   return DecodeHeader(head, n);
 }
 
 Result<BackupHeader> DecryptFile(const std::string& backup_path, const std::string& out_path, const SecretKey& key) {
   if (sodium_init() < 0) return Error::Internal("libsodium failed to initialise");
   ASSIGN_OR_RETURN(File in, OpenRead(backup_path));
-  unsigned char head[kHeaderBytes];
-  size_t head_len = ReadUpTo(in.get(), head, sizeof head);
+  unsigned char head[kMaxHeaderBytes];
+  size_t head_len = ReadHeaderBytes(in.get(), head);
   ASSIGN_OR_RETURN(BackupHeader header, DecodeHeader(head, head_len));
+  head_len = HeaderBytes(header.format_version);
 
   unsigned char public_key[crypto_box_PUBLICKEYBYTES];
   crypto_scalarmult_base(public_key, key.bytes.data());
   FileKey file_key;
-  if (crypto_box_seal_open(file_key.bytes, head + kHeaderBytes - kSealedKeyBytes, kSealedKeyBytes, public_key,
+  if (crypto_box_seal_open(file_key.bytes, head + head_len - kSealedKeyBytes, kSealedKeyBytes, public_key,
                            key.bytes.data()) != 0) {
     return Refuse("wrong secret key or damaged key block (the file key cannot be unsealed)");
   }
@@ -305,7 +349,7 @@ Result<BackupHeader> DecryptFile(const std::string& backup_path, const std::stri
     unsigned long long plain_len = 0;
     unsigned char tag = 0;
     if (crypto_secretstream_xchacha20poly1305_pull(&state, plain.data(), &plain_len, &tag, cipher.data(), n,
-                                                   chunk == 0 ? head : nullptr, chunk == 0 ? sizeof head : 0) != 0) {
+                                                   chunk == 0 ? head : nullptr, chunk == 0 ? head_len : 0) != 0) {
       return Refuse("chunk " + std::to_string(chunk) + " failed authentication (tampered, truncated or corrupted)");
     }
     crypto_hash_sha256_update(&sha, plain.data(), plain_len);

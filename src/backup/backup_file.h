@@ -1,10 +1,12 @@
 #pragma once
 // The encrypted backup file format (docs/security.md, "Encrypted backups and restore").
 //
-//   header (144 bytes, integers little-endian)
-//     magic "PNRMBKUP" (8) | format version u16 (= 1) | kind u8 (1 data, 2 keystore) | reserved u8 (0)
+//   header (168 bytes in format 2, integers little-endian)
+//     magic "PNRMBKUP" (8) | format version u16 (= 2) | kind u8 (1 data, 2 keystore) | reserved u8 (0)
 //     | schema version u32 | created unix ms i64 | plaintext bytes u64 | SHA-256 of the plaintext (32)
+//     | keystore id (16; all zero: unknown) | keystore epoch i64 (-1: unknown)
 //     | the 32-byte file key sealed to the backup public key with crypto_box_seal (80)
+//   Format 1 (144 bytes) is the same without the two keystore fields; it is still read (fields absent).
 //   secretstream header (24)
 //   chunks: XChaCha20-Poly1305 secretstream of 64 KiB plaintext chunks (the last may be shorter), each with its
 //     17-byte tag; the last one carries TAG_FINAL. The first chunk authenticates the whole header as
@@ -15,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/result.h"
@@ -22,7 +25,8 @@
 
 namespace panorama::backup {
 
-inline constexpr uint16_t kFormatVersion = 1;
+inline constexpr uint16_t kFormatVersion = 2;
+inline constexpr uint16_t kOldestFormatVersion = 1;
 inline constexpr size_t kChunkBytes = 64 * 1024;
 
 enum class BackupKind : uint8_t { kData = 1, kKeystore = 2 };
@@ -50,10 +54,17 @@ struct BackupHeader {
   Timestamp created{};
   uint64_t plaintext_bytes = 0;
   std::array<unsigned char, 32> plaintext_sha256{};
+  // Format 2: the keystore the backup belongs to (storage/keystore.h: kKeystoreIdMeta, 32 hex digits; empty when
+  // unknown) and its erasure epoch when the backup was taken. A data backup takes them from the data directory's
+  // keystore, a keystore backup from the copied keystore itself.
+  std::string keystore_id;
+  std::optional<int64_t> keystore_epoch;
 };
 
 // Encrypts the file `plaintext_path` into a new file `out_path` (0600) for `key`. `header` gives kind, schema
-// version and creation time; size and SHA-256 are computed here. kUnavailable on I/O errors.
+// version, creation time and the keystore fields; size and SHA-256 are computed here. Writes format 2 (format 1
+// only when `header.format_version` asks for it, which tests use to prove old files still restore).
+// kInvalidArgument for a keystore id that is not 32 hex digits; kUnavailable on I/O errors.
 Result<BackupHeader> EncryptFile(const std::string& plaintext_path, const std::string& out_path,
                                  const BackupHeader& header, const PublicKey& key);
 

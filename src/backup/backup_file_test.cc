@@ -31,13 +31,12 @@ class BackupFileTest : public ::testing::Test {
   }
 
   // A plaintext of `size` seeded random bytes, encrypted to work/backup.pnbk.
-  std::string Encrypt(size_t size) {
+  std::string Encrypt(size_t size, BackupHeader header = {}) {
     std::mt19937 rng(7);
     plaintext_.resize(size);
     for (char& c : plaintext_) c = static_cast<char>(rng());
     WriteAllText(work_.File("plain"), plaintext_);
     std::filesystem::remove(work_.File("backup.pnbk"));
-    BackupHeader header;
     header.schema_version = 3;
     header.created = FromUnixMillis(1'700'000'000'123);
     auto written = EncryptFile(work_.File("plain"), work_.File("backup.pnbk"), header, pub_);
@@ -140,7 +139,7 @@ TEST_F(BackupFileTest, TruncationAnywhereIsRefused) {
   std::string original = ReadAll(file);
   // Inside the header, at chunk boundaries (where a stream without TAG_FINAL would otherwise end cleanly),
   // inside chunks, and one byte short.
-  size_t chunk = kChunkBytes + 17, start = 144 + 24;
+  size_t chunk = kChunkBytes + 17, start = 168 + 24;  // format 2 header, secretstream header
   for (size_t length : {size_t{0}, size_t{5}, size_t{100}, start, start + chunk, start + 2 * chunk,
                         start + 3 * chunk, start + 1000, original.size() - 17, original.size() - 1}) {
     WriteAllText(file, original.substr(0, length));
@@ -166,10 +165,57 @@ TEST_F(BackupFileTest, AppendedDataIsRefused) {
   }
 }
 
+TEST_F(BackupFileTest, KeystoreIdAndEpochRoundTripInTheClearHeader) {
+  BackupHeader header;
+  header.kind = BackupKind::kKeystore;
+  header.keystore_id = "00112233445566778899aabbccddeeff";
+  header.keystore_epoch = 41;
+  std::string file = Encrypt(100, header);
+
+  auto clear = ReadHeader(file);
+  auto decrypted = Decrypt(file);
+
+  ASSERT_OK(clear);
+  ASSERT_OK(decrypted);
+  EXPECT_EQ(clear->format_version, 2);
+  EXPECT_EQ(clear->keystore_id, "00112233445566778899aabbccddeeff");
+  EXPECT_EQ(clear->keystore_epoch, std::optional<int64_t>(41));
+  EXPECT_EQ(decrypted->keystore_id, clear->keystore_id);
+  EXPECT_EQ(ReadAll(work_.File("out")), plaintext_);
+  // Absent fields stay absent; the id is authenticated with the rest of the header.
+  auto plain = ReadHeader(Encrypt(100));
+  ASSERT_OK(plain);
+  EXPECT_EQ(plain->keystore_id, "");
+  EXPECT_EQ(plain->keystore_epoch, std::nullopt);
+  std::string bytes = ReadAll(file);
+  bytes[70] = static_cast<char>(bytes[70] ^ 1);  // inside the keystore id (bytes 64..79)
+  WriteAllText(file, bytes);
+  EXPECT_ERROR_CODE(Decrypt(file), ErrorCode::kFailedPrecondition);
+  BackupHeader bad;
+  bad.keystore_id = "not-hex";
+  EXPECT_FIELD_ERROR(EncryptFile(work_.File("plain"), work_.File("bad.pnbk"), bad, pub_), "keystore_id");
+}
+
+TEST_F(BackupFileTest, FormatOneFilesStillDecryptWithoutKeystoreFields) {
+  BackupHeader header;
+  header.format_version = 1;
+  header.keystore_id = "00112233445566778899aabbccddeeff";  // not in format 1: dropped
+  std::string file = Encrypt(kChunkBytes + 5, header);
+
+  auto decrypted = Decrypt(file);
+
+  ASSERT_OK(decrypted);
+  EXPECT_EQ(decrypted->format_version, 1);
+  EXPECT_EQ(decrypted->keystore_id, "");
+  EXPECT_EQ(decrypted->keystore_epoch, std::nullopt);
+  EXPECT_EQ(ReadAll(work_.File("out")), plaintext_);
+  EXPECT_EQ(std::filesystem::file_size(file), 144 + 24 + (kChunkBytes + 17) + (5 + 17));
+}
+
 TEST_F(BackupFileTest, OlderAndUnknownFormatVersionsAreRefusedByName) {
   std::string file = Encrypt(100);
   std::string original = ReadAll(file);
-  for (uint16_t version : {uint16_t{0}, uint16_t{2}, uint16_t{0xffff}}) {
+  for (uint16_t version : {uint16_t{0}, uint16_t{3}, uint16_t{0xffff}}) {
     std::string bytes = original;
     bytes[8] = static_cast<char>(version & 0xff);
     bytes[9] = static_cast<char>(version >> 8);

@@ -383,6 +383,16 @@ int BackupKeygen(const std::string& out) {
   return 0;
 }
 
+// The keystore a backup belongs to (format 2 headers); restore refuses it for a data dir of another keystore.
+void PrintKeystoreFields(const backup::BackupHeader& header) {
+  if (header.keystore_id.empty()) {
+    std::printf("keystore: unknown (format %u backup, or no keystore.db when it was taken)\n", header.format_version);
+    return;
+  }
+  std::printf("keystore: %s, erasure epoch %lld\n", header.keystore_id.c_str(),
+              static_cast<long long>(header.keystore_epoch.value_or(-1)));
+}
+
 int Backup(backup::BackupOptions options) {
   if (options.to_dir.empty()) return Fail(Error::InvalidField("to", "is required"));
   if (options.public_key_file.empty()) return Fail(Error::InvalidField("public-key", "is required"));
@@ -391,7 +401,9 @@ int Backup(backup::BackupOptions options) {
   if (!made) return Fail(made.error());
   std::printf("backup written: %s (schema %u, %llu bytes of database)\n", made->path.c_str(),
               made->header.schema_version, static_cast<unsigned long long>(made->header.plaintext_bytes));
+  PrintKeystoreFields(made->header);
   for (const auto& removed : made->removed) std::printf("rotated out: %s\n", removed.c_str());
+  for (const auto& aged : made->aged_out) std::printf("aged out (older than the max age): %s\n", aged.c_str());
   return 0;
 }
 
@@ -406,6 +418,21 @@ int Restore(const backup::RestoreOptions& options) {
                 static_cast<long long>(restored->ledger_checkpoints),
                 restored->ledger_signatures_checked ? ", signatures checked"
                                                     : "; signatures NOT checked (no signing key: give --ledger-pubkey)");
+  }
+  PrintKeystoreFields(restored->header);
+  if (restored->header.kind == backup::BackupKind::kKeystore && restored->replaced_keystore_epoch &&
+      restored->header.keystore_epoch && *restored->header.keystore_epoch < *restored->replaced_keystore_epoch) {
+    std::printf("the restored keystore is older than the one it replaced (erasure epoch %lld < %lld)\n",
+                static_cast<long long>(*restored->header.keystore_epoch),
+                static_cast<long long>(*restored->replaced_keystore_epoch));
+  }
+  if (restored->erasures_to_reapply > 0) {
+    std::printf(restored->header.kind == backup::BackupKind::kKeystore
+                    ? "%lld erasures recorded in the database are missing from the restored keystore: they will be "
+                      "re-applied (keys destroyed again) at the next start\n"
+                    : "%lld customers erased in the keystore are not erased in the restored database: their rows "
+                      "will be deleted at the next start\n",
+                static_cast<long long>(restored->erasures_to_reapply));
   }
   return 0;
 }
@@ -592,6 +619,18 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--backup-public-key", serve_options.backup_public_key,
                     "backup.pub (panorama backup keygen) the scheduled backups are encrypted to");
+  std::string keystore_backup_every, keystore_backup_max_age;
+  serve->add_option("--keystore-backup-dir", serve_options.keystore_backup_dir,
+                    "scheduled encrypted keystore backups into this directory (not --backup-dir, not the data dir)");
+  serve->add_option("--keystore-backup-every", keystore_backup_every,
+                    "interval of scheduled keystore backups: 30m, 24h, 7d (default 24h)");
+  serve->add_option("--keystore-backup-keep", serve_options.keystore_backup_keep,
+                    "keep the newest N keystore backups (keep x every at most the max age)")
+      ->capture_default_str();
+  serve->add_option("--keystore-backup-public-key", serve_options.keystore_backup_public_key,
+                    "a separate backup.pub (not --backup-public-key's) the keystore backups are encrypted to");
+  serve->add_option("--keystore-backup-max-age", keystore_backup_max_age,
+                    "delete keystore backups older than this at each run: at most and by default 35d");
 
   AnalyticsArgs analytics_args;
   auto* rfm = cli.add_subcommand("rfm", "RFM scores: R×F grid and segments (table), per customer (csv), or json");
@@ -685,6 +724,10 @@ int Run(int argc, char** argv) {
   backup_cmd->add_option("--keep", backup_options.keep, "then keep only the newest N backups (0: keep all)")
       ->capture_default_str();
   backup_cmd->add_flag("--keystore", backup_keystore, "back up keystore.db (wrapped keys) instead of the data");
+  std::string backup_max_age;
+  backup_cmd->add_option("--max-age", backup_max_age,
+                         "with --keystore: then delete keystore backups in --to older than this (at most and by "
+                         "default 35d)");
   auto* backup_keygen = backup_cmd->add_subcommand("keygen", "create a backup key pair (backup.pub, backup.sec)");
   backup_keygen->add_option("--out", keygen_out, "directory for the key files")->required();
 
@@ -728,11 +771,41 @@ int Run(int argc, char** argv) {
         (!backup_every.empty() || serve->count("--backup-keep") > 0 || !serve_options.backup_public_key.empty())) {
       return Fail(Error::InvalidField("backup-dir", "is required with --backup-every/--backup-keep/--backup-public-key"));
     }
+    if (!keystore_backup_every.empty()) {
+      auto every = backup::ParseBackupInterval(keystore_backup_every, "keystore-backup-every");
+      if (!every) return Fail(every.error());
+      serve_options.keystore_backup_every = *every;
+    }
+    if (!keystore_backup_max_age.empty()) {
+      auto age = backup::ParseBackupInterval(keystore_backup_max_age, "keystore-backup-max-age",
+                                             backup::kKeystoreRetentionCap);
+      if (!age) return Fail(age.error());
+      serve_options.keystore_backup_max_age = *age;
+    }
+    if (serve_options.keystore_backup_dir.empty() &&
+        (!keystore_backup_every.empty() || !keystore_backup_max_age.empty() ||
+         serve->count("--keystore-backup-keep") > 0 || !serve_options.keystore_backup_public_key.empty())) {
+      return Fail(Error::InvalidField("keystore-backup-dir", "is required with the other --keystore-backup-* flags"));
+    }
     // Checked again by Start(); here so that a bad option is refused before the data directory is opened.
     if (!serve_options.backup_dir.empty()) {
       auto valid = backup::ValidateSchedule({.data_dir = data, .to_dir = serve_options.backup_dir,
                                              .public_key_file = serve_options.backup_public_key,
                                              .every = serve_options.backup_every, .keep = serve_options.backup_keep});
+      if (!valid) return Fail(valid.error());
+    }
+    if (!serve_options.keystore_backup_dir.empty()) {
+      backup::ScheduleOptions keystore{.data_dir = data, .to_dir = serve_options.keystore_backup_dir,
+                                       .public_key_file = serve_options.keystore_backup_public_key,
+                                       .every = serve_options.keystore_backup_every,
+                                       .keep = serve_options.keystore_backup_keep,
+                                       .kind = backup::BackupKind::kKeystore,
+                                       .max_age = serve_options.keystore_backup_max_age};
+      auto valid = backup::ValidateSchedule(keystore);
+      if (valid && !serve_options.backup_dir.empty()) {
+        valid = backup::ValidateSeparateSchedules(
+            {.to_dir = serve_options.backup_dir, .public_key_file = serve_options.backup_public_key}, keystore);
+      }
       if (!valid) return Fail(valid.error());
     }
     runtime_options.lock_data_dir = true;
@@ -743,6 +816,12 @@ int Run(int argc, char** argv) {
   if (backup_cmd->parsed()) {
     backup_options.data_dir = data;
     backup_options.kind = backup_keystore ? backup::BackupKind::kKeystore : backup::BackupKind::kData;
+    if (!backup_max_age.empty()) {
+      if (!backup_keystore) return Fail(Error::InvalidField("max-age", "applies to --keystore backups only"));
+      auto age = backup::ParseBackupInterval(backup_max_age, "max-age", backup::kKeystoreRetentionCap);
+      if (!age) return Fail(age.error());
+      backup_options.max_age = *age;
+    }
     return Backup(backup_options);
   }
   if (restore->parsed()) return Restore(restore_options);

@@ -248,7 +248,7 @@ Result<std::unique_ptr<FieldEncryptor>> FieldEncryptor::Open(MasterKeyRing ring,
     if (auto written = keystore->Write([&](storage::KeyStoreTxn& txn) -> Result<void> {
       RETURN_IF_ERROR(txn.PutMeta("mk_current", std::to_string(version)));
       RETURN_IF_ERROR(txn.PutMeta("kcv:v" + std::to_string(version), AeadSeal(kek, kKcvPlain, "kcv")));
-      RETURN_IF_ERROR(txn.PutMeta("epoch", "0"));
+      RETURN_IF_ERROR(txn.PutMeta(storage::kKeystoreEpochMeta, "0"));
       return txn.PutKey({kBidxSubject, 1, version, wrapped});
     }); !written) {
       return std::move(written.error());
@@ -273,6 +273,18 @@ Result<std::unique_ptr<FieldEncryptor>> FieldEncryptor::Open(MasterKeyRing ring,
   if (!checked_current) {
     return Error::FailedPrecondition("the keystore needs master key v" + std::to_string(state->master_current) +
                                      ", which was not given; nothing was changed");
+  }
+  // Identity (storage/keystore.h): after the key check, so a refused master key still leaves the file untouched.
+  ASSIGN_OR_RETURN(auto id, keystore->GetMeta(storage::kKeystoreIdMeta));
+  if (!id) {
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof raw);
+    char hex[2 * sizeof raw + 1];
+    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+    RETURN_IF_ERROR(keystore->Write([&](storage::KeyStoreTxn& txn) -> Result<void> {
+      ASSIGN_OR_RETURN(auto raced, txn.GetMeta(storage::kKeystoreIdMeta));  // another process may have just set it
+      return raced ? Ok() : txn.PutMeta(storage::kKeystoreIdMeta, hex);
+    }));
   }
   // Blind-index keys from the root system key.
   ASSIGN_OR_RETURN(auto roots, keystore->GetKeys(kBidxSubject));
@@ -495,6 +507,11 @@ Result<MasterRotationReport> FieldEncryptor::RotateMaster(int new_version) {
 int FieldEncryptor::CurrentMasterVersion() {
   std::lock_guard lock(state_->mu);
   return state_->master_current;
+}
+
+Result<std::string> FieldEncryptor::KeystoreId() {
+  ASSIGN_OR_RETURN(auto id, keystore_->GetMeta(storage::kKeystoreIdMeta));
+  return id.value_or(std::string());
 }
 
 Result<int64_t> FieldEncryptor::Epoch() {

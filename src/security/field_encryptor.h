@@ -52,6 +52,7 @@ class FieldEncryptor final : public storage::FieldCrypto {
   Result<std::vector<CustomerId>> ShreddedSubjects() override;
   Result<int> NewKeyVersion(CustomerId subject) override;
   Result<void> RetireOldKeyVersions(CustomerId subject) override;
+  Result<std::string> KeystoreId() override;
 
   // Makes `new_version` (which the ring must hold) the current master key version and re-wraps every data key
   // under it, in batches of 500 keys per keystore transaction; readers keep working meanwhile (old versions stay

@@ -63,6 +63,10 @@ class FieldCrypto {
   // rows are re-encrypted and committed, the removal of the older versions.
   virtual Result<int> NewKeyVersion(CustomerId subject) = 0;
   virtual Result<void> RetireOldKeyVersions(CustomerId subject) = 0;
+
+  // The random id of the keystore these keys live in (32 hex digits), which the database records to refuse a
+  // keystore.db that belongs to another database. Empty: no keystore file behind this crypto (no pairing).
+  virtual Result<std::string> KeystoreId() { return std::string(); }
 };
 
 }  // namespace panorama::storage

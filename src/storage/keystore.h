@@ -17,6 +17,13 @@
 
 namespace panorama::storage {
 
+// Meta `keystore_id`: 32 lowercase hex digits (128 random bits), given to a keystore by security/field_encryptor
+// when it is created (or, for a keystore from before ids, at its first open after the master key check). The main database records it (keystore_pairing, migration 15)
+// and backups carry it, so a keystore.db from another data directory is refused instead of "reconciled".
+inline constexpr char kKeystoreIdMeta[] = "keystore_id";
+// Meta `epoch`: the erasure counter, bumped by every crypto-shred.
+inline constexpr char kKeystoreEpochMeta[] = "epoch";
+
 struct WrappedKey {
   std::string subject;     // "c:<customer id>" or "system:<domain>"
   int key_version = 1;     // dek_v

@@ -264,6 +264,99 @@ TEST_F(ScheduledBackupTest, EveryBadOptionIsRefusedNamingItBeforeAnythingStarts)
   EXPECT_EQ(backup::ParseBackupInterval("7d", "backup-every").value(), std::chrono::hours(24 * 7));
 }
 
+// Keystore backups on their own schedule beside the data backups: own directory, own key pair, reported under
+// "keystore_backup" in /readyz, ledgered like the data backups, and each file names the data dir's keystore.
+TEST_F(ScheduledBackupTest, KeystoreBackupsRunOnTheirOwnScheduleIntoTheirOwnDirectory) {
+  ASSERT_OK(backup::GenerateKeyPair((dir_.path() / "keystore-keys").string()));
+  fs::path keystore_backups = dir_.path() / "keystore-backups";
+  app::ServeOptions options = Options(std::chrono::hours(24), 7);  // data backups configured, not due in the test
+  options.keystore_backup_dir = keystore_backups.string();
+  options.keystore_backup_public_key = (dir_.path() / "keystore-keys" / "backup.pub").string();
+  options.keystore_backup_every = std::chrono::milliseconds(150);
+  options.keystore_backup_keep = 2;
+  auto server = runtime_->Start(options);
+  ASSERT_OK(server);
+  server_ = std::move(*server);
+  client_ = std::make_unique<test::HttpClient>("127.0.0.1", server_->port());
+
+  int64_t successes = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (successes < 3 && std::chrono::steady_clock::now() < deadline) {
+    successes = Ready()["keystore_backup"]["successes"].get_int64().value();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  server_->Stop();
+  server_.reset();
+
+  ASSERT_GE(successes, 3) << ready_body_;
+  auto status = parser_.parse(ready_body_).value();
+  EXPECT_EQ(status["keystore_backup"]["failures"].get_int64().value(), 0);
+  EXPECT_EQ(status["backup"]["successes"].get_int64().value(), 0) << "the data schedule is separate";
+  std::string last_file(status["keystore_backup"]["last_file"].get_string().value());
+  EXPECT_TRUE(last_file.starts_with("keystore-")) << last_file;
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(keystore_backups)) files.push_back(e.path().filename().string());
+  EXPECT_EQ(files.size(), 2u) << "rotation keeps the newest 2";
+  EXPECT_FALSE(fs::exists(backups_)) << "no data backup ran";
+  auto header = backup::ReadHeader((keystore_backups / last_file).string());
+  ASSERT_OK(header);
+  EXPECT_EQ(header->kind, backup::BackupKind::kKeystore);
+  EXPECT_EQ(header->keystore_id, testing::RawText((data_ / backup::kKeystoreFile).string(),
+                                                  "SELECT value FROM keystore_meta WHERE name = 'keystore_id'"));
+  int ledgered = 0;
+  for (const auto& row : BackupEntries()) {
+    EXPECT_NE(row.body.find("\"outcome\":\"ok\""), std::string::npos) << row.body;
+    if (row.body.find("\"keystore-") != std::string::npos) ++ledgered;
+  }
+  EXPECT_GE(ledgered, 3);
+  // The newest restores with the keystore key pair (and not with the data backups' secret key).
+  EXPECT_FALSE(backup::RestoreBackup({.from_file = (keystore_backups / last_file).string(),
+                                      .secret_key_file = keys_.File("backup.sec"),
+                                      .data_dir = (dir_.path() / "restored").string()}).has_value());
+  EXPECT_OK(backup::RestoreBackup({.from_file = (keystore_backups / last_file).string(),
+                                   .secret_key_file = (dir_.path() / "keystore-keys" / "backup.sec").string(),
+                                   .data_dir = (dir_.path() / "restored").string()}));
+}
+
+TEST_F(ScheduledBackupTest, EveryBadKeystoreBackupOptionIsRefusedNamingIt) {
+  ASSERT_OK(backup::GenerateKeyPair((dir_.path() / "keystore-keys").string()));
+  fs::path keystore_backups = dir_.path() / "keystore-backups";
+  auto with = [&](auto change) {
+    app::ServeOptions options = Options(std::chrono::hours(24), 7);
+    options.keystore_backup_dir = keystore_backups.string();
+    options.keystore_backup_public_key = (dir_.path() / "keystore-keys" / "backup.pub").string();
+    options.keystore_backup_every = std::chrono::hours(24);
+    options.keystore_backup_keep = 7;
+    change(options);
+    return runtime_->Start(options);
+  };
+  EXPECT_FIELD_ERROR(with([](app::ServeOptions& o) { o.keystore_backup_public_key.clear(); }),
+                     "keystore-backup-public-key");
+  EXPECT_FIELD_ERROR(with([&](app::ServeOptions& o) { o.keystore_backup_public_key = o.backup_public_key; }),
+                     "keystore-backup-public-key");
+  EXPECT_FIELD_ERROR(with([&](app::ServeOptions& o) {
+                       o.keystore_backup_public_key = (dir_.path() / "keystore-keys" / "backup.sec").string();
+                     }),
+                     "keystore-backup-public-key");
+  EXPECT_FIELD_ERROR(with([](app::ServeOptions& o) { o.keystore_backup_dir = o.backup_dir; }), "keystore-backup-dir");
+  EXPECT_FIELD_ERROR(with([&](app::ServeOptions& o) { o.keystore_backup_dir = data_.string(); }),
+                     "keystore-backup-dir");
+  EXPECT_FIELD_ERROR(with([](app::ServeOptions& o) { o.keystore_backup_dir.clear(); }), "keystore-backup-dir");
+  EXPECT_FIELD_ERROR(with([](app::ServeOptions& o) { o.keystore_backup_keep = 0; }), "keystore-backup-keep");
+  EXPECT_FIELD_ERROR(with([](app::ServeOptions& o) { o.keystore_backup_keep = 36; }), "keystore-backup-keep");
+  EXPECT_FIELD_ERROR(with([](app::ServeOptions& o) {
+                       o.keystore_backup_keep = 5;
+                       o.keystore_backup_max_age = std::chrono::hours(24 * 4);
+                     }),
+                     "keystore-backup-keep");
+  EXPECT_FIELD_ERROR(with([](app::ServeOptions& o) { o.keystore_backup_max_age = std::chrono::hours(24 * 36); }),
+                     "keystore-backup-max-age");
+  EXPECT_FIELD_ERROR(with([](app::ServeOptions& o) { o.keystore_backup_every = std::chrono::milliseconds(0); }),
+                     "keystore-backup-every");
+  EXPECT_FALSE(fs::exists(keystore_backups)) << "nothing was created";
+  EXPECT_FALSE(fs::exists(backups_));
+}
+
 // A little HTTP receiver on 127.0.0.1: answers the first `fail_first` requests with 503, then 200, and keeps
 // every request body it answered with 200.
 class WebhookReceiver {

@@ -16,12 +16,14 @@
 
 #include "audit/ledger_service.h"
 #include "audit/ledgered_store.h"
+#include "app/runtime.h"
 #include "audit/merkle.h"
 #include "backup/backup.h"
 #include "backup/backup_scheduler.h"
 #include "backup/data_dir_lock.h"
 #include "storage/sqlite/sqlite_backup.h"
 #include "storage/store.h"
+#include "tests/support/codecs.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/raw_sqlite.h"
 #include "tests/support/result_matchers.h"
@@ -254,7 +256,7 @@ TEST_F(BackupRestoreTest, ScheduledAndManualRunsAreSerialisedAndEachCountedOnce)
 TEST_F(BackupRestoreTest, DataBackupHoldsOnlyTheMainDatabase) {
   ASSERT_OK(AddCustomer(*store_, 1));
   {
-    std::ofstream(data_ / kKeystoreFile) << "KEYSTORE-SENTINEL";
+    ASSERT_OK(testing::OpenTestCrypto((data_ / kKeystoreFile).string(), testing::RandomRing()));
     std::ofstream(data_ / "backup.sec") << "SECRET-SENTINEL";
   }
   auto made = Backup();
@@ -308,6 +310,113 @@ TEST_F(BackupRestoreTest, RotationKeepsTheNewestN) {
   EXPECT_EQ(*left, (std::vector<std::string>{made[2], made[3], made[4]}));
 }
 
+// Backups in the same millisecond get -1, -2… suffixes; "-" sorts before ".", so by plain name order rotation
+// would have deleted the newer backups and kept the first. Ten of them also checks "-10" after "-9".
+TEST_F(BackupRestoreTest, BackupsInTheSameMillisecondSortInCreationOrderAndRotationKeepsTheNewest) {
+  ASSERT_OK(AddCustomer(*store_, 1));
+  std::vector<std::string> made;
+  for (int i = 0; i < 11; ++i) {
+    auto b = Backup(1'800'000'000'000, i == 10 ? 3 : 0);
+    ASSERT_OK(b);
+    made.push_back(b->path);
+  }
+  EXPECT_TRUE(made[10].ends_with("-10.pnbk")) << made[10];
+
+  auto left = ListBackups((root_.path() / "backups").string(), BackupKind::kData);
+
+  ASSERT_OK(left);
+  EXPECT_EQ(*left, (std::vector<std::string>{made[8], made[9], made[10]}));
+}
+
+// Keystore backups age out after 35 days (SECURITY.md §2.7) at every keystore backup run, whatever --keep says;
+// a lower max age is allowed, a higher one is not. Driven by a fake clock through the scheduler's RunNow().
+TEST_F(BackupRestoreTest, KeystoreBackupsOlderThanTheMaxAgeAreDeletedAtEachRun) {
+  ASSERT_OK(testing::OpenTestCrypto((data_ / kKeystoreFile).string(), testing::RandomRing()));
+  const fs::path dir = root_.path() / "keystore-backups";
+  const auto day = std::chrono::hours(24);
+  testing::FakeClock clock(FromUnixMillis(1'800'000'000'000));
+  BackupScheduler scheduler({.data_dir = data_.string(), .to_dir = dir.string(),
+                             .public_key_file = keys_.File("backup.pub"), .every = day, .keep = 10'000,
+                             .kind = BackupKind::kKeystore},
+                            clock, nullptr);
+  auto run = [&]() -> std::string {
+    auto r = scheduler.RunNow();
+    EXPECT_OK(r);
+    return r ? r->path : "";
+  };
+  std::string day0 = run();
+  clock.Advance(20 * day);
+  std::string day20 = run();
+  clock.Advance(15 * day);  // day 35: day0 is exactly 35 days old, still kept
+  std::string day35 = run();
+  EXPECT_EQ(*ListBackups(dir.string(), BackupKind::kKeystore), (std::vector<std::string>{day0, day20, day35}));
+
+  clock.Advance(std::chrono::milliseconds(1));
+  auto aged = scheduler.RunNow();
+
+  ASSERT_OK(aged);
+  EXPECT_EQ(aged->aged_out, std::vector<std::string>{day0});
+  EXPECT_EQ(*ListBackups(dir.string(), BackupKind::kKeystore), (std::vector<std::string>{day20, day35, aged->path}));
+
+  // `panorama backup --keystore --max-age 10d`: lower is allowed and applies to the whole directory; a data
+  // backup in the same directory is not touched by the keystore age-out.
+  ASSERT_OK(CreateBackup({.data_dir = data_.string(), .to_dir = dir.string(),
+                          .public_key_file = keys_.File("backup.pub"), .now = clock.Now()}));
+  clock.Advance(11 * day);
+  auto lower = CreateBackup({.data_dir = data_.string(), .to_dir = dir.string(),
+                             .public_key_file = keys_.File("backup.pub"), .kind = BackupKind::kKeystore,
+                             .now = clock.Now(), .max_age = 10 * day});
+  ASSERT_OK(lower);
+  EXPECT_EQ(lower->aged_out, (std::vector<std::string>{day20, day35, aged->path}));
+  EXPECT_EQ(*ListBackups(dir.string(), BackupKind::kKeystore), std::vector<std::string>{lower->path});
+  EXPECT_EQ(ListBackups(dir.string(), BackupKind::kData)->size(), 1u);
+  EXPECT_FIELD_ERROR(CreateBackup({.data_dir = data_.string(), .to_dir = dir.string(),
+                                   .public_key_file = keys_.File("backup.pub"), .kind = BackupKind::kKeystore,
+                                   .now = clock.Now(), .max_age = 36 * day}),
+                     "max-age");
+}
+
+// The keystore schedule's own validation: flags named keystore-backup-*, keep × every within the max age, and
+// apart from the data schedule (directory and key).
+TEST_F(BackupRestoreTest, KeystoreScheduleOptionsAreValidatedNamingTheFlag) {
+  ASSERT_OK(GenerateKeyPair((root_.path() / "other-keys").string()));
+  const auto day = std::chrono::hours(24);
+  ScheduleOptions ok{.data_dir = data_.string(), .to_dir = (root_.path() / "ks").string(),
+                     .public_key_file = (root_.path() / "other-keys" / "backup.pub").string(), .every = day,
+                     .keep = 35, .kind = BackupKind::kKeystore};
+  ScheduleOptions data{.data_dir = data_.string(), .to_dir = (root_.path() / "backups").string(),
+                       .public_key_file = keys_.File("backup.pub")};
+  auto with = [&](auto change) {
+    ScheduleOptions o = ok;
+    change(o);
+    auto valid = ValidateSchedule(o);
+    return valid ? ValidateSeparateSchedules(data, o) : valid;
+  };
+  EXPECT_OK(with([](ScheduleOptions&) {}));
+  EXPECT_FIELD_ERROR(with([](ScheduleOptions& o) { o.keep = 36; }), "keystore-backup-keep");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.keep = 2; o.every = 18 * day; }), "keystore-backup-keep");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.keep = 11; o.max_age = 10 * day; }), "keystore-backup-keep");
+  EXPECT_OK(with([&](ScheduleOptions& o) { o.keep = 10; o.max_age = 10 * day; }));
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.max_age = 36 * day; }), "keystore-backup-max-age");
+  EXPECT_FIELD_ERROR(with([](ScheduleOptions& o) { o.keep = 0; }), "keystore-backup-keep");
+  EXPECT_FIELD_ERROR(with([](ScheduleOptions& o) { o.every = std::chrono::milliseconds(0); }),
+                     "keystore-backup-every");
+  EXPECT_FIELD_ERROR(with([](ScheduleOptions& o) { o.to_dir.clear(); }), "keystore-backup-dir");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.to_dir = data_.string(); }), "keystore-backup-dir");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.to_dir = data.to_dir; }), "keystore-backup-dir");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.to_dir = data.to_dir + "/"; }), "keystore-backup-dir");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.public_key_file = data.public_key_file; }),
+                     "keystore-backup-public-key");
+  // The same key under another file name is still the same key.
+  fs::copy_file(data.public_key_file, root_.path() / "copy.pub");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.public_key_file = (root_.path() / "copy.pub").string(); }),
+                     "keystore-backup-public-key");
+  EXPECT_FIELD_ERROR(with([&](ScheduleOptions& o) { o.public_key_file.clear(); }), "keystore-backup-public-key");
+  EXPECT_FIELD_ERROR(ParseBackupInterval("36d", "keystore-backup-max-age", kKeystoreRetentionCap),
+                     "keystore-backup-max-age");
+  EXPECT_EQ(*ParseBackupInterval("35d", "keystore-backup-max-age", kKeystoreRetentionCap), kKeystoreRetentionCap);
+}
+
 TEST_F(BackupRestoreTest, NoPlaintextIsLeftBehind) {
   ASSERT_OK(AddCustomer(*store_, 1));
   auto before = DirFingerprint(data_);
@@ -339,6 +448,151 @@ TEST_F(BackupRestoreTest, BadOptionsNameTheField) {
   EXPECT_FIELD_ERROR(RestoreBackup({.from_file = keys_.File("backup.pub"), .secret_key_file = keys_.File("backup.pub"),
                                     .data_dir = data_.string()}),
                      "secret-key");
+}
+
+// Format 2 headers name the keystore a backup belongs to; restore refuses a backup of another data dir's keystore
+// and reports erasures the next start re-applies. Real runtimes (keystore inside the data dir, ledgered store).
+class KeystoreBackupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(sodium_init() >= 0, true);
+    ASSERT_OK(GenerateKeyPair(keys_.path().string()));
+  }
+  app::RuntimeOptions Options(const std::string& data) {
+    app::RuntimeOptions o;
+    o.data_dir = (root_.path() / data).string();
+    o.master_key.env_value = testing::Base64(std::string(32, '\x07'));
+    return o;
+  }
+  // Starts the runtime of `data`, adds customers from..to, erases `erase` (0: none), stops.
+  void Session(const std::string& data, int from, int to, int64_t erase = 0) {
+    auto runtime = app::Runtime::Open(Options(data));
+    ASSERT_OK(runtime);
+    if (to >= from) ASSERT_OK(AddCustomers((*runtime)->store(), from, to));
+    if (erase != 0) {
+      ASSERT_OK((*runtime)->store().Write([&](storage::WriteTxn& txn) -> Result<void> {
+        return txn.EraseCustomer(CustomerId(erase)).has_value() ? Ok() : Result<void>(Error::Internal("erase"));
+      }));
+    }
+  }
+  Result<BackupResult> Backup(const std::string& data, BackupKind kind, int64_t at_ms = 1'800'000'000'000) {
+    return CreateBackup({.data_dir = (root_.path() / data).string(),
+                         .to_dir = (root_.path() / (kind == BackupKind::kData ? "backups" : "keystore-backups")).string(),
+                         .public_key_file = keys_.File("backup.pub"),
+                         .kind = kind,
+                         .now = FromUnixMillis(at_ms)});
+  }
+  Result<RestoreResult> Restore(const std::string& file, const std::string& data) {
+    return RestoreBackup({.from_file = file, .secret_key_file = keys_.File("backup.sec"),
+                          .data_dir = (root_.path() / data).string()});
+  }
+  std::string KeystoreId(const std::string& data) {
+    return testing::RawText((root_.path() / data / kKeystoreFile).string(),
+                            "SELECT value FROM keystore_meta WHERE name = 'keystore_id'");
+  }
+  testing::TempDir root_, keys_;
+};
+
+TEST_F(KeystoreBackupTest, HeadersCarryTheKeystoreIdAndEpoch) {
+  Session("a", 1, 3, /*erase=*/2);
+  std::string id = KeystoreId("a");
+  ASSERT_EQ(id.size(), 32u);
+
+  auto data = Backup("a", BackupKind::kData);
+  auto keystore = Backup("a", BackupKind::kKeystore);
+
+  ASSERT_OK(data);
+  ASSERT_OK(keystore);
+  for (const auto& header : {data->header, *ReadHeader(keystore->path)}) {
+    EXPECT_EQ(header.format_version, 2);
+    EXPECT_EQ(header.keystore_id, id);
+    EXPECT_EQ(header.keystore_epoch, std::optional<int64_t>(1));  // one shred
+  }
+}
+
+TEST_F(KeystoreBackupTest, RestoreRefusesABackupOfAnotherDataDirsKeystoreAndChangesNothing) {
+  Session("a", 1, 3);
+  Session("b", 1, 3, /*erase=*/1);
+  auto a_data = Backup("a", BackupKind::kData);
+  auto a_keystore = Backup("a", BackupKind::kKeystore);
+  ASSERT_OK(a_data);
+  ASSERT_OK(a_keystore);
+  auto before = DirFingerprint(root_.path() / "b");
+
+  auto data_into_b = Restore(a_data->path, "b");
+  auto keystore_into_b = Restore(a_keystore->path, "b");
+
+  for (auto* refused : {&data_into_b, &keystore_into_b}) {
+    EXPECT_ERROR_CODE(*refused, ErrorCode::kFailedPrecondition);
+    if (refused->has_value()) continue;
+    EXPECT_NE(refused->error().message().find(KeystoreId("a")), std::string::npos) << refused->error().message();
+    EXPECT_NE(refused->error().message().find(KeystoreId("b")), std::string::npos) << refused->error().message();
+    EXPECT_NE(refused->error().message().find("nothing was changed"), std::string::npos);
+  }
+  EXPECT_EQ(DirFingerprint(root_.path() / "b"), before);
+  // Into its own data dir (and into a new one) each restores.
+  EXPECT_OK(Restore(a_data->path, "a"));
+  EXPECT_OK(Restore(a_keystore->path, "a"));
+  EXPECT_OK(Restore(a_keystore->path, "fresh"));
+}
+
+TEST_F(KeystoreBackupTest, FormatOneBackupsStillRestore) {
+  Session("a", 1, 3);
+  // A format 1 file: the same copy, encrypted with the old header (no keystore fields).
+  auto made = Backup("a", BackupKind::kData);
+  ASSERT_OK(made);
+  fs::path plain = root_.path() / "plain.db";
+  ASSERT_OK(DecryptFile(made->path, plain.string(), *ReadSecretKey(keys_.File("backup.sec"))));
+  BackupHeader v1 = made->header;
+  v1.format_version = 1;
+  fs::path old_file = root_.path() / "panorama-v1.pnbk";
+  ASSERT_OK(EncryptFile(plain.string(), old_file.string(), v1, *ReadPublicKey(keys_.File("backup.pub"))));
+
+  auto restored = Restore(old_file.string(), "b");
+
+  ASSERT_OK(restored);
+  EXPECT_EQ(restored->header.format_version, 1);
+  EXPECT_EQ(restored->header.keystore_id, "");
+  EXPECT_EQ(DumpHash(root_.path() / "b" / kDatabaseFile), DumpHash(plain));
+}
+
+// R10 end to end: a keystore backup taken before an erasure, restored, and the next start destroys the key again.
+TEST_F(KeystoreBackupTest, AnOlderKeystoreRestoredGetsTheLaterErasureReappliedAtStart) {
+  Session("a", 1, 3);
+  auto made = Backup("a", BackupKind::kKeystore);
+  ASSERT_OK(made);
+  Session("a", 1, 0, /*erase=*/2);
+
+  auto restored = Restore(made->path, "a");
+
+  ASSERT_OK(restored);
+  EXPECT_EQ(restored->erasures_to_reapply, 1);
+  EXPECT_EQ(restored->header.keystore_epoch, std::optional<int64_t>(0));
+  EXPECT_EQ(restored->replaced_keystore_epoch, std::optional<int64_t>(1));
+  // The restored keystore still holds customer 2's key until the next start.
+  std::string keystore = (root_.path() / "a" / kKeystoreFile).string();
+  EXPECT_EQ(testing::RawText(keystore, "SELECT count(*) FROM wrapped_keys WHERE subject = 'c:2'"), "1");
+
+  auto runtime = app::Runtime::Open(Options("a"));
+
+  ASSERT_OK(runtime);
+  storage::Store& store = (*runtime)->store();
+  EXPECT_ERROR_CODE(store.GetCustomer(CustomerId(2)), ErrorCode::kNotFound);
+  EXPECT_EQ(store.GetCustomer(CustomerId(1))->email, "c1@example.com");
+  auto keys = (*runtime)->encryptor().keystore().GetKeys("c:2");
+  ASSERT_OK(keys);
+  EXPECT_TRUE(keys->empty()) << "the erased customer's restored key must be destroyed again";
+  auto shredded = (*runtime)->encryptor().ShreddedSubjects();
+  auto erasures = store.ListErasures();
+  ASSERT_OK(shredded);
+  ASSERT_OK(erasures);
+  EXPECT_EQ(*shredded, std::vector<CustomerId>{CustomerId(2)});
+  EXPECT_EQ(*erasures, *shredded);
+  int ledgered = 0;
+  ASSERT_OK(store.ScanLedger(0, [&](const storage::LedgerRow& row) {
+    if (row.body.find("\"customer.erase\"") != std::string::npos) ++ledgered;
+  }));
+  EXPECT_EQ(ledgered, 1) << "the ledger records the one erasure the keystore and database agree on";
 }
 
 class BackupTamperTest : public BackupRestoreTest {
@@ -409,7 +663,7 @@ TEST_F(BackupTamperTest, WrongSecretKeyIsRefused) {
 }
 
 TEST_F(BackupTamperTest, OlderAndUnknownFormatVersionsAreRefused) {
-  for (int version : {0, 2, 65535}) {
+  for (int version : {0, 3, 65535}) {
     std::string bytes = original_;
     bytes[8] = static_cast<char>(version & 0xff);
     bytes[9] = static_cast<char>(version >> 8);

@@ -19,6 +19,7 @@
 #include "storage/field_crypto.h"
 #include "storage/store.h"
 #include "tests/support/codecs.h"
+#include "tests/support/raw_sqlite.h"
 #include "tests/support/result_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_crypto.h"
@@ -564,15 +565,15 @@ class RuntimeKeyTest : public ::testing::Test {
   static std::string KeyB64(unsigned char fill) {
     return testing::Base64(std::string(32, static_cast<char>(fill)));
   }
-  app::RuntimeOptions Options(unsigned char fill) {
+  app::RuntimeOptions Options(unsigned char fill, const std::string& data = "data") {
     app::RuntimeOptions o;
-    o.data_dir = dir_.File("data");
+    o.data_dir = dir_.File(data);
     o.master_key.env_value = KeyB64(fill);
     return o;
   }
-  std::map<std::string, std::string> Snapshot() {
+  std::map<std::string, std::string> Snapshot(const std::string& data = "data") {
     std::map<std::string, std::string> files;
-    for (const auto& entry : fs::directory_iterator(dir_.path() / "data")) {
+    for (const auto& entry : fs::directory_iterator(dir_.path() / data)) {
       files[entry.path().filename().string()] = ReadBytes(entry.path());
     }
     return files;
@@ -627,6 +628,61 @@ TEST_F(RuntimeKeyTest, MissingKeystoreBesideAnExistingDatabaseIsRefused) {
 
   EXPECT_ERROR_CODE(reopened, ErrorCode::kFailedPrecondition);
   EXPECT_NE(reopened.error().message().find("keystore.db is missing"), std::string::npos);
+}
+
+// A keystore.db moved in from another data directory (same master key, so the key check passes) would make
+// start-up reconciliation delete our customers whose ids are tombstoned there: the pairing refuses it first.
+TEST_F(RuntimeKeyTest, KeystoreFromAnotherDataDirIsRefusedAndNeitherDirChanges) {
+  for (const std::string data : {"a", "b"}) {
+    auto runtime = app::Runtime::Open(Options(1, data));
+    ASSERT_OK(runtime);
+    ASSERT_OK((*runtime)->store().Write([&](WriteTxn& txn) -> Result<void> {
+      CustomerRecord c;
+      c.name = "Customer of " + data;
+      ASSIGN_OR_RETURN(CustomerId id, txn.InsertCustomer(c));
+      return data == "b" ? txn.EraseCustomer(id).has_value() ? Ok() : Result<void>(Error::Internal("erase")) : Ok();
+    }));
+  }
+  fs::rename(dir_.path() / "a" / "keystore.db", dir_.path() / "keystore-a.db");
+  fs::rename(dir_.path() / "b" / "keystore.db", dir_.path() / "a" / "keystore.db");
+  fs::rename(dir_.path() / "keystore-a.db", dir_.path() / "b" / "keystore.db");
+  auto before_a = Snapshot("a");
+  auto before_b = Snapshot("b");
+
+  auto a = app::Runtime::Open(Options(1, "a"));
+  auto b = app::Runtime::Open(Options(1, "b"));
+
+  for (auto* refused : {&a, &b}) {
+    EXPECT_ERROR_CODE(*refused, ErrorCode::kFailedPrecondition);
+    EXPECT_NE(refused->error().message().find("keystore.db belongs to another database"), std::string::npos)
+        << refused->error().message();
+    EXPECT_NE(refused->error().message().find("nothing was changed"), std::string::npos);
+  }
+  EXPECT_EQ(Snapshot("a"), before_a);
+  EXPECT_EQ(Snapshot("b"), before_b);
+  // Swapped back, both start and a's customer (id 1, erased in b's keystore) is still there.
+  fs::rename(dir_.path() / "a" / "keystore.db", dir_.path() / "keystore-b.db");
+  fs::rename(dir_.path() / "b" / "keystore.db", dir_.path() / "a" / "keystore.db");
+  fs::rename(dir_.path() / "keystore-b.db", dir_.path() / "b" / "keystore.db");
+  auto a_again = app::Runtime::Open(Options(1, "a"));
+  ASSERT_OK(a_again);
+  EXPECT_EQ((*a_again)->store().GetCustomer(CustomerId(1))->name, "Customer of a");
+}
+
+// Keystores from before ids get one at their first open, and the database records it then.
+TEST_F(RuntimeKeyTest, AKeystoreWithoutAnIdGetsOneAndTheDatabaseIsPairedWithIt) {
+  { ASSERT_OK(app::Runtime::Open(Options(1))); }
+  std::string keystore = dir_.File("data/keystore.db");
+  std::string db = dir_.File("data/panorama.db");
+  testing::RawSql(keystore, "DELETE FROM keystore_meta WHERE name = 'keystore_id'");
+  testing::RawSql(db, "DELETE FROM keystore_pairing");
+
+  { ASSERT_OK(app::Runtime::Open(Options(1))); }
+
+  std::string id = testing::RawText(keystore, "SELECT value FROM keystore_meta WHERE name = 'keystore_id'");
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  EXPECT_EQ(testing::RawText(db, "SELECT keystore_id FROM keystore_pairing"), id);
 }
 
 }  // namespace

@@ -87,6 +87,8 @@ struct ApiServices {
   behaviour::BehaviourService* behaviour = nullptr;
   // Scheduled backups (serve --backup-dir); when set, /readyz reports the last success and failure.
   backup::BackupScheduler* backups = nullptr;
+  // Scheduled keystore backups (serve --keystore-backup-dir); /readyz reports them as "keystore_backup".
+  backup::BackupScheduler* keystore_backups = nullptr;
 };
 
 // Registers every /api/v1, /v1 and health route on `router`. `services` must outlive the router.

@@ -17,12 +17,13 @@ void RegisterSystemRoutes(Router& router, ApiServices& s) {
     JsonWriter w;
     w.StartObject().Key("store").Bool(store_ok).Key("feature_store").Bool(features_ok);
     w.Key("schema_version").Int64(s.store.SchemaVersion());
-    if (s.backups != nullptr) {
-      // Times and counts only: the reason of a failure (paths) goes to the log, not to this public route.
-      backup::BackupStatus b = s.backups->Status();
-      w.Key("backup").StartObject();
-      for (auto [key, at] : {std::pair{"last_success", &b.last_success}, std::pair{"last_failure", &b.last_failure}}) {
-        w.Key(key);
+    // Times and counts only: the reason of a failure (paths) goes to the log, not to this public route.
+    for (auto [key, scheduler] : {std::pair{"backup", s.backups}, std::pair{"keystore_backup", s.keystore_backups}}) {
+      if (scheduler == nullptr) continue;
+      backup::BackupStatus b = scheduler->Status();
+      w.Key(key).StartObject();
+      for (auto [name, at] : {std::pair{"last_success", &b.last_success}, std::pair{"last_failure", &b.last_failure}}) {
+        w.Key(name);
         if (*at) {
           w.String(FormatIso8601(**at));
         } else {

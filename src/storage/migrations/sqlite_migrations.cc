@@ -518,6 +518,16 @@ CREATE TABLE login_throttle (
 CREATE INDEX login_throttle_expiry ON login_throttle(expires_at);
 )sql";
 
+// The keystore this database belongs to (storage/keystore.h, kKeystoreIdMeta): recorded at the first open with
+// a keystore that has an id; every later open refuses a keystore with another id before anything is written.
+constexpr const char* kV15KeystorePairing = R"sql(
+CREATE TABLE keystore_pairing (
+  singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
+  keystore_id TEXT NOT NULL,
+  paired_at   INTEGER NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: customers, identities, merges, events, orders, products, interactions, staff",
      kV1Initial},
@@ -536,6 +546,7 @@ constexpr Migration kMigrations[] = {
     {12, "known devices for sign-in throttling", kV12KnownDevices},
     {13, "event property data classes; sealed personal event properties", kV13EventPropertyClasses},
     {14, "sign-in throttle counters", kV14LoginThrottle},
+    {15, "keystore pairing: the id of this database's keystore.db", kV15KeystorePairing},
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <algorithm>
 #include <memory>
@@ -29,6 +30,30 @@ Result<DbHandle> OpenRaw(const std::string& path, int flags) {
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, 10'000);
+  return db;
+}
+
+// Read-only, as untrusted input. A read-only connection to a WAL database creates -wal and -shm files and leaves
+// them behind; when there is no -wal (nothing uncheckpointed, no server running) the file is opened immutable,
+// which creates nothing.
+Result<DbHandle> OpenForInspection(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return Error::NotFound("no database at " + path);
+  bool quiet = !std::filesystem::exists(path + "-wal", ec);
+  std::string uri = "file:";
+  for (char c : std::filesystem::absolute(path).string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      char escaped[4];
+      std::snprintf(escaped, sizeof escaped, "%%%02X", static_cast<unsigned char>(c));
+      uri += escaped;
+    } else {
+      uri += c;
+    }
+  }
+  uri += quiet ? "?mode=ro&immutable=1" : "?mode=ro";
+  ASSIGN_OR_RETURN(DbHandle db, OpenRaw(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI));
+  sqlite3_db_config(db.get(), SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(db.get(), SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
   return db;
 }
 
@@ -193,6 +218,59 @@ Result<std::string> SqliteCanonicalDump(const std::string& path) {
       out += '\n';
     }
     if (rc != SQLITE_DONE) return sqlite::ErrorFromSqlite(rc, db.get(), "dump");
+  }
+  return out;
+}
+
+Result<KeystoreSummary> SqliteReadKeystoreSummary(const std::string& path) {
+  auto read = [&]() -> Result<KeystoreSummary> {
+    ASSIGN_OR_RETURN(DbHandle db, OpenForInspection(path));
+    KeystoreSummary out;
+    ASSIGN_OR_RETURN(StmtHandle meta, Prepare(db.get(), "SELECT name, CAST(value AS TEXT) FROM keystore_meta WHERE name "
+                                                        "IN ('keystore_id', 'epoch')"));
+    int rc;
+    while ((rc = sqlite3_step(meta.get())) == SQLITE_ROW) {
+      std::string name = reinterpret_cast<const char*>(sqlite3_column_text(meta.get(), 0));
+      const auto* value = reinterpret_cast<const char*>(sqlite3_column_text(meta.get(), 1));
+      if (value == nullptr) continue;
+      if (name == "keystore_id") out.id = value;
+      if (name == "epoch") out.epoch = std::atoll(value);
+    }
+    if (rc != SQLITE_DONE) return sqlite::ErrorFromSqlite(rc, db.get(), "keystore_meta");
+    ASSIGN_OR_RETURN(StmtHandle s, Prepare(db.get(), "SELECT CAST(substr(subject, 3) AS INTEGER) AS c FROM tombstones "
+                                                     "WHERE subject LIKE 'c:%' ORDER BY c"));
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.erased_customers.push_back(sqlite3_column_int64(s.get(), 0));
+    if (rc != SQLITE_DONE) return sqlite::ErrorFromSqlite(rc, db.get(), "tombstones");
+    return out;
+  };
+  auto summary = read();
+  if (!summary) return Error::Unavailable("cannot read the keystore " + path + ": " + summary.error().message());
+  return summary;
+}
+
+Result<DatabaseKeystoreRecord> SqliteReadKeystoreRecord(const std::string& path) {
+  ASSIGN_OR_RETURN(DbHandle db, OpenForInspection(path));
+  auto has_table = [&](const char* name) -> Result<bool> {
+    ASSIGN_OR_RETURN(StmtHandle s, Prepare(db.get(), "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+                                                     "name = ?"));
+    sqlite3_bind_text(s.get(), 1, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return sqlite::ErrorFromSqlite(sqlite3_errcode(db.get()), db.get(), name);
+    return sqlite3_column_int(s.get(), 0) > 0;
+  };
+  DatabaseKeystoreRecord out;
+  ASSIGN_OR_RETURN(bool paired, has_table("keystore_pairing"));
+  if (paired) {
+    ASSIGN_OR_RETURN(StmtHandle s, Prepare(db.get(), "SELECT keystore_id FROM keystore_pairing WHERE singleton = 1"));
+    if (sqlite3_step(s.get()) == SQLITE_ROW && sqlite3_column_text(s.get(), 0) != nullptr) {
+      out.paired_keystore_id = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0));
+    }
+  }
+  ASSIGN_OR_RETURN(bool erasures, has_table("erasures"));
+  if (erasures) {
+    ASSIGN_OR_RETURN(StmtHandle s, Prepare(db.get(), "SELECT customer_id FROM erasures ORDER BY customer_id"));
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.erased_customers.push_back(sqlite3_column_int64(s.get(), 0));
+    if (rc != SQLITE_DONE) return sqlite::ErrorFromSqlite(rc, db.get(), "erasures");
   }
   return out;
 }

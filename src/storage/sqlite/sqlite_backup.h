@@ -3,7 +3,9 @@
 // checks a restored file must pass, and a canonical dump for comparing two databases. This header stays free of
 // <sqlite3.h> so the backup context never sees the SQLite API (STYLE.md §1).
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
@@ -28,6 +30,25 @@ Result<void> SqliteCheckpointForReplace(const std::string& path);
 // Every user table's rows (and the schema's SQL), in a fixed order and a fixed text form: two databases with the
 // same content give the same text. For comparing a restored database with its source in tests and tools.
 Result<std::string> SqliteCanonicalDump(const std::string& path);
+
+// What backup and restore need to know about a keystore file (storage/keystore.h). `id` is empty for a keystore
+// never opened by a build with ids. kUnavailable when the file cannot be read as a keystore.
+struct KeystoreSummary {
+  std::string id;
+  int64_t epoch = 0;
+  std::vector<int64_t> erased_customers;  // tombstoned "c:<id>" subjects, ascending
+};
+Result<KeystoreSummary> SqliteReadKeystoreSummary(const std::string& path);
+
+// What a main database records about its keystore: the id it is paired with (keystore_pairing, empty when not
+// paired or from before migration 15) and the erased customers (erasures).
+// Both readers open the file read-only as untrusted input and leave no -wal/-shm behind when there was none (they
+// are used on directories a refused restore must leave exactly as they were).
+struct DatabaseKeystoreRecord {
+  std::string paired_keystore_id;
+  std::vector<int64_t> erased_customers;  // ascending
+};
+Result<DatabaseKeystoreRecord> SqliteReadKeystoreRecord(const std::string& path);
 
 // The highest schema version this build's migrations create.
 int SqliteLatestSchemaVersion();

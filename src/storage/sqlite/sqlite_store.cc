@@ -1524,7 +1524,15 @@ class SqliteStore final : public Store {
     RETURN_IF_ERROR(store->writer_->Exec(options.synchronous_full ? "PRAGMA synchronous=FULL"
                                                                   : "PRAGMA synchronous=OFF"));
     RETURN_IF_ERROR(store->writer_->Exec("PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY"));
+    // Before any write (migrations included): a foreign keystore's tombstones would make reconciliation delete
+    // our customers, and its keys open none of our fields.
+    std::string keystore_id;
+    if (!options.ledger_only) {
+      ASSIGN_OR_RETURN(keystore_id, store->crypto_.KeystoreId());
+      RETURN_IF_ERROR(store->CheckKeystorePairing(keystore_id));
+    }
     RETURN_IF_ERROR(store->Migrate());
+    if (!keystore_id.empty()) RETURN_IF_ERROR(store->RecordKeystorePairing(keystore_id));
     for (int i = 0; i < std::max(1, options.read_connections); ++i) {
       ASSIGN_OR_RETURN(auto reader, Connection::Open(options.path, /*read_only=*/true, options.vfs));
       RETURN_IF_ERROR(reader->Exec("PRAGMA cache_size=-32768"));
@@ -2561,6 +2569,39 @@ class SqliteStore final : public Store {
       schema_version_ = m.version;
     }
     return Ok();
+  }
+
+  Result<std::optional<std::string>> PairedKeystoreId() {
+    ASSIGN_OR_RETURN(Statement has, writer_->Prepare(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'keystore_pairing'"));
+    ASSIGN_OR_RETURN(bool row, has.Step());
+    if (!row || has.Int(0) == 0) return std::optional<std::string>();
+    ASSIGN_OR_RETURN(Statement s, writer_->Prepare("SELECT keystore_id FROM keystore_pairing WHERE singleton = 1"));
+    ASSIGN_OR_RETURN(bool paired, s.Step());
+    if (!paired) return std::optional<std::string>();
+    return std::optional<std::string>(s.Text(0));
+  }
+
+  Result<void> CheckKeystorePairing(const std::string& keystore_id) {
+    if (keystore_id.empty()) return Ok();
+    ASSIGN_OR_RETURN(auto paired, PairedKeystoreId());
+    if (paired && *paired != keystore_id) {
+      return Error::FailedPrecondition("keystore.db belongs to another database (its keystore id is " + keystore_id +
+                                       ", this database's keystore is " + *paired +
+                                       "): put back this data directory's own keystore.db (or restore it from its "
+                                       "backup); nothing was changed");
+    }
+    return Ok();
+  }
+
+  // The first open with a keystore that has an id pairs the database with it.
+  Result<void> RecordKeystorePairing(const std::string& keystore_id) {
+    ASSIGN_OR_RETURN(auto paired, PairedKeystoreId());
+    if (paired) return Ok();
+    ASSIGN_OR_RETURN(Statement s, writer_->Prepare(
+        "INSERT INTO keystore_pairing (singleton, keystore_id, paired_at) VALUES (1, ?, ?)"));
+    s.Bind(1, keystore_id).Bind(2, ToUnixMillis(SystemClock().Now()));
+    return s.Run();
   }
 
   // Field encryption arrived with migration 3 and does not convert plaintext rows: a database that already
