@@ -744,22 +744,24 @@ Result<Timestamp> AuthService::StepUp(const Principal& who, std::string_view pas
   if (has_mfa) RETURN_IF_ERROR(CheckMfa(*who.user));
   ASSIGN_OR_RETURN(storage::UserRecord user, store_.GetUser(*who.user));
   ASSIGN_OR_RETURN(bool ok, VerifyGated(user.password_hash, password));
-  if (ok && has_mfa) {
-    std::lock_guard guard(MfaLock(user.id));
-    RETURN_IF_ERROR(CheckMfa(user.id));  // again: a concurrent guess may have started a refusal meanwhile
-    ASSIGN_OR_RETURN(ok, CheckSecondFactor(user.id, code, true));
-    if (ok) {
-      CountMfaSuccess(user.id);
-    } else {
-      CountMfaFailure(user.id, "step-up");
-    }
-  }
   if (!ok || user.disabled) {
     CountFailure(who.name, client);
     Emit("step_up_failed", actor, detail);
     return Error::PermissionDenied("invalid credentials");
   }
+  // As at sign-in, a right password clears the password counters and a wrong code feeds the account's own.
   CountSuccess(who.name, client);
+  if (has_mfa) {
+    std::lock_guard guard(MfaLock(user.id));
+    RETURN_IF_ERROR(CheckMfa(user.id));  // again: a concurrent guess may have started a refusal meanwhile
+    ASSIGN_OR_RETURN(bool code_ok, CheckSecondFactor(user.id, code, true));
+    if (!code_ok) {
+      CountMfaFailure(user.id, "step-up");
+      Emit("step_up_failed", actor, detail);
+      return Error::PermissionDenied("invalid credentials");
+    }
+    CountMfaSuccess(user.id);
+  }
   Timestamp now = clock_.Now();
   RETURN_IF_ERROR(
       store_.Write([&](storage::WriteTxn& txn) { return txn.MarkSessionReauthenticated(*who.session_id, now); }));

@@ -114,7 +114,7 @@ storage::ThrottleRecord LoginThrottle::Count(Kind kind, const std::string& key, 
   } else {
     c.started_at = now;  // the last failure
     int free_failures = kind == kAccount ? options_.account_free_failures
-                        : kind == kMfa   ? options_.mfa_free_failures
+                        : kind == kMfa   ? options_.mfa_backoff_after - 1
                                          : options_.pair_free_failures;
     auto first = kind == kMfa ? options_.mfa_first_backoff : std::chrono::seconds(1);
     int64_t over = c.failures - free_failures;

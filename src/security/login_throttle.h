@@ -17,11 +17,12 @@
 // still meets its own backoff and ceiling.
 //
 // Second factor (SECURITY.md §2.4): wrong TOTP or recovery codes are counted per account — across sign-in
-// challenges, step-ups and recovery-code renewals, from any IP or device — by CheckMfa/RecordMfaFailure: after
-// `mfa_free_failures`, a backoff of `mfa_first_backoff` doubling per further failure up to `mfa_max_backoff`, and
-// at most `mfa_failures_per_day` wrong codes per 24 h window. A correct code clears the backoff, not the window;
-// a correct password clears neither (whoever guesses codes has the password), and a known device does not
-// bypass them. An admin MFA reset clears both (the secret being guessed is gone).
+// challenges, step-ups and recovery-code renewals, from any IP or device — by CheckMfa/RecordMfaFailure: the
+// `mfa_backoff_after`th wrong code in a row starts a backoff of `mfa_first_backoff`, doubling with each further
+// one up to `mfa_max_backoff`, and at most `mfa_failures_per_day` wrong codes per 24 h window (defaults: the 5th
+// wrong code refuses codes for 1 min, the 6th to 9th for 2, 4, 8, 16 min, the 10th until the day's window ends).
+// A correct code clears the backoff, not the window; a correct password clears neither (whoever guesses codes
+// has the password), and a known device does not bypass them. An admin MFA reset clears both (the secret being guessed is gone).
 //
 // Persistence: every counter a failure changes and every counter a success clears is handed to the Persister
 // (AuthService writes it to the store, migration 14), and Restore() loads the stored counters at start, so a
@@ -53,7 +54,7 @@ struct LoginThrottleOptions {
   int account_failures_per_day = 100;
   std::chrono::seconds max_backoff{15 * 60};
   // Second-factor codes, per account (user id).
-  int mfa_free_failures = 5;
+  int mfa_backoff_after = 5;  // as a challenge's limit: its 5th wrong code ends it and refuses codes for 1 min
   std::chrono::seconds mfa_first_backoff{60};
   std::chrono::seconds mfa_max_backoff{60 * 60};
   int mfa_failures_per_day = 10;
