@@ -293,6 +293,38 @@ TEST_F(MfaTest, TheTenthWrongCodeOfADayRefusesCodesUntilTheDayEndsWhateverCorrec
   EXPECT_OK(next_day);
 }
 
+// S7 for someone who has the password: signing in again whenever the challenge has ended or expired and waiting
+// out every Retry-After, for two days. Per challenge alone this was unbounded: 5 codes per sign-in, and the correct
+// password clears the password backoff.
+TEST_F(MfaTest, ACodeGuesserWithThePasswordGetsAtMostTenCodesADay) {
+  std::string seed = EnrolAlice();
+  const Timestamp start = clock_.Now();
+  int evaluated = 0;
+  int evaluated_first_day = 0;
+  std::string token;
+  Timestamp token_at{};
+  while (clock_.Now() - start < std::chrono::hours(48)) {
+    if (token.empty() || clock_.Now() - token_at >= std::chrono::minutes(5)) {
+      token = MfaToken({.ip = "198.51.100." + std::to_string(evaluated % 50)});
+      token_at = clock_.Now();
+    }
+    auto r = auth_->VerifyMfa(token, WrongCode(seed));
+    ASSERT_FALSE(r.has_value());
+    if (r.error().code() == ErrorCode::kResourceExhausted) {
+      clock_.Advance(std::chrono::seconds(r.error().retry_after_seconds().value_or(1)));
+      continue;
+    }
+    ASSERT_EQ(r.error().code(), ErrorCode::kUnauthenticated) << r.error().message();
+    ++evaluated;
+    if (clock_.Now() - start < std::chrono::hours(24)) ++evaluated_first_day;
+    if (r.error().message().find("sign in again") != std::string::npos) token.clear();
+    clock_.Advance(std::chrono::seconds(1));
+  }
+
+  EXPECT_EQ(evaluated_first_day, 10);
+  EXPECT_EQ(evaluated, 20);  // two day windows, each used up within its first 32 minutes
+}
+
 TEST_F(MfaTest, WrongRecoveryCodesCountTheSameAndARefusedOneIsNotSpent) {
   std::vector<std::string> codes;
   EnrolAlice(&codes);
