@@ -367,6 +367,21 @@ TEST_F(MfaTest, AnAdminResetClearsTheWrongCodeCounters) {
   EXPECT_OK(auth_->VerifyMfa(MfaToken(), CodeNow(new_seed)));
 }
 
+TEST_F(MfaTest, HousekeepingDeletesCodeCountersADayAfterTheLastWrongCode) {
+  std::string seed = EnrolAlice();
+  for (int i = 0; i < 5; ++i) (void)auth_->VerifyMfa(MfaToken(), WrongCode(seed));
+
+  clock_.Advance(std::chrono::hours(23));
+  ASSERT_OK(auth_->PurgeExpired());
+  auto within_day = MfaCounters().size();
+  clock_.Advance(std::chrono::hours(1) + std::chrono::seconds(1));
+  ASSERT_OK(auth_->PurgeExpired());
+
+  EXPECT_EQ(within_day, 2u);
+  EXPECT_TRUE(MfaCounters().empty());
+  EXPECT_OK(auth_->VerifyMfa(MfaToken(), CodeNow(seed)));
+}
+
 // A damaged or edited row cannot lock the second factor for longer than the longest backoff (an hour).
 TEST_F(MfaTest, AStoredCodeLockoutIsCutToTheLongestBackoff) {
   std::string seed = EnrolAlice();
