@@ -91,6 +91,9 @@ std::string NormaliseRecoveryCode(std::string_view code) {
 
 std::string SeedContext(UserId user) { return "mfa-seed:user:" + user.ToString(); }
 
+// The second-factor throttle's account: the user id, which no rename changes.
+std::string MfaAccount(UserId user) { return "user:" + user.ToString(); }
+
 Error ChallengeGone() { return Error::Unauthenticated("the sign-in has expired or ended; sign in again"); }
 
 }  // namespace
@@ -195,6 +198,38 @@ void AuthService::CountFailure(std::string_view account, const ClientInfo& clien
 
 void AuthService::CountSuccess(std::string_view account, const ClientInfo& client, std::string_view device) {
   if (auto saved = throttle_.RecordSuccess(account, client.ip, device); !saved) {
+    Emit("throttle_not_saved", "system", saved.error().message());
+  }
+}
+
+std::mutex& AuthService::MfaLock(UserId user) {
+  return mfa_locks_[static_cast<uint64_t>(user.value()) % mfa_locks_.size()];
+}
+
+Result<void> AuthService::CheckMfa(UserId user) {
+  RETURN_IF_ERROR(LoadThrottle());
+  return throttle_.CheckMfa(MfaAccount(user));
+}
+
+void AuthService::CountMfaFailure(UserId user, std::string_view where) {
+  Timestamp now = clock_.Now();
+  auto until = throttle_.RecordMfaFailure(MfaAccount(user));
+  if (!until) {
+    Emit("throttle_not_saved", "system", until.error().message());
+    // Still counted in memory: report a refusal that started all the same.
+    auto refused = throttle_.CheckMfa(MfaAccount(user));
+    if (refused) return;
+    until = now + std::chrono::seconds(refused.error().retry_after_seconds().value_or(1));
+  }
+  if (*until <= now) return;
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*until - now).count();
+  Emit("mfa_throttled", "user:" + user.ToString(),
+       "user " + user.ToString() + " second factor refused for " + std::to_string(seconds) + " s after a wrong code (" +
+           std::string(where) + ")");
+}
+
+void AuthService::CountMfaSuccess(UserId user) {
+  if (auto saved = throttle_.RecordMfaSuccess(MfaAccount(user)); !saved) {
     Emit("throttle_not_saved", "system", saved.error().message());
   }
 }
@@ -464,9 +499,18 @@ Result<bool> AuthService::CheckSecondFactor(UserId user, std::string_view code, 
 Result<LoginResult> AuthService::VerifyMfa(std::string_view mfa_token, std::string_view code,
                                            const ClientInfo& client) {
   ASSIGN_OR_RETURN(Challenge challenge, FindChallenge(mfa_token, false));
-  ASSIGN_OR_RETURN(bool ok, CheckSecondFactor(challenge.user, code, true));
-  if (!ok) return ChallengeFailed(mfa_token);
   {
+    std::lock_guard guard(MfaLock(challenge.user));
+    // Refused before the code is evaluated, so a right guess during the backoff tells nothing.
+    RETURN_IF_ERROR(CheckMfa(challenge.user));
+    // A concurrent twin may have used or ended the challenge while this one waited for the lock.
+    RETURN_IF_ERROR(FindChallenge(mfa_token, false));
+    ASSIGN_OR_RETURN(bool ok, CheckSecondFactor(challenge.user, code, true));
+    if (!ok) {
+      CountMfaFailure(challenge.user, "sign-in");
+      return ChallengeFailed(mfa_token);
+    }
+    CountMfaSuccess(challenge.user);
     std::lock_guard lock(challenge_mu_);
     // Single use: a concurrent twin that got here first has already erased it.
     if (challenges_.erase(Sha256Hex(mfa_token)) == 0) return ChallengeGone();
@@ -554,8 +598,16 @@ Result<std::vector<std::string>> AuthService::NewRecoveryCodes(UserId user) {
 }
 
 Result<std::vector<std::string>> AuthService::RegenerateRecoveryCodes(UserId user, std::string_view totp_code) {
-  ASSIGN_OR_RETURN(bool ok, CheckSecondFactor(user, totp_code, false));
-  if (!ok) return Error::Unauthenticated("invalid code");
+  {
+    std::lock_guard guard(MfaLock(user));
+    RETURN_IF_ERROR(CheckMfa(user));
+    ASSIGN_OR_RETURN(bool ok, CheckSecondFactor(user, totp_code, false));
+    if (!ok) {
+      CountMfaFailure(user, "recovery-code renewal");
+      return Error::Unauthenticated("invalid code");
+    }
+    CountMfaSuccess(user);
+  }
   Emit("recovery_codes_regenerated", "user:" + user.ToString(), "user " + user.ToString());
   return NewRecoveryCodes(user);
 }
@@ -585,6 +637,9 @@ Result<void> AuthService::ResetMfa(UserId user, std::string_view actor) {
     return txn.DeleteUserSessions(user);
   });
   if (!reset) return reset;
+  if (auto cleared = throttle_.ClearMfa(MfaAccount(user)); !cleared) {
+    Emit("throttle_not_saved", "system", cleared.error().message());
+  }
   Emit("mfa_reset", actor, "user " + user.ToString());
   return Ok();
 }
@@ -685,17 +740,28 @@ Result<Timestamp> AuthService::StepUp(const Principal& who, std::string_view pas
   std::string detail = "session " + std::to_string(*who.session_id);
   RETURN_IF_ERROR(LoadThrottle());
   RETURN_IF_ERROR(throttle_.Check(who.name, client.ip));
+  // A second factor refused for wrong codes (here or at sign-in) is refused before the password is evaluated.
+  if (has_mfa) RETURN_IF_ERROR(CheckMfa(*who.user));
   ASSIGN_OR_RETURN(storage::UserRecord user, store_.GetUser(*who.user));
   ASSIGN_OR_RETURN(bool ok, VerifyGated(user.password_hash, password));
-  if (ok && has_mfa) {
-    ASSIGN_OR_RETURN(ok, CheckSecondFactor(user.id, code, true));
-  }
   if (!ok || user.disabled) {
     CountFailure(who.name, client);
     Emit("step_up_failed", actor, detail);
     return Error::PermissionDenied("invalid credentials");
   }
+  // As at sign-in, a right password clears the password counters and a wrong code feeds the account's own.
   CountSuccess(who.name, client);
+  if (has_mfa) {
+    std::lock_guard guard(MfaLock(user.id));
+    RETURN_IF_ERROR(CheckMfa(user.id));  // again: a concurrent guess may have started a refusal meanwhile
+    ASSIGN_OR_RETURN(bool code_ok, CheckSecondFactor(user.id, code, true));
+    if (!code_ok) {
+      CountMfaFailure(user.id, "step-up");
+      Emit("step_up_failed", actor, detail);
+      return Error::PermissionDenied("invalid credentials");
+    }
+    CountMfaSuccess(user.id);
+  }
   Timestamp now = clock_.Now();
   RETURN_IF_ERROR(
       store_.Write([&](storage::WriteTxn& txn) { return txn.MarkSessionReauthenticated(*who.session_id, now); }));

@@ -11,6 +11,7 @@
 // user from a wrong password), kResourceExhausted with retry-after while sign-in is throttled, kUnavailable
 // when too many password hashes are queued, kInvalidArgument naming the field for bad input.
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -83,7 +84,7 @@ struct LoginResult {
   };
   Step step = Step::kSession;
   std::optional<SessionTokens> session;
-  std::string mfa_token;  // "pmc_…", short-lived, 5 wrong codes end it
+  std::string mfa_token;  // "pmc_…", short-lived, 5 wrong codes end it (and count towards the account's limit)
   Timestamp mfa_expires_at;
   storage::UserRecord user;
   // With a session: a new known-device token ("pdv_…", shown once) when the client presented none that is
@@ -114,7 +115,7 @@ struct AuthOptions {
   std::chrono::seconds refresh_idle{30 * 60};
   std::chrono::seconds session_absolute{12 * 60 * 60};
   std::chrono::seconds mfa_challenge_lifetime{5 * 60};
-  int mfa_max_failures = 5;
+  int mfa_max_failures = 5;  // per challenge; the per-account limit is in `throttle` (mfa_*)
   std::chrono::seconds key_cache_ttl{5};  // a revoked key stops working within this time
   // Sensitive operations need a password (and TOTP) check this recent: the sign-in itself or a step-up.
   std::chrono::seconds step_up_window{5 * 60};
@@ -150,7 +151,9 @@ class AuthService {
   // (migration 14) and read back at the first sign-in after a start, so a restart does not reset them.
   Result<LoginResult> Login(std::string_view username, std::string_view password, const ClientInfo& client = {});
   // Second step with a TOTP code (6 digits) or a recovery code. kUnauthenticated for a wrong code; after
-  // `mfa_max_failures` the challenge ends and the user must sign in again.
+  // `mfa_max_failures` the challenge ends and the user must sign in again. Wrong codes also count per account
+  // across challenges, step-ups and recovery-code renewals (login_throttle.h, stored like the sign-in counters):
+  // past the limit kResourceExhausted with retry-after, before the code is evaluated; audited ("mfa_throttled").
   Result<LoginResult> VerifyMfa(std::string_view mfa_token, std::string_view code, const ClientInfo& client = {});
   // Rotates the refresh token: new access and refresh tokens, the old refresh token spent.
   Result<SessionTokens> Refresh(std::string_view refresh_token, const ClientInfo& client = {});
@@ -158,7 +161,8 @@ class AuthService {
   // second factor is enrolled, mark the session fresh for `step_up_window`; returns when that ends. Throttled
   // like sign-in. kFailedPrecondition for an API key (keys have no person and are exempt), kInvalidArgument
   // naming "password" or "code" when missing, kPermissionDenied for a wrong password or code (the bearer
-  // token itself is fine, so not 401), kResourceExhausted while throttled. Audited ("step_up", "step_up_failed").
+  // token itself is fine, so not 401), kResourceExhausted while throttled (sign-in counters, or the account's
+  // second-factor limit, which a wrong code here feeds like one at sign-in). Audited ("step_up", "step_up_failed").
   Result<Timestamp> StepUp(const Principal& who, std::string_view password, std::string_view code,
                            const ClientInfo& client = {});
   // Whether `who` may perform a sensitive operation now: API keys always (their scope still applies); a user
@@ -194,9 +198,11 @@ class AuthService {
   Result<std::vector<std::string>> ConfirmMfaEnrolment(UserId user, std::string_view code);
   Result<EnrolledLogin> ConfirmMfaEnrolment(std::string_view mfa_token, std::string_view code,
                                             const ClientInfo& client = {});
-  // New set of 10 recovery codes after a valid TOTP code; the old set stops working.
+  // New set of 10 recovery codes after a valid TOTP code; the old set stops working. A wrong code counts
+  // towards the account's second-factor limit (kResourceExhausted past it).
   Result<std::vector<std::string>> RegenerateRecoveryCodes(UserId user, std::string_view totp_code);
-  // Admin: removes the user's second factor and sessions; the user enrols again at next sign-in.
+  // Admin: removes the user's second factor and sessions; the user enrols again at next sign-in. Also clears
+  // the account's wrong-code counters (the secret they guarded is gone): the way back for a locked-out owner.
   Result<void> ResetMfa(UserId user, std::string_view actor);
   // Reseals every TOTP seed still sealed under the retired file key ("v1:") with the current sealer (the
   // keystore's system data key). Idempotent; returns how many were resealed. Called at every start.
@@ -266,6 +272,13 @@ class AuthService {
   // Feed the throttle; a counter that could not be stored is reported as a security event.
   void CountFailure(std::string_view account, const ClientInfo& client, std::string_view device = {});
   void CountSuccess(std::string_view account, const ClientInfo& client, std::string_view device = {});
+  // Second-factor counters per account. Callers hold MfaLock(user) from CheckMfa to the count, so concurrent
+  // guesses at one account are evaluated one at a time and each sees the counts before it.
+  std::mutex& MfaLock(UserId user);
+  Result<void> CheckMfa(UserId user);
+  // `where`: "sign-in", "step-up", … for the security event when the failure starts a refusal.
+  void CountMfaFailure(UserId user, std::string_view where);
+  void CountMfaSuccess(UserId user);
   void Emit(std::string action, std::string_view actor, std::string detail);
 
   storage::Store& store_;
@@ -278,6 +291,7 @@ class AuthService {
   std::atomic<bool> throttle_loaded_{false};
   SecurityEventSink sink_;
   std::atomic<uint64_t> password_evaluations_{0};
+  std::array<std::mutex, 16> mfa_locks_;  // by user id; see MfaLock
 
   std::mutex gate_mu_;
   std::condition_variable gate_cv_;

@@ -8,7 +8,8 @@
 namespace panorama::security {
 namespace {
 
-constexpr const char* kKindNames[] = {"ip", "pair", "account", "account_day", "device", "device_day"};
+constexpr const char* kKindNames[] = {"ip",     "pair",       "account", "account_day",
+                                     "device", "device_day", "mfa",     "mfa_day"};
 
 constexpr auto kMinute = std::chrono::minutes(1);
 constexpr auto kDay = std::chrono::hours(24);
@@ -32,6 +33,9 @@ std::string DeviceKey(std::string_view account, std::string_view device) {
   return Sha256Hex(Lower(account) + "\ndevice:" + std::string(device));
 }
 
+// Per account for the second factor: a stable id ("user:7"), so a rename does not reset it.
+std::string MfaKey(std::string_view account) { return Sha256Hex("mfa\n" + std::string(account)); }
+
 bool IsHexSha256(std::string_view key) {
   return key.size() == 64 &&
          std::all_of(key.begin(), key.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -42,8 +46,8 @@ int SecondsUntil(Timestamp now, Timestamp then) {
   return static_cast<int>((ms + 999) / 1000);
 }
 
-Error Throttled(int seconds) {
-  Error error = Error::ResourceExhausted("too many sign-in attempts; try again later");
+Error Throttled(int seconds, std::string message = "too many sign-in attempts; try again later") {
+  Error error = Error::ResourceExhausted(std::move(message));
   error.WithRetryAfter(seconds);
   return error;
 }
@@ -53,7 +57,18 @@ Error Throttled(int seconds) {
 LoginThrottle::LoginThrottle(const Clock& clock, LoginThrottleOptions options, Persister persister)
     : clock_(clock), options_(options), persister_(std::move(persister)) {}
 
-bool LoginThrottle::IsWindow(Kind kind) { return kind == kIp || kind == kAccountDay || kind == kDeviceDay; }
+bool LoginThrottle::IsWindow(Kind kind) {
+  return kind == kIp || kind == kAccountDay || kind == kDeviceDay || kind == kMfaDay;
+}
+
+int LoginThrottle::WindowLimit(Kind kind) const {
+  if (kind == kIp) return options_.ip_failures_per_minute;
+  return kind == kMfaDay ? options_.mfa_failures_per_day : options_.account_failures_per_day;
+}
+
+std::chrono::seconds LoginThrottle::MaxBackoff(Kind kind) const {
+  return kind == kMfa ? options_.mfa_max_backoff : options_.max_backoff;
+}
 
 std::chrono::milliseconds LoginThrottle::Lifetime(Kind kind) const {
   // A window lasts its length; a backoff is remembered for a day after its last failure.
@@ -70,8 +85,7 @@ Timestamp LoginThrottle::RefusedUntil(Kind kind, const std::string& key, Timesta
   if (it == counters.end() || !Live(kind, it->second, now)) return now;
   const Counter& c = it->second;
   if (!IsWindow(kind)) return c.locked_until;
-  int limit = kind == kIp ? options_.ip_failures_per_minute : options_.account_failures_per_day;
-  return c.failures >= limit ? c.started_at + Lifetime(kind) : now;
+  return c.failures >= WindowLimit(kind) ? c.started_at + Lifetime(kind) : now;
 }
 
 Result<void> LoginThrottle::Check(std::string_view account, std::string_view ip, std::string_view device) {
@@ -99,12 +113,15 @@ storage::ThrottleRecord LoginThrottle::Count(Kind kind, const std::string& key, 
     c.locked_until = c.started_at;
   } else {
     c.started_at = now;  // the last failure
-    int free_failures = kind == kAccount ? options_.account_free_failures : options_.pair_free_failures;
+    int free_failures = kind == kAccount ? options_.account_free_failures
+                        : kind == kMfa   ? options_.mfa_backoff_after - 1
+                                         : options_.pair_free_failures;
+    auto first = kind == kMfa ? options_.mfa_first_backoff : std::chrono::seconds(1);
     int64_t over = c.failures - free_failures;
     if (over > 0) {
-      // 1 s, 2 s, 4 s, … doubling per further failure, capped.
-      auto backoff = over >= 30 ? options_.max_backoff : std::chrono::seconds(int64_t{1} << (over - 1));
-      c.locked_until = now + std::min<std::chrono::seconds>(backoff, options_.max_backoff);
+      // first, 2 × first, 4 × first, … doubling per further failure, capped.
+      auto backoff = over >= 30 ? MaxBackoff(kind) : first * (int64_t{1} << (over - 1));
+      c.locked_until = now + std::min<std::chrono::seconds>(backoff, MaxBackoff(kind));
     }
   }
   return {kKindNames[kind], key, c.failures, c.started_at, c.locked_until, c.started_at + Lifetime(kind)};
@@ -136,21 +153,77 @@ Result<void> LoginThrottle::RecordFailure(std::string_view account, std::string_
   return Persist(changes);
 }
 
+void LoginThrottle::Clear(Kind kind, std::string key, Changes& changes) {
+  // Only counters that exist are written, so a normal sign-in costs no write.
+  if (counters_[kind].erase(key) > 0) changes.erase.emplace_back(kKindNames[kind], std::move(key));
+}
+
 Result<void> LoginThrottle::RecordSuccess(std::string_view account, std::string_view ip, std::string_view device) {
   std::lock_guard order(persist_mu_);
   Changes changes;
   {
     std::lock_guard lock(mu_);
-    auto clear = [&](Kind kind, std::string key) {
-      // Only counters that exist are written, so a normal sign-in costs no write.
-      if (counters_[kind].erase(key) > 0) changes.erase.emplace_back(kKindNames[kind], std::move(key));
-    };
     if (!device.empty()) {
-      clear(kDevice, DeviceKey(account, device));
+      Clear(kDevice, DeviceKey(account, device), changes);
     } else {
-      clear(kPair, PairKey(account, ip));
-      clear(kAccount, AccountKey(account));
+      Clear(kPair, PairKey(account, ip), changes);
+      Clear(kAccount, AccountKey(account), changes);
     }
+  }
+  return Persist(changes);
+}
+
+Result<void> LoginThrottle::CheckMfa(std::string_view account) {
+  Timestamp now = clock_.Now();
+  std::lock_guard lock(mu_);
+  std::string key = MfaKey(account);
+  Timestamp day = RefusedUntil(kMfaDay, key, now);
+  if (day > now) {
+    return Throttled(SecondsUntil(now, day),
+                     "too many wrong second-factor codes for this account today; try again later");
+  }
+  Timestamp backoff = RefusedUntil(kMfa, key, now);
+  if (backoff > now) {
+    return Throttled(SecondsUntil(now, backoff),
+                     "too many wrong second-factor codes for this account; try again later");
+  }
+  return Ok();
+}
+
+Result<Timestamp> LoginThrottle::RecordMfaFailure(std::string_view account) {
+  std::lock_guard order(persist_mu_);
+  Changes changes;
+  Timestamp now = clock_.Now();
+  Timestamp until = now;
+  {
+    std::lock_guard lock(mu_);
+    std::string key = MfaKey(account);
+    changes.put.push_back(Count(kMfa, key, now));
+    changes.put.push_back(Count(kMfaDay, key, now));
+    until = std::max({now, RefusedUntil(kMfa, key, now), RefusedUntil(kMfaDay, key, now)});
+  }
+  RETURN_IF_ERROR(Persist(changes));
+  return until;
+}
+
+Result<void> LoginThrottle::RecordMfaSuccess(std::string_view account) {
+  std::lock_guard order(persist_mu_);
+  Changes changes;
+  {
+    std::lock_guard lock(mu_);
+    Clear(kMfa, MfaKey(account), changes);
+  }
+  return Persist(changes);
+}
+
+Result<void> LoginThrottle::ClearMfa(std::string_view account) {
+  std::lock_guard order(persist_mu_);
+  Changes changes;
+  {
+    std::lock_guard lock(mu_);
+    std::string key = MfaKey(account);
+    Clear(kMfa, key, changes);
+    Clear(kMfaDay, std::move(key), changes);
   }
   return Persist(changes);
 }
@@ -166,8 +239,8 @@ int LoginThrottle::Restore(const std::vector<storage::ThrottleRecord>& rows) {
     if (row.failures < 1 || row.failures > kMaxRestoredFailures || row.started_at > now) continue;
     Counter c{row.failures, row.started_at, row.started_at};
     if (!Live(kind, c, now)) continue;
-    // A lockout is at most max_backoff after the failure that set it, whatever the row says.
-    if (!IsWindow(kind)) c.locked_until = std::min(row.locked_until, row.started_at + options_.max_backoff);
+    // A lockout is at most its kind's longest backoff after the failure that set it, whatever the row says.
+    if (!IsWindow(kind)) c.locked_until = std::min(row.locked_until, row.started_at + MaxBackoff(kind));
     counters_[kind][row.key] = c;
     ++used;
   }

@@ -16,6 +16,14 @@
 // lock the account for unknown devices only; the owner's device still gets in, and a stolen device token
 // still meets its own backoff and ceiling.
 //
+// Second factor (SECURITY.md §2.4): wrong TOTP or recovery codes are counted per account — across sign-in
+// challenges, step-ups and recovery-code renewals, from any IP or device — by CheckMfa/RecordMfaFailure: the
+// `mfa_backoff_after`th wrong code in a row starts a backoff of `mfa_first_backoff`, doubling with each further
+// one up to `mfa_max_backoff`, and at most `mfa_failures_per_day` wrong codes per 24 h window (defaults: the 5th
+// wrong code refuses codes for 1 min, the 6th to 9th for 2, 4, 8, 16 min, the 10th until the day's window ends).
+// A correct code clears the backoff, not the window; a correct password clears neither (whoever guesses codes
+// has the password), and a known device does not bypass them. An admin MFA reset clears both (the secret being guessed is gone).
+//
 // Persistence: every counter a failure changes and every counter a success clears is handed to the Persister
 // (AuthService writes it to the store, migration 14), and Restore() loads the stored counters at start, so a
 // restart does not give an attacker a fresh budget. Counters are keyed by the SHA-256 of what they count (name,
@@ -45,6 +53,11 @@ struct LoginThrottleOptions {
   int account_free_failures = 10;
   int account_failures_per_day = 100;
   std::chrono::seconds max_backoff{15 * 60};
+  // Second-factor codes, per account (user id).
+  int mfa_backoff_after = 5;  // as a challenge's limit: its 5th wrong code ends it and refuses codes for 1 min
+  std::chrono::seconds mfa_first_backoff{60};
+  std::chrono::seconds mfa_max_backoff{60 * 60};
+  int mfa_failures_per_day = 10;
 };
 
 class LoginThrottle {
@@ -71,12 +84,21 @@ class LoginThrottle {
   // Loads counters read back from the store (before the first Check). Rows of an unknown kind, with a key that is
   // not SHA-256 hex, a failure count out of range, a start in the future or already expired are skipped; a
   // lockout is never restored longer than max_backoff after its last failure. Returns how many rows were used.
+  // Second factor, per account (`account`: a stable id such as "user:7", hashed like every key). Check: Ok when a
+  // code may be evaluated now; kResourceExhausted with retry-after and the reason otherwise. RecordMfaFailure
+  // returns the time codes are refused until (now when they are not) or the persister's error; the counters
+  // change in memory either way. RecordMfaSuccess clears the backoff; ClearMfa the backoff and the window.
+  Result<void> CheckMfa(std::string_view account);
+  Result<Timestamp> RecordMfaFailure(std::string_view account);
+  Result<void> RecordMfaSuccess(std::string_view account);
+  Result<void> ClearMfa(std::string_view account);
+
   int Restore(const std::vector<storage::ThrottleRecord>& rows);
   // Drops expired counters from memory (housekeeping; the store deletes its own rows).
   void Prune();
 
  private:
-  enum Kind { kIp, kPair, kAccount, kAccountDay, kDevice, kDeviceDay, kKinds };
+  enum Kind { kIp, kPair, kAccount, kAccountDay, kDevice, kDeviceDay, kMfa, kMfaDay, kKinds };
   struct Counter {
     int64_t failures = 0;
     Timestamp started_at{};    // window start, or a backoff's last failure
@@ -85,6 +107,8 @@ class LoginThrottle {
   using Counters = std::unordered_map<std::string, Counter>;  // by hex SHA-256 key
 
   static bool IsWindow(Kind kind);
+  int WindowLimit(Kind kind) const;
+  std::chrono::seconds MaxBackoff(Kind kind) const;
   std::chrono::milliseconds Lifetime(Kind kind) const;
   bool Live(Kind kind, const Counter& c, Timestamp now) const;
   // The time the counter refuses attempts until (`now` or earlier when it does not).
@@ -92,6 +116,8 @@ class LoginThrottle {
   // Counts one failure on the counter; returns its row to store.
   storage::ThrottleRecord Count(Kind kind, const std::string& key, Timestamp now);
   Result<void> Persist(const Changes& changes);
+  // Erases counters that exist and notes them in `changes` (caller holds mu_).
+  void Clear(Kind kind, std::string key, Changes& changes);
 
   const Clock& clock_;
   LoginThrottleOptions options_;

@@ -105,6 +105,48 @@ TEST(LoginThrottle, ABackoffIsForgottenADayAfterItsLastFailure) {
   EXPECT_OK(after_day);
 }
 
+// Second factor: wrong codes per account, 1 min from the 5th, doubling, capped at an hour.
+TEST(LoginThrottle, WrongCodesBackOffPerAccountFromOneMinuteDoublingToAnHour) {
+  testing::FakeClock clock(kStart);
+  LoginThrottle throttle(clock, {.mfa_failures_per_day = 1000});
+  std::vector<int> waits;
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_OK(throttle.RecordMfaFailure("user:7"));
+    auto check = throttle.CheckMfa("user:7");
+    waits.push_back(check ? 0 : check.error().retry_after_seconds().value_or(-1));
+    clock.Advance(std::chrono::seconds(waits.back()));
+  }
+
+  EXPECT_EQ(waits, (std::vector<int>{0, 0, 0, 0, 60, 120, 240, 480, 960, 1920, 3600, 3600}));
+  EXPECT_OK(throttle.CheckMfa("user:8"));
+  EXPECT_OK(throttle.Check("user:7", "10.0.0.1"));  // the password counters are separate
+}
+
+TEST(LoginThrottle, ACorrectCodeClearsTheCodeBackoffButNotTheDailyCeilingAndAPasswordNeither) {
+  testing::FakeClock clock(kStart);
+  LoginThrottle throttle(clock);
+  for (int i = 0; i < 5; ++i) ASSERT_OK(throttle.RecordMfaFailure("user:7"));
+  ASSERT_OK(throttle.RecordSuccess("alice", "10.0.0.1"));  // a correct password of the same account
+  auto after_password = throttle.CheckMfa("user:7");
+  ASSERT_OK(throttle.RecordMfaSuccess("user:7"));
+  auto after_code = throttle.CheckMfa("user:7");
+  for (int i = 0; i < 5; ++i) ASSERT_OK(throttle.RecordMfaFailure("user:7"));  // the 10th of the day
+  clock.Advance(std::chrono::hours(1));
+  ASSERT_OK(throttle.RecordMfaSuccess("user:7"));
+  auto ceiling = throttle.CheckMfa("user:7");
+  clock.Advance(std::chrono::hours(23));
+  auto next_day = throttle.CheckMfa("user:7");
+
+  EXPECT_ERROR_CODE(after_password, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(after_password.error().retry_after_seconds(), 60);
+  EXPECT_NE(after_password.error().message().find("second-factor"), std::string::npos);
+  EXPECT_OK(after_code);
+  EXPECT_ERROR_CODE(ceiling, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(ceiling.error().retry_after_seconds(), 23 * 3600);
+  EXPECT_NE(ceiling.error().message().find("today"), std::string::npos);
+  EXPECT_OK(next_day);
+}
+
 class BruteForceTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -167,6 +167,38 @@ TEST_F(StepUpTest, RightCodeWithWrongPasswordIsDenied) {
   EXPECT_FALSE(auth_->IsStepUpFresh(Again()));
 }
 
+// Step-up asks for the code too, so its wrong codes count with those of sign-in: a stolen session plus the
+// password gives no separate budget of code guesses.
+TEST_F(StepUpTest, WrongCodesAtStepUpAndSignInAddUpPerAccount) {
+  SignIn();
+  std::string seed = Enrol();
+  std::string wrong = "000000" == CodeNow(seed) ? "111111" : "000000";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_ERROR_CODE(auth_->StepUp(Again(), kPassword, wrong), ErrorCode::kPermissionDenied);
+  }
+  ASSERT_OK(auth_->SetRoleMfaRequired("sales", true, "test"));
+  auto login = auth_->Login("alice", kPassword);
+  ASSERT_OK(login);
+  ASSERT_EQ(login->step, LoginResult::Step::kMfaRequired);
+  for (int i = 0; i < 2; ++i) EXPECT_ERROR_CODE(auth_->VerifyMfa(login->mfa_token, wrong), ErrorCode::kUnauthenticated);
+  uint64_t evaluations = auth_->PasswordEvaluationsForTest();
+
+  auto refused = auth_->StepUp(Again(), kPassword, CodeNow(seed));
+  uint64_t evaluated_by_refused = auth_->PasswordEvaluationsForTest() - evaluations;
+  auto refused_at_sign_in = auth_->VerifyMfa(login->mfa_token, CodeNow(seed));
+  clock_.Advance(seconds(60));
+  auto after = auth_->StepUp(Again(), kPassword, CodeNow(seed));
+
+  EXPECT_ERROR_CODE(refused, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(refused.error().retry_after_seconds(), 60);
+  EXPECT_EQ(evaluated_by_refused, 0u);  // refused before the password is checked
+  EXPECT_ERROR_CODE(refused_at_sign_in, ErrorCode::kResourceExhausted);
+  ASSERT_OK(after);
+  EXPECT_TRUE(auth_->IsStepUpFresh(Again()));
+  EXPECT_EQ(Events("step_up_failed"), 3);
+  EXPECT_EQ(Events("mfa_throttled"), 1);
+}
+
 TEST_F(StepUpTest, ApiKeysAreExemptAndCannotStepUp) {
   auto key = auth_->CreateApiKey("etl", "api", "read-write");
   ASSERT_OK(key);

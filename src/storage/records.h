@@ -200,9 +200,9 @@ struct DeviceRecord {
 
 // One sign-in throttle counter (security/login_throttle.h, migration 14), kept so that a restart does not give
 // an attacker a fresh budget. `key` is the hex SHA-256 of what the counter is about (account name, client IP,
-// account + IP, account + device): a password typed into the username field is not kept in clear.
+// account + IP, account + device, "mfa\n" + user id): a password typed into the username field is not kept in clear.
 struct ThrottleRecord {
-  std::string kind;        // ip | pair | account | account_day | device | device_day
+  std::string kind;        // ip | pair | account | account_day | device | device_day | mfa | mfa_day
   std::string key;
   int64_t failures = 0;    // a backoff's consecutive failures, or the failures in a window
   Timestamp started_at;    // a window's start, or a backoff's last failure

@@ -118,6 +118,38 @@ TEST_F(AuthE2eTest, ReplayedAndWrongCodesAreRefusedAndFiveFailuresRestartTheSign
   EXPECT_NE(after.body.find("sign in again"), std::string::npos);
 }
 
+// Wrong codes count per account across sign-ins: 3 on one challenge and 2 on the next refuse the right code on
+// a third with 429 and Retry-After, before it is evaluated.
+TEST_F(AuthE2eTest, WrongCodesAcrossSignInsAreRefusedWith429AndRetryAfter) {
+  StartServer();
+  std::string mfa_token = Field(Login(), "mfa_token");
+  std::string seed = DecodeBase32(Field(Post("/api/v1/auth/mfa/enroll", R"({"mfa_token":")" + mfa_token + "\"}"), "secret"));
+  ASSERT_EQ(Post("/api/v1/auth/mfa/confirm", R"({"mfa_token":")" + mfa_token + R"(","code":")" + CodeNow(seed) + "\"}").status, 200);
+  auto verify = [&](const std::string& challenge, const std::string& code) {
+    return Post("/api/v1/auth/mfa/verify", R"({"mfa_token":")" + challenge + R"(","code":")" + code + "\"}");
+  };
+  std::string wrong = "000000";  // none of the codes accepted now or in the next step
+  for (char digit = '1'; wrong == CodeNow(seed, -1) || wrong == CodeNow(seed) || wrong == CodeNow(seed, 1) ||
+                         wrong == CodeNow(seed, 2);
+       ++digit) {
+    wrong = std::string(6, digit);
+  }
+  std::vector<int> statuses;
+  for (int challenge = 0, wrongs = 3; challenge < 2; ++challenge, wrongs = 2) {
+    std::string token = Field(Login(), "mfa_token");
+    for (int i = 0; i < wrongs; ++i) statuses.push_back(verify(token, wrong).status);
+  }
+
+  HttpResponse refused = verify(Field(Login(), "mfa_token"), CodeNow(seed, 1));
+
+  EXPECT_EQ(statuses, (std::vector<int>{401, 401, 401, 401, 401}));
+  ASSERT_EQ(refused.status, 429) << refused.body;
+  int retry_after = std::atoi(std::string(refused.Header("retry-after")).c_str());
+  EXPECT_GE(retry_after, 50);
+  EXPECT_LE(retry_after, 60);
+  EXPECT_NE(Field(refused, "detail").find("wrong second-factor codes"), std::string::npos);
+}
+
 TEST_F(AuthE2eTest, RefreshRotatesAndReuseEndsTheSession) {
   StartServer();
   ASSERT_TRUE(runtime_->auth().SetRoleMfaRequired("admin", false, "test").has_value());
