@@ -42,6 +42,7 @@
 #include "privacy/data_class_catalogue.h"
 #include "privacy/public_requests.h"
 #include "profile/customer_view.h"
+#include "security/aes_gcm.h"
 #include "security/auth_service.h"
 #include "security/secret_sealer.h"
 #include "security/crypto_util.h"
@@ -235,7 +236,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
                                                                .synchronous_full = !options.bulk_load}));
   ASSIGN_OR_RETURN(runtime->encryptor_,
                    security::FieldEncryptor::Open(std::move(ring), std::move(keystore),
-                                                  {.reload = [source] { return security::LoadMasterKeys(source); }}));
+                                                  {.reload = [source] { return security::LoadMasterKeys(source); },
+                                                   .cipher = options.field_cipher}));
   ASSIGN_OR_RETURN(auto sqlite, storage::OpenSqliteStore({.path = db_path,
                                                           .crypto = runtime->encryptor_.get(),
                                                           .synchronous_full = !options.bulk_load,
@@ -533,6 +535,14 @@ Result<std::unique_ptr<Runtime::RunningServer>> Runtime::Start(const ServeOption
                  "turn it back on with `panorama mfa require ROLE` or PUT /api/v1/security/mfa-policy/ROLE)", roles);
   }
   if (!options.rate_limits.enabled) spdlog::warn("API rate limits are off (--no-rate-limit)");
+  // Logged by serve only: other commands print their results (CSV, keys) on the same stdout.
+  const security::FieldCipher cipher = encryptor_->Cipher();
+  spdlog::info("field encryption: new values sealed with {} (values under either cipher open)",
+               security::FieldCipherName(cipher));
+  if (cipher == security::FieldCipher::kAes256Gcm && !security::CpuHasAesInstructions()) {
+    spdlog::warn("field encryption: this CPU has no AES instructions (AES-NI); OpenSSL's software AES is not "
+                 "guaranteed constant-time here, so xchacha20-poly1305 is the safer --field-cipher");
+  }
   limiter_ = std::make_unique<security::RateLimiter>(clock_, options.rate_limits);
   RETURN_IF_ERROR(features_->Rebuild(*store_));
   spdlog::info("feature store loaded: {} customers in {} ms, {} bytes", features_->size(),

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@ class AuthService;
 class FieldEncryptor;
 class SecretSealer;
 class PasswordPepper;
+enum class FieldCipher : unsigned char;
 }
 namespace panorama::ingest {
 class IngestPipeline;
@@ -86,6 +88,9 @@ struct RuntimeOptions {
   // it protects nothing) and a warning says so.
   security::MasterKeySource master_key;
   bool insecure_dev = false;
+  // The cipher of new field envelopes (`--field-cipher`), recorded in the keystore; empty: keep the recorded one
+  // (XChaCha20-Poly1305 for a new keystore). Values sealed under either cipher always open.
+  std::optional<security::FieldCipher> field_cipher;
   // Hold the data directory's lock (backup/data_dir_lock.h) while the runtime lives: `serve` sets it, so a
   // second server or `panorama restore` on the same directory is refused (kFailedPrecondition).
   bool lock_data_dir = false;

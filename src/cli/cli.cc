@@ -695,6 +695,11 @@ int Run(int argc, char** argv) {
   auto* key_rotate = key->add_subcommand("rotate", "rotate the master key, or one customer's data key");
   key_rotate->add_flag("--master", rotate_master, "new master key version; re-wraps every data key online");
   key_rotate->add_option("--customer", rotate_customer, "re-encrypt this customer under a new data key");
+  std::string field_cipher;
+  const char* field_cipher_help =
+      "cipher of new encrypted fields, recorded in the keystore: xchacha20-poly1305 (a new keystore's default) or "
+      "aes-256-gcm; values under either cipher always decrypt";
+  key_rotate->add_option("--field-cipher", field_cipher, field_cipher_help);
 
   auto* audit = cli.add_subcommand("audit", "check the tamper-evident audit ledger");
   audit->require_subcommand(1);
@@ -708,6 +713,7 @@ int Run(int argc, char** argv) {
   add_data(audit_pubkey);
   std::string audit_witness;
   serve->add_option("--audit-witness", audit_witness, "append each signed ledger checkpoint to this file (off-box)");
+  serve->add_option("--field-cipher", field_cipher, field_cipher_help);
   serve->add_flag("--audit-syslog", runtime_options.audit_syslog,
                   "also send each signed ledger checkpoint to syslog (LOG_AUTHPRIV)");
   serve->add_option("--audit-webhook", runtime_options.audit_webhook,
@@ -752,6 +758,12 @@ int Run(int argc, char** argv) {
   runtime_options.audit_witness = audit_witness;
   // Writes made by this command's own thread are the operator's; HTTP requests set their own actor.
   ActorScope cli_actor({.actor = "cli"});
+  if (!field_cipher.empty()) {
+    // Before the data directory is opened: a bad value changes nothing.
+    auto cipher = security::ParseFieldCipher(field_cipher, "field-cipher");
+    if (!cipher) return Fail(cipher.error());
+    runtime_options.field_cipher = *cipher;
+  }
   if (key_init->parsed()) return KeyInit(key_out);
   if (key_rotate->parsed() && rotate_master) return RotateMaster(runtime_options);
   if (key_rotate->parsed() && rotate_customer <= 0) {

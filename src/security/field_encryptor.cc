@@ -9,13 +9,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include "security/aes_gcm.h"
 #include "security/crypto_util.h"
 
 namespace panorama::security {
 namespace {
 
 constexpr unsigned char kEnvelopeVersion = 1;
-constexpr unsigned char kAlgXChaCha = 1;
+constexpr unsigned char kAlgXChaCha = static_cast<unsigned char>(FieldCipher::kXChaCha20Poly1305);
+constexpr unsigned char kAlgAesGcm = static_cast<unsigned char>(FieldCipher::kAes256Gcm);
 constexpr size_t kHeaderBytes = 4;
 constexpr size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;  // 24
 constexpr size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;      // 16
@@ -23,6 +25,7 @@ constexpr size_t kSlotsPerChunk = 1024;
 constexpr int kRewrapBatch = 500;
 constexpr const char* kBidxSubject = "system:bidx";
 constexpr std::string_view kKcvPlain = "panorama key check v1";
+constexpr const char* kCipherMeta = "field_cipher";
 
 std::string SubjectName(CustomerId id) { return "c:" + std::to_string(id.value()); }
 
@@ -52,6 +55,26 @@ bool AeadOpen(const unsigned char* key, std::string_view sealed, std::string_vie
   return crypto_aead_xchacha20poly1305_ietf_decrypt(out, &mlen, nullptr, p + kNonceBytes, sealed.size() - kNonceBytes,
                                                     reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), p,
                                                     key) == 0;
+}
+
+// AES-256-GCM with a fresh random 96-bit nonce: prefix | nonce | ct | tag.
+Result<std::string> GcmSeal(const unsigned char* key, std::string_view plain, std::string_view ad, std::string prefix) {
+  std::string out = std::move(prefix);
+  size_t base = out.size();
+  out.resize(base + kAesGcmNonceBytes + plain.size() + kAesGcmTagBytes);
+  auto* p = reinterpret_cast<unsigned char*>(out.data()) + base;
+  randombytes_buf(p, kAesGcmNonceBytes);
+  if (!AesGcmSeal(key, p, plain, ad, p + kAesGcmNonceBytes)) return Error::Internal("AES-256-GCM encryption failed");
+  return out;
+}
+
+// The nonce size of an envelope's alg byte; 0 for an alg this version does not know.
+size_t NonceBytesOf(unsigned char alg) {
+  switch (alg) {
+    case kAlgXChaCha: return kNonceBytes;
+    case kAlgAesGcm: return kAesGcmNonceBytes;
+    default: return 0;
+  }
 }
 
 Error IntegrityError(std::string what) { return Error::Internal("integrity error: " + what); }
@@ -94,6 +117,7 @@ struct FieldEncryptor::State {
   MasterKeyRing ring;
   std::map<int, SecretBytes> keks;  // by master version
   int master_current = 0;
+  FieldCipher cipher = FieldCipher::kXChaCha20Poly1305;
   struct Cached {
     int64_t subject = 0;
     int current = 0;
@@ -249,6 +273,8 @@ Result<std::unique_ptr<FieldEncryptor>> FieldEncryptor::Open(MasterKeyRing ring,
       RETURN_IF_ERROR(txn.PutMeta("mk_current", std::to_string(version)));
       RETURN_IF_ERROR(txn.PutMeta("kcv:v" + std::to_string(version), AeadSeal(kek, kKcvPlain, "kcv")));
       RETURN_IF_ERROR(txn.PutMeta(storage::kKeystoreEpochMeta, "0"));
+      RETURN_IF_ERROR(txn.PutMeta(kCipherMeta, std::string(FieldCipherName(
+                                                   state->options.cipher.value_or(FieldCipher::kXChaCha20Poly1305)))));
       return txn.PutKey({kBidxSubject, 1, version, wrapped});
     }); !written) {
       return std::move(written.error());
@@ -298,15 +324,31 @@ Result<std::unique_ptr<FieldEncryptor>> FieldEncryptor::Open(MasterKeyRing ring,
   for (uint32_t field = 1; field <= static_cast<uint32_t>(storage::BlindField::kIdentity); ++field) {
     state->bidx_keys.emplace(field, DeriveKey(root, "panobidx", field));
   }
-  return std::unique_ptr<FieldEncryptor>(new FieldEncryptor(std::move(state), std::move(keystore)));
+  // The recorded cipher; keystores from before the choice existed have none and sealed XChaCha20 only.
+  ASSIGN_OR_RETURN(auto cipher_text, keystore->GetMeta(kCipherMeta));
+  if (cipher_text) {
+    auto recorded = ParseFieldCipher(*cipher_text);
+    if (!recorded) {
+      return Error::FailedPrecondition("the keystore names field cipher \"" + *cipher_text +
+                                       "\", which this version does not know; nothing was changed");
+    }
+    state->cipher = *recorded;
+  }
+  auto encryptor = std::unique_ptr<FieldEncryptor>(new FieldEncryptor(std::move(state), std::move(keystore)));
+  if (auto wanted = encryptor->state_->options.cipher; wanted && (!cipher_text || *wanted != encryptor->Cipher())) {
+    RETURN_IF_ERROR(encryptor->SetCipher(*wanted));
+  }
+  return encryptor;
 }
 
 Result<std::string> FieldEncryptor::Seal(const storage::FieldRef& at, std::string_view plaintext) {
   if (plaintext.empty()) return std::string();
   unsigned char key[kKeyBytes];
   int version = 0;
+  FieldCipher cipher;
   {
     std::lock_guard lock(state_->mu);
+    cipher = state_->cipher;
     ASSIGN_OR_RETURN(State::Cached* c, state_->Find(*keystore_, at.subject.value()));
     if (c == nullptr) {
       ASSIGN_OR_RETURN(bool erased, keystore_->IsTombstoned(SubjectName(at.subject)));
@@ -316,11 +358,16 @@ Result<std::string> FieldEncryptor::Seal(const storage::FieldRef& at, std::strin
     version = c->current;
     std::memcpy(key, state_->KeyOf(*c, version), kKeyBytes);
   }
-  std::string header = {static_cast<char>(kEnvelopeVersion), static_cast<char>(kAlgXChaCha),
+  std::string header = {static_cast<char>(kEnvelopeVersion), static_cast<char>(cipher),
                         static_cast<char>((version >> 8) & 0xFF), static_cast<char>(version & 0xFF)};
   std::string ad = header + std::string(at.table) + "|" + std::string(at.column) + "|" + std::to_string(at.row) +
                    "|" + std::to_string(at.subject.value());
-  std::string out = AeadSeal(key, plaintext, ad, header);
+  Result<std::string> out = std::string();
+  if (cipher == FieldCipher::kAes256Gcm) {
+    out = GcmSeal(key, plaintext, ad, header);
+  } else {
+    out = AeadSeal(key, plaintext, ad, header);
+  }
   sodium_memzero(key, sizeof key);
   return out;
 }
@@ -328,8 +375,14 @@ Result<std::string> FieldEncryptor::Seal(const storage::FieldRef& at, std::strin
 Result<std::string> FieldEncryptor::Open(const storage::FieldRef& at, std::string_view envelope) {
   if (envelope.empty()) return std::string();
   std::string where = std::string(at.table) + "." + std::string(at.column) + " of row " + std::to_string(at.row);
-  if (envelope.size() < kHeaderBytes + kNonceBytes + kTagBytes || envelope[0] != kEnvelopeVersion ||
-      envelope[1] != kAlgXChaCha) {
+  // The alg byte picks the cipher, so values sealed before a change of the deployment's cipher still open.
+  const unsigned char alg = envelope.size() >= kHeaderBytes ? static_cast<unsigned char>(envelope[1]) : 0;
+  const size_t nonce_bytes = NonceBytesOf(alg);
+  if (envelope.size() < kHeaderBytes || envelope[0] != kEnvelopeVersion) {
+    return IntegrityError(where + " is not a valid envelope");
+  }
+  if (nonce_bytes == 0) return IntegrityError(where + " names an unknown cipher (alg " + std::to_string(alg) + ")");
+  if (envelope.size() < kHeaderBytes + nonce_bytes + kTagBytes) {
     return IntegrityError(where + " is not a valid envelope");
   }
   int version = (static_cast<unsigned char>(envelope[2]) << 8) | static_cast<unsigned char>(envelope[3]);
@@ -349,8 +402,12 @@ Result<std::string> FieldEncryptor::Open(const storage::FieldRef& at, std::strin
   }
   std::string ad = std::string(envelope.substr(0, kHeaderBytes)) + std::string(at.table) + "|" +
                    std::string(at.column) + "|" + std::to_string(at.row) + "|" + std::to_string(at.subject.value());
-  std::string plain(envelope.size() - kHeaderBytes - kNonceBytes - kTagBytes, '\0');
-  bool ok = AeadOpen(key, envelope.substr(kHeaderBytes), ad, reinterpret_cast<unsigned char*>(plain.data()));
+  std::string plain(envelope.size() - kHeaderBytes - nonce_bytes - kTagBytes, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(plain.data());
+  std::string_view sealed = envelope.substr(kHeaderBytes);
+  bool ok = alg == kAlgAesGcm
+                ? AesGcmOpen(key, reinterpret_cast<const unsigned char*>(sealed.data()), sealed.substr(nonce_bytes), ad, out)
+                : AeadOpen(key, sealed, ad, out);
   sodium_memzero(key, sizeof key);
   if (!ok) {
     sodium_memzero(plain.data(), plain.size());
@@ -502,6 +559,30 @@ Result<MasterRotationReport> FieldEncryptor::RotateMaster(int new_version) {
     if (done == 0) break;
   }
   return report;
+}
+
+FieldCipher FieldEncryptor::Cipher() {
+  std::lock_guard lock(state_->mu);
+  return state_->cipher;
+}
+
+Result<void> FieldEncryptor::SetCipher(FieldCipher cipher) {
+  std::lock_guard lock(state_->mu);
+  RETURN_IF_ERROR(keystore_->Write([&](storage::KeyStoreTxn& txn) {
+    return txn.PutMeta(kCipherMeta, std::string(FieldCipherName(cipher)));
+  }));
+  state_->cipher = cipher;
+  return Ok();
+}
+
+std::string_view FieldCipherName(FieldCipher cipher) {
+  return cipher == FieldCipher::kAes256Gcm ? "aes-256-gcm" : "xchacha20-poly1305";
+}
+
+Result<FieldCipher> ParseFieldCipher(std::string_view text, std::string field) {
+  if (text == "xchacha20-poly1305") return FieldCipher::kXChaCha20Poly1305;
+  if (text == "aes-256-gcm") return FieldCipher::kAes256Gcm;
+  return Error::InvalidField(std::move(field), "must be xchacha20-poly1305 or aes-256-gcm, not \"" + std::string(text) + "\"");
 }
 
 int FieldEncryptor::CurrentMasterVersion() {

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "tests/support/result_matchers.h"
 #include "tests/support/temp_dir.h"
@@ -227,6 +229,167 @@ TEST_F(FieldEncryptorTest, SmallCacheStillServesManySubjects) {
     ASSERT_OK(opened);
     EXPECT_EQ(*opened, "v" + std::to_string(i));
   }
+}
+
+// AES-256-GCM, the per-deployment alternative (SECURITY.md §2.2): the envelope keeps the layout with alg 2 and a
+// 12-byte nonce; the keystore records the choice; both ciphers always open.
+class FieldCipherTest : public FieldEncryptorTest {
+ protected:
+  void Reopen(std::optional<FieldCipher> cipher) {
+    crypto_.reset();
+    auto keystore = storage::OpenSqliteKeyStore({.path = dir_.File("keystore.db")});
+    ASSERT_OK(keystore);
+    auto opened = FieldEncryptor::Open(testing::CopyRing(ring_), std::move(keystore).value(), {.cipher = cipher});
+    ASSERT_OK(opened);
+    crypto_ = std::move(opened).value();
+  }
+  std::string SealedOrEmpty(const FieldRef& at, std::string_view plain) {
+    auto sealed = crypto_->Seal(at, plain);
+    return sealed ? *sealed : std::string();
+  }
+  static void ExpectIntegrityError(const Result<std::string>& opened) {
+    EXPECT_ERROR_CODE(opened, ErrorCode::kInternal);
+    if (!opened) {
+      EXPECT_EQ(opened.error().message().rfind("integrity error", 0), 0u) << opened.error().message();
+    }
+  }
+};
+
+TEST_F(FieldCipherTest, NewKeystoreRecordsXChaChaByDefault) {
+  EXPECT_EQ(crypto_->Cipher(), FieldCipher::kXChaCha20Poly1305);
+  EXPECT_EQ(*crypto_->keystore().GetMeta("field_cipher"), std::optional<std::string>("xchacha20-poly1305"));
+}
+
+TEST_F(FieldCipherTest, AesGcmEnvelopeRoundTripsWithAlgTwoAndA12ByteNonce) {
+  Reopen(FieldCipher::kAes256Gcm);
+
+  auto sealed = crypto_->Seal(At(7, 7), "王小明 Jane");
+
+  ASSERT_OK(sealed);
+  EXPECT_EQ(static_cast<unsigned char>((*sealed)[0]), 1);  // ver
+  EXPECT_EQ(static_cast<unsigned char>((*sealed)[1]), 2);  // alg AES-256-GCM
+  EXPECT_EQ(static_cast<unsigned char>((*sealed)[3]), 1);  // dek_v
+  EXPECT_EQ(sealed->size(), 4 + 12 + std::string("王小明 Jane").size() + 16);
+  EXPECT_EQ(sealed->find("Jane"), std::string::npos);
+  EXPECT_EQ(*crypto_->Open(At(7, 7), *sealed), "王小明 Jane");
+  EXPECT_NE(SealedOrEmpty(At(7, 7), "王小明 Jane").substr(4, 12), sealed->substr(4, 12));  // fresh nonce
+}
+
+TEST_F(FieldCipherTest, FlippingAnyByteOfAnAesGcmEnvelopeIsAnIntegrityError) {
+  Reopen(FieldCipher::kAes256Gcm);
+  auto sealed = crypto_->Seal(At(7, 7), "sensitive note");
+  ASSERT_OK(sealed);
+
+  // Every byte: header (ver, alg, dek_v), nonce, ciphertext and tag.
+  for (size_t i = 0; i < sealed->size(); ++i) {
+    std::string tampered = *sealed;
+    tampered[i] = static_cast<char>(tampered[i] ^ 0x01);
+    ExpectIntegrityError(crypto_->Open(At(7, 7), tampered));
+  }
+  ExpectIntegrityError(crypto_->Open(At(7, 7), sealed->substr(0, sealed->size() - 1)));  // truncated tag
+}
+
+TEST_F(FieldCipherTest, AesGcmCiphertextMovedToAnotherRowColumnOrCustomerFails) {
+  Reopen(FieldCipher::kAes256Gcm);
+  ASSERT_OK(crypto_->Seal(At(8, 8), "other"));
+  auto sealed = crypto_->Seal(At(7, 7), "Jane Doe");
+  ASSERT_OK(sealed);
+
+  ExpectIntegrityError(crypto_->Open(At(8, 7), *sealed));           // other row
+  ExpectIntegrityError(crypto_->Open(At(7, 7, "email"), *sealed));  // other column
+  ExpectIntegrityError(crypto_->Open(At(7, 8), *sealed));           // other subject
+  ExpectIntegrityError(crypto_->Open({"interactions", "name", 7, CustomerId(7)}, *sealed));
+  EXPECT_OK(crypto_->Open(At(7, 7), *sealed));
+}
+
+TEST_F(FieldCipherTest, AlgByteSwappedBetweenCiphersOrUnknownIsAnIntegrityError) {
+  // Long enough that either layout parses: the swap must be caught by authentication (AD covers the alg byte).
+  const std::string plain(64, 'p');
+  std::string chacha = SealedOrEmpty(At(7, 7), plain);
+  Reopen(FieldCipher::kAes256Gcm);
+  std::string gcm = SealedOrEmpty(At(7, 7), plain);
+  ASSERT_EQ(chacha[1], 1);
+  ASSERT_EQ(gcm[1], 2);
+
+  std::string chacha_as_gcm = chacha;
+  chacha_as_gcm[1] = 2;
+  std::string gcm_as_chacha = gcm;
+  gcm_as_chacha[1] = 1;
+  std::string unknown = gcm;
+  unknown[1] = 3;
+
+  ExpectIntegrityError(crypto_->Open(At(7, 7), chacha_as_gcm));
+  ExpectIntegrityError(crypto_->Open(At(7, 7), gcm_as_chacha));
+  auto opened = crypto_->Open(At(7, 7), unknown);
+  ExpectIntegrityError(opened);
+  if (!opened) {
+    EXPECT_NE(opened.error().message().find("unknown cipher (alg 3)"), std::string::npos);
+  }
+}
+
+TEST_F(FieldCipherTest, MixedKeystoreOpensEveryValueAfterEachSwitch) {
+  // Written under XChaCha20, switched to AES-GCM (recorded: a reopen without the option keeps it), then back.
+  std::vector<std::pair<FieldRef, std::string>> written;
+  auto write = [&](int64_t id, const std::string& plain) {
+    written.push_back({At(id, id), SealedOrEmpty(At(id, id), plain)});
+  };
+  write(1, "first xchacha");
+  write(2, "second xchacha");
+  ASSERT_OK(crypto_->Flush());
+  Reopen(FieldCipher::kAes256Gcm);
+  write(1, "first gcm");
+  write(3, "third gcm");
+  ASSERT_OK(crypto_->Flush());
+  Reopen(std::nullopt);
+  EXPECT_EQ(crypto_->Cipher(), FieldCipher::kAes256Gcm);
+  write(4, "fourth gcm");
+  ASSERT_OK(crypto_->SetCipher(FieldCipher::kXChaCha20Poly1305));
+  write(4, "fourth xchacha");
+  ASSERT_OK(crypto_->Flush());
+  Reopen(std::nullopt);
+
+  std::vector<int> algs;
+  for (const auto& [at, sealed] : written) {
+    ASSERT_FALSE(sealed.empty());
+    algs.push_back(sealed[1]);
+  }
+  EXPECT_EQ(algs, (std::vector<int>{1, 1, 2, 2, 2, 1}));
+  const char* plains[] = {"first xchacha", "second xchacha", "first gcm", "third gcm", "fourth gcm", "fourth xchacha"};
+  for (size_t i = 0; i < written.size(); ++i) {
+    auto opened = crypto_->Open(written[i].first, written[i].second);
+    ASSERT_OK(opened);
+    EXPECT_EQ(*opened, plains[i]);
+  }
+  EXPECT_EQ(crypto_->Cipher(), FieldCipher::kXChaCha20Poly1305);
+}
+
+TEST_F(FieldCipherTest, CipherNamesParseAndABadOneIsNamedInTheError) {
+  EXPECT_EQ(*ParseFieldCipher("aes-256-gcm"), FieldCipher::kAes256Gcm);
+  EXPECT_EQ(*ParseFieldCipher("xchacha20-poly1305"), FieldCipher::kXChaCha20Poly1305);
+  EXPECT_EQ(FieldCipherName(FieldCipher::kAes256Gcm), "aes-256-gcm");
+  EXPECT_EQ(FieldCipherName(FieldCipher::kXChaCha20Poly1305), "xchacha20-poly1305");
+
+  auto bad = ParseFieldCipher("aes-128-gcm");
+
+  EXPECT_ERROR_CODE(bad, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad.error().message().rfind("field-cipher: ", 0), 0u) << bad.error().message();
+  EXPECT_NE(bad.error().message().find("aes-128-gcm"), std::string::npos);
+}
+
+TEST_F(FieldCipherTest, UnknownRecordedCipherIsRefusedAndLeftAlone) {
+  ASSERT_OK(crypto_->keystore().Write([](storage::KeyStoreTxn& txn) { return txn.PutMeta("field_cipher", "rot13"); }));
+  crypto_.reset();
+  auto keystore = storage::OpenSqliteKeyStore({.path = dir_.File("keystore.db")});
+  ASSERT_OK(keystore);
+
+  auto opened = FieldEncryptor::Open(testing::CopyRing(ring_), std::move(keystore).value(),
+                                     {.cipher = FieldCipher::kAes256Gcm});
+
+  EXPECT_ERROR_CODE(opened, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(opened.error().message().find("rot13"), std::string::npos);
+  auto raw = storage::OpenSqliteKeyStore({.path = dir_.File("keystore.db")});
+  ASSERT_OK(raw);
+  EXPECT_EQ(*(*raw)->GetMeta("field_cipher"), std::optional<std::string>("rot13"));  // not overwritten
 }
 
 }  // namespace

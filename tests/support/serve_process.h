@@ -31,10 +31,11 @@ inline int EnvIntOr(const char* name, int fallback) {
   return value && *value ? std::atoi(value) : fallback;
 }
 
-// Starts `binary serve --data data_dir --listen 127.0.0.1:0 --no-access-log` with `env` added to the
+// Starts `binary serve --data data_dir --listen 127.0.0.1:0 --no-access-log [extra_args]` with `env` added to the
 // environment; waits up to 10 s for its "listening on" line in `log_path` (appended to).
 inline ServeProcess StartServe(const std::string& binary, const std::string& data_dir, const std::string& log_path,
-                               const std::vector<std::pair<std::string, std::string>>& env) {
+                               const std::vector<std::pair<std::string, std::string>>& env,
+                               const std::vector<std::string>& extra_args = {}) {
   using Clock = std::chrono::steady_clock;
   auto offset = std::filesystem::exists(log_path) ? std::filesystem::file_size(log_path) : 0;
   ServeProcess server;
@@ -46,8 +47,11 @@ inline ServeProcess StartServe(const std::string& binary, const std::string& dat
     dup2(fd, STDOUT_FILENO);
     dup2(fd, STDERR_FILENO);
     for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
-    execl(binary.c_str(), binary.c_str(), "serve", "--data", data_dir.c_str(), "--listen", "127.0.0.1:0",
-          "--no-access-log", static_cast<char*>(nullptr));
+    std::vector<const char*> argv = {binary.c_str(), "serve", "--data", data_dir.c_str(), "--listen", "127.0.0.1:0",
+                                     "--no-access-log"};
+    for (const auto& arg : extra_args) argv.push_back(arg.c_str());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), const_cast<char* const*>(argv.data()));
     _exit(127);
   }
   while (Clock::now() - start < std::chrono::seconds(10)) {
