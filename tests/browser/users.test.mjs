@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { launchConsoleBrowser } from '../js/browser.mjs';
 import { consoleSuite } from '../js/console.mjs';
 import { totp } from '../js/totp.mjs';
 
@@ -42,12 +41,17 @@ async function openUsers(page) {
   await page.getByTestId('users-table').waitFor();
 }
 
+// The staff user's pages open the console as http://localhost:<port>: another host has its own cookies and
+// storage, so the user's session and the admin's live side by side in one browser (a second Chromium would
+// cost seconds).
+const staffUrl = (hash) => `${suite.server.baseUrl.replace('127.0.0.1', 'localhost')}/#${hash}`;
+
 const userRow = (page, name) => page.locator(`[data-testid=user-row][data-username="${name}"]`);
 const roleRow = (page, name) => page.locator(`[data-testid=role-row][data-role="${name}"]`);
 
 // Signs the staff user in on the console's own form for the first time: custom roles need TOTP, so it enrols.
 async function staffSignIn(page) {
-  await page.goto(`${suite.server.baseUrl}/#/login`);
+  await page.goto(staffUrl('/login'));
   await page.getByTestId('login-username').fill(kUser);
   await page.getByTestId('login-password').fill(kPassword);
   await page.getByTestId('login-submit').click();
@@ -85,113 +89,111 @@ test('a weak initial password is shown beside the field and creates nothing', as
 });
 
 test('team, custom role and user from the console; the user sees what the role allows; edits, refusals, disable', async () => {
-  const staff = await launchConsoleBrowser({ locale: 'en-GB' });
-  try {
-    await suite.withPage('users-admin', async (page) => {
-      acceptConfirms(page);
-      await suite.signIn(page);
-      await openUsers(page);
+  await suite.withPage('users-admin', async (page) => {
+    acceptConfirms(page);
+    await suite.signIn(page);
+    await openUsers(page);
 
-      // A team.
-      await page.getByTestId('team-name').fill(kTeam);
-      await page.getByTestId('team-submit').click();
-      await page.locator('[data-testid=team-row]', { hasText: kTeam }).waitFor();
-      const team = (await suite.api.get('/api/v1/teams')).data.find((t) => t.name === kTeam);
-      assert.ok(team, 'the team exists in the API');
+    // A team.
+    await page.getByTestId('team-name').fill(kTeam);
+    await page.getByTestId('team-submit').click();
+    await page.locator('[data-testid=team-row]', { hasText: kTeam }).waitFor();
+    const team = (await suite.api.get('/api/v1/teams')).data.find((t) => t.name === kTeam);
+    assert.ok(team, 'the team exists in the API');
 
-      // A custom role that may read customers and nothing else.
-      await page.getByTestId('nav-roles').click();
-      await page.getByTestId('role-name').fill(kRole);
-      await page.getByTestId('perm-customers.read').check();
-      await page.getByTestId('role-submit').click();
-      await roleRow(page, kRole).waitFor();
-      assert.deepEqual((await roleNamed(kRole)).permissions, ['customers.read']);
-      // Built-in roles offer no edit or delete.
-      assert.equal(await roleRow(page, 'analyst').getByTestId('role-edit').count(), 0);
-      assert.equal(await roleRow(page, 'analyst').getByTestId('role-delete').count(), 0);
+    // A custom role that may read customers and nothing else.
+    await page.getByTestId('nav-roles').click();
+    await page.getByTestId('role-name').fill(kRole);
+    await page.getByTestId('perm-customers.read').check();
+    await page.getByTestId('role-submit').click();
+    await roleRow(page, kRole).waitFor();
+    assert.deepEqual((await roleNamed(kRole)).permissions, ['customers.read']);
+    // Built-in roles offer no edit or delete.
+    assert.equal(await roleRow(page, 'analyst').getByTestId('role-edit').count(), 0);
+    assert.equal(await roleRow(page, 'analyst').getByTestId('role-delete').count(), 0);
 
-      // A user in that team with that role.
-      await openUsers(page);
-      await page.getByTestId('new-user-username').fill(kUser);
-      await page.getByTestId('new-user-display-name').fill('李娜');
-      await page.getByTestId('new-user-role').selectOption(kRole);
-      await page.getByTestId('new-user-team-id').selectOption(String(team.id));
-      await page.getByTestId('new-user-password').fill(kPassword);
-      await page.getByTestId('new-user-submit').click();
-      const row = userRow(page, kUser);
-      await row.waitFor();
-      assert.equal(await row.getByTestId('user-role').textContent(), kRole);
-      assert.equal(await row.getByTestId('user-team').textContent(), kTeam);
-      assert.equal(await row.getByTestId('user-display-name').textContent(), '李娜');
-      let user = await userNamed(kUser);
-      assert.equal(user.role, kRole);
-      assert.equal(user.team_id, team.id);
-      assert.equal(user.disabled, false);
+    // A user in that team with that role.
+    await openUsers(page);
+    await page.getByTestId('new-user-username').fill(kUser);
+    await page.getByTestId('new-user-display-name').fill('李娜');
+    await page.getByTestId('new-user-role').selectOption(kRole);
+    await page.getByTestId('new-user-team-id').selectOption(String(team.id));
+    await page.getByTestId('new-user-password').fill(kPassword);
+    await page.getByTestId('new-user-submit').click();
+    const row = userRow(page, kUser);
+    await row.waitFor();
+    assert.equal(await row.getByTestId('user-role').textContent(), kRole);
+    assert.equal(await row.getByTestId('user-team').textContent(), kTeam);
+    assert.equal(await row.getByTestId('user-display-name').textContent(), '李娜');
+    let user = await userNamed(kUser);
+    assert.equal(user.role, kRole);
+    assert.equal(user.team_id, team.id);
+    assert.equal(user.disabled, false);
 
-      // The user signs in: customers only; no analytics, no admin pages; #/users answers the 403 view.
-      const staffPage = await staff.context.newPage();
-      await staffSignIn(staffPage);
-      await staffPage.getByTestId('nav-security').waitFor();
-      for (const hidden of ['nav-analytics', 'nav-segments', 'nav-users', 'nav-roles', 'nav-audit', 'nav-privacy']) {
-        assert.equal(await staffPage.getByTestId(hidden).count(), 0, `${hidden} is hidden`);
-      }
-      await staffPage.goto(`${suite.server.baseUrl}/#/users`);
-      await staffPage.getByTestId('error-title').waitFor();
-      assert.equal(await staffPage.getByTestId('error-title').textContent(), 'You do not have permission to see this.');
-      assert.equal(await staffPage.getByTestId('users-table').count(), 0);
+    // The user signs in: customers only; no analytics, no admin pages; #/users answers the 403 view.
+    const staffPage = await suite.context.newPage();
+    await staffSignIn(staffPage);
+    await staffPage.getByTestId('nav-security').waitFor();
+    for (const hidden of ['nav-analytics', 'nav-segments', 'nav-users', 'nav-roles', 'nav-audit', 'nav-privacy']) {
+      assert.equal(await staffPage.getByTestId(hidden).count(), 0, `${hidden} is hidden`);
+    }
+    await staffPage.goto(staffUrl('/users'));
+    await staffPage.getByTestId('error-title').waitFor();
+    assert.equal(await staffPage.getByTestId('error-title').textContent(), 'You do not have permission to see this.');
+    assert.equal(await staffPage.getByTestId('users-table').count(), 0);
 
-      // The admin widens the role; the user's next page load shows analytics.
-      await page.getByTestId('nav-roles').click();
-      await roleRow(page, kRole).getByTestId('role-edit').click();
-      await roleRow(page, kRole).getByTestId('edit-perm-analytics.read').check();
-      await roleRow(page, kRole).getByTestId('role-save').click();
-      await page.getByTestId('roles-notice').waitFor();
-      assert.deepEqual((await roleNamed(kRole)).permissions.sort(), ['analytics.read', 'customers.read']);
-      await staffPage.goto(`${suite.server.baseUrl}/#/customers`);
-      await staffPage.reload();
-      await staffPage.getByTestId('nav-analytics').waitFor();
+    // The admin widens the role; the user's next page load shows analytics.
+    await page.getByTestId('nav-roles').click();
+    await roleRow(page, kRole).getByTestId('role-edit').click();
+    await roleRow(page, kRole).getByTestId('edit-perm-analytics.read').check();
+    await roleRow(page, kRole).getByTestId('role-save').click();
+    await page.getByTestId('roles-notice').waitFor();
+    assert.deepEqual((await roleNamed(kRole)).permissions.sort(), ['analytics.read', 'customers.read']);
+    await staffPage.goto(staffUrl('/customers'));
+    await staffPage.reload();
+    await staffPage.getByTestId('nav-analytics').waitFor();
 
-      // Deleting a role a user holds is refused with the server's reason; nothing changes.
-      await roleRow(page, kRole).getByTestId('role-delete').click();
-      await page.getByTestId('error-detail').waitFor();
-      assert.match(await page.getByTestId('error-detail').textContent(), new RegExp(`held by user ${user.id}`));
-      assert.ok(await roleNamed(kRole), 'the role is still there');
+    // Deleting a role a user holds is refused with the server's reason; nothing changes.
+    await roleRow(page, kRole).getByTestId('role-delete').click();
+    await page.getByTestId('error-detail').waitFor();
+    assert.match(await page.getByTestId('error-detail').textContent(), new RegExp(`held by user ${user.id}`));
+    assert.ok(await roleNamed(kRole), 'the role is still there');
 
-      // The admin moves the user to a built-in role and out of the team; then the role can go.
-      await openUsers(page);
-      await userRow(page, kUser).getByTestId('user-role-select').selectOption('support');
-      await userRow(page, kUser).getByTestId('user-team-select').selectOption('');
-      await userRow(page, kUser).getByTestId('user-access-save').click();
-      await userRow(page, kUser).getByTestId('user-role').filter({ hasText: 'support' }).waitFor();
-      user = await userNamed(kUser);
-      assert.equal(user.role, 'support');
-      assert.equal(user.team_id, null);
-      await page.getByTestId('nav-roles').click();
-      await roleRow(page, kRole).getByTestId('role-delete').click();
-      await roleRow(page, kRole).waitFor({ state: 'detached' });
-      assert.equal(await roleNamed(kRole), undefined);
+    // The admin moves the user to a built-in role and out of the team; then the role can go.
+    await openUsers(page);
+    await userRow(page, kUser).getByTestId('user-role-select').selectOption('support');
+    await userRow(page, kUser).getByTestId('user-team-select').selectOption('');
+    await userRow(page, kUser).getByTestId('user-access-save').click();
+    await userRow(page, kUser).getByTestId('user-role').filter({ hasText: 'support' }).waitFor();
+    user = await userNamed(kUser);
+    assert.equal(user.role, 'support');
+    assert.equal(user.team_id, null);
+    await page.getByTestId('nav-roles').click();
+    await roleRow(page, kRole).getByTestId('role-delete').click();
+    await roleRow(page, kRole).waitFor({ state: 'detached' });
+    assert.equal(await roleNamed(kRole), undefined);
 
-      // Disabling ends the user's session, and the next sign-in fails.
-      await openUsers(page);
-      await userRow(page, kUser).getByTestId('user-toggle-disabled').click();
-      await userRow(page, kUser).locator('[data-testid=user-status][data-disabled=true]').waitFor();
-      assert.equal((await userNamed(kUser)).disabled, true);
-      await staffPage.reload();
-      await staffPage.getByTestId('login-form').waitFor();
-      await staffPage.getByTestId('login-username').fill(kUser);
-      await staffPage.getByTestId('login-password').fill(kPassword);
-      await staffPage.getByTestId('login-submit').click();
-      await staffPage.getByTestId('error').waitFor();
-      assert.equal(await staffPage.getByTestId('mfa-form').count(), 0, 'no second step for a disabled account');
+    // Disabling ends the user's session, and the next sign-in fails.
+    await openUsers(page);
+    await userRow(page, kUser).getByTestId('user-toggle-disabled').click();
+    await userRow(page, kUser).locator('[data-testid=user-status][data-disabled=true]').waitFor();
+    assert.equal((await userNamed(kUser)).disabled, true);
+    await staffPage.reload();
+    await staffPage.getByTestId('login-form').waitFor();
+    await staffPage.getByTestId('login-username').fill(kUser);
+    await staffPage.getByTestId('login-password').fill(kPassword);
+    await staffPage.getByTestId('login-submit').click();
+    await staffPage.getByTestId('error').waitFor();
+    // A disabled account is refused like a wrong password (nothing tells a guesser the account exists).
+    assert.equal(await staffPage.getByTestId('error-title').textContent(), 'Incorrect username or password.');
+    assert.equal(await staffPage.getByTestId('mfa-form').count(), 0, 'no second step for a disabled account');
 
-      // Enable needs no confirmation and flips the account back.
-      await userRow(page, kUser).getByTestId('user-toggle-disabled').click();
-      await userRow(page, kUser).locator('[data-testid=user-status][data-disabled=false]').waitFor();
-      assert.equal((await userNamed(kUser)).disabled, false);
-    });
-  } finally {
-    await staff.close();
-  }
+    // Enable needs no confirmation and flips the account back.
+    await userRow(page, kUser).getByTestId('user-toggle-disabled').click();
+    await userRow(page, kUser).locator('[data-testid=user-status][data-disabled=false]').waitFor();
+    assert.equal((await userNamed(kUser)).disabled, false);
+    await staffPage.close();
+  });
 });
 
 test('relaxing the MFA policy warns first, shows the new state, and is in the audit ledger', async () => {
