@@ -78,6 +78,8 @@ test('a weak initial password is shown beside the field and creates nothing', as
     assert.equal(await page.getByTestId('new-user-username').getAttribute('aria-invalid'), null, 'only the refused field is marked');
     assert.equal((await users()).length, before);
     assert.equal(await userNamed('weak.one'), undefined);
+    // An admin cannot lock themselves out from here.
+    assert.ok(await userRow(page, suite.server.adminUsername).getByTestId('user-toggle-disabled').isDisabled());
 
     // The same page in zh-CN: the heading and the role column in Chinese.
     await page.getByTestId('lang-zh-CN').click();

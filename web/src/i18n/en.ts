@@ -47,6 +47,7 @@ export const en = {
   'users.saveAccess': 'Save role & team',
   'users.accessSaved': 'Role and team of {username} saved; they apply to the next request.',
   'users.disable': 'Disable',
+  'users.selfDisable': 'You cannot disable your own account; ask another admin.',
   'users.enable': 'Enable',
   'users.confirmDisable': 'Disable {username}? Their sessions end now and they cannot sign in until enabled again.',
   'users.disabledNotice': '{username} is disabled and signed out.',

@@ -233,6 +233,7 @@ export const zhCN: Messages = {
   'users.saveAccess': '保存角色和团队',
   'users.accessSaved': '已保存 {username} 的角色和团队，从下一次请求起生效。',
   'users.disable': '停用',
+  'users.selfDisable': '不能停用自己的账号，请由其他管理员操作。',
   'users.enable': '启用',
   'users.confirmDisable': '确定停用 {username}？其所有会话将立即结束，重新启用前无法登录。',
   'users.disabledNotice': '{username} 已停用并已退出登录。',

@@ -125,7 +125,7 @@ export function mountRoles(root: HTMLElement): View {
     const isEditing = editing === role.name;
     return h('tr', { testid: 'role-row', 'data-role': role.name, 'data-built-in': String(role.built_in) },
       h('td', null, h('strong', null, role.name)),
-      h('td', { class: 'muted' }, role.built_in ? t('roles.builtIn') : t('roles.custom')),
+      h('td', { class: 'muted nowrap' }, role.built_in ? t('roles.builtIn') : t('roles.custom')),
       h('td', { testid: 'role-permissions' },
         isEditing ? permissionBoxes(editDraft, 'edit-perm-') : role.permissions.join(', ')),
       h('td', null,

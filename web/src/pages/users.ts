@@ -7,6 +7,7 @@ import { h } from '../dom';
 import { errorHeadline, errorView } from '../errors';
 import { formatDateTime } from '../format';
 import { t } from '../i18n';
+import { currentUser } from '../session';
 import { setTitle, type View } from '../view';
 
 // POST /users accepts only these; a custom role is given afterwards through PUT /users/{id}/access.
@@ -214,6 +215,8 @@ export function mountUsers(root: HTMLElement): View {
   }
 
   function userRow(user: StaffUser): HTMLElement {
+    // Disabling yourself would lock you out mid-session; another admin can do it.
+    const self = user.username === currentUser()?.username;
     const edit = edits.get(user.id) ?? { role: user.role, team_id: user.team_id ? String(user.team_id) : '' };
     const setEdit = (change: Partial<{ role: string; team_id: string }>): void => {
       edits.set(user.id, { ...edit, ...change });
@@ -239,7 +242,8 @@ export function mountUsers(root: HTMLElement): View {
           h('button', { class: 'btn btn-small', type: 'button', testid: 'user-access-save', disabled: busy, onclick: () => saveAccess(user) },
             t('users.saveAccess')),
           h('button', { class: user.disabled ? 'btn btn-small' : 'btn btn-small btn-danger', type: 'button', testid: 'user-toggle-disabled',
-            disabled: busy, onclick: () => toggleDisabled(user) }, user.disabled ? t('users.enable') : t('users.disable')),
+            disabled: busy || (self && !user.disabled), title: self ? t('users.selfDisable') : null,
+          onclick: () => toggleDisabled(user) }, user.disabled ? t('users.enable') : t('users.disable')),
           h('button', { class: 'btn btn-small', type: 'button', testid: 'user-sign-out', disabled: busy, onclick: () => endSessions(user) },
             t('users.signOutEverywhere')),
           h('button', { class: 'btn btn-small btn-danger', type: 'button', testid: 'user-reset-mfa', disabled: busy, onclick: () => resetMfa(user) },
