@@ -515,6 +515,31 @@ export interface Role {
   permissions: string[];
 }
 
+// A staff account as GET /api/v1/users lists it (admin only).
+export interface StaffUser {
+  id: number;
+  username: string;
+  role: string;
+  display_name: string;
+  created_at: string;
+  disabled: boolean;
+  team_id?: number | null; // absent from servers older than the users page
+}
+
+export interface Team {
+  id: number;
+  name: string;
+  created_at: string;
+}
+
+// Whether a built-in role must sign in with TOTP; changed_by/changed_at are null until first changed.
+export interface RoleMfaSetting {
+  role: string;
+  mfa_required: boolean;
+  changed_by: string | null;
+  changed_at: string | null;
+}
+
 export interface PermissionCatalogue {
   permissions: string[];
   customer_fields: { field: string; data_class: string }[];
@@ -663,6 +688,44 @@ export const api = {
   },
   createRole(name: string, permissions: string[]): Promise<Role> {
     return request('POST', '/api/v1/roles', { name, permissions });
+  },
+  updateRole(name: string, permissions: string[]): Promise<Role> {
+    return request('PATCH', `/api/v1/roles/${encodeURIComponent(name)}`, { permissions });
+  },
+  deleteRole(name: string): Promise<void> {
+    return request('DELETE', `/api/v1/roles/${encodeURIComponent(name)}`);
+  },
+  mfaPolicy(): Promise<Page<RoleMfaSetting>> {
+    return request('GET', '/api/v1/security/mfa-policy');
+  },
+  setMfaPolicy(role: string, required: boolean): Promise<RoleMfaSetting> {
+    return request('PUT', `/api/v1/security/mfa-policy/${encodeURIComponent(role)}`, { mfa_required: required });
+  },
+  users(): Promise<Page<StaffUser>> {
+    return request('GET', '/api/v1/users');
+  },
+  // POST /users takes the built-in roles only; a custom role and the team are set through setUserAccess.
+  createUser(body: { username: string; password: string; role: string; display_name: string }): Promise<StaffUser> {
+    return request('POST', '/api/v1/users', body);
+  },
+  // PUT …/access accepts built-in and custom roles; team_id null takes the user out of their team.
+  setUserAccess(id: number, body: { role?: string; team_id?: number | null }): Promise<{ id: number; role: string; team_id: number | null }> {
+    return request('PUT', `/api/v1/users/${id}/access`, body);
+  },
+  setUserDisabled(id: number, disabled: boolean): Promise<StaffUser> {
+    return request('PATCH', `/api/v1/users/${id}`, { disabled });
+  },
+  endUserSessions(id: number): Promise<void> {
+    return request('DELETE', `/api/v1/users/${id}/sessions`);
+  },
+  resetUserMfa(id: number): Promise<void> {
+    return request('DELETE', `/api/v1/users/${id}/mfa`);
+  },
+  teams(): Promise<{ data: Team[] }> {
+    return request('GET', '/api/v1/teams');
+  },
+  createTeam(name: string): Promise<Team> {
+    return request('POST', '/api/v1/teams', { name });
   },
   login(username: string, password: string): Promise<LoginResponse> {
     return request('POST', '/api/v1/auth/login', { username, password }, false);

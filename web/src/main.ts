@@ -1,5 +1,5 @@
 // Console entry: the header (brand, navigation, language, user) and a hash router over the pages.
-// Routes: #/login, #/customers[?q=…], #/customers/{id}, #/audit, #/security, #/roles, #/privacy,
+// Routes: #/login, #/customers[?q=…], #/customers/{id}, #/audit, #/security, #/users, #/roles, #/privacy,
 // #/privacy/requests/{id}, and for
 // analytics.read #/analytics/{rfm,lifecycle,cohorts,funnels}, #/segments, #/segments/new, #/segments/{id}.
 import './styles.css';
@@ -21,6 +21,7 @@ import { mountSecurity } from './pages/security';
 import { mountSegment } from './pages/segment';
 import { mountSegments } from './pages/segments';
 import { mountRoles } from './pages/roles';
+import { mountUsers } from './pages/users';
 import { mountPrivacyRequest, mountPrivacyRequests } from './pages/privacy';
 import { clearSession, currentUser, signedIn } from './session';
 import { navigate, type View } from './view';
@@ -40,10 +41,11 @@ function renderHeader(): void {
     h('a', { class: 'brand', href: loggedIn ? '#/customers' : '#/login', testid: 'brand' }, icon(kIcons.logo, 'icon icon-logo'), t('app.name')),
     loggedIn &&
       h('nav', { class: 'nav' },
-        h('a', { href: '#/customers', class: /^#\/(audit|security|roles|analytics|segments|privacy)/.test(location.hash) ? 'nav-link' : 'nav-link active', testid: 'nav-customers' }, t('nav.customers')),
+        h('a', { href: '#/customers', class: /^#\/(audit|security|users|roles|analytics|segments|privacy)/.test(location.hash) ? 'nav-link' : 'nav-link active', testid: 'nav-customers' }, t('nav.customers')),
         mayAnalyze() && h('a', { href: '#/analytics/rfm', class: location.hash.startsWith('#/analytics') ? 'nav-link active' : 'nav-link', testid: 'nav-analytics' }, t('nav.analytics')),
         mayAnalyze() && h('a', { href: '#/segments', class: location.hash.startsWith('#/segments') ? 'nav-link active' : 'nav-link', testid: 'nav-segments' }, t('nav.segments')),
         mayAudit() && h('a', { href: '#/audit', class: location.hash.startsWith('#/audit') ? 'nav-link active' : 'nav-link', testid: 'nav-audit' }, t('nav.audit')),
+        user?.role === 'admin' && h('a', { href: '#/users', class: location.hash.startsWith('#/users') ? 'nav-link active' : 'nav-link', testid: 'nav-users' }, t('nav.users')),
         user?.role === 'admin' && h('a', { href: '#/roles', class: location.hash.startsWith('#/roles') ? 'nav-link active' : 'nav-link', testid: 'nav-roles' }, t('nav.roles')),
         user?.role === 'admin' && h('a', { href: '#/privacy', class: location.hash.startsWith('#/privacy') ? 'nav-link active' : 'nav-link', testid: 'nav-privacy' }, t('nav.privacy')),
         h('a', { href: '#/security', class: location.hash.startsWith('#/security') ? 'nav-link active' : 'nav-link', testid: 'nav-security' }, t('nav.security'))),
@@ -141,6 +143,10 @@ function route(): void {
   const analytics = mountAnalytics(path);
   if (analytics) {
     view = analytics;
+    return;
+  }
+  if (path === '/users') {
+    view = mountUsers(main);
     return;
   }
   if (path === '/roles') {

@@ -34,6 +34,7 @@ void WriteUser(JsonWriter& w, const storage::UserRecord& u) {
   w.Key("display_name").String(u.display_name);
   w.Key("created_at").String(FormatIso8601(u.created_at));
   w.Key("disabled").Bool(u.disabled);
+  // The console's users table shows the team; it is set through PUT /api/v1/users/{id}/access.
   w.Key("team_id");
   if (u.team) {
     w.Int64(u.team->value());
