@@ -85,6 +85,20 @@ bool IsLoopback(const std::string& host) {
 // The privacy secret: 32 random bytes (base64url) in data_dir/privacy.key, mode 0600 by the umask set in Open.
 // Erasure suppression hashes and pseudonym keys derive from it, so losing it breaks re-import detection and
 // pseudonym stability, not data.
+// The ledger form of a security event: the detail (ids and settings, e.g. "role sales mfa relaxed") is the object
+// id; refusals and alarms are not "ok".
+audit::LedgerEntry SecurityLedgerEntry(const security::SecurityEvent& e) {
+  audit::LedgerEntry entry;
+  entry.at = e.at;
+  entry.actor = e.actor;
+  entry.action = "security." + e.action;
+  entry.object_type = "security";
+  entry.object_id = e.detail;
+  if (e.action == "step_up_failed" || e.action == "mfa_throttled") entry.outcome = "denied";
+  if (e.action == "refresh_token_reuse" || e.action == "throttle_not_saved") entry.outcome = "alert";
+  return entry;
+}
+
 Result<std::string> LoadOrCreatePrivacySecret(const std::filesystem::path& file) {
   std::error_code ec;
   if (std::filesystem::exists(file, ec)) {
@@ -286,10 +300,13 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
                    "(after a backup)", legacy_path);
     }
   }
-  // Until the audit ledger is wired in (the lead connects it), security events go to the log: ids and
-  // settings only, never secrets.
-  runtime->auth_->SetSecurityEventSink([](const security::SecurityEvent& e) {
+  // Security events (MFA policy and resets, refresh-token reuse, throttled second factors, step-up, user and key
+  // changes) go to the log and to the audit ledger as `security.<action>`: ids and settings only, never secrets.
+  runtime->auth_->SetSecurityEventSink([ledger = runtime->ledger_](const security::SecurityEvent& e) {
     spdlog::warn("security: {} by {}: {}", e.action, e.actor, e.detail);
+    if (auto recorded = ledger->AppendEntries({SecurityLedgerEntry(e)}); !recorded) {
+      spdlog::error("could not ledger the security event {}: {}", e.action, recorded.error().message());
+    }
   });
   runtime->feature_observer_ = std::make_unique<ingest::FeatureObserver>(*runtime->features_);
   ASSIGN_OR_RETURN(runtime->privacy_secret_,

@@ -94,6 +94,9 @@ std::string SeedContext(UserId user) { return "mfa-seed:user:" + user.ToString()
 // The second-factor throttle's account: the user id, which no rename changes.
 std::string MfaAccount(UserId user) { return "user:" + user.ToString(); }
 
+constexpr char kUnknownRole[] =
+    "must be a built-in role (admin, sales, marketing, support, analyst, auditor) or an existing custom role";
+
 Error ChallengeGone() { return Error::Unauthenticated("the sign-in has expired or ended; sign in again"); }
 
 }  // namespace
@@ -866,6 +869,12 @@ Result<Principal> AuthService::AuthenticateKey(std::string_view secret) {
   return principal;
 }
 
+Result<bool> AuthService::KnownRole(std::string_view role) {
+  if (std::find(std::begin(kRoles), std::end(kRoles), role) != std::end(kRoles)) return true;
+  ASSIGN_OR_RETURN(auto custom, store_.FindRole(role));
+  return custom.has_value();
+}
+
 Result<UserId> AuthService::CreateUser(std::string_view username, std::string_view password, std::string_view role,
                                        std::string_view display_name) {
   Error invalid = Error::InvalidArgument("invalid user");
@@ -876,9 +885,8 @@ Result<UserId> AuthService::CreateUser(std::string_view username, std::string_vi
       break;
     }
   }
-  if (std::find(std::begin(kRoles), std::end(kRoles), role) == std::end(kRoles)) {
-    invalid.AddViolation("role", "must be one of admin, sales, marketing, support, analyst, auditor");
-  }
+  ASSIGN_OR_RETURN(bool known_role, KnownRole(role));
+  if (!known_role) invalid.AddViolation("role", kUnknownRole);
   if (auto policy = CheckPasswordPolicy(password, username); !policy) {
     invalid.AddViolation("password", policy.error().violations().front().reason);
   }
@@ -910,8 +918,9 @@ Result<void> AuthService::SetPassword(std::string_view username, std::string_vie
 
 Result<storage::UserRecord> AuthService::UpdateUser(UserId id, std::optional<std::string> role,
                                                     std::optional<bool> disabled, std::string_view actor) {
-  if (role && std::find(std::begin(kRoles), std::end(kRoles), *role) == std::end(kRoles)) {
-    return Error::InvalidField("role", "must be one of admin, sales, marketing, support, analyst, auditor");
+  if (role) {
+    ASSIGN_OR_RETURN(bool known_role, KnownRole(*role));
+    if (!known_role) return Error::InvalidField("role", kUnknownRole);
   }
   ASSIGN_OR_RETURN(storage::UserRecord user, store_.GetUser(id));
   std::string detail = "user " + id.ToString();

@@ -239,6 +239,8 @@ class AuthService {
   uint64_t PasswordEvaluationsForTest() const { return password_evaluations_.load(); }
 
  private:
+  // Whether `role` is built in or a stored custom role.
+  Result<bool> KnownRole(std::string_view role);
   // The stored form of a new password: peppered when the service has a pepper.
   std::string HashForStorage(std::string_view password) const;
   struct Challenge {

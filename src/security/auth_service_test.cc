@@ -50,6 +50,26 @@ TEST_F(AuthServiceTest, PasswordsAreStoredAsArgon2id) {
   EXPECT_EQ(user->password_hash.find("correct horse"), std::string::npos);
 }
 
+TEST_F(AuthServiceTest, UsersHoldABuiltInOrAStoredCustomRoleOnly) {
+  auto unknown = auth_->CreateUser("bob", "correct horse battery", "reviewer");
+  EXPECT_ERROR_CODE(unknown, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(unknown.error().violations().at(0).field, "role");
+  EXPECT_ERROR_CODE(store_->FindUserByName("bob"), ErrorCode::kNotFound);
+  ASSERT_OK(store_->Write([&](storage::WriteTxn& txn) {
+    return txn.PutRole({"reviewer", "", {"customers.read"}, clock_.Now(), clock_.Now()});
+  }));
+
+  auto created = auth_->CreateUser("bob", "correct horse battery", "reviewer");
+  ASSERT_OK(created);
+  EXPECT_EQ(store_->FindUserByName("bob")->role, "reviewer");
+  EXPECT_ERROR_CODE(auth_->UpdateUser(*created, std::string("nobody"), std::nullopt, "test"),
+                    ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->FindUserByName("bob")->role, "reviewer");
+  auto moved = auth_->UpdateUser(*created, std::string("sales"), std::nullopt, "test");
+  ASSERT_OK(moved);
+  EXPECT_EQ(moved->role, "sales");
+}
+
 TEST_F(AuthServiceTest, WrongPasswordAndUnknownUserGiveTheSameError) {
   ASSERT_OK(auth_->CreateUser("alice", "correct horse battery", "admin"));
 

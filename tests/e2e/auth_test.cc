@@ -167,6 +167,21 @@ TEST_F(AuthE2eTest, RefreshRotatesAndReuseEndsTheSession) {
 
   EXPECT_EQ(reuse.status, 401);
   EXPECT_EQ(Get("/api/v1/me", new_access).status, 401);
+  // Security events are in the audit ledger, not only in the log: the reuse as an alarm, and the MFA relaxation
+  // above with who did it.
+  auto entries = [&](const std::string& action) {
+    storage::LedgerQuery query;
+    query.action = action;
+    return runtime_->store().ListLedger(query).value();
+  };
+  auto reuses = entries("security.refresh_token_reuse");
+  ASSERT_EQ(reuses.size(), 1u);
+  EXPECT_NE(reuses[0].body.find("\"outcome\":\"alert\""), std::string::npos) << reuses[0].body;
+  EXPECT_EQ(reuses[0].body.find(refresh), std::string::npos) << "no token in the ledger";
+  auto relaxed = entries("security.mfa_policy_changed");
+  ASSERT_EQ(relaxed.size(), 1u);
+  EXPECT_NE(relaxed[0].body.find("\"object_id\":\"role admin mfa relaxed\""), std::string::npos) << relaxed[0].body;
+  EXPECT_NE(relaxed[0].body.find("\"actor\":\"test\""), std::string::npos) << relaxed[0].body;
 }
 
 TEST_F(AuthE2eTest, LogoutAllSessionsListAndAdminDisable) {

@@ -10,11 +10,8 @@ import { t } from '../i18n';
 import { currentUser } from '../session';
 import { setTitle, type View } from '../view';
 
-// POST /users accepts only these; a custom role is given afterwards through PUT /users/{id}/access.
+// Offered when the caller may not list roles (roles.manage); POST /users also takes any existing custom role.
 const kBuiltInRoles = ['admin', 'sales', 'marketing', 'support', 'analyst', 'auditor'];
-// The role a user holds for the instant between creation and PUT …/access when a custom role was chosen:
-// sales sees only its own and its team's customers, and a new account owns none.
-const kPlaceholderRole = 'sales';
 const kFormFields = ['username', 'display_name', 'role', 'team_id', 'password'] as const;
 
 interface Draft {
@@ -90,20 +87,20 @@ export function mountUsers(root: HTMLElement): View {
     createError = null;
     notice = '';
     render();
-    const custom = !kBuiltInRoles.includes(draft.role);
     const teamId = draft.team_id ? Number(draft.team_id) : null;
     try {
       const user = await api.createUser({
         username: draft.username.trim(),
         display_name: draft.display_name.trim(),
-        role: custom ? kPlaceholderRole : draft.role,
+        role: draft.role,
         password: draft.password,
       });
-      if (custom || teamId !== null) {
+      // POST /users takes no team: it is set right after, through PUT …/access.
+      if (teamId !== null) {
         try {
-          await api.setUserAccess(user.id, { ...(custom ? { role: draft.role } : {}), ...(teamId !== null ? { team_id: teamId } : {}) });
+          await api.setUserAccess(user.id, { team_id: teamId });
         } catch (e) {
-          // Never leave the account usable with the placeholder role: disable it, and say so.
+          // Never leave the account usable outside the team it was meant for: disable it, and say so.
           await api.setUserDisabled(user.id, true).catch(() => undefined);
           notice = t('users.createdDisabled', { username: user.username });
           throw e;
