@@ -82,9 +82,6 @@ bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
-// The privacy secret: 32 random bytes (base64url) in data_dir/privacy.key, mode 0600 by the umask set in Open.
-// Erasure suppression hashes and pseudonym keys derive from it, so losing it breaks re-import detection and
-// pseudonym stability, not data.
 // The ledger form of a security event: the detail (ids and settings, e.g. "role sales mfa relaxed") is the object
 // id; refusals and alarms are not "ok".
 audit::LedgerEntry SecurityLedgerEntry(const security::SecurityEvent& e) {
@@ -99,6 +96,9 @@ audit::LedgerEntry SecurityLedgerEntry(const security::SecurityEvent& e) {
   return entry;
 }
 
+// The privacy secret: 32 random bytes (base64url) in data_dir/privacy.key, mode 0600 by the umask set in Open.
+// Erasure suppression hashes and pseudonym keys derive from it, so losing it breaks re-import detection and
+// pseudonym stability, not data.
 Result<std::string> LoadOrCreatePrivacySecret(const std::filesystem::path& file) {
   std::error_code ec;
   if (std::filesystem::exists(file, ec)) {

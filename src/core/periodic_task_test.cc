@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -55,38 +56,42 @@ TEST(PeriodicTask, StopEndsALongWaitAtOnceAndIsIdempotent) {
   EXPECT_EQ(runs.load(), 1);
 }
 
-TEST(PeriodicTask, StopWaitsForARunInProgressAndStartAfterStopDoesNothing) {
+// A run that takes 50 ms, and flags for when it started and finished.
+struct SlowRun {
   std::atomic<bool> in_run{false}, finished{false};
-  PeriodicTask task(std::chrono::hours(1), PeriodicTask::FirstRun::kAtStart, [&] {
-    in_run = true;
-    std::this_thread::sleep_for(50ms);
-    finished = true;
-  });
+  std::function<void()> Work() {
+    return [this] {
+      in_run = true;
+      std::this_thread::sleep_for(50ms);
+      finished = true;
+    };
+  }
+};
+
+TEST(PeriodicTask, StopWaitsForARunInProgressAndStartAfterStopDoesNothing) {
+  SlowRun slow;
+  PeriodicTask task(std::chrono::hours(1), PeriodicTask::FirstRun::kAtStart, slow.Work());
   task.Start();
-  ASSERT_TRUE(Eventually([&] { return in_run.load(); }));
+  ASSERT_TRUE(Eventually([&] { return slow.in_run.load(); }));
   task.Stop();
-  EXPECT_TRUE(finished.load()) << "Stop() returned while the run was still going";
-  finished = false;
+  EXPECT_TRUE(slow.finished.load()) << "Stop() returned while the run was still going";
+  slow.finished = false;
   task.Start();
   std::this_thread::sleep_for(20ms);
-  EXPECT_FALSE(finished.load());
+  EXPECT_FALSE(slow.finished.load());
 }
 
 TEST(PeriodicTask, StopFromSeveralThreadsAtOnceJoinsOnceAndEveryCallerWaitsForTheRun) {
-  std::atomic<bool> in_run{false}, finished{false};
-  PeriodicTask task(std::chrono::hours(1), PeriodicTask::FirstRun::kAtStart, [&] {
-    in_run = true;
-    std::this_thread::sleep_for(50ms);
-    finished = true;
-  });
+  SlowRun slow;
+  PeriodicTask task(std::chrono::hours(1), PeriodicTask::FirstRun::kAtStart, slow.Work());
   task.Start();
-  ASSERT_TRUE(Eventually([&] { return in_run.load(); }));
+  ASSERT_TRUE(Eventually([&] { return slow.in_run.load(); }));
   std::atomic<int> returned_early{0};
   std::vector<std::thread> stoppers;
   for (int i = 0; i < 4; ++i) {
     stoppers.emplace_back([&] {
       task.Stop();
-      if (!finished.load()) ++returned_early;
+      if (!slow.finished.load()) ++returned_early;
     });
   }
   for (auto& t : stoppers) t.join();

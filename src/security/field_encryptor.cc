@@ -463,8 +463,8 @@ Result<void> FieldEncryptor::Shred(CustomerId subject) {
   std::lock_guard lock(state_->mu);
   if (auto written = keystore_->Write([&](storage::KeyStoreTxn& txn) -> Result<void> {
     RETURN_IF_ERROR(txn.Tombstone(SubjectName(subject), SystemClock().Now()));
-    ASSIGN_OR_RETURN(auto epoch, txn.GetMeta("epoch"));
-    return txn.PutMeta("epoch", std::to_string((epoch ? std::atoll(epoch->c_str()) : 0) + 1));
+    ASSIGN_OR_RETURN(auto epoch, txn.GetMeta(storage::kKeystoreEpochMeta));
+    return txn.PutMeta(storage::kKeystoreEpochMeta, std::to_string((epoch ? std::atoll(epoch->c_str()) : 0) + 1));
   }); !written) {
     return std::move(written.error());
   }
@@ -596,7 +596,7 @@ Result<std::string> FieldEncryptor::KeystoreId() {
 }
 
 Result<int64_t> FieldEncryptor::Epoch() {
-  ASSIGN_OR_RETURN(auto epoch, keystore_->GetMeta("epoch"));
+  ASSIGN_OR_RETURN(auto epoch, keystore_->GetMeta(storage::kKeystoreEpochMeta));
   return epoch ? std::atoll(epoch->c_str()) : 0;
 }
 

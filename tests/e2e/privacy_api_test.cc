@@ -42,8 +42,13 @@ class PrivacyApiTest : public test::ServedRuntimeTest {
     ASSERT_TRUE(events.has_value() && events->size() == 1u);
     stored = std::move(events->front());
   }
-  static std::string ViewPath(CustomerId customer) {
-    return "/api/v1/customers/" + std::to_string(customer.value()) + "/360";
+  // The customer's 360° view as the admin and as the analyst "ana" (who may not read personal data).
+  void AdminAndAnalystViews(CustomerId customer, HttpResponse& admin, HttpResponse& analyst) {
+    const std::string path = "/api/v1/customers/" + std::to_string(customer.value()) + "/360";
+    const std::string token = AnalystToken();
+    ASSERT_FALSE(token.empty());
+    admin = Api("GET", path);
+    analyst = client_->Request("GET", path, {}, {{"Authorization", "Bearer " + token}});
   }
   // Creates the analyst "ana" and signs her in; empty (with the failure recorded) when either step fails.
   std::string AnalystToken() {
@@ -444,12 +449,8 @@ TEST_F(PrivacyApiTest, PersonalEventPropertiesAreClearForAdminNullForAnalystAndI
   ASSERT_EQ(sent.status, 200) << sent.body;
   auto id = runtime_->store().FindIdentity("user_id", "ep-9");
   ASSERT_TRUE(id.has_value() && id->has_value());
-  const std::string view_path = ViewPath(**id);
-  const std::string analyst = AnalystToken();
-  ASSERT_FALSE(analyst.empty());
-
-  HttpResponse admin_view = Api("GET", view_path);
-  HttpResponse analyst_view = client_->Request("GET", view_path, {}, {{"Authorization", "Bearer " + analyst}});
+  HttpResponse admin_view, analyst_view;
+  ASSERT_NO_FATAL_FAILURE(AdminAndAnalystViews(**id, admin_view, analyst_view));
 
   ASSERT_EQ(admin_view.status, 200) << admin_view.body;
   ASSERT_EQ(analyst_view.status, 200) << analyst_view.body;
@@ -484,12 +485,8 @@ TEST_F(PrivacyApiTest, NestedPersonalEventPropertiesAreSealedShownOnlyWithPerson
   CustomerId customer;
   storage::EventRecord stored;
   ASSERT_NO_FATAL_FAILURE(OnlyStoredEvent("ep-11", customer, stored));
-  const std::string view_path = ViewPath(customer);
-  const std::string analyst = AnalystToken();
-  ASSERT_FALSE(analyst.empty());
-
-  HttpResponse admin_view = Api("GET", view_path);
-  HttpResponse analyst_view = client_->Request("GET", view_path, {}, {{"Authorization", "Bearer " + analyst}});
+  HttpResponse admin_view, analyst_view;
+  ASSERT_NO_FATAL_FAILURE(AdminAndAnalystViews(customer, admin_view, analyst_view));
   HttpResponse rule = Api("POST", "/api/v1/segments",
                           R"({"name":"By nested email","rule":"did \"Viewed\" where properties.user.Email = \"a\""})");
   HttpResponse under = Api("POST", "/api/v1/segments",
@@ -543,12 +540,8 @@ TEST_F(PrivacyApiTest, PersonalValuesInsideArraysAreSealedShownInPlaceOnlyWithPe
   CustomerId customer;
   storage::EventRecord stored;
   ASSERT_NO_FATAL_FAILURE(OnlyStoredEvent("ep-12", customer, stored));
-  const std::string view_path = ViewPath(customer);
-  const std::string analyst = AnalystToken();
-  ASSERT_FALSE(analyst.empty());
-
-  HttpResponse admin_view = Api("GET", view_path);
-  HttpResponse analyst_view = client_->Request("GET", view_path, {}, {{"Authorization", "Bearer " + analyst}});
+  HttpResponse admin_view, analyst_view;
+  ASSERT_NO_FATAL_FAILURE(AdminAndAnalystViews(customer, admin_view, analyst_view));
   HttpResponse rule = Api("POST", "/api/v1/segments",
                           R"({"name":"By contact","rule":"did \"Invited\" where properties.contacts.email = \"a\""})");
   HttpResponse deeper =
